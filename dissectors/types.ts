@@ -1,0 +1,36 @@
+import type { Direction } from '../src/flow/direction';
+import type { AnomalyCode } from '../src/anomalies';
+
+/** Result of looking at the first bytes of a stream. */
+export const ProbeResult = { NO_MATCH: 0, MATCH: 1, NEED_MORE: 2 } as const;
+export type ProbeResult = (typeof ProbeResult)[keyof typeof ProbeResult];
+
+export type DissectorId = 'tls' | 'http' | 'http2' | 'ssh';
+
+/** Where a dissector reports anomalies (counted per flow and per capture by the engine). */
+export type AnomalySink = (code: AnomalyCode) => void;
+
+/**
+ * An incremental protocol parser for one connection.
+ *
+ * `feed` may be called with one byte or a megabyte; the result is the same however the stream is
+ * split. `feed` never throws; malformed input is reported through the anomaly sink and the parser
+ * goes idle for that direction. Every internal buffer is capped.
+ */
+export interface Dissector<R = unknown> {
+  readonly id: DissectorId;
+  feed(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void;
+  /** `bytes` bytes missing in `dir`: resynchronise if possible, else stop parsing that direction. */
+  gap(dir: Direction, bytes: number): void;
+  end(dir: Direction): void;
+  /** What was learned so far (may be called at any time, e.g. periodically in live mode). */
+  result(): R;
+}
+
+/** Describes a dissector for the registry: how to recognise it and how to make one. */
+export interface DissectorFactory<R = unknown> {
+  readonly id: DissectorId;
+  /** Look at the first bytes a client (dir 0) or server (dir 1) sent. Bounded prefix, never throws. */
+  probe(dir: Direction, data: Uint8Array, start: number, end: number): ProbeResult;
+  create(anomaly: AnomalySink): Dissector<R>;
+}

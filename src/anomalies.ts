@@ -1,0 +1,110 @@
+/**
+ * The one catalogue of anomaly codes: `<layer>.<snake_case>` → what it means.
+ *
+ * Decoders, the flow engine and dissectors count these instead of throwing. The codes are stable:
+ * they appear in `--json`, the database and the dashboard. Add new codes in the section of their layer.
+ */
+export const ANOMALIES = {
+  // capture files
+  'capture.truncated_record': 'the last record of the capture is cut off',
+  'capture.bad_record_length': 'a record length is impossible; reading stopped there',
+  'capture.unknown_block': 'pcapng block of an unknown type was skipped',
+  'capture.bad_block_length': 'a pcapng block has an impossible length',
+  'capture.unknown_interface': 'a pcapng packet names an interface that was never described',
+  'capture.snaplen_truncated': 'frames cut short by the snapshot length',
+
+  // link layer
+  'link.unknown_type': 'frames of a link type planewatch does not decode',
+  'link.truncated': 'link-layer header shorter than its type requires',
+  'link.unknown_ethertype': 'an EtherType planewatch does not decode',
+  'link.vlan_too_deep': 'more VLAN tags than planewatch follows',
+
+  // IPv4 / IPv6
+  'ip.truncated': 'IP header cut short',
+  'ip.bad_version': 'IP version field is neither 4 nor 6',
+  'ip.bad_header_length': 'IPv4 header length below 20 bytes or beyond the packet',
+  'ip.bad_total_length': 'IP total length disagrees with the bytes captured',
+  'ip.fragment_overlap': 'IP fragments overlap',
+  'ip.fragment_limit': 'fragment reassembly limit reached; datagram dropped',
+  'ip.fragment_timeout': 'fragments of a datagram never completed',
+  'ipv6.bad_extension_header': 'IPv6 extension header chain is malformed',
+  'ip.unsupported_protocol': 'IP protocol other than TCP/UDP (counted, not analysed)',
+
+  // TCP / UDP
+  'tcp.truncated': 'TCP header cut short',
+  'tcp.bad_data_offset': 'TCP data offset below 5 or beyond the segment',
+  'tcp.bad_option': 'a TCP option length is malformed',
+  'udp.truncated': 'UDP header cut short',
+  'udp.bad_length': 'UDP length field disagrees with the bytes captured',
+
+  // tunnels
+  'tunnel.truncated': 'tunnel header cut short',
+  'tunnel.too_deep': 'tunnels nested deeper than planewatch follows',
+  'tunnel.unknown_gre_protocol': 'GRE carries a protocol planewatch does not decode',
+  'tunnel.bad_erspan': 'ERSPAN header malformed',
+
+  // flows and reassembly
+  'flow.evicted': 'flow evicted because the flow table was full',
+  'flow.midstream': 'TCP connection picked up without its SYN',
+  'tcp.retransmission': 'retransmitted TCP data (dropped)',
+  'tcp.overlap': 'TCP segments overlap with different or same data (first wins)',
+  'tcp.out_of_order': 'TCP data arrived out of order (buffered)',
+  'tcp.reassembly_overflow': 'out-of-order buffer cap reached; data skipped as a gap',
+  'tcp.gap': 'bytes missing from a TCP stream (capture loss)',
+  'tcp.data_after_close': 'TCP data after FIN or RST',
+
+  // dissectors
+  'dissector.exception': 'a dissector failed unexpectedly and was detached from the flow',
+  'tls.record_too_long': 'TLS record longer than 2^14 + 2048 bytes',
+  'tls.bad_record_type': 'TLS record content type is unknown',
+  'tls.handshake_too_long': 'TLS handshake message exceeds the buffering cap',
+  'tls.malformed_client_hello': 'ClientHello could not be parsed',
+  'tls.malformed_server_hello': 'ServerHello could not be parsed',
+  'tls.malformed_certificate': 'Certificate message or certificate could not be parsed',
+  'tls.gap_in_handshake': 'capture loss inside the TLS handshake',
+  'http.header_too_long': 'HTTP header section exceeds the cap',
+  'http.bad_request_line': 'HTTP request line malformed',
+  'http.bad_status_line': 'HTTP status line malformed',
+  'http.bad_chunk_size': 'HTTP chunk size malformed',
+  'http.too_many_requests': 'more HTTP requests on one connection than are kept',
+  'http2.bad_preface': 'HTTP/2 connection preface missing or wrong',
+  'http2.frame_too_large': 'HTTP/2 frame larger than the cap',
+  'http2.hpack_error': 'HPACK header block could not be decoded',
+  'http2.too_many_streams': 'more HTTP/2 streams than are kept',
+  'ssh.banner_too_long': 'SSH banner line exceeds 255 bytes',
+  'ssh.bad_packet_length': 'SSH binary packet length impossible',
+  'ssh.malformed_kexinit': 'SSH KEXINIT could not be parsed',
+} as const;
+
+export type AnomalyCode = keyof typeof ANOMALIES;
+
+/** Counts anomalies by code. Cheap enough for the hot path: codes are interned constants. */
+export class AnomalyCounter {
+  private readonly counts = new Map<string, number>();
+
+  add(code: AnomalyCode, n = 1): void {
+    this.counts.set(code, (this.counts.get(code) ?? 0) + n);
+  }
+
+  get(code: AnomalyCode): number {
+    return this.counts.get(code) ?? 0;
+  }
+
+  get total(): number {
+    let t = 0;
+    for (const v of this.counts.values()) t += v;
+    return t;
+  }
+
+  /** Adds every count of another counter into this one. */
+  merge(other: AnomalyCounter): void {
+    for (const [k, v] of other.counts) this.counts.set(k, (this.counts.get(k) ?? 0) + v);
+  }
+
+  /** Plain object sorted by code, for JSON and the database. */
+  toJSON(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const k of [...this.counts.keys()].sort()) out[k] = this.counts.get(k)!;
+    return out;
+  }
+}

@@ -1,0 +1,74 @@
+import type { AppProtocol, HttpRequestRecord, SshInfo, TlsInfo } from './records';
+import type { StreamHandler } from '../flow/stream-handler';
+
+export interface Endpoint {
+  ip: string; // dotted quad or RFC 5952 IPv6
+  port: number;
+}
+
+export interface TunnelInfo {
+  type: 'vxlan' | 'geneve' | 'gre' | 'erspan' | 'tzsp' | 'ipip';
+  outerSrc: string;
+  outerDst: string;
+  id: number | null; // VNI / key / session id
+}
+
+/** What the application-layer dissection of one connection found. */
+export interface AppEvidence {
+  app: AppProtocol;
+  tls: TlsInfo | null;
+  /** HTTP/1.x and HTTP/2 requests, in order. */
+  http: HttpRequestRecord[];
+  ssh: SshInfo | null;
+}
+
+/**
+ * The stream handler the engine attaches to a TCP connection; built by dissectors/registry.ts.
+ * `describe()` may be called at any time (live mode snapshots) and at the end of the flow.
+ */
+export interface AppSession extends StreamHandler {
+  describe(): AppEvidence;
+}
+
+/** Facts about a new connection that dissector selection can use (ports, addresses). */
+export interface FlowMeta {
+  client: Endpoint;
+  server: Endpoint;
+  transport: 'tcp' | 'udp';
+}
+
+/** A finished (or snapshotted) flow as the engine hands it to analysis and the store. */
+export interface FlowRecord extends AppEvidence {
+  /** Unique within one analysis run; the store keeps it. */
+  id: string;
+  communityId: string;
+  transport: 'tcp' | 'udp';
+  ipVersion: 4 | 6;
+  client: Endpoint;
+  server: Endpoint;
+  firstTs: number; // epoch seconds (float)
+  lastTs: number;
+  firstFrame: number;
+  lastFrame: number;
+  /** [from client, from server] */
+  packets: [number, number];
+  /** IP bytes per direction. */
+  bytes: [number, number];
+  /** TCP/UDP payload bytes per direction. */
+  payloadBytes: [number, number];
+  /** Bytes missing per direction (gaps). */
+  missingBytes: [number, number];
+  /** Zeek-style history (S h A D a d F f R r ...). */
+  history: string;
+  /** Zeek-style conn_state (S0, S1, SF, REJ, RSTO, RSTR, OTH, ...). */
+  state: string;
+  /** No SYN was seen: the client/server roles were inferred. */
+  midstream: boolean;
+  /** Why the flow ended: fin, rst, idle, evicted, eof (end of capture), active (live snapshot). */
+  endReason: 'fin' | 'rst' | 'idle' | 'evicted' | 'eof' | 'active';
+  tunnel: TunnelInfo | null;
+  vlan: number;
+  anomalies: Record<string, number>;
+  /** Index of the capture (in the analysis run) the flow was seen in. */
+  captureIndex: number;
+}

@@ -1,0 +1,160 @@
+/**
+ * What dissectors record about a connection: the evidence classification, findings, the store and
+ * every view rest on. Field names follow the `--json` contract (DESIGN.md §3.3).
+ */
+
+export type AppProtocol = 'tls' | 'http' | 'http2' | 'ssh' | 'unknown';
+export type TlsVersionName = 'ssl3' | '1.0' | '1.1' | '1.2' | '1.3';
+
+export interface CertificateInfo {
+  subject: string; // RFC 4514
+  issuer: string; // RFC 4514
+  subjectCN: string | null;
+  subjectO: string[];
+  issuerCN: string | null;
+  issuerO: string[];
+  san: string[]; // "DNS:…" is not used: plain names and addresses
+  sanDns: string[];
+  sanIp: string[];
+  serial: string; // hex
+  notBefore: string; // ISO 8601
+  notAfter: string; // ISO 8601
+  keyType: 'rsa' | 'ec' | 'ed25519' | 'ed448' | 'dsa' | 'unknown';
+  keyBits: number;
+  curve: string | null;
+  signatureAlgorithm: string;
+  sha256: string; // hex, lower case
+  sha1: string;
+  isCA: boolean;
+  keyUsage: string[];
+  extKeyUsage: string[];
+  selfSigned: boolean;
+  /** DER, base64; kept so the store can hand certificates to users. */
+  der: string;
+}
+
+export interface TlsAlert {
+  level: 'warning' | 'fatal' | 'unknown';
+  description: string; // e.g. "unknown_ca"
+  code: number;
+  from: 'client' | 'server';
+  /** true when the alert was sent before encryption started (readable), false if inferred. */
+  plaintext: boolean;
+  frame: number;
+  ts: number;
+}
+
+export interface TlsInfo {
+  /** Negotiated version (from ServerHello / supported_versions), else the ClientHello's best. */
+  version: TlsVersionName | null;
+  clientVersion: TlsVersionName | null;
+  sni: string | null;
+  alpn: string[]; // offered by the client
+  alpnSelected: string | null;
+  cipher: string | null; // IANA name, e.g. TLS_AES_128_GCM_SHA256
+  cipherId: number | null;
+  clientCiphers: number[];
+  clientExtensions: number[];
+  serverExtensions: number[];
+  supportedGroups: number[];
+  signatureAlgorithms: number[];
+  supportedVersions: number[];
+  ecPointFormats: number[];
+  sessionTicket: boolean;
+  psk: boolean;
+  ech: boolean;
+  helloRetryRequest: boolean;
+  resumed: boolean;
+  ja3: string | null; // md5 hex
+  ja3Full: string | null; // the JA3 string before hashing
+  ja3s: string | null;
+  ja3sFull: string | null;
+  ja4: string | null;
+  serverCertificates: CertificateInfo[];
+  clientCertificates: CertificateInfo[];
+  /** Server sent CertificateRequest (visible up to TLS 1.2). null = could not see (TLS 1.3). */
+  clientCertRequested: boolean | null;
+  alerts: TlsAlert[];
+  /** Handshake reached the point where both sides send encrypted application data. */
+  established: boolean;
+  /** Frame number where encryption started, per direction. */
+  encryptedFromFrame: [number, number];
+  appDataRecords: [number, number];
+  appDataBytes: [number, number];
+  /** Frame of the ClientHello, for evidence. */
+  clientHelloFrame: number;
+  serverHelloFrame: number;
+  certificateFrame: number;
+}
+
+export type HttpAuth = 'none' | 'bearer' | 'basic' | 'other';
+
+export interface HttpRequestRecord {
+  method: string;
+  path: string; // request target as sent (bounded)
+  version: string; // "1.1", "1.0", "2"
+  host: string | null;
+  userAgent: string | null;
+  auth: HttpAuth;
+  /** "sha256:" + first 16 hex chars of the credential's SHA-256; the credential itself is never kept. */
+  authHash: string | null;
+  contentType: string | null;
+  requestBodyBytes: number;
+  status: number | null;
+  reason: string | null;
+  responseContentType: string | null;
+  responseBodyBytes: number;
+  upgrade: string | null; // "SPDY/3.1", "websocket", "h2c"
+  streamProtocol: string | null; // X-Stream-Protocol-Version
+  xForwardedFor: string | null;
+  xForwardedUri: string | null;
+  xForwardedHost: string | null;
+  xForwardedProto: string | null;
+  /** gRPC service/method for HTTP/2 requests with content-type application/grpc. */
+  grpcMethod: string | null;
+  streamId: number | null;
+  frame: number;
+  ts: number;
+  /** Kubernetes meaning of the path (dissectors/http/k8s-path.ts). */
+  k8s: K8sPathInfo | null;
+}
+
+export interface K8sPathInfo {
+  /** 'apiserver' paths (/api, /apis, ...) or 'kubelet' paths (/containerLogs, /exec, ...). */
+  api: 'apiserver' | 'kubelet';
+  /** logs, exec, attach, portforward, run, proxy, watch, list, get, create, update, patch, delete, metrics, stats, healthz, configz, pprof, pods, other */
+  operation: string;
+  /** For proxy: node, pod, service. For others: the resource kind (pods, nodes, ...). */
+  target: string | null;
+  namespace: string | null;
+  name: string | null;
+  /** For proxy paths with a scheme prefix (https:name:port). */
+  scheme: 'http' | 'https' | null;
+}
+
+export interface SshInfo {
+  clientBanner: string | null;
+  serverBanner: string | null;
+  clientProtocol: string | null; // "2.0", "1.99", "1.5"
+  serverProtocol: string | null;
+  hassh: string | null;
+  hasshAlgorithms: string | null;
+  hasshServer: string | null;
+  hasshServerAlgorithms: string | null;
+  clientKex: SshKexLists | null;
+  serverKex: SshKexLists | null;
+  /** Frame where NEWKEYS (encryption) started per direction, 0 if not seen. */
+  encryptedFromFrame: [number, number];
+  bytes: [number, number];
+}
+
+export interface SshKexLists {
+  kex: string[];
+  hostKey: string[];
+  encCS: string[];
+  encSC: string[];
+  macCS: string[];
+  macSC: string[];
+  compCS: string[];
+  compSC: string[];
+}

@@ -1,0 +1,252 @@
+/**
+ * The database schema, as an ordered list of migrations. `PRAGMA user_version` holds how many have
+ * been applied; opening a database applies the rest in one transaction each. Never edit a shipped
+ * migration: add a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: initial schema
+  `
+  CREATE TABLE captures (
+    id            INTEGER PRIMARY KEY,
+    file          TEXT NOT NULL,
+    sha256        TEXT,
+    format        TEXT,
+    compressed    INTEGER NOT NULL DEFAULT 0,
+    status        TEXT NOT NULL CHECK (status IN ('ingesting','complete','incomplete','damaged')),
+    pid           INTEGER,
+    packets       INTEGER NOT NULL DEFAULT 0,
+    bytes         INTEGER NOT NULL DEFAULT 0,
+    flows         INTEGER NOT NULL DEFAULT 0,
+    first_ts      REAL,
+    last_ts       REAL,
+    link_types    TEXT NOT NULL DEFAULT '[]',
+    anomalies     TEXT NOT NULL DEFAULT '{}',
+    error         TEXT,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT
+  );
+  CREATE UNIQUE INDEX captures_sha256 ON captures(sha256) WHERE status = 'complete' OR status = 'damaged';
+
+  CREATE TABLE flows (
+    id             INTEGER PRIMARY KEY,
+    capture_id     INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+    flow_key       TEXT NOT NULL,
+    community_id   TEXT NOT NULL,
+    transport      TEXT NOT NULL,
+    ip_version     INTEGER NOT NULL,
+    client_ip      TEXT NOT NULL,
+    client_port    INTEGER NOT NULL,
+    server_ip      TEXT NOT NULL,
+    server_port    INTEGER NOT NULL,
+    first_ts       REAL NOT NULL,
+    last_ts        REAL NOT NULL,
+    first_frame    INTEGER NOT NULL,
+    last_frame     INTEGER NOT NULL,
+    packets_client INTEGER NOT NULL,
+    packets_server INTEGER NOT NULL,
+    bytes_client   INTEGER NOT NULL,
+    bytes_server   INTEGER NOT NULL,
+    payload_client INTEGER NOT NULL,
+    payload_server INTEGER NOT NULL,
+    missing_client INTEGER NOT NULL DEFAULT 0,
+    missing_server INTEGER NOT NULL DEFAULT 0,
+    history        TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    midstream      INTEGER NOT NULL,
+    end_reason     TEXT NOT NULL,
+    tunnel         TEXT,
+    vlan           INTEGER NOT NULL DEFAULT 0,
+    anomalies      TEXT NOT NULL DEFAULT '{}',
+    app            TEXT NOT NULL,
+    tls_version    TEXT,
+    sni            TEXT,
+    -- classification (rewritten by every classification pass)
+    path           TEXT NOT NULL DEFAULT 'other',
+    path_detail    TEXT NOT NULL DEFAULT '{}',
+    confidence     REAL NOT NULL DEFAULT 0,
+    reasons        TEXT NOT NULL DEFAULT '[]',
+    worst_severity TEXT,
+    severity_rank  INTEGER NOT NULL DEFAULT 0,
+    finding_count  INTEGER NOT NULL DEFAULT 0,
+    -- the dissectors' evidence as JSON (certificates by sha256), read back by reclassification
+    evidence       TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX flows_capture ON flows(capture_id);
+  CREATE INDEX flows_path ON flows(path, first_ts);
+  CREATE INDEX flows_first_ts ON flows(first_ts);
+  CREATE INDEX flows_client ON flows(client_ip);
+  CREATE INDEX flows_server ON flows(server_ip, server_port);
+  CREATE INDEX flows_severity ON flows(severity_rank DESC, first_ts);
+  CREATE INDEX flows_bytes ON flows((bytes_client + bytes_server));
+  CREATE INDEX flows_community ON flows(community_id);
+
+  CREATE TABLE certificates (
+    sha256              TEXT PRIMARY KEY,
+    sha1                TEXT NOT NULL,
+    subject             TEXT NOT NULL,
+    issuer              TEXT NOT NULL,
+    subject_cn          TEXT,
+    issuer_cn           TEXT,
+    san                 TEXT NOT NULL DEFAULT '[]',
+    serial              TEXT,
+    not_before          TEXT,
+    not_after           TEXT,
+    key_type            TEXT,
+    key_bits            INTEGER,
+    signature_algorithm TEXT,
+    self_signed         INTEGER NOT NULL,
+    is_ca               INTEGER NOT NULL,
+    info                TEXT NOT NULL,
+    der                 BLOB
+  );
+
+  CREATE TABLE flow_certificates (
+    flow_id  INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+    side     TEXT NOT NULL CHECK (side IN ('server','client')),
+    position INTEGER NOT NULL,
+    sha256   TEXT NOT NULL REFERENCES certificates(sha256),
+    PRIMARY KEY (flow_id, side, position)
+  );
+  CREATE INDEX flow_certificates_sha ON flow_certificates(sha256);
+
+  CREATE TABLE tls_sessions (
+    flow_id               INTEGER PRIMARY KEY REFERENCES flows(id) ON DELETE CASCADE,
+    version               TEXT,
+    client_version        TEXT,
+    sni                   TEXT,
+    alpn                  TEXT NOT NULL DEFAULT '[]',
+    alpn_selected         TEXT,
+    cipher                TEXT,
+    ja3                   TEXT,
+    ja3s                  TEXT,
+    ja4                   TEXT,
+    client_cert_requested INTEGER,
+    client_cert_sent      INTEGER NOT NULL DEFAULT 0,
+    established           INTEGER NOT NULL,
+    resumed               INTEGER NOT NULL,
+    alerts                TEXT NOT NULL DEFAULT '[]',
+    server_subject        TEXT,
+    server_issuer         TEXT,
+    client_subject        TEXT,
+    verification          TEXT,
+    app_data_bytes_client INTEGER NOT NULL DEFAULT 0,
+    app_data_bytes_server INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX tls_ja3 ON tls_sessions(ja3);
+  CREATE INDEX tls_ja4 ON tls_sessions(ja4);
+
+  CREATE TABLE http_requests (
+    id               INTEGER PRIMARY KEY,
+    flow_id          INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+    seq              INTEGER NOT NULL,
+    ts               REAL,
+    frame            INTEGER,
+    version          TEXT,
+    method           TEXT,
+    path             TEXT,
+    host             TEXT,
+    user_agent       TEXT,
+    auth             TEXT,
+    auth_hash        TEXT,
+    status           INTEGER,
+    reason           TEXT,
+    content_type     TEXT,
+    upgrade          TEXT,
+    stream_protocol  TEXT,
+    x_forwarded_for  TEXT,
+    x_forwarded_uri  TEXT,
+    x_forwarded_host TEXT,
+    grpc_method      TEXT,
+    k8s_api          TEXT,
+    k8s_operation    TEXT,
+    k8s_target       TEXT,
+    k8s_namespace    TEXT,
+    k8s_name         TEXT
+  );
+  CREATE INDEX http_flow ON http_requests(flow_id, seq);
+  CREATE INDEX http_operation ON http_requests(k8s_operation);
+
+  CREATE TABLE ssh_sessions (
+    flow_id       INTEGER PRIMARY KEY REFERENCES flows(id) ON DELETE CASCADE,
+    client_banner TEXT,
+    server_banner TEXT,
+    hassh         TEXT,
+    hassh_server  TEXT
+  );
+
+  CREATE TABLE endpoints (
+    ip           TEXT PRIMARY KEY,
+    primary_role TEXT NOT NULL,
+    roles        TEXT NOT NULL DEFAULT '[]',
+    name         TEXT,
+    reasons      TEXT NOT NULL DEFAULT '[]',
+    flows        INTEGER NOT NULL DEFAULT 0,
+    bytes        INTEGER NOT NULL DEFAULT 0,
+    first_ts     REAL,
+    last_ts      REAL
+  );
+
+  CREATE TABLE findings (
+    id             INTEGER PRIMARY KEY,
+    rule           TEXT NOT NULL,
+    severity       TEXT NOT NULL,
+    severity_rank  INTEGER NOT NULL,
+    flow_id        INTEGER REFERENCES flows(id) ON DELETE CASCADE,
+    capture_id     INTEGER REFERENCES captures(id) ON DELETE CASCADE,
+    title          TEXT NOT NULL,
+    evidence       TEXT NOT NULL,
+    recommendation TEXT NOT NULL,
+    reference      TEXT NOT NULL,
+    cis            TEXT,
+    ts             REAL,
+    frame          INTEGER
+  );
+  CREATE INDEX findings_rule ON findings(rule);
+  CREATE INDEX findings_severity ON findings(severity_rank DESC, ts);
+  CREATE INDEX findings_flow ON findings(flow_id);
+
+  CREATE TABLE anomalies (
+    capture_id INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+    code       TEXT NOT NULL,
+    count      INTEGER NOT NULL,
+    PRIMARY KEY (capture_id, code)
+  );
+
+  -- Findings with the connection they were raised on.
+  CREATE VIEW v_findings AS
+    SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.cis,
+           f.ts, datetime(f.ts, 'unixepoch') AS time, f.frame,
+           fl.id AS flow_id, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port,
+           fl.app, fl.community_id, c.file AS capture
+      FROM findings f
+      LEFT JOIN flows fl ON fl.id = f.flow_id
+      LEFT JOIN captures c ON c.id = f.capture_id;
+
+  -- Connections, bytes and worst finding per communication path.
+  CREATE VIEW v_path_summary AS
+    SELECT path, COUNT(*) AS flows, SUM(bytes_client + bytes_server) AS bytes,
+           SUM(finding_count) AS findings, MAX(severity_rank) AS worst_rank,
+           MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts
+      FROM flows GROUP BY path;
+
+  -- What each address did: as client, as server, bytes and findings.
+  CREATE VIEW v_endpoint_activity AS
+    SELECT e.ip, e.primary_role, e.roles, e.name,
+           (SELECT COUNT(*) FROM flows WHERE client_ip = e.ip) AS flows_as_client,
+           (SELECT COUNT(*) FROM flows WHERE server_ip = e.ip) AS flows_as_server,
+           e.bytes, e.first_ts, e.last_ts,
+           (SELECT COUNT(*) FROM findings f JOIN flows fl ON fl.id = f.flow_id
+             WHERE fl.client_ip = e.ip OR fl.server_ip = e.ip) AS findings
+      FROM endpoints e;
+
+  -- Kubelets reached over TLS the API server cannot be verifying: who, which kubelet, when.
+  CREATE VIEW v_kubelet_unverified AS
+    SELECT fl.server_ip AS kubelet, fl.server_port AS port, fl.client_ip AS client,
+           datetime(fl.first_ts, 'unixepoch') AS first_seen, datetime(fl.last_ts, 'unixepoch') AS last_seen,
+           fl.path_detail, f.evidence, c.file AS capture, fl.id AS flow_id
+      FROM findings f JOIN flows fl ON fl.id = f.flow_id JOIN captures c ON c.id = fl.capture_id
+     WHERE f.rule = 'kubelet-tls-unverified';
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

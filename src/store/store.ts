@@ -1,0 +1,291 @@
+import Database from 'better-sqlite3';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema';
+import type { FlowRecord } from '../model/flow-record';
+import type { CertificateInfo, TlsInfo } from '../model/records';
+import type { Classification, Finding } from '../model/analysis';
+import { severityRank } from '../model/analysis';
+
+/** Rows written per transaction: large enough to amortise the commit, small enough to lose little. */
+export const WRITE_BATCH = 2000;
+
+export type Db = Database.Database;
+
+/** Opens (and migrates) a database for writing. WAL lets the dashboard read while we write. */
+export function openStore(file: string): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  markAbandonedCaptures(db);
+  return db;
+}
+
+/** Opens a database read-only (dashboard, `planewatch query`): nothing can be written through it. */
+export function openStoreReadOnly(file: string): Db {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    db.close();
+    throw new Error(`${file}: database schema ${version} is newer than this planewatch understands (${SCHEMA_VERSION})`);
+  }
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`database schema ${version} is newer than this planewatch understands (${SCHEMA_VERSION})`);
+  }
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** A capture left 'ingesting' by a process that no longer exists was cut off: say so. */
+function markAbandonedCaptures(db: Db): void {
+  const rows = db.prepare(`SELECT id, pid FROM captures WHERE status = 'ingesting'`).all() as { id: number; pid: number | null }[];
+  const mark = db.prepare(`UPDATE captures SET status = 'incomplete', error = COALESCE(error, 'ingest was interrupted') WHERE id = ?`);
+  for (const r of rows) {
+    if (r.pid !== null && r.pid !== process.pid && processAlive(r.pid)) continue;
+    if (r.pid === process.pid) continue;
+    mark.run(r.id);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Evidence as stored: certificates replaced by their SHA-256 (they live once in `certificates`). */
+export interface StoredEvidence {
+  tls: (Omit<TlsInfo, 'serverCertificates' | 'clientCertificates'> & { serverCertificates: string[]; clientCertificates: string[] }) | null;
+  http: FlowRecord['http'];
+  ssh: FlowRecord['ssh'];
+}
+
+/** Writes flows, certificates and their details in batched transactions. */
+export class FlowWriter {
+  private pending: FlowRecord[] = [];
+  private readonly insertFlow;
+  private readonly insertCert;
+  private readonly insertFlowCert;
+  private readonly insertTls;
+  private readonly insertHttp;
+  private readonly insertSsh;
+  private readonly knownCerts = new Set<string>();
+  /** flow key → database id, for flows written by this writer (findings refer to them). */
+  readonly ids = new Map<string, number>();
+  written = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly captureId: number,
+  ) {
+    this.insertFlow = db.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version,
+      client_ip, client_port, server_ip, server_port, first_ts, last_ts, first_frame, last_frame,
+      packets_client, packets_server, bytes_client, bytes_server, payload_client, payload_server,
+      missing_client, missing_server, history, state, midstream, end_reason, tunnel, vlan, anomalies,
+      app, tls_version, sni, evidence)
+      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?)`);
+    this.insertCert = db.prepare(`INSERT OR IGNORE INTO certificates (sha256, sha1, subject, issuer, subject_cn,
+      issuer_cn, san, serial, not_before, not_after, key_type, key_bits, signature_algorithm, self_signed,
+      is_ca, info, der) VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?)`);
+    this.insertFlowCert = db.prepare(`INSERT OR IGNORE INTO flow_certificates (flow_id, side, position, sha256) VALUES (?,?,?,?)`);
+    this.insertTls = db.prepare(`INSERT INTO tls_sessions (flow_id, version, client_version, sni, alpn,
+      alpn_selected, cipher, ja3, ja3s, ja4, client_cert_requested, client_cert_sent, established, resumed,
+      alerts, server_subject, server_issuer, client_subject, app_data_bytes_client, app_data_bytes_server)
+      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?)`);
+    this.insertHttp = db.prepare(`INSERT INTO http_requests (flow_id, seq, ts, frame, version, method, path,
+      host, user_agent, auth, auth_hash, status, reason, content_type, upgrade, stream_protocol,
+      x_forwarded_for, x_forwarded_uri, x_forwarded_host, grpc_method, k8s_api, k8s_operation, k8s_target,
+      k8s_namespace, k8s_name) VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?)`);
+    this.insertSsh = db.prepare(`INSERT INTO ssh_sessions (flow_id, client_banner, server_banner, hassh, hassh_server) VALUES (?,?,?,?,?)`);
+  }
+
+  add(rec: FlowRecord): void {
+    this.pending.push(rec);
+    if (this.pending.length >= WRITE_BATCH) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.db.transaction(() => {
+      for (const rec of batch) this.writeOne(rec);
+    })();
+  }
+
+  private writeOne(rec: FlowRecord): void {
+    const tls = rec.tls;
+    const evidence: StoredEvidence = {
+      tls: tls
+        ? { ...tls, serverCertificates: tls.serverCertificates.map((c) => c.sha256), clientCertificates: tls.clientCertificates.map((c) => c.sha256) }
+        : null,
+      http: rec.http,
+      ssh: rec.ssh,
+    };
+    const r = this.insertFlow.run(
+      this.captureId, rec.id, rec.communityId, rec.transport, rec.ipVersion,
+      rec.client.ip, rec.client.port, rec.server.ip, rec.server.port, rec.firstTs, rec.lastTs, rec.firstFrame, rec.lastFrame,
+      rec.packets[0], rec.packets[1], rec.bytes[0], rec.bytes[1], rec.payloadBytes[0], rec.payloadBytes[1],
+      rec.missingBytes[0], rec.missingBytes[1], rec.history, rec.state, rec.midstream ? 1 : 0, rec.endReason,
+      rec.tunnel ? JSON.stringify(rec.tunnel) : null, rec.vlan, JSON.stringify(rec.anomalies),
+      rec.app, tls?.version ?? null, tls?.sni ?? null, JSON.stringify(evidence),
+    );
+    const flowId = Number(r.lastInsertRowid);
+    this.ids.set(rec.id, flowId);
+    this.written++;
+    if (tls) {
+      tls.serverCertificates.forEach((c, i) => this.writeCert(flowId, 'server', i, c));
+      tls.clientCertificates.forEach((c, i) => this.writeCert(flowId, 'client', i, c));
+      this.insertTls.run(
+        flowId, tls.version, tls.clientVersion, tls.sni, JSON.stringify(tls.alpn), tls.alpnSelected, tls.cipher,
+        tls.ja3, tls.ja3s, tls.ja4, tls.clientCertRequested === null ? null : tls.clientCertRequested ? 1 : 0,
+        tls.clientCertificates.length > 0 ? 1 : 0, tls.established ? 1 : 0, tls.resumed ? 1 : 0, JSON.stringify(tls.alerts),
+        tls.serverCertificates[0]?.subject ?? null, tls.serverCertificates[0]?.issuer ?? null,
+        tls.clientCertificates[0]?.subject ?? null, tls.appDataBytes[0], tls.appDataBytes[1],
+      );
+    }
+    rec.http.forEach((h, i) => {
+      this.insertHttp.run(
+        flowId, i, h.ts, h.frame, h.version, h.method, h.path, h.host, h.userAgent, h.auth, h.authHash, h.status,
+        h.reason, h.contentType, h.upgrade, h.streamProtocol, h.xForwardedFor, h.xForwardedUri, h.xForwardedHost,
+        h.grpcMethod, h.k8s?.api ?? null, h.k8s?.operation ?? null, h.k8s?.target ?? null, h.k8s?.namespace ?? null,
+        h.k8s?.name ?? null,
+      );
+    });
+    if (rec.ssh) {
+      this.insertSsh.run(flowId, rec.ssh.clientBanner, rec.ssh.serverBanner, rec.ssh.hassh, rec.ssh.hasshServer);
+    }
+  }
+
+  private writeCert(flowId: number, side: 'server' | 'client', position: number, c: CertificateInfo): void {
+    if (!this.knownCerts.has(c.sha256)) {
+      this.knownCerts.add(c.sha256);
+      const { der, ...info } = c;
+      this.insertCert.run(
+        c.sha256, c.sha1, c.subject, c.issuer, c.subjectCN, c.issuerCN, JSON.stringify(c.san), c.serial, c.notBefore,
+        c.notAfter, c.keyType, c.keyBits, c.signatureAlgorithm, c.selfSigned ? 1 : 0, c.isCA ? 1 : 0,
+        JSON.stringify(info), der ? Buffer.from(der, 'base64') : null,
+      );
+    }
+    this.insertFlowCert.run(flowId, side, position, c.sha256);
+  }
+}
+
+/** Reads every stored certificate back as CertificateInfo, keyed by SHA-256. */
+export function loadCertificate(db: Db, sha256: string): CertificateInfo | null {
+  const row = db.prepare(`SELECT info, der FROM certificates WHERE sha256 = ?`).get(sha256) as { info: string; der: Buffer | null } | undefined;
+  if (!row) return null;
+  return { ...(JSON.parse(row.info) as Omit<CertificateInfo, 'der'>), der: row.der ? row.der.toString('base64') : '' };
+}
+
+/** A stored flow read back with its evidence, as the classifier and the reports take it. */
+export interface StoredFlow extends FlowRecord {
+  dbId: number;
+  captureId: number;
+}
+
+interface FlowRow {
+  id: number; capture_id: number; flow_key: string; community_id: string; transport: string; ip_version: number;
+  client_ip: string; client_port: number; server_ip: string; server_port: number; first_ts: number; last_ts: number;
+  first_frame: number; last_frame: number; packets_client: number; packets_server: number; bytes_client: number;
+  bytes_server: number; payload_client: number; payload_server: number; missing_client: number; missing_server: number;
+  history: string; state: string; midstream: number; end_reason: string; tunnel: string | null; vlan: number;
+  anomalies: string; app: string; evidence: string;
+}
+
+/**
+ * Streams stored flows (optionally of some captures) with their evidence and certificates.
+ * Certificates are cached: a cluster has few distinct ones and thousands of connections.
+ */
+export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<StoredFlow> {
+  const certCache = new Map<string, CertificateInfo | null>();
+  const cert = (sha: string): CertificateInfo | null => {
+    let c = certCache.get(sha);
+    if (c === undefined) {
+      c = loadCertificate(db, sha);
+      certCache.set(sha, c);
+    }
+    return c;
+  };
+  const where = captureIds && captureIds.length > 0 ? `WHERE capture_id IN (${captureIds.map(() => '?').join(',')})` : '';
+  const stmt = db.prepare(`SELECT * FROM flows ${where} ORDER BY id`);
+  for (const row of stmt.iterate(...(captureIds ?? [])) as IterableIterator<FlowRow>) {
+    yield rowToFlow(row, cert);
+  }
+}
+
+export function rowToFlow(row: FlowRow, cert: (sha: string) => CertificateInfo | null): StoredFlow {
+  const ev = JSON.parse(row.evidence) as StoredEvidence;
+  const certs = (list: string[]): CertificateInfo[] => list.map(cert).filter((c): c is CertificateInfo => c !== null);
+  return {
+    dbId: row.id,
+    captureId: row.capture_id,
+    captureIndex: row.capture_id,
+    id: row.flow_key,
+    communityId: row.community_id,
+    transport: row.transport as 'tcp' | 'udp',
+    ipVersion: row.ip_version as 4 | 6,
+    client: { ip: row.client_ip, port: row.client_port },
+    server: { ip: row.server_ip, port: row.server_port },
+    firstTs: row.first_ts,
+    lastTs: row.last_ts,
+    firstFrame: row.first_frame,
+    lastFrame: row.last_frame,
+    packets: [row.packets_client, row.packets_server],
+    bytes: [row.bytes_client, row.bytes_server],
+    payloadBytes: [row.payload_client, row.payload_server],
+    missingBytes: [row.missing_client, row.missing_server],
+    history: row.history,
+    state: row.state,
+    midstream: row.midstream === 1,
+    endReason: row.end_reason as FlowRecord['endReason'],
+    tunnel: row.tunnel ? JSON.parse(row.tunnel) : null,
+    vlan: row.vlan,
+    anomalies: JSON.parse(row.anomalies),
+    app: row.app as FlowRecord['app'],
+    tls: ev.tls ? { ...ev.tls, serverCertificates: certs(ev.tls.serverCertificates), clientCertificates: certs(ev.tls.clientCertificates) } : null,
+    http: ev.http ?? [],
+    ssh: ev.ssh ?? null,
+  };
+}
+
+/** Writes one classification pass's results: paths, findings, endpoints. Replaces the previous pass. */
+export class ClassificationWriter {
+  private readonly updateFlow;
+  private readonly insertFinding;
+
+  constructor(private readonly db: Db) {
+    this.updateFlow = db.prepare(`UPDATE flows SET path = ?, path_detail = ?, confidence = ?, reasons = ?,
+      worst_severity = ?, severity_rank = ?, finding_count = ? WHERE id = ?`);
+    this.insertFinding = db.prepare(`INSERT INTO findings (rule, severity, severity_rank, flow_id, capture_id, title,
+      evidence, recommendation, reference, cis, ts, frame) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`);
+  }
+
+  /** Removes the findings of a previous pass (all of them: topology can change any verdict). */
+  clear(): void {
+    this.db.prepare(`DELETE FROM findings`).run();
+  }
+
+  write(flow: StoredFlow, c: Classification, findings: Finding[]): void {
+    let worst: Finding['severity'] | null = null;
+    for (const f of findings) if (worst === null || severityRank(f.severity) > severityRank(worst)) worst = f.severity;
+    this.updateFlow.run(c.path, JSON.stringify(c.pathDetail), c.confidence, JSON.stringify(c.reasons), worst,
+      severityRank(worst), findings.length, flow.dbId);
+    for (const f of findings) {
+      this.insertFinding.run(f.rule, f.severity, severityRank(f.severity), flow.dbId, flow.captureId, f.title, f.evidence,
+        f.recommendation, f.reference, f.cis, f.ts, f.frame);
+    }
+  }
+}

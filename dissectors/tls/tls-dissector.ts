@@ -1,0 +1,559 @@
+/**
+ * TLS dissector (SSL 3.0 – TLS 1.3) over a reassembled TCP stream.
+ *
+ * Per direction a record-layer state machine walks 5-byte headers, which may arrive split across
+ * chunks. Only plaintext handshake bodies are copied (into a growable buffer capped per message),
+ * because handshake messages may span records. Every other body — application data above all — is
+ * skipped with a remaining-length counter and never copied, so an established session costs one
+ * header read per record.
+ *
+ * What is visible depends on the version: up to TLS 1.2 the certificates, CertificateRequest and
+ * plaintext alerts are on the wire; in TLS 1.3 everything after ServerHello is encrypted, so the
+ * fields that would need it stay empty/null rather than being guessed.
+ */
+import type { Direction } from '../../src/flow/direction';
+import type { CertificateInfo, TlsAlert, TlsInfo } from '../../src/model/records';
+import { ProbeResult, type AnomalySink, type Dissector, type DissectorFactory } from '../types';
+import { cipherSuiteName } from './cipher-suites';
+import {
+  alertName,
+  CT_ALERT,
+  CT_APPLICATION_DATA,
+  CT_CHANGE_CIPHER_SPEC,
+  CT_HANDSHAKE,
+  CT_HEARTBEAT,
+  HS_CERTIFICATE,
+  HS_CERTIFICATE_REQUEST,
+  HS_CLIENT_HELLO,
+  HS_SERVER_HELLO,
+  HS_SERVER_HELLO_DONE,
+  MAX_RECORD_LENGTH,
+  versionName,
+} from './constants';
+import { parseClientHello, parseServerHello, type ClientHello, type ServerHello } from './hello-parser';
+import { ja3, ja3s } from './ja3';
+import { ja4, ja4Version } from './ja4';
+import { parseCertificate } from '../x509/parse-certificate';
+
+/** Largest handshake message buffered, other than Certificate. */
+export const MAX_HANDSHAKE_BYTES = 64 * 1024;
+/** Largest Certificate message buffered (a chain with several large certificates). */
+export const MAX_CERTIFICATE_MESSAGE_BYTES = 256 * 1024;
+/** Most certificates kept from one Certificate message. */
+export const MAX_CHAIN_CERTS = 10;
+/** Most alerts kept per connection. */
+export const MAX_ALERTS = 32;
+/** First size of the handshake buffer; it doubles up to the message cap when a message needs it. */
+const INITIAL_HANDSHAKE_BUFFER = 4096;
+
+const EMPTY = new Uint8Array(0);
+
+/** The record-layer and handshake state of one direction. */
+class DirectionState {
+  /** Header bytes collected so far when a header is split across chunks. */
+  readonly header: Uint8Array;
+  headerLen: number;
+  inBody: boolean;
+  recordType: number;
+  recordLeft: number;
+  /** Plaintext handshake bytes not yet parsed into messages. */
+  hs: Uint8Array;
+  hsLen: number;
+  /** Handshake messages of this direction are still parsed (false after encryption, a gap, or a cap). */
+  hsActive: boolean;
+  encrypted: boolean;
+  /** Encryption starts with the next record (after ChangeCipherSpec or a TLS 1.3 ServerHello). */
+  encryptPending: boolean;
+  /** An encrypted handshake record (Finished, ≤ 1.2) was seen. */
+  finished: boolean;
+  /** Not parsing this direction any more (not TLS, or lost sync). */
+  idle: boolean;
+  /** Byte offset inside the current alert record (each alert is two bytes). */
+  alertPos: number;
+  alertLevel: number;
+
+  constructor() {
+    this.header = new Uint8Array(5);
+    this.headerLen = 0;
+    this.inBody = false;
+    this.recordType = 0;
+    this.recordLeft = 0;
+    this.hs = EMPTY;
+    this.hsLen = 0;
+    this.hsActive = true;
+    this.encrypted = false;
+    this.encryptPending = false;
+    this.finished = false;
+    this.idle = false;
+    this.alertPos = 0;
+    this.alertLevel = 0;
+  }
+
+  releaseHandshake(): void {
+    this.hsActive = false;
+    this.hs = EMPTY;
+    this.hsLen = 0;
+  }
+}
+
+export function emptyTlsInfo(): TlsInfo {
+  return {
+    version: null,
+    clientVersion: null,
+    sni: null,
+    alpn: [],
+    alpnSelected: null,
+    cipher: null,
+    cipherId: null,
+    clientCiphers: [],
+    clientExtensions: [],
+    serverExtensions: [],
+    supportedGroups: [],
+    signatureAlgorithms: [],
+    supportedVersions: [],
+    ecPointFormats: [],
+    sessionTicket: false,
+    psk: false,
+    ech: false,
+    helloRetryRequest: false,
+    resumed: false,
+    ja3: null,
+    ja3Full: null,
+    ja3s: null,
+    ja3sFull: null,
+    ja4: null,
+    serverCertificates: [],
+    clientCertificates: [],
+    clientCertRequested: null,
+    alerts: [],
+    established: false,
+    encryptedFromFrame: [0, 0],
+    appDataRecords: [0, 0],
+    appDataBytes: [0, 0],
+    clientHelloFrame: 0,
+    serverHelloFrame: 0,
+    certificateFrame: 0,
+  };
+}
+
+export class TlsDissector implements Dissector<TlsInfo> {
+  readonly id = 'tls' as const;
+  private readonly anomaly: AnomalySink;
+  private readonly dirs: [DirectionState, DirectionState];
+  private readonly info: TlsInfo;
+  private clientHello: ClientHello | null;
+  private serverHello: ServerHello | null;
+  /** TLS 1.3 negotiated (or a HelloRetryRequest seen): ChangeCipherSpec is then only a compatibility no-op. */
+  private tls13: boolean;
+  private serverCertificateSeen: boolean;
+  /** TLS 1.3: the server sent a record after the client's first encrypted record (its Finished). */
+  private serverAfterClient: boolean;
+  private frame: number;
+  private ts: number;
+
+  constructor(anomaly: AnomalySink) {
+    this.anomaly = anomaly;
+    this.dirs = [new DirectionState(), new DirectionState()];
+    this.info = emptyTlsInfo();
+    this.clientHello = null;
+    this.serverHello = null;
+    this.tls13 = false;
+    this.serverCertificateSeen = false;
+    this.serverAfterClient = false;
+    this.frame = 0;
+    this.ts = 0;
+  }
+
+  feed(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void {
+    const s = this.dirs[dir];
+    if (s.idle) return;
+    this.frame = frame;
+    this.ts = ts;
+    try {
+      this.walk(dir, s, data, start, end);
+    } catch {
+      // Defensive only: parsing checks every length. Stop this direction rather than throw.
+      this.anomaly('dissector.exception');
+      s.idle = true;
+      s.releaseHandshake();
+    }
+  }
+
+  private walk(dir: Direction, s: DirectionState, data: Uint8Array, start: number, end: number): void {
+    let p = start;
+    while (p < end && !s.idle) {
+      if (!s.inBody) {
+        let type: number;
+        let major: number;
+        let len: number;
+        if (s.headerLen === 0 && end - p >= 5) {
+          type = data[p];
+          major = data[p + 1];
+          len = (data[p + 3] << 8) | data[p + 4];
+          p += 5;
+        } else {
+          const h = s.header;
+          while (s.headerLen < 5 && p < end) h[s.headerLen++] = data[p++];
+          if (s.headerLen < 5) return;
+          type = h[0];
+          major = h[1];
+          len = (h[3] << 8) | h[4];
+          s.headerLen = 0;
+        }
+        if (type < CT_CHANGE_CIPHER_SPEC || type > CT_HEARTBEAT || major !== 3) {
+          this.anomaly('tls.bad_record_type');
+          this.goIdle(s);
+          return;
+        }
+        if (len > MAX_RECORD_LENGTH) {
+          this.anomaly('tls.record_too_long');
+          this.goIdle(s);
+          return;
+        }
+        s.recordType = type;
+        s.recordLeft = len;
+        s.inBody = len > 0;
+        s.alertPos = 0;
+        this.recordStart(dir, s, type, len);
+        continue;
+      }
+      const stop = end - p < s.recordLeft ? end : p + s.recordLeft;
+      if (s.recordType === CT_HANDSHAKE) {
+        if (s.hsActive && !s.encrypted) this.appendHandshake(dir, s, data, p, stop);
+      } else if (s.recordType === CT_ALERT && !s.encrypted) {
+        for (let i = p; i < stop; i++) this.alertByte(dir, s, data[i]);
+      }
+      s.recordLeft -= stop - p;
+      p = stop;
+      if (s.recordLeft === 0) s.inBody = false;
+    }
+  }
+
+  private goIdle(s: DirectionState): void {
+    s.idle = true;
+    s.inBody = false;
+    s.releaseHandshake();
+  }
+
+  /** Called once per record header: the whole cost of an application-data record. */
+  private recordStart(dir: Direction, s: DirectionState, type: number, len: number): void {
+    if (s.encryptPending) {
+      s.encryptPending = false;
+      this.startEncryption(dir, s);
+    }
+    const info = this.info;
+    switch (type) {
+      case CT_APPLICATION_DATA:
+        if (!s.encrypted) this.startEncryption(dir, s);
+        info.appDataRecords[dir]++;
+        info.appDataBytes[dir] += len;
+        if (dir === 1 && info.appDataRecords[0] > 0) this.serverAfterClient = true;
+        break;
+      case CT_HANDSHAKE:
+        if (s.encrypted) s.finished = true;
+        break;
+      case CT_CHANGE_CIPHER_SPEC:
+        // In TLS 1.3 ChangeCipherSpec is a middlebox-compatibility no-op (RFC 8446 §5): it can
+        // even precede the second ClientHello after a HelloRetryRequest.
+        if (!this.tls13 && !s.encrypted) {
+          s.encryptPending = true;
+          // ≤ 1.2: a server that switches to encryption without sending a Certificate resumed a
+          // session (abbreviated handshake, RFC 5246 §7.3).
+          if (dir === 1 && this.serverHello !== null && !this.serverCertificateSeen) info.resumed = true;
+        }
+        break;
+      case CT_ALERT:
+        if (s.encrypted && info.alerts.length < MAX_ALERTS) {
+          // The record type is visible but its content is not: say so, without a description.
+          info.alerts.push({
+            level: 'unknown',
+            description: 'encrypted',
+            code: -1,
+            from: dir === 0 ? 'client' : 'server',
+            plaintext: false,
+            frame: this.frame,
+            ts: this.ts,
+          });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private startEncryption(dir: Direction, s: DirectionState): void {
+    s.encrypted = true;
+    this.info.encryptedFromFrame[dir] = this.frame;
+    s.releaseHandshake();
+  }
+
+  private alertByte(dir: Direction, s: DirectionState, v: number): void {
+    if ((s.alertPos++ & 1) === 0) {
+      s.alertLevel = v;
+      return;
+    }
+    const alerts = this.info.alerts;
+    if (alerts.length >= MAX_ALERTS) return;
+    const alert: TlsAlert = {
+      level: s.alertLevel === 1 ? 'warning' : s.alertLevel === 2 ? 'fatal' : 'unknown',
+      description: alertName(v),
+      code: v,
+      from: dir === 0 ? 'client' : 'server',
+      plaintext: true,
+      frame: this.frame,
+      ts: this.ts,
+    };
+    alerts.push(alert);
+  }
+
+  private appendHandshake(dir: Direction, s: DirectionState, data: Uint8Array, p: number, stop: number): void {
+    while (p < stop && s.hsActive) {
+      const need = this.bufferLimit(s);
+      if (need < 0) return;
+      if (s.hs.length < need) {
+        const grown = new Uint8Array(Math.min(need, Math.max(INITIAL_HANDSHAKE_BUFFER, s.hs.length * 2, s.hsLen + (stop - p))));
+        grown.set(s.hs.subarray(0, s.hsLen));
+        s.hs = grown;
+      }
+      const n = Math.min(stop - p, s.hs.length - s.hsLen);
+      s.hs.set(data.subarray(p, p + n), s.hsLen);
+      s.hsLen += n;
+      p += n;
+      this.parseMessages(dir, s);
+    }
+  }
+
+  /**
+   * How large the buffer may grow for the message at its front: the message cap (by type, once the
+   * type byte is known). -1 when the message is over the cap (already reported; parsing stopped).
+   */
+  private bufferLimit(s: DirectionState): number {
+    if (s.hsLen < 4) return s.hs.length > 0 ? s.hs.length : INITIAL_HANDSHAKE_BUFFER;
+    const len = (s.hs[1] << 16) | (s.hs[2] << 8) | s.hs[3];
+    const cap = s.hs[0] === HS_CERTIFICATE ? MAX_CERTIFICATE_MESSAGE_BYTES : MAX_HANDSHAKE_BYTES;
+    if (len > cap) {
+      this.anomaly('tls.handshake_too_long');
+      s.releaseHandshake();
+      return -1;
+    }
+    return 4 + len;
+  }
+
+  private parseMessages(dir: Direction, s: DirectionState): void {
+    let off = 0;
+    while (s.hsActive && s.hsLen - off >= 4) {
+      const hs = s.hs;
+      const type = hs[off];
+      const len = (hs[off + 1] << 16) | (hs[off + 2] << 8) | hs[off + 3];
+      if (s.hsLen - off < 4 + len) break;
+      this.handshakeMessage(dir, s, type, hs, off + 4, off + 4 + len);
+      off += 4 + len;
+    }
+    if (!s.hsActive) return;
+    if (off > 0) {
+      s.hs.copyWithin(0, off, s.hsLen);
+      s.hsLen -= off;
+    }
+    // The next message's header may now be complete: check its size against the cap.
+    if (s.hsLen >= 4) this.bufferLimit(s);
+  }
+
+  private handshakeMessage(dir: Direction, s: DirectionState, type: number, b: Uint8Array, start: number, end: number): void {
+    const info = this.info;
+    if (dir === 0) {
+      if (type === HS_CLIENT_HELLO) this.onClientHello(b, start, end);
+      else if (type === HS_CERTIFICATE) this.readCertificates(b, start, end, info.clientCertificates);
+      return;
+    }
+    switch (type) {
+      case HS_SERVER_HELLO:
+        this.onServerHello(s, b, start, end);
+        break;
+      case HS_CERTIFICATE:
+        this.serverCertificateSeen = true;
+        info.resumed = false;
+        info.certificateFrame = this.frame;
+        this.readCertificates(b, start, end, info.serverCertificates);
+        break;
+      case HS_CERTIFICATE_REQUEST:
+        info.clientCertRequested = true;
+        break;
+      case HS_SERVER_HELLO_DONE:
+        if (info.clientCertRequested !== true) info.clientCertRequested = false;
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onClientHello(b: Uint8Array, start: number, end: number): void {
+    // After a HelloRetryRequest the client sends a second ClientHello: the first one names the
+    // client (fingerprints and offers); the second only adjusts key shares.
+    if (this.clientHello !== null) return;
+    const ch = parseClientHello(b, start, end);
+    if (ch === null) {
+      this.anomaly('tls.malformed_client_hello');
+      return;
+    }
+    this.clientHello = ch;
+    const info = this.info;
+    info.clientHelloFrame = this.frame;
+    info.clientVersion = versionName(ja4Version(ch));
+    if (info.version === null) info.version = info.clientVersion;
+    info.sni = ch.sni;
+    info.alpn = ch.alpn;
+    info.clientCiphers = ch.ciphers;
+    info.clientExtensions = ch.extensions;
+    info.supportedGroups = ch.groups;
+    info.signatureAlgorithms = ch.sigAlgs;
+    info.supportedVersions = ch.versions;
+    info.ecPointFormats = ch.pointFormats;
+    info.sessionTicket = ch.ticketPresented;
+    info.psk = ch.psk;
+    info.ech = ch.ech;
+    const j3 = ja3(ch);
+    info.ja3 = j3.hash;
+    info.ja3Full = j3.full;
+    info.ja4 = ja4(ch).ja4;
+  }
+
+  private onServerHello(s: DirectionState, b: Uint8Array, start: number, end: number): void {
+    const sh = parseServerHello(b, start, end);
+    if (sh === null) {
+      this.anomaly('tls.malformed_server_hello');
+      return;
+    }
+    this.serverHello = sh;
+    const info = this.info;
+    info.serverHelloFrame = this.frame;
+    const negotiated = sh.selectedVersion !== 0 ? sh.selectedVersion : sh.legacyVersion;
+    info.version = versionName(negotiated) ?? info.version;
+    info.cipherId = sh.cipher;
+    info.cipher = cipherSuiteName(sh.cipher);
+    info.serverExtensions = sh.extensions;
+    info.alpnSelected = sh.alpn;
+    const j3s = ja3s(sh);
+    info.ja3s = j3s.hash;
+    info.ja3sFull = j3s.full;
+    if (sh.helloRetryRequest) {
+      info.helloRetryRequest = true;
+      this.tls13 = true;
+      return;
+    }
+    if (negotiated === 0x0304) {
+      this.tls13 = true;
+      // Everything the server sends after ServerHello is encrypted (RFC 8446 §2): CertificateRequest
+      // and Certificate cannot be seen, so "requested" is unknown, not false.
+      info.clientCertRequested = null;
+      info.resumed = sh.pskSelected;
+      s.encryptPending = true;
+      s.releaseHandshake();
+      return;
+    }
+    // ≤ 1.2: an echoed non-empty session id means resumption (confirmed by the missing Certificate).
+    const ch = this.clientHello;
+    info.resumed = ch !== null && sh.sessionId.length > 0 && sameBytes(sh.sessionId, ch.sessionId);
+  }
+
+  private readCertificates(b: Uint8Array, start: number, end: number, out: CertificateInfo[]): void {
+    if (end - start < 3) {
+      this.anomaly('tls.malformed_certificate');
+      return;
+    }
+    const listEnd = start + 3 + ((b[start] << 16) | (b[start + 1] << 8) | b[start + 2]);
+    if (listEnd > end) {
+      this.anomaly('tls.malformed_certificate');
+      return;
+    }
+    out.length = 0;
+    for (let p = start + 3; p < listEnd; ) {
+      if (p + 3 > listEnd) {
+        this.anomaly('tls.malformed_certificate');
+        return;
+      }
+      const len = (b[p] << 16) | (b[p + 1] << 8) | b[p + 2];
+      p += 3;
+      if (p + len > listEnd) {
+        this.anomaly('tls.malformed_certificate');
+        return;
+      }
+      if (out.length < MAX_CHAIN_CERTS) {
+        const cert = parseCertificate(b.subarray(p, p + len));
+        if (cert === null) this.anomaly('tls.malformed_certificate');
+        else out.push(cert);
+      }
+      p += len;
+    }
+  }
+
+  gap(dir: Direction, bytes: number): void {
+    const s = this.dirs[dir];
+    if (s.idle) return;
+    if (s.hsActive && !s.encrypted) {
+      this.anomaly('tls.gap_in_handshake');
+      s.releaseHandshake();
+    }
+    // The one trivial resync: the hole lies inside the current record's body, so the next header
+    // is still where the length says.
+    if (s.inBody && bytes < s.recordLeft) {
+      s.recordLeft -= bytes;
+      return;
+    }
+    if (s.inBody && bytes === s.recordLeft) {
+      s.recordLeft = 0;
+      s.inBody = false;
+      return;
+    }
+    this.goIdle(s);
+  }
+
+  end(dir: Direction): void {
+    // Nothing is pending: records are counted when their header is read. Free the buffer.
+    this.dirs[dir].releaseHandshake();
+  }
+
+  result(): TlsInfo {
+    const info = this.info;
+    const c = this.dirs[0];
+    const sv = this.dirs[1];
+    info.established = this.tls13
+      ? this.serverAfterClient
+      : (c.finished && sv.finished) || (info.appDataRecords[0] > 0 && info.appDataRecords[1] > 0);
+    return info;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Record type handshake (0x16), version 3.0–3.4, a plausible length and, when visible, a hello
+ * message type. Bounded to the first six bytes.
+ */
+export function probeTls(dir: Direction, data: Uint8Array, start: number, end: number): ProbeResult {
+  const n = end - start;
+  if (n < 1) return ProbeResult.NEED_MORE;
+  if (data[start] !== CT_HANDSHAKE) return ProbeResult.NO_MATCH;
+  if (n >= 2 && data[start + 1] !== 3) return ProbeResult.NO_MATCH;
+  if (n >= 3 && data[start + 2] > 4) return ProbeResult.NO_MATCH;
+  if (n < 5) return ProbeResult.NEED_MORE;
+  const len = (data[start + 3] << 8) | data[start + 4];
+  if (len < 4 || len > MAX_RECORD_LENGTH) return ProbeResult.NO_MATCH;
+  if (n >= 6) {
+    const t = data[start + 5];
+    // A client opens with ClientHello; a server's first flight starts with ServerHello. Either is
+    // accepted in both directions because midstream pickup may have guessed the roles wrong.
+    if (t !== HS_CLIENT_HELLO && t !== HS_SERVER_HELLO) return ProbeResult.NO_MATCH;
+  }
+  void dir;
+  return ProbeResult.MATCH;
+}
+
+export const tlsFactory: DissectorFactory<TlsInfo> = {
+  id: 'tls',
+  probe: probeTls,
+  create: (anomaly: AnomalySink) => new TlsDissector(anomaly),
+};

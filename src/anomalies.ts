@@ -12,12 +12,22 @@ export const ANOMALIES = {
   'capture.bad_block_length': 'a pcapng block has an impossible length',
   'capture.unknown_interface': 'a pcapng packet names an interface that was never described',
   'capture.snaplen_truncated': 'frames cut short by the snapshot length',
+  'capture.bad_magic': 'the input starts with no known capture format magic; nothing was read',
+  'capture.open_failed': 'the capture file could not be opened',
+  'capture.read_failed': 'reading or decompressing the input failed; reading stopped there',
+  'capture.truncated_header': 'the input ends inside the file header',
+  'capture.unsupported_version': 'a pcapng section has a major version planewatch does not read',
+  'capture.bad_block_content': 'a pcapng block whose inner lengths do not fit the block was skipped',
+  'capture.bad_option': 'a pcapng option is malformed; the rest of the options were ignored',
+  'capture.too_many_interfaces': 'more pcapng interfaces in one section than are kept; their packets are skipped',
+  'capture.secrets_too_large': 'Decryption Secrets Block content beyond the kept total was skipped',
 
   // link layer
   'link.unknown_type': 'frames of a link type planewatch does not decode',
   'link.truncated': 'link-layer header shorter than its type requires',
   'link.unknown_ethertype': 'an EtherType planewatch does not decode',
   'link.vlan_too_deep': 'more VLAN tags than planewatch follows',
+  'link.unknown_address_family': 'loopback/NULL header names an address family that is neither IPv4 nor IPv6',
 
   // IPv4 / IPv6
   'ip.truncated': 'IP header cut short',
@@ -29,6 +39,10 @@ export const ANOMALIES = {
   'ip.fragment_timeout': 'fragments of a datagram never completed',
   'ipv6.bad_extension_header': 'IPv6 extension header chain is malformed',
   'ip.unsupported_protocol': 'IP protocol other than TCP/UDP (counted, not analysed)',
+  'ip.bad_checksum': 'IPv4 header checksum is wrong (packet still decoded)',
+  'ip.bad_option': 'an IPv4 option length is malformed',
+  'ip.zero_total_length': 'IPv4 total length 0 (segmentation offload on the capturing host); captured length used',
+  'ip.fragment_truncated': 'an IP fragment was cut by the snapshot length; its datagram cannot be rebuilt',
 
   // TCP / UDP
   'tcp.truncated': 'TCP header cut short',
@@ -42,6 +56,11 @@ export const ANOMALIES = {
   'tunnel.too_deep': 'tunnels nested deeper than planewatch follows',
   'tunnel.unknown_gre_protocol': 'GRE carries a protocol planewatch does not decode',
   'tunnel.bad_erspan': 'ERSPAN header malformed',
+  'tunnel.bad_gre': 'GRE version other than 0 or obsolete source routing; not followed',
+  'tunnel.bad_vxlan': 'UDP to a VXLAN port without the valid-VNI flag; kept as plain UDP',
+  'tunnel.bad_geneve': 'UDP to the Geneve port with a Geneve version other than 0; kept as plain UDP',
+  'tunnel.bad_tzsp': 'UDP to the TZSP port with a TZSP version other than 1; kept as plain UDP',
+  'tunnel.unknown_payload': 'Geneve or TZSP carries a payload type planewatch does not decode',
 
   // flows and reassembly
   'flow.evicted': 'flow evicted because the flow table was full',
@@ -67,13 +86,18 @@ export const ANOMALIES = {
   'http.bad_status_line': 'HTTP status line malformed',
   'http.bad_chunk_size': 'HTTP chunk size malformed',
   'http.too_many_requests': 'more HTTP requests on one connection than are kept',
+  'http.too_many_headers': 'more header fields in one HTTP message than are read',
+  'http.response_without_request': 'HTTP response with no outstanding request (midstream or desynchronised)',
+  'http.gap': 'capture loss inside HTTP headers; parsing of that direction stopped',
   'http2.bad_preface': 'HTTP/2 connection preface missing or wrong',
   'http2.frame_too_large': 'HTTP/2 frame larger than the cap',
   'http2.hpack_error': 'HPACK header block could not be decoded',
   'http2.too_many_streams': 'more HTTP/2 streams than are kept',
+  'http2.header_list_too_long': 'decoded HTTP/2 header list exceeds the cap; extra fields dropped',
   'ssh.banner_too_long': 'SSH banner line exceeds 255 bytes',
   'ssh.bad_packet_length': 'SSH binary packet length impossible',
   'ssh.malformed_kexinit': 'SSH KEXINIT could not be parsed',
+  'ssh.no_banner': 'no SSH identification line within the lines or bytes allowed before it',
 } as const;
 
 export type AnomalyCode = keyof typeof ANOMALIES;

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import type { HttpAuth, HttpRequestRecord } from '../../src/model/records';
+
+/** Longest request target kept; longer ones are cut (the record says what was sent, bounded). */
+export const MAX_PATH_CHARS = 2048;
+/** Longest header value kept. */
+export const MAX_HEADER_VALUE_CHARS = 1024;
+
+/** A record with every field present, filled in as the request and its response are parsed. */
+export function newHttpRecord(method: string, path: string, version: string, ts: number, frame: number): HttpRequestRecord {
+  return {
+    method,
+    path: path.length > MAX_PATH_CHARS ? path.slice(0, MAX_PATH_CHARS) : path,
+    version,
+    host: null,
+    userAgent: null,
+    auth: 'none',
+    authHash: null,
+    contentType: null,
+    requestBodyBytes: 0,
+    status: null,
+    reason: null,
+    responseContentType: null,
+    responseBodyBytes: 0,
+    upgrade: null,
+    streamProtocol: null,
+    xForwardedFor: null,
+    xForwardedUri: null,
+    xForwardedHost: null,
+    xForwardedProto: null,
+    grpcMethod: null,
+    streamId: null,
+    frame,
+    ts,
+    k8s: null,
+  };
+}
+
+export function boundValue(v: string): string {
+  return v.length > MAX_HEADER_VALUE_CHARS ? v.slice(0, MAX_HEADER_VALUE_CHARS) : v;
+}
+
+/**
+ * Sets `auth` and `authHash` from an Authorization value. Only a hash prefix of the credential is
+ * kept, so the same token can be recognised across flows without being disclosed.
+ */
+export function applyAuthorization(rec: HttpRequestRecord, value: string): void {
+  const v = value.trim();
+  const sp = v.indexOf(' ');
+  const scheme = (sp < 0 ? v : v.slice(0, sp)).toLowerCase();
+  const credential = sp < 0 ? '' : v.slice(sp + 1).trim();
+  let auth: HttpAuth = 'other';
+  if (scheme === 'bearer') auth = 'bearer';
+  else if (scheme === 'basic') auth = 'basic';
+  rec.auth = auth;
+  // For an unknown scheme the whole value is the secret.
+  rec.authHash = hashCredential(auth === 'other' ? v : credential);
+}
+
+export function hashCredential(credential: string): string {
+  return 'sha256:' + createHash('sha256').update(credential, 'latin1').digest('hex').slice(0, 16);
+}
+
+/** gRPC "/pkg.Service/Method" → "pkg.Service/Method"; null if the path is not of that form. */
+export function grpcMethodFromPath(path: string): string | null {
+  if (path.length < 4 || path.charCodeAt(0) !== 47) return null;
+  const q = path.indexOf('?');
+  const p = q < 0 ? path : path.slice(0, q);
+  const slash = p.indexOf('/', 1);
+  if (slash <= 1 || slash === p.length - 1 || p.indexOf('/', slash + 1) >= 0) return null;
+  return p.slice(1);
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { http2Factory, probeHttp2, CLIENT_PREFACE, MAX_STREAMS, Http2Dissector } from '../../../dissectors/http2/http2-dissector';
+import { ProbeResult } from '../../../dissectors/types';
+import { expectSplitInvariant, hex, run, type Segment } from '../http/helpers';
+import { recordHttp2, request } from './record-h2';
+
+const eq = (a: unknown, b: unknown) => expect(a).toEqual(b);
+const TOKEN = 'h2-bearer-token-value-9f8e7d';
+
+/** A conversation recorded from node:http2: a list, a gRPC-like call, a POST with a body, then GOAWAY. */
+async function recordConversation(): Promise<Segment[]> {
+  return recordHttp2(
+    (stream, headers) => {
+      const path = String(headers[':path']);
+      if (path.startsWith('/k8s.io.Runtime/')) {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(Buffer.from([0, 0, 0, 0, 2, 8, 1]));
+      } else if (headers[':method'] === 'POST') {
+        stream.on('data', () => {});
+        stream.on('end', () => { stream.respond({ ':status': 201, 'content-type': 'application/json' }); stream.end('{"ok":true}'); });
+      } else {
+        stream.respond({ ':status': 200, 'content-type': 'application/json' });
+        stream.end('{"kind":"PodList","items":[]}');
+      }
+    },
+    async (client) => {
+      await request(client, { ':method': 'GET', ':path': '/api/v1/namespaces/default/pods', 'user-agent': 'kubectl/v1.29.0', authorization: `Bearer ${TOKEN}` });
+      await request(client, { ':method': 'POST', ':path': '/k8s.io.Runtime/ListPods', 'content-type': 'application/grpc', te: 'trailers' }, Buffer.from([0, 0, 0, 0, 0]));
+      await request(client, { ':method': 'POST', ':path': '/api/v1/namespaces/default/configmaps', 'content-type': 'application/json' }, Buffer.from('{"a":1}'));
+    },
+  );
+}
+
+describe('probeHttp2', () => {
+  it('matches the client preface and a server SETTINGS frame header', () => {
+    expect(probeHttp2(0, CLIENT_PREFACE, 0, 24)).toBe(ProbeResult.MATCH);
+    expect(probeHttp2(0, CLIENT_PREFACE, 0, 10)).toBe(ProbeResult.NEED_MORE);
+    const get = new Uint8Array(Buffer.from('GET / HTTP/1.1\r\n'));
+    expect(probeHttp2(0, get, 0, get.length)).toBe(ProbeResult.NO_MATCH);
+    // 00 00 12 04 00 00 00 00 00: SETTINGS, 18 bytes (3 settings), stream 0
+    const settings = hex('000012040000000000');
+    expect(probeHttp2(1, settings, 0, 9)).toBe(ProbeResult.MATCH);
+    expect(probeHttp2(1, settings, 0, 4)).toBe(ProbeResult.NEED_MORE);
+    expect(probeHttp2(1, hex('000012010000000001'), 0, 9)).toBe(ProbeResult.NO_MATCH); // HEADERS
+    expect(probeHttp2(1, hex('000005040000000000'), 0, 9)).toBe(ProbeResult.NO_MATCH); // not a multiple of 6
+  });
+});
+
+describe('Http2Dissector on node:http2 conversations', () => {
+  it('decodes requests, responses, gRPC method, bodies and GOAWAY', async () => {
+    const conv = await recordConversation();
+    const { result, anomalies, dissector } = run(http2Factory, conv);
+    expect(anomalies).toEqual([]);
+    expect(result.map((r) => [r.streamId, r.method, r.path, r.status, r.host, r.version])).toEqual([
+      [1, 'GET', '/api/v1/namespaces/default/pods', 200, 'kube-apiserver:6443', '2'],
+      [3, 'POST', '/k8s.io.Runtime/ListPods', 200, 'kube-apiserver:6443', '2'],
+      [5, 'POST', '/api/v1/namespaces/default/configmaps', 201, 'kube-apiserver:6443', '2'],
+    ]);
+    const [list, grpc, create] = result;
+    expect(list).toMatchObject({ userAgent: 'kubectl/v1.29.0', auth: 'bearer', responseContentType: 'application/json', responseBodyBytes: 29 });
+    expect(list!.authHash).toBe('sha256:' + createHash('sha256').update(TOKEN).digest('hex').slice(0, 16));
+    expect(list!.k8s).toMatchObject({ api: 'apiserver', operation: 'list', target: 'pods', namespace: 'default' });
+    expect(grpc).toMatchObject({ contentType: 'application/grpc', grpcMethod: 'k8s.io.Runtime/ListPods', requestBodyBytes: 5, responseBodyBytes: 7 });
+    expect(create).toMatchObject({ requestBodyBytes: 7, responseBodyBytes: 11, k8s: { operation: 'create', target: 'configmaps' } });
+    expect(JSON.stringify(result)).not.toContain(TOKEN);
+    expect((dissector as Http2Dissector).goAway).toMatchObject({ errorCode: 0, lastStreamId: expect.any(Number) });
+  });
+
+  it('is split invariant (whole, byte by byte, every split point)', async () => {
+    const conv = await recordConversation();
+    expectSplitInvariant(http2Factory, conv, eq);
+  });
+
+  it('counts a bad preface and stops that direction', () => {
+    const { anomalies } = run(http2Factory, [{ dir: 0, bytes: new Uint8Array(Buffer.from('PRI * HTTP/1.1\r\n\r\n')) }]);
+    expect(anomalies).toEqual(['http2.bad_preface']);
+  });
+
+  it('reports an HPACK error (index out of range) and stops decoding that direction', () => {
+    // preface, then HEADERS stream 1 END_HEADERS with block "be" (dynamic index 62, table empty)
+    const bytes = new Uint8Array([...CLIENT_PREFACE, ...hex('000001010400000001be'), ...hex('000001010500000003' + '82')]);
+    const { anomalies, result } = run(http2Factory, [{ dir: 0, bytes }]);
+    expect(anomalies).toEqual(['http2.hpack_error']);
+    expect(result).toHaveLength(1); // stream 1 was opened before its block failed; stream 3 is not decoded
+  });
+
+  it('keeps at most MAX_STREAMS streams and counts the rest', () => {
+    const parts: number[] = [...CLIENT_PREFACE];
+    const n = MAX_STREAMS + 3;
+    for (let i = 0; i < n; i++) {
+      const id = 2 * i + 1;
+      // HEADERS, length 3, END_STREAM|END_HEADERS: :method GET (82), :scheme http (86), :path / (84)
+      parts.push(0, 0, 3, 1, 5, (id >>> 24) & 0x7f, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff, 0x82, 0x86, 0x84);
+    }
+    const { anomalies, result } = run(http2Factory, [{ dir: 0, bytes: new Uint8Array(parts) }]);
+    expect(result).toHaveLength(MAX_STREAMS);
+    expect(anomalies.filter((a) => a === 'http2.too_many_streams')).toHaveLength(3);
+  });
+
+  it('skips an oversized frame and reports it', () => {
+    // SETTINGS frame claiming 100000 bytes (0x0186a0)
+    const head = hex('0186a0040000000000');
+    const bytes = new Uint8Array(9 + 100000);
+    bytes.set(head, 0);
+    const { anomalies } = run(http2Factory, [{ dir: 1, bytes }]);
+    expect(anomalies).toEqual(['http2.frame_too_large']);
+  });
+});

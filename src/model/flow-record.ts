@@ -1,5 +1,6 @@
 import type { AppProtocol, HttpRequestRecord, SshInfo, TlsInfo } from './records';
 import type { StreamHandler } from '../flow/stream-handler';
+import type { AnomalyCounter } from '../anomalies';
 
 export interface Endpoint {
   ip: string; // dotted quad or RFC 5952 IPv6
@@ -28,6 +29,11 @@ export interface AppEvidence {
  */
 export interface AppSession extends StreamHandler {
   describe(): AppEvidence;
+  /**
+   * Anomalies counted by this connection's dissectors (dissectors/app-session.ts fills it); the
+   * engine merges them into the flow's and the capture's counts.
+   */
+  readonly anomalies?: AnomalyCounter;
 }
 
 /** Facts about a new connection that dissector selection can use (ports, addresses). */

@@ -81,6 +81,7 @@ class DissectorSession implements AppSession {
   private lastResult: unknown = null;
   private readonly sink: AnomalySink;
   private readonly external: AnomalySink | null;
+  private readonly serverPort: number;
 
   constructor(meta: FlowMeta, external: AnomalySink | null, options: AppSessionOptions | undefined) {
     this.factories = options?.factories ?? FACTORIES;
@@ -93,6 +94,7 @@ class DissectorSession implements AppSession {
       for (let i = 0; i < n; i++) if (this.factories[i]!.id === preferred) { portIndex = i; break; }
     }
     this.portIndex = portIndex;
+    this.serverPort = meta.server.port;
     this.external = external;
     this.sink = (code: AnomalyCode) => this.count(code);
   }
@@ -250,7 +252,7 @@ class DissectorSession implements AppSession {
     const f = this.factories[i]!;
     this.pinnedId = f.id;
     try {
-      this.dissector = f.create(this.sink);
+      this.dissector = f.create(this.sink, { serverPort: this.serverPort });
       this.state = ST_PINNED;
     } catch {
       this.count('dissector.exception');

@@ -27,10 +27,17 @@ export interface Dissector<R = unknown> {
   result(): R;
 }
 
+/** What a dissector may know about the connection it parses. */
+export interface FlowContext {
+  serverPort: number;
+}
+
 /** Describes a dissector for the registry: how to recognise it and how to make one. */
 export interface DissectorFactory<R = unknown> {
   readonly id: DissectorId;
   /** Look at the first bytes a client (dir 0) or server (dir 1) sent. Bounded prefix, never throws. */
   probe(dir: Direction, data: Uint8Array, start: number, end: number): ProbeResult;
-  create(anomaly: AnomalySink): Dissector<R>;
+  /** `flow` tells the dissector about its connection (e.g. the server port, which decides whether
+   * a path such as /metrics belongs to a kubelet). */
+  create(anomaly: AnomalySink, flow?: FlowContext): Dissector<R>;
 }

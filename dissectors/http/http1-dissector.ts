@@ -1,4 +1,4 @@
-import type { AnomalySink, Dissector, DissectorFactory } from '../types';
+import type { AnomalySink, Dissector, DissectorFactory, FlowContext } from '../types';
 import { ProbeResult } from '../types';
 import type { Direction } from '../../src/flow/direction';
 import type { HttpRequestRecord } from '../../src/model/records';
@@ -577,5 +577,9 @@ function hexValue(c: number): number {
 export const http1Factory: DissectorFactory<HttpRequestRecord[]> = {
   id: 'http',
   probe: probeHttp1,
-  create: (anomaly: AnomalySink) => new Http1Dissector(anomaly),
+  create: (anomaly: AnomalySink, flow?: FlowContext) => {
+    const d = new Http1Dissector(anomaly);
+    d.port = flow?.serverPort;
+    return d;
+  },
 };

@@ -1,4 +1,4 @@
-import type { AnomalySink, Dissector, DissectorFactory } from '../types';
+import type { AnomalySink, Dissector, DissectorFactory, FlowContext } from '../types';
 import { ProbeResult } from '../types';
 import type { Direction } from '../../src/flow/direction';
 import type { HttpRequestRecord } from '../../src/model/records';
@@ -502,5 +502,9 @@ function grow(buf: Uint8Array, used: number, need: number, cap: number): Uint8Ar
 export const http2Factory: DissectorFactory<HttpRequestRecord[]> = {
   id: 'http2',
   probe: probeHttp2,
-  create: (anomaly: AnomalySink) => new Http2Dissector(anomaly),
+  create: (anomaly: AnomalySink, flow?: FlowContext) => {
+    const d = new Http2Dissector(anomaly);
+    d.port = flow?.serverPort;
+    return d;
+  },
 };

@@ -212,11 +212,18 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (capture_id, code)
   );
 
+  -- Inventory and CA bundles the last classification used, so later runs without them keep them.
+  CREATE TABLE analysis_inputs (
+    kind    TEXT NOT NULL CHECK (kind IN ('inventory','ca')),
+    source  TEXT NOT NULL,
+    content TEXT NOT NULL
+  );
+
   -- Findings with the connection they were raised on.
   CREATE VIEW v_findings AS
-    SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.cis,
+    SELECT f.id, f.rule, f.severity, f.severity_rank, f.title, f.evidence, f.recommendation, f.reference, f.cis,
            f.ts, datetime(f.ts, 'unixepoch') AS time, f.frame,
-           fl.id AS flow_id, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port,
+           fl.id AS flow_id, fl.flow_key, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port,
            fl.app, fl.community_id, c.file AS capture
       FROM findings f
       LEFT JOIN flows fl ON fl.id = f.flow_id
@@ -246,6 +253,26 @@ export const MIGRATIONS: readonly string[] = [
            fl.path_detail, f.evidence, c.file AS capture, fl.id AS flow_id
       FROM findings f JOIN flows fl ON fl.id = f.flow_id JOIN captures c ON c.id = fl.capture_id
      WHERE f.rule = 'kubelet-tls-unverified';
+  `,
+  // 2: counters of the live capture process, read by the TUI (one row: the latest live run)
+  `
+  CREATE TABLE live_status (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    source          TEXT NOT NULL,
+    pid             INTEGER,
+    capture_id      INTEGER,
+    running         INTEGER NOT NULL,
+    started_at      REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    packets         INTEGER NOT NULL DEFAULT 0,
+    bytes           INTEGER NOT NULL DEFAULT 0,
+    packets_per_sec REAL NOT NULL DEFAULT 0,
+    flows           INTEGER NOT NULL DEFAULT 0,
+    active_flows    INTEGER NOT NULL DEFAULT 0,
+    kernel_drops    INTEGER NOT NULL DEFAULT 0,
+    our_drops       INTEGER NOT NULL DEFAULT 0,
+    message         TEXT
+  );
   `,
 ];
 

@@ -205,8 +205,12 @@ interface FlowRow {
   anomalies: string; app: string; evidence: string;
 }
 
+/** Rows read per page when streaming flows back: pages by id, so writes may happen in between. */
+const READ_PAGE = 2000;
+
 /**
- * Streams stored flows (optionally of some captures) with their evidence and certificates.
+ * Streams stored flows (optionally of some captures) with their evidence and certificates, page by
+ * page (keyset on id), so no statement stays open while the caller writes.
  * Certificates are cached: a cluster has few distinct ones and thousands of connections.
  */
 export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<StoredFlow> {
@@ -219,10 +223,14 @@ export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<St
     }
     return c;
   };
-  const where = captureIds && captureIds.length > 0 ? `WHERE capture_id IN (${captureIds.map(() => '?').join(',')})` : '';
-  const stmt = db.prepare(`SELECT * FROM flows ${where} ORDER BY id`);
-  for (const row of stmt.iterate(...(captureIds ?? [])) as IterableIterator<FlowRow>) {
-    yield rowToFlow(row, cert);
+  const inCaptures = captureIds && captureIds.length > 0 ? `AND capture_id IN (${captureIds.map(() => '?').join(',')})` : '';
+  const page = db.prepare(`SELECT * FROM flows WHERE id > ? ${inCaptures} ORDER BY id LIMIT ${READ_PAGE}`);
+  let after = 0;
+  for (;;) {
+    const rows = page.all(after, ...(captureIds ?? [])) as FlowRow[];
+    if (rows.length === 0) return;
+    for (const row of rows) yield rowToFlow(row, cert);
+    after = rows[rows.length - 1]!.id;
   }
 }
 

@@ -1,0 +1,241 @@
+import type { FlowRecord } from '../model/flow-record';
+import type { Classification, PathId } from '../model/analysis';
+import type { HttpRequestRecord } from '../model/records';
+import type { Role, Topology } from './topology';
+
+/**
+ * Decides which documented communication path a flow belongs to.
+ *
+ * A pure function of the flow's evidence and the topology: same input, same output. Ports are only
+ * hints: a certificate, a user agent or an HTTP path outweighs them, and the confidence says how much
+ * evidence there was. Every decision carries the reasons that made it.
+ */
+
+const STRONG = 0.75;
+const SOME = 0.5;
+
+/** What we know about one side of the connection for one role: strength and the reason. */
+function ev(t: Topology, ip: string, role: Role): { s: number; why: string } {
+  const c = t.claimOf(ip, role);
+  return c ? { s: c.strength, why: c.reason } : { s: 0, why: '' };
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
+}
+
+function clamp(x: number): number {
+  return Math.round(Math.min(0.99, Math.max(0.05, x)) * 100) / 100;
+}
+
+function describeRole(t: Topology, ip: string, role: Role): string {
+  const c = t.claimOf(ip, role);
+  return c ? `${ip} is ${roleName(role)}: ${c.reason}` : `${ip} is ${roleName(role)}`;
+}
+
+export function roleName(role: Role): string {
+  switch (role) {
+    case 'apiserver':
+      return 'an API server';
+    case 'kubelet':
+      return 'a kubelet';
+    case 'etcd':
+      return 'an etcd member';
+    case 'konnectivity-server':
+      return 'a Konnectivity server';
+    case 'controlplane-component':
+      return 'a control-plane component';
+    case 'node':
+      return 'a node';
+    case 'pod':
+      return 'a pod';
+    case 'service':
+      return 'a Service address';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Kubelet API operation from the visible requests; 'unknown' when the requests are encrypted. */
+function kubeletOperation(f: FlowRecord): string {
+  if (f.app !== 'http' && f.app !== 'http2') return 'unknown';
+  const ops = new Set(['logs', 'exec', 'attach', 'portforward', 'run']);
+  for (const h of f.http) {
+    const op = h.k8s?.api === 'kubelet' ? h.k8s.operation : undefined;
+    if (op && ops.has(op)) return op;
+  }
+  return f.http.length > 0 ? 'other' : 'unknown';
+}
+
+/** Proxy target from X-Forwarded-Uri (`/api/v1/namespaces/NS/pods/NAME/proxy/…`) or the address. */
+function proxyTarget(t: Topology, f: FlowRecord): { target: string; why: string } {
+  for (const h of f.http) {
+    const uri = h.xForwardedUri;
+    if (!uri) continue;
+    const m = /\/api\/v1\/(?:namespaces\/[^/]+\/)?(pods|services|nodes)\/[^/]+\/proxy/.exec(uri);
+    if (m) {
+      const target = m[1] === 'pods' ? 'pod' : m[1] === 'services' ? 'service' : 'node';
+      return { target, why: `X-Forwarded-Uri ${uri.slice(0, 80)} is a ${target} proxy path` };
+    }
+  }
+  const ip = f.server.ip;
+  if (t.strength(ip, 'pod') >= SOME) return { target: 'pod', why: describeRole(t, ip, 'pod') };
+  if (t.strength(ip, 'service') >= SOME) return { target: 'service', why: describeRole(t, ip, 'service') };
+  if (t.strength(ip, 'node') >= SOME) return { target: 'node', why: describeRole(t, ip, 'node') };
+  return { target: 'unknown', why: 'the target address has no known role' };
+}
+
+function hasForwardedHeaders(f: FlowRecord): HttpRequestRecord | undefined {
+  return f.http.find((h) => h.xForwardedUri !== null || h.xForwardedFor !== null || h.xForwardedHost !== null);
+}
+
+function result(path: PathId, confidence: number, reasons: string[], detail: Record<string, string> = {}): Classification {
+  return { path, pathDetail: detail, confidence: clamp(confidence), reasons };
+}
+
+export function classifyFlow(f: FlowRecord, t: Topology): Classification {
+  if (f.transport !== 'tcp') {
+    return result('other', 0.9, [`${f.transport.toUpperCase()} traffic is not part of the control-plane paths`]);
+  }
+  const c = f.client.ip;
+  const s = f.server.ip;
+  const port = f.server.port;
+  const clientApi = ev(t, c, 'apiserver');
+  const serverEntry = t.get(s);
+  const clientCert = f.tls?.clientCertificates[0];
+
+  // SSH tunnels: the API server dials a node's sshd.
+  if (f.app === 'ssh' || (f.app === 'unknown' && port === 22)) {
+    if (clientApi.s >= SOME) {
+      const node = ev(t, s, 'node');
+      const reasons = [`SSH from ${describeRole(t, c, 'apiserver')}`];
+      if (f.ssh?.serverBanner) reasons.push(`server banner ${f.ssh.serverBanner.slice(0, 60)}`);
+      if (node.s > 0) reasons.push(describeRole(t, s, 'node'));
+      return result('ssh-tunnel', 0.5 + clientApi.s * 0.3 + (node.s > 0 ? 0.15 : 0) + (f.app === 'ssh' ? 0.05 : 0), reasons);
+    }
+    return result('other', 0.7, ['SSH from a client that is not known as an API server (not a control-plane tunnel)']);
+  }
+
+  // etcd: peers on 2380 or between members; the API server as client on 2379.
+  const serverEtcd = ev(t, s, 'etcd');
+  if (serverEtcd.s >= 0.3 && (port === 2379 || port === 2380 || serverEtcd.s >= SOME)) {
+    const clientEtcd = ev(t, c, 'etcd');
+    if (port === 2380 || (clientEtcd.s >= SOME && clientApi.s < SOME)) {
+      const reasons = [describeRole(t, s, 'etcd')];
+      if (port === 2380) reasons.push('port 2380 is etcd peer traffic');
+      if (clientEtcd.s > 0) reasons.push(describeRole(t, c, 'etcd'));
+      return result('etcd-peer', 0.4 + serverEtcd.s * 0.3 + (port === 2380 ? 0.2 : 0) + clientEtcd.s * 0.1, reasons);
+    }
+    if (clientApi.s >= SOME || (clientApi.s === 0 && !knownOther(t, c, 'apiserver'))) {
+      const reasons = [describeRole(t, s, 'etcd')];
+      if (clientApi.s > 0) reasons.push(describeRole(t, c, 'apiserver'));
+      else reasons.push(`client ${c} has no other known role; the API server is etcd's client`);
+      return result('apiserver-to-etcd', 0.35 + serverEtcd.s * 0.35 + clientApi.s * 0.3, reasons);
+    }
+  }
+
+  // Konnectivity: agents dial the server (8132); the API server dials it too (8131 / HTTP CONNECT).
+  const serverKonn = ev(t, s, 'konnectivity-server');
+  if (serverKonn.s >= SOME || (serverKonn.s > 0 && (f.tls?.alpn.includes('h2') || f.app === 'http2'))) {
+    const reasons = [describeRole(t, s, 'konnectivity-server')];
+    const who = clientApi.s >= SOME ? 'apiserver' : 'agent';
+    reasons.push(who === 'apiserver' ? describeRole(t, c, 'apiserver') : `client ${c} is a Konnectivity agent`);
+    return result('konnectivity', 0.4 + serverKonn.s * 0.5, reasons, { side: who });
+  }
+
+  // The kubelet API (10250, read-only 10255).
+  const serverKubelet = ev(t, s, 'kubelet');
+  const kubeletPathSeen = f.http.some((h) => h.k8s?.api === 'kubelet');
+  if ((serverKubelet.s >= 0.3 && (port === 10250 || port === 10255)) || serverKubelet.s >= STRONG || kubeletPathSeen) {
+    const reasons = [describeRole(t, s, 'kubelet')];
+    const op = kubeletOperation(f);
+    const clientIsApi = clientApi.s >= SOME || (clientCert?.subjectCN ?? '').startsWith('kube-apiserver');
+    if (clientIsApi || !knownOther(t, c, 'apiserver')) {
+      if (clientIsApi) reasons.push(describeRole(t, c, 'apiserver'));
+      else reasons.push(`client ${c} has no known role other than talking to the kubelet`);
+      if (op !== 'unknown') reasons.push(`kubelet operation ${op} seen in the request path`);
+      else if (f.app === 'tls') reasons.push('requests are encrypted: the kubelet operation is not visible');
+      return result('apiserver-to-kubelet', 0.3 + serverKubelet.s * 0.4 + (clientIsApi ? 0.3 : 0), reasons, { operation: op });
+    }
+    reasons.push(`client ${c} is not an API server (${describeOther(t, c)})`);
+    return result('other', 0.7, reasons, { target: 'kubelet' });
+  }
+
+  // API-server proxy: the API server connects to a node, pod or service on any port.
+  const fwd = hasForwardedHeaders(f);
+  const serverApi = ev(t, s, 'apiserver');
+  if ((clientApi.s >= SOME || fwd) && serverApi.s < SOME && !(serverEntry?.kubernetesService ?? false)) {
+    const { target, why } = proxyTarget(t, f);
+    const scheme = f.app === 'tls' ? 'https' : 'http';
+    if (fwd || target !== 'unknown') {
+      const reasons: string[] = [];
+      if (clientApi.s > 0) reasons.push(describeRole(t, c, 'apiserver'));
+      if (fwd) reasons.push(`request carries the proxy's X-Forwarded-* headers (${(fwd.xForwardedUri ?? fwd.xForwardedFor ?? '').slice(0, 80)})`);
+      reasons.push(why);
+      reasons.push(scheme === 'http' ? 'plain HTTP' : 'HTTPS');
+      return result('apiserver-proxy', 0.35 + (fwd ? 0.35 : 0) + Math.min(clientApi.s, 0.9) * 0.3, reasons, { target, scheme });
+    }
+  }
+
+  // Everything that terminates at the API server.
+  const viaService = serverEntry?.kubernetesService ?? false;
+  if (serverApi.s >= 0.3 || viaService) {
+    const serverWhy = viaService ? `${s} is the kubernetes Service address (DNAT to the API server)` : describeRole(t, s, 'apiserver');
+    const base = viaService ? 0.5 : serverApi.s * 0.5;
+    const comp = ev(t, c, 'controlplane-component');
+    const node = ev(t, c, 'node');
+    const pod = ev(t, c, 'pod');
+    const sni = f.tls?.sni?.toLowerCase() ?? '';
+    const bearer = f.http.some((h) => h.auth === 'bearer');
+    if (comp.s >= SOME) {
+      return result('controlplane-to-apiserver', base + comp.s * 0.5, [serverWhy, describeRole(t, c, 'controlplane-component')]);
+    }
+    if (clientApi.s >= SOME && isLoopback(c)) {
+      return result('controlplane-to-apiserver', base + 0.3, [serverWhy, `loopback client on the API server's host`]);
+    }
+    if (pod.s >= SOME && pod.s >= node.s) {
+      const reasons = [serverWhy, describeRole(t, c, 'pod')];
+      if (bearer) reasons.push('authenticates with a bearer token (service account)');
+      return result('pod-to-apiserver', base + pod.s * 0.45 + (bearer ? 0.05 : 0), reasons);
+    }
+    if (node.s >= SOME) {
+      const reasons = [serverWhy, describeRole(t, c, 'node')];
+      if (f.tls && f.tls.clientCertificates.length === 0 && f.tls.version === '1.3') {
+        reasons.push('client certificate not visible on this TLS 1.3 connection: identity inherited from the address');
+      }
+      return result('node-to-apiserver', base + node.s * 0.5, reasons);
+    }
+    if (viaService || sni.startsWith('kubernetes.default')) {
+      const reasons = [serverWhy];
+      if (sni) reasons.push(`SNI ${f.tls?.sni} is the in-cluster name pods use`);
+      if (bearer) reasons.push('authenticates with a bearer token (service account)');
+      return result('pod-to-apiserver', base + 0.2 + (bearer ? 0.1 : 0), reasons);
+    }
+    if (isLoopback(c)) return result('controlplane-to-apiserver', base + 0.2, [serverWhy, 'loopback client on the API server host']);
+    return result('node-to-apiserver', base + 0.1, [serverWhy, `client ${c} has no known role; node-to-control-plane traffic is the closest documented path`]);
+  }
+
+  return result('other', 0.8, [otherReason(f)]);
+}
+
+/** True when the address has a strong role that rules out `role` (for "client is not an API server"). */
+function knownOther(t: Topology, ip: string, role: Role): boolean {
+  const e = t.get(ip);
+  if (!e) return false;
+  if ((e.claims.get(role)?.strength ?? 0) >= SOME) return false;
+  for (const c of e.claims.values()) if (c.role !== role && c.strength >= SOME) return true;
+  // The inventory lists the API servers: an address not among them is not one.
+  return t.inventory.apiServers.size > 0 && role === 'apiserver' && !t.inventory.apiServers.has(ip);
+}
+
+function describeOther(t: Topology, ip: string): string {
+  const e = t.get(ip);
+  if (!e) return 'no known role';
+  for (const c of e.claims.values()) if (c.role !== 'apiserver' && c.strength >= SOME) return `${roleName(c.role)}: ${c.reason}`;
+  return 'not among the inventory API servers';
+}
+
+function otherReason(f: FlowRecord): string {
+  if (f.tls?.sni) return `TLS to ${f.tls.sni}: no control-plane role on either side`;
+  return `no control-plane role on either side (server port ${f.server.port})`;
+}

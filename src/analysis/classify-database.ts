@@ -1,0 +1,69 @@
+import type { Db } from '../store/store';
+import { ClassificationWriter, iterateStoredFlows } from '../store/store';
+import { classifyFlow } from './classifier';
+import { findingsForFlow } from './findings';
+import { Topology } from './topology';
+import type { AnalysisInputs } from './context';
+
+/** Flows classified per transaction. */
+const CLASSIFY_BATCH = 5000;
+
+export interface ClassifySummary {
+  flows: number;
+  findings: number;
+  endpoints: number;
+}
+
+/**
+ * Learns the topology from every flow in the database, then (re)classifies every flow and replaces
+ * all findings and endpoints. Run after each ingest and by `planewatch reclassify`; running it twice
+ * gives the same database.
+ */
+export function classifyDatabase(db: Db, inputs: AnalysisInputs): ClassifySummary {
+  const topology = new Topology(inputs.inventory);
+  for (const f of iterateStoredFlows(db)) topology.observe(f);
+
+  const writer = new ClassificationWriter(db);
+  let flows = 0;
+  let findings = 0;
+  db.transaction(() => writer.clear())();
+  let batch: (() => void)[] = [];
+  const commit = () => {
+    const work = batch;
+    batch = [];
+    db.transaction(() => {
+      for (const w of work) w();
+    })();
+  };
+  for (const f of iterateStoredFlows(db)) {
+    const c = classifyFlow(f, topology);
+    const fs = findingsForFlow(f, c, { topology, ca: inputs.ca });
+    flows++;
+    findings += fs.length;
+    batch.push(() => writer.write(f, c, fs));
+    if (batch.length >= CLASSIFY_BATCH) commit();
+  }
+  commit();
+
+  const endpoints = topology.sortedEndpoints();
+  const insert = db.prepare(`INSERT INTO endpoints (ip, primary_role, roles, name, reasons, flows, bytes, first_ts, last_ts)
+    VALUES (?,?,?,?,?,?,?,?,?)`);
+  db.transaction(() => {
+    db.prepare('DELETE FROM endpoints').run();
+    for (const e of endpoints) {
+      const claims = [...e.claims.values()].sort((a, b) => b.strength - a.strength);
+      insert.run(
+        e.ip,
+        e.primaryRole,
+        JSON.stringify(claims.map((c) => ({ role: c.role, strength: c.strength }))),
+        e.name,
+        JSON.stringify(claims.map((c) => `${c.role}: ${c.reason}`)),
+        e.flows,
+        e.bytes,
+        Number.isFinite(e.firstTs) ? e.firstTs : null,
+        Number.isFinite(e.lastTs) ? e.lastTs : null,
+      );
+    }
+  })();
+  return { flows, findings, endpoints: endpoints.length };
+}

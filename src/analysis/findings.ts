@@ -1,0 +1,237 @@
+import type { FlowRecord } from '../model/flow-record';
+import type { CertificateInfo } from '../model/records';
+import type { Classification, Finding } from '../model/analysis';
+import { FINDINGS } from './finding-catalogue';
+import { canJudgeNetworks, insideCluster } from './inventory';
+import type { Topology, SeenChain } from './topology';
+import { verifyChain, type CaBundle } from '../../dissectors/x509/verify-chain';
+
+/**
+ * The rules: each looks at one classified flow (and what the topology learned elsewhere) and says
+ * what is unsafe, with the evidence — fields, frame numbers and times — that shows it.
+ * A rule never claims what the traffic does not show: where the certificate was not seen, the
+ * kubelet rule says "cannot tell" instead of guessing.
+ */
+
+export interface RuleContext {
+  topology: Topology;
+  ca: CaBundle | null;
+}
+
+const CONTROL_PLANE_HTTP_PATHS = new Set(['node-to-apiserver', 'pod-to-apiserver', 'controlplane-to-apiserver', 'apiserver-to-kubelet']);
+const ETCD_PATHS = new Set(['apiserver-to-etcd', 'etcd-peer']);
+const WEAK_CIPHER = /RC4|_DES_|3DES|DES40|_NULL_|NULL_WITH|EXPORT|_anon_|_MD5$/i;
+const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
+
+function isoTime(ts: number): string {
+  return new Date(ts * 1000).toISOString();
+}
+
+function make(rule: string, f: FlowRecord, evidence: string, frame: number | null = f.firstFrame, ts: number | null = f.firstTs): Finding {
+  const d = FINDINGS[rule]!;
+  return {
+    rule,
+    severity: d.severity,
+    flowId: f.id,
+    title: d.title,
+    evidence,
+    recommendation: d.recommendation,
+    reference: d.reference,
+    cis: d.cis,
+    ts,
+    frame,
+  };
+}
+
+function conn(f: FlowRecord): string {
+  return `${f.client.ip}:${f.client.port} → ${f.server.ip}:${f.server.port}`;
+}
+
+function isPlaintextHttp(f: FlowRecord): boolean {
+  return f.app === 'http' || f.app === 'http2';
+}
+
+function handshakeCompleted(f: FlowRecord): boolean {
+  const t = f.tls;
+  if (!t) return false;
+  if (t.alerts.some((a) => a.level === 'fatal')) return false;
+  return t.established || (t.appDataRecords[0] > 0 && t.appDataRecords[1] > 0);
+}
+
+/** Why a kubelet serving chain cannot be what a verifying API server accepts; empty = no problem seen. */
+function kubeletChainProblems(chain: CertificateInfo[], f: FlowRecord, ctx: RuleContext): string[] {
+  const leaf = chain[0]!;
+  const problems: string[] = [];
+  const at = new Date(f.firstTs * 1000);
+  if (leaf.selfSigned) problems.push(`certificate ${leaf.subject} is self-signed`);
+  else if (KUBELET_SELF_CA_CN.test(leaf.issuerCN ?? '')) problems.push(`certificate ${leaf.subject} is signed by the kubelet's own CA ${leaf.issuer}, not a cluster CA`);
+  if (ctx.ca) {
+    const v = verifyChain(chain, ctx.ca, { at, ip: f.server.ip });
+    if (v.result !== 'ok' && !(v.result === 'self-signed' && leaf.selfSigned)) problems.push(`against the supplied CA bundle: ${v.result} (${v.reason})`);
+  } else {
+    if (!leaf.sanIp.includes(f.server.ip)) problems.push(`certificate does not name the kubelet's address ${f.server.ip} (SAN: ${leaf.san.join(', ') || 'none'})`);
+    const nb = Date.parse(leaf.notBefore);
+    const na = Date.parse(leaf.notAfter);
+    if (Number.isFinite(na) && at.getTime() > na) problems.push(`certificate expired ${leaf.notAfter}`);
+    if (Number.isFinite(nb) && at.getTime() < nb) problems.push(`certificate not valid before ${leaf.notBefore}`);
+  }
+  return problems;
+}
+
+function kubeletTlsFindings(f: FlowRecord, ctx: RuleContext): Finding[] {
+  const tls = f.tls;
+  if (!tls || f.app !== 'tls') return [];
+  let seen: SeenChain | null = null;
+  let source = 'on this connection';
+  if (tls.serverCertificates.length > 0) {
+    seen = { chain: tls.serverCertificates, flowId: f.id, ts: f.firstTs, frame: tls.certificateFrame || f.firstFrame };
+  } else {
+    seen = ctx.topology.chainFor(f.server.ip, f.server.port, f.firstTs);
+    if (seen) source = `on another connection to the same kubelet (flow ${seen.flowId}, frame ${seen.frame})`;
+  }
+  if (!seen) {
+    const why =
+      tls.version === '1.3'
+        ? 'TLS 1.3 encrypts the certificate and no key log or TLS 1.2 connection to this kubelet shows it'
+        : 'the kubelet certificate was not captured (resumed session or capture loss)';
+    return [make('kubelet-tls-indeterminate', f, `${conn(f)}: ${why}; whether the API server verifies the kubelet cannot be told from this traffic`, tls.serverHelloFrame || f.firstFrame)];
+  }
+  if (!handshakeCompleted(f)) return [];
+  const problems = kubeletChainProblems(seen.chain, f, ctx);
+  if (problems.length === 0) return [];
+  return [
+    make(
+      'kubelet-tls-unverified',
+      f,
+      `${conn(f)}: serving certificate seen ${source}: ${problems.join('; ')}; the TLS ${tls.version ?? ''} handshake still completed, so the API server accepted it without verification (sha256 ${seen.chain[0]!.sha256.slice(0, 16)}…)`,
+      seen.frame,
+    ),
+  ];
+}
+
+function presentedCerts(f: FlowRecord): CertificateInfo[] {
+  return f.tls ? [...f.tls.serverCertificates, ...f.tls.clientCertificates] : [];
+}
+
+export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleContext): Finding[] {
+  const out: Finding[] = [];
+  const controlPlane = c.path !== 'other';
+  const plaintext = isPlaintextHttp(f);
+  const firstReq = f.http[0];
+
+  switch (c.path) {
+    case 'apiserver-proxy':
+      if (c.pathDetail.scheme === 'http') {
+        const uri = firstReq?.xForwardedUri ?? firstReq?.path ?? '';
+        out.push(make('plaintext-proxy', f, `${conn(f)}: proxied request ${firstReq?.method ?? ''} ${uri.slice(0, 120)} in plain HTTP (target ${c.pathDetail.target})`, firstReq?.frame ?? f.firstFrame, firstReq?.ts ?? f.firstTs));
+      } else {
+        out.push(make('proxy-tls-unverified', f, `${conn(f)}: HTTPS proxy connection (TLS ${f.tls?.version ?? '?'}, target ${c.pathDetail.target}); the API server does not validate the target's certificate`));
+      }
+      break;
+    case 'apiserver-to-kubelet':
+      out.push(...kubeletTlsFindings(f, ctx));
+      break;
+    case 'ssh-tunnel':
+      out.push(make('ssh-tunnel-deprecated', f, `${conn(f)}: SSH ${f.ssh?.clientBanner ?? ''} → ${f.ssh?.serverBanner ?? ''}`.trim()));
+      break;
+    default:
+      break;
+  }
+
+  if (c.path === 'other' && c.pathDetail.target === 'kubelet') {
+    out.push(make('kubelet-direct-access', f, `${conn(f)}: ${c.reasons[c.reasons.length - 1] ?? 'client is not an API server'}`));
+  }
+
+  if (f.server.port === 10255 && (plaintext || f.app === 'unknown') && f.payloadBytes[0] > 0) {
+    const req = firstReq ? ` (${firstReq.method} ${firstReq.path.slice(0, 100)})` : '';
+    out.push(make('kubelet-readonly-port', f, `${conn(f)}: unauthenticated plain HTTP to the kubelet read-only port${req}`, firstReq?.frame ?? f.firstFrame, firstReq?.ts ?? f.firstTs));
+  }
+
+  if (plaintext && CONTROL_PLANE_HTTP_PATHS.has(c.path) && c.path !== 'apiserver-to-kubelet') {
+    const apiReq = f.http.find((h) => h.k8s?.api === 'apiserver');
+    if (apiReq && ctx.topology.strength(f.server.ip, 'apiserver') >= 0.3) {
+      out.push(make('apiserver-insecure-port', f, `${conn(f)}: ${apiReq.method} ${apiReq.path.slice(0, 120)} in plain HTTP to the API server (port ${f.server.port})`, apiReq.frame, apiReq.ts));
+    }
+  }
+
+  if (plaintext) {
+    const withAuth = f.http.find((h) => h.auth !== 'none');
+    if (withAuth) {
+      out.push(make('bearer-token-cleartext', f, `${conn(f)}: Authorization: ${withAuth.auth} credential (${withAuth.authHash ?? 'hash unavailable'}) sent in cleartext with ${withAuth.method} ${withAuth.path.slice(0, 100)} at frame ${withAuth.frame}`, withAuth.frame, withAuth.ts));
+    }
+    const anonymousScope = CONTROL_PLANE_HTTP_PATHS.has(c.path) || c.pathDetail.target === 'kubelet';
+    const anon = f.http.find((h) => h.auth === 'none' && h.k8s !== null);
+    if (anonymousScope && anon) {
+      out.push(make('anonymous-request', f, `${conn(f)}: ${anon.method} ${anon.path.slice(0, 120)} carried no credentials${anon.status !== null ? ` and was answered ${anon.status}` : ''}`, anon.frame, anon.ts));
+    }
+  }
+
+  if (ETCD_PATHS.has(c.path)) {
+    if (f.app !== 'tls' && f.payloadBytes[0] + f.payloadBytes[1] > 0) {
+      const grpc = f.http.find((h) => h.grpcMethod)?.grpcMethod;
+      out.push(make('etcd-plaintext', f, `${conn(f)}: etcd ${c.path === 'etcd-peer' ? 'peer' : 'client'} traffic without TLS (${f.app}${grpc ? `, ${grpc}` : ''}, ${f.payloadBytes[0] + f.payloadBytes[1]} bytes readable)`));
+    } else if (f.tls && f.tls.clientCertRequested === false && f.tls.version !== '1.3') {
+      out.push(make('etcd-no-client-auth', f, `${conn(f)}: TLS ${f.tls.version} handshake completed without a CertificateRequest from etcd (server hello at frame ${f.tls.serverHelloFrame})`, f.tls.serverHelloFrame || f.firstFrame));
+    }
+  }
+
+  if (controlPlane && f.tls) out.push(...tlsHygiene(f));
+  if (controlPlane) out.push(...certChanged(f, ctx));
+
+  const inv = ctx.topology.inventory;
+  if (controlPlane && canJudgeNetworks(inv)) {
+    const outside = [f.client.ip, f.server.ip].filter((ip) => !insideCluster(inv, ip));
+    if (outside.length > 0) {
+      out.push(make('untrusted-network', f, `${conn(f)}: ${outside.join(' and ')} ${outside.length > 1 ? 'are' : 'is'} outside the cluster networks of the inventory (${inv.sources.join(', ')})`));
+    }
+  }
+  return out;
+}
+
+function tlsHygiene(f: FlowRecord): Finding[] {
+  const tls = f.tls!;
+  const out: Finding[] = [];
+  const weak: string[] = [];
+  if (tls.version === 'ssl3' || tls.version === '1.0' || tls.version === '1.1') weak.push(`protocol TLS ${tls.version}`);
+  if (tls.cipher && WEAK_CIPHER.test(tls.cipher)) weak.push(`cipher ${tls.cipher}`);
+  for (const cert of presentedCerts(f)) {
+    // A root's signature on itself is never checked; every other signature is.
+    if (/sha1|md5/i.test(cert.signatureAlgorithm) && !(cert.selfSigned && cert.isCA)) weak.push(`${cert.subject} signed with ${cert.signatureAlgorithm}`);
+    if (cert.keyType === 'rsa' && cert.keyBits > 0 && cert.keyBits < 2048) weak.push(`${cert.subject} has an RSA ${cert.keyBits}-bit key`);
+  }
+  if (weak.length > 0) out.push(make('weak-tls', f, `${conn(f)}: ${weak.join('; ')}`, tls.serverHelloFrame || f.firstFrame));
+
+  const at = f.firstTs * 1000;
+  for (const cert of presentedCerts(f)) {
+    const nb = Date.parse(cert.notBefore);
+    const na = Date.parse(cert.notAfter);
+    if ((Number.isFinite(na) && at > na) || (Number.isFinite(nb) && at < nb)) {
+      const state = Number.isFinite(na) && at > na ? `expired ${cert.notAfter}` : `not valid before ${cert.notBefore}`;
+      out.push(make('cert-expired', f, `${conn(f)}: certificate ${cert.subject} ${state}; capture time ${isoTime(f.firstTs)}`, tls.certificateFrame || f.firstFrame));
+      break;
+    }
+  }
+
+  const fatal = tls.alerts.find((a) => a.level === 'fatal' && a.plaintext);
+  if (fatal) {
+    out.push(make('tls-handshake-failure', f, `${conn(f)}: ${fatal.from} sent fatal alert ${fatal.description} (${fatal.code}) at frame ${fatal.frame}`, fatal.frame, fatal.ts));
+  }
+  return out;
+}
+
+function certChanged(f: FlowRecord, ctx: RuleContext): Finding[] {
+  const leaf = f.tls?.serverCertificates[0];
+  if (!leaf) return [];
+  const list = ctx.topology.serverChains.get(`${f.server.ip}:${f.server.port}`) ?? [];
+  for (const prev of list) {
+    if (prev.flowId === f.id) break;
+    if (prev.ts > f.firstTs) continue;
+    const p = prev.chain[0]!;
+    if (p.sha256 !== leaf.sha256) {
+      return [
+        make('cert-changed', f, `${f.server.ip}:${f.server.port} presented ${leaf.subject} (sha256 ${leaf.sha256.slice(0, 16)}…) here, but ${p.subject} (sha256 ${p.sha256.slice(0, 16)}…) in flow ${prev.flowId} at ${isoTime(prev.ts)}`, f.tls!.certificateFrame || f.firstFrame),
+      ];
+    }
+  }
+  return [];
+}

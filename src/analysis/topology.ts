@@ -1,0 +1,277 @@
+import type { FlowRecord } from '../model/flow-record';
+import type { CertificateInfo } from '../model/records';
+import { emptyInventory, inNetworks, type Inventory } from './inventory';
+
+/**
+ * Endpoint roles learned from everything analysed together, plus the user's inventory.
+ *
+ * Every role claim carries a strength (how much the evidence proves) and a reason a person can read.
+ * What one connection reveals (a node's client certificate, a kubelet's serving certificate) is then
+ * available to every other connection of the same address — that is how a TLS 1.3 connection, whose
+ * certificates are encrypted, inherits the identity its TLS 1.2 sibling showed.
+ */
+
+export const ROLES = [
+  'apiserver',
+  'kubelet',
+  'etcd',
+  'konnectivity-server',
+  'controlplane-component',
+  'node',
+  'pod',
+  'service',
+  'unknown',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface RoleClaim {
+  role: Role;
+  /** 0..1: 1 = declared by the inventory, ~0.9 = a certificate says so, ~0.3 = only a port. */
+  strength: number;
+  reason: string;
+  /** Node, pod or component name, when the evidence names one. */
+  name: string | null;
+}
+
+export class EndpointFacts {
+  readonly claims = new Map<Role, RoleClaim>();
+  flows = 0;
+  bytes = 0;
+  firstTs = Infinity;
+  lastTs = -Infinity;
+  /** Set when the address is the `kubernetes` Service (its traffic goes to an API server). */
+  kubernetesService = false;
+
+  constructor(readonly ip: string) {}
+
+  claim(role: Role, strength: number, reason: string, name: string | null = null): void {
+    const prev = this.claims.get(role);
+    if (!prev || strength > prev.strength || (strength === prev.strength && reason < prev.reason)) {
+      this.claims.set(role, { role, strength, reason, name: name ?? prev?.name ?? null });
+    } else if (name && !prev.name) {
+      prev.name = name;
+    }
+  }
+
+  get name(): string | null {
+    for (const r of ROLES) {
+      const c = this.claims.get(r);
+      if (c?.name) return c.name;
+    }
+    return null;
+  }
+
+  /** The most telling role: strongest claim, ties broken by the order of ROLES. */
+  get primaryRole(): Role {
+    let best: RoleClaim | null = null;
+    for (const r of ROLES) {
+      const c = this.claims.get(r);
+      if (c && (!best || c.strength > best.strength)) best = c;
+    }
+    return best?.role ?? 'unknown';
+  }
+}
+
+export interface SeenChain {
+  chain: CertificateInfo[];
+  flowId: string;
+  ts: number;
+  frame: number;
+}
+
+/** Leaf CN of the kubelet's self-made serving certificate: `HOST@UNIXTIME`. */
+const KUBELET_SELF_CN = /^([A-Za-z0-9.-]+)@\d{9,}$/;
+const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
+
+export const PORT_HINTS: Record<number, Role> = {
+  6443: 'apiserver',
+  10250: 'kubelet',
+  10255: 'kubelet',
+  2379: 'etcd',
+  2380: 'etcd',
+  8132: 'konnectivity-server',
+  8131: 'konnectivity-server',
+};
+
+export class Topology {
+  readonly endpoints = new Map<string, EndpointFacts>();
+  /** Certificate chains presented by each server endpoint "ip:port", in time order. */
+  readonly serverChains = new Map<string, SeenChain[]>();
+  readonly inventory: Inventory;
+
+  constructor(inventory: Inventory = emptyInventory()) {
+    this.inventory = inventory;
+    this.applyInventory();
+  }
+
+  endpoint(ip: string): EndpointFacts {
+    let e = this.endpoints.get(ip);
+    if (!e) {
+      e = new EndpointFacts(ip);
+      this.endpoints.set(ip, e);
+      this.applyNetworks(e);
+    }
+    return e;
+  }
+
+  get(ip: string): EndpointFacts | undefined {
+    return this.endpoints.get(ip);
+  }
+
+  /** Strength of the claim that `ip` has `role` (0 when there is none). */
+  strength(ip: string, role: Role): number {
+    return this.endpoints.get(ip)?.claims.get(role)?.strength ?? 0;
+  }
+
+  claimOf(ip: string, role: Role): RoleClaim | undefined {
+    return this.endpoints.get(ip)?.claims.get(role);
+  }
+
+  private applyInventory(): void {
+    const inv = this.inventory;
+    for (const [ip, n] of inv.nodes) {
+      this.endpoint(ip).claim('node', 1, `inventory: node ${n.name}`, n.name);
+    }
+    for (const [ip, p] of inv.pods) {
+      this.endpoint(ip).claim('pod', 1, `inventory: pod ${p.namespace}/${p.name}`, `${p.namespace}/${p.name}`);
+    }
+    for (const [ip, s] of inv.services) {
+      const e = this.endpoint(ip);
+      e.claim('service', 1, `inventory: service ${s.namespace}/${s.name}`, `${s.namespace}/${s.name}`);
+      if (s.namespace === 'default' && s.name === 'kubernetes') e.kubernetesService = true;
+    }
+    for (const ip of inv.apiServers) this.endpoint(ip).claim('apiserver', 1, 'inventory: API server address');
+    for (const ip of inv.etcdServers) this.endpoint(ip).claim('etcd', 1, 'inventory: etcd member');
+    for (const ip of inv.konnectivityServers) this.endpoint(ip).claim('konnectivity-server', 1, 'inventory: Konnectivity server');
+  }
+
+  private applyNetworks(e: EndpointFacts): void {
+    const inv = this.inventory;
+    if (inv.hasPodNetworks && inNetworks(inv.podNetworks, e.ip)) e.claim('pod', 0.8, 'address in the declared pod network');
+    if (inv.hasServiceNetworks && inNetworks(inv.serviceNetworks, e.ip)) e.claim('service', 0.8, 'address in the declared service network');
+    if (inv.hasNodeNetworks && inNetworks(inv.nodeNetworks, e.ip)) e.claim('node', 0.5, 'address in the declared node network');
+  }
+
+  /** Learns from one finished flow. Order of observation does not change the result. */
+  observe(f: FlowRecord): void {
+    const client = this.endpoint(f.client.ip);
+    const server = this.endpoint(f.server.ip);
+    const bytes = f.bytes[0] + f.bytes[1];
+    for (const e of [client, server]) {
+      e.flows++;
+      e.bytes += bytes;
+      if (f.firstTs < e.firstTs) e.firstTs = f.firstTs;
+      if (f.lastTs > e.lastTs) e.lastTs = f.lastTs;
+    }
+    const where = `(flow ${f.id})`;
+
+    const hint = PORT_HINTS[f.server.port];
+    if (hint && f.transport === 'tcp') {
+      server.claim(hint, 0.3, `listens on port ${f.server.port}, the ${hint}'s default`);
+    }
+
+    const tls = f.tls;
+    if (tls) {
+      const leaf = tls.serverCertificates[0];
+      if (leaf) {
+        this.observeServerCert(server, leaf, tls.serverCertificates, where);
+        const key = `${f.server.ip}:${f.server.port}`;
+        let list = this.serverChains.get(key);
+        if (!list) this.serverChains.set(key, (list = []));
+        list.push({ chain: tls.serverCertificates, flowId: f.id, ts: f.firstTs, frame: tls.certificateFrame || f.firstFrame });
+      }
+      const cleaf = tls.clientCertificates[0];
+      if (cleaf) this.observeClientCert(client, cleaf, where);
+      const sni = tls.sni?.toLowerCase() ?? '';
+      if (sni === 'kubernetes' || sni.startsWith('kubernetes.default')) {
+        server.claim('apiserver', 0.6, `clients ask for it by the name ${tls.sni} (SNI) ${where}`);
+      }
+    }
+
+    for (const h of f.http) {
+      const ua = h.userAgent ?? '';
+      if (ua.startsWith('kubelet/')) client.claim('node', 0.8, `sends User-Agent ${ua.slice(0, 40)} ${where}`);
+      else if (ua.startsWith('kube-proxy/')) client.claim('node', 0.7, `sends User-Agent ${ua.slice(0, 40)} ${where}`);
+      else if (/^(kube-scheduler|kube-controller-manager|cloud-controller-manager)\//.test(ua)) {
+        client.claim('controlplane-component', 0.8, `sends User-Agent ${ua.slice(0, 40)} ${where}`, ua.split('/')[0]!);
+      }
+      if (h.xForwardedUri || h.xForwardedFor) {
+        client.claim('apiserver', 0.7, `adds the X-Forwarded-* headers of the API server's proxy ${where}`);
+      }
+      const k8s = h.k8s;
+      if (k8s?.api === 'kubelet' && k8s.operation !== 'other') {
+        server.claim('kubelet', 0.7, `serves kubelet API path ${h.path.slice(0, 60)} ${where}`);
+      } else if (k8s?.api === 'apiserver' && h.status !== null && h.status !== 404) {
+        server.claim('apiserver', 0.6, `answers Kubernetes API path ${h.path.slice(0, 60)} ${where}`);
+      }
+      if (h.grpcMethod?.startsWith('/etcdserverpb.')) server.claim('etcd', 0.9, `serves etcd gRPC ${h.grpcMethod} ${where}`);
+      if (h.grpcMethod?.startsWith('/agent.AgentService/')) {
+        server.claim('konnectivity-server', 0.9, `serves Konnectivity gRPC ${h.grpcMethod} ${where}`);
+      }
+    }
+  }
+
+  private observeServerCert(server: EndpointFacts, leaf: CertificateInfo, chain: CertificateInfo[], where: string): void {
+    const cn = leaf.subjectCN ?? '';
+    const sans = leaf.sanDns.map((s) => s.toLowerCase());
+    if (cn === 'kube-apiserver' || sans.includes('kubernetes.default.svc') || sans.some((s) => s.startsWith('kubernetes.default.svc.'))) {
+      server.claim('apiserver', 0.95, `server certificate ${leaf.subject} names the API server ${where}`);
+      return;
+    }
+    const self = KUBELET_SELF_CN.exec(cn);
+    const issuerCN = chain[0]?.issuerCN ?? '';
+    if (self && (leaf.selfSigned || KUBELET_SELF_CA_CN.test(issuerCN))) {
+      server.claim('kubelet', 0.9, `kubelet-made serving certificate CN=${cn} ${where}`, self[1]!);
+      server.claim('node', 0.8, `runs a kubelet (certificate CN=${cn}) ${where}`, self[1]!);
+      return;
+    }
+    if (cn.startsWith('system:node:') && leaf.extKeyUsage.includes('serverAuth')) {
+      const name = cn.slice('system:node:'.length);
+      server.claim('kubelet', 0.9, `kubelet serving certificate CN=${cn} ${where}`, name);
+      server.claim('node', 0.9, `serving certificate of node ${name} ${where}`, name);
+      return;
+    }
+    if (/etcd/i.test(cn) || /etcd/i.test(issuerCN)) {
+      server.claim('etcd', 0.85, `server certificate ${leaf.subject} issued by ${leaf.issuer} ${where}`);
+      return;
+    }
+    if (/konnectivity|proxy-server/i.test(cn)) {
+      server.claim('konnectivity-server', 0.85, `server certificate ${leaf.subject} ${where}`);
+    }
+  }
+
+  private observeClientCert(client: EndpointFacts, leaf: CertificateInfo, where: string): void {
+    const cn = leaf.subjectCN ?? '';
+    if (cn.startsWith('system:node:') || leaf.subjectO.includes('system:nodes')) {
+      const name = cn.startsWith('system:node:') ? cn.slice('system:node:'.length) : null;
+      client.claim('node', 0.95, `client certificate ${leaf.subject} ${where}`, name);
+    } else if (/^(system:)?(kube-scheduler|kube-controller-manager|cloud-controller-manager)$/.test(cn)) {
+      client.claim('controlplane-component', 0.95, `client certificate ${leaf.subject} ${where}`, cn.replace(/^system:/, ''));
+    } else if (cn.startsWith('kube-apiserver')) {
+      client.claim('apiserver', 0.9, `client certificate ${leaf.subject} ${where}`);
+    } else if (cn === 'system:kube-proxy') {
+      client.claim('node', 0.7, `client certificate ${leaf.subject} ${where}`);
+    } else if (/etcd/i.test(cn) || /etcd/i.test(leaf.issuerCN ?? '')) {
+      client.claim('etcd', 0.6, `client certificate ${leaf.subject} from the etcd CA ${where}`);
+    } else if (/konnectivity|proxy-agent/i.test(cn)) {
+      client.claim('node', 0.6, `Konnectivity agent client certificate ${leaf.subject} ${where}`);
+    }
+  }
+
+  /**
+   * The certificate chain a server endpoint presented: this flow's own if it showed one, else the one
+   * seen on another connection to the same endpoint nearest in time.
+   */
+  chainFor(ip: string, port: number, ts: number): SeenChain | null {
+    const list = this.serverChains.get(`${ip}:${port}`);
+    if (!list || list.length === 0) return null;
+    let best = list[0]!;
+    for (const s of list) if (Math.abs(s.ts - ts) < Math.abs(best.ts - ts)) best = s;
+    return best;
+  }
+
+  /** Endpoints sorted by address, for the store and reports. */
+  sortedEndpoints(): EndpointFacts[] {
+    return [...this.endpoints.values()].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+  }
+}

@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { openStoreReadOnly } from '../../store/store';
+import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
+import { printTable } from '../print-table';
+import { parseTime } from '../parse-time';
+
+interface FlowsOptions {
+  db?: string;
+  path?: string;
+  endpoint?: string;
+  port?: string;
+  app?: string;
+  finding?: string;
+  since?: string;
+  until?: string;
+  limit: string;
+  json?: boolean;
+}
+
+export function registerFlowsCommand(program: Command): void {
+  program
+    .command('flows')
+    .description('list stored connections with their path and findings')
+    .option('--db <file>', DB_OPTION_HELP)
+    .option('--path <id>', 'only this path id (e.g. apiserver-to-kubelet)')
+    .option('--endpoint <ip>', 'only flows with this address on either side')
+    .option('--port <n>', 'only flows to this server port')
+    .option('--app <app>', 'only this application protocol (tls, http, http2, ssh, unknown)')
+    .option('--finding <rule>', 'only flows that raised this finding')
+    .option('--since <time>', 'only flows active at or after this time (ISO 8601 or epoch seconds)')
+    .option('--until <time>', 'only flows that started at or before this time')
+    .option('--limit <n>', 'at most this many rows', '100')
+    .option('--json', 'print JSON')
+    .action((opts: FlowsOptions) => {
+      const file = opts.db ?? defaultDbPath();
+      requireDb(file);
+      const db = openStoreReadOnly(file);
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (opts.path) {
+        where.push('path = ?');
+        params.push(opts.path);
+      }
+      if (opts.endpoint) {
+        where.push('(client_ip = ? OR server_ip = ?)');
+        params.push(opts.endpoint, opts.endpoint);
+      }
+      if (opts.port) {
+        where.push('server_port = ?');
+        params.push(Number(opts.port));
+      }
+      if (opts.app) {
+        where.push('app = ?');
+        params.push(opts.app);
+      }
+      if (opts.finding) {
+        where.push('id IN (SELECT flow_id FROM findings WHERE rule = ?)');
+        params.push(opts.finding);
+      }
+      try {
+        if (opts.since) {
+          where.push('last_ts >= ?');
+          params.push(parseTime(opts.since));
+        }
+        if (opts.until) {
+          where.push('first_ts <= ?');
+          params.push(parseTime(opts.until));
+        }
+      } catch (e) {
+        process.stderr.write(`planewatch flows: ${(e as Error).message}\n`);
+        process.exit(EXIT.USAGE);
+      }
+      const limit = Math.max(1, Math.min(1_000_000, Number(opts.limit) || 100));
+      const rows = db
+        .prepare(
+          `SELECT flow_key AS id, datetime(first_ts, 'unixepoch') AS start, client_ip || ':' || client_port AS client,
+                  server_ip || ':' || server_port AS server, app, path, path_detail AS detail, confidence,
+                  bytes_client + bytes_server AS bytes, worst_severity AS worst,
+                  (SELECT group_concat(rule, ',') FROM findings WHERE flow_id = flows.id) AS findings
+             FROM flows ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+            ORDER BY first_ts, id LIMIT ${limit}`,
+        )
+        .all(...params) as Record<string, unknown>[];
+      if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      else printTable(rows);
+      db.close();
+    });
+}

@@ -1,0 +1,106 @@
+import type { Db, StoredFlow } from '../store/store';
+import { iterateStoredFlows } from '../store/store';
+import type { CertificateInfo } from '../model/records';
+
+/**
+ * The `--json` / `--ndjson` objects (DESIGN.md §3.3): flows with their classification, evidence and
+ * finding ids; findings with evidence and references. Certificates are shown without their DER.
+ */
+
+function certJson(c: CertificateInfo) {
+  const { der: _der, ...rest } = c;
+  return rest;
+}
+
+interface ClassRow {
+  id: number;
+  path: string;
+  path_detail: string;
+  confidence: number;
+  reasons: string;
+}
+
+export function flowJson(f: StoredFlow, cls: ClassRow, findingRules: string[], captureFile: string) {
+  return {
+    id: f.id,
+    dbId: f.dbId,
+    capture: captureFile,
+    communityId: f.communityId,
+    transport: f.transport,
+    client: f.client,
+    server: f.server,
+    firstTs: f.firstTs,
+    lastTs: f.lastTs,
+    firstFrame: f.firstFrame,
+    lastFrame: f.lastFrame,
+    packets: f.packets,
+    bytes: f.bytes,
+    payloadBytes: f.payloadBytes,
+    missingBytes: f.missingBytes,
+    history: f.history,
+    state: f.state,
+    midstream: f.midstream,
+    endReason: f.endReason,
+    tunnel: f.tunnel,
+    vlan: f.vlan,
+    anomalies: f.anomalies,
+    app: f.app,
+    path: cls.path,
+    pathDetail: JSON.parse(cls.path_detail) as Record<string, string>,
+    confidence: cls.confidence,
+    reasons: JSON.parse(cls.reasons) as string[],
+    tls: f.tls
+      ? { ...f.tls, serverCertificates: f.tls.serverCertificates.map(certJson), clientCertificates: f.tls.clientCertificates.map(certJson) }
+      : null,
+    http: f.http,
+    ssh: f.ssh,
+    findings: findingRules,
+  };
+}
+
+export interface FindingRow {
+  id: number;
+  rule: string;
+  severity: string;
+  flow_id: number | null;
+  title: string;
+  evidence: string;
+  recommendation: string;
+  reference: string;
+  cis: string | null;
+  ts: number | null;
+  frame: number | null;
+}
+
+/** Streams flow objects of the given captures, each with its classification and finding ids. */
+export function* flowObjects(db: Db, captureIds: number[]): Generator<ReturnType<typeof flowJson>> {
+  const cls = db.prepare(`SELECT id, path, path_detail, confidence, reasons FROM flows WHERE id = ?`);
+  const rules = db.prepare(`SELECT rule FROM findings WHERE flow_id = ? ORDER BY severity_rank DESC, rule`).pluck();
+  const files = new Map<number, string>();
+  for (const r of db.prepare(`SELECT id, file FROM captures`).all() as { id: number; file: string }[]) files.set(r.id, r.file);
+  for (const f of iterateStoredFlows(db, captureIds)) {
+    yield flowJson(f, cls.get(f.dbId) as ClassRow, rules.all(f.dbId) as string[], files.get(f.captureId) ?? '');
+  }
+}
+
+export function findingObjects(db: Db, captureIds: number[]) {
+  const rows = db
+    .prepare(
+      `SELECT f.*, fl.flow_key FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id
+        WHERE f.capture_id IN (${captureIds.map(() => '?').join(',') || 'NULL'})
+        ORDER BY f.severity_rank DESC, f.ts, f.id`,
+    )
+    .all(...captureIds) as (FindingRow & { flow_key: string | null })[];
+  return rows.map((r) => ({
+    rule: r.rule,
+    severity: r.severity,
+    flowId: r.flow_key,
+    title: r.title,
+    evidence: r.evidence,
+    recommendation: r.recommendation,
+    reference: r.reference,
+    cis: r.cis,
+    ts: r.ts,
+    frame: r.frame,
+  }));
+}

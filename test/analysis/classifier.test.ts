@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { classifyFlow } from '../../src/analysis/classifier';
+import { findingsForFlow } from '../../src/analysis/findings';
+import { Topology } from '../../src/analysis/topology';
+import { emptyInventory, mergeInventory } from '../../src/analysis/inventory';
+import { loadCaBundle } from '../../dissectors/x509/verify-chain';
+import type { FlowRecord } from '../../src/model/flow-record';
+import { fixtureCert, fixturePem, flow, req, tls } from './flow-builder';
+
+function analyse(flows: FlowRecord[], opts: { inventory?: unknown; ca?: string } = {}) {
+  const inv = emptyInventory();
+  if (opts.inventory) mergeInventory(inv, opts.inventory, 'test-inventory');
+  const t = new Topology(inv);
+  for (const f of flows) t.observe(f);
+  const ca = opts.ca ? loadCaBundle(opts.ca) : null;
+  return flows.map((f) => {
+    const c = classifyFlow(f, t);
+    return { c, rules: findingsForFlow(f, c, { topology: t, ca }).map((x) => x.rule).sort(), findings: findingsForFlow(f, c, { topology: t, ca }) };
+  });
+}
+
+const apiserverCert = { inventory: { apiServers: ['10.0.0.10'], nodeCidrs: ['10.0.0.0/24'], podCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.96.0.0/12'] } };
+
+describe('classifier and findings', () => {
+  it('flags a self-signed kubelet certificate on a completed TLS 1.2 handshake from the API server', () => {
+    const f = flow('10.0.0.10:40000', '127.0.0.1:10250', {
+      app: 'tls',
+      tls: tls('1.2', { serverCertificates: [fixtureCert('kubelet-self')], clientCertRequested: true }),
+    });
+    const [r] = analyse([f], apiserverCert);
+    expect(r!.c.path).toBe('apiserver-to-kubelet');
+    expect(r!.c.pathDetail).toEqual({ operation: 'unknown' });
+    expect(r!.rules).toContain('kubelet-tls-unverified');
+    expect(r!.findings.find((x) => x.rule === 'kubelet-tls-unverified')!.evidence).toMatch(/self-signed/);
+    expect(r!.c.reasons.join(' ')).toMatch(/API server/);
+  });
+
+  it('raises nothing for a CA-signed kubelet certificate that names the address, with the CA supplied', () => {
+    const f = flow('10.0.0.10:40001', '127.0.0.1:10250', {
+      app: 'tls',
+      tls: tls('1.2', { serverCertificates: [fixtureCert('server-rsa'), fixtureCert('ca-rsa')] }),
+    });
+    const [r] = analyse([f], { ...apiserverCert, ca: fixturePem('ca-rsa') });
+    expect(r!.c.path).toBe('apiserver-to-kubelet');
+    expect(r!.rules).not.toContain('kubelet-tls-unverified');
+    expect(r!.rules).not.toContain('kubelet-tls-indeterminate');
+  });
+
+  it('flags a CA-signed kubelet certificate that does not chain to the supplied CA', () => {
+    const f = flow('10.0.0.10:40002', '127.0.0.1:10250', {
+      app: 'tls',
+      tls: tls('1.2', { serverCertificates: [fixtureCert('server-rsa')] }),
+    });
+    const [r] = analyse([f], { ...apiserverCert, ca: fixturePem('other-ca') });
+    expect(r!.rules).toContain('kubelet-tls-unverified');
+  });
+
+  it('says "cannot tell" for TLS 1.3 to a kubelet whose certificate was never seen', () => {
+    const f = flow('10.0.0.10:40003', '10.0.0.21:10250', { app: 'tls', tls: tls('1.3') });
+    const [r] = analyse([f], apiserverCert);
+    expect(r!.c.path).toBe('apiserver-to-kubelet');
+    expect(r!.rules).toEqual(['kubelet-tls-indeterminate']);
+  });
+
+  it('judges a TLS 1.3 connection by the certificate another connection to the same kubelet showed', () => {
+    const seen = flow('10.0.0.10:40004', '127.0.0.1:10250', { app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('kubelet-self')] }) });
+    const hidden = flow('10.0.0.10:40005', '127.0.0.1:10250', { app: 'tls', tls: tls('1.3') });
+    const [, r] = analyse([seen, hidden], apiserverCert);
+    expect(r!.rules).toContain('kubelet-tls-unverified');
+    expect(r!.findings[0]!.evidence).toMatch(/another connection/);
+  });
+
+  it('does not claim unverified when the handshake failed', () => {
+    const f = flow('10.0.0.10:40006', '127.0.0.1:10250', {
+      app: 'tls',
+      tls: tls('1.2', {
+        established: false,
+        appDataRecords: [0, 0],
+        serverCertificates: [fixtureCert('kubelet-self')],
+        alerts: [{ level: 'fatal', description: 'unknown_ca', code: 48, from: 'client', plaintext: true, frame: 7, ts: 0 }],
+      }),
+    });
+    const [r] = analyse([f], apiserverCert);
+    expect(r!.rules).not.toContain('kubelet-tls-unverified');
+    expect(r!.rules).toContain('tls-handshake-failure');
+  });
+
+  it("lets a node's TLS 1.3 connection inherit the identity its TLS 1.2 connection showed", () => {
+    const apiCert = { serverCertificates: [] };
+    const visible = flow('10.0.0.21:50000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.2', { ...apiCert, clientCertificates: [fixtureCert('client-rsa')] }) });
+    const hidden = flow('10.0.0.21:50001', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3') });
+    const [a, b] = analyse([visible, hidden], apiserverCert);
+    expect(a!.c.path).toBe('node-to-apiserver');
+    expect(b!.c.path).toBe('node-to-apiserver');
+    expect(b!.c.reasons.join(' ')).toMatch(/system:node:worker-1/);
+  });
+
+  it('classifies plain-HTTP proxy traffic by its X-Forwarded headers and flags it', () => {
+    const f = flow('10.0.0.10:41000', '10.244.1.5:8080', {
+      app: 'http',
+      http: [req('GET', '/', { xForwardedUri: '/api/v1/namespaces/default/pods/web-0:8080/proxy/', xForwardedFor: '10.0.0.99' })],
+    });
+    const [r] = analyse([f], apiserverCert);
+    expect(r!.c.path).toBe('apiserver-proxy');
+    expect(r!.c.pathDetail).toEqual({ target: 'pod', scheme: 'http' });
+    expect(r!.rules).toContain('plaintext-proxy');
+  });
+
+  it('flags the kubelet read-only port and a client that is not an API server', () => {
+    const f = flow('10.244.2.7:42000', '10.0.0.22:10255', { app: 'http', http: [req('GET', '/pods', {}, 10255)] });
+    const [r] = analyse([f], apiserverCert);
+    expect(r!.rules).toContain('kubelet-readonly-port');
+    expect(r!.rules).toContain('kubelet-direct-access');
+  });
+
+  it('flags credentials in cleartext without keeping them', () => {
+    const f = flow('10.244.1.9:43000', '10.0.0.10:8080', {
+      app: 'http',
+      http: [req('GET', '/api/v1/pods', { auth: 'bearer', authHash: 'sha256:0123456789abcdef' })],
+    });
+    const [r] = analyse([f], apiserverCert);
+    expect(r!.c.path).toBe('pod-to-apiserver');
+    expect(r!.rules).toEqual(expect.arrayContaining(['apiserver-insecure-port', 'bearer-token-cleartext']));
+    expect(JSON.stringify(r!.findings)).toContain('sha256:0123456789abcdef');
+  });
+
+  it('flags an endpoint outside the declared networks', () => {
+    const f = flow('203.0.113.7:44000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.2', { clientCertificates: [fixtureCert('client-rsa')] }) });
+    const [r] = analyse([f], apiserverCert);
+    expect(r!.c.path).toBe('node-to-apiserver');
+    expect(r!.rules).toContain('untrusted-network');
+  });
+
+  it('gives the same answer whatever order the flows were observed in', () => {
+    const flows = [
+      flow('10.0.0.21:50000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.2', { clientCertificates: [fixtureCert('client-rsa')] }) }),
+      flow('10.0.0.21:50001', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3') }),
+      flow('10.0.0.10:40004', '127.0.0.1:10250', { app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('kubelet-self')] }) }),
+    ];
+    const forward = analyse(flows).map((r) => [r.c, r.rules]);
+    const backward = analyse([...flows].reverse()).reverse().map((r) => [r.c, r.rules]);
+    expect(backward).toEqual(forward);
+  });
+});

@@ -41,7 +41,7 @@ export const ANOMALIES = {
   'ip.unsupported_protocol': 'IP protocol other than TCP/UDP (counted, not analysed)',
   'ip.bad_checksum': 'IPv4 header checksum is wrong (packet still decoded)',
   'ip.bad_option': 'an IPv4 option length is malformed',
-  'ip.zero_total_length': 'IPv4 total length 0 (segmentation offload on the capturing host); captured length used',
+  'ip.zero_total_length': 'IP total / payload length 0 (segmentation offload on the capturing host); captured length used',
   'ip.fragment_truncated': 'an IP fragment was cut by the snapshot length; its datagram cannot be rebuilt',
 
   // TCP / UDP

@@ -45,6 +45,16 @@ export class DecodedPacket {
   /** VXLAN VNI / Geneve VNI / GRE key / ERSPAN session id of the outermost tunnel, -1 if none. */
   tunnelId = -1;
 
+  /**
+   * Bytes the innermost IP header declares but the capture does not hold (snaplen cut or a short
+   * frame); the transport payload then covers only what was captured.
+   */
+  truncatedBytes = 0;
+  /** True when `data` is an IP datagram rebuilt from fragments rather than the frame itself. */
+  reassembled = false;
+  /** Length of the innermost IP datagram as its header declares it (flow byte counters); 0 = unknown. */
+  ipLength = 0;
+
   reset(): void {
     this.ipVersion = 0;
     this.protocol = 0;
@@ -64,6 +74,9 @@ export class DecodedPacket {
     this.tunnelType = 0;
     this.outerIpVersion = 0;
     this.tunnelId = -1;
+    this.truncatedBytes = 0;
+    this.reassembled = false;
+    this.ipLength = 0;
   }
 }
 

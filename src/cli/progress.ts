@@ -15,7 +15,7 @@ export class Progress {
     this.enabled = !quiet && process.stderr.isTTY === true;
   }
 
-  begin(file: string): void {
+  private begin(file: string): void {
     this.file = file;
     try {
       this.size = file === '-' ? 0 : statSync(file).size;
@@ -24,8 +24,9 @@ export class Progress {
     }
   }
 
-  update(bytesRead: number, packets: number): void {
+  update(file: string, bytesRead: number, packets: number): void {
     if (!this.enabled) return;
+    if (file !== this.file) this.begin(file);
     const now = Date.now();
     if (now - this.last < 200) return;
     this.last = now;

@@ -1,0 +1,218 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { CaptureAnalysis } from '../../pipeline/analyze-file';
+import { linkTypeName } from '../link-type-names';
+import { openStore, type Db } from '../../store/store';
+import { ingestCaptures } from '../../analysis/ingest-captures';
+import { classifyDatabase } from '../../analysis/classify-database';
+import { loadAnalysisInputs, resolveInputs } from '../../analysis/context';
+import { flowObjects, findingObjects } from '../../report/flow-json';
+import { textReport } from '../../report/text-report';
+import { Progress } from '../progress';
+import { EXIT } from '../db-path';
+import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
+
+/** Exit codes of the CLI (see src/cli/db-path.ts for the full list). */
+export const ExitCode = { OK: EXIT.OK, FINDINGS: EXIT.FINDINGS, USAGE: EXIT.USAGE, DAMAGED: EXIT.CAPTURE_DAMAGED, ERROR: EXIT.ERROR } as const;
+
+export interface AnalyzeCommandOptions {
+  json?: boolean;
+  ndjson?: boolean;
+  db?: string;
+  inventory?: string[];
+  ca?: string[];
+  failOn?: Severity;
+  quiet?: boolean;
+  idleTimeout?: number;
+  maxFlows?: number;
+}
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** One capture's summary, as printed by `--json`. */
+export interface CaptureSummary {
+  file: string;
+  format: string | null;
+  compressed: boolean;
+  packets: number;
+  bytes: number;
+  linkTypes: { linkType: number; name: string; packets: number }[];
+  flows: number;
+  tcpConnections: number;
+  udpFlows: number;
+  anomalies: Record<string, number>;
+  error: { message: string; code: string; offset: number } | null;
+}
+
+function positiveNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function positiveInt(text: string): number {
+  const n = positiveNumber(text);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function severity(text: string): Severity {
+  if (!SEVERITIES.includes(text as Severity)) throw new InvalidArgumentError(`expected one of ${SEVERITIES.join(', ')}`);
+  return text as Severity;
+}
+
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
+/** Adds `analyze <files...>` to the program. */
+export function registerAnalyze(program: Command): void {
+  program
+    .command('analyze')
+    .description(
+      'analyse captures (pcap, pcapng, gzip; "-" reads standard input): classify every connection into the ' +
+        'control-plane paths, raise findings, print a summary (and store it all with --db)',
+    )
+    .argument('<files...>', 'capture files, or - for standard input')
+    .option('--db <file>', 'store results in this SQLite database (several captures may share one)')
+    .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
+    .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
+    .option('--json', 'print captures, flows and findings as one JSON document')
+    .option('--ndjson', 'print captures, flows and findings as one JSON object per line')
+    .option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse is raised', severity)
+    .option('--quiet', 'print nothing but errors (and --json/--ndjson output)')
+    .option('--idle-timeout <seconds>', 'end flows idle this long (capture time)', positiveNumber)
+    .option('--max-flows <n>', 'flows kept in memory at most', positiveInt)
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 ok, 1 --fail-on threshold reached, 2 usage error, 3 a capture was damaged (everything\nreadable was analysed), 4 other error (database, inventory or CA file).`,
+    )
+    .action(async (files: string[], opts: AnalyzeCommandOptions) => {
+      process.exitCode = await runAnalyze(files, opts, { stdout: process.stdout, stderr: process.stderr });
+    });
+}
+
+/** Analyses every capture in turn (a damaged one does not stop the rest) and returns the exit code. */
+export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, io: CliIo): Promise<number> {
+  if (files.filter((f) => f === '-').length > 1) {
+    io.stderr.write('planewatch: standard input (-) can be analysed only once\n');
+    return ExitCode.USAGE;
+  }
+  if (opts.json && opts.ndjson) {
+    io.stderr.write('planewatch: choose one of --json and --ndjson\n');
+    return ExitCode.USAGE;
+  }
+  let inputs;
+  try {
+    inputs = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? []);
+  } catch (e) {
+    io.stderr.write(`planewatch: ${sanitize((e as Error).message)}\n`);
+    return ExitCode.ERROR;
+  }
+  let db: Db;
+  try {
+    // Without --db an in-memory database holds the run: nothing is left behind.
+    db = openStore(opts.db ?? ':memory:');
+  } catch (e) {
+    io.stderr.write(`planewatch: cannot open database ${opts.db}: ${sanitize((e as Error).message)}\n`);
+    return ExitCode.ERROR;
+  }
+  const machine = opts.json || opts.ndjson;
+  const progress = new Progress(Boolean(opts.quiet || machine));
+  let ingested;
+  try {
+    ingested = await ingestCaptures(db, files, {
+      idleTimeout: opts.idleTimeout,
+      maxFlows: opts.maxFlows,
+      onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
+    });
+  } finally {
+    progress.done();
+  }
+  classifyDatabase(db, resolveInputs(db, inputs));
+
+  let damaged = false;
+  const summaries: (CaptureSummary & { captureId: number; duplicateOf: number | null; sha256: string })[] = [];
+  for (const c of ingested) {
+    const summary = summarize(c);
+    summaries.push({ ...summary, captureId: c.captureId, duplicateOf: c.duplicateOf, sha256: c.info.sha256 });
+    if (summary.error !== null) {
+      damaged = true;
+      io.stderr.write(`planewatch: ${sanitize(summary.error.message)}\n`);
+    }
+    if (c.duplicateOf !== null && !opts.quiet) {
+      io.stderr.write(`planewatch: ${sanitize(c.file)} is already in the database as capture ${c.duplicateOf}; not stored again\n`);
+    }
+  }
+  const captureIds = [...new Set(ingested.map((c) => c.captureId))];
+  if (opts.json) {
+    io.stdout.write(
+      JSON.stringify({ captures: summaries, flows: [...flowObjects(db, captureIds)], findings: findingObjects(db, captureIds) }, null, 2) + '\n',
+    );
+  } else if (opts.ndjson) {
+    for (const c of summaries) io.stdout.write(JSON.stringify({ type: 'capture', ...c }) + '\n');
+    for (const f of flowObjects(db, captureIds)) io.stdout.write(JSON.stringify({ type: 'flow', ...f }) + '\n');
+    for (const f of findingObjects(db, captureIds)) io.stdout.write(JSON.stringify({ type: 'finding', ...f }) + '\n');
+  } else if (!opts.quiet) {
+    for (const s of summaries) io.stdout.write(formatText(s));
+    io.stdout.write(textReport(db, captureIds) + '\n');
+    if (opts.db) io.stdout.write(`\nstored in ${sanitize(opts.db)} — next: planewatch findings --db ${sanitize(opts.db)}, planewatch serve --db ${sanitize(opts.db)}\n`);
+  }
+  let code: number = damaged ? ExitCode.DAMAGED : ExitCode.OK;
+  if (opts.failOn && code === ExitCode.OK && captureIds.length > 0) {
+    const worst = db
+      .prepare(`SELECT MAX(severity_rank) FROM findings WHERE capture_id IN (${captureIds.map(() => '?').join(',')})`)
+      .pluck()
+      .get(...captureIds) as number | null;
+    if ((worst ?? 0) >= severityRank(opts.failOn)) code = ExitCode.FINDINGS;
+  }
+  db.close();
+  return code;
+}
+
+export function summarize({ info, stats }: CaptureAnalysis): CaptureSummary {
+  const linkTypes = [...stats.linkTypes.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([linkType, packets]) => ({ linkType, name: linkTypeName(linkType), packets }));
+  return {
+    file: info.file,
+    format: info.format,
+    compressed: info.compressed,
+    packets: stats.packets,
+    bytes: stats.bytes,
+    linkTypes,
+    flows: stats.flows,
+    tcpConnections: stats.tcpConnections,
+    udpFlows: stats.udpFlows,
+    anomalies: stats.anomalies.toJSON(),
+    error: info.error === null ? null : { message: info.error.message, code: info.error.code, offset: info.error.offset },
+  };
+}
+
+/** Control characters out, so a crafted file name cannot drive the terminal. */
+function sanitize(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+function formatText(s: CaptureSummary): string {
+  const lines: string[] = [];
+  const format = s.format === null ? 'unknown format' : s.compressed ? `${s.format}, gzip` : s.format;
+  lines.push(`${sanitize(s.file)} (${format})`);
+  lines.push(`  packets          ${s.packets}`);
+  lines.push(`  bytes            ${s.bytes}`);
+  const lt = s.linkTypes.map((l) => `${l.name} (${l.linkType}): ${l.packets}`).join(', ');
+  lines.push(`  link types       ${lt === '' ? '-' : lt}`);
+  lines.push(`  flows            ${s.flows}`);
+  lines.push(`  TCP connections  ${s.tcpConnections}`);
+  lines.push(`  UDP flows        ${s.udpFlows}`);
+  const codes = Object.keys(s.anomalies);
+  if (codes.length === 0) lines.push('  anomalies        none');
+  else {
+    lines.push('  anomalies');
+    const width = Math.max(...codes.map((c) => c.length));
+    for (const c of codes) lines.push(`    ${c.padEnd(width)}  ${s.anomalies[c]}`);
+  }
+  if (s.error !== null) lines.push(`  error            ${sanitize(s.error.message)}`);
+  return lines.join('\n') + '\n\n';
+}

@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode, registerAnalyze } from './commands/analyze';
+import { registerFindingsCommand } from './commands/findings';
+import { registerFlowsCommand } from './commands/flows';
+import { registerQueryCommand } from './commands/query';
+import { registerReclassifyCommand } from './commands/reclassify';
+
+/** The command tree; each command registers itself from src/cli/commands/. */
+export function buildProgram(): Command {
+  const program = new Command('planewatch')
+    .description(
+      'Kubernetes control-plane traffic analyzer: classifies connections into the paths of "Communication between ' +
+        'Nodes and the Control Plane" and flags the unsafe ones',
+    )
+    .version('0.1.0')
+    .showHelpAfterError()
+    // Throw instead of exiting so usage errors get their own exit code (2).
+    .exitOverride();
+  registerAnalyze(program);
+  registerFindingsCommand(program);
+  registerFlowsCommand(program);
+  registerQueryCommand(program);
+  registerReclassifyCommand(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version';
+      process.exitCode = ok ? ExitCode.OK : ExitCode.USAGE;
+      return;
+    }
+    process.stderr.write(`planewatch: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = ExitCode.ERROR;
+  }
+}
+
+await main(process.argv);

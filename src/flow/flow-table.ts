@@ -1,0 +1,399 @@
+import type { AnomalyCounter } from '../anomalies';
+import { TcpFlag, type DecodedPacket } from '../decode/packet';
+import type { Direction } from './direction';
+import { Flow } from './flow';
+import { srcLooksLikeServer } from './server-ports';
+import { EndpointState, HistoryLetter } from './tcp-state';
+
+/** Seconds (capture time) between idle sweeps: expiry is checked in batches, not per packet. */
+export const SWEEP_INTERVAL = 1;
+/** Seconds a closed flow lingers so its trailing ACKs/RSTs do not start a new flow (Zeek: 5 s). */
+export const CLOSED_LINGER = 5;
+/** Largest hash bucket array (entries); the table stops growing there and chains get longer. */
+export const MAX_BUCKETS = 1 << 22;
+const INITIAL_BUCKETS = 1024;
+
+const PROTO_TCP = 6;
+
+/** Told when the table ends a flow on its own (idle timeout, eviction) or at the end of input. */
+export interface FlowExpiry {
+  expire(flow: Flow, reason: 'idle' | 'evicted'): void;
+}
+
+export interface FlowTableOptions {
+  /** Seconds of capture time without packets after which a flow ends. */
+  idleTimeout: number;
+  /** Open plus lingering flows kept at most; the least recently active is evicted beyond. */
+  maxFlows: number;
+}
+
+/** Hash of one endpoint (address words and port); two of them are added, so the sum is symmetric. */
+function endpointHash(addr: Uint8Array, len: number, port: number): number {
+  let h = Math.imul(port + 1, 0x9e3779b1);
+  for (let i = 0; i < len; i += 4) {
+    const w = (addr[i]! << 24) | (addr[i + 1]! << 16) | (addr[i + 2]! << 8) | addr[i + 3]!;
+    h = Math.imul(h ^ w, 0x85ebca6b);
+    h = (h << 13) | (h >>> 19);
+  }
+  return h;
+}
+
+function fmix32(x: number): number {
+  let h = x;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, len: number): boolean {
+  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Bidirectional flows keyed by the inner 5-tuple (addresses, ports, protocol).
+ *
+ * VLAN and tunnel ids are not part of the key: mirrored traffic often shows one connection under
+ * several tags or encapsulations, Kubernetes pod and node addresses are unique within a cluster,
+ * and Community ID (which users pivot on) leaves them out too. Both are kept on the flow as seen
+ * first. Lookup is a numeric symmetric hash into chained buckets with a byte compare of addresses.
+ */
+export class FlowTable {
+  /** Direction of the last packet given to process(). */
+  dir: Direction = 0;
+  /** The last process() created the flow. */
+  isNew = false;
+
+  private buckets: (Flow | null)[] = new Array<Flow | null>(INITIAL_BUCKETS).fill(null);
+  private mask = INITIAL_BUCKETS - 1;
+  private count = 0;
+  private openCount = 0;
+  // Open flows, least recently active first; closed flows in the order they closed.
+  private lruHead: Flow | null = null;
+  private lruTail: Flow | null = null;
+  private closedHead: Flow | null = null;
+  private closedTail: Flow | null = null;
+  private nextSweepTs = -Infinity;
+  private flowCounter = 0;
+
+  constructor(
+    private readonly opts: FlowTableOptions,
+    private readonly expiry: FlowExpiry,
+    private readonly anomalies: AnomalyCounter,
+  ) {}
+
+  /** Flows held (open and lingering closed). */
+  get size(): number {
+    return this.count;
+  }
+
+  get activeFlows(): number {
+    return this.openCount;
+  }
+
+  /** Hash bucket count (grows with the table, bounded by MAX_BUCKETS). */
+  get bucketCount(): number {
+    return this.buckets.length;
+  }
+
+  /**
+   * Finds or creates the flow of a TCP/UDP packet and accounts the packet to it (counters, TCP
+   * state, history). Sets `dir` and `isNew`. A closed flow is returned as is (not accounted);
+   * a SYN on the tuple of a closed flow starts a new one.
+   */
+  process(pkt: DecodedPacket, ts: number, frame: number): Flow {
+    if (ts >= this.nextSweepTs) {
+      this.sweep(ts);
+      this.nextSweepTs = ts + SWEEP_INTERVAL;
+    }
+    const h = this.hashOf(pkt);
+    let flow = this.find(h, pkt);
+    const tcp = pkt.protocol === PROTO_TCP;
+    if (flow !== null && flow.closed) {
+      if (tcp && (pkt.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
+        this.remove(flow);
+        flow = null;
+      } else {
+        this.isNew = false;
+        return flow;
+      }
+    }
+    if (flow !== null && tcp && (pkt.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
+      // A fresh SYN from a side that was past its handshake: the tuple was reused for a new
+      // connection whose predecessor's end we did not see. End the old one (as idle) first.
+      const st = this.dir === 0 ? flow.state0 : flow.state1;
+      if (st !== EndpointState.INACTIVE && st !== EndpointState.SYN_SENT) {
+        this.expiry.expire(flow, 'idle');
+        this.remove(flow);
+        flow = null;
+      }
+    }
+    if (flow === null) {
+      flow = this.create(h, pkt, ts, frame);
+      this.isNew = true;
+    } else {
+      this.isNew = false;
+      this.touch(flow);
+    }
+    this.account(flow, this.dir, pkt, ts, frame);
+    return flow;
+  }
+
+  /** Marks a flow reported (FIN both ways / RST): it lingers for trailing packets, then goes. */
+  markClosed(flow: Flow): void {
+    if (flow.closed) return;
+    flow.closed = true;
+    this.unlink(flow);
+    this.openCount--;
+    flow.listPrev = this.closedTail;
+    flow.listNext = null;
+    if (this.closedTail !== null) this.closedTail.listNext = flow;
+    else this.closedHead = flow;
+    this.closedTail = flow;
+  }
+
+  /** Open flows, least recently active first (a copy: callers may end them while iterating). */
+  openFlows(): Flow[] {
+    const out: Flow[] = [];
+    for (let f = this.lruHead; f !== null; f = f.listNext) out.push(f);
+    return out;
+  }
+
+  /** Removes a flow (open or closed) from the table. */
+  remove(flow: Flow): void {
+    const idx = flow.hash & this.mask;
+    let prev: Flow | null = null;
+    for (let f: Flow | null = this.buckets[idx]!; f !== null; f = f.bucketNext) {
+      if (f === flow) {
+        if (prev === null) this.buckets[idx] = f.bucketNext;
+        else prev.bucketNext = f.bucketNext;
+        break;
+      }
+      prev = f;
+    }
+    flow.bucketNext = null;
+    this.unlink(flow);
+    if (!flow.closed) this.openCount--;
+    this.count--;
+  }
+
+  /** Ends flows idle for `idleTimeout` and drops closed flows past their linger time. */
+  sweep(now: number): void {
+    const idleBefore = now - this.opts.idleTimeout;
+    while (this.lruHead !== null && this.lruHead.lastTs <= idleBefore) {
+      const f = this.lruHead;
+      this.expiry.expire(f, 'idle');
+      this.remove(f);
+    }
+    const lingerBefore = now - CLOSED_LINGER;
+    while (this.closedHead !== null && this.closedHead.lastTs <= lingerBefore) this.remove(this.closedHead);
+  }
+
+  private hashOf(pkt: DecodedPacket): number {
+    const len = pkt.ipVersion === 4 ? 4 : 16;
+    const sum = (endpointHash(pkt.src, len, pkt.srcPort) + endpointHash(pkt.dst, len, pkt.dstPort)) | 0;
+    return fmix32(sum ^ Math.imul(pkt.protocol | (pkt.ipVersion << 8), 0x01000193));
+  }
+
+  private find(h: number, pkt: DecodedPacket): Flow | null {
+    const len = pkt.ipVersion === 4 ? 4 : 16;
+    for (let f: Flow | null = this.buckets[h & this.mask]!; f !== null; f = f.bucketNext) {
+      if (f.hash !== h || f.protocol !== pkt.protocol || f.ipVersion !== pkt.ipVersion) continue;
+      if (
+        f.clientPort === pkt.srcPort &&
+        f.serverPort === pkt.dstPort &&
+        sameBytes(f.clientAddr, pkt.src, len) &&
+        sameBytes(f.serverAddr, pkt.dst, len)
+      ) {
+        this.dir = 0;
+        return f;
+      }
+      if (
+        f.clientPort === pkt.dstPort &&
+        f.serverPort === pkt.srcPort &&
+        sameBytes(f.clientAddr, pkt.dst, len) &&
+        sameBytes(f.serverAddr, pkt.src, len)
+      ) {
+        this.dir = 1;
+        return f;
+      }
+    }
+    return null;
+  }
+
+  private create(h: number, pkt: DecodedPacket, ts: number, frame: number): Flow {
+    while (this.count >= this.opts.maxFlows && this.count > 0) this.makeRoom();
+    const flow = new Flow(this.anomalies);
+    flow.n = ++this.flowCounter;
+    flow.hash = h;
+    flow.ipVersion = pkt.ipVersion === 6 ? 6 : 4;
+    flow.protocol = pkt.protocol;
+    // Client: the SYN's sender; the receiver of a SYN-ACK; else decided by ports (see srcLooksLikeServer).
+    let srcIsClient: boolean;
+    if (pkt.protocol === PROTO_TCP && (pkt.tcpFlags & TcpFlag.SYN) !== 0) {
+      srcIsClient = (pkt.tcpFlags & TcpFlag.ACK) === 0;
+    } else {
+      srcIsClient = !srcLooksLikeServer(pkt.srcPort, pkt.dstPort, pkt.protocol === PROTO_TCP);
+      if (pkt.protocol === PROTO_TCP) {
+        flow.midstream = true;
+        flow.add('flow.midstream');
+      }
+    }
+    if (srcIsClient) {
+      flow.clientAddr.set(pkt.src);
+      flow.serverAddr.set(pkt.dst);
+      flow.clientPort = pkt.srcPort;
+      flow.serverPort = pkt.dstPort;
+      this.dir = 0;
+    } else {
+      flow.clientAddr.set(pkt.dst);
+      flow.serverAddr.set(pkt.src);
+      flow.clientPort = pkt.dstPort;
+      flow.serverPort = pkt.srcPort;
+      this.dir = 1;
+    }
+    flow.firstTs = ts;
+    flow.lastTs = ts;
+    flow.firstFrame = frame;
+    flow.vlan = pkt.vlan;
+    if (pkt.tunnelDepth > 0) {
+      flow.tunnelType = pkt.tunnelType;
+      flow.tunnelId = pkt.tunnelId;
+      flow.outerIpVersion = pkt.outerIpVersion;
+      flow.outerSrc = pkt.outerSrc.slice();
+      flow.outerDst = pkt.outerDst.slice();
+    }
+    const idx = h & this.mask;
+    flow.bucketNext = this.buckets[idx]!;
+    this.buckets[idx] = flow;
+    this.count++;
+    this.openCount++;
+    this.appendLru(flow);
+    if (this.count > this.buckets.length && this.buckets.length < MAX_BUCKETS) this.grow();
+    return flow;
+  }
+
+  /** Frees one slot: a lingering closed flow if any, else the least recently active open flow. */
+  private makeRoom(): void {
+    if (this.closedHead !== null) {
+      this.remove(this.closedHead);
+      return;
+    }
+    const victim = this.lruHead!;
+    victim.add('flow.evicted');
+    this.expiry.expire(victim, 'evicted');
+    this.remove(victim);
+  }
+
+  private account(flow: Flow, dir: Direction, pkt: DecodedPacket, ts: number, frame: number): void {
+    const payload = pkt.payloadLength + pkt.truncatedBytes;
+    const ipBytes = pkt.ipLength > 0 ? pkt.ipLength : payload + (pkt.ipVersion === 4 ? 20 : 40) + (pkt.protocol === PROTO_TCP ? 20 : 8);
+    if (dir === 0) {
+      flow.packets0++;
+      flow.bytes0 += ipBytes;
+      flow.payload0 += payload;
+    } else {
+      flow.packets1++;
+      flow.bytes1 += ipBytes;
+      flow.payload1 += payload;
+    }
+    if (ts > flow.lastTs) flow.lastTs = ts;
+    flow.lastFrame = frame;
+    if (pkt.protocol === PROTO_TCP) this.updateTcp(flow, dir, pkt.tcpFlags, payload);
+    else if (payload > 0) flow.addHistory(dir, HistoryLetter.DATA);
+  }
+
+  /** Zeek-like endpoint state machine and history letters. */
+  private updateTcp(flow: Flow, dir: Direction, flags: number, payload: number): void {
+    const E = EndpointState;
+    const syn = (flags & TcpFlag.SYN) !== 0;
+    const ack = (flags & TcpFlag.ACK) !== 0;
+    const fin = (flags & TcpFlag.FIN) !== 0;
+    const rst = (flags & TcpFlag.RST) !== 0;
+    let e = dir === 0 ? flow.state0 : flow.state1;
+    let p = dir === 0 ? flow.state1 : flow.state0;
+
+    if (syn) flow.addHistory(dir, ack ? HistoryLetter.SYN_ACK : HistoryLetter.SYN);
+    if (fin) flow.addHistory(dir, HistoryLetter.FIN);
+    if (rst) flow.addHistory(dir, HistoryLetter.RST);
+    if (ack && !syn && !fin && !rst && payload === 0) flow.addHistory(dir, HistoryLetter.ACK);
+    if (payload > 0) flow.addHistory(dir, HistoryLetter.DATA);
+
+    if (rst) {
+      e = E.RESET;
+    } else {
+      if (syn) {
+        if (ack) {
+          if (e === E.INACTIVE || e === E.SYN_SENT) e = E.SYN_ACK_SENT;
+          if (p === E.SYN_SENT) p = E.ESTABLISHED;
+        } else if (e === E.INACTIVE) {
+          e = E.SYN_SENT;
+        }
+      } else if (e === E.INACTIVE) {
+        e = E.PARTIAL;
+      } else if (ack && (e === E.SYN_SENT || e === E.SYN_ACK_SENT)) {
+        e = E.ESTABLISHED;
+      }
+      // The originator's ACK of a SYN-ACK establishes the responder as well.
+      if (!syn && ack && p === E.SYN_ACK_SENT && e === E.ESTABLISHED) p = E.ESTABLISHED;
+      if (fin && e !== E.RESET) e = E.CLOSED;
+    }
+    if (dir === 0) {
+      flow.state0 = e;
+      flow.state1 = p;
+    } else {
+      flow.state1 = e;
+      flow.state0 = p;
+    }
+  }
+
+  private touch(flow: Flow): void {
+    if (flow === this.lruTail) return;
+    this.unlink(flow);
+    this.appendLru(flow);
+  }
+
+  private appendLru(flow: Flow): void {
+    flow.listPrev = this.lruTail;
+    flow.listNext = null;
+    if (this.lruTail !== null) this.lruTail.listNext = flow;
+    else this.lruHead = flow;
+    this.lruTail = flow;
+  }
+
+  /** Takes a flow out of whichever list (open LRU or closed linger) holds it. */
+  private unlink(flow: Flow): void {
+    const prev = flow.listPrev;
+    const next = flow.listNext;
+    if (prev !== null) prev.listNext = next;
+    else if (this.lruHead === flow) this.lruHead = next;
+    else if (this.closedHead === flow) this.closedHead = next;
+    if (next !== null) next.listPrev = prev;
+    else if (this.lruTail === flow) this.lruTail = prev;
+    else if (this.closedTail === flow) this.closedTail = prev;
+    flow.listPrev = null;
+    flow.listNext = null;
+  }
+
+  private grow(): void {
+    const old = this.buckets;
+    const size = old.length * 2;
+    const next = new Array<Flow | null>(size).fill(null);
+    const mask = size - 1;
+    for (let i = 0; i < old.length; i++) {
+      let f: Flow | null = old[i]!;
+      while (f !== null) {
+        const after: Flow | null = f.bucketNext;
+        const idx = f.hash & mask;
+        f.bucketNext = next[idx]!;
+        next[idx] = f;
+        f = after;
+      }
+    }
+    this.buckets = next;
+    this.mask = mask;
+  }
+}

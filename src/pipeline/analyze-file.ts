@@ -1,0 +1,37 @@
+import type { Readable } from 'node:stream';
+import { AnomalyCounter } from '../anomalies';
+import type { CaptureInfo } from '../ingest/capture-info';
+import { readCapture } from '../ingest/read-capture';
+import { Engine, type EngineOptions } from './engine';
+import type { EngineStats } from './engine-stats';
+
+export interface AnalyzeCaptureOptions extends EngineOptions {
+  /** Raw bytes read and frames analysed so far, after every chunk. */
+  onProgress?: (rawBytesRead: number, packets: number) => void;
+  /** Stream read when the file is '-' (default: standard input). */
+  input?: Readable;
+  signal?: AbortSignal;
+}
+
+export interface CaptureAnalysis {
+  info: CaptureInfo;
+  /** Engine counters; `stats.anomalies` holds the reader's anomalies too (one counter per capture). */
+  stats: EngineStats;
+}
+
+/**
+ * Reads one capture through the engine: every readable frame is analysed, open flows are flushed
+ * at the end, and damage is returned in `info.error` (never thrown).
+ */
+export async function analyzeCapture(file: string, opts: AnalyzeCaptureOptions): Promise<CaptureAnalysis> {
+  const anomalies = opts.anomalies ?? new AnomalyCounter();
+  const engine = new Engine({ ...opts, anomalies });
+  const info = await readCapture(file, (frame) => engine.processFrame(frame), {
+    anomalies,
+    onProgress: opts.onProgress ? (n: number) => opts.onProgress!(n, engine.stats.packets) : undefined,
+    input: opts.input,
+    signal: opts.signal,
+  });
+  engine.finish();
+  return { info, stats: engine.getStats() };
+}

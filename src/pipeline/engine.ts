@@ -1,0 +1,210 @@
+import { AnomalyCounter, type AnomalyCode } from '../anomalies';
+import { formatIp } from '../decode/address';
+import { DecodeStatus, DecodedPacket } from '../decode/packet';
+import { PacketDecoder } from '../decode/packet-decoder';
+import type { Flow } from '../flow/flow';
+import { FlowTable, type FlowExpiry } from '../flow/flow-table';
+import { OooBudget, TcpReassembler } from '../flow/tcp-reassembler';
+import { EndpointState } from '../flow/tcp-state';
+import type { Frame } from '../ingest/frame';
+import type { AppEvidence, AppSession, FlowMeta, FlowRecord } from '../model/flow-record';
+import { EngineStats } from './engine-stats';
+import { buildFlowRecord, unknownEvidence } from './flow-record-builder';
+
+export const DEFAULT_IDLE_TIMEOUT = 300;
+export const DEFAULT_MAX_FLOWS = 200_000;
+
+export interface EngineOptions {
+  /** Seconds of capture time without packets after which a flow ends (default 300). */
+  idleTimeout?: number;
+  /** Flows kept at most; the least recently active is evicted beyond (default 200 000). */
+  maxFlows?: number;
+  /** Makes the application session of a new TCP connection (null: none). */
+  sessionFactory?: (meta: FlowMeta) => AppSession | null;
+  /** Receives every flow once, when it ends. */
+  onFlowEnd: (rec: FlowRecord) => void;
+  /** Flow ids are `${flowIdPrefix}${n}`, n counting from 1 (default ''). */
+  flowIdPrefix?: string;
+  /** Index of the capture in the analysis run, stored in every record (default 0). */
+  captureIndex?: number;
+  /** Counter the capture's anomalies go to (default: a fresh one in `stats`). */
+  anomalies?: AnomalyCounter;
+}
+
+const PROTO_TCP = 6;
+const PROTO_UDP = 17;
+
+/**
+ * Decoder + flow table + TCP reassembly + application sessions for one capture. Frames go in one at
+ * a time; finished flows come out through `onFlowEnd`. Nothing here throws on bad input, and an
+ * exception from a session is caught at this boundary (counted, session detached).
+ */
+export class Engine implements FlowExpiry {
+  readonly stats: EngineStats;
+  private readonly decoder: PacketDecoder;
+  private readonly pkt = new DecodedPacket();
+  private readonly table: FlowTable;
+  private readonly budget = new OooBudget();
+  private readonly onFlowEnd: (rec: FlowRecord) => void;
+  private readonly sessionFactory: ((meta: FlowMeta) => AppSession | null) | null;
+  private readonly idPrefix: string;
+  private readonly captureIndex: number;
+  private lastLinkType = -1;
+  private lastLinkCount = 0;
+
+  constructor(opts: EngineOptions) {
+    this.stats = new EngineStats(opts.anomalies ?? new AnomalyCounter());
+    this.decoder = new PacketDecoder(this.stats.anomalies);
+    this.table = new FlowTable(
+      { idleTimeout: opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, maxFlows: Math.max(1, opts.maxFlows ?? DEFAULT_MAX_FLOWS) },
+      this,
+      this.stats.anomalies,
+    );
+    this.onFlowEnd = opts.onFlowEnd;
+    this.sessionFactory = opts.sessionFactory ?? null;
+    this.idPrefix = opts.flowIdPrefix ?? '';
+    this.captureIndex = opts.captureIndex ?? 0;
+  }
+
+  /** Analyses one frame; `frame` and its bytes are not kept beyond the call. */
+  processFrame(frame: Frame): void {
+    const stats = this.stats;
+    stats.packets++;
+    stats.bytes += frame.data.length;
+    if (frame.linkType === this.lastLinkType) this.lastLinkCount++;
+    else this.switchLinkType(frame.linkType);
+    const ts = frame.ts;
+    const pkt = this.pkt;
+    const st = this.decoder.decode(frame.data, frame.linkType, ts, pkt, frame.origLen);
+    if (st !== DecodeStatus.OK) return;
+    const proto = pkt.protocol;
+    if (proto !== PROTO_TCP && proto !== PROTO_UDP) return;
+    stats.analysedPackets++;
+    const table = this.table;
+    const flow = table.process(pkt, ts, frame.number);
+    if (table.isNew) this.startFlow(flow);
+    if (flow.closed) {
+      if (proto === PROTO_TCP && pkt.payloadLength + pkt.truncatedBytes > 0) stats.anomalies.add('tcp.data_after_close');
+      return;
+    }
+    if (proto !== PROTO_TCP) return; // UDP payloads are counted, not dissected.
+    flow.reassembler!.segment(table.dir, pkt.seq, pkt.tcpFlags, pkt.data, pkt.payloadOffset, pkt.payloadLength,
+      pkt.truncatedBytes, ts, frame.number);
+    if (flow.state0 === EndpointState.RESET || flow.state1 === EndpointState.RESET) this.endFlow(flow, 'rst');
+    else if (flow.state0 === EndpointState.CLOSED && flow.state1 === EndpointState.CLOSED) this.endFlow(flow, 'fin');
+  }
+
+  /** End of input: every open flow ends with 'eof' (pending gaps and ends delivered first). */
+  finish(): void {
+    this.decoder.flush();
+    for (const f of this.table.openFlows()) {
+      this.finalize(f, 'eof');
+      this.table.remove(f);
+    }
+    this.flushLinkType();
+  }
+
+  /** Ends flows idle at capture time `now` without waiting for a packet (live mode's clock). */
+  expireIdle(now: number): void {
+    this.table.sweep(now);
+  }
+
+  /** Records of the flows open now (endReason 'active'), for live views. */
+  snapshot(): FlowRecord[] {
+    const out: FlowRecord[] = [];
+    for (const f of this.table.openFlows()) {
+      out.push(buildFlowRecord(f, this.describe(f), 'active', this.idPrefix, this.captureIndex));
+    }
+    return out;
+  }
+
+  /** Counters so far (link types and active flows brought up to date). */
+  getStats(): EngineStats {
+    this.flushLinkType();
+    this.stats.activeFlows = this.table.activeFlows;
+    return this.stats;
+  }
+
+  /** FlowExpiry: the table ends a flow for idleness or to make room. */
+  expire(flow: Flow, reason: 'idle' | 'evicted'): void {
+    this.finalize(flow, reason);
+  }
+
+  private startFlow(flow: Flow): void {
+    const stats = this.stats;
+    stats.flows++;
+    if (flow.protocol !== PROTO_TCP) {
+      stats.udpFlows++;
+      return;
+    }
+    stats.tcpConnections++;
+    flow.reassembler = new TcpReassembler(flow, flow, this.budget);
+    if (this.sessionFactory === null) return;
+    const meta: FlowMeta = {
+      client: { ip: formatIp(flow.clientAddr, flow.ipVersion), port: flow.clientPort },
+      server: { ip: formatIp(flow.serverAddr, flow.ipVersion), port: flow.serverPort },
+      transport: 'tcp',
+    };
+    try {
+      const s = this.sessionFactory(meta);
+      flow.session = s;
+      flow.describer = s;
+    } catch {
+      flow.add('dissector.exception');
+    }
+  }
+
+  /** FIN both ways or RST: report at once; the flow lingers closed for trailing packets. */
+  private endFlow(flow: Flow, reason: 'fin' | 'rst'): void {
+    this.finalize(flow, reason);
+    this.table.markClosed(flow);
+  }
+
+  private finalize(flow: Flow, reason: FlowRecord['endReason']): void {
+    if (flow.reassembler !== null) flow.reassembler.close();
+    const evidence = this.describe(flow);
+    this.collectSessionAnomalies(flow);
+    const rec = buildFlowRecord(flow, evidence, reason, this.idPrefix, this.captureIndex);
+    // Nothing more is delivered to a reported flow: let its buffers and session go.
+    flow.reassembler = null;
+    flow.session = null;
+    flow.describer = null;
+    this.onFlowEnd(rec);
+  }
+
+  /** The dissectors count their anomalies in the session: they belong to the flow and the capture. */
+  private collectSessionAnomalies(flow: Flow): void {
+    const counted = flow.session?.anomalies;
+    if (!counted) return;
+    for (const [code, n] of Object.entries(counted.toJSON())) {
+      flow.add(code as AnomalyCode, n);
+      this.stats.anomalies.add(code as AnomalyCode, n);
+    }
+  }
+
+  private describe(flow: Flow): AppEvidence {
+    const d = flow.describer;
+    if (d === null) return unknownEvidence();
+    try {
+      return d.describe();
+    } catch {
+      flow.add('dissector.exception');
+      flow.session = null;
+      flow.describer = null;
+      return unknownEvidence();
+    }
+  }
+
+  private switchLinkType(linkType: number): void {
+    this.flushLinkType();
+    this.lastLinkType = linkType;
+    this.lastLinkCount = 1;
+  }
+
+  private flushLinkType(): void {
+    if (this.lastLinkCount === 0) return;
+    const m = this.stats.linkTypes;
+    m.set(this.lastLinkType, (m.get(this.lastLinkType) ?? 0) + this.lastLinkCount);
+    this.lastLinkCount = 0;
+  }
+}

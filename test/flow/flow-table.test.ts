@@ -1,0 +1,253 @@
+import { describe, expect, it } from 'vitest';
+import { AnomalyCounter } from '../../src/anomalies';
+import { parseIp } from '../../src/decode/address';
+import { DecodedPacket } from '../../src/decode/packet';
+import type { Flow } from '../../src/flow/flow';
+import { FlowTable, type FlowExpiry } from '../../src/flow/flow-table';
+import { tcpConnState, udpConnState } from '../../src/flow/tcp-state';
+
+const F = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 };
+
+interface P {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  flags?: number;
+  proto?: number;
+  len?: number;
+  ts?: number;
+}
+
+const pkt = new DecodedPacket();
+/** Fills the one reused DecodedPacket the way the decoder would. */
+function fill(p: P): DecodedPacket {
+  pkt.reset();
+  const s = parseIp(p.src)!;
+  const d = parseIp(p.dst)!;
+  pkt.ipVersion = s.length === 4 ? 4 : 6;
+  pkt.src.fill(0).set(s);
+  pkt.dst.fill(0).set(d);
+  pkt.protocol = p.proto ?? 6;
+  pkt.srcPort = p.sport;
+  pkt.dstPort = p.dport;
+  pkt.tcpFlags = p.flags ?? F.ACK;
+  pkt.payloadLength = p.len ?? 0;
+  pkt.ipLength = (p.len ?? 0) + 40;
+  return pkt;
+}
+
+class Expired implements FlowExpiry {
+  list: [Flow, string][] = [];
+  expire(flow: Flow, reason: 'idle' | 'evicted'): void {
+    this.list.push([flow, reason]);
+  }
+}
+
+function table(maxFlows = 1000, idleTimeout = 300) {
+  const ex = new Expired();
+  const anomalies = new AnomalyCounter();
+  return { t: new FlowTable({ idleTimeout, maxFlows }, ex, anomalies), ex, anomalies };
+}
+
+const C = { src: '10.0.0.10', dst: '10.0.1.21', sport: 51234, dport: 10250 };
+const S = { src: '10.0.1.21', dst: '10.0.0.10', sport: 10250, dport: 51234 };
+
+function feed(t: FlowTable, seq: [P, number?][]): Flow {
+  let f: Flow | null = null;
+  let ts = 100;
+  for (const [p] of seq) f = t.process(fill(p), p.ts ?? ts++, 1);
+  return f!;
+}
+
+function summary(f: Flow): { history: string; state: string } {
+  return { history: f.history, state: tcpConnState(f.state0, f.state1, f.history, f.payload0, f.payload1) };
+}
+
+describe('FlowTable: client and server', () => {
+  it('the SYN sender is the client; both directions meet in one flow', () => {
+    const { t } = table();
+    const f = t.process(fill({ ...C, flags: F.SYN }), 1, 1);
+    expect(t.isNew).toBe(true);
+    expect(t.dir).toBe(0);
+    const g = t.process(fill({ ...S, flags: F.SYN | F.ACK }), 2, 2);
+    expect(g).toBe(f);
+    expect(t.isNew).toBe(false);
+    expect(t.dir).toBe(1);
+    expect(f.clientPort).toBe(51234);
+    expect(f.serverPort).toBe(10250);
+    expect(f.midstream).toBe(false);
+  });
+
+  it('SYN-ACK seen first: its receiver is the client', () => {
+    const { t } = table();
+    const f = t.process(fill({ ...S, flags: F.SYN | F.ACK }), 1, 1);
+    expect(t.dir).toBe(1);
+    expect(f.clientPort).toBe(51234);
+    expect(f.midstream).toBe(false);
+  });
+
+  it('SYN from a high port to a low one: still the SYN decides', () => {
+    const { t } = table();
+    const f = t.process(fill({ src: '10.0.0.1', dst: '10.0.0.2', sport: 22, dport: 40000, flags: F.SYN }), 1, 1);
+    expect(f.clientPort).toBe(22);
+  });
+
+  it('midstream: the well-known port is the server, flagged and counted', () => {
+    const { t, anomalies } = table();
+    const f = t.process(fill({ ...S, flags: F.ACK | F.PSH, len: 100 }), 1, 1);
+    expect(t.dir).toBe(1);
+    expect(f.serverPort).toBe(10250);
+    expect(f.midstream).toBe(true);
+    expect(anomalies.get('flow.midstream')).toBe(1);
+  });
+
+  it('midstream with no known port: the lower port is the server', () => {
+    const { t } = table();
+    const f = t.process(fill({ src: '10.0.0.1', dst: '10.0.0.2', sport: 45000, dport: 7000, len: 5 }), 1, 1);
+    expect(f.serverPort).toBe(7000);
+    expect(t.dir).toBe(0);
+  });
+
+  it('UDP: DNS response seen first still has the resolver as server', () => {
+    const { t, anomalies } = table();
+    const f = t.process(fill({ src: '10.96.0.10', dst: '10.244.1.5', sport: 53, dport: 41000, proto: 17, len: 60 }), 1, 1);
+    expect(f.serverPort).toBe(53);
+    expect(f.midstream).toBe(false);
+    expect(anomalies.get('flow.midstream')).toBe(0);
+    expect(udpConnState(f.packets0, f.packets1)).toBe('SHR');
+  });
+
+  it('IPv6 flows are keyed on all 16 bytes', () => {
+    const { t } = table();
+    const a = t.process(fill({ src: 'fd00::1', dst: 'fd00::2', sport: 40000, dport: 6443, flags: F.SYN }), 1, 1);
+    const b = t.process(fill({ src: 'fd00::1:1', dst: 'fd00::2', sport: 40000, dport: 6443, flags: F.SYN }), 1, 2);
+    const c = t.process(fill({ src: 'fd00::2', dst: 'fd00::1', sport: 6443, dport: 40000, flags: F.SYN | F.ACK }), 1, 3);
+    expect(a).not.toBe(b);
+    expect(c).toBe(a);
+    expect(t.size).toBe(2);
+  });
+
+  it('counts packets, IP bytes and payload per direction, first/last time', () => {
+    const { t } = table();
+    const f = feed(t, [[{ ...C, flags: F.SYN, ts: 5 }], [{ ...S, flags: F.SYN | F.ACK, ts: 6 }], [{ ...C, len: 100, ts: 7 }]]);
+    expect([f.packets0, f.packets1]).toEqual([2, 1]);
+    expect([f.bytes0, f.bytes1]).toEqual([180, 40]);
+    expect([f.payload0, f.payload1]).toEqual([100, 0]);
+    expect([f.firstTs, f.lastTs]).toEqual([5, 7]);
+  });
+});
+
+describe('FlowTable: Zeek history and conn_state', () => {
+  const SYN: P = { ...C, flags: F.SYN };
+  const SYNACK: P = { ...S, flags: F.SYN | F.ACK };
+  const ACK_C: P = { ...C, flags: F.ACK };
+  const DATA_C: P = { ...C, flags: F.ACK | F.PSH, len: 50 };
+  const DATA_S: P = { ...S, flags: F.ACK | F.PSH, len: 500 };
+  const ACK_S: P = { ...S, flags: F.ACK };
+  const FIN_C: P = { ...C, flags: F.FIN | F.ACK };
+  const FIN_S: P = { ...S, flags: F.FIN | F.ACK };
+  const RST_S: P = { ...S, flags: F.RST | F.ACK };
+  const RST_C: P = { ...C, flags: F.RST };
+
+  const rows: [string, P[], string, string][] = [
+    ['attempt, no reply', [SYN, SYN], 'S', 'S0'],
+    ['rejected', [SYN, RST_S], 'Sr', 'REJ'],
+    ['established, open', [SYN, SYNACK, ACK_C, DATA_C, ACK_S], 'ShADa', 'S1'],
+    ['normal close', [SYN, SYNACK, ACK_C, DATA_C, DATA_S, FIN_C, FIN_S, ACK_C], 'ShADdFf', 'SF'],
+    ['responder reset', [SYN, SYNACK, ACK_C, DATA_C, RST_S], 'ShADr', 'RSTR'],
+    ['originator reset', [SYN, SYNACK, ACK_C, RST_C], 'ShAR', 'RSTO'],
+    ['originator SYN then RST', [SYN, RST_C], 'SR', 'RSTOS0'],
+    ['originator closes, no reply', [SYN, SYNACK, ACK_C, FIN_C], 'ShAF', 'S2'],
+    ['responder closes, no reply', [SYN, SYNACK, ACK_C, FIN_S], 'ShAf', 'S3'],
+    ['SYN then FIN, no SYN-ACK', [SYN, FIN_C], 'SF', 'SH'],
+    ['midstream traffic', [DATA_C, DATA_S], 'Dd', 'OTH'],
+  ];
+  for (const [name, pkts, history, state] of rows) {
+    it(`${name}: ${history} ${state}`, () => {
+      const { t } = table();
+      const f = feed(t, pkts.map((p) => [p]));
+      expect(summary(f)).toEqual({ history, state });
+    });
+  }
+});
+
+describe('FlowTable: ending flows', () => {
+  it('idle flows end after idleTimeout of capture time, in batches', () => {
+    const { t, ex } = table(1000, 60);
+    t.process(fill({ ...C, flags: F.SYN }), 1000, 1);
+    t.process(fill({ src: '10.0.0.11', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.SYN }), 1030, 2);
+    t.process(fill({ src: '10.0.0.12', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.SYN }), 1061, 3);
+    expect(ex.list.map(([f, r]) => [f.clientAddr[3], r])).toEqual([[10, 'idle']]);
+    expect(t.size).toBe(2);
+    t.sweep(1200);
+    expect(ex.list.length).toBe(3);
+    expect(t.size).toBe(0);
+  });
+
+  it('a packet after the idle timeout starts a new flow', () => {
+    const { t } = table(1000, 10);
+    const a = t.process(fill({ ...C, flags: F.ACK, len: 1 }), 100, 1);
+    const b = t.process(fill({ ...C, flags: F.ACK, len: 1 }), 200, 2);
+    expect(b).not.toBe(a);
+    expect(b.n).toBe(2);
+  });
+
+  it('closed flows linger for trailing packets; a new SYN on the tuple starts a new flow', () => {
+    const { t } = table();
+    const f = t.process(fill({ ...C, flags: F.SYN }), 1, 1);
+    t.markClosed(f);
+    expect(t.activeFlows).toBe(0);
+    expect(t.process(fill({ ...S, flags: F.ACK }), 2, 2)).toBe(f);
+    expect(t.isNew).toBe(false);
+    const g = t.process(fill({ ...C, flags: F.SYN }), 3, 3);
+    expect(g).not.toBe(f);
+    expect(t.isNew).toBe(true);
+    expect(t.size).toBe(1);
+    t.sweep(100);
+    expect(t.size).toBe(1); // open flows are not subject to the linger time
+  });
+
+  it('maxFlows evicts the least recently active flow and keeps memory flat (1e5 flows into 1000)', () => {
+    const { t, ex, anomalies } = table(1000);
+    const keep = t.process(fill({ ...C, flags: F.SYN }), 1, 1);
+    const p: P = { src: '10.1.0.0', dst: '10.2.0.1', sport: 0, dport: 443, flags: F.SYN };
+    for (let i = 0; i < 100_000; i++) {
+      const q = fill(p);
+      q.src[2] = (i >> 8) & 0xff;
+      q.src[3] = i & 0xff;
+      q.srcPort = 1024 + (i >> 16);
+      t.process(q, 2, i + 2);
+      if (i % 500 === 0) t.process(fill({ ...C, flags: F.ACK }), 2, 0); // keeps `keep` recent
+      if (i % 1000 === 0) expect(t.size).toBeLessThanOrEqual(1000);
+    }
+    expect(t.size).toBe(1000);
+    expect(t.bucketCount).toBeLessThanOrEqual(1024);
+    expect(anomalies.get('flow.evicted')).toBe(100_001 - 1000);
+    expect(ex.list.every(([, r]) => r === 'evicted')).toBe(true);
+    expect(ex.list.some(([f]) => f === keep)).toBe(false);
+  });
+});
+
+describe('FlowTable: UDP roles', () => {
+  it('two unprivileged, unknown ports: the first sender is the client', () => {
+    const { t } = table();
+    const f = t.process(fill({ src: '127.0.0.1', dst: '127.0.0.1', sport: 46556, dport: 47124, proto: 17, len: 2 }), 1, 1);
+    expect(f.clientPort).toBe(46556);
+    expect(udpConnState(f.packets0, f.packets1)).toBe('S0');
+  });
+});
+
+describe('FlowTable: tuple reuse', () => {
+  it('a new SYN on an established tuple ends the old flow and starts a new one', () => {
+    const { t, ex } = table();
+    const a = feed(t, [[{ ...C, flags: F.SYN }], [{ ...S, flags: F.SYN | F.ACK }], [{ ...C, flags: F.ACK, len: 10 }]]);
+    const again = t.process(fill({ ...C, flags: F.SYN }), 200, 9);
+    expect(t.isNew).toBe(true);
+    expect(again).not.toBe(a);
+    expect(ex.list).toEqual([[a, 'idle']]);
+    // A retransmitted SYN does not.
+    t.process(fill({ ...C, flags: F.SYN }), 201, 10);
+    expect(t.isNew).toBe(false);
+  });
+});

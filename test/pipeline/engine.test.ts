@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import type { Direction } from '../../src/flow/direction';
+import type { AppEvidence, AppSession, FlowMeta, FlowRecord } from '../../src/model/flow-record';
+import { Engine, type EngineOptions } from '../../src/pipeline/engine';
+import { buildFrame, TCP, tcpConversation, toFrame, type PacketSpec } from './pcap-builder';
+
+/** Session that records what it is given, as text. */
+class RecordingSession implements AppSession {
+  log: string[] = [];
+  constructor(readonly meta: FlowMeta, private readonly throwOn: string | null = null) {}
+  onData(dir: Direction, data: Uint8Array, start: number, end: number): void {
+    const text = Buffer.from(data.subarray(start, end)).toString('latin1');
+    if (this.throwOn !== null && text.includes(this.throwOn)) throw new Error('boom');
+    this.log.push(`d${dir}:${text}`);
+  }
+  onGap(dir: Direction, bytes: number): void {
+    this.log.push(`g${dir}:${bytes}`);
+  }
+  onEnd(dir: Direction): void {
+    this.log.push(`e${dir}`);
+  }
+  describe(): AppEvidence {
+    return { app: 'http', tls: null, http: [], ssh: null };
+  }
+}
+
+function run(packets: PacketSpec[], opts: Partial<EngineOptions> = {}, throwOn: string | null = null) {
+  const records: FlowRecord[] = [];
+  const sessions: RecordingSession[] = [];
+  const engine = new Engine({
+    onFlowEnd: (r) => records.push(r),
+    sessionFactory: (meta) => {
+      const s = new RecordingSession(meta, throwOn);
+      sessions.push(s);
+      return s;
+    },
+    ...opts,
+  });
+  let ts = 1_700_000_000;
+  packets.forEach((p, i) => {
+    ts = p.ts ?? ts + 0.01;
+    engine.processFrame(toFrame(buildFrame(p), ts, i + 1));
+  });
+  return { engine, records, sessions };
+}
+
+const CONV = tcpConversation('10.0.0.10', 51234, '10.0.1.21', 10250, 'GET /healthz HTTP/1.1\r\n\r\n', 'HTTP/1.1 200 OK\r\n\r\n');
+
+describe('Engine', () => {
+  it('reassembles a connection, reports it at its close with Zeek history/state and Community ID', () => {
+    const { engine, records, sessions } = run(CONV, { flowIdPrefix: 'c0-', captureIndex: 2 });
+    expect(records).toHaveLength(1);
+    const r = records[0]!;
+    expect(r).toMatchObject({
+      id: 'c0-1',
+      transport: 'tcp',
+      ipVersion: 4,
+      client: { ip: '10.0.0.10', port: 51234 },
+      server: { ip: '10.0.1.21', port: 10250 },
+      history: 'ShADdFf',
+      state: 'SF',
+      endReason: 'fin',
+      midstream: false,
+      packets: [4, 3],
+      payloadBytes: [25, 19],
+      missingBytes: [0, 0],
+      app: 'http',
+      captureIndex: 2,
+      firstFrame: 1,
+      lastFrame: 7,
+    });
+    expect(r.communityId).toMatch(/^1:[A-Za-z0-9+/]{27}=$/);
+    expect(sessions[0]!.log).toEqual(['d0:GET /healthz HTTP/1.1\r\n\r\n', 'd1:HTTP/1.1 200 OK\r\n\r\n', 'e0', 'e1']);
+    expect(sessions[0]!.meta).toEqual({ client: { ip: '10.0.0.10', port: 51234 }, server: { ip: '10.0.1.21', port: 10250 }, transport: 'tcp' });
+    const st = engine.getStats();
+    expect(st.packets).toBe(8);
+    expect(st.tcpConnections).toBe(1);
+    expect(st.activeFlows).toBe(0);
+    expect([...st.linkTypes]).toEqual([[1, 8]]);
+    // The trailing ACK lands on the closed flow: no second flow.
+    expect(st.flows).toBe(1);
+  });
+
+  it('a session that throws is detached and counted; ingestion goes on', () => {
+    const { engine, records } = run(CONV, {}, 'HTTP/1.1 200');
+    expect(records).toHaveLength(1);
+    expect(records[0]!.anomalies).toEqual({ 'dissector.exception': 1 });
+    expect(records[0]!.app).toBe('http'); // evidence found before the failure is kept
+    expect(engine.stats.anomalies.get('dissector.exception')).toBe(1);
+  });
+
+  it('RST reports the flow at once; a new SYN on the same tuple starts a new flow', () => {
+    const c = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 6443 };
+    const s = { src: '10.0.0.2', dst: '10.0.0.1', sport: 6443, dport: 40000 };
+    const { records, engine } = run([
+      { ...c, flags: TCP.SYN, seq: 1 },
+      { ...s, flags: TCP.RST | TCP.ACK, seq: 0, ack: 2 },
+      { ...s, flags: TCP.RST | TCP.ACK, seq: 0, ack: 2 },
+      { ...c, flags: TCP.SYN, seq: 100 },
+    ]);
+    expect(records.map((r) => [r.id, r.history, r.state, r.endReason])).toEqual([['1', 'Sr', 'REJ', 'rst']]);
+    engine.finish();
+    expect(records.map((r) => [r.id, r.state, r.endReason])).toEqual([
+      ['1', 'REJ', 'rst'],
+      ['2', 'S0', 'eof'],
+    ]);
+  });
+
+  it('finish() ends open flows with eof, delivering a pending hole as a gap', () => {
+    const c = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 443 };
+    const { engine, records, sessions } = run([
+      { ...c, flags: TCP.SYN, seq: 1 },
+      { ...c, seq: 2, payload: 'ab' },
+      { ...c, seq: 9, payload: 'xyz' },
+    ]);
+    expect(engine.snapshot().map((r) => r.endReason)).toEqual(['active']);
+    engine.finish();
+    expect(records[0]!.endReason).toBe('eof');
+    expect(records[0]!.missingBytes).toEqual([5, 0]);
+    expect(records[0]!.history).toBe('SDG');
+    expect(records[0]!.anomalies).toMatchObject({ 'tcp.gap': 1, 'tcp.out_of_order': 1 });
+    expect(sessions[0]!.log).toEqual(['d0:ab', 'g0:5', 'd0:xyz', 'e0', 'e1']);
+  });
+
+  it('idle flows end by capture time', () => {
+    const a = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 22, proto: 'udp' as const, payload: 'x' };
+    const { records } = run(
+      [
+        { ...a, ts: 100 },
+        { ...a, sport: 40001, ts: 120 },
+        { ...a, sport: 40002, ts: 200 },
+      ],
+      { idleTimeout: 30 },
+    );
+    expect(records.map((r) => [r.client.port, r.endReason, r.transport, r.app])).toEqual([
+      [40000, 'idle', 'udp', 'unknown'],
+      [40001, 'idle', 'udp', 'unknown'],
+    ]);
+  });
+
+  it('maxFlows evicts and reports with endReason evicted', () => {
+    const pk: PacketSpec[] = [];
+    for (let i = 0; i < 50; i++) pk.push({ src: '10.0.0.1', dst: '10.0.0.2', sport: 30000 + i, dport: 443, flags: TCP.SYN, seq: 7 });
+    const { records, engine } = run(pk, { maxFlows: 10 });
+    expect(records).toHaveLength(40);
+    expect(records.every((r) => r.endReason === 'evicted' && r.anomalies['flow.evicted'] === 1)).toBe(true);
+    expect(engine.stats.anomalies.get('flow.evicted')).toBe(40);
+  });
+
+  it('malformed frames are counted, never thrown', () => {
+    const engine = new Engine({ onFlowEnd: () => {} });
+    const junk = [new Uint8Array(0), new Uint8Array([1, 2, 3]), buildFrame(CONV[0]!).subarray(0, 30)];
+    junk.forEach((d, i) => engine.processFrame(toFrame(d, 1, i + 1)));
+    engine.finish();
+    expect(engine.stats.packets).toBe(3);
+    expect(engine.stats.anomalies.total).toBeGreaterThan(0);
+  });
+});

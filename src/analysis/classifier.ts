@@ -138,9 +138,8 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
   const serverKonn = ev(t, s, 'konnectivity-server');
   if (serverKonn.s >= SOME || (serverKonn.s > 0 && (f.tls?.alpn.includes('h2') || f.app === 'http2'))) {
     const reasons = [describeRole(t, s, 'konnectivity-server')];
-    const who = clientApi.s >= SOME ? 'apiserver' : 'agent';
-    reasons.push(who === 'apiserver' ? describeRole(t, c, 'apiserver') : `client ${c} is a Konnectivity agent`);
-    return result('konnectivity', 0.4 + serverKonn.s * 0.5, reasons, { side: who });
+    reasons.push(clientApi.s >= SOME ? `the API server dials the Konnectivity server (${describeRole(t, c, 'apiserver')})` : `client ${c} is a Konnectivity agent`);
+    return result('konnectivity', 0.4 + serverKonn.s * 0.5, reasons);
   }
 
   // The kubelet API (10250, read-only 10255).
@@ -149,16 +148,14 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
   if ((serverKubelet.s >= 0.3 && (port === 10250 || port === 10255)) || serverKubelet.s >= STRONG || kubeletPathSeen) {
     const reasons = [describeRole(t, s, 'kubelet')];
     const op = kubeletOperation(f);
-    const clientIsApi = clientApi.s >= SOME || (clientCert?.subjectCN ?? '').startsWith('kube-apiserver');
-    if (clientIsApi || !knownOther(t, c, 'apiserver')) {
-      if (clientIsApi) reasons.push(describeRole(t, c, 'apiserver'));
-      else reasons.push(`client ${c} has no known role other than talking to the kubelet`);
-      if (op !== 'unknown') reasons.push(`kubelet operation ${op} seen in the request path`);
-      else if (f.app === 'tls') reasons.push('requests are encrypted: the kubelet operation is not visible');
-      return result('apiserver-to-kubelet', 0.3 + serverKubelet.s * 0.4 + (clientIsApi ? 0.3 : 0), reasons, { operation: op });
-    }
-    reasons.push(`client ${c} is not an API server (${describeOther(t, c)})`);
-    return result('other', 0.7, reasons, { target: 'kubelet' });
+    const notApi = isKnownNonApiClient(f, t);
+    if (notApi) reasons.push(`client ${c} is not an API server (${describeOther(t, c)}): direct use of the kubelet API`);
+    else if (clientApi.s >= SOME || (clientCert?.subjectCN ?? '').startsWith('kube-apiserver')) reasons.push(describeRole(t, c, 'apiserver'));
+    else reasons.push(`client ${c} has no known role other than talking to the kubelet`);
+    if (op !== 'unknown') reasons.push(`kubelet operation ${op} seen in the request path`);
+    else if (f.app === 'tls') reasons.push('requests are encrypted: the kubelet operation is not visible');
+    const apiEvidence = notApi ? 0 : clientApi.s >= SOME ? 0.3 : 0.1;
+    return result('apiserver-to-kubelet', 0.3 + serverKubelet.s * 0.4 + apiEvidence, reasons, { operation: op });
   }
 
   // API-server proxy: the API server connects to a node, pod or service on any port.
@@ -216,6 +213,17 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
   }
 
   return result('other', 0.8, [otherReason(f)]);
+}
+
+/**
+ * A kubelet client that is known not to be an API server (a pod, a node, an address the inventory
+ * does not list among the API servers). Unknown clients are not assumed either way.
+ */
+export function isKnownNonApiClient(f: FlowRecord, t: Topology): boolean {
+  const c = f.client.ip;
+  if (t.strength(c, 'apiserver') >= SOME) return false;
+  if ((f.tls?.clientCertificates[0]?.subjectCN ?? '').startsWith('kube-apiserver')) return false;
+  return knownOther(t, c, 'apiserver');
 }
 
 /** True when the address has a strong role that rules out `role` (for "client is not an API server"). */

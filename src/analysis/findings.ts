@@ -5,6 +5,7 @@ import { FINDINGS } from './finding-catalogue';
 import { canJudgeNetworks, insideCluster } from './inventory';
 import type { Topology, SeenChain } from './topology';
 import { verifyChain, type CaBundle } from '../../dissectors/x509/verify-chain';
+import { isKnownNonApiClient } from './classifier';
 
 /**
  * The rules: each looks at one classified flow (and what the topology learned elsewhere) and says
@@ -129,17 +130,17 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
       }
       break;
     case 'apiserver-to-kubelet':
-      out.push(...kubeletTlsFindings(f, ctx));
+      if (isKnownNonApiClient(f, ctx.topology)) {
+        out.push(make('kubelet-direct-access', f, `${conn(f)}: ${c.reasons.find((r) => r.includes('not an API server')) ?? 'client is not an API server'}`));
+      } else {
+        out.push(...kubeletTlsFindings(f, ctx));
+      }
       break;
     case 'ssh-tunnel':
       out.push(make('ssh-tunnel-deprecated', f, `${conn(f)}: SSH ${f.ssh?.clientBanner ?? ''} → ${f.ssh?.serverBanner ?? ''}`.trim()));
       break;
     default:
       break;
-  }
-
-  if (c.path === 'other' && c.pathDetail.target === 'kubelet') {
-    out.push(make('kubelet-direct-access', f, `${conn(f)}: ${c.reasons[c.reasons.length - 1] ?? 'client is not an API server'}`));
   }
 
   if (f.server.port === 10255 && (plaintext || f.app === 'unknown') && f.payloadBytes[0] > 0) {
@@ -159,7 +160,7 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
     if (withAuth) {
       out.push(make('bearer-token-cleartext', f, `${conn(f)}: Authorization: ${withAuth.auth} credential (${withAuth.authHash ?? 'hash unavailable'}) sent in cleartext with ${withAuth.method} ${withAuth.path.slice(0, 100)} at frame ${withAuth.frame}`, withAuth.frame, withAuth.ts));
     }
-    const anonymousScope = CONTROL_PLANE_HTTP_PATHS.has(c.path) || c.pathDetail.target === 'kubelet';
+    const anonymousScope = CONTROL_PLANE_HTTP_PATHS.has(c.path);
     const anon = f.http.find((h) => h.auth === 'none' && h.k8s !== null);
     if (anonymousScope && anon) {
       out.push(make('anonymous-request', f, `${conn(f)}: ${anon.method} ${anon.path.slice(0, 120)} carried no credentials${anon.status !== null ? ` and was answered ${anon.status}` : ''}`, anon.frame, anon.ts));
@@ -223,15 +224,16 @@ function certChanged(f: FlowRecord, ctx: RuleContext): Finding[] {
   const leaf = f.tls?.serverCertificates[0];
   if (!leaf) return [];
   const list = ctx.topology.serverChains.get(`${f.server.ip}:${f.server.port}`) ?? [];
-  for (const prev of list) {
-    if (prev.flowId === f.id) break;
-    if (prev.ts > f.firstTs) continue;
-    const p = prev.chain[0]!;
-    if (p.sha256 !== leaf.sha256) {
-      return [
-        make('cert-changed', f, `${f.server.ip}:${f.server.port} presented ${leaf.subject} (sha256 ${leaf.sha256.slice(0, 16)}…) here, but ${p.subject} (sha256 ${p.sha256.slice(0, 16)}…) in flow ${prev.flowId} at ${isoTime(prev.ts)}`, f.tls!.certificateFrame || f.firstFrame),
-      ];
-    }
-  }
-  return [];
+  // Every connection that showed one of the differing certificates is evidence of the change.
+  const other = list.find((s) => s.chain[0]!.sha256 !== leaf.sha256);
+  if (!other) return [];
+  const o = other.chain[0]!;
+  return [
+    make(
+      'cert-changed',
+      f,
+      `${f.server.ip}:${f.server.port} presented ${leaf.subject} (sha256 ${leaf.sha256.slice(0, 16)}…) on this connection, and ${o.subject} (sha256 ${o.sha256.slice(0, 16)}…) in flow ${other.flowId} at ${isoTime(other.ts)}`,
+      f.tls!.certificateFrame || f.firstFrame,
+    ),
+  ];
 }

@@ -201,7 +201,8 @@ export class Topology {
       const k8s = h.k8s;
       if (k8s?.api === 'kubelet' && k8s.operation !== 'other') {
         server.claim('kubelet', 0.7, `serves kubelet API path ${h.path.slice(0, 60)} ${where}`);
-      } else if (k8s?.api === 'apiserver' && h.status !== null && h.status !== 404) {
+      } else if (k8s?.api === 'apiserver' && /^\/apis?\//.test(h.path) && h.status !== null && h.status !== 404) {
+        // Only resource paths (/api, /apis) say "API server": /metrics or /healthz are served by many.
         server.claim('apiserver', 0.6, `answers Kubernetes API path ${h.path.slice(0, 60)} ${where}`);
       }
       if (h.grpcMethod?.startsWith('/etcdserverpb.')) server.claim('etcd', 0.9, `serves etcd gRPC ${h.grpcMethod} ${where}`);

@@ -1,0 +1,109 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeScaleCapture } from '../../captures/generate/scale';
+import { openStore } from '../../src/store/store';
+
+const ROOT = join(__dirname, '../..');
+const SAMPLES = join(ROOT, 'captures/samples');
+const dir = mkdtempSync(join(tmpdir(), 'planewatch-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), ...args], { encoding: 'utf8', cwd: dir });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const inv = ['--inventory', join(ROOT, 'captures/inventory.json'), '--inventory', join(ROOT, 'captures/planewatch-cluster.json'), '--ca', join(ROOT, 'captures/cluster-ca.pem')];
+
+describe('the SQLite store through the CLI', () => {
+  const db = join(dir, 'a.db');
+
+  it('keeps several captures in one database and recognises a capture ingested twice', () => {
+    expect(cli(['analyze', join(SAMPLES, 'kubelet-logs-exec-self-signed.pcap'), '--db', db, ...inv]).code).toBe(0);
+    expect(cli(['analyze', join(SAMPLES, 'ssh-tunnel.pcap'), '--db', db]).code).toBe(0);
+    const again = cli(['analyze', join(SAMPLES, 'ssh-tunnel.pcap'), '--db', db]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/already in the database as capture \d+/);
+    const d = new Database(db, { readonly: true });
+    expect(d.prepare(`SELECT COUNT(*) FROM captures`).pluck().get()).toBe(2);
+    expect(d.prepare(`SELECT COUNT(DISTINCT status) FROM captures WHERE status = 'complete'`).pluck().get()).toBe(1);
+    expect(d.pragma('journal_mode', { simple: true })).toBe('wal');
+    // The inventory of the first run is kept for later runs: the kubelet finding still rests on the CA.
+    expect(d.prepare(`SELECT COUNT(*) FROM analysis_inputs`).pluck().get()).toBe(3);
+    expect(d.prepare(`SELECT COUNT(*) FROM v_kubelet_unverified`).pluck().get()).toBeGreaterThan(0);
+    d.close();
+  });
+
+  it('answers "which kubelets were reached over unverified TLS, by whom, when" with one query', () => {
+    const r = cli(['query', 'SELECT kubelet, client, first_seen FROM v_kubelet_unverified ORDER BY first_seen', '--db', db, '--json']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows[0]).toMatchObject({ kubelet: '10.0.0.21', client: '10.0.0.10', first_seen: expect.stringMatching(/^2026-03-02 /) });
+  });
+
+  it('query opens the database read-only', () => {
+    const r = cli(['query', 'DELETE FROM flows', '--db', db]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/readonly|read-only/i);
+    const d = new Database(db, { readonly: true });
+    expect(d.prepare(`SELECT COUNT(*) FROM flows`).pluck().get()).toBeGreaterThan(0);
+    d.close();
+  });
+
+  it('reclassify gives the same result as the analysis', () => {
+    const d1 = new Database(db, { readonly: true });
+    const before = d1.prepare(`SELECT flow_id, rule FROM findings ORDER BY flow_id, rule`).all();
+    const paths = d1.prepare(`SELECT id, path, path_detail, confidence FROM flows ORDER BY id`).all();
+    d1.close();
+    expect(cli(['reclassify', '--db', db]).code).toBe(0);
+    const d2 = new Database(db, { readonly: true });
+    expect(d2.prepare(`SELECT flow_id, rule FROM findings ORDER BY flow_id, rule`).all()).toEqual(before);
+    expect(d2.prepare(`SELECT id, path, path_detail, confidence FROM flows ORDER BY id`).all()).toEqual(paths);
+    d2.close();
+  });
+
+  it('findings and flows commands filter and print', () => {
+    const f = cli(['findings', '--db', db, '--severity', 'high']);
+    expect(f.code).toBe(0);
+    expect(f.stdout).toMatch(/kubelet-tls-unverified/);
+    expect(f.stdout).not.toMatch(/\[low\]/);
+    const fl = cli(['flows', '--db', db, '--path', 'ssh-tunnel', '--json']);
+    expect(JSON.parse(fl.stdout).every((r: any) => r.path === 'ssh-tunnel')).toBe(true);
+    expect(cli(['findings', '--db', db, '--severity', 'bogus']).code).toBe(2);
+  });
+
+  it('a process killed mid-ingest leaves an intact database with the capture marked incomplete', async () => {
+    const big = join(dir, 'big.pcap');
+    await writeScaleCapture({ out: big, bytes: 150e6, nodes: 50, seed: 7, pkiDir: join(ROOT, 'captures/pki') });
+    const killed = join(dir, 'killed.db');
+    const child = spawn(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', big, '--db', killed, '--quiet'], { stdio: 'ignore' });
+    const deadline = Date.now() + 60_000;
+    let rows = 0;
+    while (Date.now() < deadline && rows === 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      try {
+        const d = new Database(killed, { readonly: true, fileMustExist: true });
+        rows = d.prepare(`SELECT COUNT(*) FROM flows`).pluck().get() as number;
+        d.close();
+      } catch {
+        rows = 0;
+      }
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(rows).toBeGreaterThan(0);
+    const check = new Database(killed);
+    expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+    check.close();
+    const store = openStore(killed);
+    const cap = store.prepare(`SELECT status, error FROM captures`).get() as { status: string; error: string };
+    store.close();
+    expect(cap.status).toBe('incomplete');
+    expect(cap.error).toMatch(/interrupted/);
+  });
+});

@@ -20,6 +20,18 @@ function ev(t: Topology, ip: string, role: Role): { s: number; why: string } {
   return c ? { s: c.strength, why: c.reason } : { s: 0, why: '' };
 }
 
+/** Evidence that the service the flow reached (server ip:port) has `role`. */
+function evs(t: Topology, f: FlowRecord, role: Role): { s: number; why: string } {
+  const c = t.serverClaim(f.server.ip, f.server.port, role);
+  return c ? { s: c.strength, why: c.reason } : { s: 0, why: '' };
+}
+
+function describeServer(t: Topology, f: FlowRecord, role: Role): string {
+  const c = t.serverClaim(f.server.ip, f.server.port, role);
+  const who = `${f.server.ip}:${f.server.port} is ${roleName(role)}`;
+  return c ? `${who}: ${c.reason}` : who;
+}
+
 function isLoopback(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1';
 }
@@ -58,7 +70,8 @@ export function roleName(role: Role): string {
 
 /** Kubelet API operation from the visible requests; 'unknown' when the requests are encrypted. */
 function kubeletOperation(f: FlowRecord): string {
-  if (f.app !== 'http' && f.app !== 'http2') return 'unknown';
+  // TLS shows requests only when decrypted with a key log (tls.decrypted); otherwise f.http is empty.
+  if (f.app !== 'http' && f.app !== 'http2' && f.tls?.decrypted !== true) return 'unknown';
   const ops = new Set(['logs', 'exec', 'attach', 'portforward', 'run']);
   for (const h of f.http) {
     const op = h.k8s?.api === 'kubelet' ? h.k8s.operation : undefined;
@@ -117,17 +130,17 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
   }
 
   // etcd: peers on 2380 or between members; the API server as client on 2379.
-  const serverEtcd = ev(t, s, 'etcd');
+  const serverEtcd = evs(t, f, 'etcd');
   if (serverEtcd.s >= 0.3 && (port === 2379 || port === 2380 || serverEtcd.s >= SOME)) {
     const clientEtcd = ev(t, c, 'etcd');
     if (port === 2380 || (clientEtcd.s >= SOME && clientApi.s < SOME)) {
-      const reasons = [describeRole(t, s, 'etcd')];
+      const reasons = [describeServer(t, f, 'etcd')];
       if (port === 2380) reasons.push('port 2380 is etcd peer traffic');
       if (clientEtcd.s > 0) reasons.push(describeRole(t, c, 'etcd'));
       return result('etcd-peer', 0.4 + serverEtcd.s * 0.3 + (port === 2380 ? 0.2 : 0) + clientEtcd.s * 0.1, reasons);
     }
     if (clientApi.s >= SOME || (clientApi.s === 0 && !knownOther(t, c, 'apiserver'))) {
-      const reasons = [describeRole(t, s, 'etcd')];
+      const reasons = [describeServer(t, f, 'etcd')];
       if (clientApi.s > 0) reasons.push(describeRole(t, c, 'apiserver'));
       else reasons.push(`client ${c} has no other known role; the API server is etcd's client`);
       return result('apiserver-to-etcd', 0.35 + serverEtcd.s * 0.35 + clientApi.s * 0.3, reasons);
@@ -135,18 +148,18 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
   }
 
   // Konnectivity: agents dial the server (8132); the API server dials it too (8131 / HTTP CONNECT).
-  const serverKonn = ev(t, s, 'konnectivity-server');
+  const serverKonn = evs(t, f, 'konnectivity-server');
   if (serverKonn.s >= SOME || (serverKonn.s > 0 && (f.tls?.alpn.includes('h2') || f.app === 'http2'))) {
-    const reasons = [describeRole(t, s, 'konnectivity-server')];
+    const reasons = [describeServer(t, f, 'konnectivity-server')];
     reasons.push(clientApi.s >= SOME ? `the API server dials the Konnectivity server (${describeRole(t, c, 'apiserver')})` : `client ${c} is a Konnectivity agent`);
     return result('konnectivity', 0.4 + serverKonn.s * 0.5, reasons);
   }
 
   // The kubelet API (10250, read-only 10255).
-  const serverKubelet = ev(t, s, 'kubelet');
+  const serverKubelet = evs(t, f, 'kubelet');
   const kubeletPathSeen = f.http.some((h) => h.k8s?.api === 'kubelet');
   if ((serverKubelet.s >= 0.3 && (port === 10250 || port === 10255)) || serverKubelet.s >= STRONG || kubeletPathSeen) {
-    const reasons = [describeRole(t, s, 'kubelet')];
+    const reasons = [describeServer(t, f, 'kubelet')];
     const op = kubeletOperation(f);
     const notApi = isKnownNonApiClient(f, t);
     if (notApi) reasons.push(`client ${c} is not an API server (${describeOther(t, c)}): direct use of the kubelet API`);
@@ -160,7 +173,7 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
 
   // API-server proxy: the API server connects to a node, pod or service on any port.
   const fwd = hasForwardedHeaders(f);
-  const serverApi = ev(t, s, 'apiserver');
+  const serverApi = evs(t, f, 'apiserver');
   if ((clientApi.s >= SOME || fwd) && serverApi.s < SOME && !(serverEntry?.kubernetesService ?? false)) {
     const { target, why } = proxyTarget(t, f);
     const scheme = f.app === 'tls' ? 'https' : 'http';
@@ -177,18 +190,26 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
   // Everything that terminates at the API server.
   const viaService = serverEntry?.kubernetesService ?? false;
   if (serverApi.s >= 0.3 || viaService) {
-    const serverWhy = viaService ? `${s} is the kubernetes Service address (DNAT to the API server)` : describeRole(t, s, 'apiserver');
+    const serverWhy = viaService ? `${s} is the kubernetes Service address (DNAT to the API server)` : describeServer(t, f, 'apiserver');
     const base = viaService ? 0.5 : serverApi.s * 0.5;
     const comp = ev(t, c, 'controlplane-component');
     const node = ev(t, c, 'node');
     const pod = ev(t, c, 'pod');
     const sni = f.tls?.sni?.toLowerCase() ?? '';
     const bearer = f.http.some((h) => h.auth === 'bearer');
+    // What this connection itself shows about its client outweighs what the address did elsewhere:
+    // one control-plane host runs the kubelet, the scheduler and the controller manager side by side.
+    const own = ownClientIdentity(f);
+    if (own?.role === 'controlplane-component' || own?.role === 'apiserver') {
+      return result('controlplane-to-apiserver', base + 0.45, [serverWhy, own.reason]);
+    }
+    if (own?.role === 'node') return result('node-to-apiserver', base + 0.45, [serverWhy, own.reason]);
+    const onHost = isLoopback(c) || c === s;
+    if (onHost && (clientApi.s >= SOME || comp.s >= SOME)) {
+      return result('controlplane-to-apiserver', base + 0.3, [serverWhy, `client on the API server's own host (${c})`]);
+    }
     if (comp.s >= SOME) {
       return result('controlplane-to-apiserver', base + comp.s * 0.5, [serverWhy, describeRole(t, c, 'controlplane-component')]);
-    }
-    if (clientApi.s >= SOME && isLoopback(c)) {
-      return result('controlplane-to-apiserver', base + 0.3, [serverWhy, `loopback client on the API server's host`]);
     }
     if (pod.s >= SOME && pod.s >= node.s) {
       const reasons = [serverWhy, describeRole(t, c, 'pod')];
@@ -208,11 +229,33 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
       if (bearer) reasons.push('authenticates with a bearer token (service account)');
       return result('pod-to-apiserver', base + 0.2 + (bearer ? 0.1 : 0), reasons);
     }
-    if (isLoopback(c)) return result('controlplane-to-apiserver', base + 0.2, [serverWhy, 'loopback client on the API server host']);
+    if (onHost) return result('controlplane-to-apiserver', base + 0.2, [serverWhy, `client on the API server's own host (${c})`]);
     return result('node-to-apiserver', base + 0.1, [serverWhy, `client ${c} has no known role; node-to-control-plane traffic is the closest documented path`]);
   }
 
   return result('other', 0.8, [otherReason(f)]);
+}
+
+/** The client identity this connection shows by itself: its client certificate or user agent. */
+export function ownClientIdentity(f: FlowRecord): { role: Role; reason: string } | null {
+  const cert = f.tls?.clientCertificates[0];
+  if (cert) {
+    const cn = cert.subjectCN ?? '';
+    if (cn.startsWith('system:node:') || cert.subjectO.includes('system:nodes')) return { role: 'node', reason: `client certificate ${cert.subject}` };
+    if (/^(system:)?(kube-scheduler|kube-controller-manager|cloud-controller-manager)$/.test(cn)) {
+      return { role: 'controlplane-component', reason: `client certificate ${cert.subject}` };
+    }
+    if (cn.startsWith('kube-apiserver')) return { role: 'apiserver', reason: `client certificate ${cert.subject}` };
+    if (cn === 'system:kube-proxy') return { role: 'node', reason: `client certificate ${cert.subject} (kube-proxy)` };
+  }
+  for (const h of f.http) {
+    const ua = h.userAgent ?? '';
+    if (ua.startsWith('kubelet/') || ua.startsWith('kube-proxy/')) return { role: 'node', reason: `User-Agent ${ua.slice(0, 60)}` };
+    if (/^(kube-scheduler|kube-controller-manager|cloud-controller-manager)\//.test(ua)) {
+      return { role: 'controlplane-component', reason: `User-Agent ${ua.slice(0, 60)}` };
+    }
+  }
+  return null;
 }
 
 /**

@@ -150,7 +150,7 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
 
   if (plaintext && CONTROL_PLANE_HTTP_PATHS.has(c.path) && c.path !== 'apiserver-to-kubelet') {
     const apiReq = f.http.find((h) => h.k8s?.api === 'apiserver');
-    if (apiReq && ctx.topology.strength(f.server.ip, 'apiserver') >= 0.3) {
+    if (apiReq && ctx.topology.serverStrength(f.server.ip, f.server.port, 'apiserver') >= 0.3) {
       out.push(make('apiserver-insecure-port', f, `${conn(f)}: ${apiReq.method} ${apiReq.path.slice(0, 120)} in plain HTTP to the API server (port ${f.server.port})`, apiReq.frame, apiReq.ts));
     }
   }
@@ -223,9 +223,8 @@ function tlsHygiene(f: FlowRecord): Finding[] {
 function certChanged(f: FlowRecord, ctx: RuleContext): Finding[] {
   const leaf = f.tls?.serverCertificates[0];
   if (!leaf) return [];
-  const list = ctx.topology.serverChains.get(`${f.server.ip}:${f.server.port}`) ?? [];
   // Every connection that showed one of the differing certificates is evidence of the change.
-  const other = list.find((s) => s.chain[0]!.sha256 !== leaf.sha256);
+  const other = ctx.topology.otherLeafChain(f.server.ip, f.server.port, leaf.sha256);
   if (!other) return [];
   const o = other.chain[0]!;
   return [

@@ -1,6 +1,7 @@
 import type { FlowRecord } from '../model/flow-record';
 import type { CertificateInfo } from '../model/records';
 import { emptyInventory, inNetworks, type Inventory } from './inventory';
+import { ServerChains, type SeenChain } from './server-chains';
 
 /**
  * Endpoint roles learned from everything analysed together, plus the user's inventory.
@@ -72,12 +73,7 @@ export class EndpointFacts {
   }
 }
 
-export interface SeenChain {
-  chain: CertificateInfo[];
-  flowId: string;
-  ts: number;
-  frame: number;
-}
+export type { SeenChain } from './server-chains';
 
 /** Leaf CN of the kubelet's self-made serving certificate: `HOST@UNIXTIME`. */
 const KUBELET_SELF_CN = /^([A-Za-z0-9.-]+)@\d{9,}$/;
@@ -93,10 +89,32 @@ export const PORT_HINTS: Record<number, Role> = {
   8131: 'konnectivity-server',
 };
 
+/** Roles that belong to a listening service (ip:port), not to every port of the host. */
+export const SERVICE_ROLES: ReadonlySet<Role> = new Set<Role>(['apiserver', 'kubelet', 'etcd', 'konnectivity-server']);
+
+/** Claims about the server side of a flow: recorded for the service (ip:port) and for its host. */
+class ServerSide {
+  constructor(
+    private readonly host: EndpointFacts,
+    private readonly service: EndpointFacts,
+  ) {}
+
+  claim(role: Role, strength: number, reason: string, name: string | null = null): void {
+    this.service.claim(role, strength, reason, name);
+    this.host.claim(role, strength, reason, name);
+  }
+}
+
 export class Topology {
   readonly endpoints = new Map<string, EndpointFacts>();
-  /** Certificate chains presented by each server endpoint "ip:port", in time order. */
-  readonly serverChains = new Map<string, SeenChain[]>();
+  /**
+   * Claims per listening service "ip:port". A control-plane host runs the API server, etcd, the
+   * kubelet and Konnectivity on one address: which of them a connection reached is a property of
+   * the port, so server roles are judged per service.
+   */
+  readonly services = new Map<string, EndpointFacts>();
+  /** Certificate chains presented by each server endpoint "ip:port", in the order observed. */
+  readonly serverChains = new Map<string, ServerChains>();
   readonly inventory: Inventory;
 
   constructor(inventory: Inventory = emptyInventory()) {
@@ -116,6 +134,33 @@ export class Topology {
 
   get(ip: string): EndpointFacts | undefined {
     return this.endpoints.get(ip);
+  }
+
+  private serviceFacts(ip: string, port: number): EndpointFacts {
+    const key = `${ip}:${port}`;
+    let e = this.services.get(key);
+    if (!e) {
+      e = new EndpointFacts(key);
+      this.services.set(key, e);
+    }
+    return e;
+  }
+
+  /**
+   * What is known about `role` for the service at ip:port: the service's own evidence when there is
+   * any; otherwise the host's — for service roles only what the inventory declares about the host.
+   */
+  serverClaim(ip: string, port: number, role: Role): RoleClaim | undefined {
+    const sv = this.services.get(`${ip}:${port}`);
+    if (sv && sv.claims.size > 0) return sv.claims.get(role);
+    const host = this.endpoints.get(ip)?.claims.get(role);
+    if (!host) return undefined;
+    if (SERVICE_ROLES.has(role) && !host.reason.startsWith('inventory:')) return undefined;
+    return host;
+  }
+
+  serverStrength(ip: string, port: number, role: Role): number {
+    return this.serverClaim(ip, port, role)?.strength ?? 0;
   }
 
   /** Strength of the claim that `ip` has `role` (0 when there is none). */
@@ -155,9 +200,10 @@ export class Topology {
   /** Learns from one finished flow. Order of observation does not change the result. */
   observe(f: FlowRecord): void {
     const client = this.endpoint(f.client.ip);
-    const server = this.endpoint(f.server.ip);
+    const serverHost = this.endpoint(f.server.ip);
+    const server = new ServerSide(serverHost, this.serviceFacts(f.server.ip, f.server.port));
     const bytes = f.bytes[0] + f.bytes[1];
-    for (const e of [client, server]) {
+    for (const e of [client, serverHost]) {
       e.flows++;
       e.bytes += bytes;
       if (f.firstTs < e.firstTs) e.firstTs = f.firstTs;
@@ -177,8 +223,8 @@ export class Topology {
         this.observeServerCert(server, leaf, tls.serverCertificates, where);
         const key = `${f.server.ip}:${f.server.port}`;
         let list = this.serverChains.get(key);
-        if (!list) this.serverChains.set(key, (list = []));
-        list.push({ chain: tls.serverCertificates, flowId: f.id, ts: f.firstTs, frame: tls.certificateFrame || f.firstFrame });
+        if (!list) this.serverChains.set(key, (list = new ServerChains()));
+        list.add({ chain: tls.serverCertificates, flowId: f.id, ts: f.firstTs, frame: tls.certificateFrame || f.firstFrame });
       }
       const cleaf = tls.clientCertificates[0];
       if (cleaf) this.observeClientCert(client, cleaf, where);
@@ -212,7 +258,7 @@ export class Topology {
     }
   }
 
-  private observeServerCert(server: EndpointFacts, leaf: CertificateInfo, chain: CertificateInfo[], where: string): void {
+  private observeServerCert(server: ServerSide, leaf: CertificateInfo, chain: CertificateInfo[], where: string): void {
     const cn = leaf.subjectCN ?? '';
     const sans = leaf.sanDns.map((s) => s.toLowerCase());
     if (cn === 'kube-apiserver' || sans.includes('kubernetes.default.svc') || sans.some((s) => s.startsWith('kubernetes.default.svc.'))) {
@@ -264,11 +310,12 @@ export class Topology {
    * seen on another connection to the same endpoint nearest in time.
    */
   chainFor(ip: string, port: number, ts: number): SeenChain | null {
-    const list = this.serverChains.get(`${ip}:${port}`);
-    if (!list || list.length === 0) return null;
-    let best = list[0]!;
-    for (const s of list) if (Math.abs(s.ts - ts) < Math.abs(best.ts - ts)) best = s;
-    return best;
+    return this.serverChains.get(`${ip}:${port}`)?.nearest(ts) ?? null;
+  }
+
+  /** The first chain seen on server endpoint ip:port whose leaf is not `leafSha256`, or null. */
+  otherLeafChain(ip: string, port: number, leafSha256: string): SeenChain | null {
+    return this.serverChains.get(`${ip}:${port}`)?.firstOtherLeaf(leafSha256) ?? null;
   }
 
   /** Endpoints sorted by address, for the store and reports. */

@@ -4,6 +4,10 @@ import { registerFindingsCommand } from './commands/findings';
 import { registerFlowsCommand } from './commands/flows';
 import { registerQueryCommand } from './commands/query';
 import { registerReclassifyCommand } from './commands/reclassify';
+import { registerServeCommand } from './commands/serve';
+import { registerDemoCommand } from './commands/demo';
+import { registerLiveCommand } from './commands/live';
+import { registerTuiCommand } from './commands/tui';
 
 /** The command tree; each command registers itself from src/cli/commands/. */
 export function buildProgram(): Command {
@@ -21,6 +25,10 @@ export function buildProgram(): Command {
   registerFlowsCommand(program);
   registerQueryCommand(program);
   registerReclassifyCommand(program);
+  registerServeCommand(program);
+  registerTuiCommand(program);
+  registerLiveCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -141,4 +141,17 @@ describe('classifier and findings', () => {
     const backward = analyse([...flows].reverse()).reverse().map((r) => [r.c, r.rules]);
     expect(backward).toEqual(forward);
   });
+
+  it('judges server roles per port on a stacked control-plane host (API server, etcd and kubelet on one address)', () => {
+    const etcd = flow('10.0.0.10:45000', '10.0.0.10:2379', { app: 'http2', http: [req('POST', '/etcdserverpb.KV/Range', { grpcMethod: '/etcdserverpb.KV/Range', version: '2' })] });
+    const api = flow('10.0.0.10:45001', '10.0.0.10:8080', { app: 'http', http: [req('GET', '/api/v1/pods')] });
+    const kubelet = flow('10.0.0.10:45002', '10.0.0.10:10250', { app: 'tls', tls: tls('1.3') });
+    const [e, a, k] = analyse([etcd, api, kubelet], apiserverCert);
+    expect(e!.c.path).toBe('apiserver-to-etcd');
+    expect(e!.rules).toContain('etcd-plaintext');
+    expect(a!.c.path).toBe('controlplane-to-apiserver');
+    expect(a!.rules).toContain('apiserver-insecure-port');
+    expect(a!.rules).not.toContain('etcd-plaintext');
+    expect(k!.c.path).toBe('apiserver-to-kubelet');
+  });
 });

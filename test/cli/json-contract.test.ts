@@ -22,11 +22,11 @@ describe('analyze --json contract', () => {
     });
     expect(f.tls).toMatchObject({ version: '1.2', alpn: expect.any(Array), cipher: expect.any(String), ja3: expect.stringMatching(/^[0-9a-f]{32}$/), ja4: expect.any(String), clientCertRequested: true, alerts: expect.any(Array) });
     expect(f.tls.alerts.filter((a: any) => a.level === 'fatal')).toEqual([]);
-    expect(f.tls.serverCertificates[0]).toMatchObject({ subject: 'CN=worker-1@1756684800', issuer: expect.any(String), san: expect.any(Array), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), selfSigned: true, notBefore: expect.any(String), notAfter: expect.any(String) });
+    expect(f.tls.serverCertificates[0]).toMatchObject({ subject: 'CN=worker-1@1756684800', issuer: 'CN=worker-1-ca@1756684800', san: expect.any(Array), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), selfSigned: false, notBefore: expect.any(String), notAfter: expect.any(String) });
     expect(f.tls.serverCertificates[0].der).toBeUndefined();
     expect(['1.0', '1.1', '1.2', '1.3', 'ssl3']).toContain(f.tls.version);
     const finding = out.findings.find((x: any) => x.rule === 'kubelet-tls-unverified');
-    expect(finding).toMatchObject({ severity: 'high', flowId: expect.any(String), title: expect.any(String), evidence: expect.stringContaining('self-signed'), recommendation: expect.any(String), reference: expect.stringContaining('kubernetes.io/docs/concepts/architecture/control-plane-node-communication/#api-server-to-kubelet') });
+    expect(finding).toMatchObject({ severity: 'high', flowId: expect.any(String), title: expect.any(String), evidence: expect.stringContaining("kubelet's own CA"), recommendation: expect.any(String), reference: expect.stringContaining('kubernetes.io/docs/concepts/architecture/control-plane-node-communication/#api-server-to-kubelet') });
   });
 
   it('shows HTTP requests with the auth scheme, never the credential', () => {

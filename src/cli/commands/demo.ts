@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runAnalyze } from './analyze';
+import { startServer } from '../../web/server';
+import { EXIT } from '../db-path';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const CAPTURES = join(ROOT, 'captures');
+
+/**
+ * `npm start`: analyses the bundled sample captures (with their inventory and CA bundle) into a fresh
+ * database under .planewatch/, prints the summary, and serves the dashboard on it.
+ */
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('analyse the bundled sample captures into .planewatch/demo.db and serve the dashboard on them')
+    .option('--db <file>', 'database to (re)create', join(ROOT, '.planewatch/demo.db'))
+    .option('--port <n>', 'dashboard port (0 = any free port)', '8765')
+    .option('--no-serve', 'analyse and print the summary only')
+    .action(async (o: { db: string; port: string; serve: boolean }) => {
+      const samples = join(CAPTURES, 'samples');
+      const files = readdirSync(samples)
+        .filter((f) => /\.(pcap|pcapng)(\.gz)?$/.test(f))
+        // The link-layer variants repeat one scenario's connections; the demo shows each scenario once.
+        .filter((f) => !/\.(sll2|vlan|vxlan|two-interfaces)\./.test(f))
+        .sort()
+        .map((f) => join(samples, f));
+      mkdirSync(dirname(o.db), { recursive: true });
+      for (const suffix of ['', '-wal', '-shm']) if (existsSync(o.db + suffix)) rmSync(o.db + suffix);
+      process.stdout.write(`analysing ${files.length} sample captures from ${samples}\n\n`);
+      const code = await runAnalyze(
+        files,
+        {
+          db: o.db,
+          inventory: [join(CAPTURES, 'inventory.json'), join(CAPTURES, 'planewatch-cluster.json')],
+          ca: [join(CAPTURES, 'cluster-ca.pem')],
+          quiet: false,
+        },
+        { stdout: process.stdout, stderr: process.stderr },
+      );
+      if (code !== EXIT.OK) {
+        process.exitCode = code;
+        return;
+      }
+      if (!o.serve) return;
+      const s = await startServer({ dbFile: o.db, port: Number(o.port) });
+      process.stdout.write(`\nplanewatch dashboard: ${s.url}  (Ctrl-C stops it)\n`);
+      const stop = () => void s.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,132 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { runLive, type LiveSource } from '../../live/live-session';
+import { parseListen } from '../../live/udp-mirror-source';
+import type { MirrorKind } from '../../live/tunnel-frame';
+import { terminalSafe } from '../../report/terminal-text';
+import { DB_OPTION_HELP, EXIT, defaultDbPath } from '../db-path';
+
+interface LiveCommandOptions {
+  interface?: string;
+  bpf?: string;
+  stdin?: boolean;
+  vxlan?: string;
+  geneve?: string;
+  tzsp?: string;
+  db?: string;
+  tui?: boolean;
+  evidence?: string;
+  idleTimeout?: number;
+  maxFlows?: number;
+  inventory?: string[];
+  ca?: string[];
+}
+
+function positive(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+/** Adds `live` to the program. */
+export function registerLiveCommand(program: Command): void {
+  program
+    .command('live')
+    .description('analyse live traffic: an interface (via tcpdump), a pcap stream on stdin, or mirrored traffic over UDP')
+    .option('-i, --interface <iface>', 'capture on this interface with tcpdump (needs root or CAP_NET_RAW)')
+    .option('--bpf <expr>', 'capture filter for -i (tcpdump syntax)')
+    .option('--stdin', 'read a pcap or pcapng stream from standard input (tcpdump -w - | planewatch live --stdin)')
+    .option('--vxlan <[addr:]port>', 'receive VXLAN-encapsulated mirrored traffic on this UDP port (e.g. 4789)')
+    .option('--geneve <[addr:]port>', 'receive Geneve-encapsulated mirrored traffic (GCP Packet Mirroring, 6081)')
+    .option('--tzsp <[addr:]port>', 'receive TZSP-encapsulated mirrored traffic (MikroTik, 37008)')
+    .option('--db <file>', DB_OPTION_HELP)
+    .option('--tui', 'show the terminal dashboard on the live data')
+    .option('--evidence <dir>', 'write the packets of every flow that raised a finding to DIR/<flow>.pcap')
+    .option('--idle-timeout <seconds>', 'end flows idle this long', positive)
+    .option('--max-flows <n>', 'flows kept in memory at most', positive)
+    .option('--inventory <files...>', 'cluster inventory JSON')
+    .option('--ca <files...>', 'PEM CA bundles the kubelet and API server certificates should chain to')
+    .action(async (opts: LiveCommandOptions) => {
+      process.exitCode = await runLiveCommand(opts);
+    });
+}
+
+function pickSource(opts: LiveCommandOptions): LiveSource | string {
+  const chosen: LiveSource[] = [];
+  if (opts.interface !== undefined) chosen.push({ kind: 'iface', iface: opts.interface, bpf: opts.bpf });
+  if (opts.stdin) chosen.push({ kind: 'stdin' });
+  for (const kind of ['vxlan', 'geneve', 'tzsp'] as MirrorKind[]) {
+    const text = opts[kind];
+    if (text === undefined) continue;
+    const listen = parseListen(kind, text);
+    if (listen === null) return `--${kind}: expected [ADDR:]PORT, got ${terminalSafe(text, 80)}`;
+    chosen.push({ kind: 'udp', listen });
+  }
+  if (chosen.length !== 1) return 'choose exactly one source: -i IFACE, --stdin, --vxlan, --geneve or --tzsp';
+  if (opts.bpf !== undefined && opts.interface === undefined) return '--bpf applies to -i only';
+  return chosen[0]!;
+}
+
+export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> {
+  const source = pickSource(opts);
+  if (typeof source === 'string') {
+    process.stderr.write(`planewatch: ${source}\n`);
+    return EXIT.USAGE;
+  }
+  if (opts.tui && (!process.stdin.isTTY || !process.stdout.isTTY)) {
+    process.stderr.write('planewatch: --tui needs a terminal; with --stdin, use --db and run `planewatch tui` in another terminal\n');
+    return EXIT.USAGE;
+  }
+  const db = opts.db ?? defaultDbPath();
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (): void => {
+    signals++;
+    // A second Ctrl-C means "now": the database stays consistent (WAL), only the last batch is lost.
+    if (signals > 1) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const tuiLines: string[] = [];
+  const log = opts.tui ? (l: string) => void tuiLines.push(l) : (l: string) => void process.stderr.write(`${terminalSafe(l, 500)}\n`);
+  let stopTui: (() => Promise<void>) | null = null;
+  try {
+    const running = runLive({
+      db,
+      source,
+      idleTimeout: opts.idleTimeout,
+      maxFlows: opts.maxFlows,
+      evidenceDir: opts.evidence,
+      inventory: opts.inventory,
+      ca: opts.ca,
+      signal: controller.signal,
+      log,
+    });
+    if (opts.tui) {
+      // The store exists once runLive has started (it opens it synchronously).
+      const { startTui } = await import('../../tui/run-tui');
+      const tui = startTui({ db, onQuit: () => controller.abort() });
+      stopTui = tui.stop;
+    }
+    const r = await running;
+    if (stopTui !== null) await stopTui();
+    for (const l of tuiLines.slice(-20)) process.stderr.write(`${terminalSafe(l, 500)}\n`);
+    if (r.failure !== null) {
+      process.stderr.write(`planewatch: ${terminalSafe(r.failure, 500)}\n`);
+      return EXIT.ERROR;
+    }
+    process.stderr.write(
+      `planewatch: ${r.packets} packets, ${r.flows} flows, kernel drops ${r.kernelDrops}, our drops ${r.ourDrops}` +
+        `${opts.evidence ? `, ${r.evidenceFiles} evidence files` : ''} → ${terminalSafe(db, 300)}\n`,
+    );
+    return EXIT.OK;
+  } catch (e) {
+    if (stopTui !== null) await stopTui();
+    process.stderr.write(`planewatch: ${terminalSafe(e instanceof Error ? e.message : String(e), 500)}\n`);
+    return EXIT.ERROR;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,39 @@
+/** `planewatch serve`: the web dashboard over a planewatch database. */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { DEFAULT_HOST, DEFAULT_PORT, ServeRefused, startServer } from '../../web/server';
+import { DB_OPTION_HELP, EXIT, defaultDbPath } from '../db-path';
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port: ${v} is not a port number`);
+  return n;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the web dashboard for a planewatch database (read-only)')
+    .option('--db <file>', DB_OPTION_HELP)
+    .option('--host <address>', 'address to listen on; anything but loopback requires --token', DEFAULT_HOST)
+    .option('--port <n>', 'port to listen on (0 = any free port)', parsePort, DEFAULT_PORT)
+    .option('--token <secret>', 'require this token (Authorization: Bearer, or open /?token=… once)', process.env.PLANEWATCH_TOKEN)
+    .action(async (o: { db?: string; host: string; port: number; token?: string }) => {
+      const db = o.db ?? defaultDbPath();
+      if (!existsSync(db)) {
+        process.stderr.write(`planewatch serve: ${db}: no such database (create one with \`planewatch analyze … --db ${db}\`)\n`);
+        process.exitCode = EXIT.ERROR;
+        return;
+      }
+      try {
+        const s = await startServer({ dbFile: db, host: o.host, port: o.port, token: o.token });
+        process.stdout.write(`planewatch dashboard: ${s.url}${o.token ? ' (token required)' : ''}\n`);
+        const stop = () => void s.close().then(() => process.exit(0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      } catch (e) {
+        process.stderr.write(`planewatch serve: ${e instanceof ServeRefused ? e.message : (e as Error).message}\n`);
+        process.exitCode = e instanceof ServeRefused ? EXIT.USAGE : EXIT.ERROR;
+      }
+    });
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { DB_OPTION_HELP, defaultDbPath, requireDb } from '../db-path';
+
+interface TuiOptions {
+  db?: string;
+}
+
+/** Adds `tui` to the program: the terminal dashboard over a database (live or analysed). */
+export function registerTuiCommand(program: Command): void {
+  program
+    .command('tui')
+    .description('terminal dashboard over the database (refreshes every second; use with `planewatch live --db`)')
+    .option('--db <file>', DB_OPTION_HELP)
+    .action(async (opts: TuiOptions) => {
+      const file = opts.db ?? defaultDbPath();
+      requireDb(file);
+      if (!process.stdin.isTTY || !process.stdout.isTTY) {
+        process.stderr.write('planewatch: tui needs a terminal (stdin and stdout); use `planewatch flows` or `findings` in scripts\n');
+        process.exitCode = 2;
+        return;
+      }
+      const { startTui } = await import('../../tui/run-tui');
+      await startTui({ db: file }).done;
+    });
+}

@@ -1,0 +1,306 @@
+import type { Readable } from 'node:stream';
+import { defaultSessionFactory } from '../../dissectors/app-session';
+import { classifyDatabase } from '../analysis/classify-database';
+import { loadAnalysisInputs, resolveInputs, type AnalysisInputs } from '../analysis/context';
+import { readCapture } from '../ingest/read-capture';
+import type { CaptureInfo } from '../ingest/capture-info';
+import type { Frame } from '../ingest/frame';
+import { Engine } from '../pipeline/engine';
+import { openStore, type Db } from '../store/store';
+import { EvidenceRecorder } from './evidence-recorder';
+import { LiveFlowStore } from './live-flow-store';
+import { LiveCounters, LiveStatusWriter } from './live-status';
+import { TcpdumpSource } from './tcpdump-source';
+import { UdpMirrorSource, type UdpListen } from './udp-mirror-source';
+
+/** Live flows end after this much capture time without packets (shorter than a file's default). */
+export const LIVE_IDLE_TIMEOUT_S = 120;
+/** Flows kept in memory at most in live mode. */
+export const LIVE_MAX_FLOWS = 100_000;
+/** Ended flows are committed and the status row refreshed this often. */
+export const STATUS_INTERVAL_MS = 1000;
+/** Long-lived flows are snapshotted this often. */
+export const SNAPSHOT_INTERVAL_MS = 5000;
+/** Classification re-runs at most this often, and takes at most a tenth of the time (a pass reads every flow). */
+export const CLASSIFY_MIN_INTERVAL_MS = 1000;
+const CLASSIFY_DUTY = 10;
+/** Evidence files written at most per run. */
+export const MAX_EVIDENCE_FILES = 10_000;
+
+export type LiveSource =
+  | { kind: 'stdin'; input?: Readable }
+  | { kind: 'iface'; iface: string; bpf?: string; command?: string }
+  | { kind: 'udp'; listen: UdpListen };
+
+export interface LiveOptions {
+  db: string;
+  source: LiveSource;
+  idleTimeout?: number;
+  maxFlows?: number;
+  evidenceDir?: string;
+  inventory?: string[];
+  ca?: string[];
+  /** Aborting stops the capture; everything is flushed and the database closed cleanly. */
+  signal?: AbortSignal;
+  /** Progress and problem lines (stderr by default; silenced under the TUI). */
+  log?: (line: string) => void;
+  /** Called once the source is receiving (with the bound UDP port for mirror listeners). */
+  onReady?: (info: { captureId: number; port: number | null }) => void;
+  statusIntervalMs?: number;
+}
+
+export interface LiveResult {
+  captureId: number;
+  packets: number;
+  flows: number;
+  kernelDrops: number;
+  ourDrops: number;
+  evidenceFiles: number;
+  /** One clear line when the source could not run (tcpdump missing, no permission, bad stream). */
+  failure: string | null;
+}
+
+export function describeSource(s: LiveSource): string {
+  if (s.kind === 'stdin') return 'live: stdin';
+  if (s.kind === 'iface') return `live: ${s.iface}${s.bpf ? ` (${s.bpf})` : ''}`;
+  return `live: ${s.listen.kind} ${s.listen.address}:${s.listen.port}`;
+}
+
+/**
+ * Runs one live capture into the database until the source ends or `signal` aborts: flows are
+ * written as they end and snapshotted while they last, classification re-runs as topology is
+ * learned, and the status row tells the TUI how it goes.
+ */
+export async function runLive(opts: LiveOptions): Promise<LiveResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const given = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? []);
+  const db = openStore(opts.db);
+  const run = new LiveRun(db, opts, given, log);
+  try {
+    return await run.run();
+  } finally {
+    db.close();
+  }
+}
+
+class LiveRun {
+  private readonly counters = new LiveCounters();
+  private readonly captureId: number;
+  private readonly status: LiveStatusWriter;
+  private readonly flows: LiveFlowStore;
+  private readonly engine: Engine;
+  private readonly evidence: EvidenceRecorder | null;
+  private readonly inputs: AnalysisInputs;
+  private readonly sink: (frame: Frame) => void;
+  private readonly updateCapture;
+  private tcpdump: TcpdumpSource | null = null;
+  private lastTick = Date.now();
+  private lastPackets = 0;
+  private lastSnapshot = Date.now();
+  private lastClassify = 0;
+  private classifyCostMs = 0;
+  private readonly evidenceWritten = new Set<string>();
+  private firstTs: number | null = null;
+  private lastTs: number | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: LiveOptions,
+    given: AnalysisInputs,
+    private readonly log: (line: string) => void,
+  ) {
+    const source = describeSource(opts.source);
+    this.captureId = Number(
+      db.prepare(`INSERT INTO captures (file, status, pid, started_at) VALUES (?, 'ingesting', ?, ?)`)
+        .run(source, process.pid, new Date().toISOString()).lastInsertRowid,
+    );
+    this.inputs = resolveInputs(db, given);
+    this.status = new LiveStatusWriter(db, source, this.captureId);
+    this.flows = new LiveFlowStore(db, this.captureId);
+    this.engine = new Engine({
+      sessionFactory: defaultSessionFactory,
+      onFlowEnd: (rec) => this.flows.ended(rec),
+      flowIdPrefix: `c${this.captureId}f`,
+      captureIndex: this.captureId,
+      idleTimeout: opts.idleTimeout ?? LIVE_IDLE_TIMEOUT_S,
+      maxFlows: opts.maxFlows ?? LIVE_MAX_FLOWS,
+    });
+    this.evidence = opts.evidenceDir ? new EvidenceRecorder(opts.evidenceDir) : null;
+    const engine = this.engine;
+    const evidence = this.evidence;
+    const counters = this.counters;
+    // The one per-packet function: no allocation, no closures created per frame.
+    this.sink = evidence === null
+      ? (frame: Frame) => {
+          counters.packets++;
+          counters.bytes += frame.data.length;
+          engine.processFrame(frame);
+        }
+      : (frame: Frame) => {
+          counters.packets++;
+          counters.bytes += frame.data.length;
+          engine.processFrame(frame);
+          evidence.add(frame);
+        };
+    this.updateCapture = db.prepare(`UPDATE captures SET packets = ?, bytes = ?, flows = ?, first_ts = ?, last_ts = ?,
+      anomalies = ? WHERE id = ?`);
+    this.status.write(this.counters, true);
+  }
+
+  async run(): Promise<LiveResult> {
+    const timer = setInterval(() => this.tick(false), this.opts.statusIntervalMs ?? STATUS_INTERVAL_MS);
+    let failure: string | null = null;
+    let damaged: string | null = null;
+    try {
+      const src = this.opts.source;
+      if (src.kind === 'udp') failure = await this.runUdp(src.listen);
+      else {
+        const r = await this.runStream(src);
+        failure = r.failure;
+        damaged = r.damaged;
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    this.engine.finish();
+    this.tick(true);
+    const status = failure !== null ? 'incomplete' : damaged !== null ? 'damaged' : 'complete';
+    this.db.prepare(`UPDATE captures SET status = ?, error = ?, finished_at = ? WHERE id = ?`)
+      .run(status, failure ?? damaged, new Date().toISOString(), this.captureId);
+    this.status.write(this.counters, false, failure ?? damaged);
+    return {
+      captureId: this.captureId,
+      packets: this.counters.packets,
+      flows: this.flows.written,
+      kernelDrops: this.counters.kernelDrops,
+      ourDrops: this.counters.ourDrops,
+      evidenceFiles: this.evidence?.files ?? 0,
+      failure,
+    };
+  }
+
+  private async runStream(src: Extract<LiveSource, { kind: 'stdin' | 'iface' }>): Promise<{ failure: string | null; damaged: string | null }> {
+    let input: Readable;
+    let stopping = false;
+    const signal = this.opts.signal;
+    let onAbort: (() => void) | null = null;
+    let readSignal: AbortSignal | undefined = signal;
+    if (src.kind === 'iface') {
+      const td = new TcpdumpSource({ iface: src.iface, bpf: src.bpf, command: src.command });
+      this.tcpdump = td;
+      input = td.stdout;
+      // tcpdump is stopped rather than the stream cut, so the packets it still holds arrive.
+      readSignal = undefined;
+      onAbort = () => {
+        stopping = true;
+        void td.stop();
+      };
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    } else {
+      input = src.input ?? process.stdin;
+    }
+    this.opts.onReady?.({ captureId: this.captureId, port: null });
+    let info: CaptureInfo;
+    try {
+      info = await readCapture('-', this.sink, { input, signal: readSignal, anomalies: this.engine.stats.anomalies });
+    } finally {
+      if (onAbort !== null) signal?.removeEventListener('abort', onAbort);
+    }
+    this.firstTs = info.firstTs;
+    this.lastTs = info.lastTs;
+    if (this.tcpdump !== null) {
+      const td = this.tcpdump;
+      await td.stop();
+      this.counters.kernelDrops = td.kernelDrops;
+      const failure = td.finalFailure(!stopping);
+      if (failure !== null) return { failure, damaged: null };
+    }
+    if (info.error !== null && !(info.packets === 0 && info.error.code === 'capture.truncated_header' && stopping)) {
+      if (info.packets === 0 && info.format === null) {
+        return { failure: `the input is not a pcap or pcapng stream (${info.error.message})`, damaged: null };
+      }
+      return { failure: null, damaged: info.error.message };
+    }
+    return { failure: null, damaged: null };
+  }
+
+  private async runUdp(listen: UdpListen): Promise<string | null> {
+    const src = new UdpMirrorSource(listen, this.sink, this.counters);
+    const port = await src.start();
+    if (port === null) return src.failure;
+    this.log(`planewatch: receiving ${listen.kind} on ${listen.address}:${port}`);
+    this.opts.onReady?.({ captureId: this.captureId, port });
+    const signal = this.opts.signal;
+    if (signal !== undefined && !signal.aborted) {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    }
+    src.stop();
+    await src.finished;
+    return null;
+  }
+
+  /** Periodic work (and the final flush): commit flows, snapshot, classify, evidence, status. */
+  private tick(final: boolean): void {
+    const now = Date.now();
+    try {
+      if (!final && now - this.lastSnapshot >= SNAPSHOT_INTERVAL_MS) {
+        this.lastSnapshot = now;
+        this.flows.snapshot(this.engine.snapshot());
+      }
+      this.flows.flush();
+      if (final || (this.flows.changed > 0 && now - this.lastClassify >= Math.max(CLASSIFY_MIN_INTERVAL_MS, this.classifyCostMs * CLASSIFY_DUTY))) {
+        this.classify();
+      }
+      const stats = this.engine.getStats();
+      const c = this.counters;
+      const dt = (now - this.lastTick) / 1000;
+      if (dt > 0) c.packetsPerSec = (c.packets - this.lastPackets) / dt;
+      if (final) c.packetsPerSec = 0;
+      this.lastTick = now;
+      this.lastPackets = c.packets;
+      c.flows = stats.flows;
+      c.activeFlows = final ? 0 : stats.activeFlows;
+      if (this.tcpdump !== null) c.kernelDrops = Math.max(c.kernelDrops, this.tcpdump.kernelDrops);
+      this.updateCapture.run(c.packets, c.bytes, this.flows.written, this.firstTs, this.lastTs,
+        JSON.stringify(stats.anomalies.toJSON()), this.captureId);
+      this.status.write(c, !final);
+    } catch (e) {
+      // A busy or full disk must not kill the capture: say so and try again next tick.
+      this.log(`planewatch: database write failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private classify(): void {
+    const t0 = Date.now();
+    classifyDatabase(this.db, this.inputs);
+    this.flows.changed = 0;
+    this.lastClassify = Date.now();
+    this.classifyCostMs = this.lastClassify - t0;
+    if (this.evidence !== null) this.writeEvidence();
+  }
+
+  private writeEvidence(): void {
+    const ev = this.evidence!;
+    const rows = this.db.prepare(`SELECT flow_key, transport, client_ip, client_port, server_ip, server_port FROM flows
+      WHERE capture_id = ? AND finding_count > 0`).all(this.captureId) as {
+      flow_key: string; transport: string; client_ip: string; client_port: number; server_ip: string; server_port: number;
+    }[];
+    for (const r of rows) {
+      if (this.evidenceWritten.has(r.flow_key) || this.evidenceWritten.size >= MAX_EVIDENCE_FILES) continue;
+      let file: string | null;
+      try {
+        file = ev.write(r.flow_key, r.transport, r.client_ip, r.client_port, r.server_ip, r.server_port);
+      } catch (e) {
+        // A full disk must not stop the capture; the flow is not retried.
+        this.evidenceWritten.add(r.flow_key);
+        this.log(`planewatch: cannot write evidence for ${r.flow_key}: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
+      if (file !== null) {
+        this.evidenceWritten.add(r.flow_key);
+        this.log(`planewatch: evidence ${file}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { Box, Text } from 'ink';
+
+export const HELP_LINES: [string, string][] = [
+  ['1-4, Tab, ←/→', 'switch tab (Overview, Findings, Flows, Endpoints)'],
+  ['↑/↓, j/k', 'move the selection'],
+  ['PgUp/PgDn, g/G', 'page up/down, first/last row'],
+  ['Enter', 'details of the selected finding or flow'],
+  ['Esc, Backspace', 'back from details'],
+  ['/', 'filter flows (address, port, path, app, SNI, severity)'],
+  ['s', 'cycle the flow sort key (time, bytes, severity, path, server)'],
+  ['r', 'reverse the sort order'],
+  ['?', 'this help (any key closes it)'],
+  ['q, Ctrl-C', 'quit'],
+];
+
+export const SYMBOL_LINES: [string, string][] = [
+  ['‼ critical  ▲ high  ◆ medium  ▽ low  · info  ✓ none', 'severity'],
+];
+
+export interface HelpOverlayProps {
+  width: number;
+}
+
+/** The key list (`?`). */
+export function HelpOverlay({ width }: HelpOverlayProps) {
+  return (
+    <Box flexDirection="column" width={width} borderStyle="round" paddingX={1}>
+      <Text bold>Keys</Text>
+      {HELP_LINES.map(([k, v]) => (
+        <Text key={k} wrap="truncate">
+          {k.padEnd(16)} {v}
+        </Text>
+      ))}
+      {SYMBOL_LINES.map(([k, v]) => (
+        <Text key={k} wrap="truncate">
+          {v.padEnd(16)} {k}
+        </Text>
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,294 @@
+import { existsSync } from 'node:fs';
+import { openStoreReadOnly, type Db } from '../store/store';
+import { readLiveStatus } from '../live/live-status';
+import { SEVERITIES, type Severity } from '../model/analysis';
+
+/** Rows fetched per list at most: the screen shows a window, the count says how many there are. */
+export const MAX_FLOW_ROWS = 500;
+export const MAX_FINDING_ROWS = 1000;
+export const MAX_ENDPOINT_ROWS = 1000;
+/** HTTP requests shown in a flow's detail. */
+export const MAX_DETAIL_REQUESTS = 20;
+/** Longest filter text kept. */
+export const MAX_FILTER_LENGTH = 100;
+
+export const SORT_KEYS = ['time', 'bytes', 'severity', 'path', 'server'] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+
+export interface FlowQuery {
+  filter: string;
+  sort: SortKey;
+  desc: boolean;
+}
+
+export interface HeaderInfo {
+  source: string;
+  running: boolean;
+  packets: number;
+  packetsPerSec: number;
+  flows: number;
+  kernelDrops: number;
+  ourDrops: number;
+  elapsedS: number;
+  message: string | null;
+}
+
+export interface PathRow {
+  path: string;
+  flows: number;
+  bytes: number;
+  findings: number;
+  worstRank: number;
+  clients: number;
+  servers: number;
+}
+
+export interface FindingRow {
+  id: number;
+  rule: string;
+  severity: Severity;
+  title: string;
+  evidence: string;
+  recommendation: string;
+  reference: string;
+  flowId: number | null;
+  path: string | null;
+  client: string;
+  server: string;
+  ts: number | null;
+}
+
+export interface FlowRow {
+  id: number;
+  client: string;
+  server: string;
+  app: string;
+  path: string;
+  sni: string | null;
+  bytes: number;
+  packets: number;
+  firstTs: number;
+  lastTs: number;
+  severity: Severity | null;
+  findings: number;
+  endReason: string;
+}
+
+export interface EndpointRow {
+  ip: string;
+  role: string;
+  name: string | null;
+  flows: number;
+  bytes: number;
+  findings: number;
+}
+
+export interface TuiSnapshot {
+  header: HeaderInfo;
+  paths: PathRow[];
+  severityCounts: Record<Severity, number>;
+  findings: FindingRow[];
+  flows: FlowRow[];
+  /** Flows matching the filter (may exceed the rows fetched). */
+  flowTotal: number;
+  endpoints: EndpointRow[];
+}
+
+export interface FlowDetail {
+  flow: FlowRow;
+  transport: string;
+  communityId: string;
+  state: string;
+  history: string;
+  confidence: number;
+  reasons: string[];
+  pathDetail: Record<string, string>;
+  tls: { version: string | null; sni: string | null; cipher: string | null; alpn: string | null; ja3: string | null; ja4: string | null;
+    serverSubject: string | null; serverIssuer: string | null; clientSubject: string | null; clientCertRequested: number | null } | null;
+  http: { method: string | null; path: string | null; host: string | null; userAgent: string | null; auth: string | null; status: number | null }[];
+  ssh: { clientBanner: string | null; serverBanner: string | null } | null;
+  findings: { rule: string; severity: Severity; title: string }[];
+}
+
+/** Where the TUI gets its data: the database, or a fake in tests. */
+export interface TuiDataSource {
+  load(q: FlowQuery): TuiSnapshot;
+  flowDetail(id: number): FlowDetail | null;
+  close(): void;
+}
+
+export function emptySnapshot(source = ''): TuiSnapshot {
+  return {
+    header: { source, running: false, packets: 0, packetsPerSec: 0, flows: 0, kernelDrops: 0, ourDrops: 0, elapsedS: 0, message: null },
+    paths: [],
+    severityCounts: { critical: 0, high: 0, medium: 0, low: 0, info: 0 },
+    findings: [],
+    flows: [],
+    flowTotal: 0,
+    endpoints: [],
+  };
+}
+
+const ORDER: Record<SortKey, string> = {
+  time: 'first_ts',
+  bytes: '(bytes_client + bytes_server)',
+  severity: 'severity_rank',
+  path: 'path',
+  server: 'server_ip',
+};
+
+interface RawFlow {
+  id: number; client_ip: string; client_port: number; server_ip: string; server_port: number; app: string; path: string;
+  sni: string | null; bytes: number; packets: number; first_ts: number; last_ts: number; worst_severity: Severity | null;
+  finding_count: number; end_reason: string;
+}
+
+function joinAddr(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+function toFlowRow(r: RawFlow): FlowRow {
+  return {
+    id: r.id, client: joinAddr(r.client_ip, r.client_port), server: joinAddr(r.server_ip, r.server_port), app: r.app, path: r.path,
+    sni: r.sni, bytes: r.bytes, packets: r.packets, firstTs: r.first_ts, lastTs: r.last_ts, severity: r.worst_severity,
+    findings: r.finding_count, endReason: r.end_reason,
+  };
+}
+
+const FLOW_COLUMNS = `id, client_ip, client_port, server_ip, server_port, app, path, sni, bytes_client + bytes_server AS bytes,
+  packets_client + packets_server AS packets, first_ts, last_ts, worst_severity, finding_count, end_reason`;
+
+/**
+ * Reads the store read-only for the TUI. Each `load` is a handful of indexed queries (a few ms with
+ * 10k flows); the database may not exist yet when a live run is starting, so opening is retried.
+ */
+export class DbDataSource implements TuiDataSource {
+  private db: Db | null = null;
+
+  constructor(private readonly file: string) {}
+
+  private open(): Db | null {
+    if (this.db === null && existsSync(this.file)) {
+      try {
+        this.db = openStoreReadOnly(this.file);
+      } catch {
+        this.db = null;
+      }
+    }
+    return this.db;
+  }
+
+  load(q: FlowQuery): TuiSnapshot {
+    const db = this.open();
+    if (db === null) return emptySnapshot(this.file);
+    try {
+      return this.query(db, q);
+    } catch {
+      // Schema not there yet (a live run is creating it) or the database is busy: show what we had.
+      return emptySnapshot(this.file);
+    }
+  }
+
+  private query(db: Db, q: FlowQuery): TuiSnapshot {
+    const snap = emptySnapshot(this.file);
+    snap.header = this.header(db);
+    snap.paths = db.prepare(`SELECT path, COUNT(*) AS flows, COALESCE(SUM(bytes_client + bytes_server), 0) AS bytes,
+        SUM(finding_count) AS findings, MAX(severity_rank) AS worstRank, COUNT(DISTINCT client_ip) AS clients,
+        COUNT(DISTINCT server_ip) AS servers FROM flows GROUP BY path ORDER BY flows DESC`).all() as PathRow[];
+    for (const r of db.prepare(`SELECT severity, COUNT(*) AS n FROM findings GROUP BY severity`).all() as { severity: Severity; n: number }[]) {
+      if ((SEVERITIES as readonly string[]).includes(r.severity)) snap.severityCounts[r.severity] = r.n;
+    }
+    snap.findings = (db.prepare(`SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.ts,
+        fl.id AS flowId, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port
+        FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id
+        ORDER BY f.severity_rank DESC, f.ts DESC, f.id LIMIT ${MAX_FINDING_ROWS}`).all() as (FindingRow & {
+      client_ip: string | null; client_port: number; server_ip: string | null; server_port: number;
+    })[]).map((r) => ({
+      id: r.id, rule: r.rule, severity: r.severity, title: r.title, evidence: r.evidence, recommendation: r.recommendation,
+      reference: r.reference, flowId: r.flowId, path: r.path, ts: r.ts,
+      client: r.client_ip === null ? '' : joinAddr(r.client_ip, r.client_port),
+      server: r.server_ip === null ? '' : joinAddr(r.server_ip, r.server_port),
+    }));
+    const params: { like?: string; exact?: string }[] = [];
+    let where = '';
+    const filter = q.filter.trim().slice(0, MAX_FILTER_LENGTH);
+    if (filter !== '') {
+      const like = `%${filter.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where = `WHERE client_ip LIKE @like ESCAPE '\\' OR server_ip LIKE @like ESCAPE '\\' OR path LIKE @like ESCAPE '\\'
+        OR app LIKE @like ESCAPE '\\' OR IFNULL(sni, '') LIKE @like ESCAPE '\\' OR CAST(server_port AS TEXT) = @exact
+        OR CAST(client_port AS TEXT) = @exact OR IFNULL(worst_severity, '') = @exact`;
+      params.push({ like, exact: filter });
+    }
+    const dir = q.desc ? 'DESC' : 'ASC';
+    snap.flows = (db.prepare(`SELECT ${FLOW_COLUMNS} FROM flows ${where} ORDER BY ${ORDER[q.sort]} ${dir}, id ${dir}
+        LIMIT ${MAX_FLOW_ROWS}`).all(...params) as RawFlow[]).map(toFlowRow);
+    snap.flowTotal = db.prepare(`SELECT COUNT(*) FROM flows ${where}`).pluck().get(...params) as number;
+    snap.endpoints = db.prepare(`SELECT e.ip, e.primary_role AS role, e.name, e.flows, e.bytes,
+        (SELECT COUNT(*) FROM findings f JOIN flows fl ON fl.id = f.flow_id WHERE fl.server_ip = e.ip) AS findings
+        FROM endpoints e ORDER BY e.flows DESC, e.ip LIMIT ${MAX_ENDPOINT_ROWS}`).all() as EndpointRow[];
+    return snap;
+  }
+
+  private header(db: Db): HeaderInfo {
+    const live = readLiveStatus(db);
+    const totals = db.prepare(`SELECT COUNT(*) AS files, COALESCE(SUM(packets), 0) AS packets, MIN(first_ts) AS first,
+        MAX(last_ts) AS last, GROUP_CONCAT(file, ', ') AS names FROM captures`).get() as {
+      files: number; packets: number; first: number | null; last: number | null; names: string | null;
+    };
+    const flows = db.prepare(`SELECT COUNT(*) FROM flows`).pluck().get() as number;
+    if (live !== null && live.running === 1) {
+      return {
+        source: live.source, running: true, packets: live.packets, packetsPerSec: live.packets_per_sec, flows,
+        kernelDrops: live.kernel_drops, ourDrops: live.our_drops,
+        elapsedS: Math.max(0, Date.now() / 1000 - live.started_at), message: live.message,
+      };
+    }
+    return {
+      source: totals.files === 1 ? (totals.names ?? '') : `${totals.files} captures`,
+      running: false, packets: totals.packets, packetsPerSec: 0, flows,
+      kernelDrops: live?.kernel_drops ?? 0, ourDrops: live?.our_drops ?? 0,
+      elapsedS: totals.first !== null && totals.last !== null ? totals.last - totals.first : 0,
+      message: live?.message ?? null,
+    };
+  }
+
+  flowDetail(id: number): FlowDetail | null {
+    const db = this.open();
+    if (db === null) return null;
+    try {
+      const r = db.prepare(`SELECT ${FLOW_COLUMNS}, transport, community_id, state, history, confidence, reasons, path_detail
+          FROM flows WHERE id = ?`).get(id) as (RawFlow & {
+        transport: string; community_id: string; state: string; history: string; confidence: number; reasons: string; path_detail: string;
+      }) | undefined;
+      if (r === undefined) return null;
+      const tls = db.prepare(`SELECT version, sni, cipher, alpn, ja3, ja4, server_subject AS serverSubject, server_issuer AS serverIssuer,
+          client_subject AS clientSubject, client_cert_requested AS clientCertRequested FROM tls_sessions WHERE flow_id = ?`).get(id) as FlowDetail['tls'] | undefined;
+      const http = db.prepare(`SELECT method, path, host, user_agent AS userAgent, auth, status FROM http_requests
+          WHERE flow_id = ? ORDER BY seq LIMIT ${MAX_DETAIL_REQUESTS}`).all(id) as FlowDetail['http'];
+      const ssh = db.prepare(`SELECT client_banner AS clientBanner, server_banner AS serverBanner FROM ssh_sessions WHERE flow_id = ?`)
+        .get(id) as FlowDetail['ssh'] | undefined;
+      const findings = db.prepare(`SELECT rule, severity, title FROM findings WHERE flow_id = ? ORDER BY severity_rank DESC`)
+        .all(id) as FlowDetail['findings'];
+      return {
+        flow: toFlowRow(r), transport: r.transport, communityId: r.community_id, state: r.state, history: r.history,
+        confidence: r.confidence, reasons: parseJson<string[]>(r.reasons, []), pathDetail: parseJson<Record<string, string>>(r.path_detail, {}),
+        tls: tls ?? null, http, ssh: ssh ?? null, findings,
+      };
+    } catch {
+      return null;
+    }
+  }
+
+  close(): void {
+    this.db?.close();
+    this.db = null;
+  }
+}
+
+function parseJson<T>(text: string, fallback: T): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}

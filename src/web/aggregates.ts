@@ -1,0 +1,263 @@
+/**
+ * Whole-database aggregates (summary, path table, map, timeline, per-endpoint activity). Each walks
+ * `flows` once, which on a million rows takes a good fraction of a second, so results are cached
+ * and recomputed only when another connection has committed (`PRAGMA data_version`) — and, while a
+ * live capture keeps committing, at most once per MIN_REFRESH_MS.
+ */
+import { PATH_IDS, SEVERITIES, severityRank, type Severity } from '../model/analysis';
+import type { Db } from '../store/store';
+import { PATH_INFO } from './path-info';
+import { drawnPerAddress, roleGroup, type RoleGroup } from './roles';
+import type { StatementCache } from './statements';
+
+/** Shortest time between two recomputations of one aggregate while the database keeps changing. */
+export const MIN_REFRESH_MS = 2_000;
+/** Addresses drawn as their own node on the map; the rest fold into their role group's node. */
+export const MAX_MAP_ADDRESSES = 48;
+/** Distinct (path, client, server) triples read for the map; beyond it the map says it is truncated. */
+export const MAX_MAP_TRIPLES = 200_000;
+
+interface Entry {
+  version: number;
+  at: number;
+  value: unknown;
+}
+
+function worst(rank: number | null | undefined): Severity | null {
+  for (const s of SEVERITIES) if (severityRank(s) === rank) return s;
+  return null;
+}
+
+export interface EndpointActivity {
+  asClient: number;
+  asServer: number;
+  findings: number;
+  worstRank: number;
+}
+
+export class Aggregates {
+  private readonly cache = new Map<string, Entry>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly stmts: StatementCache,
+  ) {}
+
+  /** Changes whenever another connection commits to the database. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  private cached<T>(key: string, compute: () => T): T {
+    const version = this.dataVersion();
+    const now = Date.now();
+    const e = this.cache.get(key);
+    if (e && (e.version === version || now - e.at < MIN_REFRESH_MS)) return e.value as T;
+    const value = compute();
+    this.cache.set(key, { version, at: now, value });
+    return value;
+  }
+
+  paths() {
+    return this.cached('paths', () => {
+      const rows = this.stmts.all<{ path: string; flows: number; bytes: number | null; findings: number | null; worst_rank: number | null; first_ts: number | null; last_ts: number | null }>(
+        'SELECT * FROM v_path_summary',
+      );
+      const byPath = new Map(rows.map((r) => [r.path, r]));
+      const ids: string[] = [...PATH_IDS, ...rows.map((r) => r.path).filter((p) => !(PATH_IDS as readonly string[]).includes(p))];
+      return ids.map((path) => {
+        const r = byPath.get(path);
+        const info = PATH_INFO[path as keyof typeof PATH_INFO] ?? { title: path, section: '—', reference: '' };
+        return {
+          path, title: info.title, section: info.section, reference: info.reference, flows: r?.flows ?? 0, bytes: r?.bytes ?? 0,
+          findings: r?.findings ?? 0, worstSeverity: worst(r?.worst_rank), firstTs: r?.first_ts ?? null, lastTs: r?.last_ts ?? null,
+        };
+      });
+    });
+  }
+
+  summary() {
+    return this.cached('summary', () => {
+      const count = (table: string) => this.stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`)!.n;
+      const paths = this.paths();
+      let first: number | null = null;
+      let last: number | null = null;
+      for (const p of paths) {
+        if (p.firstTs !== null && (first === null || p.firstTs < first)) first = p.firstTs;
+        if (p.lastTs !== null && (last === null || p.lastTs > last)) last = p.lastTs;
+      }
+      const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+      for (const r of this.stmts.all<{ severity: string; n: number }>('SELECT severity, COUNT(*) AS n FROM findings GROUP BY severity')) {
+        if (r.severity in bySeverity) bySeverity[r.severity as Severity] = r.n;
+      }
+      const byRule = this.stmts
+        .all<{ rule: string; severity: string; n: number; title: string }>(
+          'SELECT rule, severity, COUNT(*) AS n, MIN(title) AS title FROM findings GROUP BY rule, severity ORDER BY MAX(severity_rank) DESC, n DESC',
+        )
+        .filter((r) => (SEVERITIES as readonly string[]).includes(r.severity))
+        .map((r) => ({ rule: r.rule, severity: r.severity as Severity, count: r.n, title: r.title }));
+      return {
+        counts: {
+          captures: count('captures'), flows: count('flows'), findings: count('findings'), endpoints: count('endpoints'),
+          certificates: count('certificates'), httpRequests: count('http_requests'), tlsSessions: count('tls_sessions'),
+          sshSessions: count('ssh_sessions'),
+        },
+        timeRange: { first, last },
+        findingsBySeverity: bySeverity,
+        findingsByRule: byRule,
+        paths,
+        captures: this.stmts.all<{ id: number; file: string; status: string }>('SELECT id, file, status FROM captures ORDER BY id'),
+      };
+    });
+  }
+
+  /** Primary role of every known endpoint. */
+  roles(): Map<string, { role: string; name: string | null }> {
+    return this.cached('roles', () => {
+      const m = new Map<string, { role: string; name: string | null }>();
+      for (const r of this.stmts.all<{ ip: string; primary_role: string; name: string | null }>('SELECT ip, primary_role, name FROM endpoints')) {
+        m.set(r.ip, { role: r.primary_role, name: r.name });
+      }
+      return m;
+    });
+  }
+
+  endpointActivity(): Map<string, EndpointActivity> {
+    return this.cached('activity', () => {
+      const m = new Map<string, EndpointActivity>();
+      const at = (ip: string) => {
+        let a = m.get(ip);
+        if (!a) m.set(ip, (a = { asClient: 0, asServer: 0, findings: 0, worstRank: 0 }));
+        return a;
+      };
+      for (const r of this.stmts.all<{ ip: string; n: number }>('SELECT client_ip AS ip, COUNT(*) AS n FROM flows GROUP BY client_ip')) at(r.ip).asClient = r.n;
+      for (const r of this.stmts.all<{ ip: string; n: number }>('SELECT server_ip AS ip, COUNT(*) AS n FROM flows GROUP BY server_ip')) at(r.ip).asServer = r.n;
+      const pairs = this.stmts.all<{ c: string; s: string; n: number; r: number }>(
+        'SELECT fl.client_ip AS c, fl.server_ip AS s, COUNT(*) AS n, MAX(f.severity_rank) AS r FROM findings f JOIN flows fl ON fl.id = f.flow_id GROUP BY 1, 2',
+      );
+      for (const p of pairs) {
+        for (const ip of p.c === p.s ? [p.c] : [p.c, p.s]) {
+          const a = at(ip);
+          a.findings += p.n;
+          if (p.r > a.worstRank) a.worstRank = p.r;
+        }
+      }
+      return m;
+    });
+  }
+
+  topology() {
+    return this.cached('topology', () => {
+      const roles = this.roles();
+      const triples = this.stmts.all<{ path: string; c: string; s: string; n: number; b: number; f: number; r: number }>(
+        `SELECT path, client_ip AS c, server_ip AS s, COUNT(*) AS n, SUM(bytes_client + bytes_server) AS b,
+                SUM(finding_count) AS f, MAX(severity_rank) AS r
+           FROM flows GROUP BY path, client_ip, server_ip LIMIT ?`,
+        [MAX_MAP_TRIPLES + 1],
+      );
+      let truncated = triples.length > MAX_MAP_TRIPLES;
+      if (truncated) triples.length = MAX_MAP_TRIPLES;
+
+      // Which addresses get their own node: the busiest of the groups drawn per address.
+      const traffic = new Map<string, number>();
+      for (const t of triples) {
+        traffic.set(t.c, (traffic.get(t.c) ?? 0) + t.b);
+        traffic.set(t.s, (traffic.get(t.s) ?? 0) + t.b);
+      }
+      const groupOf = (ip: string): RoleGroup => roleGroup(roles.get(ip)?.role);
+      const candidates = [...traffic.keys()].filter((ip) => drawnPerAddress(groupOf(ip)));
+      candidates.sort((a, b) => (groupOf(a) === 'apiserver' ? -1 : 0) - (groupOf(b) === 'apiserver' ? -1 : 0) || traffic.get(b)! - traffic.get(a)!);
+      const own = new Set(candidates.slice(0, MAX_MAP_ADDRESSES));
+      if (candidates.length > MAX_MAP_ADDRESSES) truncated = true;
+
+      interface Node { id: string; kind: 'endpoint' | 'group'; ip: string | null; group: string; role: string; label: string; members: Set<string>; flows: number; bytes: number }
+      const nodes = new Map<string, Node>();
+      const nodeFor = (ip: string): Node => {
+        const g = groupOf(ip);
+        const id = own.has(ip) ? `ip:${ip}` : `group:${g}`;
+        let n = nodes.get(id);
+        if (!n) {
+          const info = roles.get(ip);
+          n = own.has(ip)
+            ? { id, kind: 'endpoint', ip, group: g, role: info?.role ?? 'unknown', label: info?.name ?? ip, members: new Set(), flows: 0, bytes: 0 }
+            : { id, kind: 'group', ip: null, group: g, role: g, label: g, members: new Set(), flows: 0, bytes: 0 };
+          nodes.set(id, n);
+        }
+        n.members.add(ip);
+        return n;
+      };
+      interface Edge { id: string; source: string; target: string; path: string; clientGroup: string; clientIp: string | null; serverGroup: string; serverIp: string | null; flows: number; bytes: number; findings: number; rank: number }
+      const edges = new Map<string, Edge>();
+      for (const t of triples) {
+        const a = nodeFor(t.c);
+        const b = nodeFor(t.s);
+        a.flows += t.n;
+        a.bytes += t.b;
+        if (b !== a) {
+          b.flows += t.n;
+          b.bytes += t.b;
+        }
+        const id = `${t.path}|${a.id}|${b.id}`;
+        let e = edges.get(id);
+        if (!e) {
+          e = { id, source: a.id, target: b.id, path: t.path, clientGroup: a.group, clientIp: a.ip, serverGroup: b.group, serverIp: b.ip, flows: 0, bytes: 0, findings: 0, rank: 0 };
+          edges.set(id, e);
+        }
+        e.flows += t.n;
+        e.bytes += t.b;
+        e.findings += t.f;
+        if (t.r > e.rank) e.rank = t.r;
+      }
+      return {
+        nodes: [...nodes.values()].map((n) => ({
+          id: n.id, kind: n.kind, ip: n.ip, group: n.group, role: n.role,
+          label: n.kind === 'group' ? `${n.label} (${n.members.size})` : n.label, members: n.members.size, flows: n.flows, bytes: n.bytes,
+        })),
+        edges: [...edges.values()].map((e) => ({
+          id: e.id, source: e.source, target: e.target, path: e.path, clientGroup: e.clientGroup, clientIp: e.clientIp,
+          serverGroup: e.serverGroup, serverIp: e.serverIp, flows: e.flows, bytes: e.bytes, findings: e.findings, worstSeverity: worst(e.rank),
+        })),
+        truncated,
+      };
+    });
+  }
+
+  timeline(buckets: number) {
+    return this.cached(`timeline:${buckets}`, () => {
+      const range = this.stmts.one<{ a: number | null; b: number | null }>('SELECT MIN(first_ts) AS a, MAX(first_ts) AS b FROM flows')!;
+      if (range.a === null || range.b === null) return { start: null, end: null, bucketSeconds: 0, buckets: [] };
+      const span = Math.max(range.b - range.a, 1e-3);
+      const width = span / buckets;
+      const out = Array.from({ length: buckets }, (_, i) => ({ t: range.a! + i * width, flows: 0, findings: 0, rank: 0 }));
+      const clamp = (b: number) => Math.min(Math.max(b, 0), buckets - 1);
+      for (const r of this.stmts.all<{ b: number; n: number }>('SELECT CAST((first_ts - ?) / ? AS INTEGER) AS b, COUNT(*) AS n FROM flows GROUP BY b', [range.a, width])) {
+        out[clamp(r.b)]!.flows += r.n;
+      }
+      for (const r of this.stmts.all<{ b: number; n: number; r: number }>(
+        'SELECT CAST((ts - ?) / ? AS INTEGER) AS b, COUNT(*) AS n, MAX(severity_rank) AS r FROM findings WHERE ts IS NOT NULL GROUP BY b',
+        [range.a, width],
+      )) {
+        const o = out[clamp(r.b)]!;
+        o.findings += r.n;
+        if (r.r > o.rank) o.rank = r.r;
+      }
+      return { start: range.a, end: range.b, bucketSeconds: width, buckets: out.map((o) => ({ t: o.t, flows: o.flows, findings: o.findings, worstSeverity: worst(o.rank) })) };
+    });
+  }
+
+  /** Cheap enough to poll every second: two index lookups and the captures table. */
+  version() {
+    const ids = this.stmts.one<{ f: number | null; g: number | null; n: number }>(
+      'SELECT (SELECT MAX(id) FROM flows) AS f, (SELECT MAX(id) FROM findings) AS g, (SELECT COUNT(*) FROM findings) AS n',
+    )!;
+    const captures = this.stmts.all<{ id: number; status: string; packets: number }>('SELECT id, status, packets FROM captures ORDER BY id');
+    return {
+      dataVersion: this.dataVersion(),
+      maxFlowId: ids.f ?? 0,
+      maxFindingId: ids.g ?? 0,
+      findings: ids.n,
+      captures,
+      live: captures.some((c) => c.status === 'ingesting'),
+    };
+  }
+}

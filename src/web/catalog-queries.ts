@@ -1,0 +1,268 @@
+/**
+ * Lists other than flows: captures, findings, endpoints, certificates. These tables are small next to
+ * `flows` (thousands, not millions), so offset pagination is enough; anything that would walk flows
+ * goes through the aggregate cache (aggregates.ts) or a capped scan.
+ */
+import { severityRank, SEVERITIES, type Severity } from '../model/analysis';
+import { likeContains, parseJson, placeholders, type StatementCache } from './statements';
+import { CERT_COLUMNS, certificateFromRow, type CertificateRow } from './flow-detail';
+import type { Aggregates } from './aggregates';
+
+export interface FindingRow {
+  id: number; rule: string; severity: string; title: string; evidence: string; recommendation: string; reference: string;
+  cis: string | null; ts: number | null; frame: number | null; flow_id: number | null; path: string | null;
+  client_ip: string | null; client_port: number | null; server_ip: string | null; server_port: number | null; app: string | null;
+}
+
+export const FINDING_SELECT = `SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.cis, f.ts,
+  f.frame, f.flow_id, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port, fl.app
+  FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id`;
+
+export function findingItemFromRow(r: FindingRow) {
+  return {
+    id: r.id, rule: r.rule, severity: r.severity, title: r.title, evidence: r.evidence, recommendation: r.recommendation,
+    reference: r.reference, cis: r.cis, ts: r.ts, frame: r.frame, flowId: r.flow_id, path: r.path, clientIp: r.client_ip,
+    clientPort: r.client_port, serverIp: r.server_ip, serverPort: r.server_port, app: r.app,
+  };
+}
+export type FindingItem = ReturnType<typeof findingItemFromRow>;
+
+interface Page {
+  limit: number;
+  offset: number;
+}
+
+// ---- captures ----
+
+interface CaptureRow {
+  id: number; file: string; sha256: string | null; format: string | null; compressed: number; status: string; packets: number;
+  bytes: number; flows: number; first_ts: number | null; last_ts: number | null; link_types: string; anomalies: string;
+  error: string | null; started_at: string; finished_at: string | null;
+}
+
+export function listCaptures(stmts: StatementCache) {
+  return stmts.all<CaptureRow>('SELECT * FROM captures ORDER BY id').map((c) => ({
+    id: c.id, file: c.file, sha256: c.sha256, format: c.format, compressed: c.compressed === 1, status: c.status,
+    packets: c.packets, bytes: c.bytes, flows: c.flows, firstTs: c.first_ts, lastTs: c.last_ts,
+    linkTypes: parseJson<unknown[]>(c.link_types, []).map(String), anomalies: parseJson<Record<string, number>>(c.anomalies, {}),
+    error: c.error, startedAt: c.started_at, finishedAt: c.finished_at,
+  }));
+}
+
+// ---- findings ----
+
+export interface FindingQuery extends Page {
+  rule?: string[];
+  severity?: Severity[];
+  path?: string[];
+  flow?: number;
+  ip?: string;
+  q?: string;
+}
+
+export function listFindings(stmts: StatementCache, q: FindingQuery) {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (q.rule?.length) {
+    parts.push(`f.rule IN (${placeholders(q.rule.length)})`);
+    params.push(...q.rule);
+  }
+  if (q.severity?.length) {
+    parts.push(`f.severity_rank IN (${placeholders(q.severity.length)})`);
+    params.push(...q.severity.map((s) => severityRank(s)));
+  }
+  if (q.path?.length) {
+    parts.push(`fl.path IN (${placeholders(q.path.length)})`);
+    params.push(...q.path);
+  }
+  if (q.flow !== undefined) {
+    parts.push('f.flow_id = ?');
+    params.push(q.flow);
+  }
+  if (q.ip) {
+    parts.push('(fl.client_ip = ? OR fl.server_ip = ?)');
+    params.push(q.ip, q.ip);
+  }
+  if (q.q) {
+    parts.push(`(f.title LIKE ? ESCAPE '\\' OR f.evidence LIKE ? ESCAPE '\\')`);
+    const like = likeContains(q.q);
+    params.push(like, like);
+  }
+  const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
+  const items = stmts
+    .all<FindingRow>(`${FINDING_SELECT} ${where} ORDER BY f.severity_rank DESC, f.ts, f.id LIMIT ? OFFSET ?`, [...params, q.limit, q.offset])
+    .map(findingItemFromRow);
+  // The join is needed only when a condition is on the flow.
+  const needsFlow = Boolean(q.path?.length || q.ip);
+  const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM findings f ${needsFlow ? 'LEFT JOIN flows fl ON fl.id = f.flow_id' : ''} ${where}`, params)!.n;
+  return { items, total, limit: q.limit, offset: q.offset };
+}
+
+// ---- endpoints ----
+
+interface EndpointRow {
+  ip: string; primary_role: string; roles: string; name: string | null; reasons: string; flows: number; bytes: number;
+  first_ts: number | null; last_ts: number | null;
+}
+
+export interface EndpointQuery extends Page {
+  role?: string;
+  q?: string;
+  sort: 'bytes' | 'flows' | 'ip' | 'role' | 'findings';
+}
+
+function worst(rank: number): Severity | null {
+  for (const s of SEVERITIES) if (severityRank(s) === rank) return s;
+  return null;
+}
+
+function endpointItem(r: EndpointRow, agg: Aggregates) {
+  const a = agg.endpointActivity().get(r.ip);
+  return {
+    ip: r.ip, primaryRole: r.primary_role, roles: parseJson<string[]>(r.roles, []), name: r.name,
+    reasons: parseJson<string[]>(r.reasons, []), flows: r.flows, bytes: r.bytes, firstTs: r.first_ts, lastTs: r.last_ts,
+    flowsAsClient: a?.asClient ?? 0, flowsAsServer: a?.asServer ?? 0, findings: a?.findings ?? 0, worstSeverity: worst(a?.worstRank ?? 0),
+  };
+}
+
+const ENDPOINT_ORDER: Record<EndpointQuery['sort'], string> = {
+  bytes: 'bytes DESC, ip',
+  flows: 'flows DESC, ip',
+  ip: 'ip',
+  role: 'primary_role, ip',
+  findings: 'bytes DESC, ip', // re-sorted below from the aggregates
+};
+
+export function listEndpoints(stmts: StatementCache, agg: Aggregates, q: EndpointQuery) {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (q.role) {
+    parts.push('(primary_role = ? OR roles LIKE ? ESCAPE \'\\\')');
+    params.push(q.role, likeContains(`"${q.role}"`));
+  }
+  if (q.q) {
+    parts.push(`(ip LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')`);
+    const like = likeContains(q.q);
+    params.push(like, like);
+  }
+  const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
+  const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM endpoints ${where}`, params)!.n;
+  let items;
+  if (q.sort === 'findings') {
+    const all = stmts.all<EndpointRow>(`SELECT * FROM endpoints ${where}`, params).map((r) => endpointItem(r, agg));
+    all.sort((a, b) => b.findings - a.findings || b.bytes - a.bytes);
+    items = all.slice(q.offset, q.offset + q.limit);
+  } else {
+    items = stmts
+      .all<EndpointRow>(`SELECT * FROM endpoints ${where} ORDER BY ${ENDPOINT_ORDER[q.sort]} LIMIT ? OFFSET ?`, [...params, q.limit, q.offset])
+      .map((r) => endpointItem(r, agg));
+  }
+  return { items, total, limit: q.limit, offset: q.offset };
+}
+
+/** Flows of one endpoint read for its detail page; a busy API server has far more, and the newest tell enough. */
+export const MAX_ENDPOINT_SCAN = 50_000;
+
+export function endpointDetail(stmts: StatementCache, agg: Aggregates, ip: string) {
+  let row = stmts.one<EndpointRow>('SELECT * FROM endpoints WHERE ip = ?', [ip]);
+  const scan = `SELECT id FROM flows WHERE client_ip = ? UNION ALL SELECT id FROM flows WHERE server_ip = ? ORDER BY id DESC LIMIT ?`;
+  const peers = stmts.all<{ peer: string; direction: string; path: string; port: number; flows: number; bytes: number; rank: number; role: string | null }>(
+    `SELECT p.peer, p.direction, p.path, p.port, p.flows, p.bytes, p.rank, e.primary_role AS role FROM (
+       SELECT CASE WHEN fl.client_ip = ? THEN fl.server_ip ELSE fl.client_ip END AS peer,
+              CASE WHEN fl.client_ip = ? THEN 'outbound' ELSE 'inbound' END AS direction,
+              fl.path, fl.server_port AS port, COUNT(*) AS flows, SUM(fl.bytes_client + fl.bytes_server) AS bytes,
+              MAX(fl.severity_rank) AS rank
+         FROM flows fl WHERE fl.id IN (${scan}) GROUP BY 1, 2, 3, 4) p
+       LEFT JOIN endpoints e ON e.ip = p.peer ORDER BY p.rank DESC, p.bytes DESC LIMIT 200`,
+    [ip, ip, ip, ip, MAX_ENDPOINT_SCAN],
+  );
+  const scanned = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (${scan})`, [ip, ip, MAX_ENDPOINT_SCAN])!.n;
+  if (!row && scanned === 0) return null;
+  row ??= { ip, primary_role: 'unknown', roles: '[]', name: null, reasons: '[]', flows: scanned, bytes: 0, first_ts: null, last_ts: null };
+  const certs = stmts.all<CertificateRow & { side: string; flows: number }>(
+    `SELECT x.side, x.flows, ${CERT_COLUMNS} FROM (
+       SELECT fc.sha256, CASE WHEN fc.side = 'server' THEN 'presented' ELSE 'client' END AS side, COUNT(*) AS flows
+         FROM flow_certificates fc JOIN flows fl ON fl.id = fc.flow_id
+        WHERE fc.position = 0 AND fc.flow_id IN (${scan})
+          AND ((fc.side = 'server' AND fl.server_ip = ?) OR (fc.side = 'client' AND fl.client_ip = ?))
+        GROUP BY fc.sha256, fc.side) x JOIN certificates c ON c.sha256 = x.sha256 ORDER BY x.flows DESC LIMIT 100`,
+    [ip, ip, MAX_ENDPOINT_SCAN, ip, ip],
+  );
+  return {
+    endpoint: endpointItem(row, agg),
+    certificates: certs.map((c) => ({ side: c.side, flows: c.flows, certificate: certificateFromRow(c) })),
+    peers: peers.map((p) => ({ ip: p.peer, role: p.role, direction: p.direction, path: p.path, port: p.port, flows: p.flows, bytes: p.bytes, worstSeverity: worst(p.rank) })),
+    scannedFlows: scanned,
+    scanCapped: scanned >= MAX_ENDPOINT_SCAN,
+  };
+}
+
+// ---- certificates ----
+
+export interface CertificateQuery extends Page {
+  q?: string;
+  selfSigned?: boolean;
+  ip?: string;
+}
+
+/** Flows counted per certificate in lists; past this the figure shows as a floor. */
+export const MAX_CERT_FLOW_COUNT = 10_000;
+
+export function listCertificates(stmts: StatementCache, q: CertificateQuery) {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (q.q) {
+    parts.push(`(c.subject LIKE ? ESCAPE '\\' OR c.issuer LIKE ? ESCAPE '\\' OR c.san LIKE ? ESCAPE '\\' OR c.sha256 = ?)`);
+    const like = likeContains(q.q);
+    params.push(like, like, like, q.q.toLowerCase());
+  }
+  if (q.selfSigned !== undefined) {
+    parts.push('c.self_signed = ?');
+    params.push(q.selfSigned ? 1 : 0);
+  }
+  if (q.ip) {
+    parts.push(`c.sha256 IN (SELECT fc.sha256 FROM flow_certificates fc JOIN flows fl ON fl.id = fc.flow_id
+      WHERE fc.flow_id IN (SELECT id FROM flows WHERE server_ip = ? UNION ALL SELECT id FROM flows WHERE client_ip = ? LIMIT ?))`);
+    params.push(q.ip, q.ip, MAX_ENDPOINT_SCAN);
+  }
+  const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
+  const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM certificates c ${where}`, params)!.n;
+  const rows = stmts.all<CertificateRow>(`SELECT ${CERT_COLUMNS} FROM certificates c ${where} ORDER BY c.subject, c.sha256 LIMIT ? OFFSET ?`, [
+    ...params,
+    q.limit,
+    q.offset,
+  ]);
+  return {
+    items: rows.map((r) => ({ certificate: certificateFromRow(r), ...certificateUse(stmts, r.sha256) })),
+    total,
+    limit: q.limit,
+    offset: q.offset,
+  };
+}
+
+function certificateUse(stmts: StatementCache, sha: string) {
+  const flows = stmts.one<{ n: number }>('SELECT COUNT(*) AS n FROM (SELECT 1 FROM flow_certificates WHERE sha256 = ? LIMIT ?)', [sha, MAX_CERT_FLOW_COUNT])!.n;
+  const servers = stmts
+    .all<{ ip: string }>(
+      `SELECT DISTINCT CASE WHEN fc.side = 'server' THEN fl.server_ip ELSE fl.client_ip END AS ip
+         FROM (SELECT flow_id, side FROM flow_certificates WHERE sha256 = ? LIMIT ?) fc JOIN flows fl ON fl.id = fc.flow_id LIMIT 20`,
+      [sha, MAX_CERT_FLOW_COUNT],
+    )
+    .map((r) => r.ip);
+  return { flows, servers };
+}
+
+export function certificateDetail(stmts: StatementCache, sha: string) {
+  const r = stmts.one<CertificateRow>(`SELECT ${CERT_COLUMNS} FROM certificates c WHERE c.sha256 = ?`, [sha]);
+  if (!r) return null;
+  const recent = stmts.all<{ id: number; side: string; client_ip: string; server_ip: string; server_port: number; path: string; first_ts: number }>(
+    `SELECT fl.id, fc.side, fl.client_ip, fl.server_ip, fl.server_port, fl.path, fl.first_ts
+       FROM flow_certificates fc JOIN flows fl ON fl.id = fc.flow_id WHERE fc.sha256 = ? ORDER BY fc.flow_id DESC LIMIT 50`,
+    [sha],
+  );
+  return {
+    certificate: certificateFromRow(r),
+    ...certificateUse(stmts, sha),
+    recentFlows: recent.map((x) => ({ id: x.id, side: x.side, clientIp: x.client_ip, serverIp: x.server_ip, serverPort: x.server_port, path: x.path, firstTs: x.first_ts })),
+  };
+}

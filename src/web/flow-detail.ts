@@ -1,0 +1,173 @@
+/**
+ * One connection with everything known about it: tuple and timing, classification, TLS with the
+ * certificate chains and a verification verdict, HTTP requests, SSH, findings.
+ */
+import { parseJson, type StatementCache } from './statements';
+import { findingItemFromRow, FINDING_SELECT, type FindingItem, type FindingRow } from './catalog-queries';
+
+export interface CertificateRow {
+  sha256: string; sha1: string; subject: string; issuer: string; subject_cn: string | null; issuer_cn: string | null;
+  san: string; serial: string | null; not_before: string | null; not_after: string | null; key_type: string | null;
+  key_bits: number | null; signature_algorithm: string | null; self_signed: number; is_ca: number;
+}
+
+export const CERT_COLUMNS = `c.sha256, c.sha1, c.subject, c.issuer, c.subject_cn, c.issuer_cn, c.san, c.serial, c.not_before,
+  c.not_after, c.key_type, c.key_bits, c.signature_algorithm, c.self_signed, c.is_ca`;
+
+export function certificateFromRow(r: CertificateRow) {
+  return {
+    sha256: r.sha256, sha1: r.sha1, subject: r.subject, issuer: r.issuer, subjectCn: r.subject_cn, issuerCn: r.issuer_cn,
+    san: parseJson<string[]>(r.san, []), serial: r.serial, notBefore: r.not_before, notAfter: r.not_after,
+    keyType: r.key_type, keyBits: r.key_bits, signatureAlgorithm: r.signature_algorithm, selfSigned: r.self_signed === 1,
+    isCa: r.is_ca === 1,
+  };
+}
+export type CertificateItem = ReturnType<typeof certificateFromRow>;
+
+type Verdict = 'verified' | 'unverified' | 'indeterminate' | 'self-signed' | 'not-evaluated' | 'no-certificate';
+const VERDICTS: readonly string[] = ['verified', 'unverified', 'indeterminate', 'self-signed', 'not-evaluated', 'no-certificate'];
+
+/** Rules whose presence says the peer's certificate was not (or could not be) checked. */
+const UNVERIFIED_RULES = new Set(['kubelet-tls-unverified', 'proxy-tls-unverified']);
+
+function isoToEpoch(s: string | null): number | null {
+  if (!s) return null;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? null : t / 1000;
+}
+
+function chain(certs: { position: number; cert: CertificateItem }[], at: number) {
+  return certs.map(({ position, cert }, i) => {
+    const nb = isoToEpoch(cert.notBefore);
+    const na = isoToEpoch(cert.notAfter);
+    const next = certs[i + 1];
+    return {
+      position,
+      certificate: cert,
+      validAtCapture: nb === null || na === null ? null : at >= nb && at <= na,
+      issuedByNext: next ? cert.issuer === next.cert.subject : null,
+    };
+  });
+}
+
+/**
+ * The verdict is read from what analysis concluded (findings, the stored verification field), with
+ * the chain's own facts as reasons; it never claims more than the evidence: TLS 1.3 without a key
+ * log hides the certificate, and that is "indeterminate", not "verified".
+ */
+function verdictFor(
+  path: string,
+  version: string | null,
+  stored: string | null,
+  server: ReturnType<typeof chain>,
+  findings: FindingItem[],
+): { verdict: Verdict; reasons: string[] } {
+  const reasons: string[] = [];
+  for (const f of findings) if (UNVERIFIED_RULES.has(f.rule)) return { verdict: 'unverified', reasons: [f.title, f.evidence] };
+  for (const f of findings) if (f.rule === 'kubelet-tls-indeterminate') return { verdict: 'indeterminate', reasons: [f.title, f.evidence] };
+  if (stored && VERDICTS.includes(stored)) return { verdict: stored as Verdict, reasons: ['verification recorded at analysis'] };
+  if (stored) reasons.push(`analysis recorded: ${stored}`);
+  if (server.length === 0) {
+    if (version === '1.3') return { verdict: 'indeterminate', reasons: [...reasons, 'TLS 1.3 encrypts the certificate; no key log was supplied'] };
+    return { verdict: 'no-certificate', reasons: [...reasons, 'no server certificate was seen'] };
+  }
+  const leaf = server[0]!;
+  if (leaf.validAtCapture === false) reasons.push('leaf certificate was not valid at capture time');
+  for (const c of server) if (c.issuedByNext === false) reasons.push(`position ${c.position}: issuer does not match the next certificate's subject`);
+  if (leaf.certificate.selfSigned) return { verdict: 'self-signed', reasons: [...reasons, 'the server certificate is self-signed'] };
+  if (path === 'apiserver-to-kubelet') {
+    return { verdict: 'verified', reasons: [...reasons, 'the kubelet TLS rule raised no finding for this chain'] };
+  }
+  return { verdict: 'not-evaluated', reasons: [...reasons, 'no rule evaluates trust on this path; chain facts shown'] };
+}
+
+interface FlowDetailRow {
+  id: number; capture_id: number; file: string | null; flow_key: string; community_id: string; transport: string;
+  ip_version: number; client_ip: string; client_port: number; server_ip: string; server_port: number; first_ts: number;
+  last_ts: number; first_frame: number; last_frame: number; packets_client: number; packets_server: number;
+  bytes_client: number; bytes_server: number; payload_client: number; payload_server: number; missing_client: number;
+  missing_server: number; history: string; state: string; midstream: number; end_reason: string; tunnel: string | null;
+  vlan: number; anomalies: string; app: string; path: string; path_detail: string; confidence: number; reasons: string;
+  worst_severity: string | null; finding_count: number;
+  c_role: string | null; c_name: string | null; s_role: string | null; s_name: string | null;
+}
+
+interface TlsRow {
+  version: string | null; client_version: string | null; sni: string | null; alpn: string; alpn_selected: string | null;
+  cipher: string | null; ja3: string | null; ja3s: string | null; ja4: string | null; client_cert_requested: number | null;
+  client_cert_sent: number; established: number; resumed: number; alerts: string; verification: string | null;
+}
+
+interface HttpRow {
+  seq: number; ts: number | null; frame: number | null; version: string | null; method: string | null; path: string | null;
+  host: string | null; user_agent: string | null; auth: string | null; auth_hash: string | null; status: number | null;
+  reason: string | null; content_type: string | null; upgrade: string | null; stream_protocol: string | null;
+  x_forwarded_for: string | null; x_forwarded_uri: string | null; x_forwarded_host: string | null; grpc_method: string | null;
+  k8s_api: string | null; k8s_operation: string | null; k8s_target: string | null; k8s_namespace: string | null; k8s_name: string | null;
+}
+
+/** HTTP requests listed per flow; a long-lived watch connection can carry many thousands. */
+export const MAX_DETAIL_HTTP = 500;
+
+export function flowDetail(stmts: StatementCache, id: number) {
+  const r = stmts.one<FlowDetailRow>(
+    `SELECT fl.*, c.file, ce.primary_role AS c_role, ce.name AS c_name, se.primary_role AS s_role, se.name AS s_name
+       FROM flows fl LEFT JOIN captures c ON c.id = fl.capture_id
+       LEFT JOIN endpoints ce ON ce.ip = fl.client_ip LEFT JOIN endpoints se ON se.ip = fl.server_ip
+      WHERE fl.id = ?`,
+    [id],
+  );
+  if (!r) return null;
+  const findings = stmts.all<FindingRow>(`${FINDING_SELECT} WHERE f.flow_id = ? ORDER BY f.severity_rank DESC, f.id`, [id]).map(findingItemFromRow);
+  const certs = stmts.all<CertificateRow & { side: string; position: number }>(
+    `SELECT fc.side, fc.position, ${CERT_COLUMNS} FROM flow_certificates fc JOIN certificates c ON c.sha256 = fc.sha256
+      WHERE fc.flow_id = ? ORDER BY fc.side, fc.position`,
+    [id],
+  );
+  const side = (s: string) => certs.filter((c) => c.side === s).map((c) => ({ position: c.position, cert: certificateFromRow(c) }));
+  const t = stmts.one<TlsRow>('SELECT * FROM tls_sessions WHERE flow_id = ?', [id]);
+  let tls = null;
+  if (t) {
+    const serverChain = chain(side('server'), r.first_ts);
+    const alerts = parseJson<{ level?: string; description?: string; from?: string; frame?: number }[]>(t.alerts, []);
+    tls = {
+      version: t.version, clientVersion: t.client_version, sni: t.sni, alpn: parseJson<string[]>(t.alpn, []),
+      alpnSelected: t.alpn_selected, cipher: t.cipher, ja3: t.ja3, ja3s: t.ja3s, ja4: t.ja4,
+      clientCertRequested: t.client_cert_requested === null ? null : t.client_cert_requested === 1,
+      clientCertSent: t.client_cert_sent === 1, established: t.established === 1, resumed: t.resumed === 1,
+      alerts: alerts.map((a) => ({ level: String(a.level ?? 'unknown'), description: String(a.description ?? ''), from: String(a.from ?? ''), frame: typeof a.frame === 'number' ? a.frame : null })),
+      serverChain,
+      clientChain: chain(side('client'), r.first_ts),
+      verification: verdictFor(r.path, t.version, t.verification, serverChain, findings),
+    };
+  }
+  const http = stmts.all<HttpRow>('SELECT * FROM http_requests WHERE flow_id = ? ORDER BY seq LIMIT ?', [id, MAX_DETAIL_HTTP]).map((h) => ({
+    seq: h.seq, ts: h.ts, frame: h.frame, version: h.version, method: h.method, path: h.path, host: h.host,
+    userAgent: h.user_agent, auth: h.auth, authHash: h.auth_hash, status: h.status, reason: h.reason,
+    contentType: h.content_type, upgrade: h.upgrade, streamProtocol: h.stream_protocol, xForwardedFor: h.x_forwarded_for,
+    xForwardedUri: h.x_forwarded_uri, xForwardedHost: h.x_forwarded_host, grpcMethod: h.grpc_method, k8sApi: h.k8s_api,
+    k8sOperation: h.k8s_operation, k8sTarget: h.k8s_target, k8sNamespace: h.k8s_namespace, k8sName: h.k8s_name,
+  }));
+  const s = stmts.one<{ client_banner: string | null; server_banner: string | null; hassh: string | null; hassh_server: string | null }>(
+    'SELECT * FROM ssh_sessions WHERE flow_id = ?',
+    [id],
+  );
+  return {
+    flow: {
+      id: r.id, captureId: r.capture_id, captureFile: r.file, flowKey: r.flow_key, communityId: r.community_id,
+      transport: r.transport, ipVersion: r.ip_version, clientIp: r.client_ip, clientPort: r.client_port, serverIp: r.server_ip,
+      serverPort: r.server_port, clientRole: r.c_role, serverRole: r.s_role, clientName: r.c_name, serverName: r.s_name,
+      firstTs: r.first_ts, lastTs: r.last_ts, firstFrame: r.first_frame, lastFrame: r.last_frame,
+      packetsClient: r.packets_client, packetsServer: r.packets_server, bytesClient: r.bytes_client, bytesServer: r.bytes_server,
+      payloadClient: r.payload_client, payloadServer: r.payload_server, missingClient: r.missing_client,
+      missingServer: r.missing_server, history: r.history, state: r.state, midstream: r.midstream === 1,
+      endReason: r.end_reason, tunnel: r.tunnel, vlan: r.vlan, anomalies: parseJson<Record<string, number>>(r.anomalies, {}),
+      app: r.app, path: r.path, pathDetail: parseJson<Record<string, string>>(r.path_detail, {}), confidence: r.confidence,
+      reasons: parseJson<string[]>(r.reasons, []), worstSeverity: r.worst_severity, findingCount: r.finding_count,
+    },
+    tls,
+    http,
+    ssh: s ? { clientBanner: s.client_banner, serverBanner: s.server_banner, hassh: s.hassh, hasshServer: s.hassh_server } : null,
+    findings,
+  };
+}

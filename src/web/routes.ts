@@ -1,0 +1,119 @@
+/**
+ * The API's route table. Each entry carries its schemas; fastify validates and serialises with
+ * them and the OpenAPI document is generated from the same table, so the two cannot drift apart.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Aggregates } from './aggregates';
+import type { StatementCache } from './statements';
+import * as S from './schemas';
+import { listFlows, type FlowListQuery } from './flow-queries';
+import { flowDetail } from './flow-detail';
+import {
+  certificateDetail,
+  endpointDetail,
+  listCaptures,
+  listCertificates,
+  listEndpoints,
+  listFindings,
+  type CertificateQuery,
+  type EndpointQuery,
+  type FindingQuery,
+} from './catalog-queries';
+
+type Schema = Record<string, unknown>;
+
+export interface RouteSpec {
+  url: string;
+  summary: string;
+  querystring?: Schema;
+  params?: Schema;
+  response: Schema;
+  /** A non-JSON response (server-sent events): documented by media type only. */
+  mediaType?: string;
+  handler: (req: FastifyRequest, reply: FastifyReply) => unknown;
+}
+
+export interface RouteContext {
+  stmts: StatementCache;
+  agg: Aggregates;
+  openEvents: (req: FastifyRequest, reply: FastifyReply) => void;
+}
+
+function notFound(reply: FastifyReply, what: string) {
+  return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `${what} not found` });
+}
+
+export function apiRoutes(ctx: RouteContext): RouteSpec[] {
+  const { stmts, agg } = ctx;
+  const roleOf = (ip: string) => agg.roles().get(ip)?.role ?? null;
+  return [
+    { url: '/api/captures', summary: 'Captures in the database, with status and anomaly counts', response: S.capturesResponse, handler: () => ({ items: listCaptures(stmts) }) },
+    { url: '/api/summary', summary: 'Counts, time range, findings by severity and rule, path summary', response: S.summaryResponse, handler: () => agg.summary() },
+    { url: '/api/paths', summary: 'Connections, bytes and worst finding per communication path', response: S.pathsResponse, handler: () => ({ items: agg.paths() }) },
+    {
+      url: '/api/flows',
+      summary: 'Flows, filtered, sorted and paged with a keyset cursor',
+      querystring: S.flowsQuery,
+      response: S.flowsResponse,
+      handler: (req) => listFlows(stmts, req.query as FlowListQuery, roleOf),
+    },
+    {
+      url: '/api/flows/:id',
+      summary: 'One flow: tuple, timing, classification, TLS and certificate chains, HTTP, SSH, findings',
+      params: S.idParams,
+      response: S.flowDetailResponse,
+      handler: (req, reply) => flowDetail(stmts, (req.params as { id: number }).id) ?? notFound(reply, 'flow'),
+    },
+    {
+      url: '/api/findings',
+      summary: 'Findings, most severe first',
+      querystring: S.findingsQuery,
+      response: S.findingsResponse,
+      handler: (req) => listFindings(stmts, req.query as FindingQuery),
+    },
+    {
+      url: '/api/endpoints',
+      summary: 'Endpoints with their roles and activity',
+      querystring: S.endpointsQuery,
+      response: S.endpointsResponse,
+      handler: (req) => listEndpoints(stmts, agg, req.query as EndpointQuery),
+    },
+    {
+      url: '/api/endpoints/:ip',
+      summary: 'One endpoint: roles, certificates it presented or sent, peers',
+      params: S.ipParams,
+      response: S.endpointDetailResponse,
+      handler: (req, reply) => endpointDetail(stmts, agg, (req.params as { ip: string }).ip) ?? notFound(reply, 'endpoint'),
+    },
+    {
+      url: '/api/certificates',
+      summary: 'Certificates seen in handshakes',
+      querystring: S.certificatesQuery,
+      response: S.certificatesResponse,
+      handler: (req) => listCertificates(stmts, req.query as CertificateQuery),
+    },
+    {
+      url: '/api/certificates/:sha256',
+      summary: 'One certificate and the flows it was seen on',
+      params: S.shaParams,
+      response: S.certificateDetailResponse,
+      handler: (req, reply) => certificateDetail(stmts, (req.params as { sha256: string }).sha256) ?? notFound(reply, 'certificate'),
+    },
+    { url: '/api/topology', summary: 'Hub-and-spoke map: endpoints and role groups as nodes, paths as edges', response: S.topologyResponse, handler: () => agg.topology() },
+    {
+      url: '/api/timeline',
+      summary: 'Connections and findings per time bucket',
+      querystring: S.timelineQuery,
+      response: S.timelineResponse,
+      handler: (req) => agg.timeline((req.query as { buckets: number }).buckets),
+    },
+    { url: '/api/version', summary: 'Cheap change marker for polling: data version, newest ids, capture status', response: S.versionResponse, handler: () => agg.version() },
+    {
+      url: '/api/events',
+      summary: 'Server-sent events: a `version` event (same body as /api/version) whenever the database changes',
+      response: S.versionResponse,
+      mediaType: 'text/event-stream',
+      handler: (req, reply) => ctx.openEvents(req, reply),
+    },
+  ];
+}

@@ -1,0 +1,299 @@
+/**
+ * JSON schemas of every API request and response. fastify validates requests against them and
+ * serialises responses through them, so a field that is not declared here never leaves the server.
+ * The OpenAPI document is generated from the same objects (openapi.ts).
+ */
+import { PATH_IDS, SEVERITIES } from '../model/analysis';
+import { ROLE_GROUPS } from './roles';
+
+export const APP_IDS = ['tls', 'http', 'http2', 'ssh', 'unknown'] as const;
+
+/** Largest page any list endpoint hands out. */
+export const MAX_PAGE_LIMIT = 500;
+/** Longest free-text search accepted. */
+export const MAX_QUERY_LENGTH = 200;
+/** Most values a multi-valued filter (path=a&path=b) may carry. */
+export const MAX_FILTER_VALUES = 10;
+
+type Schema = Record<string, unknown>;
+
+const str: Schema = { type: 'string' };
+const nstr: Schema = { type: ['string', 'null'] };
+const int: Schema = { type: 'integer' };
+const nint: Schema = { type: ['integer', 'null'] };
+const num: Schema = { type: 'number' };
+const nnum: Schema = { type: ['number', 'null'] };
+const bool: Schema = { type: 'boolean' };
+const nbool: Schema = { type: ['boolean', 'null'] };
+const strList: Schema = { type: 'array', items: str };
+const counts: Schema = { type: 'object', additionalProperties: int };
+const stringMap: Schema = { type: 'object', additionalProperties: str };
+
+export const severityEnum: Schema = { type: 'string', enum: [...SEVERITIES] };
+const nseverity: Schema = { type: ['string', 'null'], enum: [...SEVERITIES, null] };
+
+function obj(properties: Record<string, Schema>, description?: string): Schema {
+  return { type: 'object', additionalProperties: false, required: Object.keys(properties), properties, ...(description ? { description } : {}) };
+}
+
+function list(item: Schema, extra: Record<string, Schema> = {}): Schema {
+  return obj({ items: { type: 'array', items: item }, ...extra });
+}
+
+/** Filter values that may be given once or repeated; ajv's array coercion turns one into [one]. */
+function multi(item: Schema, description: string): Schema {
+  return { type: 'array', items: item, maxItems: MAX_FILTER_VALUES, description };
+}
+
+const ip: Schema = { type: 'string', maxLength: 64, pattern: '^[0-9A-Fa-f:.]+$' };
+const limit: Schema = { type: 'integer', minimum: 1, maximum: MAX_PAGE_LIMIT, default: 100 };
+const offset: Schema = { type: 'integer', minimum: 0, maximum: 10_000_000, default: 0 };
+const search: Schema = { type: 'string', maxLength: MAX_QUERY_LENGTH, description: 'text search' };
+
+// ---- requests ----
+
+export const FLOW_SORTS = ['time', 'bytes', 'severity', 'server', 'client', 'path', 'id'] as const;
+export type FlowSort = (typeof FLOW_SORTS)[number];
+
+export const flowsQuery: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    path: multi({ type: 'string', enum: [...PATH_IDS] }, 'communication path id'),
+    app: multi({ type: 'string', enum: [...APP_IDS] }, 'application protocol'),
+    severity: multi(severityEnum, 'worst finding severity on the flow'),
+    minSeverity: { ...severityEnum, description: 'flows whose worst finding is at least this severe' },
+    rule: { type: 'string', maxLength: 64, pattern: '^[a-z0-9-]+$', description: 'flows with a finding of this rule' },
+    ip: { ...ip, description: 'client or server address' },
+    client: { ...ip, description: 'client address' },
+    server: { ...ip, description: 'server address' },
+    clientGroup: { type: 'string', enum: [...ROLE_GROUPS], description: 'role group of the client endpoint (as on the map)' },
+    serverGroup: { type: 'string', enum: [...ROLE_GROUPS], description: 'role group of the server endpoint (as on the map)' },
+    port: { type: 'integer', minimum: 0, maximum: 65535, description: 'server port' },
+    capture: { type: 'integer', minimum: 1, description: 'capture id' },
+    q: { ...search, description: 'substring of SNI or an address, or a Community ID' },
+    from: { type: 'number', description: 'first_ts >= from (epoch seconds)' },
+    to: { type: 'number', description: 'first_ts < to (epoch seconds)' },
+    sort: { type: 'string', enum: [...FLOW_SORTS], default: 'time' },
+    order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
+    limit,
+    cursor: { type: 'string', maxLength: 512, pattern: '^[A-Za-z0-9_-]*$', description: 'nextCursor of the previous page' },
+  },
+};
+
+export const idParams: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1 } },
+};
+
+export const ipParams: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['ip'],
+  properties: { ip },
+};
+
+export const shaParams: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sha256'],
+  properties: { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+};
+
+export const findingsQuery: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    rule: multi({ type: 'string', maxLength: 64, pattern: '^[a-z0-9-]+$' }, 'finding rule id'),
+    severity: multi(severityEnum, 'severity'),
+    path: multi({ type: 'string', enum: [...PATH_IDS] }, 'path of the flow the finding is on'),
+    flow: { type: 'integer', minimum: 1, description: 'flow id' },
+    ip: { ...ip, description: 'client or server address of the flow' },
+    q: { ...search, description: 'substring of title or evidence' },
+    limit,
+    offset,
+  },
+};
+
+export const ENDPOINT_SORTS = ['bytes', 'flows', 'ip', 'role', 'findings'] as const;
+export const endpointsQuery: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    role: { type: 'string', maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' },
+    q: { ...search, description: 'substring of address or name' },
+    sort: { type: 'string', enum: [...ENDPOINT_SORTS], default: 'bytes' },
+    limit,
+    offset,
+  },
+};
+
+export const certificatesQuery: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    q: { ...search, description: 'substring of subject, issuer or SAN' },
+    selfSigned: { type: 'boolean' },
+    ip: { ...ip, description: 'presented by or to this address' },
+    limit,
+    offset,
+  },
+};
+
+export const timelineQuery: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { buckets: { type: 'integer', minimum: 1, maximum: 500, default: 80 } },
+};
+
+// ---- responses ----
+
+export const errorResponse: Schema = {
+  type: 'object',
+  properties: { statusCode: int, error: str, message: str, code: str },
+};
+
+export const captureItem = obj({
+  id: int, file: str, sha256: nstr, format: nstr, compressed: bool, status: str, packets: int, bytes: int, flows: int,
+  firstTs: nnum, lastTs: nnum, linkTypes: strList, anomalies: counts, error: nstr, startedAt: str, finishedAt: nstr,
+});
+export const capturesResponse = list(captureItem);
+
+const pathSummaryItem = obj({
+  path: str, title: str, section: str, reference: str, flows: int, bytes: int, findings: int,
+  worstSeverity: nseverity, firstTs: nnum, lastTs: nnum,
+});
+export const pathsResponse = list(pathSummaryItem);
+
+export const summaryResponse = obj({
+  counts: obj({ captures: int, flows: int, findings: int, endpoints: int, certificates: int, httpRequests: int, tlsSessions: int, sshSessions: int }),
+  timeRange: obj({ first: nnum, last: nnum }),
+  findingsBySeverity: obj(Object.fromEntries(SEVERITIES.map((s) => [s, int]))),
+  findingsByRule: { type: 'array', items: obj({ rule: str, severity: severityEnum, count: int, title: str }) },
+  paths: { type: 'array', items: pathSummaryItem },
+  captures: { type: 'array', items: obj({ id: int, file: str, status: str }) },
+});
+
+const flowItem = obj({
+  id: int, captureId: int, communityId: str, transport: str,
+  clientIp: str, clientPort: int, serverIp: str, serverPort: int, clientRole: nstr, serverRole: nstr,
+  firstTs: num, lastTs: num, packets: int, bytes: int, state: str, app: str, tlsVersion: nstr, sni: nstr,
+  path: str, confidence: num, worstSeverity: nseverity, findingCount: int,
+});
+export const flowsResponse = list(flowItem, {
+  total: int,
+  totalCapped: bool,
+  nextCursor: nstr,
+  sort: str,
+  order: str,
+});
+
+const certificateItem = obj({
+  sha256: str, sha1: str, subject: str, issuer: str, subjectCn: nstr, issuerCn: nstr, san: strList, serial: nstr,
+  notBefore: nstr, notAfter: nstr, keyType: nstr, keyBits: nint, signatureAlgorithm: nstr, selfSigned: bool, isCa: bool,
+});
+const chainCertificate = obj({
+  position: int, certificate: certificateItem,
+  validAtCapture: nbool, issuedByNext: nbool,
+});
+
+const findingItem = obj({
+  id: int, rule: str, severity: severityEnum, title: str, evidence: str, recommendation: str, reference: str, cis: nstr,
+  ts: nnum, frame: nint, flowId: nint, path: nstr, clientIp: nstr, clientPort: nint, serverIp: nstr, serverPort: nint, app: nstr,
+});
+export const findingsResponse = list(findingItem, { total: int, limit: int, offset: int });
+
+const httpItem = obj({
+  seq: int, ts: nnum, frame: nint, version: nstr, method: nstr, path: nstr, host: nstr, userAgent: nstr, auth: nstr,
+  authHash: nstr, status: nint, reason: nstr, contentType: nstr, upgrade: nstr, streamProtocol: nstr,
+  xForwardedFor: nstr, xForwardedUri: nstr, xForwardedHost: nstr, grpcMethod: nstr,
+  k8sApi: nstr, k8sOperation: nstr, k8sTarget: nstr, k8sNamespace: nstr, k8sName: nstr,
+});
+
+const tlsAlert = obj({ level: str, description: str, from: str, frame: nint });
+const tlsDetail = obj({
+  version: nstr, clientVersion: nstr, sni: nstr, alpn: strList, alpnSelected: nstr, cipher: nstr, ja3: nstr, ja3s: nstr, ja4: nstr,
+  clientCertRequested: nbool, clientCertSent: bool, established: bool, resumed: bool, alerts: { type: 'array', items: tlsAlert },
+  serverChain: { type: 'array', items: chainCertificate },
+  clientChain: { type: 'array', items: chainCertificate },
+  verification: obj({
+    verdict: { type: 'string', enum: ['verified', 'unverified', 'indeterminate', 'self-signed', 'not-evaluated', 'no-certificate'] },
+    reasons: strList,
+  }),
+});
+
+export const flowDetailResponse = obj({
+  flow: obj({
+    id: int, captureId: int, captureFile: nstr, flowKey: str, communityId: str, transport: str, ipVersion: int,
+    clientIp: str, clientPort: int, serverIp: str, serverPort: int, clientRole: nstr, serverRole: nstr,
+    clientName: nstr, serverName: nstr,
+    firstTs: num, lastTs: num, firstFrame: int, lastFrame: int,
+    packetsClient: int, packetsServer: int, bytesClient: int, bytesServer: int, payloadClient: int, payloadServer: int,
+    missingClient: int, missingServer: int, history: str, state: str, midstream: bool, endReason: str, tunnel: nstr,
+    vlan: int, anomalies: counts, app: str,
+    path: str, pathDetail: stringMap, confidence: num, reasons: strList, worstSeverity: nseverity, findingCount: int,
+  }),
+  tls: { anyOf: [tlsDetail, { type: 'null' }] },
+  http: { type: 'array', items: httpItem },
+  ssh: { anyOf: [obj({ clientBanner: nstr, serverBanner: nstr, hassh: nstr, hasshServer: nstr }), { type: 'null' }] },
+  findings: { type: 'array', items: findingItem },
+});
+
+const endpointItem = obj({
+  ip: str, primaryRole: str, roles: strList, name: nstr, reasons: strList, flows: int, bytes: int, firstTs: nnum, lastTs: nnum,
+  flowsAsClient: int, flowsAsServer: int, findings: int, worstSeverity: nseverity,
+});
+export const endpointsResponse = list(endpointItem, { total: int, limit: int, offset: int });
+
+export const endpointDetailResponse = obj({
+  endpoint: endpointItem,
+  certificates: { type: 'array', items: obj({ side: str, flows: int, certificate: certificateItem }) },
+  peers: { type: 'array', items: obj({ ip: str, role: nstr, direction: str, path: str, port: int, flows: int, bytes: int, worstSeverity: nseverity }) },
+  scannedFlows: int,
+  scanCapped: bool,
+});
+
+const certificateListItem = obj({ certificate: certificateItem, flows: int, servers: strList });
+export const certificatesResponse = list(certificateListItem, { total: int, limit: int, offset: int });
+export const certificateDetailResponse = obj({
+  certificate: certificateItem,
+  flows: int,
+  servers: strList,
+  recentFlows: { type: 'array', items: obj({ id: int, side: str, clientIp: str, serverIp: str, serverPort: int, path: str, firstTs: num }) },
+});
+
+export const topologyResponse = obj({
+  nodes: {
+    type: 'array',
+    items: obj({ id: str, kind: { type: 'string', enum: ['endpoint', 'group'] }, ip: nstr, group: str, role: str, label: str, members: int, flows: int, bytes: int }),
+  },
+  edges: {
+    type: 'array',
+    items: obj({
+      id: str, source: str, target: str, path: str, clientGroup: str, clientIp: nstr, serverGroup: str, serverIp: nstr,
+      flows: int, bytes: int, findings: int,
+      worstSeverity: nseverity,
+    }),
+  },
+  truncated: bool,
+});
+
+export const timelineResponse = obj({
+  start: nnum,
+  end: nnum,
+  bucketSeconds: num,
+  buckets: { type: 'array', items: obj({ t: num, flows: int, findings: int, worstSeverity: nseverity }) },
+});
+
+export const versionResponse = obj({
+  dataVersion: int,
+  maxFlowId: int,
+  maxFindingId: int,
+  findings: int,
+  captures: { type: 'array', items: obj({ id: int, status: str, packets: int }) },
+  live: bool,
+});
+
+export const openapiResponse: Schema = { type: 'object', additionalProperties: true };

@@ -1,0 +1,127 @@
+import { render } from 'ink-testing-library';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { App } from '../../src/tui/app';
+import { DbDataSource } from '../../src/tui/tui-data';
+import { themeFromEnv } from '../../src/tui/theme';
+import { ANSI_UA, buildTuiFixture } from './tui-fixture';
+
+const tick = (ms = 60) => new Promise((r) => setTimeout(r, ms));
+let file = '';
+let source: DbDataSource;
+let app: ReturnType<typeof render> | null = null;
+
+beforeAll(() => {
+  file = buildTuiFixture().file;
+});
+
+afterEach(() => {
+  app?.unmount();
+  app = null;
+  source?.close();
+});
+
+async function mount(color = false, onQuit?: () => void) {
+  source = new DbDataSource(file);
+  app = render(<App data={source} theme={{ color }} refreshMs={60_000} onQuit={onQuit} />);
+  await tick();
+  return app;
+}
+
+async function press(keys: string) {
+  app!.stdin.write(keys);
+  await tick();
+}
+
+describe('TUI', () => {
+  it('opens on the overview: header, paths with counts, hub and spoke, findings by severity', async () => {
+    const a = await mount();
+    const f = a.lastFrame()!;
+    expect(f).toMatch(/planewatch ■ stored/);
+    expect(f).toMatch(/\[1 Overview\]/);
+    expect(f).toMatch(/Findings: ‼ critical \d+/);
+    expect(f).toMatch(/apiserver-to-kubelet\s+\d+/);
+    expect(f).toContain('[ API server ]');
+    expect(f).toMatch(/kubelets ×\d+/);
+    expect(f).toMatch(/q quit/);
+  });
+
+  it('switches tabs, opens a finding with its evidence and recommendation, and goes back', async () => {
+    const a = await mount();
+    await press('2');
+    expect(a.lastFrame()).toMatch(/\[2 Findings \(\d+\)\]/);
+    expect(a.lastFrame()).toMatch(/› ‼ critical/);
+    await press('\r');
+    expect(a.lastFrame()).toContain('Evidence');
+    expect(a.lastFrame()).toContain('Recommendation');
+    await press('\u001b');
+    expect(a.lastFrame()).toMatch(/SEV\s+RULE/);
+    await press('\t');
+    expect(a.lastFrame()).toMatch(/\[3 Flows \(\d+\)\]/);
+  });
+
+  it('filters flows with /, sorts with s, and opens a flow with Enter', async () => {
+    const a = await mount();
+    await press('3');
+    await press('/');
+    expect(a.lastFrame()).toContain('filter: █');
+    await press('10255');
+    await press('\r');
+    const f = a.lastFrame()!;
+    expect(f).toMatch(/\d+ flows matching "10255"/);
+    const rows = f.split('\n').filter((l) => /^(› | {2})\S+\s+\d+\.\d+\.\d+\.\d+:\d+/.test(l));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(r).toContain(':10255');
+    await press('s');
+    expect(a.lastFrame()).toContain('sort bytes');
+    await press('r');
+    expect(a.lastFrame()).toContain('sort bytes ↑');
+    await press('\r');
+    expect(a.lastFrame()).toMatch(/path \S+ .*confidence/);
+    expect(a.lastFrame()).toContain('Esc back');
+  });
+
+  it('shows help on ? and quits on q', async () => {
+    let quit = 0;
+    const a = await mount(false, () => quit++);
+    await press('?');
+    expect(a.lastFrame()).toContain('Keys');
+    expect(a.lastFrame()).toContain('filter flows');
+    await press('x');
+    expect(a.lastFrame()).not.toContain('filter flows');
+    await press('q');
+    expect(quit).toBe(1);
+  });
+
+  it('strips escape sequences from wire strings (SNI, user agent) before they reach the terminal', async () => {
+    const a = await mount(false);
+    await press('3');
+    await press('/');
+    await press('evil');
+    await press('\r');
+    const list = a.lastFrame()!;
+    expect(list).toContain('evil\uFFFD[2J\uFFFD');
+    await press('\r');
+    const f = a.lastFrame()!;
+    expect(f).toContain(`UA kube\uFFFD[31mRED\uFFFD[10;10H`);
+    expect(f).toContain('SNI evil\uFFFD[2J\uFFFD]0;owned\uFFFD.example');
+    expect(ANSI_UA).toContain('\u001b');
+    for (const frame of [list, f]) {
+      expect(frame).not.toContain('\u001b[31m');
+      expect(frame).not.toContain('\u001b]0');
+      expect(frame).not.toContain('\u0007');
+      expect(frame).not.toContain('\u001b[2J');
+      expect(frame).not.toContain('\u001b[10;10H');
+    }
+  });
+
+  it('uses symbols as well as colours, and honours NO_COLOR', async () => {
+    expect(themeFromEnv({}).color).toBe(true);
+    expect(themeFromEnv({ NO_COLOR: '1' }).color).toBe(false);
+    expect(themeFromEnv({ NO_COLOR: '' }).color).toBe(true);
+    const plain = await mount(false);
+    await press('2');
+    expect(plain.lastFrame()).not.toMatch(/\u001b\[3\dm/);
+    expect(plain.lastFrame()).toMatch(/▲ high/);
+    expect(plain.lastFrame()).toMatch(/‼ critical/);
+  });
+});

@@ -1,0 +1,122 @@
+// One connection: tuple and timing, classification and its reasons, the TLS handshake, the
+// certificate chain with its verdict, HTTP requests, SSH, findings.
+import { api } from '../api.js';
+import { h, mount } from '../dom.js';
+import { card, endpointText, fmtBytes, fmtDuration, fmtNum, fmtTime, kv, pathBadge, roleBadge, sevBadge } from '../format.js';
+import { href } from '../router.js';
+import { findingCard } from './findings.js';
+
+const VERDICT = {
+  verified: ['ok', '✓ verified', 'The chain was accepted by analysis.'],
+  unverified: ['bad', '✖ not verified', 'The peer certificate is not (or cannot be) verified by the client.'],
+  indeterminate: ['warn', '? indeterminate', 'The certificate could not be seen; no verdict is guessed.'],
+  'self-signed': ['bad', '✖ self-signed', 'The server presented a self-signed certificate.'],
+  'not-evaluated': ['neutral', '• not evaluated', 'No rule judges trust on this path; chain facts below.'],
+  'no-certificate': ['neutral', '• no certificate', 'No certificate was seen on this connection.'],
+};
+
+export function certificateBlock(c, extra) {
+  return h('div', { class: `cert ${c.selfSigned ? 'cert-self' : ''}`, 'data-cert': c.sha256 },
+    h('div', { class: 'cert-head' },
+      h('a', { href: href('certificate', c.sha256), class: 'cert-subject' }, c.subject || '(empty subject)'),
+      c.selfSigned ? h('span', { class: 'pill warn' }, 'self-signed') : null,
+      c.isCa ? h('span', { class: 'pill' }, 'CA') : null,
+      extra),
+    kv([
+      ['Issuer', c.issuer],
+      ['SAN', c.san.length ? c.san.join(', ') : '—'],
+      ['Valid', `${c.notBefore || '?'} → ${c.notAfter || '?'}`],
+      ['Key', `${c.keyType || '?'}${c.keyBits ? ` ${c.keyBits}` : ''} · ${c.signatureAlgorithm || '?'}`],
+      ['Serial', h('span', { class: 'mono' }, c.serial || '—')],
+      ['SHA-256', h('span', { class: 'mono small' }, c.sha256)],
+    ]));
+}
+
+function chainView(title, items) {
+  if (!items.length) return null;
+  return h('div', { class: 'chain' }, h('h3', null, title), items.map((x) =>
+    certificateBlock(x.certificate, [
+      h('span', { class: 'pill' }, `#${x.position}`),
+      x.validAtCapture === false ? h('span', { class: 'pill bad' }, 'not valid at capture time') : null,
+      x.validAtCapture === true ? h('span', { class: 'pill ok' }, 'valid at capture time') : null,
+      x.issuedByNext === false ? h('span', { class: 'pill warn' }, 'issuer ≠ next subject') : null,
+    ])));
+}
+
+function tlsCard(t) {
+  const [cls, label, text] = VERDICT[t.verification.verdict] || VERDICT['not-evaluated'];
+  return card('TLS handshake',
+    kv([
+      ['Version', t.version ? `TLS ${t.version}` : '—'],
+      ['Client offered', t.clientVersion ? `TLS ${t.clientVersion}` : '—'],
+      ['Cipher', h('span', { class: 'mono' }, t.cipher || '—')],
+      ['SNI', t.sni ? h('span', { class: 'mono sni' }, t.sni) : '—'],
+      ['ALPN', `${t.alpn.join(', ') || '—'}${t.alpnSelected ? `  (selected ${t.alpnSelected})` : ''}`],
+      ['JA3', h('span', { class: 'mono' }, t.ja3 || '—')],
+      ['JA3S', h('span', { class: 'mono' }, t.ja3s || '—')],
+      ['JA4', h('span', { class: 'mono' }, t.ja4 || '—')],
+      ['Client certificate', t.clientCertRequested === null ? 'request not visible (TLS 1.3)' : `${t.clientCertRequested ? 'requested' : 'not requested'}, ${t.clientCertSent ? 'sent' : 'not sent'}`],
+      ['Established', t.established ? 'yes' : 'no'],
+      ['Resumed', t.resumed ? 'yes' : 'no'],
+      t.alerts.length ? ['Alerts', t.alerts.map((a) => `${a.level} ${a.description} from ${a.from}${a.frame ? ` (frame ${a.frame})` : ''}`).join('; ')] : null,
+    ]),
+    h('div', { class: `verdict verdict-${cls}`, 'data-verdict': t.verification.verdict },
+      h('strong', null, `Certificate verification: ${label}`), h('span', null, ` — ${text}`),
+      h('ul', null, t.verification.reasons.map((r) => h('li', null, r)))),
+    chainView('Server certificate chain', t.serverChain),
+    chainView('Client certificate chain', t.clientChain));
+}
+
+function httpCard(reqs) {
+  return card(`HTTP requests (${reqs.length})`, h('div', { class: 'scroll' }, h('table', { class: 'grid compact http-table' },
+    h('thead', null, h('tr', null, ['#', 'Time', 'Method', 'Path', 'Host', 'User agent', 'Auth', 'Status', 'Kubernetes'].map((x) => h('th', null, x)))),
+    h('tbody', null, reqs.map((r) => h('tr', null,
+      h('td', null, String(r.seq)), h('td', { class: 'nowrap' }, fmtTime(r.ts)), h('td', null, r.method || '—'),
+      h('td', { class: 'mono wrap' }, r.path || '—'), h('td', { class: 'mono' }, r.host || '—'),
+      h('td', { class: 'wrap ua' }, r.userAgent || '—'),
+      h('td', null, r.auth || '—', r.authHash ? h('div', { class: 'sub mono' }, r.authHash) : null),
+      h('td', null, r.status ? `${r.status} ${r.reason || ''}` : '—'),
+      h('td', null, r.k8sOperation ? `${r.k8sApi}: ${r.k8sOperation}${r.k8sTarget ? ` ${r.k8sTarget}` : ''}${r.k8sNamespace ? ` ${r.k8sNamespace}/` : ''}${r.k8sName || ''}` : '—',
+        r.xForwardedFor ? h('div', { class: 'sub' }, `X-Forwarded-For ${r.xForwardedFor}`) : null)))))));
+}
+
+export async function renderFlow(root, route) {
+  const d = await api(`flows/${encodeURIComponent(route.arg)}`);
+  const f = d.flow;
+  const detail = Object.entries(f.pathDetail);
+  mount(root,
+    h('div', { class: 'page-head' },
+      h('p', { class: 'crumbs' }, h('a', { href: href('flows') }, 'Flows'), ' / ', `flow ${f.id}`),
+      h('h1', { class: 'mono' }, `${endpointText(f.clientIp, f.clientPort)} → ${endpointText(f.serverIp, f.serverPort)}`),
+      h('p', null, pathBadge(f.path), ' ', f.worstSeverity ? sevBadge(f.worstSeverity, `${f.worstSeverity} · ${f.findingCount} finding${f.findingCount === 1 ? '' : 's'}`) : sevBadge(null, 'no findings'))),
+    h('div', { class: 'detail-grid' },
+      card('Connection', kv([
+        ['Client', [h('a', { href: href('endpoint', f.clientIp), class: 'mono' }, endpointText(f.clientIp, f.clientPort)), ' ', roleBadge(f.clientRole), f.clientName ? ` ${f.clientName}` : '']],
+        ['Server', [h('a', { href: href('endpoint', f.serverIp), class: 'mono' }, endpointText(f.serverIp, f.serverPort)), ' ', roleBadge(f.serverRole), f.serverName ? ` ${f.serverName}` : '']],
+        ['Transport', `${f.transport.toUpperCase()} / IPv${f.ipVersion}${f.vlan ? ` · VLAN ${f.vlan}` : ''}${f.tunnel ? ` · tunnel ${f.tunnel}` : ''}`],
+        ['Application', f.app],
+        ['Start', fmtTime(f.firstTs)], ['End', fmtTime(f.lastTs)], ['Duration', fmtDuration(f.lastTs - f.firstTs)],
+        ['Frames', `${fmtNum(f.firstFrame)} – ${fmtNum(f.lastFrame)}`],
+        ['Packets', `${fmtNum(f.packetsClient)} → / ← ${fmtNum(f.packetsServer)}`],
+        ['Bytes', `${fmtBytes(f.bytesClient)} → / ← ${fmtBytes(f.bytesServer)}`],
+        f.missingClient || f.missingServer ? ['Missing', `${fmtBytes(f.missingClient)} / ${fmtBytes(f.missingServer)}`] : null,
+        ['State', `${f.state} · history ${f.history}${f.midstream ? ' · picked up midstream' : ''} · ended: ${f.endReason}`],
+        ['Community ID', h('span', { class: 'mono' }, f.communityId)],
+        ['Capture', f.captureFile || `#${f.captureId}`],
+        Object.keys(f.anomalies).length ? ['Anomalies', Object.entries(f.anomalies).map(([k, v]) => `${k} ×${v}`).join(', ')] : null,
+      ])),
+      card('Classification', kv([
+        ['Path', pathBadge(f.path)],
+        ['Confidence', `${Math.round(f.confidence * 100)}%`],
+        detail.length ? ['Detail', detail.map(([k, v]) => `${k}: ${v}`).join(', ')] : null,
+      ]), h('h3', null, 'Reasons'), f.reasons.length ? h('ul', { class: 'reasons' }, f.reasons.map((r) => h('li', null, r))) : h('p', { class: 'muted' }, 'none recorded'))),
+    d.findings.length ? card(`Findings (${d.findings.length})`, h('div', { class: 'findings' }, d.findings.map((x) => findingCard(x, { hideFlow: true })))) : null,
+    d.tls ? tlsCard(d.tls) : null,
+    d.http.length ? httpCard(d.http) : null,
+    d.ssh ? card('SSH', kv([
+      ['Client banner', h('span', { class: 'mono' }, d.ssh.clientBanner || '—')],
+      ['Server banner', h('span', { class: 'mono' }, d.ssh.serverBanner || '—')],
+      ['HASSH', h('span', { class: 'mono' }, d.ssh.hassh || '—')],
+      ['HASSH server', h('span', { class: 'mono' }, d.ssh.hasshServer || '—')],
+    ])) : null);
+}

@@ -4,6 +4,8 @@ import type { AppEvidence, AppSession, FlowMeta } from '../src/model/flow-record
 import type { HttpRequestRecord, SshInfo, TlsInfo } from '../src/model/records';
 import { defaultPortTable, type PortTable } from './port-table';
 import { FACTORIES } from './registry';
+import type { KeyLog } from './tls/decrypt/key-log';
+import { TlsDissector } from './tls/tls-dissector';
 import { ProbeResult, type AnomalySink, type Dissector, type DissectorFactory, type DissectorId } from './types';
 
 /** Bytes per direction kept while no dissector has been chosen; probes look only at this prefix. */
@@ -24,6 +26,8 @@ export interface AppSessionOptions {
   factories?: readonly DissectorFactory[];
   /** Port preferences (default: the shared default table). */
   portTable?: PortTable;
+  /** TLS session secrets: connections whose keys are in it are decrypted (default: none). */
+  keyLog?: KeyLog | null;
 }
 
 /** Bytes and events buffered until a dissector is chosen; dropped as soon as one is. */
@@ -82,6 +86,7 @@ class DissectorSession implements AppSession {
   private readonly sink: AnomalySink;
   private readonly external: AnomalySink | null;
   private readonly serverPort: number;
+  private readonly keyLog: KeyLog | null;
 
   constructor(meta: FlowMeta, external: AnomalySink | null, options: AppSessionOptions | undefined) {
     this.factories = options?.factories ?? FACTORIES;
@@ -95,6 +100,7 @@ class DissectorSession implements AppSession {
     }
     this.portIndex = portIndex;
     this.serverPort = meta.server.port;
+    this.keyLog = options?.keyLog ?? null;
     this.external = external;
     this.sink = (code: AnomalyCode) => this.count(code);
   }
@@ -166,7 +172,10 @@ class DissectorSession implements AppSession {
         r = this.lastResult;
       }
     }
-    return evidenceOf(this.pinnedId, r);
+    const ev = evidenceOf(this.pinnedId, r);
+    // A decrypted TLS connection stays 'tls'; the requests inside it are its HTTP evidence.
+    if (this.dissector instanceof TlsDissector) ev.http = this.dissector.decryptedHttp().slice();
+    return ev;
   }
 
   /** The dissector pinned to this flow, or null (still probing, unknown, or never pinned). */
@@ -252,7 +261,7 @@ class DissectorSession implements AppSession {
     const f = this.factories[i]!;
     this.pinnedId = f.id;
     try {
-      this.dissector = f.create(this.sink, { serverPort: this.serverPort });
+      this.dissector = f.create(this.sink, { serverPort: this.serverPort, keyLog: this.keyLog });
       this.state = ST_PINNED;
     } catch {
       this.count('dissector.exception');
@@ -328,3 +337,11 @@ export function createAppSession(
 /** The session factory the engine takes: one session per TCP connection, none for UDP. */
 export const defaultSessionFactory = (meta: FlowMeta): AppSession | null =>
   meta.transport === 'tcp' ? createAppSession(meta) : null;
+
+/**
+ * The session factory with TLS decryption: `keyLog` is shared by every connection and may keep
+ * filling while the capture is read (Decryption Secrets Blocks come between packets).
+ */
+export function keyLogSessionFactory(keyLog: KeyLog): (meta: FlowMeta) => AppSession | null {
+  return (meta: FlowMeta) => (meta.transport === 'tcp' ? createAppSession(meta, null, { keyLog }) : null);
+}

@@ -1,5 +1,6 @@
 import type { Direction } from '../src/flow/direction';
 import type { AnomalyCode } from '../src/anomalies';
+import type { KeyLog } from './tls/decrypt/key-log';
 
 /** Result of looking at the first bytes of a stream. */
 export const ProbeResult = { NO_MATCH: 0, MATCH: 1, NEED_MORE: 2 } as const;
@@ -30,6 +31,8 @@ export interface Dissector<R = unknown> {
 /** What a dissector may know about the connection it parses. */
 export interface FlowContext {
   serverPort: number;
+  /** TLS session secrets of the run (key log files, pcapng Decryption Secrets Blocks); null/absent: none. */
+  keyLog?: KeyLog | null;
 }
 
 /** Describes a dissector for the registry: how to recognise it and how to make one. */

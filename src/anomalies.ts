@@ -81,6 +81,7 @@ export const ANOMALIES = {
   'tls.malformed_server_hello': 'ServerHello could not be parsed',
   'tls.malformed_certificate': 'Certificate message or certificate could not be parsed',
   'tls.gap_in_handshake': 'capture loss inside the TLS handshake',
+  'tls.decrypt_failed': 'a TLS record could not be decrypted with the key log (wrong or missing key); decryption of that connection stopped',
   'http.header_too_long': 'HTTP header section exceeds the cap',
   'http.bad_request_line': 'HTTP request line malformed',
   'http.bad_status_line': 'HTTP status line malformed',

@@ -10,11 +10,14 @@ export const CT_HEARTBEAT = 24;
 /** Handshake message types. */
 export const HS_CLIENT_HELLO = 1;
 export const HS_SERVER_HELLO = 2;
+export const HS_ENCRYPTED_EXTENSIONS = 8;
 export const HS_NEW_SESSION_TICKET = 4;
 export const HS_CERTIFICATE = 11;
 export const HS_SERVER_KEY_EXCHANGE = 12;
 export const HS_CERTIFICATE_REQUEST = 13;
 export const HS_SERVER_HELLO_DONE = 14;
+export const HS_FINISHED = 20;
+export const HS_KEY_UPDATE = 24;
 
 /** Extension code points used by the parser. */
 export const EXT_SERVER_NAME = 0x0000;

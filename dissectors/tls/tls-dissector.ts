@@ -10,10 +10,15 @@
  * What is visible depends on the version: up to TLS 1.2 the certificates, CertificateRequest and
  * plaintext alerts are on the wire; in TLS 1.3 everything after ServerHello is encrypted, so the
  * fields that would need it stay empty/null rather than being guessed.
+ *
+ * With the session's secrets in a key log (FlowContext.keyLog) protected records are buffered one at
+ * a time and opened (decrypt/): the TLS 1.3 encrypted handshake goes through the same handshake
+ * parser, and application data goes to an inner HTTP/1 or HTTP/2 dissector. Without keys nothing of
+ * this runs: one boolean test per record body.
  */
 import type { Direction } from '../../src/flow/direction';
-import type { CertificateInfo, TlsAlert, TlsInfo } from '../../src/model/records';
-import { ProbeResult, type AnomalySink, type Dissector, type DissectorFactory } from '../types';
+import type { CertificateInfo, HttpRequestRecord, TlsAlert, TlsInfo } from '../../src/model/records';
+import { ProbeResult, type AnomalySink, type Dissector, type DissectorFactory, type FlowContext } from '../types';
 import { cipherSuiteName } from './cipher-suites';
 import {
   alertName,
@@ -22,9 +27,13 @@ import {
   CT_CHANGE_CIPHER_SPEC,
   CT_HANDSHAKE,
   CT_HEARTBEAT,
+  EXT_ALPN,
   HS_CERTIFICATE,
   HS_CERTIFICATE_REQUEST,
   HS_CLIENT_HELLO,
+  HS_ENCRYPTED_EXTENSIONS,
+  HS_FINISHED,
+  HS_KEY_UPDATE,
   HS_SERVER_HELLO,
   HS_SERVER_HELLO_DONE,
   MAX_RECORD_LENGTH,
@@ -34,6 +43,10 @@ import { parseClientHello, parseServerHello, type ClientHello, type ServerHello 
 import { ja3, ja3s } from './ja3';
 import { ja4, ja4Version } from './ja4';
 import { parseCertificate } from '../x509/parse-certificate';
+import { aeadSuite } from './decrypt/aead-suites';
+import { InnerApp } from './decrypt/inner-app';
+import type { KeyLog } from './decrypt/key-log';
+import { TlsDecryptor } from './decrypt/tls-decryptor';
 
 /** Largest handshake message buffered, other than Certificate. */
 export const MAX_HANDSHAKE_BYTES = 64 * 1024;
@@ -47,6 +60,9 @@ export const MAX_ALERTS = 32;
 const INITIAL_HANDSHAKE_BUFFER = 4096;
 
 const EMPTY = new Uint8Array(0);
+const NO_HTTP: HttpRequestRecord[] = [];
+/** Bytes of a hello's random (after the 2-byte legacy version). */
+const RANDOM_LENGTH = 32;
 
 /** The record-layer and handshake state of one direction. */
 class DirectionState {
@@ -71,6 +87,10 @@ class DirectionState {
   /** Byte offset inside the current alert record (each alert is two bytes). */
   alertPos: number;
   alertLevel: number;
+  /** This direction's protected records are being decrypted (keys found in the key log). */
+  decrypting: boolean;
+  /** The current record's body goes to the decryptor instead of being skipped. */
+  decryptRecord: boolean;
 
   constructor() {
     this.header = new Uint8Array(5);
@@ -87,6 +107,8 @@ class DirectionState {
     this.idle = false;
     this.alertPos = 0;
     this.alertLevel = 0;
+    this.decrypting = false;
+    this.decryptRecord = false;
   }
 
   releaseHandshake(): void {
@@ -133,6 +155,7 @@ export function emptyTlsInfo(): TlsInfo {
     clientHelloFrame: 0,
     serverHelloFrame: 0,
     certificateFrame: 0,
+    decrypted: false,
   };
 }
 
@@ -150,8 +173,14 @@ export class TlsDissector implements Dissector<TlsInfo> {
   private serverAfterClient: boolean;
   private frame: number;
   private ts: number;
+  private readonly keyLog: KeyLog | null;
+  private readonly serverPort: number;
+  /** Kept only when a key log is present: the key log is indexed by it. */
+  private clientRandom: Uint8Array | null;
+  private decryptor: TlsDecryptor | null;
+  private inner: InnerApp | null;
 
-  constructor(anomaly: AnomalySink) {
+  constructor(anomaly: AnomalySink, flow?: FlowContext) {
     this.anomaly = anomaly;
     this.dirs = [new DirectionState(), new DirectionState()];
     this.info = emptyTlsInfo();
@@ -162,6 +191,11 @@ export class TlsDissector implements Dissector<TlsInfo> {
     this.serverAfterClient = false;
     this.frame = 0;
     this.ts = 0;
+    this.keyLog = flow?.keyLog ?? null;
+    this.serverPort = flow?.serverPort ?? 0;
+    this.clientRandom = null;
+    this.decryptor = null;
+    this.inner = null;
   }
 
   feed(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void {
@@ -185,10 +219,12 @@ export class TlsDissector implements Dissector<TlsInfo> {
       if (!s.inBody) {
         let type: number;
         let major: number;
+        let minor: number;
         let len: number;
         if (s.headerLen === 0 && end - p >= 5) {
           type = data[p];
           major = data[p + 1];
+          minor = data[p + 2];
           len = (data[p + 3] << 8) | data[p + 4];
           p += 5;
         } else {
@@ -197,6 +233,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
           if (s.headerLen < 5) return;
           type = h[0];
           major = h[1];
+          minor = h[2];
           len = (h[3] << 8) | h[4];
           s.headerLen = 0;
         }
@@ -215,17 +252,61 @@ export class TlsDissector implements Dissector<TlsInfo> {
         s.inBody = len > 0;
         s.alertPos = 0;
         this.recordStart(dir, s, type, len);
+        if (s.decrypting) this.beginProtected(dir, s, type, major, minor, len);
         continue;
       }
       const stop = end - p < s.recordLeft ? end : p + s.recordLeft;
-      if (s.recordType === CT_HANDSHAKE) {
+      if (s.decryptRecord) {
+        this.decryptor!.append(dir, data, p, stop);
+      } else if (s.recordType === CT_HANDSHAKE) {
         if (s.hsActive && !s.encrypted) this.appendHandshake(dir, s, data, p, stop);
       } else if (s.recordType === CT_ALERT && !s.encrypted) {
         for (let i = p; i < stop; i++) this.alertByte(dir, s, data[i]);
       }
       s.recordLeft -= stop - p;
       p = stop;
-      if (s.recordLeft === 0) s.inBody = false;
+      if (s.recordLeft === 0) {
+        s.inBody = false;
+        if (s.decryptRecord) {
+          s.decryptRecord = false;
+          this.openProtected(dir, s);
+        }
+      }
+    }
+  }
+
+  /**
+   * Decides whether a record of a decrypted direction is protected: every record after encryption
+   * started in TLS ≤ 1.2; only application_data records in TLS 1.3 (ChangeCipherSpec stays plain).
+   */
+  private beginProtected(dir: Direction, s: DirectionState, type: number, major: number, minor: number, len: number): void {
+    s.decryptRecord = s.encrypted && len > 0 && (type === CT_APPLICATION_DATA || !this.tls13);
+    if (s.decryptRecord) this.decryptor!.begin(dir, type, major, minor, len);
+  }
+
+  /** A protected record is complete: open it and hand its plaintext to the handshake parser or the inner dissector. */
+  private openProtected(dir: Direction, s: DirectionState): void {
+    const dec = this.decryptor!;
+    const pt = dec.open(dir);
+    if (pt === null) {
+      this.anomaly('tls.decrypt_failed');
+      this.stopDecrypting();
+      return;
+    }
+    this.info.decrypted = true;
+    switch (dec.innerType) {
+      case CT_HANDSHAKE:
+        if (s.hsActive) this.appendHandshake(dir, s, pt, 0, pt.length);
+        break;
+      case CT_APPLICATION_DATA:
+        this.deliverApplication(dir, pt);
+        break;
+      case CT_ALERT:
+        s.alertPos = 0;
+        for (let i = 0; i < pt.length; i++) this.alertByte(dir, s, pt[i]!);
+        break;
+      default:
+        break;
     }
   }
 
@@ -263,7 +344,8 @@ export class TlsDissector implements Dissector<TlsInfo> {
         }
         break;
       case CT_ALERT:
-        if (s.encrypted && info.alerts.length < MAX_ALERTS) {
+        // A decrypted alert is reported with its content once opened.
+        if (s.encrypted && !s.decrypting && info.alerts.length < MAX_ALERTS) {
           // The record type is visible but its content is not: say so, without a description.
           info.alerts.push({
             level: 'unknown',
@@ -285,6 +367,58 @@ export class TlsDissector implements Dissector<TlsInfo> {
     s.encrypted = true;
     this.info.encryptedFromFrame[dir] = this.frame;
     s.releaseHandshake();
+    // Decrypted handshake messages are parsed again from a fresh buffer.
+    if (s.decrypting) s.hsActive = true;
+  }
+
+  /** Decrypted application data: to the inner HTTP dissector (chosen by ALPN or the first bytes). */
+  private deliverApplication(dir: Direction, pt: Uint8Array): void {
+    if (pt.length === 0) return;
+    this.inner ??= new InnerApp(this.anomaly, this.info.alpnSelected, this.serverPort);
+    this.inner.feed(dir, pt, 0, pt.length, this.ts, this.frame);
+  }
+
+  /** No more decryption on this connection (a record failed, or keys for the next phase are missing). */
+  private stopDecrypting(): void {
+    for (let d = 0; d < 2; d++) this.stopDirection(d as Direction);
+  }
+
+  private stopDirection(dir: Direction): void {
+    const s = this.dirs[dir];
+    if (!s.decrypting) return;
+    s.decrypting = false;
+    s.decryptRecord = false;
+    if (s.encrypted) s.releaseHandshake();
+    this.decryptor?.release(dir);
+  }
+
+  /**
+   * At ServerHello: if the key log holds this session's secrets and the suite is an AEAD one,
+   * protected records of both directions will be decrypted.
+   */
+  private setupDecryption(tls13: boolean, cipher: number, b: Uint8Array, start: number, end: number): void {
+    if (this.keyLog === null || this.clientRandom === null || end - start < 2 + RANDOM_LENGTH) return;
+    const secrets = this.keyLog.lookup(this.clientRandom);
+    if (secrets === null) return;
+    const suite = aeadSuite(cipher, tls13);
+    if (suite === null) return; // CBC and other suites of TLS ≤ 1.2 are not decrypted
+    const serverRandom = b.slice(start + 2, start + 2 + RANDOM_LENGTH);
+    const dec = TlsDecryptor.create(suite, secrets, this.clientRandom, serverRandom);
+    if (dec === null) return;
+    this.decryptor = dec;
+    this.dirs[1].decrypting = true;
+    // TLS 1.3 0-RTT data already went by under the early traffic secret, which is not used: the
+    // client side is left alone rather than opened with the wrong keys.
+    this.dirs[0].decrypting = !(tls13 && this.dirs[0].encrypted);
+  }
+
+  /** TLS 1.3 decrypted: Finished ends a side's handshake keys; KeyUpdate advances its application keys. */
+  private tls13KeyChange(dir: Direction, type: number): void {
+    const dec = this.decryptor;
+    if (dec === null || !this.tls13 || !this.dirs[dir].decrypting) return;
+    const ok = type === HS_FINISHED ? dec.toApplication(dir) : dec.keyUpdate(dir);
+    // Secrets of the next phase not logged: quietly stop this side (not a wrong key).
+    if (!ok) this.stopDirection(dir);
   }
 
   private alertByte(dir: Direction, s: DirectionState, v: number): void {
@@ -363,6 +497,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
     if (dir === 0) {
       if (type === HS_CLIENT_HELLO) this.onClientHello(b, start, end);
       else if (type === HS_CERTIFICATE) this.readCertificates(b, start, end, info.clientCertificates);
+      else if (type === HS_FINISHED || type === HS_KEY_UPDATE) this.tls13KeyChange(dir, type);
       return;
     }
     switch (type) {
@@ -381,6 +516,17 @@ export class TlsDissector implements Dissector<TlsInfo> {
       case HS_SERVER_HELLO_DONE:
         if (info.clientCertRequested !== true) info.clientCertRequested = false;
         break;
+      case HS_FINISHED:
+        // TLS 1.3 decrypted: a CertificateRequest would have come before the server's Finished.
+        if (this.tls13 && s.decrypting && info.clientCertRequested !== true) info.clientCertRequested = false;
+        this.tls13KeyChange(dir, type);
+        break;
+      case HS_KEY_UPDATE:
+        this.tls13KeyChange(dir, type);
+        break;
+      case HS_ENCRYPTED_EXTENSIONS:
+        this.onEncryptedExtensions(b, start, end);
+        break;
       default:
         break;
     }
@@ -396,6 +542,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
       return;
     }
     this.clientHello = ch;
+    if (this.keyLog !== null && end - start >= 2 + RANDOM_LENGTH) this.clientRandom = b.slice(start + 2, start + 2 + RANDOM_LENGTH);
     const info = this.info;
     info.clientHelloFrame = this.frame;
     info.clientVersion = versionName(ja4Version(ch));
@@ -448,14 +595,39 @@ export class TlsDissector implements Dissector<TlsInfo> {
       info.resumed = sh.pskSelected;
       s.encryptPending = true;
       s.releaseHandshake();
+      this.setupDecryption(true, sh.cipher, b, start, end);
       return;
     }
+    this.setupDecryption(false, sh.cipher, b, start, end);
     // ≤ 1.2: an echoed non-empty session id means resumption (confirmed by the missing Certificate).
     const ch = this.clientHello;
     info.resumed = ch !== null && sh.sessionId.length > 0 && sameBytes(sh.sessionId, ch.sessionId);
   }
 
+  /** TLS 1.3 (decrypted): the server's ALPN choice travels in EncryptedExtensions (RFC 8446 §4.3.1). */
+  private onEncryptedExtensions(b: Uint8Array, start: number, end: number): void {
+    if (end - start < 2) return;
+    const stop = Math.min(end, start + 2 + ((b[start] << 8) | b[start + 1]));
+    for (let p = start + 2; p + 4 <= stop; ) {
+      const type = (b[p] << 8) | b[p + 1];
+      const len = (b[p + 2] << 8) | b[p + 3];
+      p += 4;
+      if (p + len > stop) return;
+      // protocol_name_list<2..2^16-1> holding exactly one ProtocolName<1..255>.
+      if (type === EXT_ALPN && len >= 3 && b[p + 2] > 0 && 3 + b[p + 2] <= len) {
+        this.info.alpnSelected = String.fromCharCode(...b.subarray(p + 3, p + 3 + b[p + 2]));
+      }
+      p += len;
+    }
+  }
+
+  /**
+   * Certificate message → certificates. TLS 1.3 (RFC 8446 §4.4.2) prefixes a request context and
+   * follows each certificate with its extensions.
+   */
   private readCertificates(b: Uint8Array, start: number, end: number, out: CertificateInfo[]): void {
+    const tls13 = this.tls13;
+    if (tls13 && end > start) start += 1 + b[start];
     if (end - start < 3) {
       this.anomaly('tls.malformed_certificate');
       return;
@@ -483,12 +655,24 @@ export class TlsDissector implements Dissector<TlsInfo> {
         else out.push(cert);
       }
       p += len;
+      if (tls13) {
+        if (p + 2 > listEnd) {
+          this.anomaly('tls.malformed_certificate');
+          return;
+        }
+        p += 2 + ((b[p] << 8) | b[p + 1]);
+      }
     }
   }
 
   gap(dir: Direction, bytes: number): void {
     const s = this.dirs[dir];
     if (s.idle) return;
+    if (s.decrypting) {
+      // A record with a hole cannot be authenticated; stop decrypting this side.
+      this.stopDirection(dir);
+      this.inner?.gap(dir, bytes);
+    }
     if (s.hsActive && !s.encrypted) {
       this.anomaly('tls.gap_in_handshake');
       s.releaseHandshake();
@@ -508,8 +692,15 @@ export class TlsDissector implements Dissector<TlsInfo> {
   }
 
   end(dir: Direction): void {
-    // Nothing is pending: records are counted when their header is read. Free the buffer.
+    // Nothing is pending: records are counted when their header is read. Free the buffers.
     this.dirs[dir].releaseHandshake();
+    this.stopDirection(dir);
+    this.inner?.end(dir);
+  }
+
+  /** HTTP requests recovered from decrypted application data (empty without a key log). */
+  decryptedHttp(): HttpRequestRecord[] {
+    return this.inner === null ? NO_HTTP : this.inner.result();
   }
 
   result(): TlsInfo {
@@ -555,5 +746,5 @@ export function probeTls(dir: Direction, data: Uint8Array, start: number, end: n
 export const tlsFactory: DissectorFactory<TlsInfo> = {
   id: 'tls',
   probe: probeTls,
-  create: (anomaly: AnomalySink) => new TlsDissector(anomaly),
+  create: (anomaly: AnomalySink, flow?: FlowContext) => new TlsDissector(anomaly, flow),
 };

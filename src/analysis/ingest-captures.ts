@@ -1,7 +1,8 @@
 import type { Db } from '../store/store';
 import { FlowWriter } from '../store/store';
 import { analyzeCapture, type CaptureAnalysis } from '../pipeline/analyze-file';
-import { defaultSessionFactory } from '../../dissectors/app-session';
+import { keyLogSessionFactory } from '../../dissectors/app-session';
+import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 
 export interface IngestedCapture extends CaptureAnalysis {
   file: string;
@@ -16,6 +17,11 @@ export interface IngestOptions {
   idleTimeout?: number;
   maxFlows?: number;
   signal?: AbortSignal;
+  /**
+   * TLS secrets (`--keylog` files) for the whole run; the captures' Decryption Secrets Blocks are
+   * added to it as they are read (default: a store of the DSBs alone).
+   */
+  keyLog?: KeyLog;
 }
 
 /**
@@ -25,12 +31,15 @@ export interface IngestOptions {
  */
 export async function ingestCaptures(db: Db, files: string[], opts: IngestOptions = {}): Promise<IngestedCapture[]> {
   const out: IngestedCapture[] = [];
+  const keyLog = opts.keyLog ?? new KeyLog();
+  const sessionFactory = keyLogSessionFactory(keyLog);
   const insertCapture = db.prepare(`INSERT INTO captures (file, status, pid, started_at) VALUES (?, 'ingesting', ?, ?)`);
   for (const file of files) {
     const captureId = Number(insertCapture.run(file === '-' ? '(stdin)' : file, process.pid, new Date().toISOString()).lastInsertRowid);
     const writer = new FlowWriter(db, captureId);
     const result = await analyzeCapture(file, {
-      sessionFactory: defaultSessionFactory,
+      sessionFactory,
+      keyLog,
       onFlowEnd: (rec) => {
         writer.add(rec);
       },

@@ -85,6 +85,12 @@ export interface TlsInfo {
   clientHelloFrame: number;
   serverHelloFrame: number;
   certificateFrame: number;
+  /**
+   * Records of this connection were decrypted with a key log: TLS 1.3 certificates and
+   * CertificateRequest, and the requests inside (the flow's `http`), are then known. Optional only so
+   * that records built elsewhere stay valid; the TLS dissector always sets it.
+   */
+  decrypted?: boolean;
 }
 
 export type HttpAuth = 'none' | 'bearer' | 'basic' | 'other';

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import { AnomalyCounter } from '../anomalies';
 import type { CaptureInfo } from '../ingest/capture-info';
+import { SECRETS_TLS_KEY_LOG, type CaptureSecret } from '../ingest/pcapng-reader';
 import { readCapture } from '../ingest/read-capture';
+import type { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import { Engine, type EngineOptions } from './engine';
 import type { EngineStats } from './engine-stats';
 
@@ -11,6 +13,11 @@ export interface AnalyzeCaptureOptions extends EngineOptions {
   /** Stream read when the file is '-' (default: standard input). */
   input?: Readable;
   signal?: AbortSignal;
+  /**
+   * TLS key log store: the capture's Decryption Secrets Blocks are added to it as they are read, so
+   * connections after them can be decrypted (the session factory must share the same store).
+   */
+  keyLog?: KeyLog;
 }
 
 export interface CaptureAnalysis {
@@ -31,7 +38,14 @@ export async function analyzeCapture(file: string, opts: AnalyzeCaptureOptions):
     onProgress: opts.onProgress ? (n: number) => opts.onProgress!(n, engine.stats.packets) : undefined,
     input: opts.input,
     signal: opts.signal,
+    onSecrets: opts.keyLog ? secretsInto(opts.keyLog) : undefined,
   });
   engine.finish();
   return { info, stats: engine.getStats() };
+}
+
+function secretsInto(keyLog: KeyLog): (secret: CaptureSecret) => void {
+  return (secret) => {
+    if (secret.type === SECRETS_TLS_KEY_LOG) keyLog.addBytes(secret.data);
+  };
 }

@@ -36,12 +36,13 @@ export function readTruth(name: string): Truth {
   return JSON.parse(readFileSync(join(SAMPLES, name), 'utf8')) as Truth;
 }
 
-export function analyzeJson(capture: string): any {
+/** `extraArgs` are appended to the command line (e.g. `--keylog FILE`). */
+export function analyzeJson(capture: string, extraArgs: readonly string[] = []): any {
   const r = spawnSync(
     process.execPath,
     [join(ROOT, 'bin/planewatch.js'), 'analyze', join(SAMPLES, capture), '--json',
       '--inventory', join(ROOT, 'captures/inventory.json'), '--inventory', join(ROOT, 'captures/planewatch-cluster.json'),
-      '--ca', join(ROOT, 'captures/cluster-ca.pem')],
+      '--ca', join(ROOT, 'captures/cluster-ca.pem'), ...extraArgs],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   if (r.status !== 0 && r.status !== 3) throw new Error(`analyze ${capture} exited ${r.status}: ${r.stderr}`);

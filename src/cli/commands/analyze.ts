@@ -11,6 +11,7 @@ import { textReport } from '../../report/text-report';
 import { Progress } from '../progress';
 import { EXIT } from '../db-path';
 import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
+import { loadKeyLogFiles, type KeyLog } from '../../../dissectors/tls/decrypt/key-log';
 
 /** Exit codes of the CLI (see src/cli/db-path.ts for the full list). */
 export const ExitCode = { OK: EXIT.OK, FINDINGS: EXIT.FINDINGS, USAGE: EXIT.USAGE, DAMAGED: EXIT.CAPTURE_DAMAGED, ERROR: EXIT.ERROR } as const;
@@ -25,6 +26,7 @@ export interface AnalyzeCommandOptions {
   quiet?: boolean;
   idleTimeout?: number;
   maxFlows?: number;
+  keylog?: string[];
 }
 
 export interface CliIo {
@@ -78,6 +80,7 @@ export function registerAnalyze(program: Command): void {
     .option('--db <file>', 'store results in this SQLite database (several captures may share one)')
     .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
     .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
+    .option('--keylog <file>', 'TLS key log (SSLKEYLOGFILE format) to decrypt TLS connections with (repeatable)', collect)
     .option('--json', 'print captures, flows and findings as one JSON document')
     .option('--ndjson', 'print captures, flows and findings as one JSON object per line')
     .option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse is raised', severity)
@@ -104,8 +107,10 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
     return ExitCode.USAGE;
   }
   let inputs;
+  let keyLog: KeyLog;
   try {
     inputs = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? []);
+    keyLog = loadKeyLogFiles(opts.keylog ?? []);
   } catch (e) {
     io.stderr.write(`planewatch: ${sanitize((e as Error).message)}\n`);
     return ExitCode.ERROR;
@@ -125,6 +130,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
     ingested = await ingestCaptures(db, files, {
       idleTimeout: opts.idleTimeout,
       maxFlows: opts.maxFlows,
+      keyLog,
       onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
     });
   } finally {

@@ -1,0 +1,170 @@
+/**
+ * NSS key log (the SSLKEYLOGFILE format written by OpenSSL, BoringSSL, NSS, Go and Node's `keylog`
+ * event) → session secrets keyed by the ClientHello random.
+ *
+ * A line is `LABEL <client_random hex> <secret hex>`. TLS ≤ 1.2 sessions log `CLIENT_RANDOM` with the
+ * 48-byte master secret; TLS 1.3 sessions log the handshake and first application traffic secrets.
+ * Anything else (comments, exporter and early secrets, junk, over-long lines) is ignored: a key log is
+ * user input, read once per run, never on the packet path.
+ */
+import { readFileSync, statSync } from 'node:fs';
+
+/** Largest key log text accepted from one source (file or Decryption Secrets Block). */
+export const MAX_KEY_LOG_BYTES = 64 * 1024 * 1024;
+/** Most sessions kept in one store; further new sessions are ignored (and counted). */
+export const MAX_KEY_LOG_SESSIONS = 1_000_000;
+/** Longest line read; a real line is under 250 characters (label + 64 + 96 hex digits). */
+export const MAX_KEY_LOG_LINE = 512;
+
+const RANDOM_HEX = 64;
+
+/** What a key log knows about one TLS session. Secrets are raw bytes; null when not logged. */
+export interface SessionSecrets {
+  /** TLS ≤ 1.2 master secret (`CLIENT_RANDOM`). */
+  masterSecret: Uint8Array | null;
+  clientHandshake: Uint8Array | null;
+  serverHandshake: Uint8Array | null;
+  clientTraffic0: Uint8Array | null;
+  serverTraffic0: Uint8Array | null;
+}
+
+type SecretField = keyof SessionSecrets;
+
+const LABELS: Record<string, SecretField> = {
+  CLIENT_RANDOM: 'masterSecret',
+  CLIENT_HANDSHAKE_TRAFFIC_SECRET: 'clientHandshake',
+  SERVER_HANDSHAKE_TRAFFIC_SECRET: 'serverHandshake',
+  CLIENT_TRAFFIC_SECRET_0: 'clientTraffic0',
+  SERVER_TRAFFIC_SECRET_0: 'serverTraffic0',
+};
+
+const HEX = /^[0-9a-fA-F]+$/;
+
+function emptySecrets(): SessionSecrets {
+  return { masterSecret: null, clientHandshake: null, serverHandshake: null, clientTraffic0: null, serverTraffic0: null };
+}
+
+/** Lower-case hex of `len` bytes at `start`: the map key. Built once per connection, at ServerHello. */
+export function randomKey(b: Uint8Array, start: number, len = 32): string {
+  let s = '';
+  for (let i = start; i < start + len; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
+  return s;
+}
+
+/**
+ * A growing store of session secrets, shared by every connection of a run. It may be filled while a
+ * capture is being read (Decryption Secrets Blocks arrive between packets); a connection looks its
+ * session up when it needs the keys (at ServerHello).
+ */
+export class KeyLog {
+  private readonly sessions = new Map<string, SessionSecrets>();
+  /** Lines that were not a usable secret (junk, unknown labels, bad hex), for diagnostics. */
+  ignoredLines = 0;
+  /** Sessions not kept because the store was full. */
+  droppedSessions = 0;
+
+  /** Number of sessions with at least one secret. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Adds every secret in `text`; returns how many lines were used. */
+  addText(text: string): number {
+    const src = text.length > MAX_KEY_LOG_BYTES ? text.slice(0, MAX_KEY_LOG_BYTES) : text;
+    let used = 0;
+    let pos = 0;
+    while (pos < src.length) {
+      let nl = src.indexOf('\n', pos);
+      if (nl < 0) nl = src.length;
+      if (nl - pos <= MAX_KEY_LOG_LINE) {
+        if (this.addLine(src.slice(pos, nl))) used++;
+      } else this.ignoredLines++;
+      pos = nl + 1;
+    }
+    return used;
+  }
+
+  /** Adds key log bytes (UTF-8/ASCII), e.g. the body of a pcapng Decryption Secrets Block. */
+  addBytes(data: Uint8Array): number {
+    const n = Math.min(data.length, MAX_KEY_LOG_BYTES);
+    return this.addText(Buffer.from(data.buffer, data.byteOffset, n).toString('latin1'));
+  }
+
+  /** Every session of `other` is added (a secret already known here is kept). */
+  merge(other: KeyLog): void {
+    for (const [k, v] of other.sessions) {
+      for (const f of Object.keys(v) as SecretField[]) if (v[f] !== null) this.put(k, f, v[f]!);
+    }
+  }
+
+  /** The secrets of the session whose ClientHello random is `random[start..start+32)`, or null. */
+  lookup(random: Uint8Array, start = 0): SessionSecrets | null {
+    if (this.sessions.size === 0 || random.length < start + 32) return null;
+    return this.sessions.get(randomKey(random, start)) ?? null;
+  }
+
+  private addLine(raw: string): boolean {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return false;
+    const parts = line.split(/\s+/);
+    const field = parts.length === 3 ? LABELS[parts[0]!] : undefined;
+    const random = parts[1] ?? '';
+    const secret = parts[2] ?? '';
+    if (
+      field === undefined ||
+      random.length !== RANDOM_HEX ||
+      !HEX.test(random) ||
+      !HEX.test(secret) ||
+      !validSecretLength(field, secret.length / 2) ||
+      secret.length % 2 !== 0
+    ) {
+      this.ignoredLines++;
+      return false;
+    }
+    return this.put(random.toLowerCase(), field, Buffer.from(secret, 'hex'));
+  }
+
+  private put(key: string, field: SecretField, secret: Uint8Array): boolean {
+    let s = this.sessions.get(key);
+    if (s === undefined) {
+      if (this.sessions.size >= MAX_KEY_LOG_SESSIONS) {
+        this.droppedSessions++;
+        return false;
+      }
+      s = emptySecrets();
+      this.sessions.set(key, s);
+    }
+    if (s[field] === null) s[field] = new Uint8Array(secret);
+    return true;
+  }
+}
+
+/** Master secrets are 48 bytes; TLS 1.3 traffic secrets are a hash long (32 for SHA-256, 48 for SHA-384). */
+function validSecretLength(field: SecretField, bytes: number): boolean {
+  return field === 'masterSecret' ? bytes === 48 : bytes === 32 || bytes === 48;
+}
+
+/** Parses key log text into a new store. */
+export function parseKeyLog(text: string): KeyLog {
+  const k = new KeyLog();
+  k.addText(text);
+  return k;
+}
+
+/**
+ * Reads key log files (`--keylog`, repeatable) into one store. A file that cannot be read or is
+ * larger than MAX_KEY_LOG_BYTES is a usage error: it throws an Error naming the file.
+ */
+export function loadKeyLogFiles(paths: readonly string[], into: KeyLog = new KeyLog()): KeyLog {
+  for (const path of paths) {
+    let text: string;
+    try {
+      if (statSync(path).size > MAX_KEY_LOG_BYTES) throw new Error(`larger than ${MAX_KEY_LOG_BYTES} bytes`);
+      text = readFileSync(path, 'latin1');
+    } catch (e) {
+      throw new Error(`cannot read key log ${path}: ${(e as Error).message}`);
+    }
+    into.addText(text);
+  }
+  return into;
+}

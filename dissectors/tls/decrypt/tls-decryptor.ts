@@ -1,0 +1,147 @@
+/**
+ * The decryption state of one TLS connection whose secrets are in a key log: per direction the
+ * current record protection, the ciphertext of the record being received, and (TLS 1.3) the
+ * application traffic secret the direction switches to after its Finished.
+ *
+ * Records are buffered here only while a connection is being decrypted, one record per direction,
+ * capped at MAX_DECRYPT_RECORD_BYTES. The TLS dissector decides which records go through it.
+ */
+import type { AeadSuite } from './aead-suites';
+import type { SessionSecrets } from './key-log';
+import { tls12KeyBlock, tls13NextSecret, tls13TrafficKeys } from './key-schedule';
+import { RecordCipher } from './record-cipher';
+
+/**
+ * Largest protected record body buffered: 2^14 + 256 (RFC 8446 §5.2). TLS 1.2 AEAD records are
+ * smaller (2^14 + 8-byte explicit nonce + 16-byte tag).
+ */
+export const MAX_DECRYPT_RECORD_BYTES = 16384 + 256;
+
+class DecryptDirection {
+  cipher: RecordCipher | null;
+  /** TLS 1.3: the application traffic secret in use next (after Finished) or now (for KeyUpdate). */
+  appSecret: Uint8Array | null;
+  /** Header and body of the record being received; allocated with the first protected record. */
+  rec: Uint8Array | null;
+  recLen: number;
+  bodyLen: number;
+  /** The record does not fit the buffer: it fails when complete. */
+  overflow: boolean;
+
+  constructor(cipher: RecordCipher | null, appSecret: Uint8Array | null) {
+    this.cipher = cipher;
+    this.appSecret = appSecret;
+    this.rec = null;
+    this.recLen = 0;
+    this.bodyLen = 0;
+    this.overflow = false;
+  }
+}
+
+export class TlsDecryptor {
+  readonly suite: AeadSuite;
+  private readonly dirs: [DecryptDirection, DecryptDirection];
+  /** Content type of the last opened record (TLS 1.3: the inner type; TLS 1.2: the record type). */
+  innerType: number;
+
+  private constructor(suite: AeadSuite, client: DecryptDirection, server: DecryptDirection) {
+    this.suite = suite;
+    this.dirs = [client, server];
+    this.innerType = 0;
+  }
+
+  /**
+   * The decryptor of a session, or null when the key log lacks what the first protected records
+   * need: TLS 1.3 the two handshake traffic secrets, TLS 1.2 the master secret.
+   */
+  static create(suite: AeadSuite, secrets: SessionSecrets, clientRandom: Uint8Array, serverRandom: Uint8Array): TlsDecryptor | null {
+    if (suite.tls13) {
+      if (secrets.clientHandshake === null || secrets.serverHandshake === null) return null;
+      const c = tls13TrafficKeys(suite.hash, secrets.clientHandshake, suite.keyLength);
+      const s = tls13TrafficKeys(suite.hash, secrets.serverHandshake, suite.keyLength);
+      return new TlsDecryptor(
+        suite,
+        new DecryptDirection(new RecordCipher(suite, c.key, c.iv), secrets.clientTraffic0),
+        new DecryptDirection(new RecordCipher(suite, s.key, s.iv), secrets.serverTraffic0),
+      );
+    }
+    if (secrets.masterSecret === null) return null;
+    const kb = tls12KeyBlock(suite.hash, secrets.masterSecret, clientRandom, serverRandom, suite.keyLength, suite.fixedIvLength);
+    return new TlsDecryptor(
+      suite,
+      new DecryptDirection(new RecordCipher(suite, kb.clientKey, kb.clientIv), null),
+      new DecryptDirection(new RecordCipher(suite, kb.serverKey, kb.serverIv), null),
+    );
+  }
+
+  /** A protected record starts: its header is kept (it is the additional data). */
+  begin(dir: 0 | 1, type: number, major: number, minor: number, len: number): void {
+    const d = this.dirs[dir];
+    d.rec ??= new Uint8Array(5 + MAX_DECRYPT_RECORD_BYTES);
+    const r = d.rec;
+    r[0] = type;
+    r[1] = major;
+    r[2] = minor;
+    r[3] = len >> 8;
+    r[4] = len & 0xff;
+    d.recLen = 5;
+    d.bodyLen = len;
+    d.overflow = len > MAX_DECRYPT_RECORD_BYTES;
+  }
+
+  append(dir: 0 | 1, data: Uint8Array, start: number, end: number): void {
+    const d = this.dirs[dir];
+    if (d.overflow || d.rec === null) return;
+    d.rec.set(data.subarray(start, end), d.recLen);
+    d.recLen += end - start;
+  }
+
+  /**
+   * The record is complete: its plaintext (TLS 1.3: without inner type and padding; the type is in
+   * `innerType`), or null when it cannot be opened (wrong key, too long, no key for this phase).
+   */
+  open(dir: 0 | 1): Uint8Array | null {
+    const d = this.dirs[dir];
+    const c = d.cipher;
+    if (c === null || d.rec === null || d.overflow || d.recLen !== 5 + d.bodyLen) return null;
+    const pt = c.open(d.rec, d.bodyLen);
+    if (pt === null) return null;
+    if (!this.suite.tls13) {
+      this.innerType = d.rec[0]!;
+      return pt;
+    }
+    // TLSInnerPlaintext = content ‖ type ‖ zeros: the last non-zero byte is the type (RFC 8446 §5.2).
+    let i = pt.length - 1;
+    while (i >= 0 && pt[i] === 0) i--;
+    if (i < 0) return null;
+    this.innerType = pt[i]!;
+    return pt.subarray(0, i);
+  }
+
+  /** TLS 1.3: after its Finished, a direction uses its application traffic secret. False when it was not logged. */
+  toApplication(dir: 0 | 1): boolean {
+    const d = this.dirs[dir];
+    if (d.appSecret === null) {
+      d.cipher = null;
+      return false;
+    }
+    const k = tls13TrafficKeys(this.suite.hash, d.appSecret, this.suite.keyLength);
+    d.cipher = new RecordCipher(this.suite, k.key, k.iv);
+    return true;
+  }
+
+  /** TLS 1.3 KeyUpdate from `dir`: its next records use the next generation of its traffic secret. */
+  keyUpdate(dir: 0 | 1): boolean {
+    const d = this.dirs[dir];
+    if (d.appSecret === null) return false;
+    d.appSecret = tls13NextSecret(this.suite.hash, d.appSecret);
+    return this.toApplication(dir);
+  }
+
+  /** Frees the record buffer of a direction that is no longer decrypted. */
+  release(dir: 0 | 1): void {
+    const d = this.dirs[dir];
+    d.rec = null;
+    d.cipher = null;
+  }
+}

@@ -29,6 +29,8 @@ function positive(text: string): number {
 }
 
 /** Adds `live` to the program. */
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
 export function registerLiveCommand(program: Command): void {
   program
     .command('live')
@@ -44,8 +46,8 @@ export function registerLiveCommand(program: Command): void {
     .option('--evidence <dir>', 'write the packets of every flow that raised a finding to DIR/<flow>.pcap')
     .option('--idle-timeout <seconds>', 'end flows idle this long', positive)
     .option('--max-flows <n>', 'flows kept in memory at most', positive)
-    .option('--inventory <files...>', 'cluster inventory JSON')
-    .option('--ca <files...>', 'PEM CA bundles the kubelet and API server certificates should chain to')
+    .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
+    .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
     .action(async (opts: LiveCommandOptions) => {
       process.exitCode = await runLiveCommand(opts);
     });

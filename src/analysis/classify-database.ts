@@ -1,5 +1,6 @@
 import type { Db } from '../store/store';
-import { ClassificationWriter, iterateStoredFlows } from '../store/store';
+import { ClassificationWriter, iterateStoredFlows, type StoredFlow } from '../store/store';
+import type { Classification, Finding } from '../model/analysis';
 import { classifyFlow } from './classifier';
 import { findingsForFlow } from './findings';
 import { Topology } from './topology';
@@ -7,6 +8,12 @@ import type { AnalysisInputs } from './context';
 
 /** Flows classified per transaction. */
 const CLASSIFY_BATCH = 5000;
+
+interface PendingWrite {
+  flow: Pick<StoredFlow, 'dbId' | 'captureId'>;
+  classification: Classification;
+  findings: Finding[];
+}
 
 export interface ClassifySummary {
   flows: number;
@@ -27,12 +34,14 @@ export function classifyDatabase(db: Db, inputs: AnalysisInputs): ClassifySummar
   let flows = 0;
   let findings = 0;
   db.transaction(() => writer.clear())();
-  let batch: (() => void)[] = [];
+  // Only what the writer needs is kept until the batch commits, not the whole flow with its
+  // evidence: holding 5000 parsed flows made the heap (and peak RSS) grow during this pass.
+  let batch: PendingWrite[] = [];
   const commit = () => {
     const work = batch;
     batch = [];
     db.transaction(() => {
-      for (const w of work) w();
+      for (const w of work) writer.write(w.flow, w.classification, w.findings);
     })();
   };
   for (const f of iterateStoredFlows(db)) {
@@ -40,7 +49,7 @@ export function classifyDatabase(db: Db, inputs: AnalysisInputs): ClassifySummar
     const fs = findingsForFlow(f, c, { topology, ca: inputs.ca });
     flows++;
     findings += fs.length;
-    batch.push(() => writer.write(f, c, fs));
+    batch.push({ flow: { dbId: f.dbId, captureId: f.captureId }, classification: c, findings: fs });
     if (batch.length >= CLASSIFY_BATCH) commit();
   }
   commit();

@@ -36,7 +36,8 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
   const insertCapture = db.prepare(`INSERT INTO captures (file, status, pid, started_at) VALUES (?, 'ingesting', ?, ?)`);
   for (const file of files) {
     const captureId = Number(insertCapture.run(file === '-' ? '(stdin)' : file, process.pid, new Date().toISOString()).lastInsertRowid);
-    const writer = new FlowWriter(db, captureId);
+    // Classification reads flows back from the database: no key → id map is needed here.
+    const writer = new FlowWriter(db, captureId, { trackIds: false });
     const result = await analyzeCapture(file, {
       sessionFactory,
       keyLog,

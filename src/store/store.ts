@@ -82,14 +82,20 @@ export class FlowWriter {
   private readonly insertHttp;
   private readonly insertSsh;
   private readonly knownCerts = new Set<string>();
-  /** flow key → database id, for flows written by this writer (findings refer to them). */
+  /**
+   * flow key → database id, for flows written by this writer (findings refer to them). Not kept when
+   * constructed with `trackIds: false`: one entry per flow would make memory grow with the capture.
+   */
   readonly ids = new Map<string, number>();
   written = 0;
+  private readonly trackIds: boolean;
 
   constructor(
     private readonly db: Db,
     private readonly captureId: number,
+    opts: { trackIds?: boolean } = {},
   ) {
+    this.trackIds = opts.trackIds ?? true;
     this.insertFlow = db.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version,
       client_ip, client_port, server_ip, server_port, first_ts, last_ts, first_frame, last_frame,
       packets_client, packets_server, bytes_client, bytes_server, payload_client, payload_server,
@@ -143,7 +149,7 @@ export class FlowWriter {
       rec.app, tls?.version ?? null, tls?.sni ?? null, JSON.stringify(evidence),
     );
     const flowId = Number(r.lastInsertRowid);
-    this.ids.set(rec.id, flowId);
+    if (this.trackIds) this.ids.set(rec.id, flowId);
     this.written++;
     if (tls) {
       tls.serverCertificates.forEach((c, i) => this.writeCert(flowId, 'server', i, c));
@@ -205,6 +211,15 @@ interface FlowRow {
   anomalies: string; app: string; evidence: string;
 }
 
+/**
+ * The columns of FlowRow. Naming them rather than `SELECT *` skips the classification columns that
+ * rowToFlow never reads: better-sqlite3 spends most of a row's cost converting column values.
+ */
+const FLOW_ROW_COLUMNS = `id, capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
+  server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
+  payload_client, payload_server, missing_client, missing_server, history, state, midstream, end_reason, tunnel, vlan,
+  anomalies, app, evidence`;
+
 /** Rows read per page when streaming flows back: pages by id, so writes may happen in between. */
 const READ_PAGE = 2000;
 
@@ -224,7 +239,7 @@ export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<St
     return c;
   };
   const inCaptures = captureIds && captureIds.length > 0 ? `AND capture_id IN (${captureIds.map(() => '?').join(',')})` : '';
-  const page = db.prepare(`SELECT * FROM flows WHERE id > ? ${inCaptures} ORDER BY id LIMIT ${READ_PAGE}`);
+  const page = db.prepare(`SELECT ${FLOW_ROW_COLUMNS} FROM flows WHERE id > ? ${inCaptures} ORDER BY id LIMIT ${READ_PAGE}`);
   let after = 0;
   for (;;) {
     const rows = page.all(after, ...(captureIds ?? [])) as FlowRow[];
@@ -286,7 +301,7 @@ export class ClassificationWriter {
     this.db.prepare(`DELETE FROM findings`).run();
   }
 
-  write(flow: StoredFlow, c: Classification, findings: Finding[]): void {
+  write(flow: Pick<StoredFlow, 'dbId' | 'captureId'>, c: Classification, findings: Finding[]): void {
     let worst: Finding['severity'] | null = null;
     for (const f of findings) if (worst === null || severityRank(f.severity) > severityRank(worst)) worst = f.severity;
     this.updateFlow.run(c.path, JSON.stringify(c.pathDetail), c.confidence, JSON.stringify(c.reasons), worst,

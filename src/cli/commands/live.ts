@@ -5,6 +5,7 @@ import { parseListen } from '../../live/udp-mirror-source';
 import type { MirrorKind } from '../../live/tunnel-frame';
 import { terminalSafe } from '../../report/terminal-text';
 import { DB_OPTION_HELP, EXIT, defaultDbPath } from '../db-path';
+import { loadTui } from '../../tui/load-tui';
 
 interface LiveCommandOptions {
   interface?: string;
@@ -107,7 +108,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
     });
     if (opts.tui) {
       // The store exists once runLive has started (it opens it synchronously).
-      const { startTui } = await import('../../tui/run-tui');
+      const startTui = await loadTui();
       const tui = startTui({ db, onQuit: () => controller.abort() });
       stopTui = tui.stop;
     }

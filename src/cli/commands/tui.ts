@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DB_OPTION_HELP, defaultDbPath, requireDb } from '../db-path';
+import { loadTui } from '../../tui/load-tui';
 
 interface TuiOptions {
   db?: string;
@@ -19,7 +20,7 @@ export function registerTuiCommand(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const { startTui } = await import('../../tui/run-tui');
+      const startTui = await loadTui();
       await startTui({ db: file }).done;
     });
 }

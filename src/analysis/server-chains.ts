@@ -7,71 +7,80 @@ export interface SeenChain {
   frame: number;
 }
 
+/** Distinct leaf certificates remembered per server endpoint; more are counted, not kept. */
+export const MAX_LEAVES_PER_SERVER = 256;
+
+/** The span of time over which one server presented one leaf: its earliest and latest sightings. */
+interface LeafRun {
+  first: SeenChain;
+  last: SeenChain;
+}
+
 /**
- * The certificate chains one server endpoint presented, indexed for the two questions the rules ask
- * of every flow: "which chain was seen nearest in time?" and "was a different leaf ever seen?".
- * A busy API server presents its chain on tens of thousands of connections; scanning that list per
- * flow made classification quadratic. Answers are exactly those of a scan in observation order.
+ * The certificate chains one server endpoint presented, summarised for the two questions the rules
+ * ask of every flow: "which chain was this server presenting at time t?" and "was a different leaf
+ * ever seen?".
+ *
+ * A busy API server presents its chain on hundreds of thousands of connections, so observations are
+ * not kept one by one (memory would grow with the capture): each distinct leaf keeps the earliest and
+ * the latest connection that showed it. A certificate rotation then reads as consecutive runs.
  */
 export class ServerChains {
-  /** Every observation, in the order observed. */
-  readonly all: SeenChain[] = [];
-  /** First observation of each distinct leaf (SHA-256), in the order first seen. */
-  private readonly firstByLeaf = new Map<string, SeenChain>();
-  /** Indexes into `all` sorted by (ts, observation order); rebuilt lazily after new observations. */
-  private byTime: Int32Array | null = null;
+  /** One run per distinct leaf (SHA-256), in the order first observed. */
+  private readonly runs = new Map<string, LeafRun>();
+  observations = 0;
+  /** Observations of leaves beyond MAX_LEAVES_PER_SERVER, which are not remembered. */
+  dropped = 0;
 
   add(seen: SeenChain): void {
-    this.all.push(seen);
+    this.observations++;
     const leaf = seen.chain[0]!.sha256;
-    if (!this.firstByLeaf.has(leaf)) this.firstByLeaf.set(leaf, seen);
-    this.byTime = null;
+    const run = this.runs.get(leaf);
+    if (run === undefined) {
+      if (this.runs.size >= MAX_LEAVES_PER_SERVER) {
+        this.dropped++;
+        return;
+      }
+      this.runs.set(leaf, { first: seen, last: seen });
+      return;
+    }
+    // Ties keep the sighting observed first.
+    if (seen.ts < run.first.ts) run.first = seen;
+    if (seen.ts > run.last.ts) run.last = seen;
+  }
+
+  /** Distinct leaves remembered. */
+  get leaves(): number {
+    return this.runs.size;
   }
 
   /** The earliest observed chain whose leaf is not `leafSha256`, or null. */
   firstOtherLeaf(leafSha256: string): SeenChain | null {
-    // The earliest entry with another leaf is the first occurrence of that leaf.
-    for (const [sha, seen] of this.firstByLeaf) if (sha !== leafSha256) return seen;
+    for (const [sha, run] of this.runs) if (sha !== leafSha256) return run.first;
     return null;
   }
 
-  /** The observation nearest to `ts`; among equally near ones, the one observed first. */
+  /**
+   * The chain the server was presenting at `ts`: the leaf whose span of sightings contains `ts`, or
+   * else the one whose span ends nearest to it. Returned is that leaf's sighting nearest to `ts`;
+   * ties go to the leaf observed first, then to its earlier sighting.
+   */
   nearest(ts: number): SeenChain | null {
-    const all = this.all;
-    if (all.length === 0) return null;
-    const order = this.sorted();
-    // First index whose ts >= the query.
-    let lo = 0;
-    let hi = order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (all[order[mid]!]!.ts < ts) lo = mid + 1;
-      else hi = mid;
+    let best: SeenChain | null = null;
+    let bestGap = Infinity;
+    let bestDistance = Infinity;
+    for (const run of this.runs.values()) {
+      const gap = ts < run.first.ts ? run.first.ts - ts : ts > run.last.ts ? ts - run.last.ts : 0;
+      const dFirst = Math.abs(run.first.ts - ts);
+      const dLast = Math.abs(run.last.ts - ts);
+      const pick = dLast < dFirst ? run.last : run.first;
+      const distance = Math.min(dFirst, dLast);
+      if (gap < bestGap || (gap === bestGap && distance < bestDistance)) {
+        best = pick;
+        bestGap = gap;
+        bestDistance = distance;
+      }
     }
-    // Candidates: the first of the group just below, and the first of the group at or above.
-    let below = -1;
-    if (lo > 0) {
-      const t = all[order[lo - 1]!]!.ts;
-      let i = lo - 1;
-      while (i > 0 && all[order[i - 1]!]!.ts === t) i--;
-      below = order[i]!;
-    }
-    const above = lo < order.length ? order[lo]! : -1;
-    if (below < 0) return all[above]!;
-    if (above < 0) return all[below]!;
-    const db = Math.abs(all[below]!.ts - ts);
-    const da = Math.abs(all[above]!.ts - ts);
-    if (db !== da) return all[db < da ? below : above]!;
-    return all[below < above ? below : above]!;
-  }
-
-  private sorted(): Int32Array {
-    if (this.byTime !== null) return this.byTime;
-    const all = this.all;
-    const order = new Int32Array(all.length);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    order.sort((a, b) => all[a]!.ts - all[b]!.ts || a - b);
-    this.byTime = order;
-    return order;
+    return best;
   }
 }

@@ -1,12 +1,12 @@
 /**
- * Live-mode benchmark: replays a large synthesised capture through a pipe into
- * `planewatch live --stdin --db` and reports packets/s and drops; then renders the TUI over the
- * resulting database (tens of thousands of flows) for a while and reports its redraw rate and CPU.
+ * Live-mode benchmark: replays the benchmark's synthesised busy-cluster capture (the same file as
+ * `npm run bench`) through a pipe into `planewatch live --stdin --db` and reports packets/s and drops;
+ * then renders the TUI over the resulting database for a while and reports its redraw rate and CPU.
  *
- *   npx tsx bench/live-bench.ts [connections=50000]
+ *   npm run bench:live -- [--size 1GB | --file F]
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -15,28 +15,19 @@ import { createElement } from 'react';
 import { App } from '../src/tui/app';
 import { DbDataSource } from '../src/tui/tui-data';
 import { MAX_FPS } from '../src/tui/run-tui';
-import { conversationFrames, pcapOf } from '../test/live/packets';
+import { ensureCapture } from './capture-cache';
+import { walkRecords } from '../src/ingest/raw-walk';
 import { planewatchArgv } from '../test/live/live-helpers';
 
-const connections = Number(process.argv[2] ?? 50_000);
+const sizeArg = process.argv.indexOf('--size');
+const fileArg = process.argv.indexOf('--file');
+const pcap = fileArg >= 0 ? process.argv[fileArg + 1]! : await ensureCapture(sizeArg >= 0 ? process.argv[sizeArg + 1]! : '1GB', (l) => console.log(l));
 const dir = mkdtempSync(join(tmpdir(), 'pw-live-bench-'));
-const pcap = join(dir, 'large.pcap');
 const db = join(dir, 'live.db');
 
-function buildCapture(): number {
-  const frames: Uint8Array[] = [];
-  for (let i = 0; i < connections; i++) {
-    const client = `10.${1 + ((i >> 16) & 0xff)}.${(i >> 8) & 0xff}.${i & 0xff}`;
-    const server = `10.0.0.${20 + (i % 8)}`;
-    const kubelet = i % 4 === 0;
-    frames.push(...conversationFrames({
-      client, server, sport: 30000 + (i % 30000), dport: kubelet ? 10255 : 8080,
-      request: `GET /api/v1/pods?i=${i} HTTP/1.1\r\nHost: ${server}\r\nUser-Agent: kubelet/v1.30\r\n\r\n`,
-      response: 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n' + 'x'.repeat(200),
-    }));
-  }
-  writeFileSync(pcap, pcapOf(frames));
-  return frames.length;
+/** Packets in the capture, by a raw record walk (the denominator of packets/s). */
+async function countPackets(): Promise<number> {
+  return (await walkRecords(pcap)).packets;
 }
 
 async function runLivePipe(): Promise<{ seconds: number; consumed: number; line: string }> {
@@ -83,8 +74,8 @@ async function benchTui(seconds: number): Promise<{ fps: number; cpuPct: number;
   return { fps: frames / wall, cpuPct: ((cpu.user + cpu.system) / 1e6 / wall) * 100, flows };
 }
 
-const packets = buildCapture();
-console.log(`capture: ${connections} connections, ${packets} packets, ${(statSync(pcap).size / 1e6).toFixed(1)} MB`);
+const packets = await countPackets();
+console.log(`capture: ${pcap}, ${packets} packets, ${(statSync(pcap).size / 1e6).toFixed(1)} MB`);
 const live = await runLivePipe();
 console.log(`live --stdin: pipe consumed in ${live.consumed.toFixed(2)} s → ${Math.round(packets / live.consumed).toLocaleString('en-US')} packets/s while capturing`);
 console.log(`  until exit (final flush + classification of every flow): ${live.seconds.toFixed(2)} s → ${Math.round(packets / live.seconds).toLocaleString('en-US')} packets/s end to end`);

@@ -171,10 +171,19 @@ export async function writeScaleCapture(o: ScaleOptions): Promise<{ bytes: numbe
   const w = new PcapWriter(FdSink.open(o.out), LINKTYPE_ETHERNET);
   const active: Active[] = [];
   let connections = 0;
+  // A kubelet keeps one serving certificate: each node gets one kind of kubelet template (self-signed
+  // or CA-signed) for the whole capture, so the replay does not look like certificates changing.
+  const kubeletKinds = [...new Set(templates.filter((t) => t.serverRole === 'node').map((t) => t.name))].sort();
+  const byKind = kubeletKinds.map((k) => templates.filter((t) => t.serverRole === 'node' && t.name === k));
+  const kubeletTemplates = (node: number): Template[] => byKind[node % byKind.length]!;
   const start = (a: Active): void => {
     // Watches are long-lived and fewer; short sessions churn.
     a.template = templates[prng.int(0, templates.length - 1)]!;
     const node = prng.int(0, nodes - 1);
+    if (a.template.serverRole === 'node') {
+      const own = kubeletTemplates(node);
+      a.template = own[prng.int(0, own.length - 1)]!;
+    }
     a.client = pick(a.template.clientRole, node);
     a.server = pick(a.template.serverRole, node);
     a.cport = prng.int(32768, 60999);

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSamples, type GeneratedSample } from '../../captures/generate/generate.js';
 import { writeScaleCapture } from '../../captures/generate/scale.js';
+import { analyzeCapture } from '../../src/pipeline/analyze-file.js';
+import { defaultSessionFactory } from '../../dissectors/app-session.js';
+import type { FlowRecord } from '../../src/model/flow-record.js';
 import { hasTshark, tsharkFields } from './tshark.js';
 
 const pkiDir = join(import.meta.dirname, '../../captures/pki');
@@ -55,5 +58,22 @@ describe('capture generation', () => {
       ]);
       expect(bad).toEqual([]);
     }
+  });
+
+  it('scale mode gives every kubelet one serving certificate, as a real node has', async () => {
+    const [dir] = await run(10);
+    const out = join(dir, 'scale-kubelets.pcap');
+    await writeScaleCapture({ out, bytes: 4_000_000, nodes: 20, seed: 3, pkiDir });
+    const leaves = new Map<string, Set<string>>();
+    const flows: FlowRecord[] = [];
+    await analyzeCapture(out, { sessionFactory: defaultSessionFactory, onFlowEnd: (rec) => flows.push(rec) });
+    for (const f of flows) {
+      const leaf = f.tls?.serverCertificates[0]?.sha256;
+      if (f.server.port !== 10250 || !leaf) continue;
+      const key = `${f.server.ip}:${f.server.port}`;
+      leaves.set(key, (leaves.get(key) ?? new Set()).add(leaf));
+    }
+    expect(leaves.size).toBeGreaterThan(5);
+    for (const [kubelet, set] of leaves) expect([kubelet, set.size]).toEqual([kubelet, 1]);
   });
 });

@@ -274,6 +274,18 @@ export const MIGRATIONS: readonly string[] = [
     message         TEXT
   );
   `,
+  // 3: the dissected evidence moves out of \`flows\` into its own table. Classification rewrites every
+  // flow row; with ~2 KB of JSON in each, SQLite rewrote the JSON too, and every scan of \`flows\`
+  // (the dashboard's lists) read past it.
+  `
+  CREATE TABLE flow_evidence (
+    flow_id   INTEGER PRIMARY KEY REFERENCES flows(id) ON DELETE CASCADE,
+    -- the dissectors' evidence as JSON (certificates by sha256), read back by reclassification
+    evidence  TEXT NOT NULL
+  );
+  INSERT INTO flow_evidence (flow_id, evidence) SELECT id, evidence FROM flows;
+  ALTER TABLE flows DROP COLUMN evidence;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -76,6 +76,7 @@ export interface StoredEvidence {
 export class FlowWriter {
   private pending: FlowRecord[] = [];
   private readonly insertFlow;
+  private readonly insertEvidence;
   private readonly insertCert;
   private readonly insertFlowCert;
   private readonly insertTls;
@@ -100,8 +101,9 @@ export class FlowWriter {
       client_ip, client_port, server_ip, server_port, first_ts, last_ts, first_frame, last_frame,
       packets_client, packets_server, bytes_client, bytes_server, payload_client, payload_server,
       missing_client, missing_server, history, state, midstream, end_reason, tunnel, vlan, anomalies,
-      app, tls_version, sni, evidence)
-      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?)`);
+      app, tls_version, sni)
+      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?)`);
+    this.insertEvidence = db.prepare(`INSERT INTO flow_evidence (flow_id, evidence) VALUES (?,?)`);
     this.insertCert = db.prepare(`INSERT OR IGNORE INTO certificates (sha256, sha1, subject, issuer, subject_cn,
       issuer_cn, san, serial, not_before, not_after, key_type, key_bits, signature_algorithm, self_signed,
       is_ca, info, der) VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?)`);
@@ -146,9 +148,10 @@ export class FlowWriter {
       rec.packets[0], rec.packets[1], rec.bytes[0], rec.bytes[1], rec.payloadBytes[0], rec.payloadBytes[1],
       rec.missingBytes[0], rec.missingBytes[1], rec.history, rec.state, rec.midstream ? 1 : 0, rec.endReason,
       rec.tunnel ? JSON.stringify(rec.tunnel) : null, rec.vlan, JSON.stringify(rec.anomalies),
-      rec.app, tls?.version ?? null, tls?.sni ?? null, JSON.stringify(evidence),
+      rec.app, tls?.version ?? null, tls?.sni ?? null,
     );
     const flowId = Number(r.lastInsertRowid);
+    this.insertEvidence.run(flowId, JSON.stringify(evidence));
     if (this.trackIds) this.ids.set(rec.id, flowId);
     this.written++;
     if (tls) {
@@ -215,10 +218,10 @@ interface FlowRow {
  * The columns of FlowRow. Naming them rather than `SELECT *` skips the classification columns that
  * rowToFlow never reads: better-sqlite3 spends most of a row's cost converting column values.
  */
-const FLOW_ROW_COLUMNS = `id, capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
+const FLOW_ROW_COLUMNS = `flows.id AS id, capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
   server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
   payload_client, payload_server, missing_client, missing_server, history, state, midstream, end_reason, tunnel, vlan,
-  anomalies, app, evidence`;
+  anomalies, app, COALESCE(e.evidence, '{}') AS evidence`;
 
 /** Rows read per page when streaming flows back: pages by id, so writes may happen in between. */
 const READ_PAGE = 2000;
@@ -239,7 +242,8 @@ export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<St
     return c;
   };
   const inCaptures = captureIds && captureIds.length > 0 ? `AND capture_id IN (${captureIds.map(() => '?').join(',')})` : '';
-  const page = db.prepare(`SELECT ${FLOW_ROW_COLUMNS} FROM flows WHERE id > ? ${inCaptures} ORDER BY id LIMIT ${READ_PAGE}`);
+  const page = db.prepare(`SELECT ${FLOW_ROW_COLUMNS} FROM flows LEFT JOIN flow_evidence e ON e.flow_id = flows.id
+    WHERE flows.id > ? ${inCaptures} ORDER BY flows.id LIMIT ${READ_PAGE}`);
   let after = 0;
   for (;;) {
     const rows = page.all(after, ...(captureIds ?? [])) as FlowRow[];

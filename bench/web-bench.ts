@@ -5,10 +5,11 @@
  *
  *   npx tsx bench/web-bench.ts [--flows N] [--seconds S] [--rebuild]
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { openStore } from '../src/store/store';
+import { SCHEMA_VERSION } from '../src/store/schema';
 import { PATH_IDS, SEVERITIES, severityRank } from '../src/model/analysis';
 import { startServer } from '../src/web/server';
 
@@ -20,14 +21,16 @@ const arg = (name: string, dflt: number) => {
 const FLOWS = arg('--flows', 1_000_000);
 const SECONDS = arg('--seconds', 3);
 const DIR = join(import.meta.dirname, 'data');
-const DB = join(DIR, `web-bench-${FLOWS}.db`);
+const DB = join(DIR, `web-bench-${FLOWS}-schema${SCHEMA_VERSION}.db`);
 const T0 = 1_700_000_000;
 const BATCH = 50_000;
 
+/** Builds the database under a temporary name and renames it when complete: an interrupted build is never reused. */
 function buildDb(): void {
   mkdirSync(DIR, { recursive: true });
-  for (const s of ['', '-wal', '-shm']) rmSync(`${DB}${s}`, { force: true });
-  const db = openStore(DB);
+  const partial = `${DB}.partial`;
+  for (const f of [DB, partial]) for (const s of ['', '-wal', '-shm']) rmSync(`${f}${s}`, { force: true });
+  const db = openStore(partial);
   db.pragma('synchronous = OFF');
   const started = Date.now();
   db.prepare(`INSERT INTO captures (file, format, status, packets, bytes, flows, first_ts, last_ts, started_at) VALUES ('bench.pcap','pcap','complete',?,?,?,?,?,?)`)
@@ -72,6 +75,7 @@ function buildDb(): void {
   })();
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
+  renameSync(partial, DB);
   console.log(`built ${FLOWS.toLocaleString()} flows in ${((Date.now() - started) / 1000).toFixed(1)} s → ${DB}`);
 }
 

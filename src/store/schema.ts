@@ -285,6 +285,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO flow_evidence (flow_id, evidence) SELECT id, evidence FROM flows;
   ALTER TABLE flows DROP COLUMN evidence;
+  -- most severe and newest first (the TUI's findings list): read backwards, it needs no sort
+  CREATE INDEX findings_rank_recent ON findings(severity_rank, ts);
   `,
 ];
 

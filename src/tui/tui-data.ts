@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { openStoreReadOnly, type Db } from '../store/store';
 import { readLiveStatus } from '../live/live-status';
-import { SEVERITIES, type Severity } from '../model/analysis';
+import { SEVERITIES, severityRank, type Severity } from '../model/analysis';
 
 /** Rows fetched per list at most: the screen shows a window, the count says how many there are. */
 export const MAX_FLOW_ROWS = 500;
@@ -164,6 +164,7 @@ const FLOW_COLUMNS = `id, client_ip, client_port, server_ip, server_port, app, p
  */
 export class DbDataSource implements TuiDataSource {
   private db: Db | null = null;
+  private last: { version: number; key: string; snap: TuiSnapshot } | null = null;
 
   constructor(private readonly file: string) {}
 
@@ -182,7 +183,14 @@ export class DbDataSource implements TuiDataSource {
     const db = this.open();
     if (db === null) return emptySnapshot(this.file);
     try {
-      return this.query(db, q);
+      // Nothing committed since the last load and the same question: the same snapshot object, so the
+      // app does not re-render. On a finished capture the periodic refresh then costs one pragma.
+      const version = db.pragma('data_version', { simple: true }) as number;
+      const key = JSON.stringify(q);
+      if (this.last !== null && this.last.version === version && this.last.key === key) return this.last.snap;
+      const snap = this.query(db, q);
+      this.last = { version, key, snap };
+      return snap;
     } catch {
       // Schema not there yet (a live run is creating it) or the database is busy: show what we had.
       return emptySnapshot(this.file);
@@ -192,16 +200,19 @@ export class DbDataSource implements TuiDataSource {
   private query(db: Db, q: FlowQuery): TuiSnapshot {
     const snap = emptySnapshot(this.file);
     snap.header = this.header(db);
+    // A plain table scan: walking flows_path would visit the rows in random order.
     snap.paths = db.prepare(`SELECT path, COUNT(*) AS flows, COALESCE(SUM(bytes_client + bytes_server), 0) AS bytes,
         SUM(finding_count) AS findings, MAX(severity_rank) AS worstRank, COUNT(DISTINCT client_ip) AS clients,
-        COUNT(DISTINCT server_ip) AS servers FROM flows GROUP BY path ORDER BY flows DESC`).all() as PathRow[];
-    for (const r of db.prepare(`SELECT severity, COUNT(*) AS n FROM findings GROUP BY severity`).all() as { severity: Severity; n: number }[]) {
-      if ((SEVERITIES as readonly string[]).includes(r.severity)) snap.severityCounts[r.severity] = r.n;
+        COUNT(DISTINCT server_ip) AS servers FROM flows NOT INDEXED GROUP BY path ORDER BY flows DESC`).all() as PathRow[];
+    // By rank: the findings_severity index answers it without reading the findings themselves.
+    for (const r of db.prepare(`SELECT severity_rank AS rank, COUNT(*) AS n FROM findings GROUP BY severity_rank`).all() as { rank: number; n: number }[]) {
+      const severity = SEVERITIES.find((s) => severityRank(s) === r.rank);
+      if (severity !== undefined) snap.severityCounts[severity] = r.n;
     }
     snap.findings = (db.prepare(`SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.ts,
         fl.id AS flowId, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port
         FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id
-        ORDER BY f.severity_rank DESC, f.ts DESC, f.id LIMIT ${MAX_FINDING_ROWS}`).all() as (FindingRow & {
+        ORDER BY f.severity_rank DESC, f.ts DESC, f.id DESC LIMIT ${MAX_FINDING_ROWS}`).all() as (FindingRow & {
       client_ip: string | null; client_port: number; server_ip: string | null; server_port: number;
     })[]).map((r) => ({
       id: r.id, rule: r.rule, severity: r.severity, title: r.title, evidence: r.evidence, recommendation: r.recommendation,
@@ -223,9 +234,10 @@ export class DbDataSource implements TuiDataSource {
     snap.flows = (db.prepare(`SELECT ${FLOW_COLUMNS} FROM flows ${where} ORDER BY ${ORDER[q.sort]} ${dir}, id ${dir}
         LIMIT ${MAX_FLOW_ROWS}`).all(...params) as RawFlow[]).map(toFlowRow);
     snap.flowTotal = db.prepare(`SELECT COUNT(*) FROM flows ${where}`).pluck().get(...params) as number;
-    snap.endpoints = db.prepare(`SELECT e.ip, e.primary_role AS role, e.name, e.flows, e.bytes,
-        (SELECT COUNT(*) FROM findings f JOIN flows fl ON fl.id = f.flow_id WHERE fl.server_ip = e.ip) AS findings
-        FROM endpoints e ORDER BY e.flows DESC, e.ip LIMIT ${MAX_ENDPOINT_ROWS}`).all() as EndpointRow[];
+    snap.endpoints = db.prepare(`SELECT e.ip, e.primary_role AS role, e.name, e.flows, e.bytes, COALESCE(x.n, 0) AS findings
+        FROM endpoints e LEFT JOIN (SELECT fl.server_ip AS ip, COUNT(*) AS n FROM findings f JOIN flows fl ON fl.id = f.flow_id
+        GROUP BY fl.server_ip) x ON x.ip = e.ip
+        ORDER BY e.flows DESC, e.ip LIMIT ${MAX_ENDPOINT_ROWS}`).all() as EndpointRow[];
     return snap;
   }
 

@@ -125,3 +125,22 @@ describe('TUI', () => {
     expect(plain.lastFrame()).toMatch(/‼ critical/);
   });
 });
+
+describe('the TUI data source', () => {
+  it('hands back the same snapshot while nothing changes, and a new one after another connection commits', async () => {
+    const { openStore } = await import('../../src/store/store');
+    const own = buildTuiFixture({ file: `${file}.refresh.db` }).file;
+    const src = new DbDataSource(own);
+    const q = { filter: '', sort: 'time' as const, desc: true };
+    const a = src.load(q);
+    expect(src.load(q)).toBe(a);
+    expect(src.load({ ...q, filter: '10.' })).not.toBe(a);
+    const writer = openStore(own);
+    writer.prepare(`UPDATE captures SET packets = packets + 1`).run();
+    writer.close();
+    const b = src.load(q);
+    expect(b).not.toBe(a);
+    expect(b.header.packets).toBe(a.header.packets + 1);
+    src.close();
+  });
+});

@@ -4,7 +4,7 @@ import { api } from '../api.js';
 import { h, mount } from '../dom.js';
 import { APPS, PATHS, SEVERITIES, endpointText, fmtBytes, fmtDuration, fmtNum, fmtTime, pathBadge, roleBadge, sevBadge } from '../format.js';
 import { go, href } from '../router.js';
-import { first, input, select } from './filters.js';
+import { first, input, select, timeInput } from './filters.js';
 
 const PAGE = 100;
 const SORTABLE = { time: 'Start', client: 'Client', server: 'Server', path: 'Path', bytes: 'Bytes', severity: 'Worst finding' };
@@ -27,7 +27,7 @@ export async function renderFlows(root, route) {
     return h('a', { href: href('flows', null, { ...p, sort: key, order: nextOrder, cursor: undefined }), class: `sort ${active ? `active ${order}` : ''}`, 'data-sort': key },
       SORTABLE[key], active ? (order === 'desc' ? ' ↓' : ' ↑') : '');
   };
-  const extra = ['clientGroup', 'serverGroup', 'from', 'to', 'capture', 'minSeverity'].filter((k) => p[k]);
+  const extra = ['clientGroup', 'serverGroup', 'capture', 'minSeverity'].filter((k) => p[k]);
   const table = h('table', { class: 'grid flows-table' },
     h('thead', null, h('tr', null,
       h('th', null, sortLink('time')), h('th', null, sortLink('client')), h('th', null, sortLink('server')), h('th', null, sortLink('path')),
@@ -54,6 +54,8 @@ export async function renderFlows(root, route) {
       input('server', 'Server', p.server, (v) => set('server', v), { size: 12 }),
       input('port', 'Port', p.port, (v) => set('port', v), { size: 6 }),
       input('rule', 'Finding rule', p.rule ? first(p.rule) : undefined, (v) => set('rule', v), { size: 14 }),
+      timeInput('from', 'From (UTC)', p.from, (v) => set('from', v)),
+      timeInput('to', 'To (UTC)', p.to, (v) => set('to', v)),
       extra.length ? h('span', { class: 'chips' }, extra.map((k) => h('a', { class: 'chip on', href: href('flows', null, { ...p, [k]: undefined, cursor: undefined }), title: 'remove this filter' }, `${k}: ${p[k]} ✕`))) : null,
       Object.keys(p).some((k) => !['sort', 'order'].includes(k)) ? h('a', { href: href('flows', null, { sort: p.sort, order: p.order }), class: 'btn ghost' }, 'Clear') : null),
     res.items.length ? table : h('p', { class: 'empty' }, 'No flows match these filters.'),

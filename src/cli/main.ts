@@ -32,7 +32,21 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A reader that goes away (`planewatch findings | head`) ends the output, as it does for any Unix
+ * tool: quietly, without a stack trace. Whatever was being stored is in committed transactions.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(ExitCode.OK);
+      throw e;
+    });
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

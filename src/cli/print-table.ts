@@ -1,14 +1,60 @@
-import { cell, terminalSafe } from '../report/terminal-text';
+import { terminalSafe } from '../report/terminal-text';
 
-/** Prints rows as an aligned text table; every value is cleaned of control characters first. */
-export function printTable(rows: Record<string, unknown>[], out: NodeJS.WritableStream = process.stdout, maxWidth = 60): void {
-  if (rows.length === 0) {
-    out.write('(no rows)\n');
-    return;
+/** Rows whose widths set the columns; later rows are printed as they come, in those columns. */
+const WIDTH_SAMPLE_ROWS = 1000;
+
+/** Writes to stdout (or `out`), waiting when the reader is slower: large outputs never pile up in memory. */
+export async function write(text: string, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  if (!out.write(text)) await new Promise((r) => out.once('drain', r));
+}
+
+/** Writes rows as one JSON array — the text of `JSON.stringify(rows, null, 2)` — one row at a time. */
+export async function writeJsonArray(rows: Iterable<unknown>, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  let n = 0;
+  for (const row of rows) {
+    await write(`${n === 0 ? '[\n' : ',\n'}  ${JSON.stringify(row, null, 2).replace(/\n/g, '\n  ')}`, out);
+    n++;
   }
-  const cols = Object.keys(rows[0]!);
-  const text = rows.map((r) => cols.map((c) => terminalSafe(r[c] === null || r[c] === undefined ? '' : String(r[c]), maxWidth)));
-  const widths = cols.map((c, i) => Math.min(maxWidth, Math.max(c.length, ...text.map((t) => t[i]!.length))) + 2);
-  out.write(cols.map((c, i) => cell(c, widths[i]!)).join('').trimEnd() + '\n');
-  for (const t of text) out.write(t.map((v, i) => cell(v, widths[i]!)).join('').trimEnd() + '\n');
+  await write(n === 0 ? '[]\n' : '\n]\n', out);
+  return n;
+}
+
+function text(v: unknown, maxWidth: number): string {
+  return terminalSafe(v === null || v === undefined ? '' : String(v), maxWidth);
+}
+
+/**
+ * Writes rows as an aligned text table; every value is cleaned of control characters first. Column
+ * widths come from the first rows, so any number of rows streams through in constant memory.
+ */
+export async function printTable(rows: Iterable<Record<string, unknown>>, out: NodeJS.WritableStream = process.stdout, maxWidth = 60): Promise<number> {
+  const it = rows[Symbol.iterator]();
+  const head: Record<string, unknown>[] = [];
+  for (let r = it.next(); !r.done; r = it.next()) {
+    head.push(r.value);
+    if (head.length >= WIDTH_SAMPLE_ROWS) break;
+  }
+  if (head.length === 0) {
+    await write('(no rows)\n', out);
+    return 0;
+  }
+  const cols = Object.keys(head[0]!);
+  const widths = cols.map((c) => c.length);
+  const cells = head.map((row) => cols.map((c, i) => {
+    const t = text(row[c], maxWidth);
+    if (t.length > widths[i]!) widths[i] = t.length;
+    return t;
+  }));
+  for (let i = 0; i < widths.length; i++) widths[i] = Math.min(maxWidth, widths[i]!) + 2;
+  // A later value wider than its column is printed whole, one space on: the row shifts, nothing is cut.
+  const fit = (v: string, w: number) => (v.length < w ? v + ' '.repeat(w - v.length) : v + ' ');
+  const line = (t: string[]) => t.map((v, i) => fit(v, widths[i]!)).join('').trimEnd() + '\n';
+  await write(line(cols), out);
+  for (const t of cells) await write(line(t), out);
+  let n = head.length;
+  for (let r = it.next(); !r.done; r = it.next()) {
+    await write(line(cols.map((c) => text(r.value[c], maxWidth))), out);
+    n++;
+  }
+  return n;
 }

@@ -77,6 +77,34 @@ describe('the SQLite store through the CLI', () => {
     expect(cli(['findings', '--db', db, '--severity', 'bogus']).code).toBe(2);
   });
 
+  it('findings: JSON as one array, --limit, a --summary per finding id', () => {
+    const all = JSON.parse(cli(['findings', '--db', db, '--json']).stdout) as { rule: string; severity_rank: number }[];
+    expect(all.length).toBeGreaterThan(2);
+    const ranks = all.map((r) => r.severity_rank);
+    expect(ranks).toEqual([...ranks].sort((a, b) => b - a));
+    const two = JSON.parse(cli(['findings', '--db', db, '--json', '--limit', '2']).stdout);
+    expect(two).toEqual(all.slice(0, 2));
+    expect(JSON.parse(cli(['findings', '--db', db, '--json', '--rule', 'no-such-rule']).stdout)).toEqual([]);
+    const summary = JSON.parse(cli(['findings', '--db', db, '--summary', '--json']).stdout) as { rule: string; findings: number }[];
+    const counts = new Map<string, number>();
+    for (const r of all) counts.set(r.rule, (counts.get(r.rule) ?? 0) + 1);
+    expect(new Map(summary.map((r) => [r.rule, r.findings]))).toEqual(counts);
+    expect(cli(['findings', '--db', db, '--summary']).stdout).toMatch(/^rule\s+severity\s+findings\s+clients\s+servers/);
+    expect(cli(['findings', '--db', db, '--limit', '0']).code).toBe(2);
+  });
+
+  it('stops quietly when the reader of its output goes away', () => {
+    // `planewatch query … | head -1` with far more output than a pipe holds: the pipe closes early.
+    const many = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 300000) SELECT i, i * 2 AS twice FROM n';
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${join(ROOT, 'bin/planewatch.js')}" query "${many}" --db "${db}" | head -1; echo "exit \${PIPESTATUS[0]}" >&2`], {
+      encoding: 'utf8',
+      cwd: dir,
+    });
+    expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/EPIPE|Error|\bat /);
+    expect(r.stderr).toMatch(/exit 0/);
+  });
+
   it('a process killed mid-ingest leaves an intact database with the capture marked incomplete', async () => {
     const big = join(dir, 'big.pcap');
     await writeScaleCapture({ out: big, bytes: 150e6, nodes: 50, seed: 7, pkiDir: join(ROOT, 'captures/pki') });

@@ -1,9 +1,38 @@
 import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
 import { terminalSafe } from '../../report/terminal-text';
 import { SEVERITY_MARK } from '../../report/text-report';
+import { printTable, write, writeJsonArray } from '../print-table';
+
+interface FindingsOptions {
+  db?: string;
+  severity?: string;
+  rule?: string;
+  path?: string;
+  limit?: number;
+  summary?: boolean;
+  json?: boolean;
+}
+
+function positiveInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function findingText(r: Record<string, string | number | null>): string {
+  const sev = String(r.severity);
+  return (
+    `${SEVERITY_MARK[sev] ?? ''} [${sev}] ${r.rule} — ${terminalSafe(String(r.title))}\n` +
+    `   flow ${terminalSafe(String(r.flow_key ?? '-'))} ${terminalSafe(String(r.client_ip))}:${r.client_port} → ${terminalSafe(String(r.server_ip))}:${r.server_port} (${r.path}) at ${r.time ?? '-'}, frame ${r.frame ?? '-'}\n` +
+    `   evidence: ${terminalSafe(String(r.evidence), 400)}\n` +
+    `   do: ${terminalSafe(String(r.recommendation), 400)}\n` +
+    `   see: ${r.reference}${r.cis ? `  (${r.cis})` : ''}\n\n`
+  );
+}
 
 export function registerFindingsCommand(program: Command): void {
   program
@@ -13,8 +42,10 @@ export function registerFindingsCommand(program: Command): void {
     .option('--severity <level>', `only this severity and above (${SEVERITIES.join(', ')})`)
     .option('--rule <id>', 'only this finding id')
     .option('--path <id>', 'only findings on flows of this path')
+    .option('--limit <n>', 'at most this many findings', positiveInt)
+    .option('--summary', 'one line per finding id: how many, on how many clients and servers, first and last time')
     .option('--json', 'print JSON')
-    .action((opts: { db?: string; severity?: string; rule?: string; path?: string; json?: boolean }) => {
+    .action(async (opts: FindingsOptions) => {
       const file = opts.db ?? defaultDbPath();
       requireDb(file);
       if (opts.severity && !SEVERITIES.includes(opts.severity as Severity)) {
@@ -36,28 +67,34 @@ export function registerFindingsCommand(program: Command): void {
         where.push('path = ?');
         params.push(opts.path);
       }
-      const rows = db
-        .prepare(`SELECT * FROM v_findings ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-                   ORDER BY severity_rank DESC, ts, id`)
-        .all(...params) as Record<string, string | number | null>[];
-      db.close();
-      if (opts.json) {
-        process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-        return;
-      }
-      if (rows.length === 0) {
-        process.stdout.write('no findings\n');
-        return;
-      }
-      for (const r of rows) {
-        const sev = String(r.severity);
-        process.stdout.write(
-          `${SEVERITY_MARK[sev] ?? ''} [${sev}] ${r.rule} — ${terminalSafe(String(r.title))}\n` +
-            `   flow ${terminalSafe(String(r.flow_key ?? '-'))} ${terminalSafe(String(r.client_ip))}:${r.client_port} → ${terminalSafe(String(r.server_ip))}:${r.server_port} (${r.path}) at ${r.time ?? '-'}, frame ${r.frame ?? '-'}\n` +
-            `   evidence: ${terminalSafe(String(r.evidence), 400)}\n` +
-            `   do: ${terminalSafe(String(r.recommendation), 400)}\n` +
-            `   see: ${r.reference}${r.cis ? `  (${r.cis})` : ''}\n\n`,
-        );
+      const filter = where.length ? 'WHERE ' + where.join(' AND ') : '';
+      const limit = opts.limit !== undefined ? `LIMIT ${opts.limit}` : '';
+      try {
+        if (opts.summary) {
+          const rows = db
+            .prepare(`SELECT rule, severity, COUNT(*) AS findings, COUNT(DISTINCT client_ip) AS clients,
+                        COUNT(DISTINCT server_ip || ':' || server_port) AS servers, MIN(time) AS first, MAX(time) AS last
+                      FROM v_findings ${filter} GROUP BY rule, severity ORDER BY MAX(severity_rank) DESC, findings DESC ${limit}`)
+            .all(...params) as Record<string, string | number | null>[];
+          if (opts.json) await write(JSON.stringify(rows, null, 2) + '\n');
+          else if (rows.length === 0) await write('no findings\n');
+          else await printTable(rows);
+          return;
+        }
+        const stmt = db.prepare(`SELECT * FROM v_findings ${filter} ORDER BY severity_rank DESC, ts, id ${limit}`);
+        const rows = stmt.iterate(...params) as IterableIterator<Record<string, string | number | null>>;
+        if (opts.json) {
+          await writeJsonArray(rows);
+          return;
+        }
+        let n = 0;
+        for (const r of rows) {
+          await write(findingText(r));
+          n++;
+        }
+        if (n === 0) await write('no findings\n');
+      } finally {
+        db.close();
       }
     });
 }

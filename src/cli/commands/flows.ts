@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
-import { printTable } from '../print-table';
+import { printTable, writeJsonArray } from '../print-table';
 import { parseTime } from '../parse-time';
 
 interface FlowsOptions {
@@ -31,7 +31,7 @@ export function registerFlowsCommand(program: Command): void {
     .option('--until <time>', 'only flows that started at or before this time')
     .option('--limit <n>', 'at most this many rows', '100')
     .option('--json', 'print JSON')
-    .action((opts: FlowsOptions) => {
+    .action(async (opts: FlowsOptions) => {
       const file = opts.db ?? defaultDbPath();
       requireDb(file);
       const db = openStoreReadOnly(file);
@@ -80,9 +80,12 @@ export function registerFlowsCommand(program: Command): void {
              FROM flows ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
             ORDER BY first_ts, id LIMIT ${limit}`,
         )
-        .all(...params) as Record<string, unknown>[];
-      if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-      else printTable(rows);
-      db.close();
+        .iterate(...params) as IterableIterator<Record<string, unknown>>;
+      try {
+        if (opts.json) await writeJsonArray(rows);
+        else await printTable(rows);
+      } finally {
+        db.close();
+      }
     });
 }

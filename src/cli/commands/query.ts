@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
-import { printTable } from '../print-table';
+import { printTable, writeJsonArray } from '../print-table';
 
 export function registerQueryCommand(program: Command): void {
   program
@@ -10,7 +10,7 @@ export function registerQueryCommand(program: Command): void {
     .argument('<sql>', 'SQL statement; the connection is read-only')
     .option('--db <file>', DB_OPTION_HELP)
     .option('--json', 'print rows as a JSON array')
-    .action((sql: string, opts: { db?: string; json?: boolean }) => {
+    .action(async (sql: string, opts: { db?: string; json?: boolean }) => {
       const file = opts.db ?? defaultDbPath();
       requireDb(file);
       const db = openStoreReadOnly(file);
@@ -21,9 +21,10 @@ export function registerQueryCommand(program: Command): void {
           process.stdout.write(`${rows.changes} rows changed\n`);
           return;
         }
-        const rows = stmt.all() as Record<string, unknown>[];
-        if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-        else printTable(rows);
+        // Streamed: a query may return millions of rows.
+        const rows = stmt.iterate() as IterableIterator<Record<string, unknown>>;
+        if (opts.json) await writeJsonArray(rows);
+        else await printTable(rows);
       } catch (e) {
         process.stderr.write(`planewatch query: ${(e as Error).message}\n`);
         process.exitCode = EXIT.ERROR;

@@ -15,10 +15,9 @@ import { createElement } from 'react';
 import { App } from '../src/tui/app';
 import { DbDataSource } from '../src/tui/tui-data';
 import { MAX_FPS } from '../src/tui/run-tui';
-import { ensureCapture } from './capture-cache';
+import { BENCH_DIR, ensureCapture } from './capture-cache';
 import { openStore } from '../src/store/store';
 import { walkRecords } from '../src/ingest/raw-walk';
-import { planewatchArgv } from '../test/live/live-helpers';
 
 const sizeArg = process.argv.indexOf('--size');
 const fileArg = process.argv.indexOf('--file');
@@ -32,7 +31,7 @@ async function countPackets(): Promise<number> {
 }
 
 async function runLivePipe(): Promise<{ seconds: number; consumed: number; line: string }> {
-  const child = spawn(process.execPath, planewatchArgv(['live', '--stdin', '--db', db]), { stdio: ['pipe', 'inherit', 'pipe'] });
+  const child = spawn(process.execPath, [join(BENCH_DIR, '..', 'bin', 'planewatch.js'), 'live', '--stdin', '--db', db], { stdio: ['pipe', 'inherit', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   // Start the clock when the process is up (tsx start-up is not live throughput).

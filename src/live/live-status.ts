@@ -39,7 +39,7 @@ export class LiveStatusWriter {
   private readonly startedAt = Date.now() / 1000;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly source: string,
     private readonly captureId: number,
   ) {

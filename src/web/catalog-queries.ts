@@ -5,27 +5,8 @@
  */
 import { severityRank, SEVERITIES, type Severity } from '../model/analysis';
 import { likeContains, parseJson, placeholders, type StatementCache } from './statements';
-import { CERT_COLUMNS, certificateFromRow, type CertificateRow } from './flow-detail';
+import { CERT_COLUMNS, certificateFromRow, FINDING_SELECT, findingItemFromRow, type CertificateRow, type FindingRow } from './row-mappers';
 import type { Aggregates } from './aggregates';
-
-export interface FindingRow {
-  id: number; rule: string; severity: string; title: string; evidence: string; recommendation: string; reference: string;
-  cis: string | null; ts: number | null; frame: number | null; flow_id: number | null; path: string | null;
-  client_ip: string | null; client_port: number | null; server_ip: string | null; server_port: number | null; app: string | null;
-}
-
-export const FINDING_SELECT = `SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.cis, f.ts,
-  f.frame, f.flow_id, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port, fl.app
-  FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id`;
-
-export function findingItemFromRow(r: FindingRow) {
-  return {
-    id: r.id, rule: r.rule, severity: r.severity, title: r.title, evidence: r.evidence, recommendation: r.recommendation,
-    reference: r.reference, cis: r.cis, ts: r.ts, frame: r.frame, flowId: r.flow_id, path: r.path, clientIp: r.client_ip,
-    clientPort: r.client_port, serverIp: r.server_ip, serverPort: r.server_port, app: r.app,
-  };
-}
-export type FindingItem = ReturnType<typeof findingItemFromRow>;
 
 interface Page {
   limit: number;

@@ -3,26 +3,7 @@
  * certificate chains and a verification verdict, HTTP requests, SSH, findings.
  */
 import { parseJson, type StatementCache } from './statements';
-import { findingItemFromRow, FINDING_SELECT, type FindingItem, type FindingRow } from './catalog-queries';
-
-export interface CertificateRow {
-  sha256: string; sha1: string; subject: string; issuer: string; subject_cn: string | null; issuer_cn: string | null;
-  san: string; serial: string | null; not_before: string | null; not_after: string | null; key_type: string | null;
-  key_bits: number | null; signature_algorithm: string | null; self_signed: number; is_ca: number;
-}
-
-export const CERT_COLUMNS = `c.sha256, c.sha1, c.subject, c.issuer, c.subject_cn, c.issuer_cn, c.san, c.serial, c.not_before,
-  c.not_after, c.key_type, c.key_bits, c.signature_algorithm, c.self_signed, c.is_ca`;
-
-export function certificateFromRow(r: CertificateRow) {
-  return {
-    sha256: r.sha256, sha1: r.sha1, subject: r.subject, issuer: r.issuer, subjectCn: r.subject_cn, issuerCn: r.issuer_cn,
-    san: parseJson<string[]>(r.san, []), serial: r.serial, notBefore: r.not_before, notAfter: r.not_after,
-    keyType: r.key_type, keyBits: r.key_bits, signatureAlgorithm: r.signature_algorithm, selfSigned: r.self_signed === 1,
-    isCa: r.is_ca === 1,
-  };
-}
-export type CertificateItem = ReturnType<typeof certificateFromRow>;
+import { CERT_COLUMNS, certificateFromRow, findingItemFromRow, FINDING_SELECT, type CertificateItem, type FindingItem, type FindingRow, type CertificateRow } from './row-mappers';
 
 type Verdict = 'verified' | 'unverified' | 'indeterminate' | 'self-signed' | 'not-evaluated' | 'no-certificate';
 const VERDICTS: readonly string[] = ['verified', 'unverified', 'indeterminate', 'self-signed', 'not-evaluated', 'no-certificate'];

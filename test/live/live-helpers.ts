@@ -1,14 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** The command line that runs planewatch: the real binary once main.ts registers live/tui. */
+/** Node arguments that run the planewatch command, as a user's shell would. */
 export function planewatchArgv(args: string[]): string[] {
-  const main = readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8');
-  if (main.includes('registerLiveCommand') && main.includes('registerTuiCommand')) return [join(ROOT, 'bin/planewatch.js'), ...args];
-  return ['--import', 'tsx', join(ROOT, 'test/live/cli-entry.ts'), ...args];
+  return [join(ROOT, 'bin/planewatch.js'), ...args];
 }
 
 export function spawnPlanewatch(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = {}): ChildProcess & { output: () => string } {

@@ -215,13 +215,30 @@ interface FlowRow {
 }
 
 /**
- * The columns of FlowRow. Naming them rather than `SELECT *` skips the classification columns that
- * rowToFlow never reads: better-sqlite3 spends most of a row's cost converting column values.
+ * The columns of FlowRow, in this order. Naming them rather than `SELECT *` skips the classification
+ * columns that rowToFlow never reads: better-sqlite3 spends most of a row's cost converting values.
  */
 const FLOW_ROW_COLUMNS = `flows.id AS id, capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
   server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
   payload_client, payload_server, missing_client, missing_server, history, state, midstream, end_reason, tunnel, vlan,
   anomalies, app, COALESCE(e.evidence, '{}') AS evidence`;
+
+/**
+ * A row read in raw mode (an array in FLOW_ROW_COLUMNS order) as a FlowRow. Raw rows halve the cost of
+ * reading flows back: better-sqlite3 builds a keyed object slowly, a literal here is cheap.
+ */
+function flowRowFromRaw(a: unknown[]): FlowRow {
+  return {
+    id: a[0] as number, capture_id: a[1] as number, flow_key: a[2] as string, community_id: a[3] as string,
+    transport: a[4] as string, ip_version: a[5] as number, client_ip: a[6] as string, client_port: a[7] as number,
+    server_ip: a[8] as string, server_port: a[9] as number, first_ts: a[10] as number, last_ts: a[11] as number,
+    first_frame: a[12] as number, last_frame: a[13] as number, packets_client: a[14] as number, packets_server: a[15] as number,
+    bytes_client: a[16] as number, bytes_server: a[17] as number, payload_client: a[18] as number, payload_server: a[19] as number,
+    missing_client: a[20] as number, missing_server: a[21] as number, history: a[22] as string, state: a[23] as string,
+    midstream: a[24] as number, end_reason: a[25] as string, tunnel: a[26] as string | null, vlan: a[27] as number,
+    anomalies: a[28] as string, app: a[29] as string, evidence: a[30] as string,
+  };
+}
 
 /** Rows read per page when streaming flows back: pages by id, so writes may happen in between. */
 const READ_PAGE = 2000;
@@ -243,13 +260,13 @@ export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<St
   };
   const inCaptures = captureIds && captureIds.length > 0 ? `AND capture_id IN (${captureIds.map(() => '?').join(',')})` : '';
   const page = db.prepare(`SELECT ${FLOW_ROW_COLUMNS} FROM flows LEFT JOIN flow_evidence e ON e.flow_id = flows.id
-    WHERE flows.id > ? ${inCaptures} ORDER BY flows.id LIMIT ${READ_PAGE}`);
+    WHERE flows.id > ? ${inCaptures} ORDER BY flows.id LIMIT ${READ_PAGE}`).raw(true);
   let after = 0;
   for (;;) {
-    const rows = page.all(after, ...(captureIds ?? [])) as FlowRow[];
+    const rows = page.all(after, ...(captureIds ?? [])) as unknown[][];
     if (rows.length === 0) return;
-    for (const row of rows) yield rowToFlow(row, cert);
-    after = rows[rows.length - 1]!.id;
+    for (const raw of rows) yield rowToFlow(flowRowFromRaw(raw), cert);
+    after = rows[rows.length - 1]![0] as number;
   }
 }
 

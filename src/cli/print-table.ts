@@ -58,3 +58,32 @@ export async function printTable(rows: Iterable<Record<string, unknown>>, out: N
   }
   return n;
 }
+
+/**
+ * Writes an object as `JSON.stringify(object, null, 2)` would, except that a field whose value is a
+ * generator is written as an array one element at a time: `--json` on a million flows never holds
+ * them all.
+ */
+export async function writeJsonObject(fields: [string, unknown][], out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const indent = (json: string, by: string) => json.replace(/\n/g, `\n${by}`);
+  await write('{', out);
+  for (let i = 0; i < fields.length; i++) {
+    const [key, value] = fields[i]!;
+    await write(`${i === 0 ? '\n' : ',\n'}  ${JSON.stringify(key)}: `, out);
+    if (isGenerator(value)) {
+      let n = 0;
+      for (const item of value) {
+        await write(`${n === 0 ? '[\n' : ',\n'}    ${indent(JSON.stringify(item, null, 2), '    ')}`, out);
+        n++;
+      }
+      await write(n === 0 ? '[]' : '\n  ]', out);
+    } else {
+      await write(indent(JSON.stringify(value, null, 2), '  '), out);
+    }
+  }
+  await write(fields.length === 0 ? '}\n' : '\n}\n', out);
+}
+
+function isGenerator(v: unknown): v is Generator<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as Generator).next === 'function' && Symbol.iterator in v;
+}

@@ -33,3 +33,16 @@ describe('CLI output', () => {
     expect(await capture((out) => writeJsonArray([], out))).toBe('[]\n');
   });
 });
+
+describe('streamed JSON documents', () => {
+  it('match JSON.stringify(object, null, 2) with generator fields written as arrays', async () => {
+    const { writeJsonObject } = await import('../../src/cli/print-table');
+    function* flows() {
+      yield { id: 'c1f1', tls: { sni: 'a', alpn: ['h2'] } };
+      yield { id: 'c1f2', tls: null };
+    }
+    function* none() {}
+    const text = await capture((out) => writeJsonObject([['captures', [{ file: 'a.pcap', n: 1 }]], ['flows', flows()], ['empty', none()], ['findings', []]], out));
+    expect(text).toBe(JSON.stringify({ captures: [{ file: 'a.pcap', n: 1 }], flows: [...flows()], empty: [], findings: [] }, null, 2) + '\n');
+  });
+});

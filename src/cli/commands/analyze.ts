@@ -9,6 +9,7 @@ import { loadAnalysisInputs, resolveInputs } from '../../analysis/context';
 import { flowObjects, findingObjects } from '../../report/flow-json';
 import { textReport } from '../../report/text-report';
 import { Progress } from '../progress';
+import { write, writeJsonObject } from '../print-table';
 import { EXIT } from '../db-path';
 import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
 import { loadKeyLogFiles, type KeyLog } from '../../../dissectors/tls/decrypt/key-log';
@@ -153,13 +154,11 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   }
   const captureIds = [...new Set(ingested.map((c) => c.captureId))];
   if (opts.json) {
-    io.stdout.write(
-      JSON.stringify({ captures: summaries, flows: [...flowObjects(db, captureIds)], findings: findingObjects(db, captureIds) }, null, 2) + '\n',
-    );
+    await writeJsonObject([['captures', summaries], ['flows', flowObjects(db, captureIds)], ['findings', findingObjects(db, captureIds)]], io.stdout);
   } else if (opts.ndjson) {
-    for (const c of summaries) io.stdout.write(JSON.stringify({ type: 'capture', ...c }) + '\n');
-    for (const f of flowObjects(db, captureIds)) io.stdout.write(JSON.stringify({ type: 'flow', ...f }) + '\n');
-    for (const f of findingObjects(db, captureIds)) io.stdout.write(JSON.stringify({ type: 'finding', ...f }) + '\n');
+    for (const c of summaries) await write(JSON.stringify({ type: 'capture', ...c }) + '\n', io.stdout);
+    for (const f of flowObjects(db, captureIds)) await write(JSON.stringify({ type: 'flow', ...f }) + '\n', io.stdout);
+    for (const f of findingObjects(db, captureIds)) await write(JSON.stringify({ type: 'finding', ...f }) + '\n', io.stdout);
   } else if (!opts.quiet) {
     for (const s of summaries) io.stdout.write(formatText(s));
     io.stdout.write(textReport(db, captureIds) + '\n');

@@ -3,6 +3,7 @@ import { FlowWriter } from '../store/store';
 import { analyzeCapture, type CaptureAnalysis } from '../pipeline/analyze-file';
 import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
+import type { FlowRecord } from '../model/flow-record';
 
 export interface IngestedCapture extends CaptureAnalysis {
   file: string;
@@ -22,6 +23,8 @@ export interface IngestOptions {
    * added to it as they are read (default: a store of the DSBs alone).
    */
   keyLog?: KeyLog;
+  /** Every flow, right after it is handed to the store (its capture may yet turn out a duplicate). */
+  onFlowStored?: (rec: FlowRecord) => void;
 }
 
 /**
@@ -43,6 +46,7 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
       keyLog,
       onFlowEnd: (rec) => {
         writer.add(rec);
+        opts.onFlowStored?.(rec);
       },
       flowIdPrefix: `c${captureId}f`,
       captureIndex: captureId,

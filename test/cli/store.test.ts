@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -65,6 +65,29 @@ describe('the SQLite store through the CLI', () => {
     expect(d2.prepare(`SELECT flow_id, rule FROM findings ORDER BY flow_id, rule`).all()).toEqual(before);
     expect(d2.prepare(`SELECT id, path, path_detail, confidence FROM flows ORDER BY id`).all()).toEqual(paths);
     d2.close();
+  });
+
+  it('learning the topology while ingesting gives what learning it from the database gives', () => {
+    // Into an empty database analyze learns the topology as flows are stored; reclassify reads them
+    // back. Every sample at once, so that connections inform each other.
+    const fresh = join(dir, 'fresh.db');
+    const samples = readdirSync(SAMPLES).filter((f) => /^[a-z0-9-]+\.pcap$/.test(f)).map((f) => join(SAMPLES, f));
+    expect(samples.length).toBeGreaterThan(15);
+    expect(cli(['analyze', ...samples, '--db', fresh, '--quiet', ...inv]).code).toBe(0);
+    const snapshot = () => {
+      const d = new Database(fresh, { readonly: true });
+      const s = {
+        flows: d.prepare(`SELECT id, path, path_detail, confidence, reasons, worst_severity FROM flows ORDER BY id`).all(),
+        findings: d.prepare(`SELECT flow_id, rule, title, evidence FROM findings ORDER BY flow_id, rule, id`).all(),
+        endpoints: d.prepare(`SELECT * FROM endpoints ORDER BY ip`).all(),
+      };
+      d.close();
+      return s;
+    };
+    const ingested = snapshot();
+    expect(ingested.findings.length).toBeGreaterThan(10);
+    expect(cli(['reclassify', '--db', fresh]).code).toBe(0);
+    expect(snapshot()).toEqual(ingested);
   });
 
   it('findings and flows commands filter and print', () => {

@@ -5,6 +5,7 @@ import { linkTypeName } from '../link-type-names';
 import { openStore, type Db } from '../../store/store';
 import { ingestCaptures } from '../../analysis/ingest-captures';
 import { classifyDatabase } from '../../analysis/classify-database';
+import { Topology } from '../../analysis/topology';
 import { loadAnalysisInputs, resolveInputs } from '../../analysis/context';
 import { flowObjects, findingObjects } from '../../report/flow-json';
 import { textReport } from '../../report/text-report';
@@ -126,6 +127,12 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   }
   const machine = opts.json || opts.ndjson;
   const progress = new Progress(Boolean(opts.quiet || machine));
+  const resolved = resolveInputs(db, inputs);
+  // Into an empty database, the topology is learned as the flows are stored rather than by reading
+  // them all back afterwards. Flows already stored, or a capture found to be a duplicate (its flows
+  // are removed again), send classification back to learning it from the database.
+  const empty = db.prepare(`SELECT NOT EXISTS (SELECT 1 FROM flows)`).pluck().get() === 1;
+  const observed = empty ? new Topology(resolved.inventory) : undefined;
   let ingested;
   try {
     ingested = await ingestCaptures(db, files, {
@@ -133,11 +140,13 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
       maxFlows: opts.maxFlows,
       keyLog,
       onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
+      onFlowStored: observed ? (rec) => observed.observe(rec) : undefined,
     });
   } finally {
     progress.done();
   }
-  classifyDatabase(db, resolveInputs(db, inputs));
+  const duplicate = ingested.some((c) => c.duplicateOf !== null);
+  classifyDatabase(db, resolved, { observed: duplicate ? undefined : observed });
 
   let damaged = false;
   const summaries: (CaptureSummary & { captureId: number; duplicateOf: number | null; sha256: string })[] = [];

@@ -122,7 +122,8 @@ boundary); SSH key-exchange values and ciphertext. Certificates and keys do not 
 \`pki/\` and only made anew with \`--new-pki\` (RSA signatures are deterministic; new ECDSA ones are not).
 
 Scale mode records a few real sessions once, then replays their packets as templates with other
-addresses (nodes in 10.1.0.0/16), ports and sequence numbers over up to 512 concurrent connections:
+addresses (nodes in 10.1.0.0/16, 24 pods on each), ports and sequence numbers over up to 512
+concurrent connections:
 long-lived watch streams (one connection repeating event packets), bursts of logs/exec sessions,
 connection churn, many small ACK packets. Each node's kubelet keeps one serving certificate for the
 whole capture (half the nodes self-signed, half CA-signed), as real kubelets do. It streams to disk

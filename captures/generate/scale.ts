@@ -17,6 +17,8 @@ import ssh2 from 'ssh2';
 
 /** Concurrent connections interleaved in the output. */
 export const MAX_ACTIVE_CONNECTIONS = 512;
+/** Pods per node that open connections to the API server. */
+const PODS_PER_NODE = 24;
 /** Times a watch template repeats its event packets before closing. */
 const WATCH_EVENTS = 400;
 
@@ -164,7 +166,9 @@ export async function writeScaleCapture(o: ScaleOptions): Promise<{ bytes: numbe
   const prng = new Prng(o.seed ^ 0x5ca1e);
   const nodes = Math.max(1, Math.min(o.nodes, 60000));
   const nodeIp = (i: number) => ip4(10, 1, (i >> 8) & 255, i & 255);
-  const podIp = (i: number) => ip4(10, 244, i & 255, 2 + (prng.int(0, 200)));
+  // Each node runs a fixed set of pods that talk to the API server again and again, as in a real
+  // cluster: the number of distinct addresses does not grow with the length of the capture.
+  const podIp = (node: number) => ip4(10, 244 + (node >> 8), node & 255, 2 + prng.int(0, PODS_PER_NODE - 1));
   const pick = (role: Role, node: number): number =>
     role === 'apiserver' || role === 'etcd' ? APISERVER : role === 'vip' ? VIP : role === 'node' ? nodeIp(node) : podIp(node);
   const t0 = process.hrtime.bigint();

@@ -127,7 +127,7 @@ concurrent connections:
 long-lived watch streams (one connection repeating event packets), bursts of logs/exec sessions,
 connection churn, many small ACK packets. Each node's kubelet keeps one serving certificate for the
 whole capture (half the nodes self-signed, half CA-signed), as real kubelets do. It streams to disk
-and prints its MB/s (231 MB/s for 2 GB on the 2-core build machine).
+and prints its MB/s (269 MB/s for 2 GB on the 2-core build machine).
 
 SSH uses chacha20-poly1305 (OpenSSH's default): Wireshark 4.0 misparses ssh2's AES-GCM packets.
 `;

@@ -46,7 +46,8 @@ describe.skipIf(!hasTmux)('planewatch tui under tmux', () => {
     store.close();
 
     const cmd = [process.execPath, ...planewatchArgv(['tui', '--db', db])].map(shellQuote).join(' ');
-    tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', `NO_COLOR=1 ${cmd}; sleep 30`);
+    // Started from another directory than the checkout, as a user on a jump host runs it.
+    tmux('new-session', '-d', '-s', SESSION, '-c', dir, '-x', '100', '-y', '30', `NO_COLOR=1 ${cmd}; sleep 30`);
     await waitFor(() => (screen().includes('Overview') ? true : undefined), 15_000, 'the first frame');
     let s = screen();
     expect(s).toMatch(/planewatch ■ stored/);

@@ -288,6 +288,11 @@ export const MIGRATIONS: readonly string[] = [
   -- most severe and newest first (the TUI's findings list): read backwards, it needs no sort
   CREATE INDEX findings_rank_recent ON findings(severity_rank, ts);
   `,
+  // 4: "flows with finding X" answered from the index alone, without reading each finding's text
+  `
+  CREATE INDEX findings_rule_flow ON findings(rule, flow_id);
+  DROP INDEX findings_rule;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,8 +8,12 @@ import type { FlowSort } from './schemas';
 import { likeContains, placeholders, type StatementCache } from './statements';
 import { roleGroup, type RoleGroup } from './roles';
 
-/** A filtered count stops here: "100 000+" is as useful to a reader as the exact figure, and bounded. */
-export const MAX_FILTERED_COUNT = 100_000;
+/**
+ * A filtered count stops here: "10,000+" tells a reader as much as the exact figure (the path summary
+ * and the endpoints have exact counts), and counting further cost most of a filtered list request on
+ * a million flows.
+ */
+export const MAX_FILTERED_COUNT = 10_000;
 
 export interface FlowFilter {
   path?: PathId[];

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isGrease } from './constants';
+import { memoizeDigest } from './digest-memo';
 import type { ClientHello, ServerHello } from './hello-parser';
 
 function join(values: readonly number[]): string {
@@ -15,9 +16,7 @@ function join(values: readonly number[]): string {
   return s;
 }
 
-export function md5Hex(s: string): string {
-  return createHash('md5').update(s, 'latin1').digest('hex');
-}
+export const md5Hex = memoizeDigest((s: string): string => createHash('md5').update(s, 'latin1').digest('hex'));
 
 /** SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats */
 export function ja3String(ch: ClientHello): string {

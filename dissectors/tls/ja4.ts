@@ -6,6 +6,7 @@
  * GREASE is ignored everywhere. Only JA4 itself: JA4S/JA4X carry a different licence.
  */
 import { createHash } from 'node:crypto';
+import { memoizeDigest } from './digest-memo';
 import { EXT_ALPN, EXT_SERVER_NAME, isGrease } from './constants';
 import type { ClientHello } from './hello-parser';
 
@@ -15,9 +16,7 @@ function hex4(v: number): string {
   return v.toString(16).padStart(4, '0');
 }
 
-function sha12(s: string): string {
-  return createHash('sha256').update(s, 'latin1').digest('hex').slice(0, 12);
-}
+const sha12 = memoizeDigest((s: string): string => createHash('sha256').update(s, 'latin1').digest('hex').slice(0, 12));
 
 function count2(n: number): string {
   return n > 99 ? '99' : String(n).padStart(2, '0');

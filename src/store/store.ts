@@ -215,29 +215,30 @@ interface FlowRow {
 }
 
 /**
- * The columns of FlowRow, in this order. Naming them rather than `SELECT *` skips the classification
- * columns that rowToFlow never reads: better-sqlite3 spends most of a row's cost converting values.
+ * The columns rowToFlow reads, in the order a raw row holds them; the SELECT list is built from this
+ * one list. Naming them rather than `SELECT *` skips the classification columns: better-sqlite3 spends
+ * most of a row's cost converting values.
  */
-const FLOW_ROW_COLUMNS = `flows.id AS id, capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
-  server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
-  payload_client, payload_server, missing_client, missing_server, history, state, midstream, end_reason, tunnel, vlan,
-  anomalies, app, COALESCE(e.evidence, '{}') AS evidence`;
+const FLOW_ROW_KEYS = [
+  'id', 'capture_id', 'flow_key', 'community_id', 'transport', 'ip_version', 'client_ip', 'client_port', 'server_ip',
+  'server_port', 'first_ts', 'last_ts', 'first_frame', 'last_frame', 'packets_client', 'packets_server', 'bytes_client',
+  'bytes_server', 'payload_client', 'payload_server', 'missing_client', 'missing_server', 'history', 'state', 'midstream',
+  'end_reason', 'tunnel', 'vlan', 'anomalies', 'app', 'evidence',
+] as const satisfies readonly (keyof FlowRow)[];
+
+/** Columns that are not plain names of `flows` in the joined query. */
+const FLOW_ROW_SQL: Partial<Record<keyof FlowRow, string>> = { id: 'flows.id', evidence: `COALESCE(e.evidence, '{}')` };
+
+const FLOW_ROW_SELECT = FLOW_ROW_KEYS.map((k) => (FLOW_ROW_SQL[k] ? `${FLOW_ROW_SQL[k]} AS ${k}` : k)).join(', ');
 
 /**
- * A row read in raw mode (an array in FLOW_ROW_COLUMNS order) as a FlowRow. Raw rows halve the cost of
- * reading flows back: better-sqlite3 builds a keyed object slowly, a literal here is cheap.
+ * A row read in raw mode (an array in FLOW_ROW_KEYS order) as a FlowRow. Raw rows halve the cost of
+ * reading flows back: better-sqlite3 builds a keyed object slowly, a plain assignment here is cheap.
  */
 function flowRowFromRaw(a: unknown[]): FlowRow {
-  return {
-    id: a[0] as number, capture_id: a[1] as number, flow_key: a[2] as string, community_id: a[3] as string,
-    transport: a[4] as string, ip_version: a[5] as number, client_ip: a[6] as string, client_port: a[7] as number,
-    server_ip: a[8] as string, server_port: a[9] as number, first_ts: a[10] as number, last_ts: a[11] as number,
-    first_frame: a[12] as number, last_frame: a[13] as number, packets_client: a[14] as number, packets_server: a[15] as number,
-    bytes_client: a[16] as number, bytes_server: a[17] as number, payload_client: a[18] as number, payload_server: a[19] as number,
-    missing_client: a[20] as number, missing_server: a[21] as number, history: a[22] as string, state: a[23] as string,
-    midstream: a[24] as number, end_reason: a[25] as string, tunnel: a[26] as string | null, vlan: a[27] as number,
-    anomalies: a[28] as string, app: a[29] as string, evidence: a[30] as string,
-  };
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < FLOW_ROW_KEYS.length; i++) row[FLOW_ROW_KEYS[i]!] = a[i];
+  return row as unknown as FlowRow;
 }
 
 /** Rows read per page when streaming flows back: pages by id, so writes may happen in between. */
@@ -259,7 +260,7 @@ export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<St
     return c;
   };
   const inCaptures = captureIds && captureIds.length > 0 ? `AND capture_id IN (${captureIds.map(() => '?').join(',')})` : '';
-  const page = db.prepare(`SELECT ${FLOW_ROW_COLUMNS} FROM flows LEFT JOIN flow_evidence e ON e.flow_id = flows.id
+  const page = db.prepare(`SELECT ${FLOW_ROW_SELECT} FROM flows LEFT JOIN flow_evidence e ON e.flow_id = flows.id
     WHERE flows.id > ? ${inCaptures} ORDER BY flows.id LIMIT ${READ_PAGE}`).raw(true);
   let after = 0;
   for (;;) {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import type { CaptureAnalysis } from '../../pipeline/analyze-file';
 import { linkTypeName } from '../link-type-names';
 import { openStore, type Db } from '../../store/store';
@@ -10,9 +9,10 @@ import { loadAnalysisInputs, resolveInputs } from '../../analysis/context';
 import { flowObjects, findingObjects } from '../../report/flow-json';
 import { textReport } from '../../report/text-report';
 import { Progress } from '../progress';
-import { write, writeJsonObject } from '../print-table';
+import { positiveInt, positiveNumber, severity } from '../option-parsers';
+import { write, writeJsonObject } from '../output';
 import { EXIT } from '../db-path';
-import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
+import { severityRank, type Severity } from '../../model/analysis';
 import { loadKeyLogFiles, type KeyLog } from '../../../dissectors/tls/decrypt/key-log';
 
 /** Exit codes of the CLI (see src/cli/db-path.ts for the full list). */
@@ -49,23 +49,6 @@ export interface CaptureSummary {
   udpFlows: number;
   anomalies: Record<string, number>;
   error: { message: string; code: string; offset: number } | null;
-}
-
-function positiveNumber(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
-function positiveInt(text: string): number {
-  const n = positiveNumber(text);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function severity(text: string): Severity {
-  if (!SEVERITIES.includes(text as Severity)) throw new InvalidArgumentError(`expected one of ${SEVERITIES.join(', ')}`);
-  return text as Severity;
 }
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
 import { terminalSafe } from '../../report/terminal-text';
 import { SEVERITY_MARK } from '../../report/text-report';
-import { printTable, write, writeJsonArray } from '../print-table';
+import { printTable, write, writeJsonArray } from '../output';
+import { positiveInt } from '../option-parsers';
 
 interface FindingsOptions {
   db?: string;
@@ -15,12 +15,6 @@ interface FindingsOptions {
   limit?: number;
   summary?: boolean;
   json?: boolean;
-}
-
-function positiveInt(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }
 
 function findingText(r: Record<string, string | number | null>): string {
@@ -76,7 +70,7 @@ export function registerFindingsCommand(program: Command): void {
                         COUNT(DISTINCT server_ip || ':' || server_port) AS servers, MIN(time) AS first, MAX(time) AS last
                       FROM v_findings ${filter} GROUP BY rule, severity ORDER BY MAX(severity_rank) DESC, findings DESC ${limit}`)
             .all(...params) as Record<string, string | number | null>[];
-          if (opts.json) await write(JSON.stringify(rows, null, 2) + '\n');
+          if (opts.json) await writeJsonArray(rows);
           else if (rows.length === 0) await write('no findings\n');
           else await printTable(rows);
           return;

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { runLive, type LiveSource } from '../../live/live-session';
 import { parseListen } from '../../live/udp-mirror-source';
 import type { MirrorKind } from '../../live/tunnel-frame';
 import { terminalSafe } from '../../report/terminal-text';
 import { DB_OPTION_HELP, EXIT, defaultDbPath } from '../db-path';
+import { positiveNumber } from '../option-parsers';
 import { loadTui } from '../../tui/load-tui';
 
 interface LiveCommandOptions {
@@ -23,12 +23,6 @@ interface LiveCommandOptions {
   ca?: string[];
 }
 
-function positive(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
 /** Adds `live` to the program. */
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
@@ -45,8 +39,8 @@ export function registerLiveCommand(program: Command): void {
     .option('--db <file>', DB_OPTION_HELP)
     .option('--tui', 'show the terminal dashboard on the live data')
     .option('--evidence <dir>', 'write the packets of every flow that raised a finding to DIR/<flow>.pcap')
-    .option('--idle-timeout <seconds>', 'end flows idle this long', positive)
-    .option('--max-flows <n>', 'flows kept in memory at most', positive)
+    .option('--idle-timeout <seconds>', 'end flows idle this long', positiveNumber)
+    .option('--max-flows <n>', 'flows kept in memory at most', positiveNumber)
     .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
     .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
     .action(async (opts: LiveCommandOptions) => {

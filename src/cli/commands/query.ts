@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
-import { printTable, writeJsonArray } from '../print-table';
+import { printTable, writeJsonArray } from '../output';
 
 export function registerQueryCommand(program: Command): void {
   program

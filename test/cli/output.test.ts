@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { printTable, writeJsonArray } from '../../src/cli/print-table';
+import { printTable, writeJsonArray } from '../../src/cli/output';
 
 async function capture(fn: (out: NodeJS.WritableStream) => Promise<unknown>): Promise<string> {
   const out = new PassThrough();
@@ -36,7 +36,7 @@ describe('CLI output', () => {
 
 describe('streamed JSON documents', () => {
   it('match JSON.stringify(object, null, 2) with generator fields written as arrays', async () => {
-    const { writeJsonObject } = await import('../../src/cli/print-table');
+    const { writeJsonObject } = await import('../../src/cli/output');
     function* flows() {
       yield { id: 'c1f1', tls: { sni: 'a', alpn: ['h2'] } };
       yield { id: 'c1f2', tls: null };

@@ -8,14 +8,24 @@ export async function write(text: string, out: NodeJS.WritableStream = process.s
   if (!out.write(text)) await new Promise((r) => out.once('drain', r));
 }
 
-/** Writes rows as one JSON array — the text of `JSON.stringify(rows, null, 2)` — one row at a time. */
-export async function writeJsonArray(rows: Iterable<unknown>, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+/**
+ * Writes items as a JSON array, one at a time, laid out as `JSON.stringify(…, null, 2)` lays out an
+ * array whose opening bracket stands after `pad` (its indentation); no newline after the closing one.
+ */
+async function writeArray(items: Iterable<unknown>, pad: string, out: NodeJS.WritableStream): Promise<number> {
   let n = 0;
-  for (const row of rows) {
-    await write(`${n === 0 ? '[\n' : ',\n'}  ${JSON.stringify(row, null, 2).replace(/\n/g, '\n  ')}`, out);
+  for (const item of items) {
+    await write(`${n === 0 ? '[' : ','}\n${pad}  ${JSON.stringify(item, null, 2).replace(/\n/g, `\n${pad}  `)}`, out);
     n++;
   }
-  await write(n === 0 ? '[]\n' : '\n]\n', out);
+  await write(n === 0 ? '[]' : `\n${pad}]`, out);
+  return n;
+}
+
+/** Writes rows as one JSON array — the text of `JSON.stringify(rows, null, 2)` — one row at a time. */
+export async function writeJsonArray(rows: Iterable<unknown>, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const n = await writeArray(rows, '', out);
+  await write('\n', out);
   return n;
 }
 
@@ -65,21 +75,12 @@ export async function printTable(rows: Iterable<Record<string, unknown>>, out: N
  * them all.
  */
 export async function writeJsonObject(fields: [string, unknown][], out: NodeJS.WritableStream = process.stdout): Promise<void> {
-  const indent = (json: string, by: string) => json.replace(/\n/g, `\n${by}`);
   await write('{', out);
   for (let i = 0; i < fields.length; i++) {
     const [key, value] = fields[i]!;
     await write(`${i === 0 ? '\n' : ',\n'}  ${JSON.stringify(key)}: `, out);
-    if (isGenerator(value)) {
-      let n = 0;
-      for (const item of value) {
-        await write(`${n === 0 ? '[\n' : ',\n'}    ${indent(JSON.stringify(item, null, 2), '    ')}`, out);
-        n++;
-      }
-      await write(n === 0 ? '[]' : '\n  ]', out);
-    } else {
-      await write(indent(JSON.stringify(value, null, 2), '  '), out);
-    }
+    if (isGenerator(value)) await writeArray(value, '  ', out);
+    else await write(JSON.stringify(value, null, 2).replace(/\n/g, '\n  '), out);
   }
   await write(fields.length === 0 ? '}\n' : '\n}\n', out);
 }

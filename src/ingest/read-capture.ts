@@ -105,8 +105,10 @@ export async function readCapture(
 }
 
 /**
- * Plain files: large sequential reads into reused buffers. Large files are hashed on another thread
- * (ParallelHasher) so the digest costs no parsing time. Gzip files go to the stream path.
+ * Plain files: large sequential reads into reused buffers, the next one issued before the current one
+ * is parsed, so the parser never waits for the disk (or the page cache) between chunks. Large files
+ * are hashed on another thread (ParallelHasher) so the digest costs no parsing time. Gzip files go to
+ * the stream path.
  */
 async function readFile(file: string, st: ReadState): Promise<void> {
   const { parser, opts } = st;
@@ -119,23 +121,31 @@ async function readFile(file: string, st: ReadState): Promise<void> {
   }
   const bufferBytes = opts.bufferBytes ?? READ_BUFFER_BYTES;
   let hasher: ParallelHasher | null = null;
-  let inline: Uint8Array | null = null;
   let gzip = false;
+  // The read in flight; settled (and its errors seen) before the file is closed.
+  let ahead: Promise<ReadChunk> | null = null;
   try {
     const size = (await fh.stat()).size;
     if (opts.parallelHash ?? size >= PARALLEL_HASH_MIN_BYTES) hasher = new ParallelHasher(bufferBytes);
-    else inline = new Uint8Array(bufferBytes);
-    let slot = 0;
+    // Without a hasher two buffers take turns: one is read into while the other is parsed.
+    const own = hasher === null ? [new Uint8Array(bufferBytes), new Uint8Array(bufferBytes)] : [];
+    const slots = hasher !== null ? hasher.slots : own.length;
+    const readInto = async (slot: number): Promise<ReadChunk> => {
+      const buf = hasher !== null ? await hasher.slot(slot) : own[slot]!;
+      const n = (await fh.read(buf, 0, buf.length, null)).bytesRead;
+      return { slot, chunk: buf.subarray(0, n) };
+    };
+    ahead = readInto(0);
     let first = true;
     for (;;) {
       if (opts.signal?.aborted) {
         st.aborted = true;
         break;
       }
-      const buf = hasher !== null ? await hasher.slot(slot) : inline!;
-      const n = (await fh.read(buf, 0, buf.length, null)).bytesRead;
+      const { slot, chunk } = await ahead;
+      ahead = null;
+      const n = chunk.length;
       if (n === 0) break;
-      const chunk = buf.subarray(0, n);
       if (first) {
         first = false;
         if (isGzip(chunk)) {
@@ -145,24 +155,34 @@ async function readFile(file: string, st: ReadState): Promise<void> {
       }
       if (hasher !== null) {
         hasher.submit(slot, n);
-        slot = (slot + 1) % hasher.slots;
         st.countRaw(n);
       } else {
         st.tapRaw(chunk);
       }
+      ahead = readInto((slot + 1) % slots);
       parser.push(chunk);
       // After damage the rest is still hashed (de-duplication needs the whole file's digest),
       // except for input that is no capture at all.
       if (parser.error !== null && parser.format === null) break;
     }
-    if (hasher !== null && !gzip) st.digest = await hasher.digest();
+    if (hasher !== null && !gzip) {
+      if (ahead !== null) await ahead;
+      st.digest = await hasher.digest();
+    }
   } catch (e) {
     parser.fail('capture.read_failed', `read failed: ${errorText(e)}`);
   } finally {
+    if (ahead !== null) await ahead.catch(() => undefined);
     await fh.close();
     if (hasher !== null && st.digest === null) await hasher.close();
   }
   if (gzip) await readStream(createReadStream(file, { highWaterMark: STREAM_CHUNK_BYTES }), st);
+}
+
+/** One read of readFile: the buffer slot it went into and the bytes read (empty at the end). */
+interface ReadChunk {
+  slot: number;
+  chunk: Uint8Array;
 }
 
 /** Streams (stdin, pipes, gzip files): sniff gzip on the first bytes, then inflate while reading. */

@@ -293,6 +293,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX findings_rule_flow ON findings(rule, flow_id);
   DROP INDEX findings_rule;
   `,
+  // 5: indexes set aside during a bulk load into an empty database, built again when it ends. Kept in
+  // the database itself so that a load that was cut off has them rebuilt by the next open.
+  `
+  CREATE TABLE deferred_indexes (
+    name  TEXT PRIMARY KEY,
+    sql   TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

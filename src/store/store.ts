@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema';
+import { restoreDeferredIndexes } from './deferred-indexes';
 import type { FlowRecord } from '../model/flow-record';
 import type { CertificateInfo, TlsInfo } from '../model/records';
 import type { Classification, Finding } from '../model/analysis';
@@ -18,6 +19,10 @@ export function openStore(file: string): Db {
   db.pragma('foreign_keys = ON');
   migrate(db);
   markAbandonedCaptures(db);
+  // A bulk load that was cut off left its indexes aside; build them, unless a load is still running.
+  if (db.prepare(`SELECT NOT EXISTS (SELECT 1 FROM captures WHERE status = 'ingesting')`).pluck().get() === 1) {
+    restoreDeferredIndexes(db);
+  }
   return db;
 }
 

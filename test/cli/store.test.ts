@@ -12,6 +12,10 @@ const SAMPLES = join(ROOT, 'captures/samples');
 const dir = mkdtempSync(join(tmpdir(), 'planewatch-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+function indexNames(db: Database.Database): string[] {
+  return db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name`).pluck().all() as string[];
+}
+
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), ...args], { encoding: 'utf8', cwd: dir });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -35,6 +39,22 @@ describe('the SQLite store through the CLI', () => {
     // The inventory of the first run is kept for later runs: the kubelet finding still rests on the CA.
     expect(d.prepare(`SELECT COUNT(*) FROM analysis_inputs`).pluck().get()).toBe(3);
     expect(d.prepare(`SELECT COUNT(*) FROM v_kubelet_unverified`).pluck().get()).toBeGreaterThan(0);
+    // The first run loaded an empty database with its indexes set aside; they were all built again.
+    expect(indexNames(d)).toEqual(indexNames(openStore(':memory:')));
+    expect(d.prepare(`SELECT COUNT(*) FROM deferred_indexes`).pluck().get()).toBe(0);
+    d.close();
+  });
+
+  it('the same capture twice in one run into an empty database: stored once, every index built', () => {
+    const twice = join(dir, 'twice.db');
+    const sample = join(SAMPLES, 'ssh-tunnel.pcap');
+    const r = cli(['analyze', sample, sample, '--db', twice]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/already in the database as capture 1/);
+    const d = new Database(twice, { readonly: true });
+    expect(d.prepare(`SELECT COUNT(DISTINCT capture_id) FROM flows`).pluck().get()).toBe(1);
+    expect(indexNames(d)).toEqual(indexNames(openStore(':memory:')));
+    expect(d.pragma('integrity_check', { simple: true })).toBe('ok');
     d.close();
   });
 
@@ -150,9 +170,16 @@ describe('the SQLite store through the CLI', () => {
     expect(rows).toBeGreaterThan(0);
     const check = new Database(killed);
     expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+    // The load into an empty database had set its indexes aside; they are still on record.
+    const setAside = check.prepare(`SELECT COUNT(*) FROM deferred_indexes`).pluck().get() as number;
+    expect(setAside).toBeGreaterThan(0);
     check.close();
     const store = openStore(killed);
     const cap = store.prepare(`SELECT status, error FROM captures`).get() as { status: string; error: string };
+    // The next open builds them: the database has every index of a fresh one.
+    expect(indexNames(store)).toEqual(indexNames(openStore(':memory:')));
+    expect(store.prepare(`SELECT COUNT(*) FROM deferred_indexes`).pluck().get()).toBe(0);
+    expect(store.pragma('integrity_check', { simple: true })).toBe('ok');
     store.close();
     expect(cap.status).toBe('incomplete');
     expect(cap.error).toMatch(/interrupted/);

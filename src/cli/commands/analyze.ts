@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CaptureAnalysis } from '../../pipeline/analyze-file';
 import { linkTypeName } from '../link-type-names';
 import { openStore, type Db } from '../../store/store';
+import { deferIndexes, restoreDeferredIndexes } from '../../store/deferred-indexes';
 import { ingestCaptures } from '../../analysis/ingest-captures';
 import { classifyDatabase } from '../../analysis/classify-database';
 import { Topology } from '../../analysis/topology';
@@ -116,20 +117,26 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   // are removed again), send classification back to learning it from the database.
   const empty = db.prepare(`SELECT NOT EXISTS (SELECT 1 FROM flows)`).pluck().get() === 1;
   const observed = empty ? new Topology(resolved.inventory) : undefined;
+  // An empty database is a bulk load: its indexes are built once at the end rather than row by row.
+  if (empty) deferIndexes(db);
   let ingested;
   try {
-    ingested = await ingestCaptures(db, files, {
-      idleTimeout: opts.idleTimeout,
-      maxFlows: opts.maxFlows,
-      keyLog,
-      onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
-      onFlowStored: observed ? (rec) => observed.observe(rec) : undefined,
-    });
+    try {
+      ingested = await ingestCaptures(db, files, {
+        idleTimeout: opts.idleTimeout,
+        maxFlows: opts.maxFlows,
+        keyLog,
+        onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
+        onFlowStored: observed ? (rec) => observed.observe(rec) : undefined,
+      });
+    } finally {
+      progress.done();
+    }
+    const duplicate = ingested.some((c) => c.duplicateOf !== null);
+    classifyDatabase(db, resolved, { observed: duplicate ? undefined : observed });
   } finally {
-    progress.done();
+    restoreDeferredIndexes(db);
   }
-  const duplicate = ingested.some((c) => c.duplicateOf !== null);
-  classifyDatabase(db, resolved, { observed: duplicate ? undefined : observed });
 
   let damaged = false;
   const summaries: (CaptureSummary & { captureId: number; duplicateOf: number | null; sha256: string })[] = [];

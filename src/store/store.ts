@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema';
 import { restoreDeferredIndexes } from './deferred-indexes';
+import { FingerprintReader, FingerprintWriter, type HelloFingerprint } from './tls-fingerprints';
 import type { FlowRecord } from '../model/flow-record';
 import type { CertificateInfo, TlsInfo } from '../model/records';
 import type { Classification, Finding } from '../model/analysis';
@@ -70,9 +71,16 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Evidence as stored: certificates replaced by their SHA-256 (they live once in `certificates`). */
+/**
+ * Evidence as stored: certificates replaced by their SHA-256 (they live once in `certificates`), the
+ * hello fingerprint by its id in `tls_fingerprints`. Evidence written by older versions has the
+ * fingerprint's fields inline and no id.
+ */
 export interface StoredEvidence {
-  tls: (Omit<TlsInfo, 'serverCertificates' | 'clientCertificates'> & { serverCertificates: string[]; clientCertificates: string[] }) | null;
+  tls:
+    | (Omit<TlsInfo, 'serverCertificates' | 'clientCertificates' | keyof HelloFingerprint> &
+        Partial<HelloFingerprint> & { fingerprint?: number; serverCertificates: string[]; clientCertificates: string[] })
+    | null;
   http: FlowRecord['http'];
   ssh: FlowRecord['ssh'];
 }
@@ -88,6 +96,7 @@ export class FlowWriter {
   private readonly insertHttp;
   private readonly insertSsh;
   private readonly knownCerts = new Set<string>();
+  private readonly fingerprints: FingerprintWriter;
   /**
    * flow key → database id, for flows written by this writer (findings refer to them). Not kept when
    * constructed with `trackIds: false`: one entry per flow would make memory grow with the capture.
@@ -102,6 +111,7 @@ export class FlowWriter {
     opts: { trackIds?: boolean } = {},
   ) {
     this.trackIds = opts.trackIds ?? true;
+    this.fingerprints = new FingerprintWriter(db);
     this.insertFlow = db.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version,
       client_ip, client_port, server_ip, server_port, first_ts, last_ts, first_frame, last_frame,
       packets_client, packets_server, bytes_client, bytes_server, payload_client, payload_server,
@@ -140,9 +150,13 @@ export class FlowWriter {
 
   private writeOne(rec: FlowRecord): void {
     const tls = rec.tls;
-    const evidence: StoredEvidence = {
+    const evidence = {
       tls: tls
-        ? { ...tls, serverCertificates: tls.serverCertificates.map((c) => c.sha256), clientCertificates: tls.clientCertificates.map((c) => c.sha256) }
+        ? {
+            ...this.fingerprints.split(tls),
+            serverCertificates: tls.serverCertificates.map((c) => c.sha256),
+            clientCertificates: tls.clientCertificates.map((c) => c.sha256),
+          }
         : null,
       http: rec.http,
       ssh: rec.ssh,
@@ -264,6 +278,7 @@ export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<St
     }
     return c;
   };
+  const fingerprints = new FingerprintReader(db);
   const inCaptures = captureIds && captureIds.length > 0 ? `AND capture_id IN (${captureIds.map(() => '?').join(',')})` : '';
   const page = db.prepare(`SELECT ${FLOW_ROW_SELECT} FROM flows LEFT JOIN flow_evidence e ON e.flow_id = flows.id
     WHERE flows.id > ? ${inCaptures} ORDER BY flows.id LIMIT ${READ_PAGE}`).raw(true);
@@ -271,12 +286,12 @@ export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<St
   for (;;) {
     const rows = page.all(after, ...(captureIds ?? [])) as unknown[][];
     if (rows.length === 0) return;
-    for (const raw of rows) yield rowToFlow(flowRowFromRaw(raw), cert);
+    for (const raw of rows) yield rowToFlow(flowRowFromRaw(raw), cert, fingerprints);
     after = rows[rows.length - 1]![0] as number;
   }
 }
 
-export function rowToFlow(row: FlowRow, cert: (sha: string) => CertificateInfo | null): StoredFlow {
+function rowToFlow(row: FlowRow, cert: (sha: string) => CertificateInfo | null, fingerprints: FingerprintReader): StoredFlow {
   const ev = JSON.parse(row.evidence) as StoredEvidence;
   const certs = (list: string[]): CertificateInfo[] => list.map(cert).filter((c): c is CertificateInfo => c !== null);
   return {
@@ -305,9 +320,26 @@ export function rowToFlow(row: FlowRow, cert: (sha: string) => CertificateInfo |
     vlan: row.vlan,
     anomalies: JSON.parse(row.anomalies),
     app: row.app as FlowRecord['app'],
-    tls: ev.tls ? { ...ev.tls, serverCertificates: certs(ev.tls.serverCertificates), clientCertificates: certs(ev.tls.clientCertificates) } : null,
+    tls: ev.tls ? storedTls(ev.tls, certs, fingerprints) : null,
     http: ev.http ?? [],
     ssh: ev.ssh ?? null,
+  };
+}
+
+/** TLS evidence as read back: the fingerprint's fields put back in place of its id, certificates resolved. */
+function storedTls(
+  stored: NonNullable<StoredEvidence['tls']>,
+  certs: (list: string[]) => CertificateInfo[],
+  fingerprints: FingerprintReader,
+): TlsInfo {
+  // Evidence without an id (written before fingerprints had their table) carries the fields itself.
+  const { fingerprint: id, ...rest } = stored;
+  const fp = id === undefined ? null : fingerprints.get(id);
+  return {
+    ...fp,
+    ...(rest as Omit<typeof rest, keyof HelloFingerprint> & HelloFingerprint),
+    serverCertificates: certs(stored.serverCertificates),
+    clientCertificates: certs(stored.clientCertificates),
   };
 }
 

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { FlowWriter, iterateStoredFlows, openStore, type Db } from '../../src/store/store';
+import { fixtureCert, flow, tls } from '../analysis/flow-builder';
+
+const hello = {
+  clientCiphers: [0x0a0a, 4865, 4866, 49195],
+  clientExtensions: [0x1a1a, 0, 10, 11, 13, 16, 43, 51],
+  serverExtensions: [43, 51],
+  supportedGroups: [29, 23],
+  signatureAlgorithms: [1027, 2052],
+  supportedVersions: [772, 771],
+  ecPointFormats: [0],
+  ja3: 'aa', ja3Full: '771,4865-4866-49195,0-10-11-13-16-43-51,29-23,0',
+  ja3s: 'bb', ja3sFull: '771,4865,43-51',
+  ja4: 't13d0307h2_aaaaaaaaaaaa_bbbbbbbbbbbb',
+};
+
+function store(db: Db, records: ReturnType<typeof flow>[]): void {
+  db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'complete', 'now')`).run();
+  const w = new FlowWriter(db, 1);
+  for (const r of records) w.add(r);
+  w.flush();
+}
+
+describe('TLS hello fingerprints in the store', () => {
+  it('are stored once for the flows that share them and read back into each flow unchanged', () => {
+    const db = openStore(':memory:');
+    const server = fixtureCert('kubelet-self');
+    const a = flow('10.0.0.10:40000', '10.0.1.21:10250', { app: 'tls', tls: tls('1.3', { ...hello, sni: 'a', serverCertificates: [server] }) });
+    const b = flow('10.0.0.10:40001', '10.0.1.22:10250', { app: 'tls', tls: tls('1.3', { ...hello, sni: 'b', alpn: ['h2'] }) });
+    const other = flow('10.0.0.11:40002', '10.0.1.22:10250', { app: 'tls', tls: tls('1.2', { ...hello, ja4: 't12d0307h2_cccccccccccc_dddddddddddd' }) });
+    store(db, [a, b, other]);
+    expect(db.prepare(`SELECT COUNT(*) FROM tls_fingerprints`).pluck().get()).toBe(2);
+    // The flow's own evidence no longer carries the fingerprint's fields.
+    const raw = db.prepare(`SELECT evidence FROM flow_evidence ORDER BY flow_id LIMIT 1`).pluck().get() as string;
+    expect(raw).not.toContain('clientCiphers');
+    expect(raw).not.toContain(hello.ja3Full);
+    const back = [...iterateStoredFlows(db)];
+    expect(back.map((f) => f.tls)).toEqual([a.tls, b.tls, other.tls]);
+    db.close();
+  });
+
+  it('evidence written with the fields inline (before they had a table) reads as it did', () => {
+    const db = openStore(':memory:');
+    const a = flow('10.0.0.10:40000', '10.0.1.21:10250', { app: 'tls', tls: tls('1.2', hello) });
+    store(db, [a]);
+    const { serverCertificates: _s, clientCertificates: _c, ...inline } = a.tls!;
+    db.prepare(`UPDATE flow_evidence SET evidence = ?`).run(
+      JSON.stringify({ tls: { ...inline, serverCertificates: [], clientCertificates: [] }, http: [], ssh: null }),
+    );
+    db.prepare(`DELETE FROM tls_fingerprints`).run();
+    expect([...iterateStoredFlows(db)][0]!.tls).toEqual(a.tls);
+    db.close();
+  });
+});

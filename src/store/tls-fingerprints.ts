@@ -15,8 +15,6 @@ export const HELLO_FINGERPRINT_KEYS = [
 
 export type HelloFingerprint = Pick<TlsInfo, (typeof HELLO_FINGERPRINT_KEYS)[number]>;
 
-const IS_FINGERPRINT_KEY: ReadonlySet<string> = new Set(HELLO_FINGERPRINT_KEYS);
-
 /** Fingerprint ids remembered by the writer; past this many it starts over (the table has them all). */
 const MAX_REMEMBERED = 8192;
 
@@ -32,17 +30,11 @@ export class FingerprintWriter {
   }
 
   /**
-   * The TLS evidence to store: every field but the fingerprint's, which is replaced by its id.
-   * Must run inside the caller's transaction.
+   * The TLS evidence to store: the fingerprint's fields left out (undefined, which JSON omits) and its
+   * id put in. Must run inside the caller's transaction.
    */
-  split<T extends object>(tls: T & HelloFingerprint): Record<string, unknown> {
-    const fingerprint: Record<string, unknown> = {};
-    const rest: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(tls)) {
-      if (IS_FINGERPRINT_KEY.has(k)) fingerprint[k] = v;
-      else rest[k] = v;
-    }
-    const fields = JSON.stringify(fingerprint);
+  split<T extends HelloFingerprint>(tls: T): Omit<T, keyof HelloFingerprint> & { fingerprint: number } {
+    const fields = JSON.stringify(fingerprintOf(tls));
     let id = this.ids.get(fields);
     if (id === undefined) {
       this.insert.run(fields);
@@ -50,10 +42,30 @@ export class FingerprintWriter {
       if (this.ids.size >= MAX_REMEMBERED) this.ids.clear();
       this.ids.set(fields, id);
     }
-    rest.fingerprint = id;
-    return rest;
+    return { ...tls, ...LEFT_OUT, fingerprint: id };
   }
 }
+
+/** The fingerprint's fields of a connection's TLS evidence (a literal: one object shape, quick to serialise). */
+function fingerprintOf(t: HelloFingerprint): HelloFingerprint {
+  return {
+    clientCiphers: t.clientCiphers,
+    clientExtensions: t.clientExtensions,
+    serverExtensions: t.serverExtensions,
+    supportedGroups: t.supportedGroups,
+    signatureAlgorithms: t.signatureAlgorithms,
+    supportedVersions: t.supportedVersions,
+    ecPointFormats: t.ecPointFormats,
+    ja3: t.ja3,
+    ja3Full: t.ja3Full,
+    ja3s: t.ja3s,
+    ja3sFull: t.ja3sFull,
+    ja4: t.ja4,
+  };
+}
+
+/** Spread over the evidence, it blanks out every field of the fingerprint. */
+const LEFT_OUT = Object.freeze(Object.fromEntries(HELLO_FINGERPRINT_KEYS.map((k) => [k, undefined]))) as unknown as HelloFingerprint;
 
 /** Reads fingerprints back by id, each parsed once per reader and shared (frozen) by its flows. */
 export class FingerprintReader {

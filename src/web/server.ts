@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app';
 import { isLoopbackHost } from './security';
 
-export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_PORT = 8765;
+import { DEFAULT_HOST, DEFAULT_PORT } from './listen-defaults';
+
+export { DEFAULT_HOST, DEFAULT_PORT };
 
 export interface ServerOptions {
   dbFile: string;

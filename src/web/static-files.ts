@@ -4,15 +4,15 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { PACKAGE_ROOT } from '../package-root';
 
 /** Largest front-end file loaded; the dashboard's own files are a few tens of kilobytes. */
 export const MAX_STATIC_FILE = 2 * 1024 * 1024;
 /** Most files loaded from web/. */
 export const MAX_STATIC_FILES = 200;
 
-export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
+export const WEB_ROOT = join(PACKAGE_ROOT, 'web') + sep;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

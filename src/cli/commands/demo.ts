@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runAnalyze } from './analyze';
-import { startServer } from '../../web/server';
 import { EXIT } from '../db-path';
+import { PACKAGE_ROOT } from '../../package-root';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const ROOT = PACKAGE_ROOT;
 const CAPTURES = join(ROOT, 'captures');
 
 /**
@@ -46,6 +45,7 @@ export function registerDemoCommand(program: Command): void {
         return;
       }
       if (!o.serve) return;
+      const { startServer } = await import('../../web/server');
       const s = await startServer({ dbFile: o.db, port: Number(o.port) });
       process.stdout.write(`\nplanewatch dashboard: ${s.url}  (Ctrl-C stops it)\n`);
       const stop = () => void s.close().then(() => process.exit(0));

@@ -1,7 +1,7 @@
 /** `planewatch serve`: the web dashboard over a planewatch database. */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { DEFAULT_HOST, DEFAULT_PORT, ServeRefused, startServer } from '../../web/server';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../../web/listen-defaults';
 import { DB_OPTION_HELP, EXIT, defaultDbPath } from '../db-path';
 
 function parsePort(v: string): number {
@@ -25,6 +25,7 @@ export function registerServeCommand(program: Command): void {
         process.exitCode = EXIT.ERROR;
         return;
       }
+      const { ServeRefused, startServer } = await import('../../web/server');
       try {
         const s = await startServer({ dbFile: db, host: o.host, port: o.port, token: o.token });
         process.stdout.write(`planewatch dashboard: ${s.url}${o.token ? ' (token required)' : ''}\n`);

@@ -12,11 +12,40 @@ import type { ClientHello } from './hello-parser';
 
 const EMPTY_HASH = '000000000000';
 
+/** 4-digit lowercase hex of 16-bit values, each made once: the same few values recur in every hello. */
+const HEX4: string[] = new Array<string>(65536);
+
 function hex4(v: number): string {
-  return v.toString(16).padStart(4, '0');
+  return (HEX4[v] ??= v.toString(16).padStart(4, '0'));
+}
+
+const keepAll = (): boolean => false;
+
+/**
+ * The values (GREASE and `leaveOut` removed) as 4-digit hex joined by ','; sorted when asked.
+ * Fixed-width hex sorts as the numbers do, so the numbers are sorted (in a typed array) instead.
+ */
+function hexList(values: readonly number[], sorted: boolean, leaveOut: (v: number) => boolean = keepAll): string {
+  const kept = new Uint16Array(values.length);
+  let n = 0;
+  for (const v of values) if (!isGrease(v) && !leaveOut(v)) kept[n++] = v;
+  const list = sorted ? kept.subarray(0, n).sort() : kept.subarray(0, n);
+  let out = '';
+  for (let i = 0; i < n; i++) out += i === 0 ? hex4(list[i]!) : ',' + hex4(list[i]!);
+  return out;
 }
 
 const sha12 = memoizeDigest((s: string): string => createHash('sha256').update(s, 'latin1').digest('hex').slice(0, 12));
+
+function countNonGrease(values: readonly number[]): number {
+  let n = 0;
+  for (const v of values) if (!isGrease(v)) n++;
+  return n;
+}
+
+function isSniOrAlpn(v: number): boolean {
+  return v === EXT_SERVER_NAME || v === EXT_ALPN;
+}
 
 function count2(n: number): string {
   return n > 99 ? '99' : String(n).padStart(2, '0');
@@ -77,24 +106,17 @@ export interface Ja4Parts {
 }
 
 export function ja4(ch: ClientHello, protocol: 't' | 'q' = 't'): Ja4Parts {
-  const ciphers = ch.ciphers.filter((v) => !isGrease(v));
-  const exts = ch.extensions.filter((v) => !isGrease(v));
-  const sig = ch.sigAlgs.filter((v) => !isGrease(v));
-  const hasSni = exts.includes(EXT_SERVER_NAME);
+  const hasSni = ch.extensions.includes(EXT_SERVER_NAME);
   const a =
     protocol +
     versionCode(ja4Version(ch)) +
     (hasSni ? 'd' : 'i') +
-    count2(ciphers.length) +
-    count2(exts.length) +
+    count2(countNonGrease(ch.ciphers)) +
+    count2(countNonGrease(ch.extensions)) +
     alpnCode(ch.alpn);
-  const cipherList = ciphers.map(hex4).sort().join(',');
-  const extList = exts
-    .filter((v) => v !== EXT_SERVER_NAME && v !== EXT_ALPN)
-    .map(hex4)
-    .sort()
-    .join(',');
-  const sigList = sig.map(hex4).join(',');
+  const cipherList = hexList(ch.ciphers, true);
+  const extList = hexList(ch.extensions, true, isSniOrAlpn);
+  const sigList = hexList(ch.sigAlgs, false);
   const cInput = sigList.length > 0 ? extList + '_' + sigList : extList;
   const b = cipherList.length === 0 ? EMPTY_HASH : sha12(cipherList);
   const c = extList.length === 0 ? EMPTY_HASH : sha12(cInput);

@@ -16,6 +16,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import type { CertificateInfo } from '../../src/model/records';
 import { OID_CN, OID_O, parseName, type ParsedName } from './rfc4514';
+import { digestOf } from '../../src/digest';
 
 const asn1 = forge.asn1;
 
@@ -276,7 +277,7 @@ function cnOf(name: ParsedName): string | null {
 /** Parses one DER certificate; cached by SHA-256. Returns null when the DER cannot be read. */
 export function parseCertificate(der: Uint8Array): CertificateInfo | null {
   if (der.length === 0 || der.length > MAX_CERT_DER_BYTES) return null;
-  const sha256 = createHash('sha256').update(der).digest('hex');
+  const sha256 = digestOf('sha256', der, 'hex');
   const hit = cache.get(sha256);
   if (hit !== undefined) return hit;
   let x: X509Certificate;

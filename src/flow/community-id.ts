@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digestOf } from '../digest';
 
 /**
  * Community ID v1 (corelight community-id-spec): a flow hash that Zeek, Suricata, Arkime and others
@@ -75,5 +75,5 @@ export function communityId(
     o = buf.writeUInt16BE(sp & 0xffff, o);
     buf.writeUInt16BE(dp & 0xffff, o);
   }
-  return '1:' + createHash('sha1').update(buf).digest('base64');
+  return '1:' + digestOf('sha1', buf, 'base64');
 }

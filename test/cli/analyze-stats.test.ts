@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../src/model/flow-record';
 import { analyzeCapture } from '../../src/pipeline/analyze-file';
+import { untilCaptureFilesSettle } from '../capture-settle';
 import { buildPcap, tcpConversation, type PacketSpec } from '../pipeline/pcap-builder';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -100,8 +101,10 @@ async function captureLoopback(file: string, filter: string, traffic: () => Prom
     });
     td.on('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
   });
+  // The kernel filter can take a moment to go live after tcpdump says it is listening.
+  await new Promise((r) => setTimeout(r, 150));
   await traffic();
-  await new Promise((r) => setTimeout(r, 300));
+  await untilCaptureFilesSettle([file]);
   const exited = new Promise((r) => td.on('exit', r));
   td.kill('SIGINT');
   await exited;

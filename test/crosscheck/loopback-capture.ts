@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { untilCaptureFilesSettle } from '../capture-settle';
 
 export function hasTool(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
@@ -105,7 +106,7 @@ export async function startCapture(file: string, filter: string[]): Promise<Capt
   return {
     stop: async () => {
       // Let the last packets (FIN/ACK) reach tcpdump, then stop our own child only.
-      await new Promise((r) => setTimeout(r, 300));
+      await untilCaptureFilesSettle([file]);
       const exited = new Promise((r) => dump.once('exit', r));
       dump.kill('SIGINT');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);

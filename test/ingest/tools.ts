@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createServer, connect, type AddressInfo } from 'node:net';
+import { untilCaptureFilesSettle } from '../capture-settle';
 
 export function hasTool(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
@@ -55,7 +56,7 @@ export async function recordLoopback(jobs: CaptureJob[]): Promise<void> {
   });
   server.close();
   // Let the kernel hand the last packets to tcpdump before stopping it (SIGINT flushes the file).
-  await new Promise((r) => setTimeout(r, 300));
+  await untilCaptureFilesSettle(jobs.map((j) => j.file));
   for (const d of dumps) d.p.kill('SIGINT');
   await Promise.all(dumps.map((d) => d.done));
 }

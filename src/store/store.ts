@@ -252,13 +252,13 @@ const FLOW_ROW_SELECT = FLOW_ROW_KEYS.map((k) => (FLOW_ROW_SQL[k] ? `${FLOW_ROW_
 
 /**
  * A row read in raw mode (an array in FLOW_ROW_KEYS order) as a FlowRow. Raw rows halve the cost of
- * reading flows back: better-sqlite3 builds a keyed object slowly, a plain assignment here is cheap.
+ * reading flows back: better-sqlite3 builds a keyed object slowly. The function is generated from
+ * FLOW_ROW_KEYS (fixed names, nothing from the data) as one object literal, so every row gets the
+ * same shape at once instead of one property added at a time.
  */
-function flowRowFromRaw(a: unknown[]): FlowRow {
-  const row: Record<string, unknown> = {};
-  for (let i = 0; i < FLOW_ROW_KEYS.length; i++) row[FLOW_ROW_KEYS[i]!] = a[i];
-  return row as unknown as FlowRow;
-}
+const flowRowFromRaw = new Function('a', `return { ${FLOW_ROW_KEYS.map((k, i) => `${k}: a[${i}]`).join(', ')} };`) as (
+  a: unknown[],
+) => FlowRow;
 
 /** Rows read per page when streaming flows back: pages by id, so writes may happen in between. */
 const READ_PAGE = 2000;

@@ -16,7 +16,8 @@ export type AnomalySink = (code: AnomalyCode) => void;
  *
  * `feed` may be called with one byte or a megabyte; the result is the same however the stream is
  * split. `feed` never throws; malformed input is reported through the anomaly sink and the parser
- * goes idle for that direction. Every internal buffer is capped.
+ * goes idle for that direction. Every internal buffer is capped. `data[start..end)` is a view valid
+ * only during the call: whatever a dissector keeps of it, it copies.
  */
 export interface Dissector<R = unknown> {
   readonly id: DissectorId;

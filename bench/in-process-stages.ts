@@ -26,7 +26,7 @@ class FrameCounter {
   bytes = 0;
   readonly sink = (f: Frame): void => {
     this.frames++;
-    this.bytes += f.data.length;
+    this.bytes += f.end - f.start;
   };
 }
 

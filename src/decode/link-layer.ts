@@ -60,34 +60,34 @@ export class LinkLayer {
 
   constructor(private readonly anomalies: AnomalyCounter) {}
 
-  /** Decodes the link header of a captured frame of the given LINKTYPE_*. */
-  decode(buf: Uint8Array, end: number, linkType: number): number {
+  /** Decodes the link header of a captured frame of the given LINKTYPE_*: the bytes buf[start..end). */
+  decode(buf: Uint8Array, start: number, end: number, linkType: number): number {
     this.vlan = 0;
     this.network = NetworkType.NONE;
     this.end = end;
     switch (linkType) {
       case LinkType.ETHERNET:
-        return this.decodeEthernet(buf, 0, end);
+        return this.decodeEthernet(buf, start, end);
       case LinkType.RAW:
       case LinkType.RAW_BSD12:
       case LinkType.RAW_BSD14:
-        return this.ip(0, NetworkType.IP_BY_VERSION);
+        return this.ip(start, NetworkType.IP_BY_VERSION);
       case LinkType.IPV4:
-        return this.ip(0, NetworkType.IPV4);
+        return this.ip(start, NetworkType.IPV4);
       case LinkType.IPV6:
-        return this.ip(0, NetworkType.IPV6);
+        return this.ip(start, NetworkType.IPV6);
       case LinkType.LINUX_SLL:
-        if (end < SLL_HEADER) return this.truncated();
-        return this.decodeEtherType(buf, SLL_HEADER, end, u16be(buf, 14), 0);
+        if (end - start < SLL_HEADER) return this.truncated();
+        return this.decodeEtherType(buf, start + SLL_HEADER, end, u16be(buf, start + 14), 0);
       case LinkType.LINUX_SLL2:
-        if (end < SLL2_HEADER) return this.truncated();
-        return this.decodeEtherType(buf, SLL2_HEADER, end, u16be(buf, 0), 0);
+        if (end - start < SLL2_HEADER) return this.truncated();
+        return this.decodeEtherType(buf, start + SLL2_HEADER, end, u16be(buf, start), 0);
       case LinkType.NULL:
-        return this.decodeNull(buf, end, false);
+        return this.decodeNull(buf, start, end, false);
       case LinkType.LOOP:
-        return this.decodeNull(buf, end, true);
+        return this.decodeNull(buf, start, end, true);
       case LinkType.NFLOG:
-        return this.decodeNflog(buf, end);
+        return this.decodeNflog(buf, start, end);
       default:
         this.anomalies.add('link.unknown_type');
         return DecodeStatus.NOT_ANALYSED;
@@ -136,19 +136,19 @@ export class LinkLayer {
   }
 
   /** DLT_NULL (host byte order of the capturing machine) and DLT_LOOP (always big-endian). */
-  private decodeNull(buf: Uint8Array, end: number, bigEndian: boolean): number {
-    if (end < 4) return this.truncated();
-    let family = bigEndian ? u32be(buf, 0) : u32le(buf, 0);
+  private decodeNull(buf: Uint8Array, start: number, end: number, bigEndian: boolean): number {
+    if (end - start < 4) return this.truncated();
+    let family = bigEndian ? u32be(buf, start) : u32le(buf, start);
     // A little-endian read of a big-endian family has the value in the top bytes; families are small.
-    if (!bigEndian && family > 0xffff) family = u32be(buf, 0);
+    if (!bigEndian && family > 0xffff) family = u32be(buf, start);
     switch (family) {
       case AF_INET:
-        return this.ip(4, NetworkType.IPV4);
+        return this.ip(start + 4, NetworkType.IPV4);
       case AF_INET6_LINUX:
       case AF_INET6_BSD:
       case AF_INET6_FREEBSD:
       case AF_INET6_DARWIN:
-        return this.ip(4, NetworkType.IPV6);
+        return this.ip(start + 4, NetworkType.IPV6);
       default:
         this.anomalies.add('link.unknown_address_family');
         return DecodeStatus.NOT_ANALYSED;
@@ -159,11 +159,11 @@ export class LinkLayer {
    * NFLOG: a 4-byte header (family, version, resource id) then TLVs whose length and type are in
    * the capturing host's byte order, each padded to 4 bytes; the packet is the NFULA_PAYLOAD value.
    */
-  private decodeNflog(buf: Uint8Array, end: number): number {
-    if (end < NFLOG_HEADER) return this.truncated();
-    const family = buf[0];
+  private decodeNflog(buf: Uint8Array, start: number, end: number): number {
+    if (end - start < NFLOG_HEADER) return this.truncated();
+    const family = buf[start];
     const network = family === AF_INET ? NetworkType.IPV4 : family === AF_INET6_LINUX ? NetworkType.IPV6 : NetworkType.IP_BY_VERSION;
-    let off = NFLOG_HEADER;
+    let off = start + NFLOG_HEADER;
     // The byte order is the host's: pick the one under which the first TLV length is plausible.
     let little = true;
     if (end - off >= 4) {

@@ -65,14 +65,23 @@ export class PacketDecoder {
    * the snaplen is told apart from one whose IP length lies.
    */
   decode(data: Uint8Array, linkType: number, ts: number, out: DecodedPacket, origLen: number = data.length): number {
+    return this.decodeBytes(data, 0, data.length, linkType, ts, out, origLen);
+  }
+
+  /**
+   * decode() of a frame that is buf[start..end), without a view of its own: the readers hand out
+   * frames as offsets into their read buffer, and a view per packet would be the hot path's one
+   * allocation. The packet's offsets (`payloadOffset`) are then offsets into `buf`.
+   */
+  decodeBytes(buf: Uint8Array, start: number, end: number, linkType: number, ts: number, out: DecodedPacket, origLen: number): number {
     out.reset();
-    this.snapTruncated = origLen > data.length;
+    this.snapTruncated = origLen > end - start;
     this.ts = ts;
     this.fragments.expire(ts);
-    const st = this.link.decode(data, data.length, linkType);
+    const st = this.link.decode(buf, start, end, linkType);
     if (st !== DecodeStatus.OK) return st;
     out.vlan = this.link.vlan;
-    return this.decodeNetwork(data, this.link.offset, this.link.end, this.link.network, out);
+    return this.decodeNetwork(buf, this.link.offset, this.link.end, this.link.network, out);
   }
 
   /** End of capture: counts datagrams still waiting for fragments as timed out. */

@@ -1,13 +1,19 @@
 /**
  * One captured frame as handed out by a reader.
  *
- * Readers own a single Frame object and overwrite it for every record: `data` is a view into the
- * reader's buffer and is valid only until the next frame is delivered. Whoever keeps bytes copies them.
+ * Readers own a single Frame object and overwrite it for every record: its bytes are
+ * `buf[start..end)`, a range of the reader's buffer that is valid only until the next frame is
+ * delivered. Whoever keeps bytes copies them. The range is given as offsets rather than as a view so
+ * that no object is made per packet; `data` makes a view for those who want one.
  */
+const EMPTY = new Uint8Array(0);
+
 export class Frame {
-  /** View of the captured bytes (caplen bytes). */
-  data: Uint8Array = new Uint8Array(0);
-  /** Bytes on the wire; larger than data.length when the snaplen cut the record. */
+  /** The buffer holding the captured bytes (caplen of them, from `start`). */
+  buf: Uint8Array = EMPTY;
+  start = 0;
+  end = 0;
+  /** Bytes on the wire; larger than the captured bytes when the snaplen cut the record. */
   origLen = 0;
   /** Seconds since the epoch. */
   tsSec = 0;
@@ -22,9 +28,26 @@ export class Frame {
   /** Byte offset of the record in the (decompressed) capture stream. */
   offset = 0;
 
-  /** True when the snaplen cut the record (data.length < origLen). */
+  /** The captured bytes as a view (a new one each time it is read). */
+  get data(): Uint8Array {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  /** Makes the frame's bytes the whole of `bytes`. */
+  set data(bytes: Uint8Array) {
+    this.buf = bytes;
+    this.start = 0;
+    this.end = bytes.length;
+  }
+
+  /** Bytes captured. */
+  get caplen(): number {
+    return this.end - this.start;
+  }
+
+  /** True when the snaplen cut the record (fewer bytes captured than were on the wire). */
   get truncated(): boolean {
-    return this.data.length < this.origLen;
+    return this.end - this.start < this.origLen;
   }
 
   /** Timestamp as floating seconds (microsecond precision is kept for current epochs). */
@@ -33,7 +56,8 @@ export class Frame {
   }
 }
 
-/** Receives every frame; must not keep `frame` or `frame.data` beyond the call. */
+/** Receives every frame; must not keep `frame` or its bytes beyond the call. */
+
 export type FrameSink = (frame: Frame) => void;
 
 /** Well-known LINKTYPE_* values (https://www.tcpdump.org/linktypes.html). */

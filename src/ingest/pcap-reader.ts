@@ -74,7 +74,9 @@ export class PcapReader extends RecordStream {
     f.tsSec = sec;
     f.tsNsec = this.nanoseconds ? frac : frac * 1000;
     f.origLen = rd32(b, off + 12, le);
-    f.data = b.subarray(off + PCAP_RECORD_HEADER_BYTES, off + size);
+    f.buf = b;
+    f.start = off + PCAP_RECORD_HEADER_BYTES;
+    f.end = off + size;
     f.offset = abs;
     this.emit(true);
   }

@@ -295,7 +295,9 @@ export class PcapngReader extends RecordStream {
     if (iface.snaplen !== 0 && caplen > iface.snaplen) caplen = iface.snaplen;
     if (caplen > size - 16) caplen = size - 16;
     const f = this.frame;
-    f.data = b.subarray(off + 12, off + 12 + caplen);
+    f.buf = b;
+    f.start = off + 12;
+    f.end = off + 12 + caplen;
     f.origLen = origLen;
     f.tsSec = 0;
     f.tsNsec = 0;
@@ -320,7 +322,9 @@ export class PcapngReader extends RecordStream {
     this.ts.convert(tsHi, tsLo, iface.tsresol, iface.tsoffset);
     f.tsSec = this.ts.sec;
     f.tsNsec = this.ts.nsec;
-    f.data = b.subarray(dataOff, dataOff + caplen);
+    f.buf = b;
+    f.start = dataOff;
+    f.end = dataOff + caplen;
     f.origLen = origLen;
     f.linkType = iface.linkType;
     f.interfaceId = ifId;

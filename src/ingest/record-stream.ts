@@ -153,7 +153,7 @@ export abstract class RecordStream {
   protected emit(hasTs: boolean): void {
     const f = this.frame;
     f.number = ++this.packets;
-    const caplen = f.data.length;
+    const caplen = f.end - f.start;
     this.bytes += caplen;
     if (caplen < f.origLen) this.truncatedFrames++;
     if (hasTs) {

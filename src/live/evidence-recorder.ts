@@ -62,7 +62,7 @@ export class EvidenceRecorder {
   /** Records `frame` if its flow still has room. */
   add(frame: Frame): void {
     const p = this.pkt;
-    if (this.decoder.decode(frame.data, frame.linkType, frame.ts, p, frame.origLen) !== DecodeStatus.OK) return;
+    if (this.decoder.decodeBytes(frame.buf, frame.start, frame.end, frame.linkType, frame.ts, p, frame.origLen) !== DecodeStatus.OK) return;
     if (p.protocol !== 6 && p.protocol !== 17) return;
     const h = symmetricHash(p);
     let ring = this.byHash.get(h);
@@ -77,9 +77,9 @@ export class EvidenceRecorder {
       this.evict();
     }
     if (ring.written || ring.data.length >= MAX_EVIDENCE_PACKETS) return;
-    const n = frame.data.length;
+    const n = frame.caplen;
     if (ring.bytes + n > MAX_EVIDENCE_BYTES_PER_FLOW || frame.linkType !== ring.linkType) return;
-    ring.data.push(frame.data.slice());
+    ring.data.push(frame.buf.slice(frame.start, frame.end));
     ring.tsSec.push(frame.tsSec);
     ring.tsUsec.push(Math.floor(frame.tsNsec / 1000));
     ring.origLen.push(frame.origLen);

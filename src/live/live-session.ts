@@ -133,12 +133,12 @@ class LiveRun {
     this.sink = evidence === null
       ? (frame: Frame) => {
           counters.packets++;
-          counters.bytes += frame.data.length;
+          counters.bytes += frame.caplen;
           engine.processFrame(frame);
         }
       : (frame: Frame) => {
           counters.packets++;
-          counters.bytes += frame.data.length;
+          counters.bytes += frame.caplen;
           engine.processFrame(frame);
           evidence.add(frame);
         };

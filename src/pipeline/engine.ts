@@ -70,12 +70,12 @@ export class Engine implements FlowExpiry {
   processFrame(frame: Frame): void {
     const stats = this.stats;
     stats.packets++;
-    stats.bytes += frame.data.length;
+    stats.bytes += frame.end - frame.start;
     if (frame.linkType === this.lastLinkType) this.lastLinkCount++;
     else this.switchLinkType(frame.linkType);
     const ts = frame.ts;
     const pkt = this.pkt;
-    const st = this.decoder.decode(frame.data, frame.linkType, ts, pkt, frame.origLen);
+    const st = this.decoder.decodeBytes(frame.buf, frame.start, frame.end, frame.linkType, ts, pkt, frame.origLen);
     if (st !== DecodeStatus.OK) return;
     const proto = pkt.protocol;
     if (proto !== PROTO_TCP && proto !== PROTO_UDP) return;

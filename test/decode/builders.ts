@@ -253,12 +253,33 @@ export interface Decoded {
   dst: string;
 }
 
-/** Decodes one frame with a fresh decoder. */
+/**
+ * Decodes one frame with a fresh decoder. The frame is also decoded where readers leave it, in the
+ * middle of a larger buffer between other bytes, and both results must agree: a decoder that reads
+ * from the start of the buffer instead of the frame's start fails every test that uses this.
+ */
 export function decodeOnce(frame: Uint8Array, linkType = 1, opts?: PacketDecoderOptions, origLen?: number): Decoded {
   const anomalies = new AnomalyCounter();
   const decoder = new PacketDecoder(anomalies, opts);
   const out = new DecodedPacket();
   const status = decoder.decode(frame, linkType, 0, out, origLen ?? frame.length);
+  const plain = describe(status, out, anomalies);
+  const inside = decodeInsideBuffer(frame, linkType, opts, origLen);
+  const summary = (d: Decoded) =>
+    JSON.stringify([d.status, d.payload, d.src, d.dst, d.anomalies.toJSON(), d.out.srcPort, d.out.dstPort, d.out.protocol, d.out.vlan, d.out.tunnelDepth]);
+  if (summary(inside) !== summary(plain)) {
+    throw new Error(`frame decoded inside a larger buffer differs: ${summary(inside)} vs ${summary(plain)}`);
+  }
+  return plain;
+}
+
+function decodeInsideBuffer(frame: Uint8Array, linkType: number, opts?: PacketDecoderOptions, origLen?: number): Decoded {
+  const before = 37;
+  const buf = new Uint8Array(before + frame.length + 11).fill(0xee);
+  buf.set(frame, before);
+  const anomalies = new AnomalyCounter();
+  const out = new DecodedPacket();
+  const status = new PacketDecoder(anomalies, opts).decodeBytes(buf, before, before + frame.length, linkType, 0, out, origLen ?? frame.length);
   return describe(status, out, anomalies);
 }
 

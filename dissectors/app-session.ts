@@ -41,6 +41,32 @@ class ProbeBuffer {
   readonly evFrame = new Float64Array(MAX_PROBE_EVENTS);
   events = 0;
   readonly ended = new Uint8Array(2);
+
+  /** Empty again, for the next flow. */
+  reset(): void {
+    this.len[0] = this.len[1] = 0;
+    this.ended[0] = this.ended[1] = 0;
+    this.events = 0;
+  }
+}
+
+/**
+ * Probe buffers given back by flows that have chosen their dissector, for the next flows to take:
+ * a capture starts thousands of connections, and each buffer is seven typed arrays (5 KB) that would
+ * otherwise be allocated and collected for every one.
+ */
+const probePool: ProbeBuffer[] = [];
+const MAX_POOLED_PROBES = 64;
+
+function takeProbe(): ProbeBuffer {
+  const p = probePool.pop();
+  if (p === undefined) return new ProbeBuffer();
+  p.reset();
+  return p;
+}
+
+function giveBackProbe(p: ProbeBuffer | null): void {
+  if (p !== null && probePool.length < MAX_POOLED_PROBES) probePool.push(p);
 }
 
 const EMPTY_HTTP: HttpRequestRecord[] = [];
@@ -111,7 +137,7 @@ class DissectorSession implements AppSession {
       return;
     }
     if (this.state !== ST_PROBING || end <= start) return;
-    const p = (this.probe ??= new ProbeBuffer());
+    const p = (this.probe ??= takeProbe());
     const used = p.len[dir]!;
     let take = Math.min(end - start, MAX_PROBE_BYTES - used);
     if (p.events >= MAX_PROBE_EVENTS) take = 0;
@@ -144,7 +170,7 @@ class DissectorSession implements AppSession {
 
   onEnd(dir: Direction): void {
     if (this.state === ST_PROBING) {
-      const p = (this.probe ??= new ProbeBuffer());
+      const p = (this.probe ??= takeProbe());
       if (p.events < MAX_PROBE_EVENTS) this.logEvent(p, EV_END, dir, 0, 0, 0);
       p.ended[dir] = 1;
       if (p.ended[0] === 1 && p.ended[1] === 1) {
@@ -266,12 +292,14 @@ class DissectorSession implements AppSession {
     } catch {
       this.count('dissector.exception');
       this.state = ST_DETACHED;
+      giveBackProbe(this.probe);
       this.probe = null;
     }
   }
 
   private giveUp(): void {
     this.state = ST_UNKNOWN;
+    giveBackProbe(this.probe);
     this.probe = null;
   }
 
@@ -298,6 +326,8 @@ class DissectorSession implements AppSession {
       if (dir === 0) off0 += len;
       else off1 += len;
     }
+    // Dissectors copy what they keep of the bytes they are fed (see Dissector): the buffer is free again.
+    giveBackProbe(p);
   }
 
   private deliver(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void {

@@ -153,6 +153,28 @@ describe('app session with fake dissectors', () => {
     ]);
   });
 
+  it('starts every connection with an empty probe buffer, though buffers are reused', () => {
+    const tls = fake('tls', ['TLS!', null]);
+    const ssh = fake('ssh', ['SSH-', 'SSH-']);
+    // Many connections, each probing a few bytes before it is recognised, one after another: a
+    // buffer given back by one must not show the next connection any of the earlier bytes or ends.
+    for (let i = 0; i < 100; i++) {
+      const s = createAppSession(meta(9999, 40000 + i), null, { factories: [tls, ssh], portTable: table });
+      if (i % 2 === 0) {
+        feedStr(s, 1, 'SS', 1);
+        s.onEnd(0);
+        feedStr(s, 1, 'H-2.0-x\r\n', 2);
+        expect(s.pinned).toBe('ssh');
+      } else {
+        feedStr(s, 0, 'TL', 1);
+        feedStr(s, 0, 'S!', 2);
+        expect(s.pinned).toBe('tls');
+      }
+    }
+    for (const d of tls.made) expect(d.events.map((e) => (e.kind === 'data' ? e.bytes : e.kind))).toEqual(['TL', 'S!']);
+    for (const d of ssh.made) expect(d.events.map((e) => (e.kind === 'data' ? e.bytes : e.kind))).toEqual(['SS', 'end', 'H-2.0-x\r\n']);
+  });
+
   it('uses server bytes when the server speaks first, and replays both directions in order', () => {
     const tls = fake('tls', ['TLS!', null]);
     const ssh = fake('ssh', ['SSH-', 'SSH-']);

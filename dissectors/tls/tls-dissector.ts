@@ -60,6 +60,19 @@ export const MAX_ALERTS = 32;
 const INITIAL_HANDSHAKE_BUFFER = 4096;
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Handshake buffers of the first size, given back when a direction's handshake ends (encryption,
+ * a gap, the end) for the next connections: each connection needs one per direction for a moment,
+ * and allocating and collecting them cost more than parsing the hellos.
+ */
+const handshakeBufferPool: Uint8Array[] = [];
+const MAX_POOLED_HANDSHAKE_BUFFERS = 64;
+
+function takeHandshakeBuffer(): Uint8Array {
+  return handshakeBufferPool.pop() ?? new Uint8Array(INITIAL_HANDSHAKE_BUFFER);
+}
+
 const NO_HTTP: HttpRequestRecord[] = [];
 /** Bytes of a hello's random (after the 2-byte legacy version). */
 const RANDOM_LENGTH = 32;
@@ -113,6 +126,10 @@ class DirectionState {
 
   releaseHandshake(): void {
     this.hsActive = false;
+    // Nothing keeps a view of it: messages are parsed into strings, numbers and copies.
+    if (this.hs.length === INITIAL_HANDSHAKE_BUFFER && handshakeBufferPool.length < MAX_POOLED_HANDSHAKE_BUFFERS) {
+      handshakeBufferPool.push(this.hs);
+    }
     this.hs = EMPTY;
     this.hsLen = 0;
   }
@@ -445,7 +462,9 @@ export class TlsDissector implements Dissector<TlsInfo> {
       const need = this.bufferLimit(s);
       if (need < 0) return;
       if (s.hs.length < need) {
-        const grown = new Uint8Array(Math.min(need, Math.max(INITIAL_HANDSHAKE_BUFFER, s.hs.length * 2, s.hsLen + (stop - p))));
+        const size = Math.min(need, Math.max(INITIAL_HANDSHAKE_BUFFER, s.hs.length * 2, s.hsLen + (stop - p)));
+        // Up to the first size, always that size, from the pool; beyond, exactly what is needed.
+        const grown = size <= INITIAL_HANDSHAKE_BUFFER ? takeHandshakeBuffer() : new Uint8Array(size);
         grown.set(s.hs.subarray(0, s.hsLen));
         s.hs = grown;
       }

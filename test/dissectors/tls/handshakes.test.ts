@@ -71,6 +71,33 @@ beforeAll(async () => {
 });
 
 describe('TLS 1.2 with client certificates', () => {
+  it('many connections at once, interleaved packet by packet, each read as it is alone (buffers are reused)', () => {
+    const recordings = [mtls12, tls13, hrr, resumed12, mtls12, tls13, rejected, resumed13];
+    const alone = recordings.map((r) => run(r.chunks).info);
+    // Fed in turns, a few bytes at a time: handshake buffers given back by one connection are taken
+    // by the next while the others are mid-message.
+    const ds = recordings.map(() => new TlsDissector(() => {}));
+    const pos = recordings.map(() => ({ chunk: 0, off: 0 }));
+    for (let busy = true; busy; ) {
+      busy = false;
+      recordings.forEach((r, k) => {
+        const p = pos[k]!;
+        const c = r.chunks[p.chunk];
+        if (c === undefined) return;
+        busy = true;
+        const end = Math.min(c.bytes.length, p.off + 97);
+        ds[k]!.feed(c.dir, c.bytes, p.off, end, 1000 + p.chunk, p.chunk + 1);
+        p.off = end;
+        if (p.off >= c.bytes.length) {
+          p.chunk++;
+          p.off = 0;
+        }
+      });
+      if (!busy) for (let k = 0; k < ds.length; k++) ds[k]!.end(0), ds[k]!.end(1);
+    }
+    expect(ds.map((d) => d.result())).toEqual(alone);
+  });
+
   it('sees both chains, the request, ALPN, cipher and encryption start', () => {
     const { info, anomalies } = run(mtls12.chunks);
     expect(anomalies).toEqual([]);

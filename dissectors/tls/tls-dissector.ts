@@ -40,8 +40,9 @@ import {
   versionName,
 } from './constants';
 import { parseClientHello, parseServerHello, type ClientHello, type ServerHello } from './hello-parser';
-import { ja3, ja3s } from './ja3';
-import { ja4, ja4Version } from './ja4';
+import { ja3s } from './ja3';
+import { ja4Version } from './ja4';
+import { clientFingerprints } from './client-fingerprints';
 import { parseCertificate } from '../x509/parse-certificate';
 import { aeadSuite } from './decrypt/aead-suites';
 import { InnerApp } from './decrypt/inner-app';
@@ -577,10 +578,10 @@ export class TlsDissector implements Dissector<TlsInfo> {
     info.sessionTicket = ch.ticketPresented;
     info.psk = ch.psk;
     info.ech = ch.ech;
-    const j3 = ja3(ch);
-    info.ja3 = j3.hash;
-    info.ja3Full = j3.full;
-    info.ja4 = ja4(ch).ja4;
+    const fp = clientFingerprints(ch);
+    info.ja3 = fp.ja3;
+    info.ja3Full = fp.ja3Full;
+    info.ja4 = fp.ja4;
   }
 
   private onServerHello(s: DirectionState, b: Uint8Array, start: number, end: number): void {

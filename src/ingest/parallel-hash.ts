@@ -43,6 +43,11 @@ export class ParallelHasher {
     });
   }
 
+  /** Buffer of slot `i` if the hashing thread is already done with it, else null (see slot()). */
+  free(i: number): Uint8Array | null {
+    return this.busy[i] === null && this.failure === null ? this.buffers[i]! : null;
+  }
+
   /** Buffer of slot `i`, once the hashing thread no longer reads it. */
   async slot(i: number): Promise<Uint8Array> {
     const pending = this.busy[i];

@@ -130,10 +130,14 @@ async function readFile(file: string, st: ReadState): Promise<void> {
     // Without a hasher two buffers take turns: one is read into while the other is parsed.
     const own = hasher === null ? [new Uint8Array(bufferBytes), new Uint8Array(bufferBytes)] : [];
     const slots = hasher !== null ? hasher.slots : own.length;
-    const readInto = async (slot: number): Promise<ReadChunk> => {
-      const buf = hasher !== null ? await hasher.slot(slot) : own[slot]!;
-      const n = (await fh.read(buf, 0, buf.length, null)).bytesRead;
-      return { slot, chunk: buf.subarray(0, n) };
+    const read = (slot: number, buf: Uint8Array): Promise<ReadChunk> =>
+      fh.read(buf, 0, buf.length, null).then((r) => ({ slot, chunk: buf.subarray(0, r.bytesRead) }));
+    // The read is started right here when the buffer is free, not after an await: an await would
+    // let it start only once the caller's parsing of the current chunk is over.
+    const readInto = (slot: number): Promise<ReadChunk> => {
+      const buf = hasher !== null ? hasher.free(slot) : own[slot]!;
+      if (buf !== null) return read(slot, buf);
+      return hasher!.slot(slot).then((b) => read(slot, b));
     };
     ahead = readInto(0);
     let first = true;

@@ -57,7 +57,6 @@ export class Frame {
 }
 
 /** Receives every frame; must not keep `frame` or its bytes beyond the call. */
-
 export type FrameSink = (frame: Frame) => void;
 
 /** Well-known LINKTYPE_* values (https://www.tcpdump.org/linktypes.html). */

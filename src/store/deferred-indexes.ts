@@ -8,8 +8,9 @@ import type { Db } from './store';
  * each transaction rewrites many index pages. Building an index once from the finished table sorts
  * instead. Only plain (non-unique) indexes are set aside: unique ones enforce constraints the load
  * relies on, and those that lead with a foreign-key column serve the cascades of a deletion (a
- * capture found to be a duplicate is deleted again) and are appended to in order anyway. The dropped definitions are recorded in `deferred_indexes` in the same transaction, so
- * a load that is cut off leaves a database that the next open (restoreDeferredIndexes) completes.
+ * capture found to be a duplicate is deleted again) and are appended to in order anyway. The
+ * dropped definitions are recorded in `deferred_indexes` in the same transaction, so a load that is
+ * cut off leaves a database that the next open (restoreDeferredIndexes) completes.
  */
 
 /** Tables whose plain indexes a bulk load sets aside. */

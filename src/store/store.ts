@@ -150,7 +150,7 @@ export class FlowWriter {
 
   private writeOne(rec: FlowRecord): void {
     const tls = rec.tls;
-    const evidence = {
+    const evidence: StoredEvidence = {
       tls: tls
         ? {
             ...this.fingerprints.split(tls),

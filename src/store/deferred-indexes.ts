@@ -7,14 +7,17 @@ import type { Db } from './store';
  * values in random order (community ids, addresses) touch a different page for nearly every row, so
  * each transaction rewrites many index pages. Building an index once from the finished table sorts
  * instead. Only plain (non-unique) indexes are set aside: unique ones enforce constraints the load
- * relies on, and those that lead with a foreign-key column serve the cascades of a deletion (a
- * capture found to be a duplicate is deleted again) and are appended to in order anyway. The
- * dropped definitions are recorded in `deferred_indexes` in the same transaction, so a load that is
- * cut off leaves a database that the next open (restoreDeferredIndexes) completes.
+ * relies on, and those that lead with a reference to a capture or a flow serve the cascades of a
+ * deletion (a capture found to be a duplicate is deleted again, with its flows) and are appended to
+ * in order anyway. The dropped definitions are recorded in `deferred_indexes` in the same
+ * transaction, so a load that is cut off leaves a database that the next open
+ * (restoreDeferredIndexes) completes.
  */
 
 /** Tables whose plain indexes a bulk load sets aside. */
 const BULK_TABLES = ['flows', 'flow_certificates', 'tls_sessions', 'http_requests', 'findings'] as const;
+/** Tables a load may delete rows of: indexes leading with a reference to them are kept for the cascade. */
+const DELETED_DURING_LOAD = new Set(['captures', 'flows']);
 
 /** Drops the plain indexes of the bulk-loaded tables, remembering their definitions. */
 export function deferIndexes(db: Db): number {
@@ -25,7 +28,7 @@ export function deferIndexes(db: Db): number {
           AND tbl_name IN (${BULK_TABLES.map(() => '?').join(',')})`,
     )
     .all(...BULK_TABLES) as { name: string; sql: string; table: string }[];
-  const deferred = rows.filter((r) => !leadsWithForeignKey(db, r.table, r.name));
+  const deferred = rows.filter((r) => !servesCascade(db, r.table, r.name));
   const remember = db.prepare(`INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?, ?)`);
   db.transaction(() => {
     for (const r of deferred) {
@@ -36,11 +39,11 @@ export function deferIndexes(db: Db): number {
   return deferred.length;
 }
 
-/** The index's first column is a foreign key of its table. */
-function leadsWithForeignKey(db: Db, table: string, index: string): boolean {
+/** The index's first column refers to a table whose rows a load may delete. */
+function servesCascade(db: Db, table: string, index: string): boolean {
   const first = (db.pragma(`index_info(${quoteName(index)})`) as { name: string | null }[])[0]?.name;
-  const keys = db.pragma(`foreign_key_list(${quoteName(table)})`) as { from: string }[];
-  return first !== null && first !== undefined && keys.some((k) => k.from === first);
+  const keys = db.pragma(`foreign_key_list(${quoteName(table)})`) as { from: string; table: string }[];
+  return first !== null && first !== undefined && keys.some((k) => k.from === first && DELETED_DURING_LOAD.has(k.table));
 }
 
 /** Builds every index a bulk load set aside (none if none was). Returns how many were built. */

@@ -6,7 +6,6 @@
  * GREASE is ignored everywhere. Only JA4 itself: JA4S/JA4X carry a different licence.
  */
 import { createHash } from 'node:crypto';
-import { memoizeDigest } from './digest-memo';
 import { EXT_ALPN, EXT_SERVER_NAME, isGrease } from './constants';
 import type { ClientHello } from './hello-parser';
 
@@ -35,7 +34,10 @@ function hexList(values: readonly number[], sorted: boolean, leaveOut: (v: numbe
   return out;
 }
 
-const sha12 = memoizeDigest((s: string): string => createHash('sha256').update(s, 'latin1').digest('hex').slice(0, 12));
+// Not remembered here: whole JA4s are, by the hello fields they come from (client-fingerprints.ts).
+function sha12(s: string): string {
+  return createHash('sha256').update(s, 'latin1').digest('hex').slice(0, 12);
+}
 
 function countNonGrease(values: readonly number[]): number {
   let n = 0;

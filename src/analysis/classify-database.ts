@@ -21,25 +21,14 @@ export interface ClassifySummary {
   endpoints: number;
 }
 
-export interface ClassifyOptions {
-  /**
-   * A topology that has already observed every flow in the database (built while they were ingested,
-   * from the inventory in `inputs`): the pass that would read them all back to learn it is skipped.
-   */
-  observed?: Topology;
-}
-
 /**
  * Learns the topology from every flow in the database, then (re)classifies every flow and replaces
  * all findings and endpoints. Run after each ingest and by `planewatch reclassify`; running it twice
  * gives the same database.
  */
-export function classifyDatabase(db: Db, inputs: AnalysisInputs, opts: ClassifyOptions = {}): ClassifySummary {
-  let topology = opts.observed;
-  if (topology === undefined) {
-    topology = new Topology(inputs.inventory);
-    for (const f of iterateStoredFlows(db)) topology.observe(f);
-  }
+export function classifyDatabase(db: Db, inputs: AnalysisInputs): ClassifySummary {
+  const topology = new Topology(inputs.inventory);
+  for (const f of iterateStoredFlows(db)) topology.observe(f);
 
   const writer = new ClassificationWriter(db);
   let flows = 0;
@@ -65,6 +54,11 @@ export function classifyDatabase(db: Db, inputs: AnalysisInputs, opts: ClassifyO
   }
   commit();
 
+  return { flows, findings, endpoints: writeEndpoints(db, topology) };
+}
+
+/** Replaces the endpoints table with what the topology learned. Returns how many were written. */
+export function writeEndpoints(db: Db, topology: Topology): number {
   const endpoints = topology.sortedEndpoints();
   const insert = db.prepare(`INSERT INTO endpoints (ip, primary_role, roles, name, reasons, flows, bytes, first_ts, last_ts)
     VALUES (?,?,?,?,?,?,?,?,?)`);
@@ -85,5 +79,5 @@ export function classifyDatabase(db: Db, inputs: AnalysisInputs, opts: ClassifyO
       );
     }
   })();
-  return { flows, findings, endpoints: endpoints.length };
+  return endpoints.length;
 }

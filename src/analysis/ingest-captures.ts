@@ -4,6 +4,7 @@ import { analyzeCapture, type CaptureAnalysis } from '../pipeline/analyze-file';
 import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../model/flow-record';
+import type { Verdict } from '../model/analysis';
 
 export interface IngestedCapture extends CaptureAnalysis {
   file: string;
@@ -23,8 +24,11 @@ export interface IngestOptions {
    * added to it as they are read (default: a store of the DSBs alone).
    */
   keyLog?: KeyLog;
-  /** Every flow, right after it is handed to the store (its capture may yet turn out a duplicate). */
-  onFlowStored?: (rec: FlowRecord) => void;
+  /**
+   * Classifies each flow as it is stored (its capture may yet turn out a duplicate); without it flows
+   * are stored unclassified, for a later classification pass.
+   */
+  classify?: (rec: FlowRecord) => Verdict;
 }
 
 /**
@@ -44,10 +48,7 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
     const result = await analyzeCapture(file, {
       sessionFactory,
       keyLog,
-      onFlowEnd: (rec) => {
-        writer.add(rec);
-        opts.onFlowStored?.(rec);
-      },
+      onFlowEnd: (rec) => writer.add(rec, opts.classify ? opts.classify(rec) : null),
       flowIdPrefix: `c${captureId}f`,
       captureIndex: captureId,
       idleTimeout: opts.idleTimeout,

@@ -31,6 +31,15 @@ export class ServerChains {
   observations = 0;
   /** Observations of leaves beyond MAX_LEAVES_PER_SERVER, which are not remembered. */
   dropped = 0;
+  /**
+   * The clock's reading when an answer of `nearest` may last have changed (any run's first or last
+   * sighting), and when one of `firstOtherLeaf` may have (a new leaf, or an earlier first sighting).
+   * A busy server's latest sighting moves with nearly every connection; its leaves rarely change.
+   */
+  changedAt = 0;
+  leavesChangedAt = 0;
+
+  constructor(private readonly clock: { readonly now: number } = { now: 0 }) {}
 
   add(seen: SeenChain): void {
     this.observations++;
@@ -42,11 +51,18 @@ export class ServerChains {
         return;
       }
       this.runs.set(leaf, { first: seen, last: seen });
+      this.changedAt = this.leavesChangedAt = this.clock.now;
       return;
     }
     // Ties keep the sighting observed first.
-    if (seen.ts < run.first.ts) run.first = seen;
-    if (seen.ts > run.last.ts) run.last = seen;
+    if (seen.ts < run.first.ts) {
+      run.first = seen;
+      this.changedAt = this.leavesChangedAt = this.clock.now;
+    }
+    if (seen.ts > run.last.ts) {
+      run.last = seen;
+      this.changedAt = this.clock.now;
+    }
   }
 
   /** Distinct leaves remembered. */

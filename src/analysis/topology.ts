@@ -32,6 +32,20 @@ export interface RoleClaim {
   reason: string;
   /** Node, pod or component name, when the evidence names one. */
   name: string | null;
+  /** When the evidence was seen: the end of the flow that showed it (-Infinity: the inventory). */
+  at: number;
+}
+
+/**
+ * Counts the flows a topology has observed. Facts stamp themselves with it when they change, so that
+ * a flow classified while the topology was still being learned can be told apart from one whose
+ * inputs have not changed since (see InlineClassifier).
+ */
+export class ObservationClock {
+  /** Flows observed so far; the flow being observed is number `now`. */
+  now = 0;
+  /** The end (last packet time) of the flow being observed; -Infinity before the first. */
+  at = -Infinity;
 }
 
 export class EndpointFacts {
@@ -42,15 +56,33 @@ export class EndpointFacts {
   lastTs = -Infinity;
   /** Set when the address is the `kubernetes` Service (its traffic goes to an API server). */
   kubernetesService = false;
+  /** The clock's reading when a claim last changed (0: only the inventory, before any flow). */
+  changedAt = 0;
 
-  constructor(readonly ip: string) {}
+  constructor(
+    readonly ip: string,
+    private readonly clock: ObservationClock = new ObservationClock(),
+  ) {}
 
+  /**
+   * Records a claim if it beats the one held for the role: a stronger one, or an equally strong one
+   * seen earlier (then the smaller reason). The outcome does not depend on the order of the claims,
+   * and since flows are observed roughly in the order they end, a later flow seldom displaces the
+   * evidence cited already: the verdicts that cite it stay as they are.
+   */
   claim(role: Role, strength: number, reason: string, name: string | null = null): void {
     const prev = this.claims.get(role);
-    if (!prev || strength > prev.strength || (strength === prev.strength && reason < prev.reason)) {
-      this.claims.set(role, { role, strength, reason, name: name ?? prev?.name ?? null });
+    const at = this.clock.at;
+    if (!prev || strength > prev.strength || (strength === prev.strength && (at < prev.at || (at === prev.at && reason < prev.reason)))) {
+      const next = { role, strength, reason, name: name ?? prev?.name ?? null, at };
+      this.claims.set(role, next);
+      // The same evidence from an earlier flow changes nothing a verdict reads.
+      if (!prev || prev.strength !== next.strength || prev.reason !== next.reason || prev.name !== next.name) {
+        this.changedAt = this.clock.now;
+      }
     } else if (name && !prev.name) {
       prev.name = name;
+      this.changedAt = this.clock.now;
     }
   }
 
@@ -116,6 +148,8 @@ export class Topology {
   /** Certificate chains presented by each server endpoint "ip:port", in the order observed. */
   readonly serverChains = new Map<string, ServerChains>();
   readonly inventory: Inventory;
+  /** Flows observed; every fact above is stamped with it when it changes. */
+  readonly clock = new ObservationClock();
 
   constructor(inventory: Inventory = emptyInventory()) {
     this.inventory = inventory;
@@ -125,7 +159,7 @@ export class Topology {
   endpoint(ip: string): EndpointFacts {
     let e = this.endpoints.get(ip);
     if (!e) {
-      e = new EndpointFacts(ip);
+      e = new EndpointFacts(ip, this.clock);
       this.endpoints.set(ip, e);
       this.applyNetworks(e);
     }
@@ -140,7 +174,7 @@ export class Topology {
     const key = `${ip}:${port}`;
     let e = this.services.get(key);
     if (!e) {
-      e = new EndpointFacts(key);
+      e = new EndpointFacts(key, this.clock);
       this.services.set(key, e);
     }
     return e;
@@ -199,6 +233,8 @@ export class Topology {
 
   /** Learns from one finished flow. Order of observation does not change the result. */
   observe(f: FlowRecord): void {
+    this.clock.now++;
+    this.clock.at = f.lastTs;
     const client = this.endpoint(f.client.ip);
     const serverHost = this.endpoint(f.server.ip);
     const server = new ServerSide(serverHost, this.serviceFacts(f.server.ip, f.server.port));
@@ -223,7 +259,7 @@ export class Topology {
         this.observeServerCert(server, leaf, tls.serverCertificates, where);
         const key = `${f.server.ip}:${f.server.port}`;
         let list = this.serverChains.get(key);
-        if (!list) this.serverChains.set(key, (list = new ServerChains()));
+        if (!list) this.serverChains.set(key, (list = new ServerChains(this.clock)));
         list.add({ chain: tls.serverCertificates, flowId: f.id, ts: f.firstTs, frame: tls.certificateFrame || f.firstFrame });
       }
       const cleaf = tls.clientCertificates[0];

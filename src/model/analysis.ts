@@ -57,3 +57,9 @@ export interface Finding {
   ts: number | null;
   frame: number | null;
 }
+
+/** What classification concludes about one flow. */
+export interface Verdict {
+  classification: Classification;
+  findings: Finding[];
+}

@@ -4,7 +4,7 @@ import { restoreDeferredIndexes } from './deferred-indexes';
 import { FingerprintReader, FingerprintWriter, type HelloFingerprint } from './tls-fingerprints';
 import type { FlowRecord } from '../model/flow-record';
 import type { CertificateInfo, TlsInfo } from '../model/records';
-import type { Classification, Finding } from '../model/analysis';
+import type { Classification, Finding, Verdict } from '../model/analysis';
 import { severityRank } from '../model/analysis';
 
 /** Rows written per transaction: large enough to amortise the commit, small enough to lose little. */
@@ -85,10 +85,55 @@ export interface StoredEvidence {
   ssh: FlowRecord['ssh'];
 }
 
+type StoredTls = NonNullable<StoredEvidence['tls']>;
+
+/** Every field the stored TLS evidence carries, none optional: a field added to TlsInfo must be added below. */
+type StoredTlsFields = {
+  [K in Exclude<keyof TlsInfo, keyof HelloFingerprint | 'serverCertificates' | 'clientCertificates'>]: TlsInfo[K];
+} & { fingerprint: number; serverCertificates: string[]; clientCertificates: string[] };
+
+/**
+ * A connection's TLS evidence as stored: every field but the fingerprint's (stored once, referred to
+ * by id) and certificates by SHA-256. One literal in the order of TlsInfo's fields rather than
+ * spreads, which cost more than the rest of the row.
+ */
+function storedTlsOf(t: TlsInfo, fingerprint: number): StoredTls {
+  return {
+    version: t.version,
+    clientVersion: t.clientVersion,
+    sni: t.sni,
+    alpn: t.alpn,
+    alpnSelected: t.alpnSelected,
+    cipher: t.cipher,
+    cipherId: t.cipherId,
+    sessionTicket: t.sessionTicket,
+    psk: t.psk,
+    ech: t.ech,
+    helloRetryRequest: t.helloRetryRequest,
+    resumed: t.resumed,
+    serverCertificates: t.serverCertificates.map((c) => c.sha256),
+    clientCertificates: t.clientCertificates.map((c) => c.sha256),
+    clientCertRequested: t.clientCertRequested,
+    alerts: t.alerts,
+    established: t.established,
+    encryptedFromFrame: t.encryptedFromFrame,
+    appDataRecords: t.appDataRecords,
+    appDataBytes: t.appDataBytes,
+    clientHelloFrame: t.clientHelloFrame,
+    serverHelloFrame: t.serverHelloFrame,
+    certificateFrame: t.certificateFrame,
+    decrypted: t.decrypted,
+    fingerprint,
+  } satisfies StoredTlsFields;
+}
+
 /** Writes flows, certificates and their details in batched transactions. */
 export class FlowWriter {
   private pending: FlowRecord[] = [];
+  /** The verdict given with each pending flow (null: not classified yet), in the same order. */
+  private pendingVerdicts: (Verdict | null)[] = [];
   private readonly insertFlow;
+  private readonly findings: FindingInserter;
   private readonly insertEvidence;
   private readonly insertCert;
   private readonly insertFlowCert;
@@ -116,8 +161,9 @@ export class FlowWriter {
       client_ip, client_port, server_ip, server_port, first_ts, last_ts, first_frame, last_frame,
       packets_client, packets_server, bytes_client, bytes_server, payload_client, payload_server,
       missing_client, missing_server, history, state, midstream, end_reason, tunnel, vlan, anomalies,
-      app, tls_version, sni)
-      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?)`);
+      app, tls_version, sni, path, path_detail, confidence, reasons, worst_severity, severity_rank, finding_count)
+      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?, ?,?,?,?,?,?,?)`);
+    this.findings = new FindingInserter(db);
     this.insertEvidence = db.prepare(`INSERT INTO flow_evidence (flow_id, evidence) VALUES (?,?)`);
     this.insertCert = db.prepare(`INSERT OR IGNORE INTO certificates (sha256, sha1, subject, issuer, subject_cn,
       issuer_cn, san, serial, not_before, not_after, key_type, key_bits, signature_algorithm, self_signed,
@@ -134,30 +180,28 @@ export class FlowWriter {
     this.insertSsh = db.prepare(`INSERT INTO ssh_sessions (flow_id, client_banner, server_banner, hassh, hassh_server) VALUES (?,?,?,?,?)`);
   }
 
-  add(rec: FlowRecord): void {
+  /** Queues a flow, with its classification and findings when they are known already. */
+  add(rec: FlowRecord, verdict: Verdict | null = null): void {
     this.pending.push(rec);
+    this.pendingVerdicts.push(verdict);
     if (this.pending.length >= WRITE_BATCH) this.flush();
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
     const batch = this.pending;
+    const verdicts = this.pendingVerdicts;
     this.pending = [];
+    this.pendingVerdicts = [];
     this.db.transaction(() => {
-      for (const rec of batch) this.writeOne(rec);
+      for (let i = 0; i < batch.length; i++) this.writeOne(batch[i]!, verdicts[i]!);
     })();
   }
 
-  private writeOne(rec: FlowRecord): void {
+  private writeOne(rec: FlowRecord, verdict: Verdict | null): void {
     const tls = rec.tls;
     const evidence: StoredEvidence = {
-      tls: tls
-        ? {
-            ...this.fingerprints.split(tls),
-            serverCertificates: tls.serverCertificates.map((c) => c.sha256),
-            clientCertificates: tls.clientCertificates.map((c) => c.sha256),
-          }
-        : null,
+      tls: tls ? storedTlsOf(tls, this.fingerprints.idOf(tls)) : null,
       http: rec.http,
       ssh: rec.ssh,
     };
@@ -168,8 +212,10 @@ export class FlowWriter {
       rec.missingBytes[0], rec.missingBytes[1], rec.history, rec.state, rec.midstream ? 1 : 0, rec.endReason,
       rec.tunnel ? JSON.stringify(rec.tunnel) : null, rec.vlan, JSON.stringify(rec.anomalies),
       rec.app, tls?.version ?? null, tls?.sni ?? null,
+      ...(verdict === null ? UNCLASSIFIED : classificationColumns(verdict)),
     );
     const flowId = Number(r.lastInsertRowid);
+    if (verdict !== null) this.findings.insert(flowId, this.captureId, verdict.findings);
     this.insertEvidence.run(flowId, JSON.stringify(evidence));
     if (this.trackIds) this.ids.set(rec.id, flowId);
     this.written++;
@@ -263,32 +309,65 @@ const flowRowFromRaw = new Function('a', `return { ${FLOW_ROW_KEYS.map((k, i) =>
 /** Rows read per page when streaming flows back: pages by id, so writes may happen in between. */
 const READ_PAGE = 2000;
 
-/**
- * Streams stored flows (optionally of some captures) with their evidence and certificates, page by
- * page (keyset on id), so no statement stays open while the caller writes.
- * Certificates are cached: a cluster has few distinct ones and thousands of connections.
- */
-export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<StoredFlow> {
-  const certCache = new Map<string, CertificateInfo | null>();
-  const cert = (sha: string): CertificateInfo | null => {
-    let c = certCache.get(sha);
+/** Turns raw flow rows (FLOW_ROW_KEYS order) into StoredFlows, resolving certificates and fingerprints. */
+class StoredFlowDecoder {
+  /** A cluster has few distinct certificates and thousands of connections: each is read once. */
+  private readonly certCache = new Map<string, CertificateInfo | null>();
+  private readonly fingerprints: FingerprintReader;
+  private readonly cert = (sha: string): CertificateInfo | null => {
+    let c = this.certCache.get(sha);
     if (c === undefined) {
-      c = loadCertificate(db, sha);
-      certCache.set(sha, c);
+      c = loadCertificate(this.db, sha);
+      this.certCache.set(sha, c);
     }
     return c;
   };
-  const fingerprints = new FingerprintReader(db);
+
+  constructor(private readonly db: Db) {
+    this.fingerprints = new FingerprintReader(db);
+  }
+
+  decode(raw: unknown[]): StoredFlow {
+    return rowToFlow(flowRowFromRaw(raw), this.cert, this.fingerprints);
+  }
+}
+
+const FLOW_ROW_FROM = `SELECT ${FLOW_ROW_SELECT} FROM flows LEFT JOIN flow_evidence e ON e.flow_id = flows.id`;
+
+/**
+ * Streams stored flows (optionally of some captures) with their evidence and certificates, page by
+ * page (keyset on id), so no statement stays open while the caller writes.
+ */
+export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<StoredFlow> {
+  const decoder = new StoredFlowDecoder(db);
   const inCaptures = captureIds && captureIds.length > 0 ? `AND capture_id IN (${captureIds.map(() => '?').join(',')})` : '';
-  const page = db.prepare(`SELECT ${FLOW_ROW_SELECT} FROM flows LEFT JOIN flow_evidence e ON e.flow_id = flows.id
-    WHERE flows.id > ? ${inCaptures} ORDER BY flows.id LIMIT ${READ_PAGE}`).raw(true);
+  const page = db.prepare(`${FLOW_ROW_FROM} WHERE flows.id > ? ${inCaptures} ORDER BY flows.id LIMIT ${READ_PAGE}`).raw(true);
   let after = 0;
   for (;;) {
     const rows = page.all(after, ...(captureIds ?? [])) as unknown[][];
     if (rows.length === 0) return;
-    for (const raw of rows) yield rowToFlow(flowRowFromRaw(raw), cert, fingerprints);
+    for (const raw of rows) yield decoder.decode(raw);
     after = rows[rows.length - 1]![0] as number;
   }
+}
+
+/** Flow ids looked up per statement by storedFlowsById. */
+const IDS_PER_LOOKUP = 500;
+
+/** The stored flows with these ids (those that exist), in ascending id order; read before any is yielded. */
+export function storedFlowsById(db: Db, ids: readonly number[]): StoredFlow[] {
+  const decoder = new StoredFlowDecoder(db);
+  const sorted = [...ids].sort((a, b) => a - b);
+  const out: StoredFlow[] = [];
+  for (let i = 0; i < sorted.length; i += IDS_PER_LOOKUP) {
+    const chunk = sorted.slice(i, i + IDS_PER_LOOKUP);
+    const rows = db
+      .prepare(`${FLOW_ROW_FROM} WHERE flows.id IN (${chunk.map(() => '?').join(',')}) ORDER BY flows.id`)
+      .raw(true)
+      .all(...chunk) as unknown[][];
+    for (const raw of rows) out.push(decoder.decode(raw));
+  }
+  return out;
 }
 
 function rowToFlow(row: FlowRow, cert: (sha: string) => CertificateInfo | null, fingerprints: FingerprintReader): StoredFlow {
@@ -343,16 +422,47 @@ function storedTls(
   };
 }
 
-/** Writes one classification pass's results: paths, findings, endpoints. Replaces the previous pass. */
+/**
+ * The classification columns of `flows` (path, path_detail, confidence, reasons, worst_severity,
+ * severity_rank, finding_count) for a verdict.
+ */
+function classificationColumns({ classification: c, findings }: Verdict): unknown[] {
+  let worst: Finding['severity'] | null = null;
+  for (const f of findings) if (worst === null || severityRank(f.severity) > severityRank(worst)) worst = f.severity;
+  return [c.path, JSON.stringify(c.pathDetail), c.confidence, JSON.stringify(c.reasons), worst, severityRank(worst), findings.length];
+}
+
+/** The same columns for a flow not classified yet: the schema's defaults. */
+const UNCLASSIFIED: readonly unknown[] = Object.freeze(['other', '{}', 0, '[]', null, 0, 0]);
+
+/** Inserts a flow's findings. */
+class FindingInserter {
+  private readonly stmt;
+
+  constructor(db: Db) {
+    this.stmt = db.prepare(`INSERT INTO findings (rule, severity, severity_rank, flow_id, capture_id, title,
+      evidence, recommendation, reference, cis, ts, frame) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`);
+  }
+
+  insert(flowId: number, captureId: number, findings: Finding[]): void {
+    for (const f of findings) {
+      this.stmt.run(f.rule, f.severity, severityRank(f.severity), flowId, captureId, f.title, f.evidence,
+        f.recommendation, f.reference, f.cis, f.ts, f.frame);
+    }
+  }
+}
+
+/** Writes a classification pass's results: paths and findings. */
 export class ClassificationWriter {
   private readonly updateFlow;
-  private readonly insertFinding;
+  private readonly deleteFindings;
+  private readonly findings: FindingInserter;
 
   constructor(private readonly db: Db) {
     this.updateFlow = db.prepare(`UPDATE flows SET path = ?, path_detail = ?, confidence = ?, reasons = ?,
       worst_severity = ?, severity_rank = ?, finding_count = ? WHERE id = ?`);
-    this.insertFinding = db.prepare(`INSERT INTO findings (rule, severity, severity_rank, flow_id, capture_id, title,
-      evidence, recommendation, reference, cis, ts, frame) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`);
+    this.deleteFindings = db.prepare(`DELETE FROM findings WHERE flow_id = ?`);
+    this.findings = new FindingInserter(db);
   }
 
   /** Removes the findings of a previous pass (all of them: topology can change any verdict). */
@@ -360,14 +470,15 @@ export class ClassificationWriter {
     this.db.prepare(`DELETE FROM findings`).run();
   }
 
+  /** Writes a flow's verdict; its findings are added (after `clear`, there are none to replace). */
   write(flow: Pick<StoredFlow, 'dbId' | 'captureId'>, c: Classification, findings: Finding[]): void {
-    let worst: Finding['severity'] | null = null;
-    for (const f of findings) if (worst === null || severityRank(f.severity) > severityRank(worst)) worst = f.severity;
-    this.updateFlow.run(c.path, JSON.stringify(c.pathDetail), c.confidence, JSON.stringify(c.reasons), worst,
-      severityRank(worst), findings.length, flow.dbId);
-    for (const f of findings) {
-      this.insertFinding.run(f.rule, f.severity, severityRank(f.severity), flow.dbId, flow.captureId, f.title, f.evidence,
-        f.recommendation, f.reference, f.cis, f.ts, f.frame);
-    }
+    this.updateFlow.run(...classificationColumns({ classification: c, findings }), flow.dbId);
+    this.findings.insert(flow.dbId, flow.captureId, findings);
+  }
+
+  /** Writes a flow's verdict in place of the one it was stored with, findings included. */
+  replace(flow: Pick<StoredFlow, 'dbId' | 'captureId'>, verdict: Verdict): void {
+    this.deleteFindings.run(flow.dbId);
+    this.write(flow, verdict.classification, verdict.findings);
   }
 }

@@ -15,47 +15,110 @@ export const HELLO_FINGERPRINT_KEYS = [
 
 export type HelloFingerprint = Pick<TlsInfo, (typeof HELLO_FINGERPRINT_KEYS)[number]>;
 
-/** Fingerprint ids remembered by the writer; past this many it starts over (the table has them all). */
+/** Fingerprints remembered by the writer; past this many it starts over (the table has them all). */
 const MAX_REMEMBERED = 8192;
 
-/** Writes fingerprints once each and hands out their ids. */
+interface Remembered {
+  fields: HelloFingerprint;
+  id: number;
+}
+
+/**
+ * Writes fingerprints once each and hands out their ids. A fingerprint already written is found by
+ * a hash of its number lists, computed without building anything, and then compared field by field:
+ * serialising every connection's hello fields to look them up cost more than storing them.
+ */
 export class FingerprintWriter {
-  private readonly ids = new Map<string, number>();
+  private readonly remembered = new Map<number, Remembered[]>();
+  private count = 0;
   private readonly insert;
   private readonly lookup;
 
-  constructor(db: Db) {
+  /** `hash` is the bucket key (tests pass one under which every fingerprint collides). */
+  constructor(
+    db: Db,
+    private readonly hash: (fp: HelloFingerprint) => number = fingerprintHash,
+  ) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO tls_fingerprints (fields) VALUES (?)`);
     this.lookup = db.prepare(`SELECT id FROM tls_fingerprints WHERE fields = ?`).pluck();
   }
 
-  /**
-   * The TLS evidence to store: the fingerprint's fields left out (undefined, which JSON omits) and its
-   * id put in. Must run inside the caller's transaction.
-   */
-  split<T extends HelloFingerprint>(tls: T): Omit<T, keyof HelloFingerprint> & { fingerprint: number } {
-    const fields = JSON.stringify(fingerprintOf(tls));
-    let id = this.ids.get(fields);
-    if (id === undefined) {
-      this.insert.run(fields);
-      id = this.lookup.get(fields) as number;
-      if (this.ids.size >= MAX_REMEMBERED) this.ids.clear();
-      this.ids.set(fields, id);
+  /** The id of the connection's fingerprint, written first if it is new. Must run inside the caller's transaction. */
+  idOf(tls: HelloFingerprint): number {
+    const h = this.hash(tls);
+    const bucket = this.remembered.get(h);
+    if (bucket !== undefined) for (const r of bucket) if (sameFingerprint(r.fields, tls)) return r.id;
+    const fields = fingerprintOf(tls);
+    const json = JSON.stringify(fields);
+    this.insert.run(json);
+    const id = this.lookup.get(json) as number;
+    if (this.count >= MAX_REMEMBERED) {
+      this.remembered.clear();
+      this.count = 0;
     }
-    return { ...tls, ...LEFT_OUT, fingerprint: id };
+    const entry = { fields, id };
+    const again = this.remembered.get(h);
+    if (again !== undefined) again.push(entry);
+    else this.remembered.set(h, [entry]);
+    this.count++;
+    return id;
   }
 }
 
-/** The fingerprint's fields of a connection's TLS evidence (a literal: one object shape, quick to serialise). */
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0x01000193);
+  return (h ^ (h >>> 15)) | 0;
+}
+
+function mixList(h: number, list: readonly number[]): number {
+  h = mix(h, list.length + 0x10000);
+  for (let i = 0; i < list.length; i++) h = mix(h, list[i]!);
+  return h;
+}
+
+/** A hash of the number lists (the strings are computed from them and the versions). */
+function fingerprintHash(t: HelloFingerprint): number {
+  let h = 0x811c9dc5;
+  h = mixList(h, t.clientCiphers);
+  h = mixList(h, t.clientExtensions);
+  h = mixList(h, t.serverExtensions);
+  h = mixList(h, t.supportedGroups);
+  h = mixList(h, t.signatureAlgorithms);
+  h = mixList(h, t.supportedVersions);
+  return mixList(h, t.ecPointFormats);
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameFingerprint(a: HelloFingerprint, b: HelloFingerprint): boolean {
+  return (
+    a.ja3 === b.ja3 && a.ja3Full === b.ja3Full && a.ja3s === b.ja3s && a.ja3sFull === b.ja3sFull && a.ja4 === b.ja4 &&
+    sameList(a.clientCiphers, b.clientCiphers) && sameList(a.clientExtensions, b.clientExtensions) &&
+    sameList(a.serverExtensions, b.serverExtensions) && sameList(a.supportedGroups, b.supportedGroups) &&
+    sameList(a.signatureAlgorithms, b.signatureAlgorithms) && sameList(a.supportedVersions, b.supportedVersions) &&
+    sameList(a.ecPointFormats, b.ecPointFormats)
+  );
+}
+
+/**
+ * The fingerprint's fields of a connection's TLS evidence, as a literal (one object shape, quick to
+ * serialise) holding copies of the lists: the remembered fingerprint must not change with the
+ * connection it came from.
+ */
 function fingerprintOf(t: HelloFingerprint): HelloFingerprint {
   return {
-    clientCiphers: t.clientCiphers,
-    clientExtensions: t.clientExtensions,
-    serverExtensions: t.serverExtensions,
-    supportedGroups: t.supportedGroups,
-    signatureAlgorithms: t.signatureAlgorithms,
-    supportedVersions: t.supportedVersions,
-    ecPointFormats: t.ecPointFormats,
+    clientCiphers: [...t.clientCiphers],
+    clientExtensions: [...t.clientExtensions],
+    serverExtensions: [...t.serverExtensions],
+    supportedGroups: [...t.supportedGroups],
+    signatureAlgorithms: [...t.signatureAlgorithms],
+    supportedVersions: [...t.supportedVersions],
+    ecPointFormats: [...t.ecPointFormats],
     ja3: t.ja3,
     ja3Full: t.ja3Full,
     ja3s: t.ja3s,
@@ -63,9 +126,6 @@ function fingerprintOf(t: HelloFingerprint): HelloFingerprint {
     ja4: t.ja4,
   };
 }
-
-/** Spread over the evidence, it blanks out every field of the fingerprint. */
-const LEFT_OUT = Object.freeze(Object.fromEntries(HELLO_FINGERPRINT_KEYS.map((k) => [k, undefined]))) as unknown as HelloFingerprint;
 
 /** Reads fingerprints back by id, each parsed once per reader and shared (frozen) by its flows. */
 export class FingerprintReader {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlowWriter, iterateStoredFlows, openStore, type Db } from '../../src/store/store';
+import { FingerprintWriter, type HelloFingerprint } from '../../src/store/tls-fingerprints';
 import { fixtureCert, flow, tls } from '../analysis/flow-builder';
 
 const hello = {
@@ -52,4 +53,57 @@ describe('TLS hello fingerprints in the store', () => {
     expect([...iterateStoredFlows(db)][0]!.tls).toEqual(a.tls);
     db.close();
   });
+
+  it('read back with every field of the connection in place', () => {
+    const db = openStore(':memory:');
+    const a = flow('10.0.0.10:40000', '10.0.1.21:10250', {
+      app: 'tls',
+      tls: tls('1.2', {
+        ...hello, clientVersion: '1.3', sni: 'node-1', alpn: ['h2', 'http/1.1'], alpnSelected: 'h2',
+        cipher: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', cipherId: 49199, sessionTicket: true, psk: true, ech: true,
+        helloRetryRequest: true, resumed: true, serverCertificates: [fixtureCert('server-rsa'), fixtureCert('ca-rsa')],
+        clientCertificates: [fixtureCert('client-rsa')], clientCertRequested: true,
+        alerts: [{ from: 'server', level: 'fatal', code: 42, description: 'bad_certificate', frame: 9, ts: 1.5, plaintext: true }],
+        established: false, encryptedFromFrame: [7, 8], appDataRecords: [2, 3], appDataBytes: [40, 50],
+        clientHelloFrame: 4, serverHelloFrame: 5, certificateFrame: 6, decrypted: true,
+      }),
+    });
+    store(db, [a]);
+    expect([...iterateStoredFlows(db)][0]!.tls).toEqual(a.tls);
+    db.close();
+  });
+
+  for (const [name, hash] of [['a real hash', undefined], ['every fingerprint colliding', () => 0]] as const) {
+    it(`are told apart by every field, with ${name}`, () => {
+      const db = openStore(':memory:');
+      const writer = new FingerprintWriter(db, hash);
+      const variants: HelloFingerprint[] = [
+        hello,
+        { ...hello, clientCiphers: [0x2a2a, 4865, 4866, 49195] }, // another GREASE value only
+        { ...hello, clientExtensions: [0x1a1a, 0, 10, 11, 13, 16, 43] },
+        { ...hello, serverExtensions: [43] },
+        { ...hello, supportedGroups: [23, 29] },
+        { ...hello, signatureAlgorithms: [1027] },
+        { ...hello, supportedVersions: [772] },
+        { ...hello, ecPointFormats: [] },
+        { ...hello, ja3: 'cc' },
+        { ...hello, ja3Full: '769,4865' },
+        { ...hello, ja3s: 'dd' },
+        { ...hello, ja3sFull: null },
+        { ...hello, ja4: null },
+      ];
+      const ids = db.transaction(() => variants.map((v) => writer.idOf(v)))();
+      expect(new Set(ids).size).toBe(variants.length);
+      // Equal fields in other arrays give the same id.
+      expect(db.transaction(() => writer.idOf(structuredClone(hello)))()).toBe(ids[0]);
+      // What is remembered does not change with the connection's lists it was first seen in.
+      const first: HelloFingerprint = { ...structuredClone(hello), ja4: 't13d0000h2_eeeeeeeeeeee_ffffffffffff' };
+      const pristine = structuredClone(first);
+      const id = db.transaction(() => writer.idOf(first))();
+      first.clientCiphers.push(1);
+      expect(db.transaction(() => writer.idOf(pristine))()).toBe(id);
+      expect(db.transaction(() => writer.idOf(first))()).not.toBe(id);
+      db.close();
+    });
+  }
 });

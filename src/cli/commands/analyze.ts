@@ -5,7 +5,7 @@ import { openStore, type Db } from '../../store/store';
 import { deferIndexes, restoreDeferredIndexes } from '../../store/deferred-indexes';
 import { ingestCaptures } from '../../analysis/ingest-captures';
 import { classifyDatabase } from '../../analysis/classify-database';
-import { Topology } from '../../analysis/topology';
+import { InlineClassifier } from '../../analysis/inline-classifier';
 import { loadAnalysisInputs, resolveInputs } from '../../analysis/context';
 import { flowObjects, findingObjects } from '../../report/flow-json';
 import { textReport } from '../../report/text-report';
@@ -112,11 +112,12 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   const machine = opts.json || opts.ndjson;
   const progress = new Progress(Boolean(opts.quiet || machine));
   const resolved = resolveInputs(db, inputs);
-  // Into an empty database, the topology is learned as the flows are stored rather than by reading
-  // them all back afterwards. Flows already stored, or a capture found to be a duplicate (its flows
-  // are removed again), send classification back to learning it from the database.
+  // Into an empty database, flows are classified as they are stored, and only those whose verdict the
+  // rest of the capture changed are classified again at the end. Flows already stored, or a capture
+  // found to be a duplicate (its flows are removed again), send classification back to a pass over
+  // the whole database.
   const empty = db.prepare(`SELECT NOT EXISTS (SELECT 1 FROM flows)`).pluck().get() === 1;
-  const observed = empty ? new Topology(resolved.inventory) : undefined;
+  const inline = empty ? new InlineClassifier(resolved) : undefined;
   // An empty database is a bulk load: its indexes are built once at the end rather than row by row.
   if (empty) deferIndexes(db);
   let ingested;
@@ -127,13 +128,14 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
         maxFlows: opts.maxFlows,
         keyLog,
         onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
-        onFlowStored: observed ? (rec) => observed.observe(rec) : undefined,
+        classify: inline ? (rec) => inline.verdict(rec) : undefined,
       });
     } finally {
       progress.done();
     }
     const duplicate = ingested.some((c) => c.duplicateOf !== null);
-    classifyDatabase(db, resolved, { observed: duplicate ? undefined : observed });
+    if (inline && !duplicate) inline.finish(db, ingested.map((c) => c.captureId));
+    else classifyDatabase(db, resolved);
   } finally {
     restoreDeferredIndexes(db);
   }

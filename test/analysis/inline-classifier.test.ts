@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { FlowWriter, openStore, type Db } from '../../src/store/store';
+import { InlineClassifier } from '../../src/analysis/inline-classifier';
+import { classifyDatabase } from '../../src/analysis/classify-database';
+import { emptyInventory, mergeInventory } from '../../src/analysis/inventory';
+import type { AnalysisInputs } from '../../src/analysis/context';
+import type { FlowRecord } from '../../src/model/flow-record';
+import { fixtureCert, flow, req, tls } from './flow-builder';
+
+/**
+ * Classifying flows as they are stored must end in the database that one pass over the finished
+ * topology gives, whatever the order in which the flows ended. Each flow below is judged
+ * differently once a later one is known.
+ */
+
+const inputs = (): AnalysisInputs => {
+  const inventory = emptyInventory();
+  mergeInventory(inventory, { apiServers: ['10.0.0.10'], nodeCidrs: ['10.0.0.0/24'] }, 'test-inventory');
+  return { inventory, ca: null, files: [] };
+};
+
+/** Flows whose verdicts depend on flows that may end after them. */
+function scenario(): FlowRecord[] {
+  return [
+    // A node's TLS 1.3 connection, and a TLS 1.2 one showing its client certificate: the client address.
+    flow('10.0.0.21:50001', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3') }),
+    flow('10.0.0.21:50000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.2', { clientCertificates: [fixtureCert('client-rsa')] }) }),
+    // TLS 1.3 to a kubelet, and a TLS 1.2 connection showing its self-made certificate: the chains.
+    flow('10.0.0.10:40001', '10.0.0.22:10250', { app: 'tls', tls: tls('1.3') }),
+    flow('10.0.0.10:40002', '10.0.0.22:10250', { app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('kubelet-self')] }) }),
+    // The same kubelet later presents another certificate: the leaves.
+    flow('10.0.0.10:40003', '10.0.0.22:10250', { app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('server-rsa')] }) }),
+    // Plain HTTP to a port without a hint, and a flow showing it answers the Kubernetes API: the service.
+    flow('10.0.0.23:41000', '10.0.0.30:8080', { app: 'http', http: [req('GET', '/healthz')] }),
+    flow('10.0.0.23:41001', '10.0.0.30:8080', { app: 'http', http: [req('GET', '/api/v1/pods')] }),
+    // A host known to serve the API on one port; its other port is found to serve it later, while the
+    // host's own claim stays as it was: the service alone.
+    flow('10.0.0.23:41003', '10.0.0.31:7000', { id: 'svc-a', app: 'http', http: [req('GET', '/api/v1/pods')] }),
+    flow('10.0.0.23:41002', '10.0.0.31:9000', { id: 'svc-b', app: 'http', http: [req('GET', '/healthz')] }),
+    flow('10.0.0.23:41004', '10.0.0.31:9000', { id: 'svc-c', app: 'http', http: [req('GET', '/api/v1/pods')] }),
+    // The client's User-Agent says kubelet: the client address again, from HTTP.
+    flow('10.0.0.24:42000', '10.0.0.30:8080', { app: 'http', http: [req('GET', '/api/v1/nodes', { userAgent: 'kubelet/v1.30.0' })] }),
+    // Proxied plain HTTP to an address that later shows, as a client, that it is a node: the server address.
+    flow('10.0.0.10:44000', '10.0.0.26:8080', { app: 'http', http: [req('GET', '/metrics', { xForwardedFor: '192.0.2.1' })] }),
+    flow('10.0.0.26:50002', '10.0.0.10:6443', { app: 'tls', tls: tls('1.2', { clientCertificates: [fixtureCert('client-rsa')] }) }),
+    // TLS 1.3 to a kubelet between two sightings of its one certificate, nearer the later one: the
+    // chain's latest sighting (no new leaf).
+    flow('10.0.0.10:40004', '10.0.0.27:10250', { app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('kubelet-self')] }) }),
+    flow('10.0.0.25:43001', '10.0.0.98:5432', {}),
+    flow('10.0.0.10:40005', '10.0.0.27:10250', { app: 'tls', tls: tls('1.3') }),
+    flow('10.0.0.10:40006', '10.0.0.27:10250', { app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('kubelet-self')] }) }),
+    // Unrelated to all of the above: never reclassified.
+    flow('10.0.0.25:43000', '10.0.0.99:5432', {}),
+  ];
+}
+
+interface Snapshot {
+  flows: unknown[];
+  findings: unknown[];
+  endpoints: unknown[];
+}
+
+function snapshot(db: Db): Snapshot {
+  return {
+    flows: db
+      .prepare(`SELECT flow_key, path, path_detail, confidence, reasons, worst_severity, severity_rank, finding_count FROM flows ORDER BY flow_key`)
+      .all(),
+    findings: db
+      .prepare(`SELECT fl.flow_key, f.rule, f.severity, f.title, f.evidence, f.ts, f.frame FROM findings f JOIN flows fl ON fl.id = f.flow_id ORDER BY fl.flow_key, f.rule, f.evidence`)
+      .all(),
+    endpoints: db.prepare(`SELECT * FROM endpoints ORDER BY ip`).all(),
+  };
+}
+
+/** Stores the flows in this order, classifying each as it is stored; returns the finished database. */
+function storeInline(flows: FlowRecord[]): { db: Db; reclassified: number } {
+  const db = openStore(':memory:');
+  const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'ingesting', 'now')`).run().lastInsertRowid);
+  const classifier = new InlineClassifier(inputs());
+  const writer = new FlowWriter(db, captureId);
+  for (const f of flows) writer.add(f, classifier.verdict(f));
+  writer.flush();
+  return { db, reclassified: classifier.finish(db, [captureId]).reclassified };
+}
+
+/** A seeded shuffle, so a failure names an order that can be replayed. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe('classification while storing', () => {
+  const flows = scenario();
+
+  it('reclassifies the flows that later flows changed, and only those', () => {
+    const { db, reclassified } = storeInline(flows);
+    const inline = snapshot(db);
+    // Flows 1, 3 and 6 come before the evidence about their endpoints; 4 before a second leaf.
+    expect(reclassified).toBeGreaterThanOrEqual(4);
+    expect(reclassified).toBeLessThan(flows.length);
+    classifyDatabase(db, inputs());
+    expect(inline).toEqual(snapshot(db));
+    db.close();
+  });
+
+  it('the verdicts stored before the end would differ: the check above is not vacuous', () => {
+    const db = openStore(':memory:');
+    const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'ingesting', 'now')`).run().lastInsertRowid);
+    const classifier = new InlineClassifier(inputs());
+    const writer = new FlowWriter(db, captureId);
+    for (const f of flows) writer.add(f, classifier.verdict(f));
+    writer.flush();
+    const provisional = snapshot(db);
+    classifier.finish(db, [captureId]);
+    expect(snapshot(db).flows).not.toEqual(provisional.flows);
+    expect(snapshot(db).findings).not.toEqual(provisional.findings);
+    db.close();
+  });
+
+  it('ends in the same database whatever order the flows ended in', () => {
+    const { db: reference } = storeInline(flows);
+    classifyDatabase(reference, inputs());
+    const expected = snapshot(reference);
+    reference.close();
+    for (let seed = 1; seed <= 25; seed++) {
+      const { db } = storeInline(shuffled(flows, seed));
+      expect({ seed, ...snapshot(db) }).toEqual({ seed, ...expected });
+      db.close();
+    }
+  });
+});

@@ -24,6 +24,17 @@ const ETCD_PATHS = new Set(['apiserver-to-etcd', 'etcd-peer']);
 const WEAK_CIPHER = /RC4|_DES_|3DES|DES40|_NULL_|NULL_WITH|EXPORT|_anon_|_MD5$/i;
 const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
 
+/** A certificate's validity in milliseconds (NaN where a date is missing), parsed once per certificate. */
+const validities = new WeakMap<CertificateInfo, { notBefore: number; notAfter: number }>();
+function validity(c: CertificateInfo): { notBefore: number; notAfter: number } {
+  let v = validities.get(c);
+  if (v === undefined) {
+    v = { notBefore: Date.parse(c.notBefore), notAfter: Date.parse(c.notAfter) };
+    validities.set(c, v);
+  }
+  return v;
+}
+
 function isoTime(ts: number): string {
   return new Date(ts * 1000).toISOString();
 }
@@ -71,8 +82,7 @@ function kubeletChainProblems(chain: CertificateInfo[], f: FlowRecord, ctx: Rule
     if (v.result !== 'ok' && !(v.result === 'self-signed' && leaf.selfSigned)) problems.push(`against the supplied CA bundle: ${v.result} (${v.reason})`);
   } else {
     if (!leaf.sanIp.includes(f.server.ip)) problems.push(`certificate does not name the kubelet's address ${f.server.ip} (SAN: ${leaf.san.join(', ') || 'none'})`);
-    const nb = Date.parse(leaf.notBefore);
-    const na = Date.parse(leaf.notAfter);
+    const { notBefore: nb, notAfter: na } = validity(leaf);
     if (Number.isFinite(na) && at.getTime() > na) problems.push(`certificate expired ${leaf.notAfter}`);
     if (Number.isFinite(nb) && at.getTime() < nb) problems.push(`certificate not valid before ${leaf.notBefore}`);
   }
@@ -204,8 +214,7 @@ function tlsHygiene(f: FlowRecord): Finding[] {
 
   const at = f.firstTs * 1000;
   for (const cert of presentedCerts(f)) {
-    const nb = Date.parse(cert.notBefore);
-    const na = Date.parse(cert.notAfter);
+    const { notBefore: nb, notAfter: na } = validity(cert);
     if ((Number.isFinite(na) && at > na) || (Number.isFinite(nb) && at < nb)) {
       const state = Number.isFinite(na) && at > na ? `expired ${cert.notAfter}` : `not valid before ${cert.notBefore}`;
       out.push(make('cert-expired', f, `${conn(f)}: certificate ${cert.subject} ${state}; capture time ${isoTime(f.firstTs)}`, tls.certificateFrame || f.firstFrame));

@@ -45,18 +45,23 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
     const captureId = Number(insertCapture.run(file === '-' ? '(stdin)' : file, process.pid, new Date().toISOString()).lastInsertRowid);
     // Classification reads flows back from the database: no key → id map is needed here.
     const writer = new FlowWriter(db, captureId, { trackIds: false });
-    const result = await analyzeCapture(file, {
-      sessionFactory,
-      keyLog,
-      onFlowEnd: (rec) => writer.add(rec, opts.classify ? opts.classify(rec) : null),
-      flowIdPrefix: `c${captureId}f`,
-      captureIndex: captureId,
-      idleTimeout: opts.idleTimeout,
-      maxFlows: opts.maxFlows,
-      signal: opts.signal,
-      onProgress: opts.onProgress ? (n: number, packets: number) => opts.onProgress!(file, n, packets) : undefined,
-    });
-    writer.flush();
+    let result: CaptureAnalysis;
+    try {
+      result = await analyzeCapture(file, {
+        sessionFactory,
+        keyLog,
+        onFlowEnd: (rec) => writer.add(rec, opts.classify ? opts.classify(rec) : null),
+        flowIdPrefix: `c${captureId}f`,
+        captureIndex: captureId,
+        idleTimeout: opts.idleTimeout,
+        maxFlows: opts.maxFlows,
+        signal: opts.signal,
+        onProgress: opts.onProgress ? (n: number, packets: number) => opts.onProgress!(file, n, packets) : undefined,
+      });
+    } finally {
+      // Whatever was stored before a failure is kept.
+      writer.flush();
+    }
     const { info, stats } = result;
     const dup = info.sha256
       ? (db.prepare(`SELECT id FROM captures WHERE sha256 = ? AND id != ? AND status IN ('complete','damaged')`).pluck().get(info.sha256, captureId) as number | undefined)

@@ -129,9 +129,8 @@ function storedTlsOf(t: TlsInfo, fingerprint: number): StoredTls {
 
 /** Writes flows, certificates and their details in batched transactions. */
 export class FlowWriter {
-  private pending: FlowRecord[] = [];
-  /** The verdict given with each pending flow (null: not classified yet), in the same order. */
-  private pendingVerdicts: (Verdict | null)[] = [];
+  /** Flows written in the transaction this writer opened and has not committed yet (0: none open). */
+  private uncommitted = 0;
   private readonly insertFlow;
   private readonly findings: FindingInserter;
   private readonly insertEvidence;
@@ -180,22 +179,35 @@ export class FlowWriter {
     this.insertSsh = db.prepare(`INSERT INTO ssh_sessions (flow_id, client_banner, server_banner, hassh, hassh_server) VALUES (?,?,?,?,?)`);
   }
 
-  /** Queues a flow, with its classification and findings when they are known already. */
+  /** Writes a flow, with its classification and findings when they are known already. */
   add(rec: FlowRecord, verdict: Verdict | null = null): void {
-    this.pending.push(rec);
-    this.pendingVerdicts.push(verdict);
-    if (this.pending.length >= WRITE_BATCH) this.flush();
+    // Rows are written at once, in a transaction committed every WRITE_BATCH flows: flows queued
+    // for a batch outlived the young generation and made every garbage collection copy them.
+    // Inside a caller's transaction, the caller commits.
+    const own = this.uncommitted > 0 || !this.db.inTransaction;
+    if (own && this.uncommitted === 0) this.db.exec('BEGIN');
+    try {
+      this.writeOne(rec, verdict);
+    } catch (e) {
+      if (own) {
+        this.uncommitted = 0;
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      }
+      throw e;
+    }
+    if (own && ++this.uncommitted >= WRITE_BATCH) this.flush();
   }
 
+  /** Commits the flows written since the last commit (none are held back). */
   flush(): void {
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    const verdicts = this.pendingVerdicts;
-    this.pending = [];
-    this.pendingVerdicts = [];
-    this.db.transaction(() => {
-      for (let i = 0; i < batch.length; i++) this.writeOne(batch[i]!, verdicts[i]!);
-    })();
+    if (this.uncommitted === 0) return;
+    this.uncommitted = 0;
+    try {
+      this.db.exec('COMMIT');
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
   }
 
   private writeOne(rec: FlowRecord, verdict: Verdict | null): void {

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FlowWriter, WRITE_BATCH, openStore, type Db } from '../../src/store/store';
+import { flow } from '../analysis/flow-builder';
+
+/** What another connection (a dashboard, a crash) would find committed. */
+function committedFlows(file: string): number {
+  const reader = new Database(file, { readonly: true });
+  const n = reader.prepare(`SELECT COUNT(*) FROM flows`).pluck().get() as number;
+  reader.close();
+  return n;
+}
+
+describe('FlowWriter transactions', () => {
+  let dir: string;
+  let file: string;
+  let db: Db;
+  let captureId: number;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pw-writer-'));
+    file = join(dir, 'w.db');
+    db = openStore(file);
+    captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'ingesting', 'now')`).run().lastInsertRowid);
+  });
+  afterEach(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('commits every WRITE_BATCH flows and on flush, never part of a batch', () => {
+    const w = new FlowWriter(db, captureId);
+    for (let i = 0; i < WRITE_BATCH - 1; i++) w.add(flow(`10.0.0.1:${1000 + i}`, '10.0.0.2:443'));
+    expect(committedFlows(file)).toBe(0);
+    w.add(flow('10.0.0.1:999', '10.0.0.2:443'));
+    expect(committedFlows(file)).toBe(WRITE_BATCH);
+    w.add(flow('10.0.0.1:998', '10.0.0.2:443'));
+    expect(committedFlows(file)).toBe(WRITE_BATCH);
+    w.flush();
+    expect(committedFlows(file)).toBe(WRITE_BATCH + 1);
+    expect(db.inTransaction).toBe(false);
+  });
+
+  it('a flow that cannot be stored rolls its batch back and the writer goes on', () => {
+    const w = new FlowWriter(db, captureId);
+    w.add(flow('10.0.0.1:1000', '10.0.0.2:443'));
+    const bad = flow('10.0.0.1:1001', '10.0.0.2:443', { history: null as unknown as string });
+    expect(() => w.add(bad)).toThrow(/NOT NULL/);
+    expect(db.inTransaction).toBe(false);
+    w.add(flow('10.0.0.1:1002', '10.0.0.2:443'));
+    w.flush();
+    expect(db.prepare(`SELECT client_port FROM flows`).pluck().all()).toEqual([1002]);
+  });
+
+  it("inside the caller's transaction, the caller commits or rolls back", () => {
+    const w = new FlowWriter(db, captureId);
+    expect(() =>
+      db.transaction(() => {
+        w.add(flow('10.0.0.1:1000', '10.0.0.2:443'));
+        w.flush();
+        throw new Error('caller gives up');
+      })(),
+    ).toThrow(/caller gives up/);
+    expect(committedFlows(file)).toBe(0);
+    db.transaction(() => {
+      w.add(flow('10.0.0.1:1001', '10.0.0.2:443'));
+      w.flush();
+    })();
+    expect(committedFlows(file)).toBe(1);
+  });
+});

@@ -8,9 +8,9 @@
  * at all, X509Certificate's own fields are the fallback. Nothing throws: an unreadable certificate
  * is null and the caller counts `tls.malformed_certificate`.
  *
- * Results are cached by SHA-256 (bounded, `MAX_CERT_CACHE`): a kubelet or API server presents the
- * same certificate on every connection, and parsing it once per process is enough. Cached objects
- * are shared; callers must not mutate them.
+ * Results are cached (bounded, `MAX_CERT_CACHE`): a kubelet or API server presents the same
+ * certificate on every connection, and parsing it once per process is enough. Cached objects are
+ * shared; callers must not mutate them.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
@@ -72,11 +72,59 @@ const CURVE_NAMES: Readonly<Record<string, string>> = {
   secp521r1: 'P-521',
 };
 
-const cache = new Map<string, CertificateInfo>();
+/** A parsed certificate and the DER it came from (a copy: the caller's bytes are reused). */
+interface Cached {
+  der: Uint8Array;
+  info: CertificateInfo;
+}
+
+/**
+ * Parsed certificates by a hash of their DER's length and last bytes (the signature, as good as
+ * random), each compared in full on a hit. Digesting every certificate of every handshake to look
+ * it up cost more than the rest of the certificate message.
+ */
+const cache = new Map<number, Cached[]>();
+let cached = 0;
+/** Certificates kept per hash: DER crafted to collide is parsed again rather than compared at length. */
+const MAX_PER_BUCKET = 8;
+/** Bytes at the end of the DER that the cache's hash reads. */
+const HASHED_TAIL = 64;
 
 /** Number of certificates currently cached (for tests and stats). */
 export function certCacheSize(): number {
-  return cache.size;
+  return cached;
+}
+
+function derHash(der: Uint8Array): number {
+  let h = Math.imul(der.length ^ 0x811c9dc5, 0x01000193);
+  for (let i = der.length > HASHED_TAIL ? der.length - HASHED_TAIL : 0; i < der.length; i++) {
+    h = Math.imul(h ^ der[i]!, 0x01000193);
+  }
+  return h;
+}
+
+function lookup(bucket: Cached[] | undefined, der: Uint8Array): CertificateInfo | undefined {
+  if (bucket === undefined) return undefined;
+  for (const c of bucket) if (c.der.length === der.length && Buffer.compare(c.der, der) === 0) return c.info;
+  return undefined;
+}
+
+function remember(h: number, der: Uint8Array, info: CertificateInfo): void {
+  let bucket = cache.get(h);
+  if (bucket !== undefined && bucket.length >= MAX_PER_BUCKET) return;
+  if (cached >= MAX_CERT_CACHE) {
+    // Oldest first: Map iteration follows insertion order.
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) {
+      cached -= cache.get(oldest)!.length;
+      cache.delete(oldest);
+      if (oldest === h) bucket = undefined;
+    }
+  }
+  const entry = { der: Uint8Array.prototype.slice.call(der), info };
+  if (bucket === undefined) cache.set(h, [entry]);
+  else bucket.push(entry);
+  cached++;
 }
 
 /** IPv4 dotted or IPv6 in RFC 5952 form (longest zero run compressed, lower case). */
@@ -274,12 +322,13 @@ function cnOf(name: ParsedName): string | null {
   return cns.length > 0 ? cns[cns.length - 1] : null;
 }
 
-/** Parses one DER certificate; cached by SHA-256. Returns null when the DER cannot be read. */
+/** Parses one DER certificate (or finds it parsed already). Returns null when the DER cannot be read. */
 export function parseCertificate(der: Uint8Array): CertificateInfo | null {
   if (der.length === 0 || der.length > MAX_CERT_DER_BYTES) return null;
-  const sha256 = digestOf('sha256', der, 'hex');
-  const hit = cache.get(sha256);
+  const h = derHash(der);
+  const hit = lookup(cache.get(h), der);
   if (hit !== undefined) return hit;
+  const sha256 = digestOf('sha256', der, 'hex');
   let x: X509Certificate;
   try {
     x = new X509Certificate(der);
@@ -329,12 +378,7 @@ export function parseCertificate(der: Uint8Array): CertificateInfo | null {
     selfSigned,
     der: Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64'),
   };
-  if (cache.size >= MAX_CERT_CACHE) {
-    // Oldest first: Map iteration follows insertion order.
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
-  }
-  cache.set(sha256, info);
+  remember(h, der, info);
   return info;
 }
 

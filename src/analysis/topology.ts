@@ -176,16 +176,34 @@ export class Topology {
     if (!e) {
       e = new EndpointFacts(key, this.clock);
       this.services.set(key, e);
+      this.lastServiceIp = ''; // the service looked up last may be this one, not known then
     }
     return e;
   }
+
+  /**
+   * The facts of the service at ip:port, if any. The rules ask about one flow's service several
+   * times in a row: the last one asked for is kept at hand rather than its key built again.
+   */
+  private service(ip: string, port: number): EndpointFacts | undefined {
+    if (ip !== this.lastServiceIp || port !== this.lastServicePort) {
+      this.lastServiceIp = ip;
+      this.lastServicePort = port;
+      this.lastService = this.services.get(`${ip}:${port}`);
+    }
+    return this.lastService;
+  }
+
+  private lastServiceIp = '';
+  private lastServicePort = -1;
+  private lastService: EndpointFacts | undefined = undefined;
 
   /**
    * What is known about `role` for the service at ip:port: the service's own evidence when there is
    * any; otherwise the host's — for service roles only what the inventory declares about the host.
    */
   serverClaim(ip: string, port: number, role: Role): RoleClaim | undefined {
-    const sv = this.services.get(`${ip}:${port}`);
+    const sv = this.service(ip, port);
     if (sv && sv.claims.size > 0) return sv.claims.get(role);
     const host = this.endpoints.get(ip)?.claims.get(role);
     if (!host) return undefined;

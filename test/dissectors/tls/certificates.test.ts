@@ -73,6 +73,29 @@ describe('parseCertificate', () => {
     expect(parseCertificate(truncated)).toBeNull();
   });
 
+  it('tells apart certificates that differ only away from where the cache looks first', () => {
+    // Same length and same signature bytes at the end: only the full comparison separates them.
+    const original = der('server-rsa');
+    const a = parseCertificate(original)!;
+    const subjectAt = Buffer.from(original).indexOf('worker-1');
+    expect(subjectAt).toBeGreaterThan(0);
+    const altered = Uint8Array.from(original);
+    altered[subjectAt + 7] = '2'.charCodeAt(0); // worker-1 → worker-2
+    const b = parseCertificate(altered)!;
+    expect(b).not.toBeNull();
+    expect(b.subjectCN).toBe('worker-2');
+    expect(b.sha256).not.toBe(a.sha256);
+    expect(parseCertificate(Uint8Array.from(original))).toBe(a);
+    expect(parseCertificate(Uint8Array.from(altered))).toBe(b);
+    // The cache keeps a copy of the DER: the caller's buffer is reused for the next handshake.
+    const third = Uint8Array.from(original);
+    third[subjectAt + 7] = '3'.charCodeAt(0);
+    const pristine = Uint8Array.from(third);
+    const c = parseCertificate(third)!;
+    third.fill(0);
+    expect(parseCertificate(pristine)).toBe(c);
+  });
+
   it('escapes RFC 4514 special characters', () => {
     expect(escapeRfc4514('a,b+c;d<e>f"g\\h')).toBe('a\\,b\\+c\\;d\\<e\\>f\\"g\\\\h');
     expect(escapeRfc4514(' #lead')).toBe('\\ #lead');

@@ -309,6 +309,22 @@ export const MIGRATIONS: readonly string[] = [
     fields  TEXT NOT NULL UNIQUE
   );
   `,
+  // 6: a flow's certificates kept in their primary key's order only (WITHOUT ROWID): every TLS flow
+  // adds a row per certificate, which filled a rowid table and its key index both.
+  `
+  CREATE TABLE flow_certificates_by_flow (
+    flow_id  INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+    side     TEXT NOT NULL CHECK (side IN ('server','client')),
+    position INTEGER NOT NULL,
+    sha256   TEXT NOT NULL REFERENCES certificates(sha256),
+    PRIMARY KEY (flow_id, side, position)
+  ) WITHOUT ROWID;
+  INSERT INTO flow_certificates_by_flow (flow_id, side, position, sha256)
+    SELECT flow_id, side, position, sha256 FROM flow_certificates;
+  DROP TABLE flow_certificates;
+  ALTER TABLE flow_certificates_by_flow RENAME TO flow_certificates;
+  CREATE INDEX flow_certificates_sha ON flow_certificates(sha256);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

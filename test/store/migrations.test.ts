@@ -45,6 +45,44 @@ describe('schema migrations', () => {
     db.close();
   });
 
+  it('keep the certificates of a version-5 database in the table without rowids, with their cascades', () => {
+    const file = join(dir, 'v5.db');
+    const old = databaseAt(5, file);
+    old.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'complete', '2026-01-01')`).run();
+    old.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
+      server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
+      payload_client, payload_server, history, state, midstream, end_reason, app)
+      VALUES (1, 'c1f1', '1:abc=', 'tcp', 4, '10.0.0.1', 40000, '10.0.0.2', 10250, 1, 2, 1, 8, 4, 4, 300, 500, 60, 200,
+      'ShADadFf', 'SF', 0, 'fin', 'tls')`).run();
+    const cert = old.prepare(`INSERT INTO certificates (sha256, sha1, subject, issuer, self_signed, is_ca, info)
+      VALUES (?, 'x', 'CN=a', 'CN=b', 0, 0, '{}')`);
+    cert.run('aa');
+    cert.run('bb');
+    const link = old.prepare(`INSERT INTO flow_certificates (flow_id, side, position, sha256) VALUES (1, ?, ?, ?)`);
+    link.run('server', 0, 'aa');
+    link.run('server', 1, 'bb');
+    link.run('client', 0, 'bb');
+    old.close();
+
+    const db = openStore(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const sql = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'flow_certificates'`).pluck().get() as string;
+    expect(sql).toMatch(/WITHOUT ROWID/);
+    expect(db.prepare(`SELECT side, position, sha256 FROM flow_certificates ORDER BY side DESC, position`).all()).toEqual([
+      { side: 'server', position: 0, sha256: 'aa' },
+      { side: 'server', position: 1, sha256: 'bb' },
+      { side: 'client', position: 0, sha256: 'bb' },
+    ]);
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flow_certificates' AND sql IS NOT NULL`).pluck().all()).toEqual(['flow_certificates_sha']);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    expect(() => db.prepare(`INSERT INTO flow_certificates (flow_id, side, position, sha256) VALUES (1, 'server', 0, 'bb')`).run()).toThrow(/UNIQUE/);
+    expect(() => db.prepare(`INSERT INTO flow_certificates (flow_id, side, position, sha256) VALUES (1, 'server', 2, 'zz')`).run()).toThrow(/FOREIGN KEY/);
+    db.prepare(`DELETE FROM flows`).run();
+    expect(db.prepare(`SELECT COUNT(*) FROM flow_certificates`).pluck().get()).toBe(0);
+    db.close();
+  });
+
   it('refuse a database from a newer planewatch', () => {
     const file = join(dir, 'future.db');
     const db = databaseAt(SCHEMA_VERSION, file);

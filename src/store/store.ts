@@ -7,8 +7,14 @@ import type { CertificateInfo, TlsInfo } from '../model/records';
 import type { Classification, Finding, Verdict } from '../model/analysis';
 import { severityRank } from '../model/analysis';
 
-/** Rows written per transaction: large enough to amortise the commit, small enough to lose little. */
-export const WRITE_BATCH = 2000;
+/** Flows written per transaction: large enough to amortise the commit, small enough to lose little. */
+export const WRITE_BATCH = 2048;
+/**
+ * Flows queued before they are written: SQLite then runs in short bursts with its code and pages
+ * at hand, while a queued flow is still young when written (a whole batch held until its commit
+ * outlived the young generation, and every garbage collection copied it). Divides WRITE_BATCH.
+ */
+export const WRITE_QUEUE = 64;
 
 export type Db = Database.Database;
 
@@ -129,7 +135,12 @@ function storedTlsOf(t: TlsInfo, fingerprint: number): StoredTls {
 
 /** Writes flows, certificates and their details in batched transactions. */
 export class FlowWriter {
-  /** Flows written in the transaction this writer opened and has not committed yet (0: none open). */
+  private queued: FlowRecord[] = [];
+  /** The verdict given with each queued flow (null: not classified yet), in the same order. */
+  private queuedVerdicts: (Verdict | null)[] = [];
+  /** This writer opened the transaction in progress (else it writes in its caller's, if any). */
+  private ownsTransaction = false;
+  /** Flows written in the writer's own transaction so far. */
   private uncommitted = 0;
   private readonly insertFlow;
   private readonly findings: FindingInserter;
@@ -179,28 +190,55 @@ export class FlowWriter {
     this.insertSsh = db.prepare(`INSERT INTO ssh_sessions (flow_id, client_banner, server_banner, hassh, hassh_server) VALUES (?,?,?,?,?)`);
   }
 
-  /** Writes a flow, with its classification and findings when they are known already. */
+  /**
+   * Stores a flow, with its classification and findings when they are known already. It is written
+   * within WRITE_QUEUE flows, and committed within WRITE_BATCH flows or by `flush`; inside a
+   * transaction of the caller's, the caller commits.
+   */
   add(rec: FlowRecord, verdict: Verdict | null = null): void {
-    // Rows are written at once, in a transaction committed every WRITE_BATCH flows: flows queued
-    // for a batch outlived the young generation and made every garbage collection copy them.
-    // Inside a caller's transaction, the caller commits.
-    const own = this.uncommitted > 0 || !this.db.inTransaction;
-    if (own && this.uncommitted === 0) this.db.exec('BEGIN');
+    this.queued.push(rec);
+    this.queuedVerdicts.push(verdict);
+    if (this.queued.length >= WRITE_QUEUE) this.drain();
+  }
+
+  /** Writes and commits every flow given so far. */
+  flush(): void {
+    this.drain();
+    this.commit();
+  }
+
+  /** Writes the queued flows. A flow that cannot be written rolls back the writer's own transaction. */
+  private drain(): void {
+    const n = this.queued.length;
+    if (n === 0) return;
+    const flows = this.queued;
+    const verdicts = this.queuedVerdicts;
+    this.queued = [];
+    this.queuedVerdicts = [];
+    const own = this.ownsTransaction || !this.db.inTransaction;
+    if (own && !this.ownsTransaction) {
+      this.db.exec('BEGIN');
+      this.ownsTransaction = true;
+    }
     try {
-      this.writeOne(rec, verdict);
+      for (let i = 0; i < n; i++) this.writeOne(flows[i]!, verdicts[i]!);
     } catch (e) {
       if (own) {
+        this.ownsTransaction = false;
         this.uncommitted = 0;
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
       }
       throw e;
     }
-    if (own && ++this.uncommitted >= WRITE_BATCH) this.flush();
+    if (own) {
+      this.uncommitted += n;
+      if (this.uncommitted >= WRITE_BATCH) this.commit();
+    }
   }
 
-  /** Commits the flows written since the last commit (none are held back). */
-  flush(): void {
-    if (this.uncommitted === 0) return;
+  private commit(): void {
+    if (!this.ownsTransaction) return;
+    this.ownsTransaction = false;
     this.uncommitted = 0;
     try {
       this.db.exec('COMMIT');

@@ -47,7 +47,10 @@ describe('FlowWriter transactions', () => {
     const w = new FlowWriter(db, captureId);
     w.add(flow('10.0.0.1:1000', '10.0.0.2:443'));
     const bad = flow('10.0.0.1:1001', '10.0.0.2:443', { history: null as unknown as string });
-    expect(() => w.add(bad)).toThrow(/NOT NULL/);
+    expect(() => {
+      w.add(bad);
+      w.flush();
+    }).toThrow(/NOT NULL/);
     expect(db.inTransaction).toBe(false);
     w.add(flow('10.0.0.1:1002', '10.0.0.2:443'));
     w.flush();

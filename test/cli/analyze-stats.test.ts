@@ -137,8 +137,18 @@ describe.skipIf(!hasTool('tcpdump'))('planewatch analyze on a tcpdump capture of
     const tcpPort = (server.address() as AddressInfo).port;
     const udpPort = tcpPort === 65535 ? 65534 : tcpPort + 1;
     const file = join(dir, 'lo.pcap');
+    // On a loaded machine tcpdump now and then misses a packet of the close (the kernel drops what
+    // it has not read in time), and the connection then rightly does not read as closed both
+    // ways. Such a capture is made again; the analysis itself is deterministic, so a wrong verdict
+    // on a complete capture would come back on every attempt.
+    let records: FlowRecord[] = [];
     try {
-      await captureLoopback(file, `tcp port ${tcpPort} or udp port ${udpPort}`, () => loopbackTraffic(tcpPort, udpPort));
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        await captureLoopback(file, `tcp port ${tcpPort} or udp port ${udpPort}`, () => loopbackTraffic(tcpPort, udpPort));
+        records = [];
+        await analyzeCapture(file, { onFlowEnd: (rec) => records.push(rec) });
+        if (records.filter((f) => f.transport === 'tcp' && f.state === 'SF').length === 2) break;
+      }
     } finally {
       server.close();
     }
@@ -152,8 +162,6 @@ describe.skipIf(!hasTool('tcpdump'))('planewatch analyze on a tcpdump capture of
     expect(cap.udpFlows).toBe(1);
     expect(cap.flows).toBe(3);
 
-    const records: FlowRecord[] = [];
-    await analyzeCapture(file, { onFlowEnd: (rec) => records.push(rec) });
     const tcp = records.filter((f) => f.transport === 'tcp');
     expect(tcp.map((f) => [f.server.port, f.state, f.history.startsWith('ShAD')])).toEqual([
       [tcpPort, 'SF', true],

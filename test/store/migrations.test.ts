@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema';
-import { iterateStoredFlows, openStore } from '../../src/store/store';
+import { PAGE_SIZE, iterateStoredFlows, openStore } from '../../src/store/store';
 
 const dir = mkdtempSync(join(tmpdir(), 'pw-migrate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,6 +66,8 @@ describe('schema migrations', () => {
 
     const db = openStore(file);
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    // An existing database keeps the page size it was made with.
+    expect(db.pragma('page_size', { simple: true })).toBe(4096);
     const sql = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'flow_certificates'`).pluck().get() as string;
     expect(sql).toMatch(/WITHOUT ROWID/);
     expect(db.prepare(`SELECT side, position, sha256 FROM flow_certificates ORDER BY side DESC, position`).all()).toEqual([
@@ -81,6 +83,17 @@ describe('schema migrations', () => {
     db.prepare(`DELETE FROM flows`).run();
     expect(db.prepare(`SELECT COUNT(*) FROM flow_certificates`).pluck().get()).toBe(0);
     db.close();
+  });
+
+  it('make new databases with the larger page size, in WAL mode', () => {
+    const db = openStore(join(dir, 'new.db'));
+    expect(PAGE_SIZE).not.toBe(4096);
+    expect(db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    const again = openStore(join(dir, 'new.db'));
+    expect(again.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+    again.close();
   });
 
   it('refuse a database from a newer planewatch', () => {

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, registerAnalyze } from './commands/analyze';
 import { registerFindingsCommand } from './commands/findings';
@@ -45,7 +46,18 @@ function quietOnClosedPipe(): void {
   }
 }
 
+/**
+ * What a long analysis keeps alive is small and flat (tens of MiB: the flow table, the topology);
+ * what it allocates is mostly short-lived. V8 otherwise lets the heap grow up to four times the live
+ * data between full collections, and further the longer the run: peak RSS then grew with the size of
+ * the capture (278 MiB for 1 GB, 345 MiB for 4 GB). Doubling at most keeps it flat at the same speed.
+ */
+function boundHeapGrowth(): void {
+  setFlagsFromString('--heap-growing-percent=100');
+}
+
 async function main(argv: string[]): Promise<void> {
+  boundHeapGrowth();
   quietOnClosedPipe();
   const program = buildProgram();
   try {

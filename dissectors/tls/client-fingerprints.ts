@@ -11,6 +11,7 @@
 import type { ClientHello } from './hello-parser';
 import { ja3 } from './ja3';
 import { ja4 } from './ja4';
+import { mix, mixList, sameList } from '../../src/number-hash';
 
 export interface ClientFingerprints {
   ja3: string;
@@ -70,17 +71,6 @@ export function fingerprintMemo(hash: (ch: ClientHello) => number = helloHash): 
 /** JA3 and JA4 of a ClientHello (shared by every connection of the process). */
 export const clientFingerprints = fingerprintMemo();
 
-function mix(h: number, v: number): number {
-  h = Math.imul(h ^ v, 0x01000193);
-  return (h ^ (h >>> 15)) | 0;
-}
-
-function mixList(h: number, list: readonly number[]): number {
-  h = mix(h, list.length + 0x10000);
-  for (let i = 0; i < list.length; i++) h = mix(h, list[i]!);
-  return h;
-}
-
 function helloHash(ch: ClientHello): number {
   let h = mix(0x811c9dc5, ch.legacyVersion);
   h = mixList(h, ch.ciphers);
@@ -94,11 +84,6 @@ function helloHash(ch: ClientHello): number {
   return h;
 }
 
-function sameList(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function sameFields(e: Entry, ch: ClientHello): boolean {
   return (

@@ -1,5 +1,6 @@
 import type { TlsInfo } from '../model/records';
 import type { Db } from './store';
+import { mixList, sameList } from '../number-hash';
 
 /**
  * The parts of a TLS connection's evidence that only its hellos decide: what the client offered
@@ -65,17 +66,6 @@ export class FingerprintWriter {
   }
 }
 
-function mix(h: number, v: number): number {
-  h = Math.imul(h ^ v, 0x01000193);
-  return (h ^ (h >>> 15)) | 0;
-}
-
-function mixList(h: number, list: readonly number[]): number {
-  h = mix(h, list.length + 0x10000);
-  for (let i = 0; i < list.length; i++) h = mix(h, list[i]!);
-  return h;
-}
-
 /** A hash of the number lists (the strings are computed from them and the versions). */
 function fingerprintHash(t: HelloFingerprint): number {
   let h = 0x811c9dc5;
@@ -86,13 +76,6 @@ function fingerprintHash(t: HelloFingerprint): number {
   h = mixList(h, t.signatureAlgorithms);
   h = mixList(h, t.supportedVersions);
   return mixList(h, t.ecPointFormats);
-}
-
-function sameList(a: readonly number[], b: readonly number[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function sameFingerprint(a: HelloFingerprint, b: HelloFingerprint): boolean {

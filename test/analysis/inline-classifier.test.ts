@@ -72,14 +72,20 @@ function snapshot(db: Db): Snapshot {
   };
 }
 
-/** Stores the flows in this order, classifying each as it is stored; returns the finished database. */
-function storeInline(flows: FlowRecord[]): { db: Db; reclassified: number } {
+/** Stores the flows in this order, classifying each as it is stored, and stops before the end. */
+function storeProvisional(flows: FlowRecord[]): { db: Db; classifier: InlineClassifier; captureId: number } {
   const db = openStore(':memory:');
   const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'ingesting', 'now')`).run().lastInsertRowid);
   const classifier = new InlineClassifier(inputs());
   const writer = new FlowWriter(db, captureId);
   for (const f of flows) writer.add(f, classifier.verdict(f));
   writer.flush();
+  return { db, classifier, captureId };
+}
+
+/** The finished database of storeProvisional. */
+function storeInline(flows: FlowRecord[]): { db: Db; reclassified: number } {
+  const { db, classifier, captureId } = storeProvisional(flows);
   return { db, reclassified: classifier.finish(db, [captureId]).reclassified };
 }
 
@@ -110,12 +116,7 @@ describe('classification while storing', () => {
   });
 
   it('the verdicts stored before the end would differ: the check above is not vacuous', () => {
-    const db = openStore(':memory:');
-    const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'ingesting', 'now')`).run().lastInsertRowid);
-    const classifier = new InlineClassifier(inputs());
-    const writer = new FlowWriter(db, captureId);
-    for (const f of flows) writer.add(f, classifier.verdict(f));
-    writer.flush();
+    const { db, classifier, captureId } = storeProvisional(flows);
     const provisional = snapshot(db);
     classifier.finish(db, [captureId]);
     expect(snapshot(db).flows).not.toEqual(provisional.flows);

@@ -21,7 +21,9 @@ const arg = (name: string, dflt: number) => {
 const FLOWS = arg('--flows', 1_000_000);
 const SECONDS = arg('--seconds', 3);
 const DIR = join(import.meta.dirname, 'data');
-const DB = join(DIR, `web-bench-${FLOWS}-schema${SCHEMA_VERSION}.db`);
+/** Bumped when buildDb makes different data, so that an older database is not reused. */
+const DATA_VERSION = 2;
+const DB = join(DIR, `web-bench-${FLOWS}-schema${SCHEMA_VERSION}-data${DATA_VERSION}.db`);
 const T0 = 1_700_000_000;
 const BATCH = 50_000;
 
@@ -42,6 +44,7 @@ function buildDb(): void {
   const finding = db.prepare(`INSERT INTO findings (rule, severity, severity_rank, flow_id, capture_id, title, evidence, recommendation, reference, ts, frame)
     VALUES (?,?,?,?,1,?,?,?,?,?,?)`);
   const RULES: [string, (typeof SEVERITIES)[number]][] = [['kubelet-tls-unverified', 'high'], ['plaintext-proxy', 'high'], ['bearer-token-cleartext', 'critical'], ['weak-tls', 'medium'], ['ssh-tunnel-deprecated', 'low'], ['kubelet-tls-indeterminate', 'info']];
+  const COMMON_RULE: [string, (typeof SEVERITIES)[number]] = ['kubelet-tls-indeterminate', 'info'];
   const pods = 2000;
   for (let start = 0; start < FLOWS; start += BATCH) {
     db.transaction(() => {
@@ -55,7 +58,9 @@ function buildDb(): void {
           : path === 'pod-to-apiserver' ? [pod, '10.96.0.1', 443]
           : path === 'apiserver-to-etcd' ? ['10.0.0.10', '10.0.0.11', 2379]
           : [worker, '10.0.0.10', 6443];
-        const rule = i % 97 === 0 ? RULES[(i / 97) % RULES.length]! : null;
+        // Rare rules every 97th flow; one common rule (a kubelet TLS 1.3 verdict) on every 4th flow of
+        // the rest, as a capture of TLS 1.3 kubelet traffic gives.
+        const rule = i % 97 === 0 ? RULES[(i / 97) % RULES.length]! : i % 4 === 0 ? COMMON_RULE : null;
         const ts = T0 + i / 100;
         const b = 1000 + ((i * 7919) % 100_000);
         ins.run(`b${i}`, `1:bench${i}`, client, 30000 + (i % 30000), server, port, ts, ts + 2, i * 12, i * 12 + 11, b, b * 3, b - 200, b * 3 - 200,
@@ -133,7 +138,8 @@ async function main(): Promise<void> {
     ['flows by severity', '/api/flows?sort=severity&limit=100'],
     ['flows severity=high', '/api/flows?severity=high&limit=100'],
     ['flows server+port', '/api/flows?server=10.0.1.7&port=10250&limit=100'],
-    ['flows rule', '/api/flows?rule=bearer-token-cleartext&limit=100'],
+    ['flows rare rule', '/api/flows?rule=bearer-token-cleartext&limit=100'],
+    ['flows common rule', '/api/flows?rule=kubelet-tls-indeterminate&limit=100'],
     ['flows text search', '/api/flows?q=10.0.2.33&limit=100'],
     ['findings', '/api/findings?limit=100'],
     ['findings high', '/api/findings?severity=high&limit=100'],

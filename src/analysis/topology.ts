@@ -150,6 +150,10 @@ export class Topology {
   readonly inventory: Inventory;
   /** Flows observed; every fact above is stamped with it when it changes. */
   readonly clock = new ObservationClock();
+  /** The service `service()` found last (the rules ask about one flow's service several times). */
+  private lastServiceIp = '';
+  private lastServicePort = -1;
+  private lastService: EndpointFacts | undefined = undefined;
 
   constructor(inventory: Inventory = emptyInventory()) {
     this.inventory = inventory;
@@ -193,10 +197,6 @@ export class Topology {
     }
     return this.lastService;
   }
-
-  private lastServiceIp = '';
-  private lastServicePort = -1;
-  private lastService: EndpointFacts | undefined = undefined;
 
   /**
    * What is known about `role` for the service at ip:port: the service's own evidence when there is

@@ -420,7 +420,7 @@ export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<St
 /** Flow ids looked up per statement by storedFlowsById. */
 const IDS_PER_LOOKUP = 500;
 
-/** The stored flows with these ids (those that exist), in ascending id order; read before any is yielded. */
+/** The stored flows with these ids (those that exist), in ascending id order. */
 export function storedFlowsById(db: Db, ids: readonly number[]): StoredFlow[] {
   const decoder = new StoredFlowDecoder(db);
   const sorted = [...ids].sort((a, b) => a - b);

@@ -118,6 +118,12 @@ export class PacketDecoder {
     const st = h.parse(buf, off, end, this.snapTruncated);
     if (st !== DecodeStatus.OK) return st;
     out.ipVersion = 4;
+    if (out.addressTails) {
+      // Bytes 4..15 still hold an IPv6 address: zero them so 16-byte copies of IPv4 addresses are exact.
+      out.src.fill(0, 4);
+      out.dst.fill(0, 4);
+      out.addressTails = false;
+    }
     copyIpv4(buf, off + 12, out.src);
     copyIpv4(buf, off + 16, out.dst);
     out.ttl = h.ttl;
@@ -145,6 +151,7 @@ export class PacketDecoder {
     const st = h.parse(buf, off, end, this.snapTruncated);
     if (st !== DecodeStatus.OK) return st;
     out.ipVersion = 6;
+    out.addressTails = true;
     copyIpv6(buf, off + 8, out.src);
     copyIpv6(buf, off + 24, out.dst);
     out.ttl = h.hopLimit;
@@ -253,8 +260,6 @@ function copyIpv4(buf: Uint8Array, off: number, to: Uint8Array): void {
   to[1] = buf[off + 1];
   to[2] = buf[off + 2];
   to[3] = buf[off + 3];
-  // Zero the rest so that 16-byte comparisons of IPv4 addresses are exact.
-  for (let i = 4; i < 16; i++) to[i] = 0;
 }
 
 function copyIpv6(buf: Uint8Array, off: number, to: Uint8Array): void {

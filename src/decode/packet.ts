@@ -10,6 +10,11 @@ export class DecodedPacket {
   ipVersion = 0;
   readonly src = new Uint8Array(16);
   readonly dst = new Uint8Array(16);
+  /**
+   * Bytes 4..15 of `src`/`dst` may be non-zero (an IPv6 address was written). IPv4 addresses are kept
+   * zero-padded, and the padding is redone only after an IPv6 packet instead of for every packet.
+   */
+  addressTails = false;
   /** IP protocol number of the transport (6 TCP, 17 UDP, ...). */
   protocol = 0;
   ttl = 0;

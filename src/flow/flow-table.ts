@@ -9,6 +9,17 @@ import { EndpointState, HistoryLetter } from './tcp-state';
 export const SWEEP_INTERVAL = 1;
 /** Seconds a closed flow lingers so its trailing ACKs/RSTs do not start a new flow (Zeek: 5 s). */
 export const CLOSED_LINGER = 5;
+/**
+ * A packet of a flow moved to the tail of the activity list less than LRU_SLACK_PACKETS packets and
+ * LRU_SLACK_SECONDS ago leaves it where it is: moving it costs a write to each of its neighbours, which
+ * are seldom in cache, and it is near the tail anyway. The list is then in order of activity to within
+ * that many packets and that much time: an idle flow ends at most that much later, and eviction takes a
+ * flow at most that much more recent than the least recent. The packet slack is also at most 1/16 of the
+ * table, so small tables stay exact.
+ */
+export const LRU_SLACK_PACKETS = 1024;
+export const LRU_SLACK_SECONDS = 1;
+
 /** Largest hash bucket array (entries); the table stops growing there and chains get longer. */
 export const MAX_BUCKETS = 1 << 22;
 const INITIAL_BUCKETS = 1024;
@@ -27,15 +38,13 @@ export interface FlowTableOptions {
   maxFlows: number;
 }
 
-/** Hash of one endpoint (address words and port); two of them are added, so the sum is symmetric. */
-function endpointHash(addr: Uint8Array, len: number, port: number): number {
-  let h = Math.imul(port + 1, 0x9e3779b1);
-  for (let i = 0; i < len; i += 4) {
-    const w = (addr[i]! << 24) | (addr[i + 1]! << 16) | (addr[i + 2]! << 8) | addr[i + 3]!;
-    h = Math.imul(h ^ w, 0x85ebca6b);
-    h = (h << 13) | (h >>> 19);
-  }
-  return h;
+/**
+ * Hash of one endpoint from its lookup key (see FlowTable.keyOf); two of them are added, so the sum
+ * is symmetric in the endpoints.
+ */
+function endpointHash(key: number, portKey: number): number {
+  const h = Math.imul(portKey + 1, 0x9e3779b1);
+  return Math.imul((h << 13) | (h >>> 19), 0x85ebca6b) ^ Math.imul(key, 0xcc9e2d51);
 }
 
 function fmix32(x: number): number {
@@ -46,6 +55,20 @@ function fmix32(x: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** Largest value of a lookup key or hash: 30 bits, so V8 keeps it as a small integer in place. */
+const KEY_MASK = 0x3fffffff;
+
+/** 30-bit digest of a 16-byte IPv6 address (a lookup key; matches are confirmed on the bytes). */
+export function ipv6Key(a: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < 16; i += 4) {
+    const w = (a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!;
+    h = Math.imul(h ^ w, 0x85ebca6b);
+    h = (h << 13) | (h >>> 19);
+  }
+  return fmix32(h) & KEY_MASK;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array, len: number): boolean {
@@ -59,7 +82,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array, len: number): boolean {
  * VLAN and tunnel ids are not part of the key: mirrored traffic often shows one connection under
  * several tags or encapsulations, Kubernetes pod and node addresses are unique within a cluster,
  * and Community ID (which users pivot on) leaves them out too. Both are kept on the flow as seen
- * first. Lookup is a numeric symmetric hash into chained buckets with a byte compare of addresses.
+ * first. Lookup is a numeric symmetric hash into chained buckets. Each endpoint also has a numeric
+ * key kept on the flow, so the common comparison reads small integers of the flow object itself rather
+ * than its address arrays, which sit elsewhere in memory: an IPv4 endpoint's key pair is exact, an
+ * IPv6 endpoint's key is a digest of its address and a match is confirmed byte by byte.
  */
 export class FlowTable {
   /** Direction of the last packet given to process(). */
@@ -78,12 +104,22 @@ export class FlowTable {
   private closedTail: Flow | null = null;
   private nextSweepTs = -Infinity;
   private flowCounter = 0;
+  /** Packets given to process(); stamps a flow's move to the tail of the activity list. */
+  private packetCount = 0;
+  private readonly lruSlackPackets: number;
+  // Lookup keys of the packet being processed (set by hashOf): source and destination endpoint.
+  private srcKey = 0;
+  private srcPortKey = 0;
+  private dstKey = 0;
+  private dstPortKey = 0;
 
   constructor(
     private readonly opts: FlowTableOptions,
     private readonly expiry: FlowExpiry,
     private readonly anomalies: AnomalyCounter,
-  ) {}
+  ) {
+    this.lruSlackPackets = Math.min(LRU_SLACK_PACKETS, Math.floor(opts.maxFlows / 16));
+  }
 
   /** Flows held (open and lingering closed). */
   get size(): number {
@@ -109,6 +145,7 @@ export class FlowTable {
       this.sweep(ts);
       this.nextSweepTs = ts + SWEEP_INTERVAL;
     }
+    this.packetCount++;
     const h = this.hashOf(pkt);
     let flow = this.find(h, pkt);
     const tcp = pkt.protocol === PROTO_TCP;
@@ -136,7 +173,7 @@ export class FlowTable {
       this.isNew = true;
     } else {
       this.isNew = false;
-      this.touch(flow);
+      this.touch(flow, ts);
     }
     this.account(flow, this.dir, pkt, ts, frame);
     return flow;
@@ -192,31 +229,42 @@ export class FlowTable {
     while (this.closedHead !== null && this.closedHead.lastTs <= lingerBefore) this.remove(this.closedHead);
   }
 
+  /** Sets the packet's endpoint keys and returns the flow hash (symmetric in the endpoints). */
   private hashOf(pkt: DecodedPacket): number {
-    const len = pkt.ipVersion === 4 ? 4 : 16;
-    const sum = (endpointHash(pkt.src, len, pkt.srcPort) + endpointHash(pkt.dst, len, pkt.dstPort)) | 0;
-    return fmix32(sum ^ Math.imul(pkt.protocol | (pkt.ipVersion << 8), 0x01000193));
+    if (pkt.ipVersion === 4) {
+      const s = pkt.src;
+      const d = pkt.dst;
+      const sw = (s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!;
+      const dw = (d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!;
+      // 30 high bits of the address; its 2 low bits go above the 16-bit port.
+      this.srcKey = sw >>> 2;
+      this.srcPortKey = pkt.srcPort | ((sw & 3) << 16);
+      this.dstKey = dw >>> 2;
+      this.dstPortKey = pkt.dstPort | ((dw & 3) << 16);
+    } else {
+      this.srcKey = ipv6Key(pkt.src);
+      this.srcPortKey = pkt.srcPort;
+      this.dstKey = ipv6Key(pkt.dst);
+      this.dstPortKey = pkt.dstPort;
+    }
+    const sum = (endpointHash(this.srcKey, this.srcPortKey) + endpointHash(this.dstKey, this.dstPortKey)) | 0;
+    return fmix32(sum ^ Math.imul(pkt.protocol | (pkt.ipVersion << 8), 0x01000193)) & KEY_MASK;
   }
 
   private find(h: number, pkt: DecodedPacket): Flow | null {
-    const len = pkt.ipVersion === 4 ? 4 : 16;
+    const sk = this.srcKey;
+    const sp = this.srcPortKey;
+    const dk = this.dstKey;
+    const dp = this.dstPortKey;
     for (let f: Flow | null = this.buckets[h & this.mask]!; f !== null; f = f.bucketNext) {
       if (f.hash !== h || f.protocol !== pkt.protocol || f.ipVersion !== pkt.ipVersion) continue;
-      if (
-        f.clientPort === pkt.srcPort &&
-        f.serverPort === pkt.dstPort &&
-        sameBytes(f.clientAddr, pkt.src, len) &&
-        sameBytes(f.serverAddr, pkt.dst, len)
-      ) {
+      if (f.clientKey === sk && f.clientPortKey === sp && f.serverKey === dk && f.serverPortKey === dp) {
+        if (f.ipVersion === 6 && !(sameBytes(f.clientAddr, pkt.src, 16) && sameBytes(f.serverAddr, pkt.dst, 16))) continue;
         this.dir = 0;
         return f;
       }
-      if (
-        f.clientPort === pkt.dstPort &&
-        f.serverPort === pkt.srcPort &&
-        sameBytes(f.clientAddr, pkt.dst, len) &&
-        sameBytes(f.serverAddr, pkt.src, len)
-      ) {
+      if (f.clientKey === dk && f.clientPortKey === dp && f.serverKey === sk && f.serverPortKey === sp) {
+        if (f.ipVersion === 6 && !(sameBytes(f.clientAddr, pkt.dst, 16) && sameBytes(f.serverAddr, pkt.src, 16))) continue;
         this.dir = 1;
         return f;
       }
@@ -247,12 +295,20 @@ export class FlowTable {
       flow.serverAddr.set(pkt.dst);
       flow.clientPort = pkt.srcPort;
       flow.serverPort = pkt.dstPort;
+      flow.clientKey = this.srcKey;
+      flow.clientPortKey = this.srcPortKey;
+      flow.serverKey = this.dstKey;
+      flow.serverPortKey = this.dstPortKey;
       this.dir = 0;
     } else {
       flow.clientAddr.set(pkt.dst);
       flow.serverAddr.set(pkt.src);
       flow.clientPort = pkt.dstPort;
       flow.serverPort = pkt.srcPort;
+      flow.clientKey = this.dstKey;
+      flow.clientPortKey = this.dstPortKey;
+      flow.serverKey = this.srcKey;
+      flow.serverPortKey = this.srcPortKey;
       this.dir = 1;
     }
     flow.firstTs = ts;
@@ -271,7 +327,7 @@ export class FlowTable {
     this.buckets[idx] = flow;
     this.count++;
     this.openCount++;
-    this.appendLru(flow);
+    this.appendLru(flow, ts);
     if (this.count > this.buckets.length && this.buckets.length < MAX_BUCKETS) this.grow();
     return flow;
   }
@@ -350,13 +406,16 @@ export class FlowTable {
     }
   }
 
-  private touch(flow: Flow): void {
+  private touch(flow: Flow, ts: number): void {
     if (flow === this.lruTail) return;
+    if (this.packetCount - flow.listStamp < this.lruSlackPackets && ts - flow.listTs < LRU_SLACK_SECONDS) return;
     this.unlink(flow);
-    this.appendLru(flow);
+    this.appendLru(flow, ts);
   }
 
-  private appendLru(flow: Flow): void {
+  private appendLru(flow: Flow, ts: number): void {
+    flow.listStamp = this.packetCount;
+    flow.listTs = ts;
     flow.listPrev = this.lruTail;
     flow.listNext = null;
     if (this.lruTail !== null) this.lruTail.listNext = flow;

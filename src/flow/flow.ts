@@ -13,6 +13,7 @@ import type { AnomalyTarget, TcpReassembler } from './tcp-reassembler';
 export class Flow implements StreamHandler, AnomalyTarget {
   /** Sequence number within the engine (ids are built from it when a record is made). */
   n = 0;
+  /** Flow table hash (30 bits). */
   hash = 0;
   ipVersion: 4 | 6 = 4;
   protocol = 0;
@@ -20,6 +21,11 @@ export class Flow implements StreamHandler, AnomalyTarget {
   readonly serverAddr = new Uint8Array(16);
   clientPort = 0;
   serverPort = 0;
+  // Lookup keys of the endpoints, set by the flow table (see FlowTable.hashOf).
+  clientKey = 0;
+  clientPortKey = 0;
+  serverKey = 0;
+  serverPortKey = 0;
   /** Roles were inferred from ports because no SYN / SYN-ACK opened the flow (TCP). */
   midstream = false;
 
@@ -54,6 +60,9 @@ export class Flow implements StreamHandler, AnomalyTarget {
   bucketNext: Flow | null = null;
   listPrev: Flow | null = null;
   listNext: Flow | null = null;
+  /** When the flow was last moved to the tail of the activity list: packet count and capture time. */
+  listStamp = 0;
+  listTs = 0;
 
   reassembler: TcpReassembler | null = null;
   /** Receives the stream; null when there is none or it was detached after throwing. */

@@ -1,5 +1,7 @@
 import { describe as group, expect, it } from 'vitest';
-import { DecodeStatus } from '../../src/decode/packet';
+import { DecodedPacket, DecodeStatus } from '../../src/decode/packet';
+import { PacketDecoder } from '../../src/decode/packet-decoder';
+import { AnomalyCounter } from '../../src/anomalies';
 import { LinkType } from '../../src/ingest/frame';
 import { ah, ascii, bytes, concat, decodeOnce, ETH, ethernet, ext6, frag6, ipv4, ipv6, PROTO, tcp, udp } from './builders';
 
@@ -141,5 +143,20 @@ group('IPv6', () => {
     expect(snap.anomalies.total).toBe(0);
     expect(decodeOnce(cut, LinkType.RAW).anomalies.get('ip.bad_total_length')).toBe(1);
     expect(decodeOnce(p.subarray(0, 39), LinkType.RAW).anomalies.get('ip.truncated')).toBe(1);
+  });
+});
+
+group('addresses in a reused packet', () => {
+  it('an IPv4 packet after an IPv6 one has its addresses zero-padded to 16 bytes', () => {
+    const decoder = new PacketDecoder(new AnomalyCounter());
+    const out = new DecodedPacket();
+    const v6 = ipv6({ src: 'fd00:1:2:3:4:5:6:7', dst: 'fd00:8:9:a:b:c:d:e', nextHeader: PROTO.TCP }, seg());
+    const v4 = ipv4({ src: '10.1.2.3', dst: '10.4.5.6', protocol: PROTO.TCP }, seg());
+    expect(decoder.decode(v6, LinkType.RAW, 0, out)).toBe(DecodeStatus.OK);
+    expect(decoder.decode(v4, LinkType.RAW, 0, out)).toBe(DecodeStatus.OK);
+    expect([...out.src]).toEqual([10, 1, 2, 3, ...new Array(12).fill(0)]);
+    expect([...out.dst]).toEqual([10, 4, 5, 6, ...new Array(12).fill(0)]);
+    expect(decoder.decode(v4, LinkType.RAW, 0, out)).toBe(DecodeStatus.OK);
+    expect([...out.src]).toEqual([10, 1, 2, 3, ...new Array(12).fill(0)]);
   });
 });

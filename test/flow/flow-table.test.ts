@@ -3,7 +3,7 @@ import { AnomalyCounter } from '../../src/anomalies';
 import { parseIp } from '../../src/decode/address';
 import { DecodedPacket } from '../../src/decode/packet';
 import type { Flow } from '../../src/flow/flow';
-import { FlowTable, type FlowExpiry } from '../../src/flow/flow-table';
+import { FlowTable, ipv6Key, LRU_SLACK_PACKETS, LRU_SLACK_SECONDS, type FlowExpiry } from '../../src/flow/flow-table';
 import { tcpConnState, udpConnState } from '../../src/flow/tcp-state';
 
 const F = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 };
@@ -128,6 +128,44 @@ describe('FlowTable: client and server', () => {
     expect(t.size).toBe(2);
   });
 
+  it('IPv4 addresses that differ only in their two lowest bits are different flows', () => {
+    // The numeric key keeps 30 bits of the address and puts the other two beside the port.
+    const { t } = table();
+    const flows = ['10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.0.7'].map((src, i) =>
+      t.process(fill({ src, dst: '10.0.1.1', sport: 40000, dport: 443, flags: F.SYN }), 1, i + 1),
+    );
+    expect(new Set(flows).size).toBe(4);
+    const back = t.process(fill({ src: '10.0.1.1', dst: '10.0.0.6', sport: 443, dport: 40000, flags: F.SYN | F.ACK }), 1, 5);
+    expect(back).toBe(flows[2]);
+    expect(t.dir).toBe(1);
+  });
+
+  it('IPv6 addresses whose lookup keys collide are still different flows', () => {
+    // Search a fixed sequence of addresses for two with the same 30-bit key (a birthday search).
+    const seen = new Map<number, string>();
+    let pair: [string, string] | null = null;
+    for (let i = 0; pair === null && i < 1 << 20; i++) {
+      const ip = `fd00::${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
+      const b = new Uint8Array(16);
+      b.set(parseIp(ip)!);
+      const k = ipv6Key(b);
+      const other = seen.get(k);
+      if (other !== undefined) pair = [other, ip];
+      else seen.set(k, ip);
+    }
+    expect(pair).not.toBeNull();
+    const [x, y] = pair!;
+    const { t } = table();
+    const a = t.process(fill({ src: x, dst: 'fd00::1:0:0:1', sport: 40000, dport: 6443, flags: F.SYN }), 1, 1);
+    const b = t.process(fill({ src: y, dst: 'fd00::1:0:0:1', sport: 40000, dport: 6443, flags: F.SYN }), 1, 2);
+    expect(a).not.toBe(b);
+    expect(a.hash).toBe(b.hash);
+    const replyToB = t.process(fill({ src: 'fd00::1:0:0:1', dst: y, sport: 6443, dport: 40000, flags: F.SYN | F.ACK }), 1, 3);
+    expect(replyToB).toBe(b);
+    expect([a.packets0, a.packets1, b.packets0, b.packets1]).toEqual([1, 0, 1, 1]);
+    expect(t.size).toBe(2);
+  });
+
   it('counts packets, IP bytes and payload per direction, first/last time', () => {
     const { t } = table();
     const f = feed(t, [[{ ...C, flags: F.SYN, ts: 5 }], [{ ...S, flags: F.SYN | F.ACK, ts: 6 }], [{ ...C, len: 100, ts: 7 }]]);
@@ -226,6 +264,49 @@ describe('FlowTable: ending flows', () => {
     expect(anomalies.get('flow.evicted')).toBe(100_001 - 1000);
     expect(ex.list.every(([, r]) => r === 'evicted')).toBe(true);
     expect(ex.list.some(([f]) => f === keep)).toBe(false);
+  });
+});
+
+describe('FlowTable: order of activity', () => {
+  const client = (i: number): P => ({ src: `10.3.0.${i}`, dst: '10.0.1.21', sport: 40000, dport: 6443, flags: F.ACK, len: 1 });
+
+  it('a small table evicts exactly the least recently active flow', () => {
+    const { t, ex } = table(3);
+    const [a, b] = [1, 2, 3].map((i) => t.process(fill(client(i)), 1, i));
+    t.process(fill(client(1)), 1, 4); // a is now the most recent
+    t.process(fill(client(4)), 1, 5);
+    expect(ex.list).toEqual([[b, 'evicted']]);
+    expect(ex.list.some(([f]) => f === a)).toBe(false);
+  });
+
+  it('a flow active again within the slack keeps its place; an idle flow behind it ends at most that much later', () => {
+    const { t, ex } = table(100_000, 10);
+    const a = t.process(fill(client(1)), 0, 1);
+    const b = t.process(fill(client(2)), 0, 2);
+    t.process(fill(client(1)), 0.5, 3); // a stays at the head: moved 1 packet and 0.5 s ago
+    t.sweep(10.2); // b has been idle for 10.2 s, but a (active 9.7 s ago) is before it
+    expect(ex.list).toEqual([]);
+    t.sweep(10 + LRU_SLACK_SECONDS);
+    expect(ex.list).toEqual([[a, 'idle'], [b, 'idle']]);
+  });
+
+  it('a flow active again after the slack is moved behind the others', () => {
+    const { t, ex } = table(100_000, 10);
+    const a = t.process(fill(client(1)), 0, 1);
+    const b = t.process(fill(client(2)), 0, 2);
+    expect(t.process(fill(client(1)), LRU_SLACK_SECONDS, 3)).toBe(a);
+    t.sweep(10.5);
+    expect(ex.list).toEqual([[b, 'idle']]);
+    // ... and so is one with more than the packet slack of other packets since its move.
+    const { t: u, ex: uex } = table(100_000, 10);
+    const c = u.process(fill(client(1)), 0, 1);
+    const d = u.process(fill(client(2)), 0, 2);
+    for (let i = 0; i < LRU_SLACK_PACKETS; i++) u.process(fill(client(2)), 0, 3 + i);
+    u.process(fill(client(1)), 0.1, 9999);
+    u.process(fill(client(3)), 0.2, 10000);
+    u.sweep(10.05);
+    expect(uex.list).toEqual([[d, 'idle']]);
+    expect(uex.list.some(([f]) => f === c)).toBe(false);
   });
 });
 

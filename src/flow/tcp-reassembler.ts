@@ -67,7 +67,9 @@ class HalfStream {
  * reported as gaps with their size.
  */
 export class TcpReassembler {
-  private readonly half: [HalfStream, HalfStream] = [new HalfStream(), new HalfStream()];
+  // Two fields rather than an array: one load less on every segment.
+  private readonly half0 = new HalfStream();
+  private readonly half1 = new HalfStream();
 
   constructor(
     private readonly handler: StreamHandler,
@@ -91,7 +93,7 @@ export class TcpReassembler {
     ts: number,
     frame: number,
   ): void {
-    const h = this.half[dir];
+    const h = (dir === 0 ? this.half0 : this.half1);
     const total = len + missingTail;
     if (h.ended) {
       if (total > 0) {
@@ -128,17 +130,17 @@ export class TcpReassembler {
   }
 
   isEnded(dir: Direction): boolean {
-    return this.half[dir].ended;
+    return (dir === 0 ? this.half0 : this.half1).ended;
   }
 
   /** Bytes currently buffered out of order in `dir` (for tests and stats). */
   buffered(dir: Direction): number {
-    return this.half[dir].bufferedBytes;
+    return (dir === 0 ? this.half0 : this.half1).bufferedBytes;
   }
 
   /** Delivers what is pending (gaps first), then ends `dir`; `endSeq` is the FIN's place. */
   private endDirection(dir: Direction, hasEnd: boolean, endSeq: number): void {
-    const h = this.half[dir];
+    const h = (dir === 0 ? this.half0 : this.half1);
     if (h.ended) return;
     while (h.segs.length > 0) this.skipToFirstBuffered(h, dir);
     if (hasEnd && h.started) {

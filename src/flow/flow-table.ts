@@ -328,8 +328,7 @@ export class FlowTable {
     this.count++;
     this.openCount++;
     this.appendLru(flow, ts);
-    // At most one flow per two buckets: a lookup seldom reads a flow other than its own.
-    if (this.count * 2 > this.buckets.length && this.buckets.length < MAX_BUCKETS) this.grow();
+    if (this.count > this.buckets.length && this.buckets.length < MAX_BUCKETS) this.grow();
     return flow;
   }
 

@@ -3,6 +3,7 @@ import type { CaptureAnalysis } from '../../pipeline/analyze-file';
 import { linkTypeName } from '../link-type-names';
 import { openStore, type Db } from '../../store/store';
 import { deferIndexes, restoreDeferredIndexes } from '../../store/deferred-indexes';
+import { relaxDurability, restoreDurability } from '../../store/bulk-durability';
 import { ingestCaptures } from '../../analysis/ingest-captures';
 import { classifyDatabase } from '../../analysis/classify-database';
 import { InlineClassifier } from '../../analysis/inline-classifier';
@@ -118,8 +119,10 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   // the whole database.
   const empty = db.prepare(`SELECT NOT EXISTS (SELECT 1 FROM flows)`).pluck().get() === 1;
   const inline = empty ? new InlineClassifier(resolved) : undefined;
-  // An empty database is a bulk load: its indexes are built once at the end rather than row by row.
+  // An empty database is a bulk load: its indexes are built once at the end rather than row by row,
+  // and its files are flushed to the disk once at the end rather than at every checkpoint.
   if (empty) deferIndexes(db);
+  const relaxed = empty && relaxDurability(db);
   let ingested;
   try {
     try {
@@ -138,6 +141,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
     else classifyDatabase(db, resolved);
   } finally {
     restoreDeferredIndexes(db);
+    if (relaxed) restoreDurability(db);
   }
 
   let damaged = false;

@@ -434,6 +434,8 @@ export class TlsDissector implements Dissector<TlsInfo> {
   private tls13KeyChange(dir: Direction, type: number): void {
     const dec = this.decryptor;
     if (dec === null || !this.tls13 || !this.dirs[dir].decrypting) return;
+    // A key log followed during a live capture may receive the secret only now.
+    if (type === HS_FINISHED && !dec.hasApplicationSecret(dir)) this.keyLog?.refresh();
     const ok = type === HS_FINISHED ? dec.toApplication(dir) : dec.keyUpdate(dir);
     // Secrets of the next phase not logged: quietly stop this side (not a wrong key).
     if (!ok) this.stopDirection(dir);

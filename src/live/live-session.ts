@@ -1,5 +1,8 @@
 import type { Readable } from 'node:stream';
-import { defaultSessionFactory } from '../../dissectors/app-session';
+import { keyLogSessionFactory } from '../../dissectors/app-session';
+import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
+import { KeyLogFollower } from '../../dissectors/tls/decrypt/key-log-follower';
+import { SECRETS_TLS_KEY_LOG } from '../ingest/pcapng-reader';
 import { classifyDatabase } from '../analysis/classify-database';
 import { loadAnalysisInputs, resolveInputs, type AnalysisInputs } from '../analysis/context';
 import { readCapture } from '../ingest/read-capture';
@@ -40,6 +43,11 @@ export interface LiveOptions {
   evidenceDir?: string;
   inventory?: string[];
   ca?: string[];
+  /**
+   * TLS key log files (SSLKEYLOGFILE format), followed as they grow: secrets a client appends while
+   * the capture runs decrypt its later connections. A file that does not exist yet is waited for.
+   */
+  keyLogFiles?: string[];
   /** Aborting stops the capture; everything is flushed and the database closed cleanly. */
   signal?: AbortSignal;
   /** Progress and problem lines (stderr by default; silenced under the TUI). */
@@ -92,6 +100,9 @@ class LiveRun {
   private readonly evidence: EvidenceRecorder | null;
   private readonly inputs: AnalysisInputs;
   private readonly sink: (frame: Frame) => void;
+  /** Secrets from --keylog files and from the stream's Decryption Secrets Blocks. */
+  private readonly keyLog = new KeyLog();
+  private readonly keyLogFollower: KeyLogFollower | null;
   private readonly updateCapture;
   private tcpdump: TcpdumpSource | null = null;
   private lastTick = Date.now();
@@ -117,8 +128,15 @@ class LiveRun {
     this.inputs = resolveInputs(db, given);
     this.status = new LiveStatusWriter(db, source, this.captureId);
     this.flows = new LiveFlowStore(db, this.captureId);
+    const keyLogFiles = opts.keyLogFiles ?? [];
+    this.keyLogFollower = keyLogFiles.length > 0 ? new KeyLogFollower(keyLogFiles, this.keyLog) : null;
+    if (this.keyLogFollower !== null) {
+      this.keyLogFollower.poll();
+      this.keyLogFollower.attach();
+      for (const path of this.keyLogFollower.missing) log(`planewatch: key log ${path} does not exist yet; it is read once it does`);
+    }
     this.engine = new Engine({
-      sessionFactory: defaultSessionFactory,
+      sessionFactory: keyLogSessionFactory(this.keyLog),
       onFlowEnd: (rec) => this.flows.ended(rec),
       flowIdPrefix: `c${this.captureId}f`,
       captureIndex: this.captureId,
@@ -203,7 +221,15 @@ class LiveRun {
     this.opts.onReady?.({ captureId: this.captureId, port: null });
     let info: CaptureInfo;
     try {
-      info = await readCapture('-', this.sink, { input, signal: readSignal, anomalies: this.engine.stats.anomalies });
+      const keyLog = this.keyLog;
+      info = await readCapture('-', this.sink, {
+        input,
+        signal: readSignal,
+        anomalies: this.engine.stats.anomalies,
+        onSecrets: (secret) => {
+          if (secret.type === SECRETS_TLS_KEY_LOG) keyLog.addBytes(secret.data);
+        },
+      });
     } finally {
       if (onAbort !== null) signal?.removeEventListener('abort', onAbort);
     }
@@ -244,6 +270,8 @@ class LiveRun {
   private tick(final: boolean): void {
     const now = Date.now();
     try {
+      // Secrets appended since: read now, so a connection rarely has to wait for a read.
+      this.keyLogFollower?.poll();
       if (!final && now - this.lastSnapshot >= SNAPSHOT_INTERVAL_MS) {
         this.lastSnapshot = now;
         this.flows.snapshot(this.engine.snapshot());

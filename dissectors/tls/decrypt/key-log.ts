@@ -63,6 +63,12 @@ export class KeyLog {
   /** Sessions not kept because the store was full. */
   droppedSessions = 0;
 
+  /**
+   * Reads more secrets from wherever they come from (a key log file being written during a live
+   * capture); true when it added any. Called when a secret is looked for and missing.
+   */
+  follow: (() => boolean) | null = null;
+
   /** Number of sessions with at least one secret. */
   get size(): number {
     return this.sessions.size;
@@ -99,8 +105,16 @@ export class KeyLog {
 
   /** The secrets of the session whose ClientHello random is `random[start..start+32)`, or null. */
   lookup(random: Uint8Array, start = 0): SessionSecrets | null {
-    if (this.sessions.size === 0 || random.length < start + 32) return null;
-    return this.sessions.get(randomKey(random, start)) ?? null;
+    if (random.length < start + 32 || (this.sessions.size === 0 && this.follow === null)) return null;
+    const key = randomKey(random, start);
+    const found = this.sessions.get(key);
+    if (found !== undefined) return found;
+    return this.refresh() ? (this.sessions.get(key) ?? null) : null;
+  }
+
+  /** Asks `follow` for more secrets; true when some were added. */
+  refresh(): boolean {
+    return this.follow !== null && this.follow();
   }
 
   private addLine(raw: string): boolean {

@@ -19,8 +19,14 @@ export const MAX_DECRYPT_RECORD_BYTES = 16384 + 256;
 
 class DecryptDirection {
   cipher: RecordCipher | null;
-  /** TLS 1.3: the application traffic secret in use next (after Finished) or now (for KeyUpdate). */
+  /** TLS 1.3: the application traffic secret in use now (for KeyUpdate), once Finished went by. */
   appSecret: Uint8Array | null;
+  /**
+   * TLS 1.3: reads the direction's first application traffic secret from the key log when Finished
+   * comes. It is read then, not at ServerHello: a client logs it only after the server's Finished, and
+   * a key log followed during a live capture may not hold it earlier.
+   */
+  readonly loggedAppSecret: (() => Uint8Array | null) | null;
   /** Header and body of the record being received; allocated with the first protected record. */
   rec: Uint8Array | null;
   recLen: number;
@@ -28,9 +34,10 @@ class DecryptDirection {
   /** The record does not fit the buffer: it fails when complete. */
   overflow: boolean;
 
-  constructor(cipher: RecordCipher | null, appSecret: Uint8Array | null) {
+  constructor(cipher: RecordCipher | null, loggedAppSecret: (() => Uint8Array | null) | null) {
     this.cipher = cipher;
-    this.appSecret = appSecret;
+    this.appSecret = null;
+    this.loggedAppSecret = loggedAppSecret;
     this.rec = null;
     this.recLen = 0;
     this.bodyLen = 0;
@@ -61,8 +68,8 @@ export class TlsDecryptor {
       const s = tls13TrafficKeys(suite.hash, secrets.serverHandshake, suite.keyLength);
       return new TlsDecryptor(
         suite,
-        new DecryptDirection(new RecordCipher(suite, c.key, c.iv), secrets.clientTraffic0),
-        new DecryptDirection(new RecordCipher(suite, s.key, s.iv), secrets.serverTraffic0),
+        new DecryptDirection(new RecordCipher(suite, c.key, c.iv), () => secrets.clientTraffic0),
+        new DecryptDirection(new RecordCipher(suite, s.key, s.iv), () => secrets.serverTraffic0),
       );
     }
     if (secrets.masterSecret === null) return null;
@@ -121,6 +128,7 @@ export class TlsDecryptor {
   /** TLS 1.3: after its Finished, a direction uses its application traffic secret. False when it was not logged. */
   toApplication(dir: 0 | 1): boolean {
     const d = this.dirs[dir];
+    d.appSecret ??= d.loggedAppSecret?.() ?? null;
     if (d.appSecret === null) {
       d.cipher = null;
       return false;
@@ -128,6 +136,12 @@ export class TlsDecryptor {
     const k = tls13TrafficKeys(this.suite.hash, d.appSecret, this.suite.keyLength);
     d.cipher = new RecordCipher(this.suite, k.key, k.iv);
     return true;
+  }
+
+  /** TLS 1.3: the key log holds the secret `dir` switches to at its Finished (or it is in use). */
+  hasApplicationSecret(dir: 0 | 1): boolean {
+    const d = this.dirs[dir];
+    return d.appSecret !== null || (d.loggedAppSecret?.() ?? null) !== null;
   }
 
   /** TLS 1.3 KeyUpdate from `dir`: its next records use the next generation of its traffic secret. */

@@ -21,6 +21,7 @@ interface LiveCommandOptions {
   maxFlows?: number;
   inventory?: string[];
   ca?: string[];
+  keylog?: string[];
 }
 
 /** Adds `live` to the program. */
@@ -43,6 +44,7 @@ export function registerLiveCommand(program: Command): void {
     .option('--max-flows <n>', 'flows kept in memory at most', positiveNumber)
     .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
     .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
+    .option('--keylog <file>', 'TLS key log (SSLKEYLOGFILE format) to decrypt with, followed as clients append to it (repeatable)', collect)
     .action(async (opts: LiveCommandOptions) => {
       process.exitCode = await runLiveCommand(opts);
     });
@@ -97,6 +99,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
       evidenceDir: opts.evidence,
       inventory: opts.inventory,
       ca: opts.ca,
+      keyLogFiles: opts.keylog,
       signal: controller.signal,
       log,
     });

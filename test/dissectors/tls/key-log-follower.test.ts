@@ -1,0 +1,115 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultSessionFactory, keyLogSessionFactory } from '../../../dissectors/app-session';
+import { KeyLog, MAX_KEY_LOG_LINE } from '../../../dissectors/tls/decrypt/key-log';
+import { FOLLOW_MIN_INTERVAL_MS, KeyLogFollower } from '../../../dissectors/tls/decrypt/key-log-follower';
+import type { FlowRecord } from '../../../src/model/flow-record';
+import { analyzeCapture } from '../../../src/pipeline/analyze-file';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'pw-keylog-follow-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const line = (n: number) => `CLIENT_RANDOM ${n.toString(16).padStart(64, '0')} ${'ab'.repeat(48)}\n`;
+const random = (n: number) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex');
+
+describe('a key log file followed as it grows', () => {
+  it('takes appended lines, and a line only once its newline is written', () => {
+    const file = join(dir, 'grow.keys');
+    writeFileSync(file, line(1));
+    const keys = new KeyLog();
+    const f = new KeyLogFollower([file], keys);
+    expect(f.poll()).toBe(1);
+    const second = line(2);
+    appendFileSync(file, second.slice(0, 40));
+    expect(f.poll()).toBe(0);
+    expect(keys.lookup(random(2))).toBeNull();
+    appendFileSync(file, second.slice(40) + line(3));
+    expect(f.poll()).toBe(2);
+    expect(keys.size).toBe(3);
+    expect(keys.lookup(random(2))?.masterSecret?.length).toBe(48);
+    expect(f.poll()).toBe(0);
+  });
+
+  it('reads a file again from its start when it shrinks, and waits for one that does not exist yet', () => {
+    const file = join(dir, 'late.keys');
+    const keys = new KeyLog();
+    const f = new KeyLogFollower([file], keys);
+    expect(f.poll()).toBe(0);
+    expect(f.missing).toEqual([file]);
+    writeFileSync(file, line(10) + line(11));
+    expect(f.poll()).toBe(2);
+    expect(f.missing).toEqual([]);
+    writeFileSync(file, line(12));
+    expect(f.poll()).toBe(1);
+    expect(keys.size).toBe(3);
+  });
+
+  it('skips a line too long to be a secret, however it arrives, and goes on after it', () => {
+    const file = join(dir, 'junk.keys');
+    writeFileSync(file, 'x'.repeat(MAX_KEY_LOG_LINE + 10));
+    const keys = new KeyLog();
+    const f = new KeyLogFollower([file], keys);
+    expect(f.poll()).toBe(0);
+    appendFileSync(file, `${'y'.repeat(200)}\n${line(20)}`);
+    expect(f.poll()).toBe(1);
+    expect(keys.lookup(random(20))).not.toBeNull();
+    expect(keys.ignoredLines).toBe(1);
+  });
+
+  it('a lookup that misses reads the file again, at most every few milliseconds', () => {
+    const file = join(dir, 'miss.keys');
+    writeFileSync(file, '');
+    let clock = 1000;
+    const keys = new KeyLog();
+    const f = new KeyLogFollower([file], keys, () => clock);
+    f.attach();
+    expect(keys.lookup(random(30))).toBeNull();
+    appendFileSync(file, line(30));
+    expect(keys.lookup(random(30))).toBeNull(); // asked again too soon
+    clock += FOLLOW_MIN_INTERVAL_MS;
+    expect(keys.lookup(random(30))?.masterSecret).not.toBeNull();
+  });
+});
+
+describe('TLS 1.3 secrets logged after the handshake began', () => {
+  const pcap = join(ROOT, 'captures/samples/kubelet-logs-tls13.pcap');
+  const keysText = () => readFileSync(join(ROOT, 'captures/keylogs/kubelet-logs-tls13.keys'), 'latin1');
+
+  async function analyse(keys: KeyLog | null): Promise<FlowRecord> {
+    const flows: FlowRecord[] = [];
+    await analyzeCapture(pcap, { sessionFactory: keys ? keyLogSessionFactory(keys) : defaultSessionFactory, onFlowEnd: (r) => flows.push(r) });
+    expect(flows).toHaveLength(1);
+    return flows[0]!;
+  }
+
+  it('application traffic secrets that arrive only when Finished is read still decrypt the connection', async () => {
+    const lines = keysText().split('\n');
+    const handshake = lines.filter((l) => l.includes('HANDSHAKE_TRAFFIC_SECRET')).join('\n');
+    const traffic = lines.filter((l) => l.includes('TRAFFIC_SECRET_0')).join('\n');
+    expect(handshake).not.toBe('');
+    expect(traffic).not.toBe('');
+    const keys = new KeyLog();
+    keys.addText(handshake);
+    let asked = 0;
+    // The client logs its traffic secrets only after the server's Finished: they come when asked for.
+    keys.follow = () => {
+      asked++;
+      return asked === 1 && keys.addText(traffic) > 0;
+    };
+    const rec = await analyse(keys);
+    expect(asked).toBeGreaterThan(0);
+    expect(rec.tls?.decrypted).toBe(true);
+    expect(rec.http.map((h) => h.path)).toEqual(['/containerLogs/default/db-0/web?follow=true']);
+  });
+
+  it('without them, the handshake is decrypted and the application data is not', async () => {
+    const keys = new KeyLog();
+    keys.addText(keysText().split('\n').filter((l) => l.includes('HANDSHAKE_TRAFFIC_SECRET')).join('\n'));
+    const rec = await analyse(keys);
+    expect(rec.tls?.serverCertificates[0]?.subject).toBe('CN=worker-3@1756684800');
+    expect(rec.http).toEqual([]);
+  });
+});

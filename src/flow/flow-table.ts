@@ -17,7 +17,7 @@ export const CLOSED_LINGER = 5;
  * flow at most that much more recent than the least recent. The packet slack is also at most 1/16 of the
  * table, so small tables stay exact.
  */
-export const LRU_SLACK_PACKETS = 1024;
+export const LRU_SLACK_PACKETS = 8192;
 export const LRU_SLACK_SECONDS = 1;
 
 /** Largest hash bucket array (entries); the table stops growing there and chains get longer. */

@@ -25,10 +25,15 @@ export const EXT_SUPPORTED_GROUPS = 0x000a;
 export const EXT_EC_POINT_FORMATS = 0x000b;
 export const EXT_SIGNATURE_ALGORITHMS = 0x000d;
 export const EXT_ALPN = 0x0010;
+/** encrypt_then_mac (RFC 7366): CBC records are MACed after encryption. */
+export const EXT_ENCRYPT_THEN_MAC = 0x0016;
 export const EXT_SESSION_TICKET = 0x0023;
 export const EXT_PRE_SHARED_KEY = 0x0029;
 export const EXT_SUPPORTED_VERSIONS = 0x002b;
 export const EXT_ENCRYPTED_CLIENT_HELLO = 0xfe0d;
+
+/** TLS 1.2's version number on the wire. */
+export const TLS12 = 0x0303;
 
 /** Largest record body allowed: 2^14 plus the 2048 bytes of expansion TLS ≤ 1.2 permits. */
 export const MAX_RECORD_LENGTH = 16384 + 2048;

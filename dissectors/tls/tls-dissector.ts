@@ -28,6 +28,7 @@ import {
   CT_HANDSHAKE,
   CT_HEARTBEAT,
   EXT_ALPN,
+  EXT_ENCRYPT_THEN_MAC,
   HS_CERTIFICATE,
   HS_CERTIFICATE_REQUEST,
   HS_CLIENT_HELLO,
@@ -37,6 +38,7 @@ import {
   HS_SERVER_HELLO,
   HS_SERVER_HELLO_DONE,
   MAX_RECORD_LENGTH,
+  TLS12,
   versionName,
 } from './constants';
 import { parseClientHello, parseServerHello, type ClientHello, type ServerHello } from './hello-parser';
@@ -45,6 +47,7 @@ import { ja4Version } from './ja4';
 import { clientFingerprints } from './client-fingerprints';
 import { parseCertificate } from '../x509/parse-certificate';
 import { aeadSuite } from './decrypt/aead-suites';
+import { cbcSuite } from './decrypt/cbc-suites';
 import { InnerApp } from './decrypt/inner-app';
 import type { KeyLog } from './decrypt/key-log';
 import { TlsDecryptor } from './decrypt/tls-decryptor';
@@ -411,17 +414,23 @@ export class TlsDissector implements Dissector<TlsInfo> {
   }
 
   /**
-   * At ServerHello: if the key log holds this session's secrets and the suite is an AEAD one,
-   * protected records of both directions will be decrypted.
+   * At ServerHello: if the key log holds this session's secrets and the suite is an AEAD one (or a
+   * TLS 1.2 CBC one), protected records of both directions will be decrypted.
    */
   private setupDecryption(tls13: boolean, cipher: number, b: Uint8Array, start: number, end: number): void {
     if (this.keyLog === null || this.clientRandom === null || end - start < 2 + RANDOM_LENGTH) return;
     const secrets = this.keyLog.lookup(this.clientRandom);
     if (secrets === null) return;
-    const suite = aeadSuite(cipher, tls13);
-    if (suite === null) return; // CBC and other suites of TLS ≤ 1.2 are not decrypted
     const serverRandom = b.slice(start + 2, start + 2 + RANDOM_LENGTH);
-    const dec = TlsDecryptor.create(suite, secrets, this.clientRandom, serverRandom);
+    const suite = aeadSuite(cipher, tls13);
+    let dec: TlsDecryptor | null = null;
+    if (suite !== null) dec = TlsDecryptor.create(suite, secrets, this.clientRandom, serverRandom);
+    else if (!tls13 && this.serverHello?.legacyVersion === TLS12) {
+      // CBC suites of TLS 1.2 (the PRF of TLS 1.0 and 1.1 differs; RC4 and NULL are not decrypted).
+      const cbc = cbcSuite(cipher);
+      const etm = this.serverHello.extensions.includes(EXT_ENCRYPT_THEN_MAC);
+      if (cbc !== null) dec = TlsDecryptor.createCbc(cbc, secrets, this.clientRandom, serverRandom, etm);
+    }
     if (dec === null) return;
     this.decryptor = dec;
     this.dirs[1].decrypting = true;

@@ -1,6 +1,6 @@
 /**
  * Cipher suites planewatch can decrypt with a key log: the TLS 1.3 suites and the TLS 1.2 AEAD
- * suites (AES-GCM, ChaCha20-Poly1305). CBC and stream-cipher suites of TLS ≤ 1.2 are not decrypted.
+ * suites (AES-GCM, ChaCha20-Poly1305). The CBC suites of TLS 1.2 are in cbc-suites.ts.
  */
 import type { HashName } from './key-schedule';
 

@@ -93,3 +93,24 @@ export function tls12KeyBlock(
   const serverIv = take(ivLength);
   return { clientKey, serverKey, clientIv, serverIv };
 }
+
+/**
+ * TLS 1.2 key block for a CBC suite (RFC 5246 §6.3): client_write_MAC_key ‖ server_write_MAC_key ‖
+ * client_write_key ‖ server_write_key. TLS 1.2 sends each record's IV, so no IVs are derived.
+ */
+export function tls12CbcKeyBlock(
+  hash: HashName,
+  masterSecret: Uint8Array,
+  clientRandom: Uint8Array,
+  serverRandom: Uint8Array,
+  macLength: number,
+  keyLength: number,
+): { clientMac: Buffer; serverMac: Buffer; clientKey: Buffer; serverKey: Buffer } {
+  const block = tls12Prf(hash, masterSecret, 'key expansion', Buffer.concat([serverRandom, clientRandom]), 2 * (macLength + keyLength));
+  return {
+    clientMac: block.subarray(0, macLength),
+    serverMac: block.subarray(macLength, 2 * macLength),
+    clientKey: block.subarray(2 * macLength, 2 * macLength + keyLength),
+    serverKey: block.subarray(2 * macLength + keyLength, 2 * (macLength + keyLength)),
+  };
+}

@@ -7,18 +7,26 @@
  * capped at MAX_DECRYPT_RECORD_BYTES. The TLS dissector decides which records go through it.
  */
 import type { AeadSuite } from './aead-suites';
+import { CbcRecordCipher } from './cbc-record-cipher';
+import type { CbcSuite } from './cbc-suites';
 import type { SessionSecrets } from './key-log';
-import { tls12KeyBlock, tls13NextSecret, tls13TrafficKeys } from './key-schedule';
+import { tls12CbcKeyBlock, tls12KeyBlock, tls13NextSecret, tls13TrafficKeys } from './key-schedule';
 import { RecordCipher } from './record-cipher';
 
+/** What opens a direction's protected records: an AEAD or (TLS 1.2) a CBC record cipher. */
+interface RecordOpener {
+  open(rec: Uint8Array, bodyLen: number): Uint8Array | null;
+}
+
 /**
- * Largest protected record body buffered: 2^14 + 256 (RFC 8446 §5.2). TLS 1.2 AEAD records are
- * smaller (2^14 + 8-byte explicit nonce + 16-byte tag).
+ * Largest protected record body buffered: 2^14 + 2048, what TLS 1.2 allows a ciphertext (RFC 5246
+ * §6.2.3; a CBC record adds an IV, a MAC and up to 256 bytes of padding). TLS 1.3 records are at most
+ * 2^14 + 256 (RFC 8446 §5.2).
  */
-export const MAX_DECRYPT_RECORD_BYTES = 16384 + 256;
+export const MAX_DECRYPT_RECORD_BYTES = 16384 + 2048;
 
 class DecryptDirection {
-  cipher: RecordCipher | null;
+  cipher: RecordOpener | null;
   /** TLS 1.3: the application traffic secret in use now (for KeyUpdate), once Finished went by. */
   appSecret: Uint8Array | null;
   /**
@@ -34,7 +42,7 @@ class DecryptDirection {
   /** The record does not fit the buffer: it fails when complete. */
   overflow: boolean;
 
-  constructor(cipher: RecordCipher | null, loggedAppSecret: (() => Uint8Array | null) | null) {
+  constructor(cipher: RecordOpener | null, loggedAppSecret: (() => Uint8Array | null) | null) {
     this.cipher = cipher;
     this.appSecret = null;
     this.loggedAppSecret = loggedAppSecret;
@@ -46,13 +54,16 @@ class DecryptDirection {
 }
 
 export class TlsDecryptor {
-  readonly suite: AeadSuite;
+  /** The AEAD suite; null for a TLS 1.2 CBC suite. */
+  private readonly suite: AeadSuite | null;
+  readonly tls13: boolean;
   private readonly dirs: [DecryptDirection, DecryptDirection];
   /** Content type of the last opened record (TLS 1.3: the inner type; TLS 1.2: the record type). */
   innerType: number;
 
-  private constructor(suite: AeadSuite, client: DecryptDirection, server: DecryptDirection) {
+  private constructor(suite: AeadSuite | null, client: DecryptDirection, server: DecryptDirection) {
     this.suite = suite;
+    this.tls13 = suite?.tls13 ?? false;
     this.dirs = [client, server];
     this.innerType = 0;
   }
@@ -78,6 +89,26 @@ export class TlsDecryptor {
       suite,
       new DecryptDirection(new RecordCipher(suite, kb.clientKey, kb.clientIv), null),
       new DecryptDirection(new RecordCipher(suite, kb.serverKey, kb.serverIv), null),
+    );
+  }
+
+  /**
+   * The decryptor of a TLS 1.2 session on a CBC suite, or null without the master secret.
+   * `encryptThenMac`: the ServerHello carried the encrypt_then_mac extension (RFC 7366).
+   */
+  static createCbc(
+    suite: CbcSuite,
+    secrets: SessionSecrets,
+    clientRandom: Uint8Array,
+    serverRandom: Uint8Array,
+    encryptThenMac: boolean,
+  ): TlsDecryptor | null {
+    if (secrets.masterSecret === null) return null;
+    const kb = tls12CbcKeyBlock(suite.prfHash, secrets.masterSecret, clientRandom, serverRandom, suite.macLength, suite.keyLength);
+    return new TlsDecryptor(
+      null,
+      new DecryptDirection(new CbcRecordCipher(suite, kb.clientKey, kb.clientMac, encryptThenMac), null),
+      new DecryptDirection(new CbcRecordCipher(suite, kb.serverKey, kb.serverMac, encryptThenMac), null),
     );
   }
 
@@ -113,7 +144,7 @@ export class TlsDecryptor {
     if (c === null || d.rec === null || d.overflow || d.recLen !== 5 + d.bodyLen) return null;
     const pt = c.open(d.rec, d.bodyLen);
     if (pt === null) return null;
-    if (!this.suite.tls13) {
+    if (!this.tls13) {
       this.innerType = d.rec[0]!;
       return pt;
     }
@@ -133,8 +164,9 @@ export class TlsDecryptor {
       d.cipher = null;
       return false;
     }
-    const k = tls13TrafficKeys(this.suite.hash, d.appSecret, this.suite.keyLength);
-    d.cipher = new RecordCipher(this.suite, k.key, k.iv);
+    const suite = this.suite!;
+    const k = tls13TrafficKeys(suite.hash, d.appSecret, suite.keyLength);
+    d.cipher = new RecordCipher(suite, k.key, k.iv);
     return true;
   }
 
@@ -148,7 +180,7 @@ export class TlsDecryptor {
   keyUpdate(dir: 0 | 1): boolean {
     const d = this.dirs[dir];
     if (d.appSecret === null) return false;
-    d.appSecret = tls13NextSecret(this.suite.hash, d.appSecret);
+    d.appSecret = tls13NextSecret(this.suite!.hash, d.appSecret);
     return this.toApplication(dir);
   }
 

@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AnomalyCounter, type AnomalyCode } from '../../../src/anomalies';
@@ -10,13 +11,16 @@ import { recordKeyed, type KeyedRecording } from './decrypt-recorder';
 
 /**
  * Decryption of real node:tls (OpenSSL) connections with the client's key log: TLS 1.3 in all three
- * suites with a client certificate, TLS 1.2 AES-GCM and ChaCha20-Poly1305. The recovered certificates
- * and HTTP request must be those that were sent; a wrong key is counted, never thrown.
+ * suites with a client certificate, TLS 1.2 AES-GCM, ChaCha20-Poly1305, and AES-CBC with
+ * the MAC before encryption (as Go does) and after it (RFC 7366, as OpenSSL negotiates by default;
+ * 3DES, which node's OpenSSL no longer negotiates, is covered in cbc-record-cipher.test.ts).
+ * The recovered certificates and HTTP request must be those that were sent; a wrong key is counted,
+ * never thrown.
  */
 const REQUEST = 'GET /containerLogs/default/db-0/web?follow=true HTTP/1.1\r\nHost: 10.0.0.23:10250\r\nUser-Agent: kube-apiserver/v1.31.2\r\n\r\n';
 const RESPONSE = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nlog line one';
 
-function record(cipher: string, tls13: boolean, extra: { alpn?: string[] } = {}): Promise<KeyedRecording> {
+function record(cipher: string, tls13: boolean, extra: { alpn?: string[]; macThenEncrypt?: boolean } = {}): Promise<KeyedRecording> {
   const version = tls13 ? 'TLSv1.3' : 'TLSv1.2';
   return recordKeyed({
     server: {
@@ -28,6 +32,7 @@ function record(cipher: string, tls13: boolean, extra: { alpn?: string[] } = {})
       maxVersion: version,
       ciphers: cipher,
       ALPNProtocols: extra.alpn,
+      secureOptions: extra.macThenEncrypt ? constants.SSL_OP_NO_ENCRYPT_THEN_MAC : undefined,
     },
     client: {
       cert: material.clientCert(),
@@ -81,12 +86,24 @@ const CASES = [
   { name: 'TLS 1.2 ECDHE-RSA-AES128-GCM', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' },
   { name: 'TLS 1.2 ECDHE-RSA-AES256-GCM', cipher: 'ECDHE-RSA-AES256-GCM-SHA384', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' },
   { name: 'TLS 1.2 ECDHE-RSA-ChaCha20', cipher: 'ECDHE-RSA-CHACHA20-POLY1305', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256' },
+  { name: 'TLS 1.2 ECDHE-RSA-AES128-CBC-SHA, encrypt-then-MAC', cipher: 'ECDHE-RSA-AES128-SHA', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA', etm: true },
+  { name: 'TLS 1.2 ECDHE-RSA-AES128-CBC-SHA, MAC-then-encrypt', cipher: 'ECDHE-RSA-AES128-SHA', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA', etm: false },
+  { name: 'TLS 1.2 ECDHE-RSA-AES256-CBC-SHA384, MAC-then-encrypt', cipher: 'ECDHE-RSA-AES256-SHA384', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384', etm: false },
+  { name: 'TLS 1.2 RSA-AES256-CBC-SHA256, encrypt-then-MAC', cipher: 'AES256-SHA256', tls13: false, suite: 'TLS_RSA_WITH_AES_256_CBC_SHA256', etm: true },
 ] as const;
 
-describe.each(CASES)('decryption: $name', ({ cipher, tls13, suite }) => {
+describe.each(CASES)('decryption: $name', (c) => {
+  const { cipher, tls13, suite } = c;
+  const etm = 'etm' in c ? c.etm : undefined;
   let rec: KeyedRecording;
   beforeAll(async () => {
-    rec = await record(cipher, tls13);
+    rec = await record(cipher, tls13, { macThenEncrypt: etm === false });
+  });
+
+  it(etm === undefined ? 'negotiates an AEAD suite (no MAC order)' : `negotiates ${etm ? 'encrypt-then-MAC' : 'MAC-then-encrypt'}`, () => {
+    const r = dissect(rec, null);
+    // encrypt_then_mac (RFC 7366) in the ServerHello: only a CBC suite under test may carry it.
+    expect(r.info.serverExtensions.includes(0x0016)).toBe(etm === true);
   });
 
   it('records a complete keyed session', () => {

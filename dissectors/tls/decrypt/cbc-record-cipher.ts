@@ -1,0 +1,93 @@
+/**
+ * Opens the CBC-protected records of one direction of a TLS 1.2 connection (RFC 5246 §6.2.3.2).
+ *
+ * A record body is the explicit IV (one block), then the ciphertext. Two orders exist:
+ * - MAC-then-encrypt (the default, and the only one Go implements): the ciphertext holds
+ *   plaintext ‖ HMAC ‖ padding ‖ padding length; the HMAC covers seq_num ‖ type ‖ version ‖
+ *   plaintext length ‖ plaintext;
+ * - encrypt-then-MAC (RFC 7366, when the ServerHello carries its extension, as OpenSSL negotiates):
+ *   the HMAC follows the ciphertext and covers seq_num ‖ type ‖ version ‖ length ‖ IV ‖ ciphertext.
+ * Either way the HMAC is checked, so a wrong key fails like an AEAD tag. Timing does not matter
+ * here: this reads a capture, it answers no peer.
+ */
+import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import type { CbcSuite } from './cbc-suites';
+
+const TWO_32 = 0x1_0000_0000;
+
+export class CbcRecordCipher {
+  /** Next record's sequence number. */
+  seq = 0;
+  private readonly key: Buffer;
+  private readonly macKey: Buffer;
+  private readonly macHeader = Buffer.alloc(13);
+
+  constructor(
+    private readonly suite: CbcSuite,
+    key: Uint8Array,
+    macKey: Uint8Array,
+    private readonly encryptThenMac: boolean,
+  ) {
+    this.key = Buffer.from(key);
+    this.macKey = Buffer.from(macKey);
+  }
+
+  /** Decrypts the record `rec[0..5+bodyLen)`; its plaintext, or null when it does not authenticate. */
+  open(rec: Uint8Array, bodyLen: number): Buffer | null {
+    const seq = this.seq++;
+    const { blockLength: bl, macLength: ml } = this.suite;
+    const body = rec.subarray(5, 5 + bodyLen);
+    if (this.encryptThenMac) {
+      const encLen = bodyLen - ml;
+      if (encLen < 2 * bl || (encLen - bl) % bl !== 0) return null;
+      const mac = this.mac(seq, rec, encLen, body.subarray(0, encLen));
+      if (!timingSafeEqual(mac, body.subarray(encLen, bodyLen))) return null;
+      const padded = this.decrypt(body.subarray(0, bl), body.subarray(bl, encLen));
+      if (padded === null) return null;
+      const plainLen = unpaddedLength(padded);
+      return plainLen < 0 ? null : padded.subarray(0, plainLen);
+    }
+    if (bodyLen < 2 * bl || bodyLen % bl !== 0) return null;
+    const padded = this.decrypt(body.subarray(0, bl), body.subarray(bl));
+    if (padded === null) return null;
+    const contentLen = unpaddedLength(padded);
+    if (contentLen < ml) return null;
+    const plainLen = contentLen - ml;
+    const plain = padded.subarray(0, plainLen);
+    const mac = this.mac(seq, rec, plainLen, plain);
+    return timingSafeEqual(mac, padded.subarray(plainLen, contentLen)) ? plain : null;
+  }
+
+  private decrypt(iv: Uint8Array, ciphertext: Uint8Array): Buffer | null {
+    try {
+      const d = createDecipheriv(this.suite.cipher, this.key, iv);
+      d.setAutoPadding(false);
+      const head = d.update(ciphertext);
+      const tail = d.final();
+      return tail.length === 0 ? head : Buffer.concat([head, tail]);
+    } catch {
+      return null;
+    }
+  }
+
+  /** HMAC of seq_num ‖ type ‖ version ‖ length ‖ data. */
+  private mac(seq: number, rec: Uint8Array, length: number, data: Uint8Array): Buffer {
+    const h = this.macHeader;
+    h.writeUInt32BE(Math.floor(seq / TWO_32), 0);
+    h.writeUInt32BE(seq >>> 0, 4);
+    h[8] = rec[0]!;
+    h[9] = rec[1]!;
+    h[10] = rec[2]!;
+    h.writeUInt16BE(length, 11);
+    return createHmac(this.suite.mac, this.macKey).update(h).update(data).digest();
+  }
+}
+
+/** Length before the CBC padding (every padding byte holds the padding length), or -1 if malformed. */
+function unpaddedLength(b: Buffer): number {
+  if (b.length === 0) return -1;
+  const pad = b[b.length - 1]!;
+  if (pad + 1 > b.length) return -1;
+  for (let i = b.length - 1 - pad; i < b.length - 1; i++) if (b[i] !== pad) return -1;
+  return b.length - 1 - pad;
+}

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { constants as cryptoConstants } from 'node:crypto';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -79,6 +80,60 @@ describe.skipIf(!hasTcpdump || !isRoot)('planewatch live -i lo (tcpdump)', () =>
       d.close();
     }
     expect(readdirSync(evidence).some((f) => f.endsWith('.pcap'))).toBe(true);
+  });
+
+  it('decrypts with a key log that the clients write while the capture runs (TLS 1.3, and TLS 1.2 CBC with MAC-then-encrypt)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-live-lo-'));
+    const db = join(dir, 'x.db');
+    const keys = join(dir, 'sslkeylog.txt');
+    const addr = '127.0.0.78';
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', '/CN=worker-2@1700000000', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    // Go's crypto/tls has no encrypt-then-MAC: a kubelet serving CBC does MAC-then-encrypt.
+    const kubelet = createHttpsServer({
+      key: readFileSync(join(dir, 'key.pem')),
+      cert: readFileSync(join(dir, 'cert.pem')),
+      secureOptions: cryptoConstants.SSL_OP_NO_ENCRYPT_THEN_MAC,
+    }, (_q, s) => s.end('log line\n'));
+    await new Promise<void>((r) => kubelet.listen(10250, addr, r));
+    /** A GET whose client appends its secrets to the key log as it makes them, as SSLKEYLOGFILE does. */
+    const keyedGet = (path: string, tls: object): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const r = httpsRequest({ host: addr, port: 10250, path, agent: false, rejectUnauthorized: false, ...tls }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        r.on('socket', (sock) => sock.on('keylog', (line: Buffer) => appendFileSync(keys, line)));
+        r.on('error', reject);
+        r.end();
+      });
+    const child = spawnPlanewatch(['live', '-i', 'lo', '--bpf', `host ${addr}`, '--keylog', keys, '--db', db]);
+    try {
+      await waitFor(() => (existsSync(db) ? true : undefined), 10_000, 'the database');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await keyedGet('/containerLogs/default/web/tls13', {})).toBe(200);
+      expect(await keyedGet('/containerLogs/default/web/cbc', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' })).toBe(200);
+      const d = new Database(db, { readonly: true });
+      try {
+        const rows = await waitFor(() => {
+          const r = d.prepare(`SELECT t.version, t.cipher, h.path FROM http_requests h JOIN tls_sessions t ON t.flow_id = h.flow_id ORDER BY h.path`).all() as
+            { version: string; cipher: string; path: string }[];
+          return r.length === 2 ? r : undefined;
+        }, 10_000, 'both decrypted requests');
+        expect(rows).toEqual([
+          { version: '1.2', cipher: 'TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA', path: '/containerLogs/default/web/cbc' },
+          { version: '1.3', cipher: expect.stringMatching(/^TLS_AES_/), path: '/containerLogs/default/web/tls13' },
+        ]);
+      } finally {
+        d.close();
+      }
+      child.kill('SIGINT');
+      expect(await waitExit(child)).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      kubelet.close();
+    }
+    expect(child.output()).toMatch(/key log .*sslkeylog\.txt does not exist yet/);
   });
 
   it('says in one line why tcpdump cannot capture', async () => {

@@ -229,8 +229,13 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
       if (bearer) reasons.push('authenticates with a bearer token (service account)');
       return result('pod-to-apiserver', base + 0.2 + (bearer ? 0.1 : 0), reasons);
     }
-    if (onHost) return result('controlplane-to-apiserver', base + 0.2, [serverWhy, `client on the API server's own host (${c})`]);
-    return result('node-to-apiserver', base + 0.1, [serverWhy, `client ${c} has no known role; node-to-control-plane traffic is the closest documented path`]);
+    // A person's tool (kubectl, helm …) is none of the documented clients: the closest path is kept,
+    // with that said and a lower confidence.
+    const tool = userToolAgent(f);
+    const toolWhy = tool === null ? [] : [`User-Agent ${tool.slice(0, 60)} is a user's tool, not a node or a control-plane component`];
+    const toolCut = tool === null ? 0 : 0.1;
+    if (onHost) return result('controlplane-to-apiserver', base + 0.2 - toolCut, [serverWhy, `client on the API server's own host (${c})`, ...toolWhy]);
+    return result('node-to-apiserver', base + 0.1 - toolCut / 2, [serverWhy, `client ${c} has no known role; node-to-control-plane traffic is the closest documented path`, ...toolWhy]);
   }
 
   return result('other', 0.8, [otherReason(f)]);
@@ -255,6 +260,15 @@ export function ownClientIdentity(f: FlowRecord): { role: Role; reason: string }
       return { role: 'controlplane-component', reason: `User-Agent ${ua.slice(0, 60)}` };
     }
   }
+  return null;
+}
+
+/** User agents of tools people run against the API server (kubectl, helm, k9s …). */
+const USER_TOOL_AGENT = /^(kubectl|helm|k9s|kustomize|kubeadm|kubectx|kubens|stern|argocd|flux|Lens|OpenLens|Headlamp)[/ ]/i;
+
+/** The user agent of a person's tool this connection carries, or null. */
+export function userToolAgent(f: FlowRecord): string | null {
+  for (const h of f.http) if (h.userAgent && USER_TOOL_AGENT.test(h.userAgent)) return h.userAgent;
   return null;
 }
 

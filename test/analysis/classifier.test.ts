@@ -55,6 +55,19 @@ describe('classifier and findings', () => {
     expect(r!.rules).toContain('kubelet-tls-unverified');
   });
 
+  it("a person's tool (kubectl) keeps the closest path, says what it is, and is less certain", () => {
+    const list = (ua: string, client: string) =>
+      flow(`${client}:41000`, '10.0.0.10:6443', { app: 'http', http: [req('GET', '/api/v1/nodes', { userAgent: ua }, 6443)] });
+    for (const client of ['10.9.9.9', '127.0.0.1']) {
+      const [tool, plain] = analyse([list('kubectl/v1.31.0 (linux/amd64) kubernetes/abc', client), list('curl/8.0', client)], apiserverCert);
+      expect(tool!.c.path).toBe(plain!.c.path);
+      expect(tool!.c.path).toBe(client === '127.0.0.1' ? 'controlplane-to-apiserver' : 'node-to-apiserver');
+      expect(tool!.c.reasons.join(' ')).toMatch(/User-Agent kubectl\/v1\.31\.0.*user's tool/);
+      expect(plain!.c.reasons.join(' ')).not.toMatch(/user's tool/);
+      expect(tool!.c.confidence).toBeLessThan(plain!.c.confidence);
+    }
+  });
+
   it('says "cannot tell" for TLS 1.3 to a kubelet whose certificate was never seen', () => {
     const f = flow('10.0.0.10:40003', '10.0.0.21:10250', { app: 'tls', tls: tls('1.3') });
     const [r] = analyse([f], apiserverCert);

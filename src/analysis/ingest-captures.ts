@@ -12,6 +12,11 @@ export interface IngestedCapture extends CaptureAnalysis {
   /** Set when the same content was already in the database: nothing new was stored. */
   duplicateOf: number | null;
   flowsStored: number;
+  /**
+   * The capture was read twice: TLS secrets in a Decryption Secrets Block after its first packets
+   * were applied to every connection by a second reading (its flows were stored again).
+   */
+  readTwice: boolean;
 }
 
 export interface IngestOptions {
@@ -29,6 +34,8 @@ export interface IngestOptions {
    * are stored unclassified, for a later classification pass.
    */
   classify?: (rec: FlowRecord) => Verdict;
+  /** A line for the user about a capture (a second reading, for instance). */
+  onNote?: (line: string) => void;
 }
 
 /**
@@ -43,24 +50,36 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
   const insertCapture = db.prepare(`INSERT INTO captures (file, status, pid, started_at) VALUES (?, 'ingesting', ?, ?)`);
   for (const file of files) {
     const captureId = Number(insertCapture.run(file === '-' ? '(stdin)' : file, process.pid, new Date().toISOString()).lastInsertRowid);
-    // Classification reads flows back from the database: no key → id map is needed here.
-    const writer = new FlowWriter(db, captureId, { trackIds: false });
-    let result: CaptureAnalysis;
-    try {
-      result = await analyzeCapture(file, {
-        sessionFactory,
-        keyLog,
-        onFlowEnd: (rec) => writer.add(rec, opts.classify ? opts.classify(rec) : null),
-        flowIdPrefix: `c${captureId}f`,
-        captureIndex: captureId,
-        idleTimeout: opts.idleTimeout,
-        maxFlows: opts.maxFlows,
-        signal: opts.signal,
-        onProgress: opts.onProgress ? (n: number, packets: number) => opts.onProgress!(file, n, packets) : undefined,
-      });
-    } finally {
-      // Whatever was stored before a failure is kept.
-      writer.flush();
+    const read = async (classify: IngestOptions['classify']): Promise<{ result: CaptureAnalysis; writer: FlowWriter }> => {
+      // Classification reads flows back from the database: no key → id map is needed here.
+      const writer = new FlowWriter(db, captureId, { trackIds: false });
+      try {
+        const result = await analyzeCapture(file, {
+          sessionFactory,
+          keyLog,
+          onFlowEnd: (rec) => writer.add(rec, classify ? classify(rec) : null),
+          flowIdPrefix: `c${captureId}f`,
+          captureIndex: captureId,
+          idleTimeout: opts.idleTimeout,
+          maxFlows: opts.maxFlows,
+          signal: opts.signal,
+          onProgress: opts.onProgress ? (n: number, packets: number) => opts.onProgress!(file, n, packets) : undefined,
+        });
+        return { result, writer };
+      } finally {
+        // Whatever was stored before a failure is kept.
+        writer.flush();
+      }
+    };
+    let { result, writer } = await read(opts.classify);
+    // Secrets that came after the connections they belong to (a Decryption Secrets Block after the
+    // first packets, as merged captures have): the file is read again with every secret known from
+    // the start. Its flows are stored anew, unclassified: the caller classifies the whole database.
+    const readTwice = result.lateSecrets && file !== '-' && !result.info.aborted;
+    if (readTwice) {
+      opts.onNote?.(`${file}: TLS secrets came after the connections they belong to; reading it again with them`);
+      db.prepare(`DELETE FROM flows WHERE capture_id = ?`).run(captureId);
+      ({ result, writer } = await read(undefined));
     }
     const { info, stats } = result;
     const dup = info.sha256
@@ -68,7 +87,7 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
       : undefined;
     if (dup !== undefined) {
       db.prepare(`DELETE FROM captures WHERE id = ?`).run(captureId);
-      out.push({ ...result, file, captureId: dup, duplicateOf: dup, flowsStored: 0 });
+      out.push({ ...result, file, captureId: dup, duplicateOf: dup, flowsStored: 0, readTwice });
       continue;
     }
     const anomalies = stats.anomalies.toJSON();
@@ -85,7 +104,7 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
       const ins = db.prepare(`INSERT INTO anomalies (capture_id, code, count) VALUES (?,?,?)`);
       for (const [code, count] of Object.entries(anomalies)) ins.run(captureId, code, count);
     })();
-    out.push({ ...result, file, captureId, duplicateOf: null, flowsStored: writer.written });
+    out.push({ ...result, file, captureId, duplicateOf: null, flowsStored: writer.written, readTwice });
   }
   return out;
 }

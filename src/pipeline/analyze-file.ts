@@ -24,6 +24,11 @@ export interface CaptureAnalysis {
   info: CaptureInfo;
   /** Engine counters; `stats.anomalies` holds the reader's anomalies too (one counter per capture). */
   stats: EngineStats;
+  /**
+   * A Decryption Secrets Block came after packets and brought secrets: connections before it could
+   * not use them (a second reading of the file can).
+   */
+  lateSecrets: boolean;
 }
 
 /**
@@ -33,19 +38,22 @@ export interface CaptureAnalysis {
 export async function analyzeCapture(file: string, opts: AnalyzeCaptureOptions): Promise<CaptureAnalysis> {
   const anomalies = opts.anomalies ?? new AnomalyCounter();
   const engine = new Engine({ ...opts, anomalies });
+  const keyLog = opts.keyLog;
+  let lateSecrets = false;
   const info = await readCapture(file, (frame) => engine.processFrame(frame), {
     anomalies,
     onProgress: opts.onProgress ? (n: number) => opts.onProgress!(n, engine.stats.packets) : undefined,
     input: opts.input,
     signal: opts.signal,
-    onSecrets: opts.keyLog ? secretsInto(opts.keyLog) : undefined,
+    onSecrets: keyLog
+      ? (secret: CaptureSecret) => {
+          if (secret.type !== SECRETS_TLS_KEY_LOG) return;
+          const known = keyLog.secretsAdded;
+          keyLog.addBytes(secret.data);
+          if (keyLog.secretsAdded > known && engine.stats.packets > 0) lateSecrets = true;
+        }
+      : undefined,
   });
   engine.finish();
-  return { info, stats: engine.getStats() };
-}
-
-function secretsInto(keyLog: KeyLog): (secret: CaptureSecret) => void {
-  return (secret) => {
-    if (secret.type === SECRETS_TLS_KEY_LOG) keyLog.addBytes(secret.data);
-  };
+  return { info, stats: engine.getStats(), lateSecrets };
 }

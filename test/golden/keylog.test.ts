@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeJson, compareSample, readTruth, type Truth } from './compare';
 
@@ -41,6 +43,33 @@ describe('TLS key logs end to end', () => {
     expect(out.flows[0].tls.decrypted).toBe(false);
   });
 
+  it('a Decryption Secrets Block after the packets: the capture is read again with its secrets', () => {
+    // The sample with its DSB moved behind every packet, as merging keyed captures can leave it.
+    const blocks = pcapngBlocks(readFileSync(join(ROOT, 'captures/samples/kubelet-logs-tls13.dsb.pcapng')));
+    const dsb = blocks.filter((b) => b.type === 0x0a);
+    expect(dsb).toHaveLength(1);
+    const moved = Buffer.concat([...blocks.filter((b) => b.type !== 0x0a).map((b) => b.bytes), dsb[0]!.bytes]);
+    const dir = mkdtempSync(join(tmpdir(), 'pw-late-dsb-'));
+    try {
+      const file = join(dir, 'late-dsb.pcapng');
+      writeFileSync(file, moved);
+      const run = (f: string) => spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', f, '--json',
+        '--inventory', join(ROOT, 'captures/inventory.json'), '--inventory', join(ROOT, 'captures/planewatch-cluster.json'),
+        '--ca', join(ROOT, 'captures/cluster-ca.pem')], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const r = run(file);
+      expect(r.stderr).toMatch(/TLS secrets came after the connections they belong to; reading it again/);
+      const out = JSON.parse(r.stdout);
+      expect(out.flows).toHaveLength(1);
+      expectDecrypted(out, { ...truth, capture: 'late-dsb.pcapng' });
+      expect(out.captures[0].packets).toBe(blocks.filter((b) => b.type === 6).length);
+      // With the block first, one reading suffices.
+      const first = run(join(ROOT, 'captures/samples/kubelet-logs-tls13.dsb.pcapng'));
+      expect(first.stderr).not.toMatch(/reading it again/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a --keylog file that cannot be read is a clear error (exit 4)', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', join(ROOT, 'captures/samples/kubelet-logs-tls13.pcap'),
       '--json', '--keylog', join(ROOT, 'captures/keylogs/no-such.keys')], { encoding: 'utf8' });
@@ -61,3 +90,15 @@ describe.skipIf(!hasTshark)('decryption cross-checked with tshark', () => {
     expect(certs).toContain('kube-apiserver-kubelet-client');
   });
 });
+
+/** The blocks of a little-endian pcapng file, in order. */
+function pcapngBlocks(b: Buffer): { type: number; bytes: Buffer }[] {
+  const out: { type: number; bytes: Buffer }[] = [];
+  for (let o = 0; o < b.length; ) {
+    const type = b.readUInt32LE(o);
+    const len = b.readUInt32LE(o + 4);
+    out.push({ type, bytes: b.subarray(o, o + len) });
+    o += len;
+  }
+  return out;
+}

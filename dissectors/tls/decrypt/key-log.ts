@@ -62,6 +62,8 @@ export class KeyLog {
   ignoredLines = 0;
   /** Sessions not kept because the store was full. */
   droppedSessions = 0;
+  /** Secrets stored so far (a line repeating a known secret does not count). */
+  secretsAdded = 0;
 
   /**
    * Reads more secrets from wherever they come from (a key log file being written during a live
@@ -148,7 +150,10 @@ export class KeyLog {
       s = emptySecrets();
       this.sessions.set(key, s);
     }
-    if (s[field] === null) s[field] = new Uint8Array(secret);
+    if (s[field] === null) {
+      s[field] = new Uint8Array(secret);
+      this.secretsAdded++;
+    }
     return true;
   }
 }

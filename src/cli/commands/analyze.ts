@@ -114,9 +114,9 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   const progress = new Progress(Boolean(opts.quiet || machine));
   const resolved = resolveInputs(db, inputs);
   // Into an empty database, flows are classified as they are stored, and only those whose verdict the
-  // rest of the capture changed are classified again at the end. Flows already stored, or a capture
-  // found to be a duplicate (its flows are removed again), send classification back to a pass over
-  // the whole database.
+  // rest of the capture changed are classified again at the end. Flows already stored, a capture
+  // found to be a duplicate (its flows are removed again) or one read twice (secrets after its
+  // connections) send classification back to a pass over the whole database.
   const empty = db.prepare(`SELECT NOT EXISTS (SELECT 1 FROM flows)`).pluck().get() === 1;
   const inline = empty ? new InlineClassifier(resolved) : undefined;
   // An empty database is a bulk load: its indexes are built once at the end rather than row by row,
@@ -132,12 +132,13 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
         keyLog,
         onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
         classify: inline ? (rec) => inline.verdict(rec) : undefined,
+        onNote: opts.quiet ? undefined : (line) => io.stderr.write(`planewatch: ${sanitize(line)}\n`),
       });
     } finally {
       progress.done();
     }
-    const duplicate = ingested.some((c) => c.duplicateOf !== null);
-    if (inline && !duplicate) inline.finish(db, ingested.map((c) => c.captureId));
+    const storedAgain = ingested.some((c) => c.duplicateOf !== null || c.readTwice);
+    if (inline && !storedAgain) inline.finish(db, ingested.map((c) => c.captureId));
     else classifyDatabase(db, resolved);
   } finally {
     restoreDeferredIndexes(db);

@@ -25,8 +25,8 @@ export interface CaptureAnalysis {
   /** Engine counters; `stats.anomalies` holds the reader's anomalies too (one counter per capture). */
   stats: EngineStats;
   /**
-   * A Decryption Secrets Block came after packets and brought secrets: connections before it could
-   * not use them (a second reading of the file can).
+   * A Decryption Secrets Block brought secrets of connections already past their handshake: they
+   * could not use them (a second reading of the file can).
    */
   lateSecrets: boolean;
 }
@@ -48,9 +48,9 @@ export async function analyzeCapture(file: string, opts: AnalyzeCaptureOptions):
     onSecrets: keyLog
       ? (secret: CaptureSecret) => {
           if (secret.type !== SECRETS_TLS_KEY_LOG) return;
-          const known = keyLog.secretsAdded;
+          const late = keyLog.lateSecrets;
           keyLog.addBytes(secret.data);
-          if (keyLog.secretsAdded > known && engine.stats.packets > 0) lateSecrets = true;
+          if (keyLog.lateSecrets > late) lateSecrets = true;
         }
       : undefined,
   });

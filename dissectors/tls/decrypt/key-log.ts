@@ -13,6 +13,8 @@ import { readFileSync, statSync } from 'node:fs';
 export const MAX_KEY_LOG_BYTES = 64 * 1024 * 1024;
 /** Most sessions kept in one store; further new sessions are ignored (and counted). */
 export const MAX_KEY_LOG_SESSIONS = 1_000_000;
+/** Missed lookups remembered, to tell secrets that came too late (a few MB at most). */
+const MAX_MISSED_SESSIONS = 65_536;
 /** Longest line read; a real line is under 250 characters (label + 64 + 96 hex digits). */
 export const MAX_KEY_LOG_LINE = 512;
 
@@ -44,6 +46,17 @@ function emptySecrets(): SessionSecrets {
   return { masterSecret: null, clientHandshake: null, serverHandshake: null, clientTraffic0: null, serverTraffic0: null };
 }
 
+/** 52-bit digest of the 32-byte random at `start` (two 26-bit FNV-style halves). */
+function randomDigest(b: Uint8Array, start: number): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = start; i < start + 32; i++) {
+    h1 = Math.imul(h1 ^ b[i]!, 0x01000193);
+    h2 = Math.imul(h2 ^ b[i]!, 0x5bd1e995) ^ (h2 >>> 13);
+  }
+  return (h1 >>> 6) * 0x4000000 + (h2 >>> 6);
+}
+
 /** Lower-case hex of `len` bytes at `start`: the map key. Built once per connection, at ServerHello. */
 export function randomKey(b: Uint8Array, start: number, len = 32): string {
   let s = '';
@@ -62,8 +75,17 @@ export class KeyLog {
   ignoredLines = 0;
   /** Sessions not kept because the store was full. */
   droppedSessions = 0;
-  /** Secrets stored so far (a line repeating a known secret does not count). */
-  secretsAdded = 0;
+  /**
+   * Secrets stored for a session that had already been looked up and missed: they came too late for
+   * the connection (a Decryption Secrets Block after it, a key log written after its handshake).
+   */
+  lateSecrets = 0;
+  /**
+   * Sessions looked up without success, by a 52-bit digest of their random (no string is built for a
+   * connection without keys). Bounded; beyond, every new secret counts as late.
+   */
+  private readonly missed = new Set<number>();
+  private missedOverflow = false;
 
   /**
    * Reads more secrets from wherever they come from (a key log file being written during a live
@@ -107,11 +129,15 @@ export class KeyLog {
 
   /** The secrets of the session whose ClientHello random is `random[start..start+32)`, or null. */
   lookup(random: Uint8Array, start = 0): SessionSecrets | null {
-    if (random.length < start + 32 || (this.sessions.size === 0 && this.follow === null)) return null;
-    const key = randomKey(random, start);
-    const found = this.sessions.get(key);
-    if (found !== undefined) return found;
-    return this.refresh() ? (this.sessions.get(key) ?? null) : null;
+    if (random.length < start + 32) return null;
+    if (this.sessions.size > 0 || this.follow !== null) {
+      const key = randomKey(random, start);
+      const found = this.sessions.get(key) ?? (this.refresh() ? this.sessions.get(key) : undefined);
+      if (found !== undefined) return found;
+    }
+    if (this.missed.size < MAX_MISSED_SESSIONS) this.missed.add(randomDigest(random, start));
+    else this.missedOverflow = true;
+    return null;
   }
 
   /** Asks `follow` for more secrets; true when some were added. */
@@ -152,7 +178,7 @@ export class KeyLog {
     }
     if (s[field] === null) {
       s[field] = new Uint8Array(secret);
-      this.secretsAdded++;
+      if (this.missed.size > 0 && (this.missedOverflow || this.missed.has(randomDigest(Buffer.from(key, 'hex'), 0)))) this.lateSecrets++;
     }
     return true;
   }

@@ -97,3 +97,21 @@ describe('key schedule', () => {
     expect(aeadSuite(0x002f, false)).toBeNull(); // CBC: not decrypted
   });
 });
+
+describe('secrets that come too late', () => {
+  const rnd = (n: number) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex');
+  const line = (n: number) => `CLIENT_RANDOM ${n.toString(16).padStart(64, '0')} ${'ab'.repeat(48)}\n`;
+
+  it('are counted only for sessions that were looked up and missed', () => {
+    const k = new KeyLog();
+    expect(k.lookup(rnd(1))).toBeNull();
+    k.addText(line(2));
+    expect(k.lateSecrets).toBe(0);
+    k.addText(line(1));
+    expect(k.lateSecrets).toBe(1);
+    // A repeated line adds nothing new.
+    k.addText(line(1));
+    expect(k.lateSecrets).toBe(1);
+    expect(k.lookup(rnd(1))?.masterSecret?.length).toBe(48);
+  });
+});

@@ -17,6 +17,55 @@ export const MAX_MAP_ADDRESSES = 48;
 /** Distinct (path, client, server) triples read for the map; beyond it the map says it is truncated. */
 export const MAX_MAP_TRIPLES = 200_000;
 
+/** One row of v_path_summary. */
+interface PathRow {
+  path: string;
+  flows: number;
+  bytes: number | null;
+  findings: number | null;
+  worst_rank: number | null;
+  first_ts: number | null;
+  last_ts: number | null;
+}
+
+/** v_path_summary's sums made from flows grouped by (path, client, server). */
+function pathSums(triples: readonly { path: string; n: number; b: number; f: number; r: number; t0: number; t1: number }[]): PathRow[] {
+  const by = new Map<string, PathRow>();
+  for (const t of triples) {
+    let p = by.get(t.path);
+    if (!p) by.set(t.path, (p = { path: t.path, flows: 0, bytes: 0, findings: 0, worst_rank: t.r, first_ts: t.t0, last_ts: t.t1 }));
+    p.flows += t.n;
+    p.bytes = (p.bytes ?? 0) + (t.b ?? 0);
+    p.findings = (p.findings ?? 0) + (t.f ?? 0);
+    if (t.r > (p.worst_rank ?? -1)) p.worst_rank = t.r;
+    if (t.t0 < (p.first_ts ?? Infinity)) p.first_ts = t.t0;
+    if (t.t1 > (p.last_ts ?? -Infinity)) p.last_ts = t.t1;
+  }
+  return [...by.values()];
+}
+
+/** endpointActivity's counts made from flows grouped by (path, client, server). */
+function activitySums(triples: readonly { c: string; s: string; n: number; f: number; r: number }[]): Map<string, EndpointActivity> {
+  const m = new Map<string, EndpointActivity>();
+  const at = (ip: string) => {
+    let a = m.get(ip);
+    if (!a) m.set(ip, (a = { asClient: 0, asServer: 0, findings: 0, worstRank: 0 }));
+    return a;
+  };
+  for (const t of triples) {
+    at(t.c).asClient += t.n;
+    at(t.s).asServer += t.n;
+    if (t.f > 0) {
+      for (const ip of t.c === t.s ? [t.c] : [t.c, t.s]) {
+        const a = at(ip);
+        a.findings += t.f;
+        if (t.r > a.worstRank) a.worstRank = t.r;
+      }
+    }
+  }
+  return m;
+}
+
 interface Entry {
   version: number;
   at: number;
@@ -41,6 +90,8 @@ export class Aggregates {
   constructor(
     private readonly db: Db,
     private readonly stmts: StatementCache,
+    /** Groups the map reads at most (a lower bound for tests of the fallback). */
+    private readonly maxMapTriples = MAX_MAP_TRIPLES,
   ) {}
 
   /** Changes whenever another connection commits to the database. */
@@ -58,21 +109,22 @@ export class Aggregates {
     return value;
   }
 
+  /** Flows, bytes, findings and time range per path, for every path id (zeros where none). */
   paths() {
-    return this.cached('paths', () => {
-      const rows = this.stmts.all<{ path: string; flows: number; bytes: number | null; findings: number | null; worst_rank: number | null; first_ts: number | null; last_ts: number | null }>(
-        'SELECT * FROM v_path_summary',
-      );
-      const byPath = new Map(rows.map((r) => [r.path, r]));
-      const ids: string[] = [...PATH_IDS, ...rows.map((r) => r.path).filter((p) => !(PATH_IDS as readonly string[]).includes(p))];
-      return ids.map((path) => {
-        const r = byPath.get(path);
-        const info = PATH_INFO[path as keyof typeof PATH_INFO] ?? { title: path, section: '—', reference: '' };
-        return {
-          path, title: info.title, section: info.section, reference: info.reference, flows: r?.flows ?? 0, bytes: r?.bytes ?? 0,
-          findings: r?.findings ?? 0, worstSeverity: worst(r?.worst_rank), firstTs: r?.first_ts ?? null, lastTs: r?.last_ts ?? null,
-        };
-      });
+    return this.overview().paths;
+  }
+
+  /** The paths table from the rows of v_path_summary (or the same sums made from the map's triples). */
+  private pathRows(rows: PathRow[]) {
+    const byPath = new Map(rows.map((r) => [r.path, r]));
+    const ids: string[] = [...PATH_IDS, ...rows.map((r) => r.path).filter((p) => !(PATH_IDS as readonly string[]).includes(p))];
+    return ids.map((path) => {
+      const r = byPath.get(path);
+      const info = PATH_INFO[path as keyof typeof PATH_INFO] ?? { title: path, section: '—', reference: '' };
+      return {
+        path, title: info.title, section: info.section, reference: info.reference, flows: r?.flows ?? 0, bytes: r?.bytes ?? 0,
+        findings: r?.findings ?? 0, worstSeverity: worst(r?.worst_rank), firstTs: r?.first_ts ?? null, lastTs: r?.last_ts ?? null,
+      };
     });
   }
 
@@ -123,6 +175,11 @@ export class Aggregates {
   }
 
   endpointActivity(): Map<string, EndpointActivity> {
+    return this.overview().activity ?? this.activityFromTables();
+  }
+
+  /** endpointActivity by its own queries (when the map's groups were too many to hold all flows). */
+  private activityFromTables(): Map<string, EndpointActivity> {
     return this.cached('activity', () => {
       const m = new Map<string, EndpointActivity>();
       const at = (ip: string) => {
@@ -147,16 +204,29 @@ export class Aggregates {
   }
 
   topology() {
-    return this.cached('topology', () => {
+    return this.overview().topology;
+  }
+
+  /**
+   * The map and the paths table, from one walk of the covering index flows_overview: flows grouped
+   * by (path, client, server). The paths table is summed from those groups unless there were more of
+   * them than the map reads; then it has a walk of its own.
+   */
+  private overview() {
+    return this.cached('overview', () => {
       const roles = this.roles();
-      const triples = this.stmts.all<{ path: string; c: string; s: string; n: number; b: number; f: number; r: number }>(
+      const triples = this.stmts.all<{ path: string; c: string; s: string; n: number; b: number; f: number; r: number; t0: number; t1: number }>(
         `SELECT path, client_ip AS c, server_ip AS s, COUNT(*) AS n, SUM(bytes_client + bytes_server) AS b,
-                SUM(finding_count) AS f, MAX(severity_rank) AS r
+                SUM(finding_count) AS f, MAX(severity_rank) AS r, MIN(first_ts) AS t0, MAX(last_ts) AS t1
            FROM flows GROUP BY path, client_ip, server_ip LIMIT ?`,
-        [MAX_MAP_TRIPLES + 1],
+        [this.maxMapTriples + 1],
       );
-      let truncated = triples.length > MAX_MAP_TRIPLES;
-      if (truncated) triples.length = MAX_MAP_TRIPLES;
+      let truncated = triples.length > this.maxMapTriples;
+      if (truncated) triples.length = this.maxMapTriples;
+      const paths = this.pathRows(truncated ? this.stmts.all<PathRow>('SELECT * FROM v_path_summary') : pathSums(triples));
+      // Per address: flows as client and as server, findings (a flow's finding_count is its number of
+      // findings, its severity_rank their worst) — the same sums, when the groups cover every flow.
+      const activity = truncated ? null : activitySums(triples);
 
       // Which addresses get their own node: the busiest of the groups drawn per address.
       const traffic = new Map<string, number>();
@@ -208,7 +278,7 @@ export class Aggregates {
         e.findings += t.f;
         if (t.r > e.rank) e.rank = t.r;
       }
-      return {
+      const topology = {
         nodes: [...nodes.values()].map((n) => ({
           id: n.id, kind: n.kind, ip: n.ip, group: n.group, role: n.role,
           label: n.kind === 'group' ? `${n.label} (${n.members.size})` : n.label, members: n.members.size, flows: n.flows, bytes: n.bytes,
@@ -219,6 +289,7 @@ export class Aggregates {
         })),
         truncated,
       };
+      return { topology, paths, activity };
     });
   }
 

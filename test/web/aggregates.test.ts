@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { openStoreReadOnly } from '../../src/store/store';
+import { Aggregates } from '../../src/web/aggregates';
+import { StatementCache } from '../../src/web/statements';
+import { buildFixtureDb } from './fixture-db';
+
+/**
+ * The paths table is summed from the map's (path, client, server) groups when the map read all of
+ * them, and read from v_path_summary when it did not: both must equal the view.
+ */
+describe('dashboard aggregates', () => {
+  const fx = buildFixtureDb({ extraFlows: 300 });
+
+  function pathsWith(maxMapTriples: number) {
+    const db = openStoreReadOnly(fx.file);
+    try {
+      const agg = new Aggregates(db, new StatementCache(db), maxMapTriples);
+      const topology = agg.topology();
+      const view = db.prepare('SELECT * FROM v_path_summary').all() as {
+        path: string; flows: number; bytes: number; findings: number; worst_rank: number; first_ts: number; last_ts: number;
+      }[];
+      const groups = db.prepare('SELECT COUNT(*) FROM (SELECT 1 FROM flows GROUP BY path, client_ip, server_ip)').pluck().get() as number;
+      return { paths: agg.paths(), topology, view, groups, activity: agg.endpointActivity() };
+    } finally {
+      db.close();
+    }
+  }
+
+  for (const [name, limit] of [['from the map\'s groups', 1_000_000], ['from the view, when the map is truncated', 5]] as const) {
+    it(`paths table ${name}`, () => {
+      const { paths, topology, view, groups } = pathsWith(limit);
+      expect(groups).toBeGreaterThan(5);
+      expect(topology.truncated).toBe(limit < groups);
+      expect(view.length).toBeGreaterThan(2);
+      for (const v of view) {
+        const p = paths.find((x) => x.path === v.path)!;
+        expect({ flows: p.flows, bytes: p.bytes, findings: p.findings, firstTs: p.firstTs, lastTs: p.lastTs }).toEqual({
+          flows: v.flows, bytes: v.bytes, findings: v.findings, firstTs: v.first_ts, lastTs: v.last_ts,
+        });
+      }
+      for (const p of paths) if (!view.some((v) => v.path === p.path)) expect(p.flows).toBe(0);
+    });
+  }
+
+  it('activity per address is the same summed from the groups as counted on the tables', () => {
+    const summed = pathsWith(1_000_000);
+    const counted = pathsWith(5);
+    expect(summed.topology.truncated).toBe(false);
+    expect(counted.topology.truncated).toBe(true);
+    expect(summed.activity.size).toBeGreaterThan(5);
+    expect([...summed.activity.values()].some((a) => a.findings > 0)).toBe(true);
+    expect(new Map([...summed.activity].sort())).toEqual(new Map([...counted.activity].sort()));
+  });
+});

@@ -282,7 +282,9 @@ export class FlowWriter {
     );
     const flowId = Number(r.lastInsertRowid);
     if (verdict !== null) this.findings.insert(flowId, this.captureId, verdict.findings);
-    this.insertEvidence.run(flowId, JSON.stringify(evidence));
+    // A flow no dissector said anything about (DNS and other UDP, TCP without payload) has no
+    // evidence row: reading it back gives the same empty evidence.
+    if (tls || rec.http.length > 0 || rec.ssh) this.insertEvidence.run(flowId, JSON.stringify(evidence));
     if (this.trackIds) this.ids.set(rec.id, flowId);
     this.written++;
     if (tls) {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FlowWriter, WRITE_BATCH, openStore, type Db } from '../../src/store/store';
-import { flow } from '../analysis/flow-builder';
+import { FlowWriter, WRITE_BATCH, iterateStoredFlows, openStore, type Db } from '../../src/store/store';
+import { flow, req } from '../analysis/flow-builder';
 
 /** What another connection (a dashboard, a crash) would find committed. */
 function committedFlows(file: string): number {
@@ -41,6 +41,19 @@ describe('FlowWriter transactions', () => {
     w.flush();
     expect(committedFlows(file)).toBe(WRITE_BATCH + 1);
     expect(db.inTransaction).toBe(false);
+  });
+
+  it('a flow without dissected evidence has no evidence row, and reads back the same', () => {
+    const w = new FlowWriter(db, captureId);
+    const dns = flow('10.244.1.5:41000', '10.96.0.10:53', { transport: 'udp', app: 'unknown' });
+    const http = flow('10.0.0.1:1000', '10.0.0.21:10255', { app: 'http', http: [req('GET', '/pods', {}, 10255)] });
+    w.add(dns);
+    w.add(http);
+    w.flush();
+    expect(db.prepare(`SELECT f.server_port FROM flow_evidence e JOIN flows f ON f.id = e.flow_id`).pluck().all()).toEqual([10255]);
+    const back = [...iterateStoredFlows(db)];
+    expect(back.map((f) => [f.server.port, f.tls, f.http.length, f.ssh])).toEqual([[53, null, 0, null], [10255, null, 1, null]]);
+    expect(back[1]!.http[0]!.path).toBe('/pods');
   });
 
   it('a flow that cannot be stored rolls its batch back and the writer goes on', () => {

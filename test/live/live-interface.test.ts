@@ -24,16 +24,19 @@ function get(req: typeof httpRequest, port: number, path: string, extra: object 
   });
 }
 
+/** A kubelet-like serving certificate and key in `dir`: self-signed, CN=<node>@<epoch>, as kubelets make by default. */
+function kubeletCertificate(dir: string, cn: string): { key: Buffer; cert: Buffer } {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+    '-subj', `/CN=${cn}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+}
+
 describe.skipIf(!hasTcpdump || !isRoot)('planewatch live -i lo (tcpdump)', () => {
   it('captures loopback kubelet traffic the test makes, finds the read-only port, and closes cleanly on SIGINT', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pw-live-lo-'));
     const db = join(dir, 'x.db');
     const evidence = join(dir, 'evidence');
-    // A kubelet-like serving certificate: self-signed, CN=worker-1@<epoch>, as kubelets make by default.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=worker-1@1700000000', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const kubelet = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_q, s) =>
-      s.end('log line\n'));
+    const kubelet = createHttpsServer(kubeletCertificate(dir, 'worker-1@1700000000'), (_q, s) => s.end('log line\n'));
     const readOnly = createHttpServer((_q, s) => {
       s.setHeader('content-type', 'application/json');
       s.end('{"kind":"PodList","items":[]}');
@@ -87,14 +90,11 @@ describe.skipIf(!hasTcpdump || !isRoot)('planewatch live -i lo (tcpdump)', () =>
     const db = join(dir, 'x.db');
     const keys = join(dir, 'sslkeylog.txt');
     const addr = '127.0.0.78';
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=worker-2@1700000000', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
     // Go's crypto/tls has no encrypt-then-MAC: a kubelet serving CBC does MAC-then-encrypt.
-    const kubelet = createHttpsServer({
-      key: readFileSync(join(dir, 'key.pem')),
-      cert: readFileSync(join(dir, 'cert.pem')),
-      secureOptions: cryptoConstants.SSL_OP_NO_ENCRYPT_THEN_MAC,
-    }, (_q, s) => s.end('log line\n'));
+    const kubelet = createHttpsServer(
+      { ...kubeletCertificate(dir, 'worker-2@1700000000'), secureOptions: cryptoConstants.SSL_OP_NO_ENCRYPT_THEN_MAC },
+      (_q, s) => s.end('log line\n'),
+    );
     await new Promise<void>((r) => kubelet.listen(10250, addr, r));
     /** A GET whose client appends its secrets to the key log as it makes them, as SSLKEYLOGFILE does. */
     const keyedGet = (path: string, tls: object): Promise<number> =>

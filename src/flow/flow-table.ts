@@ -39,7 +39,7 @@ export interface FlowTableOptions {
 }
 
 /**
- * Hash of one endpoint from its lookup key (see FlowTable.keyOf); two of them are added, so the sum
+ * Hash of one endpoint from its lookup key (see FlowTable.hashOf); two of them are added, so the sum
  * is symmetric in the endpoints.
  */
 function endpointHash(key: number, portKey: number): number {
@@ -258,13 +258,18 @@ export class FlowTable {
     const dp = this.dstPortKey;
     for (let f: Flow | null = this.buckets[h & this.mask]!; f !== null; f = f.bucketNext) {
       if (f.hash !== h || f.protocol !== pkt.protocol || f.ipVersion !== pkt.ipVersion) continue;
-      if (f.clientKey === sk && f.clientPortKey === sp && f.serverKey === dk && f.serverPortKey === dp) {
-        if (f.ipVersion === 6 && !(sameBytes(f.clientAddr, pkt.src, 16) && sameBytes(f.serverAddr, pkt.dst, 16))) continue;
+      const v6 = f.ipVersion === 6;
+      if (
+        f.clientKey === sk && f.clientPortKey === sp && f.serverKey === dk && f.serverPortKey === dp &&
+        (!v6 || (sameBytes(f.clientAddr, pkt.src, 16) && sameBytes(f.serverAddr, pkt.dst, 16)))
+      ) {
         this.dir = 0;
         return f;
       }
-      if (f.clientKey === dk && f.clientPortKey === dp && f.serverKey === sk && f.serverPortKey === sp) {
-        if (f.ipVersion === 6 && !(sameBytes(f.clientAddr, pkt.dst, 16) && sameBytes(f.serverAddr, pkt.src, 16))) continue;
+      if (
+        f.clientKey === dk && f.clientPortKey === dp && f.serverKey === sk && f.serverPortKey === sp &&
+        (!v6 || (sameBytes(f.clientAddr, pkt.dst, 16) && sameBytes(f.serverAddr, pkt.src, 16)))
+      ) {
         this.dir = 1;
         return f;
       }

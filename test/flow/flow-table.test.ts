@@ -164,6 +164,12 @@ describe('FlowTable: client and server', () => {
     expect(replyToB).toBe(b);
     expect([a.packets0, a.packets1, b.packets0, b.packets1]).toEqual([1, 0, 1, 1]);
     expect(t.size).toBe(2);
+    // Both ends of one flow with colliding keys and the same port: the reply still finds the flow.
+    const { t: u } = table();
+    const hairpin = u.process(fill({ src: x, dst: y, sport: 40000, dport: 40000, flags: F.SYN }), 1, 1);
+    expect(u.process(fill({ src: y, dst: x, sport: 40000, dport: 40000, flags: F.SYN | F.ACK }), 1, 2)).toBe(hairpin);
+    expect(u.dir).toBe(1);
+    expect(u.size).toBe(1);
   });
 
   it('counts packets, IP bytes and payload per direction, first/last time', () => {

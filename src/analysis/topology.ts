@@ -48,8 +48,16 @@ export class ObservationClock {
   at = -Infinity;
 }
 
+/** The claims of an address nothing was claimed about: shared, never written (see EndpointFacts.claim). */
+const NO_CLAIMS: ReadonlyMap<Role, RoleClaim> = new Map();
+
 export class EndpointFacts {
-  readonly claims = new Map<Role, RoleClaim>();
+  /**
+   * The strongest claim per role. Addresses nothing is claimed about (a scan's targets, clients of no
+   * known role) share one empty map until their first claim: a map of their own costs more than the
+   * rest of the entry.
+   */
+  claims: ReadonlyMap<Role, RoleClaim> = NO_CLAIMS;
   flows = 0;
   bytes = 0;
   firstTs = Infinity;
@@ -75,7 +83,8 @@ export class EndpointFacts {
     const at = this.clock.at;
     if (!prev || strength > prev.strength || (strength === prev.strength && (at < prev.at || (at === prev.at && reason < prev.reason)))) {
       const next = { role, strength, reason, name: name ?? prev?.name ?? null, at };
-      this.claims.set(role, next);
+      if (this.claims === NO_CLAIMS) this.claims = new Map<Role, RoleClaim>();
+      (this.claims as Map<Role, RoleClaim>).set(role, next);
       // The same evidence from an earlier flow changes nothing a verdict reads.
       if (!prev || prev.strength !== next.strength || prev.reason !== next.reason || prev.name !== next.name) {
         this.changedAt = this.clock.now;
@@ -125,14 +134,21 @@ export const PORT_HINTS: Record<number, Role> = {
 export const SERVICE_ROLES: ReadonlySet<Role> = new Set<Role>(['apiserver', 'kubelet', 'etcd', 'konnectivity-server']);
 
 /** Claims about the server side of a flow: recorded for the service (ip:port) and for its host. */
+/**
+ * The server end of a flow: its host and its service (ip:port). The service's entry is made only when
+ * something is claimed about it; until then it has no claims to read (serverClaim falls back to the
+ * host), so a scan of many ports leaves no entry per port.
+ */
 class ServerSide {
+  private service: EndpointFacts | null = null;
+
   constructor(
     private readonly host: EndpointFacts,
-    private readonly service: EndpointFacts,
+    private readonly serviceOf: () => EndpointFacts,
   ) {}
 
   claim(role: Role, strength: number, reason: string, name: string | null = null): void {
-    this.service.claim(role, strength, reason, name);
+    (this.service ??= this.serviceOf()).claim(role, strength, reason, name);
     this.host.claim(role, strength, reason, name);
   }
 }
@@ -255,7 +271,7 @@ export class Topology {
     this.clock.at = f.lastTs;
     const client = this.endpoint(f.client.ip);
     const serverHost = this.endpoint(f.server.ip);
-    const server = new ServerSide(serverHost, this.serviceFacts(f.server.ip, f.server.port));
+    const server = new ServerSide(serverHost, () => this.serviceFacts(f.server.ip, f.server.port));
     const bytes = f.bytes[0] + f.bytes[1];
     for (const e of [client, serverHost]) {
       e.flows++;

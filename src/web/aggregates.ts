@@ -44,24 +44,29 @@ function pathSums(triples: readonly { path: string; n: number; b: number; f: num
   return [...by.values()];
 }
 
+/** The activity entry of `ip` in `m`, made on first use. */
+function activityAt(m: Map<string, EndpointActivity>, ip: string): EndpointActivity {
+  let a = m.get(ip);
+  if (!a) m.set(ip, (a = { asClient: 0, asServer: 0, findings: 0, worstRank: 0 }));
+  return a;
+}
+
+/** Adds `n` findings of worst rank `r` between client `c` and server `s` to both (once when they are one). */
+function addFindings(m: Map<string, EndpointActivity>, c: string, s: string, n: number, r: number): void {
+  for (const ip of c === s ? [c] : [c, s]) {
+    const a = activityAt(m, ip);
+    a.findings += n;
+    if (r > a.worstRank) a.worstRank = r;
+  }
+}
+
 /** endpointActivity's counts made from flows grouped by (path, client, server). */
 function activitySums(triples: readonly { c: string; s: string; n: number; f: number; r: number }[]): Map<string, EndpointActivity> {
   const m = new Map<string, EndpointActivity>();
-  const at = (ip: string) => {
-    let a = m.get(ip);
-    if (!a) m.set(ip, (a = { asClient: 0, asServer: 0, findings: 0, worstRank: 0 }));
-    return a;
-  };
   for (const t of triples) {
-    at(t.c).asClient += t.n;
-    at(t.s).asServer += t.n;
-    if (t.f > 0) {
-      for (const ip of t.c === t.s ? [t.c] : [t.c, t.s]) {
-        const a = at(ip);
-        a.findings += t.f;
-        if (t.r > a.worstRank) a.worstRank = t.r;
-      }
-    }
+    activityAt(m, t.c).asClient += t.n;
+    activityAt(m, t.s).asServer += t.n;
+    if (t.f > 0) addFindings(m, t.c, t.s, t.f, t.r);
   }
   return m;
 }
@@ -182,23 +187,12 @@ export class Aggregates {
   private activityFromTables(): Map<string, EndpointActivity> {
     return this.cached('activity', () => {
       const m = new Map<string, EndpointActivity>();
-      const at = (ip: string) => {
-        let a = m.get(ip);
-        if (!a) m.set(ip, (a = { asClient: 0, asServer: 0, findings: 0, worstRank: 0 }));
-        return a;
-      };
-      for (const r of this.stmts.all<{ ip: string; n: number }>('SELECT client_ip AS ip, COUNT(*) AS n FROM flows GROUP BY client_ip')) at(r.ip).asClient = r.n;
-      for (const r of this.stmts.all<{ ip: string; n: number }>('SELECT server_ip AS ip, COUNT(*) AS n FROM flows GROUP BY server_ip')) at(r.ip).asServer = r.n;
+      for (const r of this.stmts.all<{ ip: string; n: number }>('SELECT client_ip AS ip, COUNT(*) AS n FROM flows GROUP BY client_ip')) activityAt(m, r.ip).asClient = r.n;
+      for (const r of this.stmts.all<{ ip: string; n: number }>('SELECT server_ip AS ip, COUNT(*) AS n FROM flows GROUP BY server_ip')) activityAt(m, r.ip).asServer = r.n;
       const pairs = this.stmts.all<{ c: string; s: string; n: number; r: number }>(
         'SELECT fl.client_ip AS c, fl.server_ip AS s, COUNT(*) AS n, MAX(f.severity_rank) AS r FROM findings f JOIN flows fl ON fl.id = f.flow_id GROUP BY 1, 2',
       );
-      for (const p of pairs) {
-        for (const ip of p.c === p.s ? [p.c] : [p.c, p.s]) {
-          const a = at(ip);
-          a.findings += p.n;
-          if (p.r > a.worstRank) a.worstRank = p.r;
-        }
-      }
+      for (const p of pairs) addFindings(m, p.c, p.s, p.n, p.r);
       return m;
     });
   }

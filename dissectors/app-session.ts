@@ -174,6 +174,12 @@ class DissectorSession implements AppSession {
       if (p.events < MAX_PROBE_EVENTS) this.logEvent(p, EV_END, dir, 0, 0, 0);
       p.ended[dir] = 1;
       if (p.ended[0] === 1 && p.ended[1] === 1) {
+        // A connection that ended without a byte (refused, or opened and closed) spoke no protocol,
+        // whatever its port says: Wireshark and Zeek name none either.
+        if (p.len[0] === 0 && p.len[1] === 0) {
+          this.giveUp();
+          return;
+        }
         this.decide(true);
         if (this.isPinned()) this.replay();
       }

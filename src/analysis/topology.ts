@@ -120,7 +120,15 @@ export type { SeenChain } from './server-chains';
 const KUBELET_SELF_CN = /^([A-Za-z0-9.-]+)@\d{9,}$/;
 const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
 
-export const PORT_HINTS: Record<number, Role> = {
+/** How a reason names whose default port a hinted port is. */
+const PORT_HINT_OWNERS = {
+  apiserver: "the API server's default",
+  kubelet: "the kubelet's default",
+  etcd: "etcd's default",
+  'konnectivity-server': "the Konnectivity server's default",
+} as const satisfies Partial<Record<Role, string>>;
+
+export const PORT_HINTS: Record<number, keyof typeof PORT_HINT_OWNERS> = {
   6443: 'apiserver',
   10250: 'kubelet',
   10255: 'kubelet',
@@ -283,7 +291,7 @@ export class Topology {
 
     const hint = PORT_HINTS[f.server.port];
     if (hint && f.transport === 'tcp') {
-      server.claim(hint, 0.3, `listens on port ${f.server.port}, the ${hint}'s default`);
+      server.claim(hint, 0.3, `listens on port ${f.server.port}, ${PORT_HINT_OWNERS[hint]}`);
     }
 
     const tls = f.tls;
@@ -321,8 +329,9 @@ export class Topology {
         // Only resource paths (/api, /apis) say "API server": /metrics or /healthz are served by many.
         server.claim('apiserver', 0.6, `answers Kubernetes API path ${h.path.slice(0, 60)} ${where}`);
       }
-      if (h.grpcMethod?.startsWith('/etcdserverpb.')) server.claim('etcd', 0.9, `serves etcd gRPC ${h.grpcMethod} ${where}`);
-      if (h.grpcMethod?.startsWith('/agent.AgentService/')) {
+      // grpcMethod is "pkg.Service/Method", without the path's leading slash (grpcMethodFromPath).
+      if (h.grpcMethod?.startsWith('etcdserverpb.')) server.claim('etcd', 0.9, `serves etcd gRPC ${h.grpcMethod} ${where}`);
+      if (h.grpcMethod?.startsWith('agent.AgentService/')) {
         server.claim('konnectivity-server', 0.9, `serves Konnectivity gRPC ${h.grpcMethod} ${where}`);
       }
     }

@@ -4,6 +4,7 @@ import { findingsForFlow } from '../../src/analysis/findings';
 import { Topology } from '../../src/analysis/topology';
 import { emptyInventory, mergeInventory } from '../../src/analysis/inventory';
 import { loadCaBundle } from '../../dissectors/x509/verify-chain';
+import { grpcMethodFromPath } from '../../dissectors/http/http-record';
 import type { FlowRecord } from '../../src/model/flow-record';
 import { fixtureCert, fixturePem, flow, req, tls } from './flow-builder';
 
@@ -155,8 +156,17 @@ describe('classifier and findings', () => {
     expect(backward).toEqual(forward);
   });
 
+  it('knows etcd by the gRPC methods it serves, on any port, in the form the HTTP/2 dissector records them', () => {
+    const method = grpcMethodFromPath('/etcdserverpb.KV/Range');
+    const etcd = flow('10.0.0.10:45000', '10.0.0.31:32379', { app: 'http2', http: [req('POST', '/etcdserverpb.KV/Range', { grpcMethod: method, version: '2' })] });
+    const [e] = analyse([etcd]);
+    expect(e!.c.path).toBe('apiserver-to-etcd');
+    expect(e!.c.reasons.join(' ')).toContain(`serves etcd gRPC ${method}`);
+    expect(e!.rules).toContain('etcd-plaintext');
+  });
+
   it('judges server roles per port on a stacked control-plane host (API server, etcd and kubelet on one address)', () => {
-    const etcd = flow('10.0.0.10:45000', '10.0.0.10:2379', { app: 'http2', http: [req('POST', '/etcdserverpb.KV/Range', { grpcMethod: '/etcdserverpb.KV/Range', version: '2' })] });
+    const etcd = flow('10.0.0.10:45000', '10.0.0.10:2379', { app: 'http2', http: [req('POST', '/etcdserverpb.KV/Range', { grpcMethod: grpcMethodFromPath('/etcdserverpb.KV/Range'), version: '2' })] });
     const api = flow('10.0.0.10:45001', '10.0.0.10:8080', { app: 'http', http: [req('GET', '/api/v1/pods')] });
     const kubelet = flow('10.0.0.10:45002', '10.0.0.10:10250', { app: 'tls', tls: tls('1.3') });
     const [e, a, k] = analyse([etcd, api, kubelet], apiserverCert);

@@ -249,6 +249,16 @@ describe('app session with fake dissectors', () => {
     ]);
   });
 
+  it("names no protocol for a connection that ended without a byte, whatever its port", () => {
+    const tls = fake('tls', [null, null], { alwaysNeedMore: true });
+    const s = createAppSession(meta(443), null, { factories: [tls], portTable: table });
+    s.onEnd(0);
+    s.onEnd(1);
+    expect(s.pinned).toBeNull();
+    expect(tls.made).toHaveLength(0);
+    expect(s.describe()).toEqual({ app: 'unknown', tls: null, http: [], ssh: null });
+  });
+
   it('detaches a dissector that throws, counts dissector.exception, and carries on', () => {
     const bomb = fake('ssh', ['SSH-', 'SSH-'], { explodeAt: 20 });
     const sunk: AnomalyCode[] = [];

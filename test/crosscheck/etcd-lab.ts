@@ -1,0 +1,132 @@
+/**
+ * Real etcd (Debian's etcd-server and etcd-client) recorded on a lab network (netns-lab.ts):
+ *
+ * - `cp1..cp3`: a three-member cluster with TLS on both ports and client certificates required, as
+ *   kubeadm sets etcd up (certificates from an etcd CA, the API server's client certificate
+ *   CN=kube-apiserver-etcd-client);
+ * - `p1, p2`: a two-member cluster without TLS at all;
+ * - `n1`: one member with TLS that asks for no client certificate;
+ * - `api`: the API server's host, running the clients: etcdctl (gRPC over HTTP/2, TLS 1.3 from Go),
+ *   curl to etcd's JSON gateway over TLS 1.2 writing a key log, and openssl s_client over TLS 1.2.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NetnsLab } from './netns-lab';
+import type { RunResult } from './loopback-capture';
+
+export const ETCD_HOSTS = { api: 10, cp1: 11, cp2: 12, cp3: 13, p1: 21, p2: 22, n1: 23 } as const;
+const SUBNET = '10.61.0';
+export const addressOf = (h: keyof typeof ETCD_HOSTS): string => `${SUBNET}.${ETCD_HOSTS[h]}`;
+
+/** The key the clients write and read back, as Kubernetes names a Pod in etcd. */
+export const POD_KEY = '/registry/pods/default/web-1';
+
+export interface EtcdRecording {
+  pcap: string;
+  keylog: string;
+  caFile: string;
+  /** What each client printed, by step name, for messages when a tool misbehaved. */
+  runs: Record<string, RunResult>;
+  tcpdumpReport: string;
+}
+
+function openssl(args: string[]): void {
+  const r = spawnSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+}
+
+/** An EC key and a certificate for it signed by the etcd CA, with the given subject and extensions. */
+function issue(dir: string, name: string, subject: string, ext: string): void {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const extFile = join(dir, `${name}.ext`);
+  writeFileSync(extFile, ext);
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', subject]);
+  openssl(['x509', '-req', '-in', csr, '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', join(dir, `${name}.crt`),
+    '-days', '2', '-extfile', extFile]);
+}
+
+function makePki(dir: string): void {
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'),
+    '-days', '2', '-subj', '/CN=etcd-ca']);
+  for (const h of ['cp1', 'cp2', 'cp3', 'n1'] as const) {
+    // kubeadm's etcd server/peer certificates: CN = the node name, SANs = its names and addresses.
+    issue(dir, h, `/CN=${h}`, `subjectAltName=DNS:${h},DNS:localhost,IP:${addressOf(h)},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  }
+  issue(dir, 'apiserver-etcd-client', '/O=system:masters/CN=kube-apiserver-etcd-client', 'extendedKeyUsage=clientAuth\n');
+}
+
+function memberArgs(dir: string, name: string, scheme: 'http' | 'https', cluster: string): string[] {
+  const a = addressOf(name as keyof typeof ETCD_HOSTS);
+  return ['--name', name, '--data-dir', join(dir, `data-${name}`),
+    '--listen-client-urls', `${scheme}://${a}:2379`, '--advertise-client-urls', `${scheme}://${a}:2379`,
+    '--listen-peer-urls', `${scheme}://${a}:2380`, '--initial-advertise-peer-urls', `${scheme}://${a}:2380`,
+    '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--log-level', 'warn'];
+}
+
+function tlsArgs(dir: string, name: string, clientAuth: boolean): string[] {
+  const crt = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  const ca = join(dir, 'ca.crt');
+  // A trusted CA for clients makes etcd require their certificates, whatever --client-cert-auth says.
+  return ['--cert-file', crt, '--key-file', key, ...(clientAuth ? ['--trusted-ca-file', ca, '--client-cert-auth'] : []),
+    '--peer-cert-file', crt, '--peer-key-file', key, '--peer-trusted-ca-file', ca, '--peer-client-cert-auth'];
+}
+
+/** Retries `step` until it exits 0 or `ms` pass; the last result either way. */
+async function until(step: () => Promise<RunResult>, ms: number): Promise<RunResult> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await step();
+    if (r.code === 0 || Date.now() > deadline) return r;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+/** Builds the lab, records the scenario into `dir`/etcd.pcap and tears everything down again. */
+export async function recordEtcd(dir: string): Promise<EtcdRecording> {
+  mkdirSync(dir, { recursive: true });
+  makePki(dir);
+  const pcap = join(dir, 'etcd.pcap');
+  const keylog = join(dir, 'curl.keys');
+  const runs: Record<string, RunResult> = {};
+  const lab = NetnsLab.create('e', SUBNET, ETCD_HOSTS);
+  try {
+    const cap = await lab.capture(pcap);
+    const tlsCluster = (['cp1', 'cp2', 'cp3'] as const).map((h) => `${h}=https://${addressOf(h)}:2380`).join(',');
+    for (const h of ['cp1', 'cp2', 'cp3'] as const) lab.start(h, 'etcd', [...memberArgs(dir, h, 'https', tlsCluster), ...tlsArgs(dir, h, true)]);
+    const plainCluster = (['p1', 'p2'] as const).map((h) => `${h}=http://${addressOf(h)}:2380`).join(',');
+    for (const h of ['p1', 'p2'] as const) lab.start(h, 'etcd', memberArgs(dir, h, 'http', plainCluster));
+    lab.start('n1', 'etcd', [...memberArgs(dir, 'n1', 'https', `n1=https://${addressOf('n1')}:2380`), ...tlsArgs(dir, 'n1', false)]);
+
+    const ca = join(dir, 'ca.crt');
+    const clientTls = ['--cacert', ca, '--cert', join(dir, 'apiserver-etcd-client.crt'), '--key', join(dir, 'apiserver-etcd-client.key')];
+    const tlsEndpoints = ['--endpoints', (['cp1', 'cp2', 'cp3'] as const).map((h) => `https://${addressOf(h)}:2379`).join(',')];
+    const etcdctl = (args: string[]): Promise<RunResult> => lab.run('api', 'etcdctl', args, { ETCDCTL_API: '3' });
+
+    // Each cluster answers once it has a leader.
+    runs.tlsReady = await until(() => etcdctl([...clientTls, ...tlsEndpoints, 'endpoint', 'health']), 20000);
+    runs.plainReady = await until(() => etcdctl(['--endpoints', `http://${addressOf('p1')}:2379`, 'endpoint', 'health']), 20000);
+    runs.noAuthReady = await until(() => etcdctl(['--cacert', ca, '--endpoints', `https://${addressOf('n1')}:2379`, 'endpoint', 'health']), 20000);
+
+    runs.put = await etcdctl([...clientTls, ...tlsEndpoints, 'put', POD_KEY, '{"kind":"Pod"}']);
+    runs.get = await etcdctl([...clientTls, ...tlsEndpoints, 'get', '/registry/pods', '--prefix']);
+    runs.health = await etcdctl([...clientTls, ...tlsEndpoints, 'endpoint', 'health', '--cluster']);
+    runs.plainPut = await etcdctl(['--endpoints', `http://${addressOf('p1')}:2379`, 'put', '/registry/secrets/kube-system/token', '{"kind":"Secret"}']);
+    runs.plainGet = await etcdctl(['--endpoints', `http://${addressOf('p2')}:2379`, 'get', '/registry/secrets', '--prefix']);
+    // etcd's JSON gateway over TLS 1.2, with the API server's client certificate and a key log.
+    runs.gateway = await lab.run('api', 'curl', ['-sS', '--tlsv1.2', '--tls-max', '1.2', '--cacert', ca,
+      '--cert', join(dir, 'apiserver-etcd-client.crt'), '--key', join(dir, 'apiserver-etcd-client.key'),
+      '-X', 'POST', '-d', JSON.stringify({ key: Buffer.from(POD_KEY).toString('base64') }), `https://${addressOf('cp1')}:2379/v3/kv/range`],
+      { SSLKEYLOGFILE: keylog });
+    // TLS 1.2 to the member that asks for no client certificate: the handshake says so in the clear.
+    runs.noAuth = await lab.run('api', 'openssl', ['s_client', '-connect', `${addressOf('n1')}:2379`, '-tls1_2', '-CAfile', ca]);
+    // Heartbeats between members carry on meanwhile; let a few more pass.
+    await new Promise((r) => setTimeout(r, 500));
+    const tcpdumpReport = await cap.stop();
+    return { pcap, keylog, caFile: ca, runs, tcpdumpReport };
+  } finally {
+    await lab.destroy();
+  }
+}

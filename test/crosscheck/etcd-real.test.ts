@@ -1,0 +1,138 @@
+/**
+ * Real etcd clusters and clients on a lab network (etcd-lab.ts), analysed as a user would:
+ * `planewatch analyze FILE --keylog … --json`. Every connection must land on the etcd path its
+ * endpoints make it, and the findings must be exactly those the set-up deserves.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addressOf, POD_KEY, recordEtcd, type EtcdRecording } from './etcd-lab';
+import { droppedByKernel, hasTool } from './loopback-capture';
+import { canBuildLab } from './netns-lab';
+
+const CLI = join(import.meta.dirname, '../../bin/planewatch.js');
+
+interface Flow {
+  id: string;
+  client: { ip: string; port: number };
+  server: { ip: string; port: number };
+  app: string;
+  payloadBytes: [number, number];
+  path: string;
+  confidence: number;
+  reasons: string[];
+  findings: string[];
+  tls: { version: string | null; decrypted: boolean; clientCertRequested: boolean | null; clientCertificates: { subject: string }[]; serverCertificates: { subject: string; issuer: string }[] } | null;
+  http: { method: string; path: string; status: number | null; grpcMethod?: string | null }[];
+}
+
+interface Doc {
+  captures: { anomalies: Record<string, number>; error: unknown }[];
+  flows: Flow[];
+}
+
+function analyze(rec: EtcdRecording): Promise<Doc> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, 'analyze', rec.pcap, '--keylog', rec.keylog, '--ca', rec.caFile, '--json', '--quiet'],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+        if (stdout.trim().startsWith('{')) resolve(JSON.parse(stdout) as Doc);
+        else reject(new Error(`planewatch analyze failed: ${err?.message ?? ''} ${stderr}`));
+      });
+  });
+}
+
+const TLS_MEMBERS = ['cp1', 'cp2', 'cp3'].map((h) => addressOf(h as 'cp1'));
+const PLAIN_MEMBERS = ['p1', 'p2'].map((h) => addressOf(h as 'p1'));
+const NO_AUTH_MEMBER = addressOf('n1');
+const API = addressOf('api');
+const carriedBytes = (f: Flow): boolean => f.payloadBytes[0] + f.payloadBytes[1] > 0;
+
+const hasEtcdLab = canBuildLab() && ['etcd', 'etcdctl', 'tcpdump', 'openssl', 'curl'].every(hasTool);
+
+describe.skipIf(!hasEtcdLab)('real etcd clusters and clients on a lab network', () => {
+  let dir = '';
+  let rec: EtcdRecording;
+  let doc: Doc;
+  const to = (port: number): Flow[] => doc.flows.filter((f) => f.server.port === port);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'planewatch-etcd-'));
+    rec = await recordEtcd(dir);
+    doc = await analyze(rec);
+  }, 120_000);
+
+  afterAll(() => {
+    if (dir !== '' && !process.env.PLANEWATCH_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('recorded the whole scenario: every client succeeded and nothing was dropped', () => {
+    for (const [step, r] of Object.entries(rec.runs)) expect(r.code, `${step}: ${r.stderr.slice(0, 400)}`).toBe(0);
+    expect(rec.runs.get!.stdout).toContain(POD_KEY);
+    expect(droppedByKernel(rec.tcpdumpReport)).toBe(0);
+    expect(doc.captures[0]!.error).toBeNull();
+    expect(Object.keys(doc.captures[0]!.anomalies).filter((a) => a.startsWith('dissector.'))).toEqual([]);
+  });
+
+  it("puts every client connection on apiserver-to-etcd and every member's connection to a peer on etcd-peer", () => {
+    expect(to(2379).length).toBeGreaterThanOrEqual(10);
+    expect(to(2380).length).toBeGreaterThanOrEqual(6);
+    for (const f of to(2379)) {
+      expect(f.client.ip, f.id).toBe(API);
+      expect(f.path, `${f.id}: ${f.reasons.join('; ')}`).toBe('apiserver-to-etcd');
+    }
+    for (const f of to(2380)) {
+      const cluster = TLS_MEMBERS.includes(f.server.ip) ? TLS_MEMBERS : PLAIN_MEMBERS;
+      expect(cluster, f.id).toContain(f.client.ip);
+      expect(f.path, `${f.id}: ${f.reasons.join('; ')}`).toBe('etcd-peer');
+    }
+    expect(doc.flows.every((f) => f.server.port === 2379 || f.server.port === 2380)).toBe(true);
+  });
+
+  it('raises etcd-plaintext on exactly the connections of the cluster without TLS that carried bytes, on both ports', () => {
+    const flagged = doc.flows.filter((f) => f.findings.includes('etcd-plaintext')).map((f) => f.id).sort();
+    const plain = doc.flows.filter((f) => PLAIN_MEMBERS.includes(f.server.ip) && carriedBytes(f)).map((f) => f.id).sort();
+    expect(flagged).toEqual(plain);
+    expect(new Set(doc.flows.filter((f) => flagged.includes(f.id)).map((f) => f.server.port))).toEqual(new Set([2379, 2380]));
+  });
+
+  it('reads the gRPC calls of plaintext clients and knows etcd by them', () => {
+    const calls = to(2379).filter((f) => PLAIN_MEMBERS.includes(f.server.ip)).flatMap((f) => f.http.map((h) => h.path));
+    expect(calls).toContain('/etcdserverpb.KV/Put');
+    expect(calls).toContain('/etcdserverpb.KV/Range');
+    const reasons = to(2379).filter((f) => PLAIN_MEMBERS.includes(f.server.ip)).flatMap((f) => f.reasons).join('\n');
+    expect(reasons).toMatch(/is an etcd member: serves etcd gRPC etcdserverpb\.KV\/(Put|Range)/);
+  });
+
+  it('knows the API server by the etcd client certificate it shows over TLS 1.2, and says so on its TLS 1.3 connections', () => {
+    const gateway = to(2379).find((f) => f.tls?.version === '1.2' && f.tls.clientCertificates.length > 0);
+    expect(gateway, 'the TLS 1.2 gateway request').toBeDefined();
+    expect(gateway!.tls!.clientCertificates[0]!.subject).toContain('CN=kube-apiserver-etcd-client');
+    expect(gateway!.tls!.serverCertificates[0]!.issuer).toBe('CN=etcd-ca');
+    const tls13 = to(2379).filter((f) => f.tls?.version === '1.3');
+    expect(tls13.length).toBeGreaterThanOrEqual(6);
+    for (const f of tls13) {
+      expect(f.tls!.clientCertificates, `${f.id}: TLS 1.3 hides certificates`).toEqual([]);
+      expect(f.reasons.join('\n'), f.id).toContain(`${API} is an API server: client certificate CN=kube-apiserver-etcd-client`);
+    }
+  });
+
+  it("decrypts the gateway request with curl's key log", () => {
+    const gateway = to(2379).find((f) => f.tls?.version === '1.2' && f.tls.clientCertificates.length > 0)!;
+    expect(gateway.tls!.decrypted).toBe(true);
+    expect(gateway.http).toEqual([expect.objectContaining({ method: 'POST', path: '/v3/kv/range', status: 200 })]);
+  });
+
+  it('raises etcd-no-client-auth for the member that asked no certificate over TLS 1.2, and nowhere else', () => {
+    const flagged = doc.flows.filter((f) => f.findings.includes('etcd-no-client-auth'));
+    expect(flagged.map((f) => [f.server.ip, f.tls?.version, f.tls?.clientCertRequested])).toEqual([[NO_AUTH_MEMBER, '1.2', false]]);
+    const asked = to(2379).filter((f) => TLS_MEMBERS.includes(f.server.ip) && f.tls?.version === '1.2');
+    for (const f of asked) expect(f.tls!.clientCertRequested, f.id).toBe(true);
+  });
+
+  it('names no protocol for connections that carried no bytes (members dialling peers not yet up)', () => {
+    for (const f of doc.flows.filter((x) => !carriedBytes(x))) expect(f.app, f.id).toBe('unknown');
+    for (const f of doc.flows.filter((x) => carriedBytes(x) && TLS_MEMBERS.concat(NO_AUTH_MEMBER).includes(x.server.ip))) expect(f.app, f.id).toBe('tls');
+  });
+});

@@ -231,9 +231,8 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
     }
     // A person's tool (kubectl, helm …) is none of the documented clients: the closest path is kept,
     // with that said and a lower confidence.
-    const tool = userToolAgent(f);
-    const toolWhy = tool === null ? [] : [`User-Agent ${tool.slice(0, 60)} is a user's tool, not a node or a control-plane component`];
-    const toolCut = tool === null ? 0 : 0.1;
+    const toolWhy = personalClient(f);
+    const toolCut = toolWhy.length === 0 ? 0 : 0.1;
     if (onHost) return result('controlplane-to-apiserver', base + 0.2 - toolCut, [serverWhy, `client on the API server's own host (${c})`, ...toolWhy]);
     return result('node-to-apiserver', base + 0.1 - toolCut / 2, [serverWhy, `client ${c} has no known role; node-to-control-plane traffic is the closest documented path`, ...toolWhy]);
   }
@@ -265,6 +264,22 @@ export function ownClientIdentity(f: FlowRecord): { role: Role; reason: string }
 
 /** User agents of tools people run against the API server (kubectl, helm, k9s …). */
 const USER_TOOL_AGENT = /^(kubectl|helm|k9s|kustomize|kubeadm|kubectx|kubens|stern|argocd|flux|Lens|OpenLens|Headlamp)[/ ]/i;
+
+/**
+ * What shows that a person, not a node or a component, is at the client end: a tool's user agent or
+ * an administrator's client certificate (kubeadm's admin.conf: CN=kubernetes-admin, O=system:masters).
+ * The reasons to give (none when nothing shows it).
+ */
+export function personalClient(f: FlowRecord): string[] {
+  const why: string[] = [];
+  const tool = userToolAgent(f);
+  if (tool !== null) why.push(`User-Agent ${tool.slice(0, 60)} is a user's tool, not a node or a control-plane component`);
+  const cert = f.tls?.clientCertificates[0];
+  if (cert && cert.subjectO.includes('system:masters') && ownClientIdentity(f) === null) {
+    why.push(`client certificate ${cert.subject} is an administrator's credential (group system:masters), not a node's or a control-plane component's`);
+  }
+  return why;
+}
 
 /** The user agent of a person's tool this connection carries, or null. */
 export function userToolAgent(f: FlowRecord): string | null {

@@ -69,6 +69,18 @@ describe('classifier and findings', () => {
     }
   });
 
+  it("an administrator's client certificate (group system:masters) is a person's credential, said so with less certainty", () => {
+    const base = fixtureCert('server-rsa');
+    const admin = { ...base, subject: 'CN=kubernetes-admin,O=system:masters', subjectCN: 'kubernetes-admin', subjectO: ['system:masters'] };
+    const other = { ...base, subject: 'CN=backup-job,O=ops', subjectCN: 'backup-job', subjectO: ['ops'] };
+    const conn = (cert: typeof base) => flow('10.9.9.8:41000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.2', { clientCertificates: [cert] }) });
+    const [a, o] = analyse([conn(admin), conn(other)], apiserverCert);
+    expect(a!.c.path).toBe(o!.c.path);
+    expect(a!.c.reasons.join(' ')).toContain("client certificate CN=kubernetes-admin,O=system:masters is an administrator's credential");
+    expect(o!.c.reasons.join(' ')).not.toContain('administrator');
+    expect(a!.c.confidence).toBeLessThan(o!.c.confidence);
+  });
+
   it('says "cannot tell" for TLS 1.3 to a kubelet whose certificate was never seen', () => {
     const f = flow('10.0.0.10:40003', '10.0.0.21:10250', { app: 'tls', tls: tls('1.3') });
     const [r] = analyse([f], apiserverCert);

@@ -1,0 +1,111 @@
+/**
+ * A real kubectl against stand-in API servers on a lab network (netns-lab.ts). The servers are
+ * node:http2 with just enough of the Kubernetes API for `kubectl get pods` (discovery, then the list);
+ * what is under test is what kubectl, a real Go client, puts on the wire and what planewatch makes
+ * of it:
+ *
+ * - `cp1`: an API server with TLS 1.3 (the default) on 6443 and the legacy insecure port 8080;
+ * - `cp2`: an API server limited to TLS 1.2, so the client certificate crosses in the clear;
+ * - `admin`: a person's workstation running kubectl with a bearer token (TLS 1.3 and plain HTTP)
+ *   and with a client certificate (TLS 1.2).
+ *
+ * The servers write a key log, so the TLS connections can be decrypted.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NetnsLab } from './netns-lab';
+import { waitForOutput, type RunResult } from './loopback-capture';
+
+export const KUBECTL_HOSTS = { admin: 50, cp1: 10, cp2: 11 } as const;
+const SUBNET = '10.62.0';
+export const kubectlAddress = (h: keyof typeof KUBECTL_HOSTS): string => `${SUBNET}.${KUBECTL_HOSTS[h]}`;
+
+/** The bearer token kubectl sends; a test checks it never appears in planewatch's output. */
+export const TOKEN = 'lab-token-7f3a9c2e4b1d8f60a5e2c9b7d4f1a3e8';
+
+export interface KubectlRecording {
+  pcap: string;
+  keylog: string;
+  caFile: string;
+  runs: Record<string, RunResult>;
+  tcpdumpReport: string;
+}
+
+function openssl(args: string[]): void {
+  const r = spawnSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+}
+
+function issue(dir: string, name: string, subject: string, ext: string): void {
+  writeFileSync(join(dir, `${name}.ext`), ext);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.csr`), '-subj', subject]);
+  openssl(['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial',
+    '-out', join(dir, `${name}.crt`), '-days', '2', '-extfile', join(dir, `${name}.ext`)]);
+}
+
+/** kubeadm's layout: a cluster CA named "kubernetes", apiserver certificates naming the Service. */
+function makePki(dir: string): void {
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-days', '2', '-subj', '/CN=kubernetes']);
+  for (const h of ['cp1', 'cp2'] as const) {
+    issue(dir, h, '/CN=kube-apiserver', `subjectAltName=DNS:${h},DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,` +
+      `DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1,IP:${kubectlAddress(h)}\nextendedKeyUsage=serverAuth\n`);
+  }
+  issue(dir, 'admin', '/O=system:masters/CN=kubernetes-admin', 'extendedKeyUsage=clientAuth\n');
+}
+
+/** The stand-in API server: discovery and an empty pod list, JSON as the real one answers. */
+const SERVER = `
+import http from 'node:http';
+import http2 from 'node:http2';
+import { appendFileSync, readFileSync } from 'node:fs';
+const [dir, name, address, maxVersion] = process.argv.slice(2);
+const json = (res, status, body) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
+function handle(req, res) {
+  const path = new URL(req.url, 'http://x').pathname;
+  if (path === '/api') return json(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address + ':6443' }] });
+  if (path === '/apis') return json(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+  if (path === '/api/v1') return json(res, 200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [
+    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list', 'watch'], shortNames: ['po'] }] });
+  if (path === '/api/v1/namespaces/default/pods') return json(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [] });
+  json(res, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
+}
+const tls = http2.createSecureServer({ key: readFileSync(dir + '/' + name + '.key'), cert: readFileSync(dir + '/' + name + '.crt'),
+  ca: readFileSync(dir + '/ca.crt'), allowHTTP1: true, requestCert: true, rejectUnauthorized: false,
+  ...(maxVersion ? { maxVersion } : {}) }, handle);
+tls.on('keylog', (line) => appendFileSync(dir + '/server.keys', line));
+const plain = http.createServer(handle);
+tls.listen(6443, address, () => plain.listen(8080, address, () => console.log('serving')));
+`;
+
+/** Builds the lab, records kubectl's runs into `dir`/kubectl.pcap and tears everything down. */
+export async function recordKubectl(dir: string): Promise<KubectlRecording> {
+  mkdirSync(dir, { recursive: true });
+  makePki(dir);
+  const script = join(dir, 'apiserver.mjs');
+  writeFileSync(script, SERVER);
+  const pcap = join(dir, 'kubectl.pcap');
+  const runs: Record<string, RunResult> = {};
+  const lab = NetnsLab.create('k', SUBNET, KUBECTL_HOSTS);
+  try {
+    const cap = await lab.capture(pcap);
+    const servers = [
+      lab.start('cp1', process.execPath, [script, dir, 'cp1', kubectlAddress('cp1')]),
+      lab.start('cp2', process.execPath, [script, dir, 'cp2', kubectlAddress('cp2'), 'TLSv1.2']),
+    ];
+    await Promise.all(servers.map((s) => waitForOutput(s, 'serving', 10000)));
+    // A fresh discovery cache for every run, so each one asks the server what it serves.
+    const kubectl = (step: string, server: string, auth: string[]): Promise<RunResult> =>
+      lab.run('admin', 'kubectl', ['--server', server, ...auth, '--cache-dir', join(dir, `cache-${step}`), 'get', 'pods', '--namespace', 'default'],
+        { HOME: dir, KUBECONFIG: join(dir, 'no-kubeconfig') });
+    const ca = join(dir, 'ca.crt');
+    runs.tls13Token = await kubectl('tls13', `https://${kubectlAddress('cp1')}:6443`, ['--certificate-authority', ca, '--token', TOKEN]);
+    runs.tls12Cert = await kubectl('tls12', `https://${kubectlAddress('cp2')}:6443`,
+      ['--certificate-authority', ca, '--client-certificate', join(dir, 'admin.crt'), '--client-key', join(dir, 'admin.key')]);
+    runs.insecurePort = await kubectl('plain', `http://${kubectlAddress('cp1')}:8080`, ['--token', TOKEN]);
+    const tcpdumpReport = await cap.stop();
+    return { pcap, keylog: join(dir, 'server.keys'), caFile: ca, runs, tcpdumpReport };
+  } finally {
+    await lab.destroy();
+  }
+}

@@ -24,10 +24,10 @@ export interface ClassifySummary {
 /**
  * Learns the topology from every flow in the database, then (re)classifies every flow and replaces
  * all findings and endpoints. Run after each ingest and by `planewatch reclassify`; running it twice
- * gives the same database.
+ * gives the same database. `topology` must be new (it is given so that a caller can go on learning
+ * with it, as live capture does).
  */
-export function classifyDatabase(db: Db, inputs: AnalysisInputs): ClassifySummary {
-  const topology = new Topology(inputs.inventory);
+export function classifyDatabase(db: Db, inputs: AnalysisInputs, topology = new Topology(inputs.inventory)): ClassifySummary {
   for (const f of iterateStoredFlows(db)) topology.observe(f);
 
   const writer = new ClassificationWriter(db);

@@ -23,11 +23,11 @@ const PAGE = 2000;
  * other flow already has the verdict that a pass over the finished topology gives it.
  */
 export class InlineClassifier {
-  readonly topology: Topology;
-
-  constructor(private readonly inputs: AnalysisInputs) {
-    this.topology = new Topology(inputs.inventory);
-  }
+  /** `topology`: what was learned before (default: nothing but the inventory). */
+  constructor(
+    private readonly inputs: AnalysisInputs,
+    readonly topology: Topology = new Topology(inputs.inventory),
+  ) {}
 
   /** Learns from a finished flow, then classifies it with everything learned so far. */
   verdict(rec: FlowRecord): Verdict {

@@ -1,5 +1,6 @@
 import { FlowWriter, type Db } from '../store/store';
 import type { FlowRecord } from '../model/flow-record';
+import type { Verdict } from '../model/analysis';
 
 /** A flow open at least this long (capture time) is written as a snapshot while it lasts. */
 export const SNAPSHOT_MIN_AGE_S = 2;
@@ -7,8 +8,8 @@ export const SNAPSHOT_MIN_AGE_S = 2;
 /**
  * Writes live flows: every flow when it ends, and long-lived ones periodically as snapshots
  * (end_reason 'active'). A flow is one row whatever happens: writing a newer version of a flow
- * replaces the older row in the same transaction (its children and findings go with it by cascade;
- * the next classification pass recreates the findings).
+ * replaces the older row in the same transaction (its children and findings go with it by cascade,
+ * and the newer version is stored with its own verdict).
  */
 export class LiveFlowStore {
   private readonly writer: FlowWriter;
@@ -19,9 +20,11 @@ export class LiveFlowStore {
   /** Rows written or replaced since the last classification pass. */
   changed = 0;
 
+  /** `verdictOf` classifies each version of a flow as it is written (null: stored unclassified). */
   constructor(
     private readonly db: Db,
     captureId: number,
+    private readonly verdictOf: ((rec: FlowRecord) => Verdict) | null = null,
   ) {
     this.writer = new FlowWriter(db, captureId);
     this.deleteFlow = db.prepare(`DELETE FROM flows WHERE id = ?`);
@@ -54,7 +57,7 @@ export class LiveFlowStore {
       for (const rec of latest.values()) {
         const old = ids.get(rec.id);
         if (old !== undefined) this.deleteFlow.run(old);
-        this.writer.add(rec);
+        this.writer.add(rec, this.verdictOf === null ? null : this.verdictOf(rec));
       }
       this.writer.flush();
     })();

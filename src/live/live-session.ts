@@ -4,6 +4,8 @@ import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import { KeyLogFollower } from '../../dissectors/tls/decrypt/key-log-follower';
 import { SECRETS_TLS_KEY_LOG } from '../ingest/pcapng-reader';
 import { classifyDatabase } from '../analysis/classify-database';
+import { InlineClassifier } from '../analysis/inline-classifier';
+import { Topology } from '../analysis/topology';
 import { loadAnalysisInputs, resolveInputs, type AnalysisInputs } from '../analysis/context';
 import { readCapture } from '../ingest/read-capture';
 import type { CaptureInfo } from '../ingest/capture-info';
@@ -24,7 +26,11 @@ export const LIVE_MAX_FLOWS = 100_000;
 export const STATUS_INTERVAL_MS = 1000;
 /** Long-lived flows are snapshotted this often. */
 export const SNAPSHOT_INTERVAL_MS = 5000;
-/** Classification re-runs at most this often, and takes at most a tenth of the time (a pass reads every flow). */
+/**
+ * Every flow is classified as it is written, with what the run has learned so far. A pass over the
+ * whole database then brings earlier verdicts up to date with what was learned since: it re-runs at
+ * most this often, and takes at most a tenth of the time (it reads every flow).
+ */
 export const CLASSIFY_MIN_INTERVAL_MS = 1000;
 const CLASSIFY_DUTY = 10;
 /** Evidence files written at most per run. */
@@ -55,6 +61,8 @@ export interface LiveOptions {
   /** Called once the source is receiving (with the bound UDP port for mirror listeners). */
   onReady?: (info: { captureId: number; port: number | null }) => void;
   statusIntervalMs?: number;
+  /** The least time between passes over the whole database (default CLASSIFY_MIN_INTERVAL_MS). */
+  classifyIntervalMs?: number;
 }
 
 export interface LiveResult {
@@ -99,6 +107,13 @@ class LiveRun {
   private readonly engine: Engine;
   private readonly evidence: EvidenceRecorder | null;
   private readonly inputs: AnalysisInputs;
+  /**
+   * Classifies flows as they are written. Each pass over the database hands it the topology the pass
+   * learned, so it goes on from everything stored. Between passes, a flow written again (a snapshot,
+   * then its end) is learned from once per version: the endpoints' counters run ahead until the next
+   * pass recounts them, which the verdicts do not depend on.
+   */
+  private inline: InlineClassifier;
   private readonly sink: (frame: Frame) => void;
   /** Secrets from --keylog files and from the stream's Decryption Secrets Blocks. */
   private readonly keyLog = new KeyLog();
@@ -126,8 +141,9 @@ class LiveRun {
         .run(source, process.pid, new Date().toISOString()).lastInsertRowid,
     );
     this.inputs = resolveInputs(db, given);
+    this.inline = new InlineClassifier(this.inputs);
     this.status = new LiveStatusWriter(db, source, this.captureId);
-    this.flows = new LiveFlowStore(db, this.captureId);
+    this.flows = new LiveFlowStore(db, this.captureId, (rec) => this.inline.verdict(rec));
     const keyLogFiles = opts.keyLogFiles ?? [];
     this.keyLogFollower = keyLogFiles.length > 0 ? new KeyLogFollower(keyLogFiles, this.keyLog) : null;
     if (this.keyLogFollower !== null) {
@@ -277,7 +293,7 @@ class LiveRun {
         this.flows.snapshot(this.engine.snapshot());
       }
       this.flows.flush();
-      if (final || (this.flows.changed > 0 && now - this.lastClassify >= Math.max(CLASSIFY_MIN_INTERVAL_MS, this.classifyCostMs * CLASSIFY_DUTY))) {
+      if (final || (this.flows.changed > 0 && now - this.lastClassify >= Math.max(this.opts.classifyIntervalMs ?? CLASSIFY_MIN_INTERVAL_MS, this.classifyCostMs * CLASSIFY_DUTY))) {
         this.classify();
       }
       const stats = this.engine.getStats();
@@ -301,7 +317,9 @@ class LiveRun {
 
   private classify(): void {
     const t0 = Date.now();
-    classifyDatabase(this.db, this.inputs);
+    const topology = new Topology(this.inputs.inventory);
+    classifyDatabase(this.db, this.inputs, topology);
+    this.inline = new InlineClassifier(this.inputs, topology);
     this.flows.changed = 0;
     this.lastClassify = Date.now();
     this.classifyCostMs = this.lastClassify - t0;

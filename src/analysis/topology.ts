@@ -120,6 +120,11 @@ export type { SeenChain } from './server-chains';
 const KUBELET_SELF_CN = /^([A-Za-z0-9.-]+)@\d{9,}$/;
 const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
 
+/** Paths of etcd's peer API (raft messages, snapshots and membership), which members call on each other. */
+export function isEtcdPeerPath(path: string): boolean {
+  return path === '/raft' || path.startsWith('/raft/') || path === '/members' || path.startsWith('/members/');
+}
+
 /** How a reason names whose default port a hinted port is. */
 const PORT_HINT_OWNERS = {
   apiserver: "the API server's default",
@@ -328,6 +333,11 @@ export class Topology {
       } else if (k8s?.api === 'apiserver' && /^\/apis?\//.test(h.path) && h.status !== null && h.status !== 404) {
         // Only resource paths (/api, /apis) say "API server": /metrics or /healthz are served by many.
         server.claim('apiserver', 0.6, `answers Kubernetes API path ${h.path.slice(0, 60)} ${where}`);
+      }
+      if (isEtcdPeerPath(h.path)) {
+        // Only etcd members serve and call these (raft streams, membership): the peer port, whatever its number.
+        server.claim('etcd', 0.85, `serves etcd's peer API path ${h.path.slice(0, 60)} ${where}`);
+        client.claim('etcd', 0.8, `calls etcd's peer API path ${h.path.slice(0, 60)} ${where}`);
       }
       // grpcMethod is "pkg.Service/Method", without the path's leading slash (grpcMethodFromPath).
       if (h.grpcMethod?.startsWith('etcdserverpb.')) server.claim('etcd', 0.9, `serves etcd gRPC ${h.grpcMethod} ${where}`);

@@ -177,6 +177,20 @@ describe('classifier and findings', () => {
     expect(e!.rules).toContain('etcd-plaintext');
   });
 
+  it("knows etcd peers by the peer API paths they call, on any port, and flags them in plain HTTP", () => {
+    const raft = (client: string, server: string) =>
+      flow(client, server, { app: 'http', http: [req('GET', '/raft/stream/msgapp/75d8b0f124aaad9a', { userAgent: 'Go-http-client/1.1' })] });
+    const [a, b] = analyse([raft('10.0.0.21:41000', '10.0.0.22:12380'), raft('10.0.0.22:41001', '10.0.0.21:12380')]);
+    for (const r of [a!, b!]) {
+      expect(r.c.path).toBe('etcd-peer');
+      expect(r.c.reasons.join(' ')).toMatch(/serves etcd's peer API path \/raft\/stream\/msgapp/);
+      expect(r.rules).toContain('etcd-plaintext');
+    }
+    // A path that merely starts with the letters is not etcd's.
+    const [other] = analyse([flow('10.0.0.30:41002', '10.0.0.31:8080', { app: 'http', http: [req('GET', '/rafters', {})] })]);
+    expect(other!.c.path).not.toBe('etcd-peer');
+  });
+
   it('judges server roles per port on a stacked control-plane host (API server, etcd and kubelet on one address)', () => {
     const etcd = flow('10.0.0.10:45000', '10.0.0.10:2379', { app: 'http2', http: [req('POST', '/etcdserverpb.KV/Range', { grpcMethod: grpcMethodFromPath('/etcdserverpb.KV/Range'), version: '2' })] });
     const api = flow('10.0.0.10:45001', '10.0.0.10:8080', { app: 'http', http: [req('GET', '/api/v1/pods')] });

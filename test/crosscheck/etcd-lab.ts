@@ -4,7 +4,8 @@
  * - `cp1..cp3`: a three-member cluster with TLS on both ports and client certificates required, as
  *   kubeadm sets etcd up (certificates from an etcd CA, the API server's client certificate
  *   CN=kube-apiserver-etcd-client);
- * - `p1, p2`: a two-member cluster without TLS at all;
+ * - `p1, p2`: a two-member cluster without TLS at all, on ports of its own (12379 for clients, 12380
+ *   for peers), so that only what it says on the wire can tell it is etcd;
  * - `n1`: one member with TLS that asks for no client certificate;
  * - `api`: the API server's host, running the clients: etcdctl (gRPC over HTTP/2, TLS 1.3 from Go),
  *   curl to etcd's JSON gateway over TLS 1.2 writing a key log, and openssl s_client over TLS 1.2.
@@ -21,6 +22,9 @@ export const addressOf = (h: keyof typeof ETCD_HOSTS): string => `${SUBNET}.${ET
 
 /** The key the clients write and read back, as Kubernetes names a Pod in etcd. */
 export const POD_KEY = '/registry/pods/default/web-1';
+
+/** Client and peer ports of the cluster without TLS. */
+export const PLAIN_PORTS = { client: 12379, peer: 12380 } as const;
 
 export interface EtcdRecording {
   pcap: string;
@@ -57,11 +61,11 @@ function makePki(dir: string): void {
   issue(dir, 'apiserver-etcd-client', '/O=system:masters/CN=kube-apiserver-etcd-client', 'extendedKeyUsage=clientAuth\n');
 }
 
-function memberArgs(dir: string, name: string, scheme: 'http' | 'https', cluster: string): string[] {
+function memberArgs(dir: string, name: string, scheme: 'http' | 'https', cluster: string, ports = { client: 2379, peer: 2380 }): string[] {
   const a = addressOf(name as keyof typeof ETCD_HOSTS);
   return ['--name', name, '--data-dir', join(dir, `data-${name}`),
-    '--listen-client-urls', `${scheme}://${a}:2379`, '--advertise-client-urls', `${scheme}://${a}:2379`,
-    '--listen-peer-urls', `${scheme}://${a}:2380`, '--initial-advertise-peer-urls', `${scheme}://${a}:2380`,
+    '--listen-client-urls', `${scheme}://${a}:${ports.client}`, '--advertise-client-urls', `${scheme}://${a}:${ports.client}`,
+    '--listen-peer-urls', `${scheme}://${a}:${ports.peer}`, '--initial-advertise-peer-urls', `${scheme}://${a}:${ports.peer}`,
     '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--log-level', 'warn'];
 }
 
@@ -96,8 +100,8 @@ export async function recordEtcd(dir: string): Promise<EtcdRecording> {
     const cap = await lab.capture(pcap);
     const tlsCluster = (['cp1', 'cp2', 'cp3'] as const).map((h) => `${h}=https://${addressOf(h)}:2380`).join(',');
     for (const h of ['cp1', 'cp2', 'cp3'] as const) lab.start(h, 'etcd', [...memberArgs(dir, h, 'https', tlsCluster), ...tlsArgs(dir, h, true)]);
-    const plainCluster = (['p1', 'p2'] as const).map((h) => `${h}=http://${addressOf(h)}:2380`).join(',');
-    for (const h of ['p1', 'p2'] as const) lab.start(h, 'etcd', memberArgs(dir, h, 'http', plainCluster));
+    const plainCluster = (['p1', 'p2'] as const).map((h) => `${h}=http://${addressOf(h)}:${PLAIN_PORTS.peer}`).join(',');
+    for (const h of ['p1', 'p2'] as const) lab.start(h, 'etcd', memberArgs(dir, h, 'http', plainCluster, PLAIN_PORTS));
     lab.start('n1', 'etcd', [...memberArgs(dir, 'n1', 'https', `n1=https://${addressOf('n1')}:2380`), ...tlsArgs(dir, 'n1', false)]);
 
     const ca = join(dir, 'ca.crt');
@@ -107,14 +111,14 @@ export async function recordEtcd(dir: string): Promise<EtcdRecording> {
 
     // Each cluster answers once it has a leader.
     runs.tlsReady = await until(() => etcdctl([...clientTls, ...tlsEndpoints, 'endpoint', 'health']), 20000);
-    runs.plainReady = await until(() => etcdctl(['--endpoints', `http://${addressOf('p1')}:2379`, 'endpoint', 'health']), 20000);
+    runs.plainReady = await until(() => etcdctl(['--endpoints', `http://${addressOf('p1')}:${PLAIN_PORTS.client}`, 'endpoint', 'health']), 20000);
     runs.noAuthReady = await until(() => etcdctl(['--cacert', ca, '--endpoints', `https://${addressOf('n1')}:2379`, 'endpoint', 'health']), 20000);
 
     runs.put = await etcdctl([...clientTls, ...tlsEndpoints, 'put', POD_KEY, '{"kind":"Pod"}']);
     runs.get = await etcdctl([...clientTls, ...tlsEndpoints, 'get', '/registry/pods', '--prefix']);
     runs.health = await etcdctl([...clientTls, ...tlsEndpoints, 'endpoint', 'health', '--cluster']);
-    runs.plainPut = await etcdctl(['--endpoints', `http://${addressOf('p1')}:2379`, 'put', '/registry/secrets/kube-system/token', '{"kind":"Secret"}']);
-    runs.plainGet = await etcdctl(['--endpoints', `http://${addressOf('p2')}:2379`, 'get', '/registry/secrets', '--prefix']);
+    runs.plainPut = await etcdctl(['--endpoints', `http://${addressOf('p1')}:${PLAIN_PORTS.client}`, 'put', '/registry/secrets/kube-system/token', '{"kind":"Secret"}']);
+    runs.plainGet = await etcdctl(['--endpoints', `http://${addressOf('p2')}:${PLAIN_PORTS.client}`, 'get', '/registry/secrets', '--prefix']);
     // etcd's JSON gateway over TLS 1.2, with the API server's client certificate and a key log.
     runs.gateway = await lab.run('api', 'curl', ['-sS', '--tlsv1.2', '--tls-max', '1.2', '--cacert', ca,
       '--cert', join(dir, 'apiserver-etcd-client.crt'), '--key', join(dir, 'apiserver-etcd-client.key'),

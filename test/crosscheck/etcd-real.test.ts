@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressOf, POD_KEY, recordEtcd, type EtcdRecording } from './etcd-lab';
+import { addressOf, PLAIN_PORTS, POD_KEY, recordEtcd, type EtcdRecording } from './etcd-lab';
 import { droppedByKernel, hasTool } from './loopback-capture';
 import { canBuildLab } from './netns-lab';
 
@@ -48,6 +48,8 @@ const PLAIN_MEMBERS = ['p1', 'p2'].map((h) => addressOf(h as 'p1'));
 const NO_AUTH_MEMBER = addressOf('n1');
 const API = addressOf('api');
 const carriedBytes = (f: Flow): boolean => f.payloadBytes[0] + f.payloadBytes[1] > 0;
+const CLIENT_PORTS = [2379, PLAIN_PORTS.client];
+const PEER_PORTS = [2380, PLAIN_PORTS.peer];
 
 const hasEtcdLab = canBuildLab() && ['etcd', 'etcdctl', 'tcpdump', 'openssl', 'curl'].every(hasTool);
 
@@ -55,7 +57,10 @@ describe.skipIf(!hasEtcdLab)('real etcd clusters and clients on a lab network', 
   let dir = '';
   let rec: EtcdRecording;
   let doc: Doc;
-  const to = (port: number): Flow[] => doc.flows.filter((f) => f.server.port === port);
+  /** Connections to etcd's client port, and to its peer port, of either cluster. */
+  const clients = (): Flow[] => doc.flows.filter((f) => CLIENT_PORTS.includes(f.server.port));
+  const peers = (): Flow[] => doc.flows.filter((f) => PEER_PORTS.includes(f.server.port));
+  const plain = (fs: Flow[]): Flow[] => fs.filter((f) => PLAIN_MEMBERS.includes(f.server.ip));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'planewatch-etcd-'));
@@ -75,42 +80,46 @@ describe.skipIf(!hasEtcdLab)('real etcd clusters and clients on a lab network', 
     expect(Object.keys(doc.captures[0]!.anomalies).filter((a) => a.startsWith('dissector.'))).toEqual([]);
   });
 
-  it("puts every client connection on apiserver-to-etcd and every member's connection to a peer on etcd-peer", () => {
-    expect(to(2379).length).toBeGreaterThanOrEqual(10);
-    expect(to(2380).length).toBeGreaterThanOrEqual(6);
-    for (const f of to(2379)) {
+  it("puts every client connection on apiserver-to-etcd and every member's connection to a peer on etcd-peer, on any port", () => {
+    expect(clients().length).toBeGreaterThanOrEqual(10);
+    expect(peers().length).toBeGreaterThanOrEqual(6);
+    // The cluster without TLS is on ports of its own: it is known by what it says.
+    expect(plain(clients()).length).toBeGreaterThanOrEqual(2);
+    expect(plain(peers()).length).toBeGreaterThanOrEqual(2);
+    for (const f of clients()) {
       expect(f.client.ip, f.id).toBe(API);
       expect(f.path, `${f.id}: ${f.reasons.join('; ')}`).toBe('apiserver-to-etcd');
     }
-    for (const f of to(2380)) {
+    for (const f of peers()) {
       const cluster = TLS_MEMBERS.includes(f.server.ip) ? TLS_MEMBERS : PLAIN_MEMBERS;
       expect(cluster, f.id).toContain(f.client.ip);
       expect(f.path, `${f.id}: ${f.reasons.join('; ')}`).toBe('etcd-peer');
     }
-    expect(doc.flows.every((f) => f.server.port === 2379 || f.server.port === 2380)).toBe(true);
+    expect(doc.flows.every((f) => CLIENT_PORTS.includes(f.server.port) || PEER_PORTS.includes(f.server.port))).toBe(true);
   });
 
   it('raises etcd-plaintext on exactly the connections of the cluster without TLS that carried bytes, on both ports', () => {
     const flagged = doc.flows.filter((f) => f.findings.includes('etcd-plaintext')).map((f) => f.id).sort();
     const plain = doc.flows.filter((f) => PLAIN_MEMBERS.includes(f.server.ip) && carriedBytes(f)).map((f) => f.id).sort();
     expect(flagged).toEqual(plain);
-    expect(new Set(doc.flows.filter((f) => flagged.includes(f.id)).map((f) => f.server.port))).toEqual(new Set([2379, 2380]));
+    expect(new Set(doc.flows.filter((f) => flagged.includes(f.id)).map((f) => f.server.port))).toEqual(new Set([PLAIN_PORTS.client, PLAIN_PORTS.peer]));
   });
 
-  it('reads the gRPC calls of plaintext clients and knows etcd by them', () => {
-    const calls = to(2379).filter((f) => PLAIN_MEMBERS.includes(f.server.ip)).flatMap((f) => f.http.map((h) => h.path));
+  it('reads the gRPC calls of plaintext clients and the raft traffic of plaintext peers, and knows etcd by them', () => {
+    const calls = plain(clients()).flatMap((f) => f.http.map((h) => h.path));
     expect(calls).toContain('/etcdserverpb.KV/Put');
     expect(calls).toContain('/etcdserverpb.KV/Range');
-    const reasons = to(2379).filter((f) => PLAIN_MEMBERS.includes(f.server.ip)).flatMap((f) => f.reasons).join('\n');
-    expect(reasons).toMatch(/is an etcd member: serves etcd gRPC etcdserverpb\.KV\/(Put|Range)/);
+    for (const f of plain(clients()).filter(carriedBytes)) expect(f.reasons.join('\n'), f.id).toMatch(/is an etcd member: serves etcd gRPC etcdserverpb\./);
+    expect(plain(peers()).flatMap((f) => f.http.map((h) => h.path))).toEqual(expect.arrayContaining([expect.stringMatching(/^\/raft\/stream\//)]));
+    for (const f of plain(peers()).filter((x) => x.http.length > 0)) expect(f.reasons.join('\n'), f.id).toMatch(/etcd's peer API path/);
   });
 
   it('knows the API server by the etcd client certificate it shows over TLS 1.2, and says so on its TLS 1.3 connections', () => {
-    const gateway = to(2379).find((f) => f.tls?.version === '1.2' && f.tls.clientCertificates.length > 0);
+    const gateway = clients().find((f) => f.tls?.version === '1.2' && f.tls.clientCertificates.length > 0);
     expect(gateway, 'the TLS 1.2 gateway request').toBeDefined();
     expect(gateway!.tls!.clientCertificates[0]!.subject).toContain('CN=kube-apiserver-etcd-client');
     expect(gateway!.tls!.serverCertificates[0]!.issuer).toBe('CN=etcd-ca');
-    const tls13 = to(2379).filter((f) => f.tls?.version === '1.3');
+    const tls13 = clients().filter((f) => f.tls?.version === '1.3');
     expect(tls13.length).toBeGreaterThanOrEqual(6);
     for (const f of tls13) {
       expect(f.tls!.clientCertificates, `${f.id}: TLS 1.3 hides certificates`).toEqual([]);
@@ -119,7 +128,7 @@ describe.skipIf(!hasEtcdLab)('real etcd clusters and clients on a lab network', 
   });
 
   it("decrypts the gateway request with curl's key log", () => {
-    const gateway = to(2379).find((f) => f.tls?.version === '1.2' && f.tls.clientCertificates.length > 0)!;
+    const gateway = clients().find((f) => f.tls?.version === '1.2' && f.tls.clientCertificates.length > 0)!;
     expect(gateway.tls!.decrypted).toBe(true);
     expect(gateway.http).toEqual([expect.objectContaining({ method: 'POST', path: '/v3/kv/range', status: 200 })]);
   });
@@ -127,7 +136,7 @@ describe.skipIf(!hasEtcdLab)('real etcd clusters and clients on a lab network', 
   it('raises etcd-no-client-auth for the member that asked no certificate over TLS 1.2, and nowhere else', () => {
     const flagged = doc.flows.filter((f) => f.findings.includes('etcd-no-client-auth'));
     expect(flagged.map((f) => [f.server.ip, f.tls?.version, f.tls?.clientCertRequested])).toEqual([[NO_AUTH_MEMBER, '1.2', false]]);
-    const asked = to(2379).filter((f) => TLS_MEMBERS.includes(f.server.ip) && f.tls?.version === '1.2');
+    const asked = clients().filter((f) => TLS_MEMBERS.includes(f.server.ip) && f.tls?.version === '1.2');
     for (const f of asked) expect(f.tls!.clientCertRequested, f.id).toBe(true);
   });
 

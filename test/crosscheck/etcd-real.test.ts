@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressOf, PLAIN_PORTS, POD_KEY, recordEtcd, type EtcdRecording } from './etcd-lab';
 import { droppedByKernel, hasTool } from './loopback-capture';
 import { canBuildLab } from './netns-lab';
+import { compareAll, disagreements } from './compare-all';
+import type { JsonFlow } from './planewatch-json';
+import { hasTshark, tsharkConnections } from './tshark-connections';
 
 const CLI = join(import.meta.dirname, '../../bin/planewatch.js');
 
@@ -143,5 +146,20 @@ describe.skipIf(!hasEtcdLab)('real etcd clusters and clients on a lab network', 
   it('names no protocol for connections that carried no bytes (members dialling peers not yet up)', () => {
     for (const f of doc.flows.filter((x) => !carriedBytes(x))) expect(f.app, f.id).toBe('unknown');
     for (const f of doc.flows.filter((x) => carriedBytes(x) && TLS_MEMBERS.concat(NO_AUTH_MEMBER).includes(x.server.ip))) expect(f.app, f.id).toBe('tls');
+  });
+
+  it.skipIf(!hasTshark)('tshark, given the same decode rules and key log, agrees on every TLS, HTTP and gRPC field of every connection', async () => {
+    const decodeAs = ['tcp.port==2379,tls', 'tcp.port==2380,tls', `tcp.port==${PLAIN_PORTS.client},http2`, `tcp.port==${PLAIN_PORTS.peer},http`];
+    // Raft streams answer 200 and then stream for ever: tshark reports the headers without waiting for the body.
+    const conns = await tsharkConnections(rec.pcap, decodeAs, ['-o', `tls.keylog_file:${rec.keylog}`, '-o', 'http.desegment_body:FALSE']);
+    const result = compareAll(doc.flows as unknown as JsonFlow[], conns);
+    expect(result.matching.pairs.filter((p) => p.conn === null).map((p) => p.where)).toEqual([]);
+    expect(result.matching.unmatched).toEqual([]);
+    expect(disagreements('etcd', result)).toEqual([]);
+    // Both tools really reported something of each kind.
+    const reported = (field: string) => result.checks.filter((x) => x.check.field === field && JSON.stringify(x.check.tshark) !== '[]' && x.check.tshark !== null).length;
+    for (const field of ['tls.version', 'tls.ja3', 'tls.serverCertificates[].sha256', 'http2[].path', 'http[].path', 'http[].status']) {
+      expect(reported(field), field).toBeGreaterThan(0);
+    }
   });
 });

@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectlAddress, recordKubectl, TOKEN, type KubectlRecording } from './kubectl-lab';
 import { droppedByKernel, hasTool } from './loopback-capture';
 import { canBuildLab } from './netns-lab';
+import { compareAll, disagreements } from './compare-all';
+import type { JsonFlow } from './planewatch-json';
+import { hasTshark, tsharkConnections } from './tshark-connections';
 
 const CLI = join(import.meta.dirname, '../../bin/planewatch.js');
 
@@ -43,6 +46,7 @@ describe.skipIf(!hasKubectlLab)('a real kubectl against API servers on a lab net
   let rec: KubectlRecording;
   let text = '';
   let flows: Flow[] = [];
+  let doc: { flows: unknown[] } = { flows: [] };
   const one = (server: 'cp1' | 'cp2', port: number): Flow => {
     const found = flows.filter((f) => f.server.ip === kubectlAddress(server) && f.server.port === port);
     expect(found, `${server}:${port}`).toHaveLength(1);
@@ -55,6 +59,7 @@ describe.skipIf(!hasKubectlLab)('a real kubectl against API servers on a lab net
     rec = await recordKubectl(dir);
     const out = await analyze(rec);
     text = out.text;
+    doc = out.doc;
     flows = out.doc.flows;
   }, 60_000);
 
@@ -111,5 +116,16 @@ describe.skipIf(!hasKubectlLab)('a real kubectl against API servers on a lab net
     expect(plain.findings).not.toContain('bearer-token-cleartext');
     expect(one('cp1', 6443).findings).toEqual([]);
     expect(one('cp2', 6443).findings).toEqual([]);
+  });
+
+  it.skipIf(!hasTshark)("tshark, decrypting with the same key log, agrees on every TLS, HTTP and HTTP/2 field", async () => {
+    const conns = await tsharkConnections(rec.pcap, ['tcp.port==6443,tls', 'tcp.port==8080,http'], ['-o', `tls.keylog_file:${rec.keylog}`]);
+    const result = compareAll(doc.flows as JsonFlow[], conns);
+    expect(result.matching.pairs.filter((p) => p.conn === null).map((p) => p.where)).toEqual([]);
+    expect(result.matching.unmatched).toEqual([]);
+    expect(disagreements('kubectl', result)).toEqual([]);
+    const h2 = result.checks.filter((x) => x.check.field === 'http2[].userAgent').flatMap((x) => x.check.tshark as string[]);
+    expect(h2.length).toBeGreaterThanOrEqual(8);
+    expect(h2.every((ua) => ua.startsWith('kubectl'))).toBe(true);
   });
 });

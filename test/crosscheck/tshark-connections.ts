@@ -89,9 +89,12 @@ export function parseTsharkFields(stdout: string): TsharkConnection[] {
   return [...byStream.values()];
 }
 
-/** Runs tshark once over `file`; `decodeAs` are extra `-d` rules (ports tshark would not guess). */
-export async function tsharkConnections(file: string, decodeAs: string[] = []): Promise<TsharkConnection[]> {
-  const args = ['-n', '-r', file, ...decodeAs.flatMap((d) => ['-d', d]), '-Y', 'tcp', '-T', 'fields', '-E', 'separator=/t', '-E', `aggregator=${AGGREGATOR}`];
+/**
+ * Runs tshark once over `file`; `decodeAs` are extra `-d` rules (ports tshark would not guess),
+ * `options` further arguments (`-o tls.keylog_file:FILE`, say).
+ */
+export async function tsharkConnections(file: string, decodeAs: string[] = [], options: string[] = []): Promise<TsharkConnection[]> {
+  const args = ['-n', '-r', file, ...decodeAs.flatMap((d) => ['-d', d]), ...options, '-Y', 'tcp', '-T', 'fields', '-E', 'separator=/t', '-E', `aggregator=${AGGREGATOR}`];
   for (const f of ASKED) args.push('-e', f);
   const { stdout } = await execFileAsync('tshark', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return parseTsharkFields(stdout);

@@ -9,11 +9,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareFlow, describeCheck, disagrees, type Check } from './compare-flow';
+import { compareAll, disagreements, type Compared } from './compare-all';
 import { droppedByKernel, hasTool } from './loopback-capture';
 import { HOSTS, USER_AGENT, recordLiveTraffic, type LiveCapture } from './live-traffic';
-import { matchFlows, type Matching } from './match-flows';
-import { analyzeJson, type JsonFlow } from './planewatch-json';
+import { analyzeJson } from './planewatch-json';
 import { hasTshark, tsharkConnections } from './tshark-connections';
 
 const SAMPLES = join(import.meta.dirname, '../../captures/samples');
@@ -24,23 +23,6 @@ interface TruthFile {
   connections: { server: string; transport: string; app: string }[];
 }
 const truthOf = (f: string): TruthFile => JSON.parse(readFileSync(join(SAMPLES, f.replace(/\.pcap(ng)?$/, '.truth.json')), 'utf8')) as TruthFile;
-
-interface Compared {
-  matching: Matching;
-  checks: { where: string; check: Check }[];
-}
-
-function compareAll(flows: JsonFlow[], conns: Awaited<ReturnType<typeof tsharkConnections>>): Compared {
-  const matching = matchFlows(flows, conns);
-  const checks: Compared['checks'] = [];
-  for (const p of matching.pairs) if (p.conn !== null) for (const check of compareFlow(p.flow, p.conn)) checks.push({ where: p.where, check });
-  return { matching, checks };
-}
-
-/** Disagreements as readable lines: which capture, which connection, which field, both values. */
-function disagreements(capture: string, c: Compared, keep: (field: string) => boolean = () => true): string[] {
-  return c.checks.filter((x) => keep(x.check.field) && disagrees(x.check)).map((x) => describeCheck(`${capture}: ${x.where}`, x.check));
-}
 
 /** Fields where tshark actually reported something (guards against agreeing on nothing). */
 function nonEmpty(c: Compared, field: string): number {

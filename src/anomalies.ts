@@ -63,6 +63,7 @@ export const ANOMALIES = {
   'tunnel.unknown_payload': 'Geneve or TZSP carries a payload type planewatch does not decode',
 
   // flows and reassembly
+  'packet.duplicate': 'a copy of a packet seen within 5 ms on another interface (tcpdump -i any) or mirror; counted once',
   'flow.evicted': 'flow evicted because the flow table was full',
   'flow.midstream': 'TCP connection picked up without its SYN',
   'tcp.retransmission': 'retransmitted TCP data (dropped)',

@@ -23,6 +23,7 @@ export interface IngestOptions {
   onProgress?: (file: string, bytesRead: number, packets: number) => void;
   idleTimeout?: number;
   maxFlows?: number;
+  keepDuplicates?: boolean;
   signal?: AbortSignal;
   /**
    * TLS secrets (`--keylog` files) for the whole run; the captures' Decryption Secrets Blocks are
@@ -62,6 +63,7 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
           captureIndex: captureId,
           idleTimeout: opts.idleTimeout,
           maxFlows: opts.maxFlows,
+          keepDuplicates: opts.keepDuplicates,
           signal: opts.signal,
           onProgress: opts.onProgress ? (n: number, packets: number) => opts.onProgress!(file, n, packets) : undefined,
         });

@@ -127,6 +127,7 @@ export class PacketDecoder {
     copyIpv4(buf, off + 12, out.src);
     copyIpv4(buf, off + 16, out.dst);
     out.ttl = h.ttl;
+    out.ipId = h.id;
     out.protocol = h.protocol;
     out.truncatedBytes = h.missing;
     out.ipLength = h.totalLength;
@@ -155,6 +156,7 @@ export class PacketDecoder {
     copyIpv6(buf, off + 8, out.src);
     copyIpv6(buf, off + 24, out.dst);
     out.ttl = h.hopLimit;
+    out.ipId = 0;
     out.protocol = h.protocol;
     out.truncatedBytes = h.missing;
     out.ipLength = h.totalLength;

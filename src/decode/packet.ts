@@ -18,8 +18,13 @@ export class DecodedPacket {
   /** IP protocol number of the transport (6 TCP, 17 UDP, ...). */
   protocol = 0;
   ttl = 0;
+  /** IPv4 identification (0 for IPv6). */
+  ipId = 0;
   srcPort = 0;
   dstPort = 0;
+
+  /** TCP or UDP checksum field as sent (not verified). */
+  l4Checksum = 0;
 
   // TCP only
   tcpFlags = 0;
@@ -64,6 +69,8 @@ export class DecodedPacket {
     this.ipVersion = 0;
     this.protocol = 0;
     this.ttl = 0;
+    this.ipId = 0;
+    this.l4Checksum = 0;
     this.srcPort = 0;
     this.dstPort = 0;
     this.tcpFlags = 0;

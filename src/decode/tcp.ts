@@ -38,6 +38,7 @@ export class TcpDecoder {
     out.ack = u32be(buf, off + 8);
     out.tcpFlags = buf[off + 13];
     out.window = u16be(buf, off + 14);
+    out.l4Checksum = u16be(buf, off + 16);
     out.mss = 0;
     out.windowScale = -1;
     if (doff > MIN_HEADER) this.parseOptions(buf, off + MIN_HEADER, off + doff, out);

@@ -27,6 +27,7 @@ export class UdpDecoder {
     }
     out.srcPort = u16be(buf, off);
     out.dstPort = u16be(buf, off + 2);
+    out.l4Checksum = u16be(buf, off + 6);
     out.data = buf;
     out.payloadOffset = off + HEADER;
     out.payloadLength = stop - (off + HEADER);

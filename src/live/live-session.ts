@@ -46,6 +46,7 @@ export interface LiveOptions {
   source: LiveSource;
   idleTimeout?: number;
   maxFlows?: number;
+  keepDuplicates?: boolean;
   evidenceDir?: string;
   inventory?: string[];
   ca?: string[];
@@ -158,6 +159,7 @@ class LiveRun {
       captureIndex: this.captureId,
       idleTimeout: opts.idleTimeout ?? LIVE_IDLE_TIMEOUT_S,
       maxFlows: opts.maxFlows ?? LIVE_MAX_FLOWS,
+      keepDuplicates: opts.keepDuplicates,
     });
     this.evidence = opts.evidenceDir ? new EvidenceRecorder(opts.evidenceDir) : null;
     const engine = this.engine;

@@ -2,6 +2,7 @@ import { AnomalyCounter, type AnomalyCode } from '../anomalies';
 import { formatIp } from '../decode/address';
 import { DecodeStatus, DecodedPacket } from '../decode/packet';
 import { PacketDecoder } from '../decode/packet-decoder';
+import { DuplicateFilter } from '../flow/duplicate-filter';
 import type { Flow } from '../flow/flow';
 import { FlowTable, type FlowExpiry } from '../flow/flow-table';
 import { OooBudget, TcpReassembler } from '../flow/tcp-reassembler';
@@ -29,6 +30,11 @@ export interface EngineOptions {
   captureIndex?: number;
   /** Counter the capture's anomalies go to (default: a fresh one in `stats`). */
   anomalies?: AnomalyCounter;
+  /**
+   * Analyse copies of a packet captured on several interfaces as packets of their own (default:
+   * each is counted once, see DuplicateFilter).
+   */
+  keepDuplicates?: boolean;
 }
 
 const PROTO_TCP = 6;
@@ -43,6 +49,7 @@ export class Engine implements FlowExpiry {
   readonly stats: EngineStats;
   private readonly decoder: PacketDecoder;
   private readonly pkt = new DecodedPacket();
+  private readonly duplicates: DuplicateFilter | null;
   private readonly table: FlowTable;
   private readonly budget = new OooBudget();
   private readonly onFlowEnd: (rec: FlowRecord) => void;
@@ -64,6 +71,7 @@ export class Engine implements FlowExpiry {
     this.sessionFactory = opts.sessionFactory ?? null;
     this.idPrefix = opts.flowIdPrefix ?? '';
     this.captureIndex = opts.captureIndex ?? 0;
+    this.duplicates = opts.keepDuplicates === true ? null : new DuplicateFilter(this.pkt);
   }
 
   /** Analyses one frame; `frame` and its bytes are not kept beyond the call. */
@@ -79,6 +87,10 @@ export class Engine implements FlowExpiry {
     if (st !== DecodeStatus.OK) return;
     const proto = pkt.protocol;
     if (proto !== PROTO_TCP && proto !== PROTO_UDP) return;
+    if (this.duplicates !== null && this.duplicates.isDuplicate(ts)) {
+      stats.anomalies.add('packet.duplicate');
+      return;
+    }
     stats.analysedPackets++;
     const table = this.table;
     const flow = table.process(pkt, ts, frame.number);

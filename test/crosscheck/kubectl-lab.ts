@@ -26,6 +26,8 @@ export const TOKEN = 'lab-token-7f3a9c2e4b1d8f60a5e2c9b7d4f1a3e8';
 
 export interface KubectlRecording {
   pcap: string;
+  /** The same runs recorded as `tcpdump -i any` records them: each packet once per interface crossed. */
+  anyPcap: string;
   keylog: string;
   caFile: string;
   runs: Record<string, RunResult>;
@@ -85,10 +87,12 @@ export async function recordKubectl(dir: string): Promise<KubectlRecording> {
   const script = join(dir, 'apiserver.mjs');
   writeFileSync(script, SERVER);
   const pcap = join(dir, 'kubectl.pcap');
+  const anyPcap = join(dir, 'kubectl-any.pcap');
   const runs: Record<string, RunResult> = {};
   const lab = NetnsLab.create('k', SUBNET, KUBECTL_HOSTS);
   try {
     const cap = await lab.capture(pcap);
+    const anyCap = await lab.capture(anyPcap, { anyInterface: true });
     const servers = [
       lab.start('cp1', process.execPath, [script, dir, 'cp1', kubectlAddress('cp1')]),
       lab.start('cp2', process.execPath, [script, dir, 'cp2', kubectlAddress('cp2'), 'TLSv1.2']),
@@ -103,8 +107,8 @@ export async function recordKubectl(dir: string): Promise<KubectlRecording> {
     runs.tls12Cert = await kubectl('tls12', `https://${kubectlAddress('cp2')}:6443`,
       ['--certificate-authority', ca, '--client-certificate', join(dir, 'admin.crt'), '--client-key', join(dir, 'admin.key')]);
     runs.insecurePort = await kubectl('plain', `http://${kubectlAddress('cp1')}:8080`, ['--token', TOKEN]);
-    const tcpdumpReport = await cap.stop();
-    return { pcap, keylog: join(dir, 'server.keys'), caFile: ca, runs, tcpdumpReport };
+    const tcpdumpReport = (await cap.stop()) + (await anyCap.stop());
+    return { pcap, anyPcap, keylog: join(dir, 'server.keys'), caFile: ca, runs, tcpdumpReport };
   } finally {
     await lab.destroy();
   }

@@ -29,9 +29,9 @@ interface Flow {
   http: { version: string; method: string; path: string; status: number | null; userAgent: string | null; auth: string | null; authHash: string | null; k8s: { operation: string; target: string | null; namespace: string | null } | null }[];
 }
 
-function analyze(rec: KubectlRecording): Promise<{ text: string; doc: { captures: { anomalies: Record<string, number> }[]; flows: Flow[] } }> {
+function analyze(rec: KubectlRecording, pcap = rec.pcap): Promise<{ text: string; doc: { captures: { anomalies: Record<string, number> }[]; flows: Flow[] } }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, 'analyze', rec.pcap, '--keylog', rec.keylog, '--ca', rec.caFile, '--json', '--quiet'],
+    execFile(process.execPath, [CLI, 'analyze', pcap, '--keylog', rec.keylog, '--ca', rec.caFile, '--json', '--quiet'],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (stdout.trim().startsWith('{')) resolve({ text: stdout, doc: JSON.parse(stdout) });
         else reject(new Error(`planewatch analyze failed: ${err?.message ?? ''} ${stderr}`));
@@ -127,5 +127,15 @@ describe.skipIf(!hasKubectlLab)('a real kubectl against API servers on a lab net
     const h2 = result.checks.filter((x) => x.check.field === 'http2[].userAgent').flatMap((x) => x.check.tshark as string[]);
     expect(h2.length).toBeGreaterThanOrEqual(8);
     expect(h2.every((ua) => ua.startsWith('kubectl'))).toBe(true);
+  });
+
+  it('gives the same flows from `tcpdump -i any`, where each packet is recorded once per interface it crosses', async () => {
+    const any = await analyze(rec, rec.anyPcap);
+    const anomalies = any.doc.captures[0]!.anomalies;
+    expect(anomalies['packet.duplicate'], JSON.stringify(anomalies)).toBeGreaterThan(0);
+    expect(anomalies['tcp.retransmission'] ?? 0).toBe(0);
+    const key = (f: Flow & { packets?: unknown; bytes?: unknown }) =>
+      JSON.stringify([f.client, f.server, f.packets, f.bytes, f.app, f.path, f.findings, f.http.map((h) => [h.method, h.path, h.status])]);
+    expect(any.doc.flows.map(key).sort()).toEqual(flows.map(key).sort());
   });
 });

@@ -140,9 +140,16 @@ export class NetnsLab {
     });
   }
 
-  /** Records the bridge into `file` until the returned stop is called (tcpdump's report is returned). */
-  async capture(file: string): Promise<{ stop: () => Promise<string> }> {
-    const dump = spawn('tcpdump', ['-i', this.bridge, '--immediate-mode', '-U', '-n', '-s', '0', '-B', '16384', '-w', file, 'tcp'], {
+  /**
+   * Records the bridge into `file` until the returned stop is called (tcpdump's report is returned).
+   * With `anyInterface`, records as `tcpdump -i any` on a node does instead: every interface of the
+   * host, so a packet is recorded once on each one it crosses (the sender's veth, the bridge, the
+   * receiver's veth).
+   */
+  async capture(file: string, opts: { anyInterface?: boolean } = {}): Promise<{ stop: () => Promise<string> }> {
+    const where = opts.anyInterface ? ['-i', 'any'] : ['-i', this.bridge];
+    const filter = opts.anyInterface ? `tcp and net ${this.subnet}.0/24` : 'tcp';
+    const dump = spawn('tcpdump', [...where, '--immediate-mode', '-U', '-n', '-s', '0', '-B', '16384', '-w', file, filter], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.children.push(dump);

@@ -156,3 +156,63 @@ describe('Engine', () => {
     expect(engine.stats.anomalies.total).toBeGreaterThan(0);
   });
 });
+
+describe('Engine: copies of a packet captured on several interfaces', () => {
+  /** The frame of `p` as another interface saw it: routed (TTL one less, IPv4 checksum redone) or bridged. */
+  function copyOf(frame: Uint8Array, routed: boolean): Uint8Array {
+    const c = frame.slice();
+    if (routed) {
+      const ip = 14;
+      const v = new DataView(c.buffer);
+      c[ip + 8] = c[ip + 8]! - 1;
+      v.setUint16(ip + 10, 0);
+      let sum = 0;
+      for (let i = 0; i < 20; i += 2) sum += v.getUint16(ip + i);
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      v.setUint16(ip + 10, ~sum & 0xffff);
+    }
+    return c;
+  }
+
+  function runFrames(frames: { data: Uint8Array; ts: number }[], opts: Partial<EngineOptions> = {}) {
+    const records: FlowRecord[] = [];
+    const engine = new Engine({ onFlowEnd: (r) => records.push(r), sessionFactory: (meta) => new RecordingSession(meta), ...opts });
+    frames.forEach((f, i) => engine.processFrame(toFrame(f.data, f.ts, i + 1)));
+    engine.finish();
+    return { engine, records };
+  }
+
+  const T0 = 1_700_000_000;
+  const once = CONV.map((p, i) => ({ data: buildFrame(p), ts: T0 + i * 0.01 }));
+  // As `tcpdump -i any` records a packet crossing a pod's veth, the bridge and the uplink.
+  const thrice = once.flatMap((f) => [f, { data: copyOf(f.data, false), ts: f.ts + 0.00002 }, { data: copyOf(f.data, true), ts: f.ts + 0.00004 }]);
+
+  it('counts each packet once: the flow is the same as with one interface, and no copy reads as a retransmission', () => {
+    const single = runFrames(once);
+    const multi = runFrames(thrice);
+    const strip = (r: FlowRecord) => ({ packets: r.packets, bytes: r.bytes, payloadBytes: r.payloadBytes, history: r.history, state: r.state });
+    expect(multi.records.map(strip)).toEqual(single.records.map(strip));
+    expect(multi.engine.stats.packets).toBe(3 * once.length);
+    expect(multi.engine.stats.anomalies.get('packet.duplicate')).toBe(2 * once.length);
+    expect(multi.engine.stats.anomalies.get('tcp.retransmission')).toBe(0);
+  });
+
+  it('keeps a packet sent again later (a real retransmission) and a packet that differs in one field', () => {
+    const data = once[3]!.data;
+    const later = runFrames([...once.slice(0, 4), { data: copyOf(data, false), ts: once[3]!.ts + 0.3 }, ...once.slice(4).map((f) => ({ ...f, ts: f.ts + 0.3 }))]);
+    expect(later.engine.stats.anomalies.get('packet.duplicate')).toBe(0);
+    expect(later.engine.stats.anomalies.get('tcp.retransmission')).toBe(1);
+    const otherId = copyOf(data, false);
+    otherId[14 + 5] = otherId[14 + 5]! ^ 1; // IPv4 identification
+    const differs = runFrames([...once.slice(0, 4), { data: otherId, ts: once[3]!.ts + 0.00002 }, ...once.slice(4)]);
+    expect(differs.engine.stats.anomalies.get('packet.duplicate')).toBe(0);
+  });
+
+  it('with keepDuplicates, analyses every copy as a packet of its own', () => {
+    const kept = runFrames(thrice, { keepDuplicates: true });
+    expect(kept.engine.stats.anomalies.get('packet.duplicate')).toBe(0);
+    // The copies are counted into the flow (until it closes) and their data reads as retransmitted.
+    expect(kept.records[0]!.packets[0] + kept.records[0]!.packets[1]).toBeGreaterThan(2 * once.length);
+    expect(kept.engine.stats.anomalies.get('tcp.retransmission')).toBeGreaterThan(0);
+  });
+});

@@ -30,6 +30,7 @@ export interface AnalyzeCommandOptions {
   quiet?: boolean;
   idleTimeout?: number;
   maxFlows?: number;
+  keepDuplicates?: boolean;
   keylog?: string[];
 }
 
@@ -74,6 +75,7 @@ export function registerAnalyze(program: Command): void {
     .option('--quiet', 'print nothing but errors (and --json/--ndjson output)')
     .option('--idle-timeout <seconds>', 'end flows idle this long (capture time)', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveInt)
+    .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
     .addHelpText(
       'after',
       `\nExit codes: 0 ok, 1 --fail-on threshold reached, 2 usage error, 3 a capture was damaged (everything\nreadable was analysed), 4 other error (database, inventory or CA file).`,
@@ -129,6 +131,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
       ingested = await ingestCaptures(db, files, {
         idleTimeout: opts.idleTimeout,
         maxFlows: opts.maxFlows,
+        keepDuplicates: opts.keepDuplicates,
         keyLog,
         onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
         classify: inline ? (rec) => inline.verdict(rec) : undefined,

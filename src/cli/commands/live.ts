@@ -19,6 +19,7 @@ interface LiveCommandOptions {
   evidence?: string;
   idleTimeout?: number;
   maxFlows?: number;
+  keepDuplicates?: boolean;
   inventory?: string[];
   ca?: string[];
   keylog?: string[];
@@ -42,6 +43,7 @@ export function registerLiveCommand(program: Command): void {
     .option('--evidence <dir>', 'write the packets of every flow that raised a finding to DIR/<flow>.pcap')
     .option('--idle-timeout <seconds>', 'end flows idle this long', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveNumber)
+    .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
     .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
     .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
     .option('--keylog <file>', 'TLS key log (SSLKEYLOGFILE format) to decrypt with, followed as clients append to it (repeatable)', collect)
@@ -96,6 +98,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
       source,
       idleTimeout: opts.idleTimeout,
       maxFlows: opts.maxFlows,
+      keepDuplicates: opts.keepDuplicates,
       evidenceDir: opts.evidence,
       inventory: opts.inventory,
       ca: opts.ca,

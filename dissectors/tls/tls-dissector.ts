@@ -49,7 +49,7 @@ import { parseCertificate } from '../x509/parse-certificate';
 import { aeadSuite } from './decrypt/aead-suites';
 import { cbcSuite } from './decrypt/cbc-suites';
 import { InnerApp } from './decrypt/inner-app';
-import type { KeyLog } from './decrypt/key-log';
+import type { KeyLog, SessionSecrets } from './decrypt/key-log';
 import { TlsDecryptor } from './decrypt/tls-decryptor';
 
 /** Largest handshake message buffered, other than Certificate. */
@@ -199,6 +199,16 @@ export class TlsDissector implements Dissector<TlsInfo> {
   /** Kept only when a key log is present: the key log is indexed by it. */
   private clientRandom: Uint8Array | null;
   private decryptor: TlsDecryptor | null;
+  /**
+   * A key log being followed (live capture) that did not hold the session's secrets at ServerHello:
+   * what setting up decryption needs, kept until each side's first protected record, when the key
+   * log is read again. Whoever logs has done so by then: in TLS ≤ 1.2 a client before its
+   * ChangeCipherSpec and a server before its own; in TLS 1.3 a server before its encrypted
+   * handshake and a client before its Finished. A live capture can see the ServerHello first.
+   */
+  private lateKeys: { cipher: number; serverRandom: Uint8Array } | null;
+  /** Protected records per direction that went by before decryption could start. */
+  private readonly undecrypted: [number, number];
   private inner: InnerApp | null;
 
   constructor(anomaly: AnomalySink, flow?: FlowContext) {
@@ -216,6 +226,8 @@ export class TlsDissector implements Dissector<TlsInfo> {
     this.serverPort = flow?.serverPort ?? 0;
     this.clientRandom = null;
     this.decryptor = null;
+    this.lateKeys = null;
+    this.undecrypted = [0, 0];
     this.inner = null;
   }
 
@@ -273,6 +285,11 @@ export class TlsDissector implements Dissector<TlsInfo> {
         s.inBody = len > 0;
         s.alertPos = 0;
         this.recordStart(dir, s, type, len);
+        if (s.encrypted && !s.decrypting && len > 0) {
+          // The first protected record of a side whose secret came late: look again (once per side).
+          if (this.lateKeys !== null && this.undecrypted[dir] === 0) this.retryLateKeys(dir);
+          if (!s.decrypting) this.undecrypted[dir]++;
+        }
         if (s.decrypting) this.beginProtected(dir, s, type, major, minor, len);
         continue;
       }
@@ -420,16 +437,69 @@ export class TlsDissector implements Dissector<TlsInfo> {
   private setupDecryption(tls13: boolean, cipher: number, b: Uint8Array, start: number, end: number): void {
     if (this.keyLog === null || this.clientRandom === null || end - start < 2 + RANDOM_LENGTH) return;
     const secrets = this.keyLog.lookup(this.clientRandom);
-    if (secrets === null) return;
     const serverRandom = b.slice(start + 2, start + 2 + RANDOM_LENGTH);
+    if (secrets === null) {
+      if (this.keyLog.follow !== null) this.lateKeys = { cipher, serverRandom };
+      return;
+    }
+    this.startDecryption(tls13, cipher, secrets, serverRandom);
+  }
+
+  /** Looks for late secrets again at the first protected record of `dir`, reading the followed key log now. */
+  private retryLateKeys(dir: Direction): void {
+    const late = this.lateKeys!;
+    const secrets = this.keyLog!.lookup(this.clientRandom!, 0, true);
+    if (secrets === null) {
+      // Both sides have started protecting their records: the secret was not logged in time.
+      if (this.dirs[0].encrypted && this.dirs[1].encrypted) this.lateKeys = null;
+      return;
+    }
+    this.lateKeys = null;
+    if (this.tls13) {
+      this.lateTls13(dir, late, secrets);
+      return;
+    }
+    this.startDecryption(false, late.cipher, secrets, late.serverRandom);
+    const dec = this.decryptor;
+    if (dec === null) return;
+    // Records that went by unopened still counted in their side's sequence numbers.
+    for (let d = 0; d < 2; d++) {
+      dec.skipRecords(d as Direction, this.undecrypted[d]!);
+      const s = this.dirs[d]!;
+      if (s.encrypted) s.hsActive = true;
+    }
+  }
+
+  /**
+   * TLS 1.3 secrets found at the first protected record of `dir`. Before the server's: decrypted
+   * from the start. Before the client's (its Finished): the server's encrypted handshake went by
+   * unopened (its certificate stays unseen), so the server side starts at its application secret and
+   * the client side at its handshake secret, as this record needs.
+   */
+  private lateTls13(dir: Direction, late: { cipher: number; serverRandom: Uint8Array }, secrets: SessionSecrets): void {
+    this.startDecryption(true, late.cipher, secrets, late.serverRandom);
+    const dec = this.decryptor;
+    if (dec === null) return;
+    // The side whose record this is began protecting it before it could be decrypted: its
+    // handshake messages are parsed from here on.
+    this.dirs[dir].hsActive = true;
+    if (dir === 1 || this.undecrypted[1] === 0) return;
+    const client = this.dirs[0];
+    client.decrypting = true;
+    if (!dec.toApplication(1)) this.stopDirection(1);
+    else this.dirs[1].hsActive = true;
+  }
+
+  private startDecryption(tls13: boolean, cipher: number, secrets: SessionSecrets, serverRandom: Uint8Array): void {
+    const clientRandom = this.clientRandom!;
     const suite = aeadSuite(cipher, tls13);
     let dec: TlsDecryptor | null = null;
-    if (suite !== null) dec = TlsDecryptor.create(suite, secrets, this.clientRandom, serverRandom);
+    if (suite !== null) dec = TlsDecryptor.create(suite, secrets, clientRandom, serverRandom);
     else if (!tls13 && this.serverHello?.legacyVersion === TLS12) {
       // CBC suites of TLS 1.2 (the PRF of TLS 1.0 and 1.1 differs; RC4 and NULL are not decrypted).
       const cbc = cbcSuite(cipher);
       const etm = this.serverHello.extensions.includes(EXT_ENCRYPT_THEN_MAC);
-      if (cbc !== null) dec = TlsDecryptor.createCbc(cbc, secrets, this.clientRandom, serverRandom, etm);
+      if (cbc !== null) dec = TlsDecryptor.createCbc(cbc, secrets, clientRandom, serverRandom, etm);
     }
     if (dec === null) return;
     this.decryptor = dec;

@@ -3,6 +3,8 @@ import type { Readable } from 'node:stream';
 
 /** Bytes of tcpdump's stderr kept for its messages and drop summaries (it says little). */
 export const MAX_TCPDUMP_STDERR = 64 * 1024;
+/** tcpdump's kernel capture buffer (-B, KiB). */
+export const KERNEL_BUFFER_KIB = 16384;
 /** How often tcpdump is asked (SIGUSR1) for its packet counts while it runs. */
 export const TCPDUMP_STATS_INTERVAL_MS = 2000;
 
@@ -31,7 +33,10 @@ export class TcpdumpSource {
   private statsTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: TcpdumpOptions) {
-    const args = ['-i', opts.iface, '-w', '-', '-U', '-s', '0', '-n'];
+    // --immediate-mode: packets come as they arrive. Without it the kernel hands them over in blocks
+    // (up to a second late), and the block being filled when tcpdump is stopped is never read: the
+    // last moments before Ctrl-C would be lost. -B: a 16 MiB kernel buffer rides out bursts.
+    const args = ['-i', opts.iface, '--immediate-mode', '-B', String(KERNEL_BUFFER_KIB), '-w', '-', '-U', '-s', '0', '-n'];
     if (opts.bpf !== undefined && opts.bpf.trim() !== '') args.push(opts.bpf);
     this.child = spawn(opts.command ?? 'tcpdump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.stdout = this.child.stdout;

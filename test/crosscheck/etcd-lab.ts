@@ -10,8 +10,8 @@
  * - `api`: the API server's host, running the clients: etcdctl (gRPC over HTTP/2, TLS 1.3 from Go),
  *   curl to etcd's JSON gateway over TLS 1.2 writing a key log, and openssl s_client over TLS 1.2.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsLab } from './netns-lab';
 import type { RunResult } from './loopback-capture';
@@ -28,6 +28,10 @@ export const PLAIN_PORTS = { client: 12379, peer: 12380 } as const;
 
 export interface EtcdRecording {
   pcap: string;
+  /** The database `planewatch live` wrote while watching the lab's bridge, when asked for. */
+  liveDb: string | null;
+  /** Exit code and output of that `planewatch live`, and when it was told to stop (epoch seconds). */
+  live: { code: number | null; output: string; stoppedAt: number } | null;
   keylog: string;
   caFile: string;
   /** What each client printed, by step name, for messages when a tool misbehaved. */
@@ -88,8 +92,37 @@ async function until(step: () => Promise<RunResult>, ms: number): Promise<RunRes
   }
 }
 
-/** Builds the lab, records the scenario into `dir`/etcd.pcap and tears everything down again. */
-export async function recordEtcd(dir: string): Promise<EtcdRecording> {
+const CLI = join(import.meta.dirname, '../../bin/planewatch.js');
+
+/** `planewatch live` on the bridge, with the key log curl is going to write; resolves once it captures. */
+async function startLive(iface: string, db: string, keylog: string): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'live', '-i', iface, '--bpf', 'tcp', '--db', db, '--keylog', keylog], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const deadline = Date.now() + 10000;
+  while (!existsSync(db)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`planewatch live did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // tcpdump reports that it listens a moment before its first packet can be taken.
+  await new Promise((r) => setTimeout(r, 1500));
+  return { child, output: () => out };
+}
+
+async function stopLive(live: { child: ChildProcess; output: () => string }): Promise<{ code: number | null; output: string; stoppedAt: number }> {
+  const exited = new Promise<number | null>((r) => live.child.once('exit', (code) => r(code)));
+  const stoppedAt = Date.now() / 1000;
+  live.child.kill('SIGINT');
+  const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 15000))]);
+  return { code, output: live.output(), stoppedAt };
+}
+
+/**
+ * Builds the lab, records the scenario into `dir`/etcd.pcap and tears everything down again. With
+ * `live`, `planewatch live` watches the same bridge meanwhile, into `dir`/live.db.
+ */
+export async function recordEtcd(dir: string, opts: { live?: boolean } = {}): Promise<EtcdRecording> {
   mkdirSync(dir, { recursive: true });
   makePki(dir);
   const pcap = join(dir, 'etcd.pcap');
@@ -98,6 +131,8 @@ export async function recordEtcd(dir: string): Promise<EtcdRecording> {
   const lab = NetnsLab.create('e', SUBNET, ETCD_HOSTS);
   try {
     const cap = await lab.capture(pcap);
+    const liveDb = opts.live ? join(dir, 'live.db') : null;
+    const live = liveDb !== null ? await startLive(lab.interfaceName, liveDb, keylog) : null;
     const tlsCluster = (['cp1', 'cp2', 'cp3'] as const).map((h) => `${h}=https://${addressOf(h)}:2380`).join(',');
     for (const h of ['cp1', 'cp2', 'cp3'] as const) lab.start(h, 'etcd', [...memberArgs(dir, h, 'https', tlsCluster), ...tlsArgs(dir, h, true)]);
     const plainCluster = (['p1', 'p2'] as const).map((h) => `${h}=http://${addressOf(h)}:${PLAIN_PORTS.peer}`).join(',');
@@ -128,8 +163,9 @@ export async function recordEtcd(dir: string): Promise<EtcdRecording> {
     runs.noAuth = await lab.run('api', 'openssl', ['s_client', '-connect', `${addressOf('n1')}:2379`, '-tls1_2', '-CAfile', ca]);
     // Heartbeats between members carry on meanwhile; let a few more pass.
     await new Promise((r) => setTimeout(r, 500));
-    const tcpdumpReport = await cap.stop();
-    return { pcap, keylog, caFile: ca, runs, tcpdumpReport };
+    // Both recorders stop together, so they have seen the same connections.
+    const [liveResult, tcpdumpReport] = await Promise.all([live !== null ? stopLive(live) : Promise.resolve(null), cap.stop()]);
+    return { pcap, liveDb, live: liveResult, keylog, caFile: ca, runs, tcpdumpReport };
   } finally {
     await lab.destroy();
   }

@@ -3,6 +3,7 @@
  * `planewatch analyze FILE --keylog … --json`. Every connection must land on the etcd path its
  * endpoints make it, and the findings must be exactly those the set-up deserves.
  */
+import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ const CLI = join(import.meta.dirname, '../../bin/planewatch.js');
 
 interface Flow {
   id: string;
+  firstTs: number;
   client: { ip: string; port: number };
   server: { ip: string; port: number };
   app: string;
@@ -67,7 +69,7 @@ describe.skipIf(!hasEtcdLab)('real etcd clusters and clients on a lab network', 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'planewatch-etcd-'));
-    rec = await recordEtcd(dir);
+    rec = await recordEtcd(dir, { live: true });
     doc = await analyze(rec);
   }, 120_000);
 
@@ -160,6 +162,32 @@ describe.skipIf(!hasEtcdLab)('real etcd clusters and clients on a lab network', 
     const reported = (field: string) => result.checks.filter((x) => x.check.field === field && JSON.stringify(x.check.tshark) !== '[]' && x.check.tshark !== null).length;
     for (const field of ['tls.version', 'tls.ja3', 'tls.serverCertificates[].sha256', 'http2[].path', 'http[].path', 'http[].status']) {
       expect(reported(field), field).toBeGreaterThan(0);
+    }
+  });
+
+  it('planewatch live, watching the same bridge meanwhile, stores the same connections with the same paths and findings', () => {
+    expect(rec.live!.code, rec.live!.output).toBe(0);
+    const db = new Database(rec.liveDb!, { readonly: true });
+    try {
+      const rows = db.prepare(`SELECT client_ip, client_port, server_ip, server_port, path, first_ts,
+          (SELECT group_concat(rule) FROM (SELECT rule FROM findings WHERE flow_id = flows.id ORDER BY rule)) AS rules
+        FROM flows`).all() as { client_ip: string; client_port: number; server_ip: string; server_port: number; path: string; first_ts: number; rules: string | null }[];
+      const key = (c: string, cp: number, s: string, sp: number): string => `${c}:${cp} → ${s}:${sp}`;
+      const live = new Map(rows.map((r) => [key(r.client_ip, r.client_port, r.server_ip, r.server_port), `${r.path} [${r.rules ?? ''}]`]));
+      const fromFile = new Map(doc.flows.map((f) => [key(f.client.ip, f.client.port, f.server.ip, f.server.port), `${f.path} [${[...f.findings].sort().join(',')}]`]));
+      // The file recording goes on until its file stops growing: compare what began before live was
+      // stopped (Ctrl-C must lose none of it: the packets tcpdump held then are analysed too).
+      const before = doc.flows.filter((x) => x.firstTs < rec.live!.stoppedAt - 0.05);
+      expect(before.length).toBeGreaterThanOrEqual(20);
+      for (const f of before) {
+        const k = key(f.client.ip, f.client.port, f.server.ip, f.server.port);
+        expect(live.get(k), k).toBe(fromFile.get(k));
+      }
+      for (const k of live.keys()) expect(fromFile.has(k), k).toBe(true);
+      // curl's key log, written while live ran, decrypted the gateway request there too.
+      expect(db.prepare(`SELECT path FROM http_requests WHERE path = '/v3/kv/range'`).pluck().all()).toEqual(['/v3/kv/range']);
+    } finally {
+      db.close();
     }
   });
 });

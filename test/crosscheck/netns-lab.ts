@@ -102,6 +102,11 @@ export class NetnsLab {
     ip(['-n', netns, 'link', 'set', 'lo', 'up']);
   }
 
+  /** The bridge every host is attached to: capture here to see the whole network. */
+  get interfaceName(): string {
+    return this.bridge;
+  }
+
   host(name: string): LabHost {
     const h = this.hosts.get(name);
     if (!h) throw new Error(`no host ${name} in lab ${this.lab}`);

@@ -27,9 +27,12 @@ async function mount(color = false, onQuit?: () => void) {
   return app;
 }
 
+/** Sends keys, then waits for the frame they change (up to 2 s: a loaded machine renders late). */
 async function press(keys: string) {
+  const before = app!.lastFrame();
   app!.stdin.write(keys);
   await tick();
+  for (let waited = 0; app!.lastFrame() === before && waited < 2000; waited += 20) await tick(20);
 }
 
 describe('TUI', () => {

@@ -49,11 +49,11 @@ export class KeyLogFollower {
     return this.files.filter((f) => !f.seen).map((f) => f.path);
   }
 
-  /** Makes `into.follow` call this follower (at most every FOLLOW_MIN_INTERVAL_MS). */
+  /** Makes `into.follow` call this follower (at most every FOLLOW_MIN_INTERVAL_MS unless forced). */
   attach(): void {
-    this.into.follow = () => {
+    this.into.follow = (force: boolean) => {
       const t = this.now();
-      if (t - this.lastCheck < FOLLOW_MIN_INTERVAL_MS) return false;
+      if (!force && t - this.lastCheck < FOLLOW_MIN_INTERVAL_MS) return false;
       return this.poll() > 0;
     };
   }

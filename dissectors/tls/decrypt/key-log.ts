@@ -89,9 +89,10 @@ export class KeyLog {
 
   /**
    * Reads more secrets from wherever they come from (a key log file being written during a live
-   * capture); true when it added any. Called when a secret is looked for and missing.
+   * capture); true when it added any. Called when a secret is looked for and missing; it may skip
+   * a read made too soon after the last one, unless `force`d.
    */
-  follow: (() => boolean) | null = null;
+  follow: ((force: boolean) => boolean) | null = null;
 
   /** Number of sessions with at least one secret. */
   get size(): number {
@@ -127,12 +128,15 @@ export class KeyLog {
     }
   }
 
-  /** The secrets of the session whose ClientHello random is `random[start..start+32)`, or null. */
-  lookup(random: Uint8Array, start = 0): SessionSecrets | null {
+  /**
+   * The secrets of the session whose ClientHello random is `random[start..start+32)`, or null.
+   * `force`: on a miss, read a followed key log now even if it was read a moment ago.
+   */
+  lookup(random: Uint8Array, start = 0, force = false): SessionSecrets | null {
     if (random.length < start + 32) return null;
     if (this.sessions.size > 0 || this.follow !== null) {
       const key = randomKey(random, start);
-      const found = this.sessions.get(key) ?? (this.refresh() ? this.sessions.get(key) : undefined);
+      const found = this.sessions.get(key) ?? (this.refresh(force) ? this.sessions.get(key) : undefined);
       if (found !== undefined) return found;
     }
     if (this.missed.size < MAX_MISSED_SESSIONS) this.missed.add(randomDigest(random, start));
@@ -140,9 +144,9 @@ export class KeyLog {
     return null;
   }
 
-  /** Asks `follow` for more secrets; true when some were added. */
-  refresh(): boolean {
-    return this.follow !== null && this.follow();
+  /** Asks `follow` for more secrets (`force`: whenever it last looked); true when some were added. */
+  refresh(force = false): boolean {
+    return this.follow !== null && this.follow(force);
   }
 
   private addLine(raw: string): boolean {

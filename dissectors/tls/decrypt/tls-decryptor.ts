@@ -16,6 +16,8 @@ import { RecordCipher } from './record-cipher';
 /** What opens a direction's protected records: an AEAD or (TLS 1.2) a CBC record cipher. */
 interface RecordOpener {
   open(rec: Uint8Array, bodyLen: number): Uint8Array | null;
+  /** Sequence number of the next record. */
+  seq: number;
 }
 
 /**
@@ -182,6 +184,12 @@ export class TlsDecryptor {
     if (d.appSecret === null) return false;
     d.appSecret = tls13NextSecret(this.suite!.hash, d.appSecret);
     return this.toApplication(dir);
+  }
+
+  /** `n` records of `dir` went by unopened (decryption started late): the next one is number n. */
+  skipRecords(dir: 0 | 1, n: number): void {
+    const c = this.dirs[dir].cipher;
+    if (c !== null) c.seq += n;
   }
 
   /** Frees the record buffer of a direction that is no longer decrypted. */

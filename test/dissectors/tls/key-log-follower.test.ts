@@ -113,3 +113,78 @@ describe('TLS 1.3 secrets logged after the handshake began', () => {
     expect(rec.http).toEqual([]);
   });
 });
+
+describe('TLS 1.2 master secrets logged after the ServerHello went by (a live capture can be that quick)', () => {
+  const pcap = join(ROOT, 'captures/samples/kubelet-exec-ca-signed.pcap');
+  const keysText = readFileSync(join(ROOT, 'captures/keylogs/kubelet-exec-ca-signed.keys'), 'latin1');
+
+  /** Both connections of the sample, with a key log that adds every secret at the `at`-th forced read. */
+  async function analyse(at: number): Promise<{ flows: FlowRecord[]; reads: boolean[] }> {
+    const keys = new KeyLog();
+    const reads: boolean[] = [];
+    keys.follow = (force: boolean) => {
+      reads.push(force);
+      return reads.filter(Boolean).length === at && keys.addText(keysText) > 0;
+    };
+    const flows: FlowRecord[] = [];
+    await analyzeCapture(pcap, { sessionFactory: keyLogSessionFactory(keys), onFlowEnd: (r) => flows.push(r) });
+    return { flows: flows.sort((a, b) => a.firstFrame - b.firstFrame), reads };
+  }
+
+  it("are read again at a side's first protected record: a client logs before its ChangeCipherSpec", async () => {
+    const { flows, reads } = await analyse(1);
+    expect(reads[0]).toBe(false); // at the first ServerHello: not forced
+    expect(flows[0]!.tls?.decrypted).toBe(true);
+    expect(flows[0]!.http.map((h) => h.path)).toEqual(['/exec/default/web-1/web?command=sh&input=1&output=1&tty=1']);
+    // Read once, they serve the second connection too.
+    expect(flows[1]!.http.map((h) => h.path)).toEqual(['/run/default/web-1/web?cmd=ls']);
+    expect(flows.flatMap((f) => Object.keys(f.anomalies))).not.toContain('tls.decrypt_failed');
+  });
+
+  it("a server logs before its own: the client's records that went by unopened still count in its sequence numbers", async () => {
+    const { flows } = await analyse(2);
+    expect(flows[0]!.tls?.decrypted).toBe(true);
+    // The client's Finished was not opened; its request, the next record, is.
+    expect(flows[0]!.http.map((h) => h.path)).toEqual(['/exec/default/web-1/web?command=sh&input=1&output=1&tty=1']);
+    expect(flows[0]!.http[0]!.status).not.toBeNull();
+    expect(flows.flatMap((f) => Object.keys(f.anomalies))).not.toContain('tls.decrypt_failed');
+  });
+
+  it('not logged by the time both sides protect their records: not decrypted, and nothing is read again', async () => {
+    const { flows, reads } = await analyse(99);
+    expect(flows.every((f) => f.tls?.decrypted === false && f.http.length === 0)).toBe(true);
+    // One forced read per side of each connection, no more.
+    expect(reads.filter(Boolean)).toHaveLength(4);
+  });
+});
+
+describe('TLS 1.3 secrets not logged yet at the ServerHello (a live capture can be that quick)', () => {
+  const pcap = join(ROOT, 'captures/samples/kubelet-logs-tls13.pcap');
+  const keysText = readFileSync(join(ROOT, 'captures/keylogs/kubelet-logs-tls13.keys'), 'latin1');
+
+  async function analyse(at: number): Promise<FlowRecord> {
+    const keys = new KeyLog();
+    let forced = 0;
+    keys.follow = (force: boolean) => (force ? ++forced === at && keys.addText(keysText) > 0 : false);
+    const flows: FlowRecord[] = [];
+    await analyzeCapture(pcap, { sessionFactory: keyLogSessionFactory(keys), onFlowEnd: (r) => flows.push(r) });
+    expect(flows).toHaveLength(1);
+    return flows[0]!;
+  }
+
+  it("logged by the server before its encrypted handshake: everything is decrypted, its certificate included", async () => {
+    const rec = await analyse(1);
+    expect(rec.tls?.decrypted).toBe(true);
+    expect(rec.tls?.serverCertificates.length).toBeGreaterThan(0);
+    expect(rec.http.map((h) => h.path)).toEqual(['/containerLogs/default/db-0/web?follow=true']);
+  });
+
+  it("logged by the client before its Finished: the requests are decrypted; the server's handshake, gone by, is not", async () => {
+    const rec = await analyse(2);
+    expect(rec.tls?.decrypted).toBe(true);
+    expect(rec.tls?.serverCertificates).toEqual([]);
+    expect(rec.http.map((h) => h.path)).toEqual(['/containerLogs/default/db-0/web?follow=true']);
+    expect(rec.http[0]!.status).not.toBeNull();
+    expect(Object.keys(rec.anomalies)).not.toContain('tls.decrypt_failed');
+  });
+});

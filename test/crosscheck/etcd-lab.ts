@@ -10,9 +10,10 @@
  * - `api`: the API server's host, running the clients: etcdctl (gRPC over HTTP/2, TLS 1.3 from Go),
  *   curl to etcd's JSON gateway over TLS 1.2 writing a key log, and openssl s_client over TLS 1.2.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { issue, makeCa, type KeySpec } from './lab-pki';
 import { NetnsLab } from './netns-lab';
 import type { RunResult } from './loopback-capture';
 
@@ -39,30 +40,16 @@ export interface EtcdRecording {
   tcpdumpReport: string;
 }
 
-function openssl(args: string[]): void {
-  const r = spawnSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
-}
-
-/** An EC key and a certificate for it signed by the etcd CA, with the given subject and extensions. */
-function issue(dir: string, name: string, subject: string, ext: string): void {
-  const key = join(dir, `${name}.key`);
-  const csr = join(dir, `${name}.csr`);
-  const extFile = join(dir, `${name}.ext`);
-  writeFileSync(extFile, ext);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', subject]);
-  openssl(['x509', '-req', '-in', csr, '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', join(dir, `${name}.crt`),
-    '-days', '2', '-extfile', extFile]);
-}
+/** etcd's certificates as kubeadm makes them: EC P-256. */
+const EC: KeySpec = { ec: 'P-256' };
 
 function makePki(dir: string): void {
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'),
-    '-days', '2', '-subj', '/CN=etcd-ca']);
+  makeCa(dir, '/CN=etcd-ca', EC);
   for (const h of ['cp1', 'cp2', 'cp3', 'n1'] as const) {
     // kubeadm's etcd server/peer certificates: CN = the node name, SANs = its names and addresses.
-    issue(dir, h, `/CN=${h}`, `subjectAltName=DNS:${h},DNS:localhost,IP:${addressOf(h)},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`);
+    issue(dir, h, `/CN=${h}`, `subjectAltName=DNS:${h},DNS:localhost,IP:${addressOf(h)},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`, EC);
   }
-  issue(dir, 'apiserver-etcd-client', '/O=system:masters/CN=kube-apiserver-etcd-client', 'extendedKeyUsage=clientAuth\n');
+  issue(dir, 'apiserver-etcd-client', '/O=system:masters/CN=kube-apiserver-etcd-client', 'extendedKeyUsage=clientAuth\n', EC);
 }
 
 function memberArgs(dir: string, name: string, scheme: 'http' | 'https', cluster: string, ports = { client: 2379, peer: 2380 }): string[] {

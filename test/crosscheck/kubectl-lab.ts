@@ -11,9 +11,9 @@
  *
  * The servers write a key log, so the TLS connections can be decrypted.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { issue, makeCa, type KeySpec } from './lab-pki';
 import { NetnsLab } from './netns-lab';
 import { waitForOutput, type RunResult } from './loopback-capture';
 
@@ -34,26 +34,17 @@ export interface KubectlRecording {
   tcpdumpReport: string;
 }
 
-function openssl(args: string[]): void {
-  const r = spawnSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
-}
-
-function issue(dir: string, name: string, subject: string, ext: string): void {
-  writeFileSync(join(dir, `${name}.ext`), ext);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.csr`), '-subj', subject]);
-  openssl(['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial',
-    '-out', join(dir, `${name}.crt`), '-days', '2', '-extfile', join(dir, `${name}.ext`)]);
-}
+/** kubeadm's keys are RSA 2048. */
+const RSA: KeySpec = { rsa: 2048 };
 
 /** kubeadm's layout: a cluster CA named "kubernetes", apiserver certificates naming the Service. */
 function makePki(dir: string): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-days', '2', '-subj', '/CN=kubernetes']);
+  makeCa(dir, '/CN=kubernetes', RSA);
   for (const h of ['cp1', 'cp2'] as const) {
     issue(dir, h, '/CN=kube-apiserver', `subjectAltName=DNS:${h},DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,` +
-      `DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1,IP:${kubectlAddress(h)}\nextendedKeyUsage=serverAuth\n`);
+      `DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1,IP:${kubectlAddress(h)}\nextendedKeyUsage=serverAuth\n`, RSA);
   }
-  issue(dir, 'admin', '/O=system:masters/CN=kubernetes-admin', 'extendedKeyUsage=clientAuth\n');
+  issue(dir, 'admin', '/O=system:masters/CN=kubernetes-admin', 'extendedKeyUsage=clientAuth\n', RSA);
 }
 
 /** The stand-in API server: discovery and an empty pod list, JSON as the real one answers. */

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { join } from 'node:path';
+import { openssl } from './lab-pki';
 import { freePort, run, startCapture, waitForOutput, waitForPort, type RunResult } from './loopback-capture';
 
 export const HOSTS = { tls12: '127.0.0.41', tls13: '127.0.0.42', http: '127.0.0.43', h2c: '127.0.0.44', ssh: '127.0.0.45' } as const;
@@ -25,11 +26,6 @@ export interface LiveCapture {
   sshAvailable: boolean;
   /** tcpdump's closing lines: packets captured, dropped by kernel. */
   tcpdumpReport: string;
-}
-
-function openssl(args: string[]): void {
-  const r = spawnSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
 }
 
 function makeCertificates(dir: string): void {

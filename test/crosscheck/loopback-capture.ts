@@ -89,13 +89,15 @@ export function run(cmd: string, args: string[], input = '', ms = 8000): Promise
 export interface Capture {
   /** Stops tcpdump and returns its closing report ("N packets dropped by kernel"). */
   stop: () => Promise<string>;
+  /** The tcpdump process (to be killed if the recording is abandoned). */
+  child: ChildProcess;
 }
 
-/** tcpdump on lo into `file`; resolves once it says "listening on", so no packet is lost. */
-export async function startCapture(file: string, filter: string[]): Promise<Capture> {
+/** tcpdump on `iface` (lo by default) into `file`; resolves once it says "listening on", so no packet is lost. */
+export async function startCapture(file: string, filter: string[], iface = 'lo'): Promise<Capture> {
   // --immediate-mode and -U: packets reach the file at once, so a quick SIGINT loses none; a large
   // buffer (-B, KiB) keeps a busy machine from dropping packets while tcpdump waits for the CPU.
-  const dump = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-n', '-s', '0', '-B', '16384', '-w', file, ...filter], {
+  const dump = spawn('tcpdump', ['-i', iface, '--immediate-mode', '-U', '-n', '-s', '0', '-B', '16384', '-w', file, ...filter], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let report = '';
@@ -104,6 +106,7 @@ export async function startCapture(file: string, filter: string[]): Promise<Capt
   // The kernel filter can take a moment to go live after the message.
   await new Promise((r) => setTimeout(r, 150));
   return {
+    child: dump,
     stop: async () => {
       // Let the last packets (FIN/ACK) reach tcpdump, then stop our own child only.
       await untilCaptureFilesSettle([file]);

@@ -6,8 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { waitForOutput, type RunResult } from './loopback-capture';
-import { untilCaptureFilesSettle } from '../capture-settle';
+import { startCapture, type Capture, type RunResult } from './loopback-capture';
 
 const NETNS_DIR = '/run/netns';
 /** Namespaces of this kind are named `${NAME_PREFIX}${pid}-${lab}-${host}`. */
@@ -151,26 +150,12 @@ export class NetnsLab {
    * host, so a packet is recorded once on each one it crosses (the sender's veth, the bridge, the
    * receiver's veth).
    */
-  async capture(file: string, opts: { anyInterface?: boolean } = {}): Promise<{ stop: () => Promise<string> }> {
-    const where = opts.anyInterface ? ['-i', 'any'] : ['-i', this.bridge];
-    const filter = opts.anyInterface ? `tcp and net ${this.subnet}.0/24` : 'tcp';
-    const dump = spawn('tcpdump', [...where, '--immediate-mode', '-U', '-n', '-s', '0', '-B', '16384', '-w', file, filter], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.children.push(dump);
-    let report = '';
-    dump.stderr!.on('data', (b: Buffer) => (report += b.toString()));
-    await waitForOutput(dump, 'listening on');
-    await new Promise((r) => setTimeout(r, 150));
-    return {
-      stop: async () => {
-        await untilCaptureFilesSettle([file]);
-        const exited = new Promise((r) => dump.once('exit', r));
-        dump.kill('SIGINT');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        return report;
-      },
-    };
+  async capture(file: string, opts: { anyInterface?: boolean } = {}): Promise<Capture> {
+    const cap = opts.anyInterface
+      ? await startCapture(file, ['tcp', 'and', 'net', `${this.subnet}.0/24`], 'any')
+      : await startCapture(file, ['tcp'], this.bridge);
+    this.children.push(cap.child);
+    return cap;
   }
 
   /** Stops every program started here, then removes the namespaces, their links and the bridge. */

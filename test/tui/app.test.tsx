@@ -27,12 +27,16 @@ async function mount(color = false, onQuit?: () => void) {
   return app;
 }
 
-/** Sends keys, then waits for the frame they change (up to 2 s: a loaded machine renders late). */
-async function press(keys: string) {
+/**
+ * Sends keys, then waits for the frame they change (up to 2 s: a loaded machine renders late), or
+ * until `done` holds for keys that change no frame.
+ */
+async function press(keys: string, done?: () => boolean) {
   const before = app!.lastFrame();
+  const settled = done ?? (() => app!.lastFrame() !== before);
   app!.stdin.write(keys);
   await tick();
-  for (let waited = 0; app!.lastFrame() === before && waited < 2000; waited += 20) await tick(20);
+  for (let waited = 0; !settled() && waited < 2000; waited += 20) await tick(20);
 }
 
 describe('TUI', () => {
@@ -91,7 +95,7 @@ describe('TUI', () => {
     expect(a.lastFrame()).toContain('filter flows');
     await press('x');
     expect(a.lastFrame()).not.toContain('filter flows');
-    await press('q');
+    await press('q', () => quit > 0);
     expect(quit).toBe(1);
   });
 

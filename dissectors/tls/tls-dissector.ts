@@ -438,31 +438,39 @@ export class TlsDissector implements Dissector<TlsInfo> {
     if (this.keyLog === null || this.clientRandom === null || end - start < 2 + RANDOM_LENGTH) return;
     const secrets = this.keyLog.lookup(this.clientRandom);
     const serverRandom = b.slice(start + 2, start + 2 + RANDOM_LENGTH);
-    if (secrets === null) {
-      if (this.keyLog.follow !== null) this.lateKeys = { cipher, serverRandom };
-      return;
+    if (secrets !== null) this.startDecryption(tls13, cipher, secrets, serverRandom);
+    // Missing, or only some of them so far (OpenSSL logs a TLS 1.3 client's handshake secret after
+    // the server's): a followed key log is asked again later.
+    if (this.decryptor === null && this.keyLog.follow !== null && this.decryptable(tls13, cipher)) {
+      this.lateKeys = { cipher, serverRandom };
     }
-    this.startDecryption(tls13, cipher, secrets, serverRandom);
+  }
+
+  /** A suite this dissector decrypts: AEAD, or CBC in TLS 1.2. */
+  private decryptable(tls13: boolean, cipher: number): boolean {
+    if (aeadSuite(cipher, tls13) !== null) return true;
+    return !tls13 && this.serverHello?.legacyVersion === TLS12 && cbcSuite(cipher) !== null;
   }
 
   /** Looks for late secrets again at the first protected record of `dir`, reading the followed key log now. */
   private retryLateKeys(dir: Direction): void {
     const late = this.lateKeys!;
-    const secrets = this.keyLog!.lookup(this.clientRandom!, 0, true);
-    if (secrets === null) {
-      // Both sides have started protecting their records: the secret was not logged in time.
-      if (this.dirs[0].encrypted && this.dirs[1].encrypted) this.lateKeys = null;
-      return;
+    const keyLog = this.keyLog!;
+    keyLog.refresh(true);
+    const secrets = keyLog.lookup(this.clientRandom!);
+    if (secrets !== null) {
+      if (this.tls13) this.lateTls13(dir, late, secrets);
+      else this.lateTls12(late, secrets);
     }
-    this.lateKeys = null;
-    if (this.tls13) {
-      this.lateTls13(dir, late, secrets);
-      return;
-    }
+    // Found, or both sides protect their records already: the secrets were not logged in time.
+    if (this.decryptor !== null || (this.dirs[0].encrypted && this.dirs[1].encrypted)) this.lateKeys = null;
+  }
+
+  /** TLS ≤ 1.2: decryption starts here; records that went by unopened still counted in their side's sequence numbers. */
+  private lateTls12(late: { cipher: number; serverRandom: Uint8Array }, secrets: SessionSecrets): void {
     this.startDecryption(false, late.cipher, secrets, late.serverRandom);
     const dec = this.decryptor;
     if (dec === null) return;
-    // Records that went by unopened still counted in their side's sequence numbers.
     for (let d = 0; d < 2; d++) {
       dec.skipRecords(d as Direction, this.undecrypted[d]!);
       const s = this.dirs[d]!;

@@ -141,11 +141,14 @@ export async function recordEtcd(dir: string, opts: { live?: boolean } = {}): Pr
     runs.health = await etcdctl([...clientTls, ...tlsEndpoints, 'endpoint', 'health', '--cluster']);
     runs.plainPut = await etcdctl(['--endpoints', `http://${addressOf('p1')}:${PLAIN_PORTS.client}`, 'put', '/registry/secrets/kube-system/token', '{"kind":"Secret"}']);
     runs.plainGet = await etcdctl(['--endpoints', `http://${addressOf('p2')}:${PLAIN_PORTS.client}`, 'get', '/registry/secrets', '--prefix']);
-    // etcd's JSON gateway over TLS 1.2, with the API server's client certificate and a key log.
-    runs.gateway = await lab.run('api', 'curl', ['-sS', '--tlsv1.2', '--tls-max', '1.2', '--cacert', ca,
+    // etcd's JSON gateway over TLS 1.2 and over TLS 1.3, with the API server's client certificate and
+    // a key log that curl writes as it goes (after the ServerHello it receives).
+    const gateway = (tls: string[]): Promise<RunResult> => lab.run('api', 'curl', ['-sS', ...tls, '--cacert', ca,
       '--cert', join(dir, 'apiserver-etcd-client.crt'), '--key', join(dir, 'apiserver-etcd-client.key'),
       '-X', 'POST', '-d', JSON.stringify({ key: Buffer.from(POD_KEY).toString('base64') }), `https://${addressOf('cp1')}:2379/v3/kv/range`],
       { SSLKEYLOGFILE: keylog });
+    runs.gateway = await gateway(['--tlsv1.2', '--tls-max', '1.2']);
+    runs.gateway13 = await gateway(['--tlsv1.3']);
     // TLS 1.2 to the member that asks for no client certificate: the handshake says so in the clear.
     runs.noAuth = await lab.run('api', 'openssl', ['s_client', '-connect', `${addressOf('n1')}:2379`, '-tls1_2', '-CAfile', ca]);
     // Heartbeats between members carry on meanwhile; let a few more pass.

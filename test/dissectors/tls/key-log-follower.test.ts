@@ -188,3 +188,26 @@ describe('TLS 1.3 secrets not logged yet at the ServerHello (a live capture can 
     expect(Object.keys(rec.anomalies)).not.toContain('tls.decrypt_failed');
   });
 });
+
+describe('TLS 1.3 secrets that come a few at a time, as OpenSSL logs them', () => {
+  const pcap = join(ROOT, 'captures/samples/kubelet-logs-tls13.pcap');
+  const lines = readFileSync(join(ROOT, 'captures/keylogs/kubelet-logs-tls13.keys'), 'latin1').split('\n');
+  const serverSide = lines.filter((l) => l.startsWith('SERVER_')).join('\n');
+  const clientSide = lines.filter((l) => l.startsWith('CLIENT_')).join('\n');
+
+  it("the server's secrets at the ServerHello, the client's only before its Finished: the requests are decrypted", async () => {
+    const keys = new KeyLog();
+    let reads = 0;
+    // Read 1 (the ServerHello's lookup) finds the server's secrets; the client's come two reads later.
+    keys.follow = () => {
+      reads++;
+      if (reads === 1) return keys.addText(serverSide) > 0;
+      if (reads === 3) return keys.addText(clientSide) > 0;
+      return false;
+    };
+    const flows: FlowRecord[] = [];
+    await analyzeCapture(pcap, { sessionFactory: keyLogSessionFactory(keys), onFlowEnd: (r) => flows.push(r) });
+    expect(flows[0]!.tls?.decrypted).toBe(true);
+    expect(flows[0]!.http.map((h) => h.path)).toEqual(['/containerLogs/default/db-0/web?follow=true']);
+  });
+});

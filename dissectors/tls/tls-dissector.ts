@@ -209,6 +209,12 @@ export class TlsDissector implements Dissector<TlsInfo> {
   private lateKeys: { cipher: number; serverRandom: Uint8Array } | null;
   /** Protected records per direction that went by before decryption could start. */
   private readonly undecrypted: [number, number];
+  /**
+   * TLS 1.3, a followed key log: the side's application secret was not logged yet at its Finished
+   * (a client logs the server's as it reads that Finished, and its own after sending its own). Its
+   * next protected record looks again.
+   */
+  private readonly appSecretLate: [boolean, boolean];
   private inner: InnerApp | null;
 
   constructor(anomaly: AnomalySink, flow?: FlowContext) {
@@ -228,6 +234,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
     this.decryptor = null;
     this.lateKeys = null;
     this.undecrypted = [0, 0];
+    this.appSecretLate = [false, false];
     this.inner = null;
   }
 
@@ -288,6 +295,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
         if (s.encrypted && !s.decrypting && len > 0) {
           // The first protected record of a side whose secret came late: look again (once per side).
           if (this.lateKeys !== null && this.undecrypted[dir] === 0) this.retryLateKeys(dir);
+          if (this.appSecretLate[dir]) this.retryAppSecret(dir);
           if (!s.decrypting) this.undecrypted[dir]++;
         }
         if (s.decrypting) this.beginProtected(dir, s, type, major, minor, len);
@@ -522,10 +530,34 @@ export class TlsDissector implements Dissector<TlsInfo> {
     const dec = this.decryptor;
     if (dec === null || !this.tls13 || !this.dirs[dir].decrypting) return;
     // A key log followed during a live capture may receive the secret only now.
-    if (type === HS_FINISHED && !dec.hasApplicationSecret(dir)) this.keyLog?.refresh();
+    if (type === HS_FINISHED && !dec.hasApplicationSecret(dir)) this.keyLog?.refresh(true);
     const ok = type === HS_FINISHED ? dec.toApplication(dir) : dec.keyUpdate(dir);
+    if (ok) return;
+    if (type === HS_FINISHED && this.keyLog?.follow != null) {
+      // Not logged yet: the side's next record asks again (nothing of it is opened meanwhile).
+      this.appSecretLate[dir] = true;
+      const s = this.dirs[dir];
+      s.decrypting = false;
+      s.decryptRecord = false;
+      return;
+    }
     // Secrets of the next phase not logged: quietly stop this side (not a wrong key).
-    if (!ok) this.stopDirection(dir);
+    this.stopDirection(dir);
+  }
+
+  /** The application secret a side lacked at its Finished, looked for again at its next record. */
+  private retryAppSecret(dir: Direction): void {
+    this.appSecretLate[dir] = false;
+    const dec = this.decryptor;
+    this.keyLog?.refresh(true);
+    const s = this.dirs[dir];
+    if (dec !== null && dec.toApplication(dir)) {
+      s.decrypting = true;
+      return;
+    }
+    // Still not logged: this side stays unread (as stopDirection leaves it).
+    if (s.encrypted) s.releaseHandshake();
+    dec?.release(dir);
   }
 
   private alertByte(dir: Direction, s: DirectionState, v: number): void {

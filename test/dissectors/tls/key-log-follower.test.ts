@@ -211,3 +211,37 @@ describe('TLS 1.3 secrets that come a few at a time, as OpenSSL logs them', () =
     expect(flows[0]!.http.map((h) => h.path)).toEqual(['/containerLogs/default/db-0/web?follow=true']);
   });
 });
+
+describe("TLS 1.3 application secrets logged just after the Finished that needs them", () => {
+  const pcap = join(ROOT, 'captures/samples/kubelet-logs-tls13.pcap');
+  const lines = readFileSync(join(ROOT, 'captures/keylogs/kubelet-logs-tls13.keys'), 'latin1').split('\n');
+  const handshake = lines.filter((l) => l.includes('HANDSHAKE_TRAFFIC_SECRET')).join('\n');
+  const traffic = lines.filter((l) => l.includes('TRAFFIC_SECRET_0')).join('\n');
+
+  /** The handshake secrets from the start; the traffic secrets at the `at`-th forced read. */
+  async function analyse(at: number): Promise<{ rec: FlowRecord; forced: number }> {
+    const keys = new KeyLog();
+    keys.addText(handshake);
+    let forced = 0;
+    keys.follow = (force: boolean) => (force ? ++forced === at && keys.addText(traffic) > 0 : false);
+    const flows: FlowRecord[] = [];
+    await analyzeCapture(pcap, { sessionFactory: keyLogSessionFactory(keys), onFlowEnd: (r) => flows.push(r) });
+    return { rec: flows[0]!, forced };
+  }
+
+  it("a side's next record looks again (OpenSSL logs a client's own after sending its Finished)", async () => {
+    // Read 1 at the server's Finished, read 2 at the server's next record: found there.
+    const { rec } = await analyse(2);
+    expect(rec.tls?.decrypted).toBe(true);
+    expect(rec.http.map((h) => h.path)).toEqual(['/containerLogs/default/db-0/web?follow=true']);
+    expect(rec.http[0]!.status).not.toBeNull();
+    expect(Object.keys(rec.anomalies)).not.toContain('tls.decrypt_failed');
+  });
+
+  it('never logged: each side stops after one more look, without a decryption failure', async () => {
+    const { rec, forced } = await analyse(99);
+    expect(rec.http).toEqual([]);
+    expect(forced).toBe(4); // at each side's Finished and at each side's next record
+    expect(Object.keys(rec.anomalies)).not.toContain('tls.decrypt_failed');
+  });
+});

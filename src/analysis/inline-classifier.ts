@@ -56,7 +56,7 @@ export class InlineClassifier {
     const page = db
       .prepare(
         `SELECT f.id, f.client_ip, f.server_ip, f.server_port,
-           EXISTS (SELECT 1 FROM flow_certificates c WHERE c.flow_id = f.id AND c.side = 'server' AND c.position = 0)
+           EXISTS (SELECT 1 FROM tls_sessions t WHERE t.flow_id = f.id AND t.server_chain IS NOT NULL)
          FROM flows f WHERE f.id > ? AND f.capture_id IN (${marks}) ORDER BY f.id LIMIT ${PAGE}`,
       )
       .raw(true);

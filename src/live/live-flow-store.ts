@@ -53,14 +53,19 @@ export class LiveFlowStore {
     for (const rec of this.pending) latest.set(rec.id, rec);
     this.pending = [];
     const ids = this.writer.ids;
-    this.db.transaction(() => {
-      for (const rec of latest.values()) {
-        const old = ids.get(rec.id);
-        if (old !== undefined) this.deleteFlow.run(old);
-        this.writer.add(rec, this.verdictOf === null ? null : this.verdictOf(rec));
-      }
-      this.writer.flush();
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const rec of latest.values()) {
+          const old = ids.get(rec.id);
+          if (old !== undefined) this.deleteFlow.run(old);
+          this.writer.add(rec, this.verdictOf === null ? null : this.verdictOf(rec));
+        }
+        this.writer.flush();
+      })();
+    } catch (e) {
+      this.writer.forgetWritten();
+      throw e;
+    }
     for (const rec of latest.values()) {
       if (rec.endReason === 'active') this.snapshotted.set(rec.id, rec.packets[0] + rec.packets[1]);
       else {

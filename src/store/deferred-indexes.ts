@@ -15,7 +15,7 @@ import type { Db } from './store';
  */
 
 /** Tables whose plain indexes a bulk load sets aside. */
-const BULK_TABLES = ['flows', 'flow_certificates', 'tls_sessions', 'http_requests', 'findings'] as const;
+const BULK_TABLES = ['flows', 'tls_sessions', 'http_requests', 'findings'] as const;
 /** Tables a load may delete rows of: indexes leading with a reference to them are kept for the cascade. */
 const DELETED_DURING_LOAD = new Set(['captures', 'flows']);
 

@@ -331,6 +331,57 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX flows_overview ON flows(path, client_ip, server_ip, bytes_client, bytes_server, finding_count,
     severity_rank, first_ts, last_ts);
   `,
+  // 8: certificate chains stored once. Thousands of connections present the same few chains, and a
+  // row per certificate per connection (with an index on its SHA-256) was the largest cost of storing
+  // a TLS connection. A TLS session now refers to its server's and its client's chain by id;
+  // \`flow_certificates\` remains, as a view with the same columns.
+  `
+  CREATE TABLE certificate_chains (
+    id      INTEGER PRIMARY KEY,
+    -- the chain's certificates' SHA-256 in the order presented, joined by ','
+    digest  TEXT NOT NULL UNIQUE,
+    length  INTEGER NOT NULL
+  );
+  CREATE TABLE certificate_chain_links (
+    chain_id INTEGER NOT NULL REFERENCES certificate_chains(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    sha256   TEXT NOT NULL REFERENCES certificates(sha256),
+    PRIMARY KEY (chain_id, position)
+  ) WITHOUT ROWID;
+  CREATE INDEX certificate_chain_links_sha ON certificate_chain_links(sha256);
+  ALTER TABLE tls_sessions ADD COLUMN server_chain INTEGER REFERENCES certificate_chains(id);
+  ALTER TABLE tls_sessions ADD COLUMN client_chain INTEGER REFERENCES certificate_chains(id);
+
+  CREATE TEMP TABLE side_chains AS
+    SELECT flow_id, side, group_concat(sha256, ',' ORDER BY position) AS digest, COUNT(*) AS length
+      FROM flow_certificates GROUP BY flow_id, side;
+  INSERT OR IGNORE INTO certificate_chains (digest, length) SELECT digest, length FROM side_chains ORDER BY flow_id, side DESC;
+  INSERT OR IGNORE INTO certificate_chain_links (chain_id, position, sha256)
+    SELECT c.id, fc.position, fc.sha256 FROM flow_certificates fc
+      JOIN side_chains s ON s.flow_id = fc.flow_id AND s.side = fc.side JOIN certificate_chains c ON c.digest = s.digest;
+  -- Certificates were always written with their TLS session; a row made by hand without one gets an empty session.
+  INSERT OR IGNORE INTO tls_sessions (flow_id, established, resumed) SELECT DISTINCT flow_id, 0, 0 FROM side_chains;
+  UPDATE tls_sessions SET
+    server_chain = (SELECT c.id FROM side_chains s JOIN certificate_chains c ON c.digest = s.digest
+                     WHERE s.flow_id = tls_sessions.flow_id AND s.side = 'server'),
+    client_chain = (SELECT c.id FROM side_chains s JOIN certificate_chains c ON c.digest = s.digest
+                     WHERE s.flow_id = tls_sessions.flow_id AND s.side = 'client')
+   WHERE flow_id IN (SELECT flow_id FROM side_chains);
+  DROP TABLE side_chains;
+  DROP TABLE flow_certificates;
+  -- A load cut off before this version may have set the old table's index aside.
+  DELETE FROM deferred_indexes WHERE name = 'flow_certificates_sha';
+  CREATE INDEX tls_server_chain ON tls_sessions(server_chain);
+  CREATE INDEX tls_client_chain ON tls_sessions(client_chain);
+
+  -- Which certificate each connection presented, where in the chain: one row per certificate.
+  CREATE VIEW flow_certificates AS
+    SELECT t.flow_id, 'server' AS side, l.position, l.sha256
+      FROM tls_sessions t JOIN certificate_chain_links l ON l.chain_id = t.server_chain
+    UNION ALL
+    SELECT t.flow_id, 'client' AS side, l.position, l.sha256
+      FROM tls_sessions t JOIN certificate_chain_links l ON l.chain_id = t.client_chain;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

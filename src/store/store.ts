@@ -162,7 +162,7 @@ export class FlowWriter {
   private readonly findings: FindingInserter;
   private readonly insertEvidence;
   private readonly insertCert;
-  private readonly insertFlowCert;
+  private readonly chains: ChainWriter;
   private readonly insertTls;
   private readonly insertHttp;
   private readonly insertSsh;
@@ -194,11 +194,12 @@ export class FlowWriter {
     this.insertCert = db.prepare(`INSERT OR IGNORE INTO certificates (sha256, sha1, subject, issuer, subject_cn,
       issuer_cn, san, serial, not_before, not_after, key_type, key_bits, signature_algorithm, self_signed,
       is_ca, info, der) VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?)`);
-    this.insertFlowCert = db.prepare(`INSERT OR IGNORE INTO flow_certificates (flow_id, side, position, sha256) VALUES (?,?,?,?)`);
+    this.chains = new ChainWriter(db);
     this.insertTls = db.prepare(`INSERT INTO tls_sessions (flow_id, version, client_version, sni, alpn,
       alpn_selected, cipher, ja3, ja3s, ja4, client_cert_requested, client_cert_sent, established, resumed,
-      alerts, server_subject, server_issuer, client_subject, app_data_bytes_client, app_data_bytes_server)
-      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?)`);
+      alerts, server_subject, server_issuer, client_subject, app_data_bytes_client, app_data_bytes_server,
+      server_chain, client_chain)
+      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?)`);
     this.insertHttp = db.prepare(`INSERT INTO http_requests (flow_id, seq, ts, frame, version, method, path,
       host, user_agent, auth, auth_hash, status, reason, content_type, upgrade, stream_protocol,
       x_forwarded_for, x_forwarded_uri, x_forwarded_host, grpc_method, k8s_api, k8s_operation, k8s_target,
@@ -239,6 +240,8 @@ export class FlowWriter {
     try {
       for (let i = 0; i < n; i++) this.writeOne(flows[i]!, verdicts[i]!);
     } catch (e) {
+      // The transaction is rolled back (here or by the caller): rows remembered as written may be gone.
+      this.forgetWritten();
       if (own) {
         this.ownsTransaction = false;
         this.uncommitted = 0;
@@ -250,6 +253,17 @@ export class FlowWriter {
       this.uncommitted += n;
       if (this.uncommitted >= WRITE_BATCH) this.commit();
     }
+  }
+
+  /**
+   * Forgets which certificates, chains and fingerprints are in the database: they are looked up
+   * again. A caller whose own transaction around `add`/`flush` is rolled back must call it, since
+   * rows the writer remembers as written went with it.
+   */
+  forgetWritten(): void {
+    this.knownCerts.clear();
+    this.chains.forget();
+    this.fingerprints.forget();
   }
 
   private commit(): void {
@@ -288,14 +302,14 @@ export class FlowWriter {
     if (this.trackIds) this.ids.set(rec.id, flowId);
     this.written++;
     if (tls) {
-      tls.serverCertificates.forEach((c, i) => this.writeCert(flowId, 'server', i, c));
-      tls.clientCertificates.forEach((c, i) => this.writeCert(flowId, 'client', i, c));
+      const serverChain = this.chainOf(tls.serverCertificates);
+      const clientChain = this.chainOf(tls.clientCertificates);
       this.insertTls.run(
         flowId, tls.version, tls.clientVersion, tls.sni, JSON.stringify(tls.alpn), tls.alpnSelected, tls.cipher,
         tls.ja3, tls.ja3s, tls.ja4, tls.clientCertRequested === null ? null : tls.clientCertRequested ? 1 : 0,
         tls.clientCertificates.length > 0 ? 1 : 0, tls.established ? 1 : 0, tls.resumed ? 1 : 0, JSON.stringify(tls.alerts),
         tls.serverCertificates[0]?.subject ?? null, tls.serverCertificates[0]?.issuer ?? null,
-        tls.clientCertificates[0]?.subject ?? null, tls.appDataBytes[0], tls.appDataBytes[1],
+        tls.clientCertificates[0]?.subject ?? null, tls.appDataBytes[0], tls.appDataBytes[1], serverChain, clientChain,
       );
     }
     rec.http.forEach((h, i) => {
@@ -311,7 +325,13 @@ export class FlowWriter {
     }
   }
 
-  private writeCert(flowId: number, side: 'server' | 'client', position: number, c: CertificateInfo): void {
+  /** The id of a presented chain (null when none was seen), its certificates written first if new. */
+  private chainOf(certs: CertificateInfo[]): number | null {
+    if (certs.length === 0) return null;
+    return this.chains.idOf(certs, (c) => this.writeCert(c));
+  }
+
+  private writeCert(c: CertificateInfo): void {
     if (!this.knownCerts.has(c.sha256)) {
       this.knownCerts.add(c.sha256);
       const { der, ...info } = c;
@@ -321,7 +341,47 @@ export class FlowWriter {
         JSON.stringify(info), der ? Buffer.from(der, 'base64') : null,
       );
     }
-    this.insertFlowCert.run(flowId, side, position, c.sha256);
+  }
+}
+
+/** Chains remembered by the writer; past this many it starts over (the table has them all). */
+const MAX_REMEMBERED_CHAINS = 8192;
+
+/**
+ * Writes each distinct certificate chain once (`certificate_chains` and its links) and hands out ids.
+ * A cluster's servers present the same chain on every connection, and its clients theirs.
+ */
+class ChainWriter {
+  private readonly remembered = new Map<string, number>();
+  private readonly insert;
+  private readonly lookup;
+  private readonly insertLink;
+
+  constructor(db: Db) {
+    this.insert = db.prepare(`INSERT INTO certificate_chains (digest, length) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`);
+    this.lookup = db.prepare(`SELECT id FROM certificate_chains WHERE digest = ?`).pluck();
+    this.insertLink = db.prepare(`INSERT INTO certificate_chain_links (chain_id, position, sha256) VALUES (?,?,?)`);
+  }
+
+  /** The chain's id; a new chain is written after `writeCert` has written each certificate. Inside a transaction. */
+  idOf(certs: CertificateInfo[], writeCert: (c: CertificateInfo) => void): number {
+    let digest = certs[0]!.sha256;
+    for (let i = 1; i < certs.length; i++) digest += ',' + certs[i]!.sha256;
+    const known = this.remembered.get(digest);
+    if (known !== undefined) return known;
+    let id = this.lookup.get(digest) as number | undefined;
+    if (id === undefined) {
+      for (const c of certs) writeCert(c);
+      id = Number(this.insert.run(digest, certs.length).lastInsertRowid);
+      certs.forEach((c, i) => this.insertLink.run(id, i, c.sha256));
+    }
+    if (this.remembered.size >= MAX_REMEMBERED_CHAINS) this.remembered.clear();
+    this.remembered.set(digest, id);
+    return id;
+  }
+
+  forget(): void {
+    this.remembered.clear();
   }
 }
 

@@ -44,6 +44,12 @@ export class FingerprintWriter {
     this.lookup = db.prepare(`SELECT id FROM tls_fingerprints WHERE fields = ?`).pluck();
   }
 
+  /** Forgets the fingerprints written (after a rollback they may be gone): they are looked up again. */
+  forget(): void {
+    this.remembered.clear();
+    this.count = 0;
+  }
+
   /** The id of the connection's fingerprint, written first if it is new. Must run inside the caller's transaction. */
   idOf(tls: HelloFingerprint): number {
     const h = this.hash(tls);

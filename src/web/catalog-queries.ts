@@ -236,14 +236,44 @@ function certificateUse(stmts: StatementCache, sha: string) {
 export function certificateDetail(stmts: StatementCache, sha: string) {
   const r = stmts.one<CertificateRow>(`SELECT ${CERT_COLUMNS} FROM certificates c WHERE c.sha256 = ?`, [sha]);
   if (!r) return null;
-  const recent = stmts.all<{ id: number; side: string; client_ip: string; server_ip: string; server_port: number; path: string; first_ts: number }>(
-    `SELECT fl.id, fc.side, fl.client_ip, fl.server_ip, fl.server_port, fl.path, fl.first_ts
-       FROM flow_certificates fc JOIN flows fl ON fl.id = fc.flow_id WHERE fc.sha256 = ? ORDER BY fc.flow_id DESC LIMIT 50`,
-    [sha],
+  const newest = newestFlowsPresenting(stmts, sha, RECENT_CERT_FLOWS);
+  const rows = new Map(
+    stmts
+      .all<{ id: number; client_ip: string; server_ip: string; server_port: number; path: string; first_ts: number }>(
+        `SELECT fl.id, fl.client_ip, fl.server_ip, fl.server_port, fl.path, fl.first_ts FROM flows fl WHERE fl.id IN (${placeholders(newest.length)})`,
+        newest.map((x) => x.flowId),
+      )
+      .map((r) => [r.id, r]),
   );
+  const recent = newest.flatMap((x) => {
+    const r = rows.get(x.flowId);
+    return r ? [{ ...r, side: x.side }] : [];
+  });
   return {
     certificate: certificateFromRow(r),
     ...certificateUse(stmts, sha),
     recentFlows: recent.map((x) => ({ id: x.id, side: x.side, clientIp: x.client_ip, serverIp: x.server_ip, serverPort: x.server_port, path: x.path, firstTs: x.first_ts })),
   };
+}
+
+/** Flows listed on a certificate's page, newest first. */
+const RECENT_CERT_FLOWS = 50;
+
+/**
+ * The newest flows whose chains hold the certificate. A certificate is in few chains (a CA in one per
+ * server or client it signed), and each chain's flows are found newest first by walking its index
+ * backwards: the first `limit` of each, merged, instead of sorting every flow that presented it.
+ */
+function newestFlowsPresenting(stmts: StatementCache, sha: string, limit: number): { flowId: number; side: 'server' | 'client' }[] {
+  const chains = stmts.all<{ chain_id: number }>('SELECT DISTINCT chain_id FROM certificate_chain_links WHERE sha256 = ?', [sha]);
+  const found: { flowId: number; side: 'server' | 'client' }[] = [];
+  for (const { chain_id } of chains) {
+    for (const r of stmts.all<{ flow_id: number }>('SELECT flow_id FROM tls_sessions WHERE server_chain = ? ORDER BY flow_id DESC LIMIT ?', [chain_id, limit])) {
+      found.push({ flowId: r.flow_id, side: 'server' });
+    }
+    for (const r of stmts.all<{ flow_id: number }>('SELECT flow_id FROM tls_sessions WHERE client_chain = ? ORDER BY flow_id DESC LIMIT ?', [chain_id, limit])) {
+      found.push({ flowId: r.flow_id, side: 'client' });
+    }
+  }
+  return found.sort((a, b) => b.flowId - a.flowId || a.side.localeCompare(b.side)).slice(0, limit);
 }

@@ -23,7 +23,7 @@ describe('indexes set aside for a bulk load', () => {
     // Kept: unique indexes (constraints), primary keys, and those leading with a reference to a capture
     // or a flow (the cascades when a duplicate capture is deleted again).
     for (const name of ['captures_sha256', 'flows_capture', 'findings_flow', 'http_flow']) expect(during.has(name)).toBe(true);
-    for (const name of ['flows_community', 'flows_path', 'findings_rule_flow', 'tls_ja4', 'flow_certificates_sha']) {
+    for (const name of ['flows_community', 'flows_path', 'findings_rule_flow', 'tls_ja4', 'tls_server_chain']) {
       expect(during.has(name)).toBe(false);
     }
     expect(restoreDeferredIndexes(db)).toBe(n);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FlowWriter, WRITE_BATCH, iterateStoredFlows, openStore, type Db } from '../../src/store/store';
-import { flow, req } from '../analysis/flow-builder';
+import { fixtureCert, flow, req, tls } from '../analysis/flow-builder';
 
 /** What another connection (a dashboard, a crash) would find committed. */
 function committedFlows(file: string): number {
@@ -85,5 +85,29 @@ describe('FlowWriter transactions', () => {
       w.flush();
     })();
     expect(committedFlows(file)).toBe(1);
+  });
+
+  it('stores a chain presented by many connections once, and after a rollback writes it again', () => {
+    const chain = [fixtureCert('server-rsa'), fixtureCert('ca-rsa')];
+    const [leaf, ca] = chain.map((c) => c.sha256);
+    const tlsFlow = (port: number) => flow(`10.0.0.1:${port}`, '10.0.0.2:10250', { app: 'tls', tls: tls('1.2', { serverCertificates: chain }) });
+    const w = new FlowWriter(db, captureId);
+    expect(() =>
+      db.transaction(() => {
+        w.add(tlsFlow(1000));
+        w.flush();
+        throw new Error('caller gives up');
+      })(),
+    ).toThrow(/caller gives up/);
+    w.forgetWritten();
+    for (const port of [1001, 1002, 1003]) w.add(tlsFlow(port));
+    w.flush();
+    expect(db.prepare(`SELECT digest FROM certificate_chains`).pluck().all()).toEqual([`${leaf},${ca}`]);
+    expect(db.prepare(`SELECT COUNT(*) FROM certificates`).pluck().get()).toBe(2);
+    expect(db.prepare(`SELECT COUNT(DISTINCT server_chain) || '/' || COUNT(*) FROM tls_sessions`).pluck().get()).toBe('1/3');
+    expect(db.prepare(`SELECT COUNT(*) FROM flow_certificates WHERE side = 'server'`).pluck().get()).toBe(6);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    const back = [...iterateStoredFlows(db)];
+    expect(back.map((f) => f.tls!.serverCertificates.map((c) => c.sha256))).toEqual([[leaf, ca], [leaf, ca], [leaf, ca]]);
   });
 });

@@ -45,43 +45,62 @@ describe('schema migrations', () => {
     db.close();
   });
 
-  it('keep the certificates of a version-5 database in the table without rowids, with their cascades', () => {
+  it('move the certificates of a version-5 database into chains stored once, read back through the view', () => {
     const file = join(dir, 'v5.db');
     const old = databaseAt(5, file);
     old.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'complete', '2026-01-01')`).run();
-    old.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
+    const flow = old.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
       server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
       payload_client, payload_server, history, state, midstream, end_reason, app)
-      VALUES (1, 'c1f1', '1:abc=', 'tcp', 4, '10.0.0.1', 40000, '10.0.0.2', 10250, 1, 2, 1, 8, 4, 4, 300, 500, 60, 200,
-      'ShADadFf', 'SF', 0, 'fin', 'tls')`).run();
+      VALUES (1, ?, '1:abc=', 'tcp', 4, '10.0.0.1', 40000, '10.0.0.2', 10250, 1, 2, 1, 8, 4, 4, 300, 500, 60, 200,
+      'ShADadFf', 'SF', 0, 'fin', 'tls')`);
+    for (const key of ['c1f1', 'c1f2', 'c1f3']) flow.run(key);
     const cert = old.prepare(`INSERT INTO certificates (sha256, sha1, subject, issuer, self_signed, is_ca, info)
       VALUES (?, 'x', 'CN=a', 'CN=b', 0, 0, '{}')`);
     cert.run('aa');
     cert.run('bb');
-    const link = old.prepare(`INSERT INTO flow_certificates (flow_id, side, position, sha256) VALUES (1, ?, ?, ?)`);
-    link.run('server', 0, 'aa');
-    link.run('server', 1, 'bb');
-    link.run('client', 0, 'bb');
+    const tls = old.prepare(`INSERT INTO tls_sessions (flow_id, version, established, resumed) VALUES (?, '1.2', 1, 0)`);
+    tls.run(1);
+    tls.run(2);
+    // Flow 3's certificates were written without a TLS session (only by hand): it gets an empty one.
+    const link = old.prepare(`INSERT INTO flow_certificates (flow_id, side, position, sha256) VALUES (?, ?, ?, ?)`);
+    for (const f of [1, 2, 3]) {
+      link.run(f, 'server', 0, 'aa');
+      link.run(f, 'server', 1, 'bb');
+    }
+    link.run(1, 'client', 0, 'bb');
+    // A load cut off at version 5 had set the old table's index aside.
+    old.prepare(`INSERT INTO deferred_indexes (name, sql) VALUES ('flow_certificates_sha', 'CREATE INDEX flow_certificates_sha ON flow_certificates(sha256)')`).run();
     old.close();
 
     const db = openStore(file);
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     // An existing database keeps the page size it was made with.
     expect(db.pragma('page_size', { simple: true })).toBe(4096);
-    const sql = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'flow_certificates'`).pluck().get() as string;
-    expect(sql).toMatch(/WITHOUT ROWID/);
-    expect(db.prepare(`SELECT side, position, sha256 FROM flow_certificates ORDER BY side DESC, position`).all()).toEqual([
-      { side: 'server', position: 0, sha256: 'aa' },
-      { side: 'server', position: 1, sha256: 'bb' },
-      { side: 'client', position: 0, sha256: 'bb' },
+    expect(db.prepare(`SELECT type FROM sqlite_master WHERE name = 'flow_certificates'`).pluck().get()).toBe('view');
+    expect(db.prepare(`SELECT flow_id, side, position, sha256 FROM flow_certificates ORDER BY flow_id, side DESC, position`).all()).toEqual([
+      { flow_id: 1, side: 'server', position: 0, sha256: 'aa' },
+      { flow_id: 1, side: 'server', position: 1, sha256: 'bb' },
+      { flow_id: 1, side: 'client', position: 0, sha256: 'bb' },
+      { flow_id: 2, side: 'server', position: 0, sha256: 'aa' },
+      { flow_id: 2, side: 'server', position: 1, sha256: 'bb' },
+      { flow_id: 3, side: 'server', position: 0, sha256: 'aa' },
+      { flow_id: 3, side: 'server', position: 1, sha256: 'bb' },
     ]);
-    expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flow_certificates' AND sql IS NOT NULL`).pluck().all()).toEqual(['flow_certificates_sha']);
+    // The server chain is stored once for the three flows.
+    expect(db.prepare(`SELECT digest, length FROM certificate_chains ORDER BY id`).all()).toEqual([
+      { digest: 'aa,bb', length: 2 },
+      { digest: 'bb', length: 1 },
+    ]);
+    expect(db.prepare(`SELECT COUNT(DISTINCT server_chain) FROM tls_sessions`).pluck().get()).toBe(1);
+    expect(db.prepare(`SELECT version, established FROM tls_sessions WHERE flow_id = 3`).get()).toEqual({ version: null, established: 0 });
+    expect(db.prepare(`SELECT COUNT(*) FROM deferred_indexes`).pluck().get()).toBe(0);
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(db.pragma('foreign_key_check')).toEqual([]);
-    expect(() => db.prepare(`INSERT INTO flow_certificates (flow_id, side, position, sha256) VALUES (1, 'server', 0, 'bb')`).run()).toThrow(/UNIQUE/);
-    expect(() => db.prepare(`INSERT INTO flow_certificates (flow_id, side, position, sha256) VALUES (1, 'server', 2, 'zz')`).run()).toThrow(/FOREIGN KEY/);
+    // Deleting the flows takes their sessions, and so their links, with them; the chains stay, as certificates do.
     db.prepare(`DELETE FROM flows`).run();
     expect(db.prepare(`SELECT COUNT(*) FROM flow_certificates`).pluck().get()).toBe(0);
+    expect(db.prepare(`SELECT COUNT(*) FROM certificate_chains`).pluck().get()).toBe(2);
     db.close();
   });
 

@@ -382,6 +382,43 @@ export const MIGRATIONS: readonly string[] = [
     SELECT t.flow_id, 'client' AS side, l.position, l.sha256
       FROM tls_sessions t JOIN certificate_chain_links l ON l.chain_id = t.client_chain;
   `,
+  // 9: a connection's TLS evidence kept in its \`tls_sessions\` row alone, every field in a column,
+  // instead of also as JSON in \`flow_evidence\` (most of a TLS connection's evidence, and the most
+  // costly part of storing it). Evidence written before keeps its TLS part and is read as it is; the
+  // new columns of its sessions are filled from it.
+  `
+  ALTER TABLE tls_sessions ADD COLUMN cipher_id INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN session_ticket INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN psk INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN ech INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN hello_retry_request INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN decrypted INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN encrypted_from_frame_client INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN encrypted_from_frame_server INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN app_data_records_client INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN app_data_records_server INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN client_hello_frame INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN server_hello_frame INTEGER;
+  ALTER TABLE tls_sessions ADD COLUMN certificate_frame INTEGER;
+  -- the hello's fields and JA3/JA3S/JA4 strings (evidence written before version 5 has them inline)
+  ALTER TABLE tls_sessions ADD COLUMN fingerprint INTEGER REFERENCES tls_fingerprints(id);
+  UPDATE tls_sessions SET
+    cipher_id = json_extract(e.evidence, '$.tls.cipherId'),
+    session_ticket = json_extract(e.evidence, '$.tls.sessionTicket'),
+    psk = json_extract(e.evidence, '$.tls.psk'),
+    ech = json_extract(e.evidence, '$.tls.ech'),
+    hello_retry_request = json_extract(e.evidence, '$.tls.helloRetryRequest'),
+    decrypted = json_extract(e.evidence, '$.tls.decrypted'),
+    encrypted_from_frame_client = json_extract(e.evidence, '$.tls.encryptedFromFrame[0]'),
+    encrypted_from_frame_server = json_extract(e.evidence, '$.tls.encryptedFromFrame[1]'),
+    app_data_records_client = json_extract(e.evidence, '$.tls.appDataRecords[0]'),
+    app_data_records_server = json_extract(e.evidence, '$.tls.appDataRecords[1]'),
+    client_hello_frame = json_extract(e.evidence, '$.tls.clientHelloFrame'),
+    server_hello_frame = json_extract(e.evidence, '$.tls.serverHelloFrame'),
+    certificate_frame = json_extract(e.evidence, '$.tls.certificateFrame'),
+    fingerprint = (SELECT id FROM tls_fingerprints WHERE id = json_extract(e.evidence, '$.tls.fingerprint'))
+    FROM flow_evidence e WHERE e.flow_id = tls_sessions.flow_id AND json_type(e.evidence, '$.tls') = 'object';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema';
 import { restoreDeferredIndexes } from './deferred-indexes';
-import { FingerprintReader, FingerprintWriter, type HelloFingerprint } from './tls-fingerprints';
+import { FingerprintReader, FingerprintWriter, MISSING_FINGERPRINT, type HelloFingerprint } from './tls-fingerprints';
 import type { FlowRecord } from '../model/flow-record';
 import type { CertificateInfo, TlsInfo } from '../model/records';
 import type { Classification, Finding, Verdict } from '../model/analysis';
@@ -94,59 +94,18 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Evidence as stored: certificates replaced by their SHA-256 (they live once in `certificates`), the
- * hello fingerprint by its id in `tls_fingerprints`. Evidence written by older versions has the
- * fingerprint's fields inline and no id.
+ * Evidence as stored in `flow_evidence`: what the HTTP and SSH dissectors found. A connection's TLS
+ * evidence is its `tls_sessions` row. Evidence written before schema 9 also has the TLS part, with
+ * certificates by SHA-256 and the hello fingerprint by its id in `tls_fingerprints` (before schema 5,
+ * the fingerprint's fields inline); it is read as it is.
  */
 export interface StoredEvidence {
-  tls:
+  tls?:
     | (Omit<TlsInfo, 'serverCertificates' | 'clientCertificates' | keyof HelloFingerprint> &
         Partial<HelloFingerprint> & { fingerprint?: number; serverCertificates: string[]; clientCertificates: string[] })
     | null;
   http: FlowRecord['http'];
   ssh: FlowRecord['ssh'];
-}
-
-type StoredTls = NonNullable<StoredEvidence['tls']>;
-
-/** Every field the stored TLS evidence carries, none optional: a field added to TlsInfo must be added below. */
-type StoredTlsFields = {
-  [K in Exclude<keyof TlsInfo, keyof HelloFingerprint | 'serverCertificates' | 'clientCertificates'>]: TlsInfo[K];
-} & { fingerprint: number; serverCertificates: string[]; clientCertificates: string[] };
-
-/**
- * A connection's TLS evidence as stored: every field but the fingerprint's (stored once, referred to
- * by id) and certificates by SHA-256. One literal in the order of TlsInfo's fields rather than
- * spreads, which cost more than the rest of the row.
- */
-function storedTlsOf(t: TlsInfo, fingerprint: number): StoredTls {
-  return {
-    version: t.version,
-    clientVersion: t.clientVersion,
-    sni: t.sni,
-    alpn: t.alpn,
-    alpnSelected: t.alpnSelected,
-    cipher: t.cipher,
-    cipherId: t.cipherId,
-    sessionTicket: t.sessionTicket,
-    psk: t.psk,
-    ech: t.ech,
-    helloRetryRequest: t.helloRetryRequest,
-    resumed: t.resumed,
-    serverCertificates: t.serverCertificates.map((c) => c.sha256),
-    clientCertificates: t.clientCertificates.map((c) => c.sha256),
-    clientCertRequested: t.clientCertRequested,
-    alerts: t.alerts,
-    established: t.established,
-    encryptedFromFrame: t.encryptedFromFrame,
-    appDataRecords: t.appDataRecords,
-    appDataBytes: t.appDataBytes,
-    clientHelloFrame: t.clientHelloFrame,
-    serverHelloFrame: t.serverHelloFrame,
-    certificateFrame: t.certificateFrame,
-    decrypted: t.decrypted,
-    fingerprint,
-  } satisfies StoredTlsFields;
 }
 
 /** Writes flows, certificates and their details in batched transactions. */
@@ -198,8 +157,10 @@ export class FlowWriter {
     this.insertTls = db.prepare(`INSERT INTO tls_sessions (flow_id, version, client_version, sni, alpn,
       alpn_selected, cipher, ja3, ja3s, ja4, client_cert_requested, client_cert_sent, established, resumed,
       alerts, server_subject, server_issuer, client_subject, app_data_bytes_client, app_data_bytes_server,
-      server_chain, client_chain)
-      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?)`);
+      server_chain, client_chain, cipher_id, session_ticket, psk, ech, hello_retry_request, decrypted,
+      encrypted_from_frame_client, encrypted_from_frame_server, app_data_records_client, app_data_records_server,
+      client_hello_frame, server_hello_frame, certificate_frame, fingerprint)
+      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?, ?,?,?,?)`);
     this.insertHttp = db.prepare(`INSERT INTO http_requests (flow_id, seq, ts, frame, version, method, path,
       host, user_agent, auth, auth_hash, status, reason, content_type, upgrade, stream_protocol,
       x_forwarded_for, x_forwarded_uri, x_forwarded_host, grpc_method, k8s_api, k8s_operation, k8s_target,
@@ -280,11 +241,6 @@ export class FlowWriter {
 
   private writeOne(rec: FlowRecord, verdict: Verdict | null): void {
     const tls = rec.tls;
-    const evidence: StoredEvidence = {
-      tls: tls ? storedTlsOf(tls, this.fingerprints.idOf(tls)) : null,
-      http: rec.http,
-      ssh: rec.ssh,
-    };
     const r = this.insertFlow.run(
       this.captureId, rec.id, rec.communityId, rec.transport, rec.ipVersion,
       rec.client.ip, rec.client.port, rec.server.ip, rec.server.port, rec.firstTs, rec.lastTs, rec.firstFrame, rec.lastFrame,
@@ -296,9 +252,12 @@ export class FlowWriter {
     );
     const flowId = Number(r.lastInsertRowid);
     if (verdict !== null) this.findings.insert(flowId, this.captureId, verdict.findings);
-    // A flow no dissector said anything about (DNS and other UDP, TCP without payload) has no
+    // A flow without HTTP or SSH evidence (TLS alone, DNS and other UDP, TCP without payload) has no
     // evidence row: reading it back gives the same empty evidence.
-    if (tls || rec.http.length > 0 || rec.ssh) this.insertEvidence.run(flowId, JSON.stringify(evidence));
+    if (rec.http.length > 0 || rec.ssh) {
+      const evidence: StoredEvidence = { http: rec.http, ssh: rec.ssh };
+      this.insertEvidence.run(flowId, JSON.stringify(evidence));
+    }
     if (this.trackIds) this.ids.set(rec.id, flowId);
     this.written++;
     if (tls) {
@@ -310,6 +269,10 @@ export class FlowWriter {
         tls.clientCertificates.length > 0 ? 1 : 0, tls.established ? 1 : 0, tls.resumed ? 1 : 0, JSON.stringify(tls.alerts),
         tls.serverCertificates[0]?.subject ?? null, tls.serverCertificates[0]?.issuer ?? null,
         tls.clientCertificates[0]?.subject ?? null, tls.appDataBytes[0], tls.appDataBytes[1], serverChain, clientChain,
+        tls.cipherId, tls.sessionTicket ? 1 : 0, tls.psk ? 1 : 0, tls.ech ? 1 : 0, tls.helloRetryRequest ? 1 : 0,
+        tls.decrypted === undefined ? null : tls.decrypted ? 1 : 0, tls.encryptedFromFrame[0], tls.encryptedFromFrame[1],
+        tls.appDataRecords[0], tls.appDataRecords[1], tls.clientHelloFrame, tls.serverHelloFrame, tls.certificateFrame,
+        this.fingerprints.idOf(tls),
       );
     }
     rec.http.forEach((h, i) => {
@@ -405,6 +368,17 @@ interface FlowRow {
   bytes_server: number; payload_client: number; payload_server: number; missing_client: number; missing_server: number;
   history: string; state: string; midstream: number; end_reason: string; tunnel: string | null; vlan: number;
   anomalies: string; app: string; evidence: string;
+  // the flow's tls_sessions row (all null without one)
+  t_flow_id: number | null; t_version: string | null; t_client_version: string | null; t_sni: string | null;
+  t_alpn: string | null; t_alpn_selected: string | null; t_cipher: string | null; t_cipher_id: number | null;
+  t_session_ticket: number | null; t_psk: number | null; t_ech: number | null; t_hello_retry_request: number | null;
+  t_resumed: number | null; t_server_chain: number | null; t_client_chain: number | null;
+  t_client_cert_requested: number | null; t_alerts: string | null; t_established: number | null;
+  t_encrypted_from_frame_client: number | null; t_encrypted_from_frame_server: number | null;
+  t_app_data_records_client: number | null; t_app_data_records_server: number | null;
+  t_app_data_bytes_client: number | null; t_app_data_bytes_server: number | null; t_client_hello_frame: number | null;
+  t_server_hello_frame: number | null; t_certificate_frame: number | null; t_decrypted: number | null;
+  t_fingerprint: number | null;
 }
 
 /**
@@ -416,13 +390,20 @@ const FLOW_ROW_KEYS = [
   'id', 'capture_id', 'flow_key', 'community_id', 'transport', 'ip_version', 'client_ip', 'client_port', 'server_ip',
   'server_port', 'first_ts', 'last_ts', 'first_frame', 'last_frame', 'packets_client', 'packets_server', 'bytes_client',
   'bytes_server', 'payload_client', 'payload_server', 'missing_client', 'missing_server', 'history', 'state', 'midstream',
-  'end_reason', 'tunnel', 'vlan', 'anomalies', 'app', 'evidence',
+  'end_reason', 'tunnel', 'vlan', 'anomalies', 'app', 'evidence', 't_flow_id', 't_version', 't_client_version', 't_sni',
+  't_alpn', 't_alpn_selected', 't_cipher', 't_cipher_id', 't_session_ticket', 't_psk', 't_ech', 't_hello_retry_request',
+  't_resumed', 't_server_chain', 't_client_chain', 't_client_cert_requested', 't_alerts', 't_established',
+  't_encrypted_from_frame_client', 't_encrypted_from_frame_server', 't_app_data_records_client',
+  't_app_data_records_server', 't_app_data_bytes_client', 't_app_data_bytes_server', 't_client_hello_frame',
+  't_server_hello_frame', 't_certificate_frame', 't_decrypted', 't_fingerprint',
 ] as const satisfies readonly (keyof FlowRow)[];
 
-/** Columns that are not plain names of `flows` in the joined query. */
+/** Columns that are not plain names of `flows` in the joined query (`t_x` is `tls_sessions.x`). */
 const FLOW_ROW_SQL: Partial<Record<keyof FlowRow, string>> = { id: 'flows.id', evidence: `COALESCE(e.evidence, '{}')` };
 
-const FLOW_ROW_SELECT = FLOW_ROW_KEYS.map((k) => (FLOW_ROW_SQL[k] ? `${FLOW_ROW_SQL[k]} AS ${k}` : k)).join(', ');
+const FLOW_ROW_SELECT = FLOW_ROW_KEYS.map((k) =>
+  FLOW_ROW_SQL[k] ? `${FLOW_ROW_SQL[k]} AS ${k}` : k.startsWith('t_') ? `t.${k.slice(2)} AS ${k}` : k,
+).join(', ');
 
 /**
  * A row read in raw mode (an array in FLOW_ROW_KEYS order) as a FlowRow. Raw rows halve the cost of
@@ -439,28 +420,54 @@ const READ_PAGE = 2000;
 
 /** Turns raw flow rows (FLOW_ROW_KEYS order) into StoredFlows, resolving certificates and fingerprints. */
 class StoredFlowDecoder {
-  /** A cluster has few distinct certificates and thousands of connections: each is read once. */
+  /** A cluster has few distinct certificates and chains and thousands of connections: each is read once. */
   private readonly certCache = new Map<string, CertificateInfo | null>();
-  private readonly fingerprints: FingerprintReader;
-  private readonly cert = (sha: string): CertificateInfo | null => {
+  private readonly chainCache = new Map<number, CertificateInfo[]>();
+  private readonly chainLinks;
+  readonly fingerprints: FingerprintReader;
+
+  constructor(private readonly db: Db) {
+    this.fingerprints = new FingerprintReader(db);
+    this.chainLinks = db.prepare(`SELECT sha256 FROM certificate_chain_links WHERE chain_id = ? ORDER BY position`).pluck();
+  }
+
+  decode(raw: unknown[]): StoredFlow {
+    return rowToFlow(flowRowFromRaw(raw), this);
+  }
+
+  cert(sha: string): CertificateInfo | null {
     let c = this.certCache.get(sha);
     if (c === undefined) {
       c = loadCertificate(this.db, sha);
       this.certCache.set(sha, c);
     }
     return c;
-  };
-
-  constructor(private readonly db: Db) {
-    this.fingerprints = new FingerprintReader(db);
   }
 
-  decode(raw: unknown[]): StoredFlow {
-    return rowToFlow(flowRowFromRaw(raw), this.cert, this.fingerprints);
+  /** Certificates by SHA-256, those missing from the table (a damaged database) left out. */
+  certs(list: string[]): CertificateInfo[] {
+    const out: CertificateInfo[] = [];
+    for (const sha of list) {
+      const c = this.cert(sha);
+      if (c !== null) out.push(c);
+    }
+    return out;
+  }
+
+  /** A chain's certificates in the order presented (none for null); the list is the caller's. */
+  chain(id: number | null): CertificateInfo[] {
+    if (id === null) return [];
+    let c = this.chainCache.get(id);
+    if (c === undefined) {
+      c = this.certs(this.chainLinks.all(id) as string[]);
+      this.chainCache.set(id, c);
+    }
+    return c.slice();
   }
 }
 
-const FLOW_ROW_FROM = `SELECT ${FLOW_ROW_SELECT} FROM flows LEFT JOIN flow_evidence e ON e.flow_id = flows.id`;
+const FLOW_ROW_FROM = `SELECT ${FLOW_ROW_SELECT} FROM flows LEFT JOIN flow_evidence e ON e.flow_id = flows.id
+  LEFT JOIN tls_sessions t ON t.flow_id = flows.id`;
 
 /**
  * Streams stored flows (optionally of some captures) with their evidence and certificates, page by
@@ -498,9 +505,11 @@ export function storedFlowsById(db: Db, ids: readonly number[]): StoredFlow[] {
   return out;
 }
 
-function rowToFlow(row: FlowRow, cert: (sha: string) => CertificateInfo | null, fingerprints: FingerprintReader): StoredFlow {
+function rowToFlow(row: FlowRow, decoder: StoredFlowDecoder): StoredFlow {
   const ev = JSON.parse(row.evidence) as StoredEvidence;
-  const certs = (list: string[]): CertificateInfo[] => list.map(cert).filter((c): c is CertificateInfo => c !== null);
+  // Evidence written before schema 9 has the TLS part (null without TLS); later, the session row is it.
+  const tls =
+    ev.tls !== undefined ? (ev.tls === null ? null : storedTls(ev.tls, decoder)) : row.t_flow_id === null ? null : sessionTls(row, decoder);
   return {
     dbId: row.id,
     captureId: row.capture_id,
@@ -527,26 +536,68 @@ function rowToFlow(row: FlowRow, cert: (sha: string) => CertificateInfo | null, 
     vlan: row.vlan,
     anomalies: JSON.parse(row.anomalies),
     app: row.app as FlowRecord['app'],
-    tls: ev.tls ? storedTls(ev.tls, certs, fingerprints) : null,
+    tls,
     http: ev.http ?? [],
     ssh: ev.ssh ?? null,
   };
 }
 
 /** TLS evidence as read back: the fingerprint's fields put back in place of its id, certificates resolved. */
-function storedTls(
-  stored: NonNullable<StoredEvidence['tls']>,
-  certs: (list: string[]) => CertificateInfo[],
-  fingerprints: FingerprintReader,
-): TlsInfo {
+function storedTls(stored: NonNullable<StoredEvidence['tls']>, decoder: StoredFlowDecoder): TlsInfo {
   // Evidence without an id (written before fingerprints had their table) carries the fields itself.
   const { fingerprint: id, ...rest } = stored;
-  const fp = id === undefined ? null : fingerprints.get(id);
+  const fp = id === undefined ? null : decoder.fingerprints.get(id);
   return {
     ...fp,
     ...(rest as Omit<typeof rest, keyof HelloFingerprint> & HelloFingerprint),
-    serverCertificates: certs(stored.serverCertificates),
-    clientCertificates: certs(stored.clientCertificates),
+    serverCertificates: decoder.certs(stored.serverCertificates),
+    clientCertificates: decoder.certs(stored.clientCertificates),
+  };
+}
+
+/**
+ * TLS evidence from the flow's `tls_sessions` row. One literal of every TlsInfo field: a field added
+ * to TlsInfo does not compile here until it has a column (and FlowWriter writes it).
+ */
+function sessionTls(r: FlowRow, decoder: StoredFlowDecoder): TlsInfo {
+  const fp = r.t_fingerprint === null ? MISSING_FINGERPRINT : decoder.fingerprints.get(r.t_fingerprint);
+  return {
+    version: r.t_version as TlsInfo['version'],
+    clientVersion: r.t_client_version as TlsInfo['clientVersion'],
+    sni: r.t_sni,
+    alpn: r.t_alpn === null ? [] : (JSON.parse(r.t_alpn) as string[]),
+    alpnSelected: r.t_alpn_selected,
+    cipher: r.t_cipher,
+    cipherId: r.t_cipher_id,
+    clientCiphers: fp.clientCiphers,
+    clientExtensions: fp.clientExtensions,
+    serverExtensions: fp.serverExtensions,
+    supportedGroups: fp.supportedGroups,
+    signatureAlgorithms: fp.signatureAlgorithms,
+    supportedVersions: fp.supportedVersions,
+    ecPointFormats: fp.ecPointFormats,
+    sessionTicket: r.t_session_ticket === 1,
+    psk: r.t_psk === 1,
+    ech: r.t_ech === 1,
+    helloRetryRequest: r.t_hello_retry_request === 1,
+    resumed: r.t_resumed === 1,
+    ja3: fp.ja3,
+    ja3Full: fp.ja3Full,
+    ja3s: fp.ja3s,
+    ja3sFull: fp.ja3sFull,
+    ja4: fp.ja4,
+    serverCertificates: decoder.chain(r.t_server_chain),
+    clientCertificates: decoder.chain(r.t_client_chain),
+    clientCertRequested: r.t_client_cert_requested === null ? null : r.t_client_cert_requested === 1,
+    alerts: r.t_alerts === null ? [] : (JSON.parse(r.t_alerts) as TlsInfo['alerts']),
+    established: r.t_established === 1,
+    encryptedFromFrame: [r.t_encrypted_from_frame_client ?? 0, r.t_encrypted_from_frame_server ?? 0],
+    appDataRecords: [r.t_app_data_records_client ?? 0, r.t_app_data_records_server ?? 0],
+    appDataBytes: [r.t_app_data_bytes_client ?? 0, r.t_app_data_bytes_server ?? 0],
+    clientHelloFrame: r.t_client_hello_frame ?? 0,
+    serverHelloFrame: r.t_server_hello_frame ?? 0,
+    certificateFrame: r.t_certificate_frame ?? 0,
+    decrypted: r.t_decrypted === null ? undefined : r.t_decrypted === 1,
   };
 }
 

@@ -130,14 +130,15 @@ export class FingerprintReader {
     let fp = this.cache.get(id);
     if (fp === undefined) {
       const fields = this.select.get(id) as string | undefined;
-      fp = fields === undefined ? MISSING : deepFreeze(JSON.parse(fields) as HelloFingerprint);
+      fp = fields === undefined ? MISSING_FINGERPRINT : deepFreeze(JSON.parse(fields) as HelloFingerprint);
       this.cache.set(id, fp);
     }
     return fp;
   }
 }
 
-const MISSING: HelloFingerprint = deepFreeze({
+/** The fingerprint of a hello that was not seen (or of an id not in the table): nothing offered. */
+export const MISSING_FINGERPRINT: HelloFingerprint = deepFreeze({
   clientCiphers: [], clientExtensions: [], serverExtensions: [], supportedGroups: [], signatureAlgorithms: [],
   supportedVersions: [], ecPointFormats: [], ja3: null, ja3Full: null, ja3s: null, ja3sFull: null, ja4: null,
 });

@@ -104,6 +104,44 @@ describe('schema migrations', () => {
     db.close();
   });
 
+  it('fill the new TLS columns of a version-8 database from its evidence, which still reads as it did', () => {
+    const file = join(dir, 'v8.db');
+    const old = databaseAt(8, file);
+    old.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'complete', '2026-01-01')`).run();
+    old.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
+      server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
+      payload_client, payload_server, history, state, midstream, end_reason, app)
+      VALUES (1, 'c1f1', '1:abc=', 'tcp', 4, '10.0.0.1', 40000, '10.0.0.2', 10250, 1, 2, 1, 8, 4, 4, 300, 500, 60, 200,
+      'ShADadFf', 'SF', 0, 'fin', 'tls')`).run();
+    old.prepare(`INSERT INTO tls_fingerprints (id, fields) VALUES (7, ?)`).run(
+      JSON.stringify({ clientCiphers: [4865], clientExtensions: [0], serverExtensions: [43], supportedGroups: [29], signatureAlgorithms: [1027],
+        supportedVersions: [772], ecPointFormats: [], ja3: 'j3', ja3Full: 'f3', ja3s: 'js', ja3sFull: 'fs', ja4: 'j4' }),
+    );
+    old.prepare(`INSERT INTO tls_sessions (flow_id, version, cipher, established, resumed) VALUES (1, '1.3', 'TLS_AES_128_GCM_SHA256', 1, 0)`).run();
+    const tls = {
+      version: '1.3', clientVersion: '1.3', sni: 'node-1', alpn: ['h2'], alpnSelected: 'h2', cipher: 'TLS_AES_128_GCM_SHA256', cipherId: 4865,
+      sessionTicket: true, psk: false, ech: false, helloRetryRequest: true, resumed: false, serverCertificates: [], clientCertificates: [],
+      clientCertRequested: null, alerts: [], established: true, encryptedFromFrame: [5, 6], appDataRecords: [3, 4], appDataBytes: [30, 40],
+      clientHelloFrame: 2, serverHelloFrame: 3, certificateFrame: 0, decrypted: false, fingerprint: 7,
+    };
+    old.prepare(`INSERT INTO flow_evidence (flow_id, evidence) VALUES (1, ?)`).run(JSON.stringify({ tls, http: [], ssh: null }));
+    old.close();
+
+    const db = openStore(file);
+    expect(db.prepare(`SELECT cipher_id, session_ticket, psk, hello_retry_request, decrypted, encrypted_from_frame_client,
+      encrypted_from_frame_server, app_data_records_client, app_data_records_server, client_hello_frame, server_hello_frame,
+      certificate_frame, fingerprint FROM tls_sessions`).get()).toEqual({
+      cipher_id: 4865, session_ticket: 1, psk: 0, hello_retry_request: 1, decrypted: 0, encrypted_from_frame_client: 5,
+      encrypted_from_frame_server: 6, app_data_records_client: 3, app_data_records_server: 4, client_hello_frame: 2,
+      server_hello_frame: 3, certificate_frame: 0, fingerprint: 7,
+    });
+    const back = [...iterateStoredFlows(db)][0]!.tls!;
+    expect(back).toMatchObject({ sni: 'node-1', alpn: ['h2'], cipherId: 4865, helloRetryRequest: true, encryptedFromFrame: [5, 6], ja4: 'j4' });
+    expect(back.clientCiphers).toEqual([4865]);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    db.close();
+  });
+
   it('make new databases with the larger page size, in WAL mode', () => {
     const db = openStore(join(dir, 'new.db'));
     expect(PAGE_SIZE).not.toBe(4096);

@@ -32,10 +32,9 @@ describe('TLS hello fingerprints in the store', () => {
     const other = flow('10.0.0.11:40002', '10.0.1.22:10250', { app: 'tls', tls: tls('1.2', { ...hello, ja4: 't12d0307h2_cccccccccccc_dddddddddddd' }) });
     store(db, [a, b, other]);
     expect(db.prepare(`SELECT COUNT(*) FROM tls_fingerprints`).pluck().get()).toBe(2);
-    // The flow's own evidence no longer carries the fingerprint's fields.
-    const raw = db.prepare(`SELECT evidence FROM flow_evidence ORDER BY flow_id LIMIT 1`).pluck().get() as string;
-    expect(raw).not.toContain('clientCiphers');
-    expect(raw).not.toContain(hello.ja3Full);
+    // A session refers to its fingerprint; TLS alone leaves no JSON evidence behind.
+    expect(db.prepare(`SELECT COUNT(DISTINCT fingerprint) FROM tls_sessions`).pluck().get()).toBe(2);
+    expect(db.prepare(`SELECT COUNT(*) FROM flow_evidence`).pluck().get()).toBe(0);
     const back = [...iterateStoredFlows(db)];
     expect(back.map((f) => f.tls)).toEqual([a.tls, b.tls, other.tls]);
     db.close();
@@ -46,9 +45,11 @@ describe('TLS hello fingerprints in the store', () => {
     const a = flow('10.0.0.10:40000', '10.0.1.21:10250', { app: 'tls', tls: tls('1.2', hello) });
     store(db, [a]);
     const { serverCertificates: _s, clientCertificates: _c, ...inline } = a.tls!;
-    db.prepare(`UPDATE flow_evidence SET evidence = ?`).run(
+    // As a version before 5 wrote it: the TLS part in the JSON evidence, the fingerprint's fields inline.
+    db.prepare(`INSERT INTO flow_evidence (flow_id, evidence) VALUES (1, ?)`).run(
       JSON.stringify({ tls: { ...inline, serverCertificates: [], clientCertificates: [] }, http: [], ssh: null }),
     );
+    db.prepare(`UPDATE tls_sessions SET fingerprint = NULL, cipher = 'from the session row'`).run();
     db.prepare(`DELETE FROM tls_fingerprints`).run();
     expect([...iterateStoredFlows(db)][0]!.tls).toEqual(a.tls);
     db.close();

@@ -49,6 +49,7 @@ import { parseCertificate } from '../x509/parse-certificate';
 import { aeadSuite } from './decrypt/aead-suites';
 import { cbcSuite } from './decrypt/cbc-suites';
 import { InnerApp } from './decrypt/inner-app';
+import { HeldRecords } from './held-records';
 import type { KeyLog, SessionSecrets } from './decrypt/key-log';
 import { TlsDecryptor } from './decrypt/tls-decryptor';
 
@@ -215,6 +216,14 @@ export class TlsDissector implements Dissector<TlsInfo> {
    * next protected record looks again.
    */
   private readonly appSecretLate: [boolean, boolean];
+  /**
+   * TLS 1.3 with late secrets: the server's protected records (its encrypted handshake) kept until
+   * the client's first protected record, when the client has logged the keys to them. Null when
+   * not kept (or no longer: over the cap, or let go).
+   */
+  private heldServer: HeldRecords | null;
+  /** The server's current record is being held. */
+  private holding: boolean;
   private inner: InnerApp | null;
 
   constructor(anomaly: AnomalySink, flow?: FlowContext) {
@@ -235,6 +244,8 @@ export class TlsDissector implements Dissector<TlsInfo> {
     this.lateKeys = null;
     this.undecrypted = [0, 0];
     this.appSecretLate = [false, false];
+    this.heldServer = null;
+    this.holding = false;
     this.inner = null;
   }
 
@@ -296,7 +307,10 @@ export class TlsDissector implements Dissector<TlsInfo> {
           // The first protected record of a side whose secret came late: look again (once per side).
           if (this.lateKeys !== null && this.undecrypted[dir] === 0) this.retryLateKeys(dir);
           if (this.appSecretLate[dir]) this.retryAppSecret(dir);
-          if (!s.decrypting) this.undecrypted[dir]++;
+          if (!s.decrypting) {
+            this.undecrypted[dir]++;
+            if (dir === 1 && this.heldServer !== null) this.holdServerRecord(type, major, minor, len);
+          }
         }
         if (s.decrypting) this.beginProtected(dir, s, type, major, minor, len);
         continue;
@@ -308,11 +322,14 @@ export class TlsDissector implements Dissector<TlsInfo> {
         if (s.hsActive && !s.encrypted) this.appendHandshake(dir, s, data, p, stop);
       } else if (s.recordType === CT_ALERT && !s.encrypted) {
         for (let i = p; i < stop; i++) this.alertByte(dir, s, data[i]);
+      } else if (dir === 1 && this.holding) {
+        this.heldServer!.append(data, p, stop);
       }
       s.recordLeft -= stop - p;
       p = stop;
       if (s.recordLeft === 0) {
         s.inBody = false;
+        if (dir === 1) this.holding = false;
         if (s.decryptRecord) {
           s.decryptRecord = false;
           this.openProtected(dir, s);
@@ -451,7 +468,14 @@ export class TlsDissector implements Dissector<TlsInfo> {
     // the server's): a followed key log is asked again later.
     if (this.decryptor === null && this.keyLog.follow !== null && this.decryptable(tls13, cipher)) {
       this.lateKeys = { cipher, serverRandom };
+      if (tls13) this.heldServer = new HeldRecords();
     }
+  }
+
+  /** Keeps the server's protected record that starts now (or lets every held one go, past the cap). */
+  private holdServerRecord(type: number, major: number, minor: number, len: number): void {
+    this.holding = this.heldServer!.begin(type, major, minor, len, this.frame, this.ts);
+    if (!this.holding) this.heldServer = null;
   }
 
   /** A suite this dissector decrypts: AEAD, or CBC in TLS 1.2. */
@@ -471,7 +495,11 @@ export class TlsDissector implements Dissector<TlsInfo> {
       else this.lateTls12(late, secrets);
     }
     // Found, or both sides protect their records already: the secrets were not logged in time.
-    if (this.decryptor !== null || (this.dirs[0].encrypted && this.dirs[1].encrypted)) this.lateKeys = null;
+    if (this.decryptor !== null || (this.dirs[0].encrypted && this.dirs[1].encrypted)) {
+      this.lateKeys = null;
+      this.heldServer = null;
+      this.holding = false;
+    }
   }
 
   /** TLS ≤ 1.2: decryption starts here; records that went by unopened still counted in their side's sequence numbers. */
@@ -489,8 +517,10 @@ export class TlsDissector implements Dissector<TlsInfo> {
   /**
    * TLS 1.3 secrets found at the first protected record of `dir`. Before the server's: decrypted
    * from the start. Before the client's (its Finished): the server's encrypted handshake went by
-   * unopened (its certificate stays unseen), so the server side starts at its application secret and
-   * the client side at its handshake secret, as this record needs.
+   * unopened. Its records were held: they are opened now, in order, from the server's handshake
+   * secret, and its certificate is read. Not held (over the cap, or a record still arriving): the
+   * server side starts at its application secret and its certificate stays unseen. The client side
+   * starts at its handshake secret, as this record needs.
    */
   private lateTls13(dir: Direction, late: { cipher: number; serverRandom: Uint8Array }, secrets: SessionSecrets): void {
     this.startDecryption(true, late.cipher, secrets, late.serverRandom);
@@ -502,8 +532,34 @@ export class TlsDissector implements Dissector<TlsInfo> {
     if (dir === 1 || this.undecrypted[1] === 0) return;
     const client = this.dirs[0];
     client.decrypting = true;
+    const held = this.heldServer;
+    if (held !== null && !this.holding && held.complete && held.records.length === this.undecrypted[1]) {
+      this.openHeldServerRecords(held);
+      return;
+    }
     if (!dec.toApplication(1)) this.stopDirection(1);
     else this.dirs[1].hsActive = true;
+  }
+
+  /** Opens the server's held records as if they arrived now, each with its own frame and time. */
+  private openHeldServerRecords(held: HeldRecords): void {
+    const dec = this.decryptor!;
+    const server = this.dirs[1];
+    server.decrypting = true;
+    server.hsActive = true;
+    const frame = this.frame;
+    const ts = this.ts;
+    for (const r of held.records) {
+      if (!server.decrypting) break; // a record failed to open: decryption stopped
+      if (r.type !== CT_APPLICATION_DATA) continue; // TLS 1.3 protects application_data records only
+      this.frame = r.frame;
+      this.ts = r.ts;
+      dec.begin(1, r.type, r.major, r.minor, r.length);
+      dec.append(1, held.bytes, r.start, r.start + r.length);
+      this.openProtected(1, server);
+    }
+    this.frame = frame;
+    this.ts = ts;
   }
 
   private startDecryption(tls13: boolean, cipher: number, secrets: SessionSecrets, serverRandom: Uint8Array): void {

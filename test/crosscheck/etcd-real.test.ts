@@ -191,6 +191,12 @@ describe.skipIf(!hasEtcdLab)('real etcd clusters and clients on a lab network', 
       const gateway = db.prepare(`SELECT t.version FROM http_requests h JOIN tls_sessions t ON t.flow_id = h.flow_id
         WHERE h.path = '/v3/kv/range' ORDER BY t.version`).pluck().all();
       expect(gateway).toEqual(['1.2', '1.3']);
+      // The TLS 1.3 server's encrypted handshake went by before curl logged the keys to it: it was
+      // held and opened then, so the member's certificate is known on both.
+      const subjects = db.prepare(`SELECT t.version, t.server_subject FROM http_requests h JOIN tls_sessions t ON t.flow_id = h.flow_id
+        WHERE h.path = '/v3/kv/range' ORDER BY t.version`).all() as { version: string; server_subject: string | null }[];
+      expect(subjects.map((x) => x.server_subject?.length ?? 0).every((n) => n > 0), JSON.stringify(subjects)).toBe(true);
+      expect(subjects[1]!.server_subject).toBe(subjects[0]!.server_subject);
     } finally {
       db.close();
     }

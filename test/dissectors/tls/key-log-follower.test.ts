@@ -179,12 +179,25 @@ describe('TLS 1.3 secrets not logged yet at the ServerHello (a live capture can 
     expect(rec.http.map((h) => h.path)).toEqual(['/containerLogs/default/db-0/web?follow=true']);
   });
 
-  it("logged by the client before its Finished: the requests are decrypted; the server's handshake, gone by, is not", async () => {
+  it("logged by the client before its Finished: the server's handshake, held until then, is opened, and the requests", async () => {
+    const early = await analyse(1);
     const rec = await analyse(2);
     expect(rec.tls?.decrypted).toBe(true);
-    expect(rec.tls?.serverCertificates).toEqual([]);
+    // The same certificate, read in the same frame, as when the keys were there from the start.
+    expect(rec.tls?.serverCertificates.map((c) => c.sha256)).toEqual(early.tls?.serverCertificates.map((c) => c.sha256));
+    expect(rec.tls?.serverCertificates.length).toBeGreaterThan(0);
+    expect(rec.tls?.certificateFrame).toBe(early.tls?.certificateFrame);
+    expect(rec.tls?.certificateFrame).toBeLessThan(rec.tls!.encryptedFromFrame[0]);
     expect(rec.http.map((h) => h.path)).toEqual(['/containerLogs/default/db-0/web?follow=true']);
     expect(rec.http[0]!.status).not.toBeNull();
+    expect(Object.keys(rec.anomalies)).not.toContain('tls.decrypt_failed');
+  });
+
+  it('never logged: what was held is let go, nothing is decrypted and nothing fails', async () => {
+    const rec = await analyse(99);
+    expect(rec.tls?.decrypted).toBe(false);
+    expect(rec.tls?.serverCertificates).toEqual([]);
+    expect(rec.http).toEqual([]);
     expect(Object.keys(rec.anomalies)).not.toContain('tls.decrypt_failed');
   });
 });

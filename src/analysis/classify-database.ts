@@ -1,6 +1,6 @@
 import type { Db } from '../store/store';
-import { ClassificationWriter, iterateStoredFlows, type StoredFlow } from '../store/store';
-import type { Classification, Finding } from '../model/analysis';
+import { iterateStoredFlows } from '../store/store';
+import { VerdictWriter, type VerdictUpdate } from '../store/verdict-writer';
 import { classifyFlow } from './classifier';
 import { findingsForFlow } from './findings';
 import { Topology } from './topology';
@@ -9,52 +9,47 @@ import type { AnalysisInputs } from './context';
 /** Flows classified per transaction. */
 const CLASSIFY_BATCH = 5000;
 
-interface PendingWrite {
-  flow: Pick<StoredFlow, 'dbId' | 'captureId'>;
-  classification: Classification;
-  findings: Finding[];
-}
-
 export interface ClassifySummary {
   flows: number;
   findings: number;
   endpoints: number;
+  /** Flows whose stored verdict (path, reasons or findings) this pass changed. */
+  changed: number;
 }
 
 /**
- * Learns the topology from every flow in the database, then (re)classifies every flow and replaces
- * all findings and endpoints. Run after each ingest and by `planewatch reclassify`; running it twice
- * gives the same database. `topology` must be new (it is given so that a caller can go on learning
- * with it, as live capture does).
+ * Learns the topology from every flow in the database, then (re)classifies every flow, writing the
+ * verdicts that changed (findings that stay keep their ids), and replaces the endpoints. Run after
+ * each ingest and by `planewatch reclassify`; running it twice gives the same database. `topology`
+ * must be new (it is given so that a caller can go on learning with it, as live capture does).
  */
 export function classifyDatabase(db: Db, inputs: AnalysisInputs, topology = new Topology(inputs.inventory)): ClassifySummary {
   for (const f of iterateStoredFlows(db)) topology.observe(f);
 
-  const writer = new ClassificationWriter(db);
+  const writer = new VerdictWriter(db);
   let flows = 0;
   let findings = 0;
-  db.transaction(() => writer.clear())();
+  // Findings are only ever stored with a flow; any without one (none are written) go with this pass.
+  db.prepare(`DELETE FROM findings WHERE flow_id IS NULL`).run();
   // Only what the writer needs is kept until the batch commits, not the whole flow with its
   // evidence: holding 5000 parsed flows made the heap (and peak RSS) grow during this pass.
-  let batch: PendingWrite[] = [];
+  let batch: VerdictUpdate[] = [];
   const commit = () => {
     const work = batch;
     batch = [];
-    db.transaction(() => {
-      for (const w of work) writer.write(w.flow, w.classification, w.findings);
-    })();
+    db.transaction(() => writer.write(work))();
   };
   for (const f of iterateStoredFlows(db)) {
-    const c = classifyFlow(f, topology);
-    const fs = findingsForFlow(f, c, { topology, ca: inputs.ca });
+    const classification = classifyFlow(f, topology);
+    const fs = findingsForFlow(f, classification, { topology, ca: inputs.ca });
     flows++;
     findings += fs.length;
-    batch.push({ flow: { dbId: f.dbId, captureId: f.captureId }, classification: c, findings: fs });
+    batch.push({ flow: { dbId: f.dbId, captureId: f.captureId }, verdict: { classification, findings: fs } });
     if (batch.length >= CLASSIFY_BATCH) commit();
   }
   commit();
 
-  return { flows, findings, endpoints: writeEndpoints(db, topology) };
+  return { flows, findings, endpoints: writeEndpoints(db, topology), changed: writer.changed };
 }
 
 /** Replaces the endpoints table with what the topology learned. Returns how many were written. */

@@ -1,5 +1,6 @@
 import type { Db } from '../store/store';
-import { ClassificationWriter, storedFlowsById } from '../store/store';
+import { storedFlowsById } from '../store/store';
+import { VerdictWriter } from '../store/verdict-writer';
 import type { FlowRecord } from '../model/flow-record';
 import type { Verdict } from '../model/analysis';
 import { classifyFlow } from './classifier';
@@ -60,16 +61,14 @@ export class InlineClassifier {
          FROM flows f WHERE f.id > ? AND f.capture_id IN (${marks}) ORDER BY f.id LIMIT ${PAGE}`,
       )
       .raw(true);
-    const writer = new ClassificationWriter(db);
+    const writer = new VerdictWriter(db);
     let ordinal = 0;
     let reclassified = 0;
     let stale: number[] = [];
     const redo = () => {
       const flows = storedFlowsById(db, stale);
       stale = [];
-      db.transaction(() => {
-        for (const f of flows) writer.replace(f, this.judge(f));
-      })();
+      db.transaction(() => writer.write(flows.map((f) => ({ flow: f, verdict: this.judge(f) }))))();
       reclassified += flows.length;
     };
     let after = 0;
@@ -85,7 +84,7 @@ export class InlineClassifier {
     }
     if (stale.length > 0) redo();
     const findings = db.prepare(`SELECT COUNT(*) FROM findings WHERE capture_id IN (${marks})`).pluck().get(...captureIds) as number;
-    return { flows: ordinal, findings, endpoints: writeEndpoints(db, this.topology), reclassified };
+    return { flows: ordinal, findings, endpoints: writeEndpoints(db, this.topology), reclassified, changed: writer.changed };
   }
 
   /** Whether a fact the verdict of the `ordinal`-th flow rests on changed after it was classified. */

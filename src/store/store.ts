@@ -4,7 +4,7 @@ import { restoreDeferredIndexes } from './deferred-indexes';
 import { FingerprintReader, FingerprintWriter, MISSING_FINGERPRINT, type HelloFingerprint } from './tls-fingerprints';
 import type { FlowRecord } from '../model/flow-record';
 import type { CertificateInfo, TlsInfo } from '../model/records';
-import type { Classification, Finding, Verdict } from '../model/analysis';
+import type { Finding, Verdict } from '../model/analysis';
 import { severityRank } from '../model/analysis';
 
 /** Flows written per transaction: large enough to amortise the commit, small enough to lose little. */
@@ -605,7 +605,7 @@ function sessionTls(r: FlowRow, decoder: StoredFlowDecoder): TlsInfo {
  * The classification columns of `flows` (path, path_detail, confidence, reasons, worst_severity,
  * severity_rank, finding_count) for a verdict.
  */
-function classificationColumns({ classification: c, findings }: Verdict): unknown[] {
+export function classificationColumns({ classification: c, findings }: Verdict): unknown[] {
   let worst: Finding['severity'] | null = null;
   for (const f of findings) if (worst === null || severityRank(f.severity) > severityRank(worst)) worst = f.severity;
   return [c.path, JSON.stringify(c.pathDetail), c.confidence, JSON.stringify(c.reasons), worst, severityRank(worst), findings.length];
@@ -615,7 +615,7 @@ function classificationColumns({ classification: c, findings }: Verdict): unknow
 const UNCLASSIFIED: readonly unknown[] = Object.freeze(['other', '{}', 0, '[]', null, 0, 0]);
 
 /** Inserts a flow's findings. */
-class FindingInserter {
+export class FindingInserter {
   private readonly stmt;
 
   constructor(db: Db) {
@@ -628,36 +628,5 @@ class FindingInserter {
       this.stmt.run(f.rule, f.severity, severityRank(f.severity), flowId, captureId, f.title, f.evidence,
         f.recommendation, f.reference, f.cis, f.ts, f.frame);
     }
-  }
-}
-
-/** Writes a classification pass's results: paths and findings. */
-export class ClassificationWriter {
-  private readonly updateFlow;
-  private readonly deleteFindings;
-  private readonly findings: FindingInserter;
-
-  constructor(private readonly db: Db) {
-    this.updateFlow = db.prepare(`UPDATE flows SET path = ?, path_detail = ?, confidence = ?, reasons = ?,
-      worst_severity = ?, severity_rank = ?, finding_count = ? WHERE id = ?`);
-    this.deleteFindings = db.prepare(`DELETE FROM findings WHERE flow_id = ?`);
-    this.findings = new FindingInserter(db);
-  }
-
-  /** Removes the findings of a previous pass (all of them: topology can change any verdict). */
-  clear(): void {
-    this.db.prepare(`DELETE FROM findings`).run();
-  }
-
-  /** Writes a flow's verdict; its findings are added (after `clear`, there are none to replace). */
-  write(flow: Pick<StoredFlow, 'dbId' | 'captureId'>, c: Classification, findings: Finding[]): void {
-    this.updateFlow.run(...classificationColumns({ classification: c, findings }), flow.dbId);
-    this.findings.insert(flow.dbId, flow.captureId, findings);
-  }
-
-  /** Writes a flow's verdict in place of the one it was stored with, findings included. */
-  replace(flow: Pick<StoredFlow, 'dbId' | 'captureId'>, verdict: Verdict): void {
-    this.deleteFindings.run(flow.dbId);
-    this.write(flow, verdict.classification, verdict.findings);
   }
 }

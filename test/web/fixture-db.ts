@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClassificationWriter, FlowWriter, openStore, type StoredFlow } from '../../src/store/store';
+import { FlowWriter, openStore, type StoredFlow } from '../../src/store/store';
+import { VerdictWriter } from '../../src/store/verdict-writer';
 import type { FlowRecord } from '../../src/model/flow-record';
 import type { CertificateInfo, HttpRequestRecord, SshInfo, TlsInfo } from '../../src/model/records';
 import type { Classification, Finding, PathId, Severity } from '../../src/model/analysis';
@@ -269,14 +270,16 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}
   const fw = new FlowWriter(db, captureId);
   for (const p of plan) fw.add(p.rec);
   fw.flush();
-  const cw = new ClassificationWriter(db);
+  const verdicts = new VerdictWriter(db);
   db.transaction(() => {
-    for (const p of plan) {
-      const dbId = fw.ids.get(p.rec.id)!;
-      const stored = { ...p.rec, dbId, captureId } as StoredFlow;
-      const c: Classification = { path: p.path, pathDetail: p.detail ?? {}, confidence: p.reasons.length > 1 ? 0.95 : 0.6, reasons: p.reasons };
-      cw.write(stored, c, p.findings.map((f) => ({ ...f, flowId: p.rec.id, ts: p.rec.firstTs, frame: p.rec.firstFrame })));
-    }
+    verdicts.write(
+      plan.map((p) => {
+        const dbId = fw.ids.get(p.rec.id)!;
+        const stored = { ...p.rec, dbId, captureId } as StoredFlow;
+        const c: Classification = { path: p.path, pathDetail: p.detail ?? {}, confidence: p.reasons.length > 1 ? 0.95 : 0.6, reasons: p.reasons };
+        return { flow: stored, verdict: { classification: c, findings: p.findings.map((f) => ({ ...f, flowId: p.rec.id, ts: p.rec.firstTs, frame: p.rec.firstFrame })) } };
+      }),
+    );
   })();
   db.prepare('UPDATE captures SET flows = ? WHERE id = ?').run(plan.length, captureId);
 

@@ -26,6 +26,6 @@ export function registerReclassifyCommand(program: Command): void {
       const db = openStore(file);
       const s = classifyDatabase(db, resolveInputs(db, inputs));
       db.close();
-      process.stdout.write(`reclassified ${s.flows} flows: ${s.findings} findings, ${s.endpoints} endpoints\n`);
+      process.stdout.write(`reclassified ${s.flows} flows (${s.changed} changed): ${s.findings} findings, ${s.endpoints} endpoints\n`);
     });
 }

@@ -9,8 +9,15 @@ function where(captureIds: number[]): string {
   return captureIds.length > 0 ? `capture_id IN (${captureIds.join(',')})` : '1';
 }
 
-/** The human summary `planewatch analyze` prints: paths, then findings by severity. */
-export function textReport(db: Db, captureIds: number[]): string {
+/** Findings of one rule listed one by one; a rule with more gets one line with their spread. */
+const LISTED_PER_RULE = 3;
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** The human summary `planewatch analyze` prints: paths, then findings by severity, rule by rule. */
+export function textReport(db: Db, captureIds: number[], dbFile?: string): string {
   const lines: string[] = [];
   const paths = db
     .prepare(`SELECT path, COUNT(*) n, SUM(bytes_client + bytes_server) b, SUM(finding_count) fc, MAX(severity_rank) w
@@ -26,15 +33,31 @@ export function textReport(db: Db, captureIds: number[]): string {
   const counts = new Map(bySev.map((r) => [r.severity, r.n]));
   lines.push('');
   lines.push(`Findings: ${SEVERITIES.map((s) => `${s} ${counts.get(s) ?? 0}`).join(', ')}`);
-  const findings = db
-    .prepare(`SELECT f.severity, f.rule, f.evidence, fl.flow_key FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id
-               WHERE f.${where(captureIds)} ORDER BY f.severity_rank DESC, f.rule, f.ts LIMIT 200`)
-    .all() as { severity: string; rule: string; evidence: string; flow_key: string }[];
-  for (const f of findings) {
-    lines.push(`  ${cell(SEVERITY_MARK[f.severity] ?? '', 3)}${cell(f.severity, 9)}${cell(f.rule, 26)}${terminalSafe(f.evidence, 160)}`);
+  const rules = db
+    .prepare(`SELECT f.rule, f.severity, COUNT(*) n, COUNT(DISTINCT fl.client_ip) clients,
+                     COUNT(DISTINCT fl.server_ip || ' ' || fl.server_port) servers
+                FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id
+               WHERE f.${where(captureIds)} GROUP BY f.rule, f.severity ORDER BY MAX(f.severity_rank) DESC, n DESC, f.rule`)
+    .all() as { rule: string; severity: string; n: number; clients: number; servers: number }[];
+  const examples = db.prepare(
+    `SELECT evidence FROM findings WHERE ${where(captureIds)} AND rule = ? AND severity = ? ORDER BY ts, id LIMIT ${LISTED_PER_RULE}`,
+  );
+  for (const r of rules) {
+    const head = `  ${cell(SEVERITY_MARK[r.severity] ?? '', 3)}${cell(r.severity, 9)}${cell(r.rule, 26)}`;
+    const evidence = examples.pluck().all(r.rule, r.severity) as string[];
+    if (r.n <= LISTED_PER_RULE) {
+      for (const e of evidence) lines.push(head + terminalSafe(e, 160));
+      continue;
+    }
+    // Many of one rule (a kubelet fleet, every connection of a client): one line with the spread and
+    // the first occurrence, and where to read them all.
+    const spread = `${r.n} findings, ${plural(r.servers, 'server')}, ${plural(r.clients, 'client')}`;
+    lines.push(`${head}${spread}; first: ${terminalSafe(evidence[0] ?? '', 100)}`);
+    const all = dbFile
+      ? `all of them: planewatch findings --db ${terminalSafe(dbFile, 200)} --rule ${r.rule}`
+      : `all of them: analyze with --db FILE, then planewatch findings --db FILE --rule ${r.rule}`;
+    lines.push(`${' '.repeat(40)}${all}`);
   }
-  const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  if (total > findings.length) lines.push(`  … ${total - findings.length} more: planewatch findings`);
   return lines.join('\n');
 }
 

@@ -195,4 +195,30 @@ describe('the SQLite store through the CLI', () => {
     expect(cap.status).toBe('incomplete');
     expect(cap.error).toMatch(/interrupted/);
   });
+
+  it("prints a rule's findings one by one when few, as one line with their spread when many", () => {
+    const file = join(dir, 'summary.db');
+    const kubelets = readdirSync(SAMPLES).filter((f) => /^kubelet-.*\.pcap$/.test(f)).map((f) => join(SAMPLES, f));
+    const r = cli(['analyze', ...kubelets, '--db', file]);
+    expect(r.code).toBe(0);
+    const d = new Database(file, { readonly: true });
+    const rules = d
+      .prepare(`SELECT f.rule, COUNT(*) n, COUNT(DISTINCT fl.client_ip) clients, COUNT(DISTINCT fl.server_ip || ' ' || fl.server_port) servers
+                  FROM findings f JOIN flows fl ON fl.id = f.flow_id GROUP BY f.rule`)
+      .all() as { rule: string; n: number; clients: number; servers: number }[];
+    d.close();
+    const lines = r.stdout.split('\n');
+    const many = rules.filter((x) => x.n > 3);
+    const few = rules.filter((x) => x.n <= 3);
+    // Not vacuous: these samples raise both kinds.
+    expect(many.length).toBeGreaterThan(0);
+    expect(few.length).toBeGreaterThan(0);
+    for (const x of many) {
+      const mine = lines.filter((l) => new RegExp(`\\s${x.rule}\\s`).test(l));
+      expect(mine, x.rule).toHaveLength(1);
+      expect(mine[0]).toContain(`${x.n} findings, ${x.servers} server${x.servers === 1 ? '' : 's'}, ${x.clients} client${x.clients === 1 ? '' : 's'}; first: `);
+      expect(lines).toContain(`${' '.repeat(40)}all of them: planewatch findings --db ${file} --rule ${x.rule}`);
+    }
+    for (const x of few) expect(lines.filter((l) => new RegExp(`\\s${x.rule}\\s`).test(l)), x.rule).toHaveLength(x.n);
+  });
 });

@@ -170,7 +170,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
     for (const f of findingObjects(db, captureIds)) await write(JSON.stringify({ type: 'finding', ...f }) + '\n', io.stdout);
   } else if (!opts.quiet) {
     for (const s of summaries) io.stdout.write(formatText(s));
-    io.stdout.write(textReport(db, captureIds) + '\n');
+    io.stdout.write(textReport(db, captureIds, opts.db) + '\n');
     if (opts.db) io.stdout.write(`\nstored in ${sanitize(opts.db)} — next: planewatch findings --db ${sanitize(opts.db)}, planewatch serve --db ${sanitize(opts.db)}\n`);
   }
   let code: number = damaged ? ExitCode.DAMAGED : ExitCode.OK;

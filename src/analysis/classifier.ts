@@ -2,6 +2,7 @@ import type { FlowRecord } from '../model/flow-record';
 import type { Classification, PathId } from '../model/analysis';
 import type { HttpRequestRecord } from '../model/records';
 import type { Role, Topology } from './topology';
+import { ownClientIdentity, personalClient } from './client-identity';
 
 /**
  * Decides which documented communication path a flow belongs to.
@@ -63,6 +64,8 @@ export function roleName(role: Role): string {
       return 'a pod';
     case 'service':
       return 'a Service address';
+    case 'user':
+      return "a person's workstation";
     default:
       return 'unknown';
   }
@@ -231,60 +234,21 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
     }
     // A person's tool (kubectl, helm …) is none of the documented clients: the closest path is kept,
     // with that said and a lower confidence.
+    // The address may be known as a person's from another of its connections (its TLS 1.3 ones show
+    // neither a user agent nor a certificate).
     const toolWhy = personalClient(f);
-    const toolCut = toolWhy.length === 0 ? 0 : 0.1;
-    if (onHost) return result('controlplane-to-apiserver', base + 0.2 - toolCut, [serverWhy, `client on the API server's own host (${c})`, ...toolWhy]);
-    return result('node-to-apiserver', base + 0.1 - toolCut / 2, [serverWhy, `client ${c} has no known role; node-to-control-plane traffic is the closest documented path`, ...toolWhy]);
+    if (onHost) {
+      // The API server's own host runs everything: only this connection's own evidence says who it is.
+      const cut = toolWhy.length === 0 ? 0 : 0.1;
+      return result('controlplane-to-apiserver', base + 0.2 - cut, [serverWhy, `client on the API server's own host (${c})`, ...toolWhy]);
+    }
+    const user = ev(t, c, 'user');
+    const toolCut = toolWhy.length === 0 && user.s === 0 ? 0 : 0.1;
+    const who = user.s > 0 ? `client ${c} is a person's workstation (${user.why})` : `client ${c} has no known role`;
+    return result('node-to-apiserver', base + 0.1 - toolCut / 2, [serverWhy, `${who}; node-to-control-plane traffic is the closest documented path`, ...toolWhy]);
   }
 
   return result('other', 0.8, [otherReason(f)]);
-}
-
-/** The client identity this connection shows by itself: its client certificate or user agent. */
-export function ownClientIdentity(f: FlowRecord): { role: Role; reason: string } | null {
-  const cert = f.tls?.clientCertificates[0];
-  if (cert) {
-    const cn = cert.subjectCN ?? '';
-    if (cn.startsWith('system:node:') || cert.subjectO.includes('system:nodes')) return { role: 'node', reason: `client certificate ${cert.subject}` };
-    if (/^(system:)?(kube-scheduler|kube-controller-manager|cloud-controller-manager)$/.test(cn)) {
-      return { role: 'controlplane-component', reason: `client certificate ${cert.subject}` };
-    }
-    if (cn.startsWith('kube-apiserver')) return { role: 'apiserver', reason: `client certificate ${cert.subject}` };
-    if (cn === 'system:kube-proxy') return { role: 'node', reason: `client certificate ${cert.subject} (kube-proxy)` };
-  }
-  for (const h of f.http) {
-    const ua = h.userAgent ?? '';
-    if (ua.startsWith('kubelet/') || ua.startsWith('kube-proxy/')) return { role: 'node', reason: `User-Agent ${ua.slice(0, 60)}` };
-    if (/^(kube-scheduler|kube-controller-manager|cloud-controller-manager)\//.test(ua)) {
-      return { role: 'controlplane-component', reason: `User-Agent ${ua.slice(0, 60)}` };
-    }
-  }
-  return null;
-}
-
-/** User agents of tools people run against the API server (kubectl, helm, k9s …). */
-const USER_TOOL_AGENT = /^(kubectl|helm|k9s|kustomize|kubeadm|kubectx|kubens|stern|argocd|flux|Lens|OpenLens|Headlamp)[/ ]/i;
-
-/**
- * What shows that a person, not a node or a component, is at the client end: a tool's user agent or
- * an administrator's client certificate (kubeadm's admin.conf: CN=kubernetes-admin, O=system:masters).
- * The reasons to give (none when nothing shows it).
- */
-export function personalClient(f: FlowRecord): string[] {
-  const why: string[] = [];
-  const tool = userToolAgent(f);
-  if (tool !== null) why.push(`User-Agent ${tool.slice(0, 60)} is a user's tool, not a node or a control-plane component`);
-  const cert = f.tls?.clientCertificates[0];
-  if (cert && cert.subjectO.includes('system:masters') && ownClientIdentity(f) === null) {
-    why.push(`client certificate ${cert.subject} is an administrator's credential (group system:masters), not a node's or a control-plane component's`);
-  }
-  return why;
-}
-
-/** The user agent of a person's tool this connection carries, or null. */
-export function userToolAgent(f: FlowRecord): string | null {
-  for (const h of f.http) if (h.userAgent && USER_TOOL_AGENT.test(h.userAgent)) return h.userAgent;
-  return null;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { FlowRecord } from '../model/flow-record';
 import type { CertificateInfo } from '../model/records';
 import { emptyInventory, inNetworks, type Inventory } from './inventory';
 import { ServerChains, type SeenChain } from './server-chains';
+import { personEvidence } from './client-identity';
 
 /**
  * Endpoint roles learned from everything analysed together, plus the user's inventory.
@@ -21,6 +22,8 @@ export const ROLES = [
   'node',
   'pod',
   'service',
+  // a person's workstation: a user's tool (kubectl, helm …) or an administrator's credential
+  'user',
   'unknown',
 ] as const;
 export type Role = (typeof ROLES)[number];
@@ -142,6 +145,9 @@ export const PORT_HINTS: Record<number, keyof typeof PORT_HINT_OWNERS> = {
   8132: 'konnectivity-server',
   8131: 'konnectivity-server',
 };
+
+/** How strongly a tool's user agent or an administrator's certificate says a person is at an address. */
+const USER_STRENGTH = 0.45;
 
 /** Roles that belong to a listening service (ip:port), not to every port of the host. */
 export const SERVICE_ROLES: ReadonlySet<Role> = new Set<Role>(['apiserver', 'kubelet', 'etcd', 'konnectivity-server']);
@@ -316,6 +322,11 @@ export class Topology {
         server.claim('apiserver', 0.6, `clients ask for it by the name ${tls.sni} (SNI) ${where}`);
       }
     }
+
+    // A person at the client: only a hint, weaker than any network, inventory or certificate evidence
+    // (a pod or a node where someone runs kubectl stays a pod or a node).
+    const person = personEvidence(f);
+    if (person !== null) client.claim('user', USER_STRENGTH, `${person} ${where}`);
 
     for (const h of f.http) {
       const ua = h.userAgent ?? '';

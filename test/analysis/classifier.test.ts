@@ -59,8 +59,8 @@ describe('classifier and findings', () => {
   it("a person's tool (kubectl) keeps the closest path, says what it is, and is less certain", () => {
     const list = (ua: string, client: string) =>
       flow(`${client}:41000`, '10.0.0.10:6443', { app: 'http', http: [req('GET', '/api/v1/nodes', { userAgent: ua }, 6443)] });
-    for (const client of ['10.9.9.9', '127.0.0.1']) {
-      const [tool, plain] = analyse([list('kubectl/v1.31.0 (linux/amd64) kubernetes/abc', client), list('curl/8.0', client)], apiserverCert);
+    for (const [client, other] of [['10.9.9.9', '10.9.9.7'], ['127.0.0.1', '127.0.0.1']] as const) {
+      const [tool, plain] = analyse([list('kubectl/v1.31.0 (linux/amd64) kubernetes/abc', client), list('curl/8.0', other)], apiserverCert);
       expect(tool!.c.path).toBe(plain!.c.path);
       expect(tool!.c.path).toBe(client === '127.0.0.1' ? 'controlplane-to-apiserver' : 'node-to-apiserver');
       expect(tool!.c.reasons.join(' ')).toMatch(/User-Agent kubectl\/v1\.31\.0.*user's tool/);
@@ -69,12 +69,46 @@ describe('classifier and findings', () => {
     }
   });
 
+  it("an address a person's tool was seen at is a person's workstation, for its connections that show nothing", () => {
+    const kubectl = flow('10.9.9.9:41000', '10.0.0.10:6443', { app: 'http', http: [req('GET', '/api/v1/nodes', { userAgent: 'kubectl/v1.31.0 (linux/amd64) kubernetes/abc' }, 6443)] });
+    const hidden = flow('10.9.9.9:41001', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3') });
+    const stranger = flow('10.9.9.7:41002', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3') });
+    const inv = emptyInventory();
+    mergeInventory(inv, apiserverCert.inventory, 'test-inventory');
+    const t = new Topology(inv);
+    for (const f of [hidden, kubectl, stranger]) t.observe(f);
+    expect(t.get('10.9.9.9')!.primaryRole).toBe('user');
+    expect(t.get('10.9.9.7')!.primaryRole).toBe('unknown');
+    const h = classifyFlow(hidden, t);
+    const s = classifyFlow(stranger, t);
+    expect(h.path).toBe('node-to-apiserver');
+    expect(h.reasons.join(' ')).toMatch(/client 10\.9\.9\.9 is a person's workstation \(sends User-Agent kubectl\/v1\.31\.0.*a user's tool/);
+    expect(s.reasons.join(' ')).toContain('client 10.9.9.7 has no known role');
+    expect(h.confidence).toBeLessThan(s.confidence);
+  });
+
+  it("is only a hint: a pod or a node where someone runs kubectl stays a pod or a node, and a proxied request's tool is not the API server's", () => {
+    const ua = { userAgent: 'kubectl/v1.31.0 (linux/amd64) kubernetes/abc' };
+    const fromPod = flow('10.244.1.6:41000', '10.0.0.10:6443', { app: 'http', http: [req('GET', '/api/v1/pods', ua, 6443)] });
+    const fromNode = flow('10.0.0.21:41000', '10.0.0.10:6443', { app: 'http', http: [req('GET', '/api/v1/pods', ua, 6443)] });
+    const proxied = flow('10.0.0.10:44000', '10.244.1.7:8080', { app: 'http', http: [req('GET', '/', { ...ua, xForwardedFor: '192.0.2.1' })] });
+    const inv = emptyInventory();
+    mergeInventory(inv, apiserverCert.inventory, 'test-inventory');
+    const t = new Topology(inv);
+    for (const f of [fromPod, fromNode, proxied]) t.observe(f);
+    expect(t.get('10.244.1.6')!.primaryRole).toBe('pod');
+    expect(t.get('10.0.0.21')!.primaryRole).toBe('node');
+    expect(t.get('10.0.0.10')!.claims.has('user')).toBe(false);
+    expect(t.get('10.244.1.6')!.claims.has('user')).toBe(true);
+    expect(classifyFlow(fromPod, t).path).toBe('pod-to-apiserver');
+  });
+
   it("an administrator's client certificate (group system:masters) is a person's credential, said so with less certainty", () => {
     const base = fixtureCert('server-rsa');
     const admin = { ...base, subject: 'CN=kubernetes-admin,O=system:masters', subjectCN: 'kubernetes-admin', subjectO: ['system:masters'] };
     const other = { ...base, subject: 'CN=backup-job,O=ops', subjectCN: 'backup-job', subjectO: ['ops'] };
-    const conn = (cert: typeof base) => flow('10.9.9.8:41000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.2', { clientCertificates: [cert] }) });
-    const [a, o] = analyse([conn(admin), conn(other)], apiserverCert);
+    const conn = (cert: typeof base, client: string) => flow(`${client}:41000`, '10.0.0.10:6443', { app: 'tls', tls: tls('1.2', { clientCertificates: [cert] }) });
+    const [a, o] = analyse([conn(admin, '10.9.9.8'), conn(other, '10.9.9.6')], apiserverCert);
     expect(a!.c.path).toBe(o!.c.path);
     expect(a!.c.reasons.join(' ')).toContain("client certificate CN=kubernetes-admin,O=system:masters is an administrator's credential");
     expect(o!.c.reasons.join(' ')).not.toContain('administrator');

@@ -3,10 +3,11 @@
  * key log the API servers wrote: the requests kubectl made must be read back over TLS 1.3, TLS 1.2
  * and plain HTTP, the person behind them recognised, and the token never shown.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectlAddress, recordKubectl, TOKEN, type KubectlRecording } from './kubectl-lab';
 import { droppedByKernel, hasTool } from './loopback-capture';
@@ -107,6 +108,20 @@ describe.skipIf(!hasKubectlLab)('a real kubectl against API servers on a lab net
     expect(cert.tls!.clientCertificates[0]!.subject).toBe('CN=kubernetes-admin,O=system:masters');
     expect(cert.reasons.join('\n')).toContain("client certificate CN=kubernetes-admin,O=system:masters is an administrator's credential");
     expect(listed(cert)!.auth).toBe('none');
+  });
+
+  it("stores the workstation kubectl ran on as a person's (role user), the API servers as API servers", () => {
+    const db = join(dir, 'roles.db');
+    execFileSync(process.execPath, [CLI, 'analyze', rec.pcap, '--keylog', rec.keylog, '--ca', rec.caFile, '--db', db, '--quiet']);
+    const d = new Database(db, { readonly: true });
+    try {
+      const role = d.prepare(`SELECT primary_role FROM endpoints WHERE ip = ?`).pluck();
+      expect(role.get(kubectlAddress('admin'))).toBe('user');
+      expect(role.get(kubectlAddress('cp1'))).toBe('apiserver');
+      expect(role.get(kubectlAddress('cp2'))).toBe('apiserver');
+    } finally {
+      d.close();
+    }
   });
 
   it('flags the insecure port, and the plain requests as anonymous since kubectl withheld its token over HTTP', () => {

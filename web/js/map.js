@@ -6,14 +6,14 @@ import { SEVERITY_COLOR, SEVERITY_SYMBOL, fmtBytes, fmtNum } from './format.js';
 
 const W = 820;
 const H = 560;
-const GROUP_ORDER = ['etcd', 'control-plane', 'konnectivity', 'service', 'node', 'pod', 'other'];
+const GROUP_ORDER = ['etcd', 'control-plane', 'konnectivity', 'service', 'node', 'pod', 'user', 'other'];
 export const GROUP_COLOR = {
   apiserver: '#1d4ed8', node: '#0f766e', etcd: '#7c3aed', 'control-plane': '#4338ca', konnectivity: '#0891b2',
-  pod: '#65a30d', service: '#a16207', other: '#64748b',
+  pod: '#65a30d', service: '#a16207', user: '#be185d', other: '#64748b',
 };
 const GROUP_LABEL = {
   apiserver: 'API server', node: 'node / kubelet', etcd: 'etcd', 'control-plane': 'control plane', konnectivity: 'Konnectivity',
-  pod: 'pods', service: 'services', other: 'other',
+  pod: 'pods', service: 'services', user: 'people', other: 'other',
 };
 
 function place(nodes) {
@@ -130,7 +130,7 @@ export function renderMap(topology, onEdge) {
 }
 
 function initials(group) {
-  return { apiserver: 'API', node: 'K', etcd: 'etcd', 'control-plane': 'CP', konnectivity: 'KN', pod: 'pod', service: 'svc', other: '?' }[group] || '?';
+  return { apiserver: 'API', node: 'K', etcd: 'etcd', 'control-plane': 'CP', konnectivity: 'KN', pod: 'pod', service: 'svc', user: 'user', other: '?' }[group] || '?';
 }
 
 export { GROUP_LABEL };

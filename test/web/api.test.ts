@@ -50,7 +50,7 @@ describe('API routes', () => {
     expect(kubelet).toMatchObject({ flows: 3, worstSeverity: 'high', section: 'API server to kubelet' });
     const eps = await get('/api/endpoints?sort=findings&limit=3');
     expect(eps.body.items[0].ip).toBe('10.0.0.10');
-    expect(eps.body.total).toBe(13);
+    expect(eps.body.total).toBe(14);
     const ep = await get('/api/endpoints/10.0.0.21');
     expect(ep.body.certificates.map((c: any) => c.certificate.subject)).toContain('CN=worker-1@1700000000');
     expect(ep.body.peers.length).toBeGreaterThan(0);
@@ -64,6 +64,8 @@ describe('API routes', () => {
     const edge = topo.body.edges.find((e: any) => e.path === 'apiserver-to-kubelet' && e.serverIp === '10.0.0.21');
     expect(edge).toMatchObject({ source: 'ip:10.0.0.10', worstSeverity: 'high', flows: 1 });
     expect(topo.body.nodes.find((n: any) => n.id === 'group:pod').members).toBe(3);
+    // A person's workstation is drawn on its own, as a person's.
+    expect(topo.body.nodes.find((n: any) => n.ip === '192.168.10.15')).toMatchObject({ group: 'user', kind: 'endpoint' });
     const tl = await get('/api/timeline?buckets=10');
     expect(tl.body.buckets).toHaveLength(10);
     expect(tl.body.buckets.reduce((a: number, b: any) => a + b.flows, 0)).toBe(fx.flowCount);

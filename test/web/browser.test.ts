@@ -58,6 +58,8 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
   it('overview map edge → its flows → flow detail with the certificate chain', async () => {
     await open('#/', 'overview');
     await expect(page.locator('svg.map .node').count()).resolves.toBeGreaterThan(8);
+    await expect(page.locator('.legend-item', { hasText: 'people' }).locator('.dot-user').count()).resolves.toBe(1);
+    await expect(page.locator('.dot-user').evaluate((e) => getComputedStyle(e).backgroundColor)).resolves.toBe('rgb(190, 24, 93)');
     await page.screenshot({ path: `${ARTIFACTS}/web-overview.png`, fullPage: true });
     await page.evaluate(() => delete document.body.dataset.ready);
     await page.locator('.edge-handle[data-edge-id="apiserver-to-kubelet|ip:10.0.0.10|ip:10.0.0.21"]').click();

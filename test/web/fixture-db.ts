@@ -254,6 +254,10 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}
     path: 'node-to-apiserver', reasons: ['server port 6443'],
     findings: [finding('tls-handshake-failure', 'medium', 'TLS handshake failed: unknown_ca', 'fatal alert unknown_ca from the client')],
   });
+  add('person', {
+    rec: flow('192.168.10.15', 52000, API, 6443, { app: 'tls', tls: tls({ version: '1.3' }) }),
+    path: 'node-to-apiserver', reasons: ["client 192.168.10.15 is a person's workstation (sends User-Agent kubectl/v1.31.2, a user's tool)"], findings: [],
+  });
   add('dns', {
     rec: flow('10.0.0.21', 53000, '10.0.0.99', 53, { transport: 'udp', history: 'Dd', state: 'SF' }),
     path: 'other', reasons: ['not control-plane traffic'], findings: [],
@@ -294,6 +298,7 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}
     ['10.0.0.22', 'kubelet', ['kubelet'], 'worker-2', ['serves 10250']],
     ['10.0.0.23', 'kubelet', ['kubelet'], 'worker-3', ['serves 10250']],
     ['10.96.0.1', 'service', ['service'], 'kubernetes', ['kubernetes Service VIP']],
+    ['192.168.10.15', 'user', ['user'], null, ["sends User-Agent kubectl/v1.31.2, a user's tool"]],
     ['10.244.1.5', 'pod', ['pod'], null, ['pod network 10.244.0.0/16']],
     ['10.244.2.7', 'pod', ['pod'], null, ['pod network 10.244.0.0/16']],
     ['10.244.3.9', 'pod', ['pod'], null, ['pod network 10.244.0.0/16']],

@@ -8,6 +8,14 @@
 
 /** Bytes held per connection at most: beyond, the records are let go and stay unread. */
 export const MAX_HELD_BYTES = 64 * 1024;
+/** Bytes held across all the connections of one run at most (many handshakes at once, or abandoned ones). */
+export const MAX_HELD_TOTAL = 16 * 1024 * 1024;
+
+/** What the connections of one run hold together. */
+export class HoldBudget {
+  used = 0;
+  constructor(readonly max: number = MAX_HELD_TOTAL) {}
+}
 
 export interface HeldRecord {
   type: number;
@@ -26,10 +34,16 @@ export class HeldRecords {
   readonly records: HeldRecord[] = [];
   /** Body bytes of the last record still to come. */
   private left = 0;
+  /** Bytes charged to the budget (given back by release). */
+  private charged = 0;
 
-  /** Starts holding a record of `length` body bytes; false (nothing held) when that passes the cap. */
+  constructor(private readonly budget: HoldBudget = new HoldBudget()) {}
+
+  /** Starts holding a record of `length` body bytes; false (nothing held) when that passes a cap. */
   begin(type: number, major: number, minor: number, length: number, frame: number, ts: number): boolean {
-    if (this.used + length > MAX_HELD_BYTES) return false;
+    if (this.used + length > MAX_HELD_BYTES || this.budget.used + length > this.budget.max) return false;
+    this.budget.used += length;
+    this.charged += length;
     if (this.used + length > this.bytes.length) {
       const grown = new Uint8Array(Math.min(MAX_HELD_BYTES, Math.max(this.bytes.length * 2, this.used + length)));
       grown.set(this.bytes.subarray(0, this.used));
@@ -46,6 +60,16 @@ export class HeldRecords {
     this.bytes.set(data.subarray(from, from + n), this.used);
     this.used += n;
     this.left -= n;
+  }
+
+  /** Gives what is held back to the budget; nothing is held after. */
+  release(): void {
+    this.budget.used -= this.charged;
+    this.charged = 0;
+    this.records.length = 0;
+    this.used = 0;
+    this.left = 0;
+    this.bytes = new Uint8Array(0);
   }
 
   /** Every record begun has all its bytes. */

@@ -468,14 +468,21 @@ export class TlsDissector implements Dissector<TlsInfo> {
     // the server's): a followed key log is asked again later.
     if (this.decryptor === null && this.keyLog.follow !== null && this.decryptable(tls13, cipher)) {
       this.lateKeys = { cipher, serverRandom };
-      if (tls13) this.heldServer = new HeldRecords();
+      if (tls13) this.heldServer = new HeldRecords(this.keyLog.holdBudget);
     }
   }
 
   /** Keeps the server's protected record that starts now (or lets every held one go, past the cap). */
   private holdServerRecord(type: number, major: number, minor: number, len: number): void {
     this.holding = this.heldServer!.begin(type, major, minor, len, this.frame, this.ts);
-    if (!this.holding) this.heldServer = null;
+    if (!this.holding) this.dropHeld();
+  }
+
+  /** Lets the held server records go (no longer needed, or no longer complete). */
+  private dropHeld(): void {
+    this.heldServer?.release();
+    this.heldServer = null;
+    this.holding = false;
   }
 
   /** A suite this dissector decrypts: AEAD, or CBC in TLS 1.2. */
@@ -497,8 +504,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
     // Found, or both sides protect their records already: the secrets were not logged in time.
     if (this.decryptor !== null || (this.dirs[0].encrypted && this.dirs[1].encrypted)) {
       this.lateKeys = null;
-      this.heldServer = null;
-      this.holding = false;
+      this.dropHeld();
     }
   }
 
@@ -864,6 +870,8 @@ export class TlsDissector implements Dissector<TlsInfo> {
 
   gap(dir: Direction, bytes: number): void {
     const s = this.dirs[dir];
+    // A held record with a hole could not be opened.
+    if (dir === 1) this.dropHeld();
     if (s.idle) return;
     if (s.decrypting) {
       // A record with a hole cannot be authenticated; stop decrypting this side.
@@ -890,6 +898,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
 
   end(dir: Direction): void {
     // Nothing is pending: records are counted when their header is read. Free the buffers.
+    this.dropHeld();
     this.dirs[dir].releaseHandshake();
     this.stopDirection(dir);
     this.inner?.end(dir);

@@ -8,6 +8,7 @@
  * user input, read once per run, never on the packet path.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { HoldBudget } from '../held-records';
 
 /** Largest key log text accepted from one source (file or Decryption Secrets Block). */
 export const MAX_KEY_LOG_BYTES = 64 * 1024 * 1024;
@@ -93,6 +94,9 @@ export class KeyLog {
    * a read made too soon after the last one, unless `force`d.
    */
   follow: ((force: boolean) => boolean) | null = null;
+
+  /** What TLS 1.3 connections waiting for late secrets hold of their server's records, together. */
+  readonly holdBudget = new HoldBudget();
 
   /** Number of sessions with at least one secret. */
   get size(): number {

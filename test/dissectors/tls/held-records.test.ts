@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HeldRecords, MAX_HELD_BYTES } from '../../../dissectors/tls/held-records';
+import { HeldRecords, HoldBudget, MAX_HELD_BYTES } from '../../../dissectors/tls/held-records';
 
 describe('protected records held until their keys are logged', () => {
   it('keep each record whole however its body arrives, with its own frame and time', () => {
@@ -26,5 +26,21 @@ describe('protected records held until their keys are logged', () => {
     held.append(new Uint8Array(MAX_HELD_BYTES - 10), 0, MAX_HELD_BYTES - 10);
     expect(held.begin(23, 3, 3, 11, 2, 0)).toBe(false);
     expect(held.records).toHaveLength(1);
+  });
+
+  it('share one budget across connections, given back when let go', () => {
+    const budget = new HoldBudget(1000);
+    const a = new HeldRecords(budget);
+    const b = new HeldRecords(budget);
+    expect(a.begin(23, 3, 3, 600, 1, 0)).toBe(true);
+    expect(b.begin(23, 3, 3, 500, 2, 0)).toBe(false);
+    expect(budget.used).toBe(600);
+    a.release();
+    expect(budget.used).toBe(0);
+    expect(a.records).toEqual([]);
+    expect(b.begin(23, 3, 3, 500, 2, 0)).toBe(true);
+    b.release();
+    b.release();
+    expect(budget.used).toBe(0);
   });
 });

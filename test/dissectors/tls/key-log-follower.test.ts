@@ -169,6 +169,8 @@ describe('TLS 1.3 secrets not logged yet at the ServerHello (a live capture can 
     const flows: FlowRecord[] = [];
     await analyzeCapture(pcap, { sessionFactory: keyLogSessionFactory(keys), onFlowEnd: (r) => flows.push(r) });
     expect(flows).toHaveLength(1);
+    // Whatever was held for the connection was given back.
+    expect(keys.holdBudget.used).toBe(0);
     return flows[0]!;
   }
 

@@ -363,8 +363,14 @@ export class FlowTable {
     }
     if (ts > flow.lastTs) flow.lastTs = ts;
     flow.lastFrame = frame;
-    if (pkt.protocol === PROTO_TCP) this.updateTcp(flow, dir, pkt.tcpFlags, payload);
-    else if (payload > 0) flow.addHistory(dir, HistoryLetter.DATA);
+    if (pkt.protocol === PROTO_TCP) {
+      const flags = pkt.tcpFlags;
+      if ((flags & TcpFlag.SYN) !== 0) {
+        if (dir === 0 && (flags & TcpFlag.ACK) === 0) flow.clientIsn = pkt.seq >>> 0;
+        else if (dir === 1 && (flags & TcpFlag.ACK) !== 0) flow.serverIsn = pkt.seq >>> 0;
+      }
+      this.updateTcp(flow, dir, flags, payload);
+    } else if (payload > 0) flow.addHistory(dir, HistoryLetter.DATA);
   }
 
   /** Zeek-like endpoint state machine and history letters. */

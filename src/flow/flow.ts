@@ -71,6 +71,11 @@ export class Flow implements StreamHandler, AnomalyTarget {
   describer: AppSession | null = null;
   anomalies: AnomalyCounter | null = null;
   communityId: string | null = null;
+  /** Initial sequence numbers of the client's SYN and the server's SYN-ACK (-1: not seen). */
+  clientIsn = -1;
+  serverIsn = -1;
+  /** Shared with the flow that is this connection seen on the other side of a NAT (NatLinker). */
+  natLink: string | null = null;
 
   constructor(private readonly captureAnomalies: AnomalyCounter) {}
 

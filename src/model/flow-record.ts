@@ -77,4 +77,10 @@ export interface FlowRecord extends AppEvidence {
   anomalies: Record<string, number>;
   /** Index of the capture (in the analysis run) the flow was seen in. */
   captureIndex: number;
+  /**
+   * The same TCP connection seen on both sides of a NAT (`tcpdump -i any` on a node records a pod's
+   * connection to a Service address before kube-proxy's DNAT and to the endpoint after it): both
+   * flows carry the same value. Null or absent: no such pair was seen.
+   */
+  natLink?: string | null;
 }

@@ -1,10 +1,11 @@
 import { AnomalyCounter, type AnomalyCode } from '../anomalies';
 import { formatIp } from '../decode/address';
-import { DecodeStatus, DecodedPacket } from '../decode/packet';
+import { DecodeStatus, DecodedPacket, TcpFlag } from '../decode/packet';
 import { PacketDecoder } from '../decode/packet-decoder';
 import { DuplicateFilter } from '../flow/duplicate-filter';
 import type { Flow } from '../flow/flow';
 import { FlowTable, type FlowExpiry } from '../flow/flow-table';
+import { NatLinker } from '../flow/nat-linker';
 import { OooBudget, TcpReassembler } from '../flow/tcp-reassembler';
 import { EndpointState } from '../flow/tcp-state';
 import type { Frame } from '../ingest/frame';
@@ -39,6 +40,7 @@ export interface EngineOptions {
 
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
+const SYN_ACK = TcpFlag.SYN | TcpFlag.ACK;
 
 /**
  * Decoder + flow table + TCP reassembly + application sessions for one capture. Frames go in one at
@@ -50,6 +52,7 @@ export class Engine implements FlowExpiry {
   private readonly decoder: PacketDecoder;
   private readonly pkt = new DecodedPacket();
   private readonly duplicates: DuplicateFilter | null;
+  private readonly natLinker = new NatLinker();
   private readonly table: FlowTable;
   private readonly budget = new OooBudget();
   private readonly onFlowEnd: (rec: FlowRecord) => void;
@@ -100,6 +103,8 @@ export class Engine implements FlowExpiry {
       return;
     }
     if (proto !== PROTO_TCP) return; // UDP payloads are counted, not dissected.
+    // The SYN-ACK completes both initial sequence numbers: the same connection behind a NAT shares them.
+    if ((pkt.tcpFlags & SYN_ACK) === SYN_ACK && table.dir === 1) this.natLinker.handshake(flow, ts);
     flow.reassembler!.segment(table.dir, pkt.seq, pkt.tcpFlags, pkt.data, pkt.payloadOffset, pkt.payloadLength,
       pkt.truncatedBytes, ts, frame.number);
     if (flow.state0 === EndpointState.RESET || flow.state1 === EndpointState.RESET) this.endFlow(flow, 'rst');

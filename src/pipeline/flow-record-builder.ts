@@ -67,5 +67,6 @@ export function buildFlowRecord(
     vlan: flow.vlan,
     anomalies: flow.anomalies === null ? {} : flow.anomalies.toJSON(),
     captureIndex,
+    natLink: flow.natLink,
   };
 }

@@ -43,6 +43,8 @@ export function flowJson(f: StoredFlow, cls: ClassRow, findingRules: string[], c
     endReason: f.endReason,
     tunnel: f.tunnel,
     vlan: f.vlan,
+    // the same TCP connection on the other side of a NAT has the same value (null: none seen)
+    natLink: f.natLink ?? null,
     anomalies: f.anomalies,
     app: f.app,
     path: cls.path,

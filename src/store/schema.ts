@@ -419,6 +419,13 @@ export const MIGRATIONS: readonly string[] = [
     fingerprint = (SELECT id FROM tls_fingerprints WHERE id = json_extract(e.evidence, '$.tls.fingerprint'))
     FROM flow_evidence e WHERE e.flow_id = tls_sessions.flow_id AND json_type(e.evidence, '$.tls') = 'object';
   `,
+  // 10: one TCP connection seen on both sides of a NAT (a pod's connection to a Service address
+  // before kube-proxy's DNAT and after it, as \`tcpdump -i any\` on a node records it): its flows
+  // share a value, and each finds the other by it.
+  `
+  ALTER TABLE flows ADD COLUMN nat_link TEXT;
+  CREATE INDEX flows_nat_link ON flows(nat_link) WHERE nat_link IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

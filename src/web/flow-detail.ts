@@ -69,7 +69,7 @@ interface FlowDetailRow {
   bytes_client: number; bytes_server: number; payload_client: number; payload_server: number; missing_client: number;
   missing_server: number; history: string; state: string; midstream: number; end_reason: string; tunnel: string | null;
   vlan: number; anomalies: string; app: string; path: string; path_detail: string; confidence: number; reasons: string;
-  worst_severity: string | null; finding_count: number;
+  worst_severity: string | null; finding_count: number; nat_link: string | null;
   c_role: string | null; c_name: string | null; s_role: string | null; s_name: string | null;
 }
 
@@ -129,6 +129,13 @@ export function flowDetail(stmts: StatementCache, id: number) {
     xForwardedUri: h.x_forwarded_uri, xForwardedHost: h.x_forwarded_host, grpcMethod: h.grpc_method, k8sApi: h.k8s_api,
     k8sOperation: h.k8s_operation, k8sTarget: h.k8s_target, k8sNamespace: h.k8s_namespace, k8sName: h.k8s_name,
   }));
+  // The same connection on the other side of a NAT (before or after kube-proxy's DNAT, or an SNAT).
+  const natPeers = r.nat_link === null
+    ? []
+    : stmts.all<{ id: number; client_ip: string; client_port: number; server_ip: string; server_port: number; path: string }>(
+        `SELECT id, client_ip, client_port, server_ip, server_port, path FROM flows WHERE nat_link = ? AND id != ? ORDER BY id LIMIT 10`,
+        [r.nat_link, id],
+      ).map((p) => ({ id: p.id, clientIp: p.client_ip, clientPort: p.client_port, serverIp: p.server_ip, serverPort: p.server_port, path: p.path }));
   const s = stmts.one<{ client_banner: string | null; server_banner: string | null; hassh: string | null; hassh_server: string | null }>(
     'SELECT * FROM ssh_sessions WHERE flow_id = ?',
     [id],
@@ -145,6 +152,7 @@ export function flowDetail(stmts: StatementCache, id: number) {
       endReason: r.end_reason, tunnel: r.tunnel, vlan: r.vlan, anomalies: parseJson<Record<string, number>>(r.anomalies, {}),
       app: r.app, path: r.path, pathDetail: parseJson<Record<string, string>>(r.path_detail, {}), confidence: r.confidence,
       reasons: parseJson<string[]>(r.reasons, []), worstSeverity: r.worst_severity, findingCount: r.finding_count,
+      natPeers,
     },
     tls,
     http,

@@ -234,6 +234,8 @@ export const flowDetailResponse = obj({
     missingClient: int, missingServer: int, history: str, state: str, midstream: bool, endReason: str, tunnel: nstr,
     vlan: int, anomalies: counts, app: str,
     path: str, pathDetail: stringMap, confidence: num, reasons: strList, worstSeverity: nseverity, findingCount: int,
+    // the same connection seen on the other side of a NAT
+    natPeers: { type: 'array', items: obj({ id: int, clientIp: str, clientPort: int, serverIp: str, serverPort: int, path: str }) },
   }),
   tls: { anyOf: [tlsDetail, { type: 'null' }] },
   http: { type: 'array', items: httpItem },

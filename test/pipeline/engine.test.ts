@@ -216,3 +216,67 @@ describe('Engine: copies of a packet captured on several interfaces', () => {
     expect(kept.engine.stats.anomalies.get('tcp.retransmission')).toBeGreaterThan(0);
   });
 });
+
+describe('Engine: one connection seen on both sides of a NAT', () => {
+  const T0 = 1_700_000_000;
+  /** A whole connection with the given initial sequence numbers, from `at`, a packet every 10 ms. */
+  function conversation(client: string, cport: number, server: string, sport: number, cIsn: number, sIsn: number, at: number) {
+    const c = { src: client, dst: server, sport: cport, dport: sport };
+    const s = { src: server, dst: client, sport, dport: cport };
+    const specs: PacketSpec[] = [
+      { ...c, flags: TCP.SYN, seq: cIsn },
+      { ...s, flags: TCP.SYN | TCP.ACK, seq: sIsn, ack: cIsn + 1 },
+      { ...c, flags: TCP.ACK, seq: cIsn + 1, ack: sIsn + 1 },
+      { ...c, flags: TCP.ACK | TCP.PSH, seq: cIsn + 1, ack: sIsn + 1, payload: 'GET /api HTTP/1.1\r\n\r\n' },
+      { ...c, flags: TCP.FIN | TCP.ACK, seq: cIsn + 22, ack: sIsn + 1 },
+      { ...s, flags: TCP.FIN | TCP.ACK, seq: sIsn + 1, ack: cIsn + 23 },
+      { ...c, flags: TCP.ACK, seq: cIsn + 23, ack: sIsn + 2 },
+    ];
+    return specs.map((p, i) => ({ data: buildFrame(p), ts: at + i * 0.01 }));
+  }
+
+  function links(...convs: { data: Uint8Array; ts: number }[][]): Map<string, string | null> {
+    const frames = convs.flat().sort((a, b) => a.ts - b.ts);
+    const records: FlowRecord[] = [];
+    const engine = new Engine({ onFlowEnd: (r) => records.push(r), sessionFactory: (meta) => new RecordingSession(meta) });
+    frames.forEach((f, i) => engine.processFrame(toFrame(f.data, f.ts, i + 1)));
+    engine.finish();
+    return new Map(records.map((r) => [`${r.client.ip}:${r.client.port}>${r.server.ip}:${r.server.port}`, r.natLink ?? null]));
+  }
+
+  it("links a pod's connection to a Service address with the same connection after kube-proxy's DNAT, and nothing else", () => {
+    const m = links(
+      conversation('10.244.1.5', 40000, '10.96.0.1', 443, 0x1234567, 0x89abcde, T0),
+      // The same packets on the uplink, 20 µs later, to the endpoint the Service was translated to.
+      conversation('10.244.1.5', 40000, '10.0.0.10', 6443, 0x1234567, 0x89abcde, T0 + 0.00002),
+      // Another connection of the pod at the same moment, with the same sequence numbers (a generator's).
+      conversation('10.244.1.5', 40001, '10.0.0.10', 6443, 0x1234567, 0x89abcde, T0 + 0.00004),
+    );
+    const link = m.get('10.244.1.5:40000>10.96.0.1:443');
+    expect(link).toEqual(expect.any(String));
+    expect(m.get('10.244.1.5:40000>10.0.0.10:6443')).toBe(link);
+    expect(m.get('10.244.1.5:40001>10.0.0.10:6443')).toBeNull();
+  });
+
+  it('links a connection before and after SNAT (the client port kept)', () => {
+    const m = links(
+      conversation('10.244.1.5', 40000, '10.0.0.10', 6443, 77, 99, T0),
+      conversation('10.0.0.21', 40000, '10.0.0.10', 6443, 77, 99, T0 + 0.00003),
+    );
+    expect(m.get('10.244.1.5:40000>10.0.0.10:6443')).toEqual(expect.any(String));
+    expect(m.get('10.0.0.21:40000>10.0.0.10:6443')).toBe(m.get('10.244.1.5:40000>10.0.0.10:6443'));
+  });
+
+  it('does not link handshakes far apart in time, or with zero as a sequence number', () => {
+    const apart = links(
+      conversation('10.244.1.5', 40000, '10.96.0.1', 443, 5, 6, T0),
+      conversation('10.244.1.5', 40000, '10.0.0.10', 6443, 5, 6, T0 + 0.2),
+    );
+    expect([...apart.values()]).toEqual([null, null]);
+    const zero = links(
+      conversation('10.244.1.5', 40000, '10.96.0.1', 443, 0, 0, T0),
+      conversation('10.244.1.5', 40000, '10.0.0.10', 6443, 0, 0, T0 + 0.00002),
+    );
+    expect([...zero.values()]).toEqual([null, null]);
+  });
+});

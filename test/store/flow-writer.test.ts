@@ -110,4 +110,13 @@ describe('FlowWriter transactions', () => {
     const back = [...iterateStoredFlows(db)];
     expect(back.map((f) => f.tls!.serverCertificates.map((c) => c.sha256))).toEqual([[leaf, ca], [leaf, ca], [leaf, ca]]);
   });
+
+  it('keeps the link between the two flows of one connection seen across a NAT', () => {
+    const w = new FlowWriter(db, captureId);
+    w.add(flow('10.244.1.5:40000', '10.96.0.1:443', { natLink: 'a-b@1' }));
+    w.add(flow('10.244.1.5:40000', '10.0.0.10:6443', { natLink: 'a-b@1' }));
+    w.add(flow('10.244.1.5:40001', '10.0.0.10:6443'));
+    w.flush();
+    expect([...iterateStoredFlows(db)].map((f) => f.natLink)).toEqual(['a-b@1', 'a-b@1', null]);
+  });
 });

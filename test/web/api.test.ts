@@ -74,6 +74,14 @@ describe('API routes', () => {
     expect(v.body).toMatchObject({ maxFlowId: fx.flowCount, findings: 17, live: false });
   });
 
+  it('flow detail names the same connection on the other side of a NAT', async () => {
+    const before = await get(`/api/flows/${fx.ids.get(fx.keys.pod!)}`);
+    const after = fx.ids.get(fx.keys.podAfterDnat!);
+    expect(before.body.flow.natPeers).toEqual([{ id: after, clientIp: '10.244.1.5', clientPort: 51000, serverIp: '10.0.0.10', serverPort: 6443, path: 'pod-to-apiserver' }]);
+    expect((await get(`/api/flows/${after}`)).body.flow.natPeers.map((p: any) => p.id)).toEqual([fx.ids.get(fx.keys.pod!)]);
+    expect((await get(`/api/flows/${fx.ids.get(fx.keys.kubelet!)}`)).body.flow.natPeers).toEqual([]);
+  });
+
   it('flow detail carries tls, chain with verdict, http, ssh and findings', async () => {
     const k = await get(`/api/flows/${fx.ids.get(fx.keys.kubelet!)}`);
     expect(k.status).toBe(200);

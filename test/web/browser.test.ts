@@ -81,6 +81,17 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect(page.locator('h1').textContent()).resolves.toBe('Certificate');
   });
 
+  it("a flow leads to the same connection on the other side of kube-proxy's DNAT", async () => {
+    await open(`#/flow/${fx.ids.get(fx.keys.pod!)}`, 'flow');
+    const peer = page.locator('a.nat-peer');
+    await expect(peer.textContent()).resolves.toBe('10.244.1.5:51000 → 10.0.0.10:6443');
+    await page.evaluate(() => delete document.body.dataset.ready);
+    await peer.click();
+    await waitView('flow');
+    expect(new URL(page.url()).hash).toBe(`#/flow/${fx.ids.get(fx.keys.podAfterDnat!)}`);
+    await expect(page.locator('a.nat-peer').textContent()).resolves.toBe('10.244.1.5:51000 → 10.96.0.1:443');
+  });
+
   it('a finding leads to its flow', async () => {
     await open('#/', 'overview');
     await page.evaluate(() => delete document.body.dataset.ready);

@@ -104,6 +104,9 @@ export async function renderFlow(root, route) {
         ['Community ID', h('span', { class: 'mono' }, f.communityId)],
         ['Capture', f.captureFile || `#${f.captureId}`],
         Object.keys(f.anomalies).length ? ['Anomalies', Object.entries(f.anomalies).map(([k, v]) => `${k} ×${v}`).join(', ')] : null,
+        f.natPeers.length ? ['Across NAT', f.natPeers.map((p, i) => [i ? ', ' : '', h('a', { href: href('flow', String(p.id)), class: 'mono nat-peer' },
+          `${endpointText(p.clientIp, p.clientPort)} → ${endpointText(p.serverIp, p.serverPort)}`)]).flat()
+          .concat([h('span', { class: 'muted' }, ' (the same connection, addresses rewritten by NAT)')])] : null,
       ])),
       card('Classification', kv([
         ['Path', pathBadge(f.path)],

@@ -1,0 +1,66 @@
+import type { Flow } from './flow';
+
+/**
+ * One TCP connection seen on both sides of a NAT: `tcpdump -i any` on a node records a pod's
+ * connection to a Service address on the pod's interface (pod → 10.96.0.1:443) and again, after
+ * kube-proxy's DNAT, on the uplink (pod → API server:6443); SNAT changes the client side instead.
+ * The two are different 5-tuples, so two flows, as in Wireshark and Zeek; NAT rewrites addresses
+ * and ports but not sequence numbers. Two flows whose SYN and SYN-ACK carry the same initial
+ * sequence numbers and whose handshakes are captured within NAT_WINDOW_S of each other are linked
+ * (both get the same `natLink`) when they differ as a NAT makes them differ: the same client address
+ * and port to another server (DNAT), or the same server address and port from another client
+ * address with the same port (SNAT, which keeps the port where it can).
+ *
+ * Initial sequence numbers are random (RFC 6528), 64 bits for the pair. Packet generators often use
+ * fixed ones (zero, by default, in some): zero is never linked, and the endpoint rules and the short
+ * window keep other fixed numbers from linking unrelated flows.
+ */
+export const NAT_WINDOW_S = 0.05;
+/** Handshakes remembered at most (older ones than the window go first). */
+const MAX_REMEMBERED = 16384;
+
+interface Seen {
+  flow: Flow;
+  ts: number;
+}
+
+export class NatLinker {
+  private readonly recent = new Map<string, Seen>();
+
+  /** A flow's SYN-ACK was seen at `ts` (both initial sequence numbers are known): link or remember it. */
+  handshake(flow: Flow, ts: number): void {
+    if (flow.clientIsn <= 0 || flow.serverIsn <= 0 || flow.natLink !== null) return;
+    this.forgetBefore(ts - NAT_WINDOW_S);
+    const key = `${flow.clientIsn.toString(16)}-${flow.serverIsn.toString(16)}`;
+    const seen = this.recent.get(key);
+    if (seen !== undefined && seen.flow !== flow && Math.abs(ts - seen.ts) <= NAT_WINDOW_S && natPair(seen.flow, flow)) {
+      const link = seen.flow.natLink ?? `${key}@${seen.flow.firstFrame}`;
+      seen.flow.natLink = link;
+      flow.natLink = link;
+      return;
+    }
+    this.recent.delete(key);
+    this.recent.set(key, { flow, ts });
+    if (this.recent.size > MAX_REMEMBERED) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  /** Drops handshakes older than `ts` (the map is in the order they were seen). */
+  private forgetBefore(ts: number): void {
+    for (const [key, seen] of this.recent) {
+      if (seen.ts >= ts) return;
+      this.recent.delete(key);
+    }
+  }
+}
+
+/** Same client address and port (DNAT), or same server address and port and client port (SNAT). */
+function natPair(a: Flow, b: Flow): boolean {
+  if (a.ipVersion !== b.ipVersion || a.clientPort !== b.clientPort) return false;
+  const n = a.ipVersion === 4 ? 4 : 16;
+  return sameBytes(a.clientAddr, b.clientAddr, n) || (a.serverPort === b.serverPort && sameBytes(a.serverAddr, b.serverAddr, n));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,96 @@
+/**
+ * kube-proxy's DNAT done by the kernel as on a node: a "pod" connects to a Service address that a
+ * "node" rewrites (iptables, as kube-proxy in iptables mode) to an API server's address and port.
+ * Recorded as `tcpdump -i any` records it on a node, the connection shows twice: pod → Service
+ * before the DNAT and pod → API server after it. planewatch must link the two, and nothing else.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issue, makeCa } from './lab-pki';
+import { droppedByKernel, hasTool } from './loopback-capture';
+import { canBuildLab, NetnsLab } from './netns-lab';
+import type { JsonFlow } from './planewatch-json';
+
+const CLI = join(import.meta.dirname, '../../bin/planewatch.js');
+const SUBNET = '10.63.0';
+const SERVICE = '10.96.0.1';
+const EC = { ec: 'prime256v1' };
+
+const canRun = canBuildLab() && ['tcpdump', 'openssl', 'curl', 'iptables', 'sysctl'].every(hasTool);
+
+function analyze(pcap: string): Promise<(JsonFlow & { natLink: string | null; packets: [number, number] })[]> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, 'analyze', pcap, '--json', '--quiet'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (stdout.trim().startsWith('{')) resolve(JSON.parse(stdout).flows);
+      else reject(new Error(`planewatch analyze failed: ${err?.message ?? ''} ${stderr}`));
+    });
+  });
+}
+
+describe.skipIf(!canRun)("a pod's connection to a Service address, before and after the node's DNAT", () => {
+  let dir = '';
+  let lab: NetnsLab | null = null;
+  let flows: Awaited<ReturnType<typeof analyze>> = [];
+  let report = '';
+  let curls: { code: number | null; stderr: string }[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'planewatch-dnat-'));
+    makeCa(dir, '/CN=kubernetes', EC);
+    issue(dir, 'apiserver', '/CN=kube-apiserver', `subjectAltName=DNS:kubernetes.default.svc,IP:${SERVICE},IP:${SUBNET}.10\nextendedKeyUsage=serverAuth\n`, EC);
+    lab = NetnsLab.create('nat', SUBNET, { node: 1, pod: 5, api: 10 });
+    const node = lab.address('node');
+    const must = async (host: string, cmd: string, args: string[]) => {
+      const r = await lab!.run(host, cmd, args);
+      if (r.code !== 0) throw new Error(`${host}: ${cmd} ${args.join(' ')}: ${r.stderr}`);
+    };
+    // The node forwards and rewrites the Service address, as kube-proxy's rules do.
+    await must('node', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await must('node', 'sysctl', ['-qw', 'net.ipv4.conf.all.send_redirects=0']);
+    await must('node', 'sysctl', ['-qw', 'net.ipv4.conf.eth0.send_redirects=0']);
+    await must('node', 'iptables', ['-t', 'nat', '-A', 'PREROUTING', '-d', SERVICE, '-p', 'tcp', '--dport', '443', '-j', 'DNAT', '--to-destination', `${lab.address('api')}:6443`]);
+    // The pod reaches the Service through the node; the API server answers it through the node too,
+    // so that the node's connection tracking undoes the rewrite on the way back.
+    await must('pod', 'ip', ['route', 'add', `${SERVICE}/32`, 'via', node]);
+    await must('api', 'ip', ['route', 'add', `${lab.address('pod')}/32`, 'via', node]);
+    const server = lab.start('api', 'openssl', ['s_server', '-accept', '6443', '-cert', join(dir, 'apiserver.crt'), '-key', join(dir, 'apiserver.key'), '-www', '-quiet']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.exitCode).toBeNull();
+    const pcap = join(dir, 'any.pcap');
+    const cap = await lab.capture(pcap, { anyInterface: true });
+    curls = [];
+    for (let i = 0; i < 3; i++) curls.push(await lab.run('pod', 'curl', ['-sk', '--max-time', '5', '-o', '/dev/null', `https://${SERVICE}:443/`]));
+    report = await cap.stop();
+    flows = await analyze(pcap);
+  }, 60_000);
+
+  afterAll(async () => {
+    await lab?.destroy();
+    if (dir !== '' && !process.env.PLANEWATCH_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('recorded every request whole', () => {
+    for (const c of curls) expect(c.code, c.stderr).toBe(0);
+    expect(droppedByKernel(report)).toBe(0);
+  });
+
+  it('pairs each connection to the Service with the same connection to the API server, and links nothing else', () => {
+    const before = flows.filter((f) => f.server.ip === SERVICE && f.server.port === 443);
+    const after = flows.filter((f) => f.server.ip === `${SUBNET}.10` && f.server.port === 6443);
+    expect(before).toHaveLength(3);
+    expect(after).toHaveLength(3);
+    expect(flows).toHaveLength(6);
+    for (const b of before) {
+      const a = after.find((x) => x.client.port === b.client.port)!;
+      expect(a, `${b.client.ip}:${b.client.port}`).toBeDefined();
+      expect(b.natLink).toEqual(expect.any(String));
+      expect(a.natLink).toBe(b.natLink);
+      // One connection: the same packets on both sides of the rewrite (each copy counted once).
+      expect(a.packets).toEqual(b.packets);
+    }
+    expect(new Set(flows.map((f) => f.natLink)).size).toBe(3);
+  });
+});

@@ -6,7 +6,7 @@ import type { Flow } from './flow';
  * kube-proxy's DNAT, on the uplink (pod → API server:6443); SNAT changes the client side instead.
  * The two are different 5-tuples, so two flows, as in Wireshark and Zeek; NAT rewrites addresses
  * and ports but not sequence numbers. Two flows whose SYN and SYN-ACK carry the same initial
- * sequence numbers and whose handshakes are captured within NAT_WINDOW_S of each other are linked
+ * sequence numbers and whose SYNs are captured within NAT_WINDOW_S of each other are linked
  * (both get the same `natLink`) when they differ as a NAT makes them differ: the same client address
  * and port to another server (DNAT), or the same server address and port from another client
  * address with the same port (SNAT, which keeps the port where it can).
@@ -19,35 +19,40 @@ export const NAT_WINDOW_S = 0.05;
 /** Handshakes remembered at most (older ones than the window go first). */
 const MAX_REMEMBERED = 16384;
 
-interface Seen {
-  flow: Flow;
-  ts: number;
-}
-
 export class NatLinker {
-  private readonly recent = new Map<string, Seen>();
+  /**
+   * Flows by a small-integer digest of their initial sequence numbers (no string or object made per
+   * connection); a match is confirmed on the flows' own numbers. A digest shared by another pair in
+   * the window keeps the newer flow only.
+   */
+  private readonly recent = new Map<number, Flow>();
 
-  /** A flow's SYN-ACK was seen at `ts` (both initial sequence numbers are known): link or remember it. */
-  handshake(flow: Flow, ts: number): void {
-    if (flow.clientIsn <= 0 || flow.serverIsn <= 0 || flow.natLink !== null) return;
-    this.forgetBefore(ts - NAT_WINDOW_S);
-    const key = `${flow.clientIsn.toString(16)}-${flow.serverIsn.toString(16)}`;
+  /** A flow's SYN-ACK was seen (both initial sequence numbers are known): link it, or remember it. */
+  handshake(flow: Flow): void {
+    const c = flow.clientIsn;
+    const s = flow.serverIsn;
+    if (c <= 0 || s <= 0 || flow.natLink !== null) return;
+    const key = (c ^ Math.imul(s, 0x9e3779b1)) & 0x3fffffff;
     const seen = this.recent.get(key);
-    if (seen !== undefined && seen.flow !== flow && Math.abs(ts - seen.ts) <= NAT_WINDOW_S && natPair(seen.flow, flow)) {
-      const link = seen.flow.natLink ?? `${key}@${seen.flow.firstFrame}`;
-      seen.flow.natLink = link;
+    if (
+      seen !== undefined && seen !== flow && seen.clientIsn === c && seen.serverIsn === s &&
+      Math.abs(flow.firstTs - seen.firstTs) <= NAT_WINDOW_S && natPair(seen, flow)
+    ) {
+      const link = seen.natLink ?? `${c.toString(16)}-${s.toString(16)}@${seen.firstFrame}`;
+      seen.natLink = link;
       flow.natLink = link;
       return;
     }
-    this.recent.delete(key);
-    this.recent.set(key, { flow, ts });
-    if (this.recent.size > MAX_REMEMBERED) this.recent.delete(this.recent.keys().next().value!);
+    if (seen !== undefined) this.recent.delete(key);
+    this.recent.set(key, flow);
+    // Only handshakes within the window can match: the old ones go once the map is large.
+    if (this.recent.size > MAX_REMEMBERED) this.forgetBefore(flow.firstTs - NAT_WINDOW_S);
   }
 
-  /** Drops handshakes older than `ts` (the map is in the order they were seen). */
+  /** Drops flows whose SYN came before `ts`, and the oldest beyond half the limit (the map is in the order seen). */
   private forgetBefore(ts: number): void {
     for (const [key, seen] of this.recent) {
-      if (seen.ts >= ts) return;
+      if (seen.firstTs >= ts && this.recent.size <= MAX_REMEMBERED / 2) return;
       this.recent.delete(key);
     }
   }

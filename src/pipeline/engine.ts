@@ -104,7 +104,7 @@ export class Engine implements FlowExpiry {
     }
     if (proto !== PROTO_TCP) return; // UDP payloads are counted, not dissected.
     // The SYN-ACK completes both initial sequence numbers: the same connection behind a NAT shares them.
-    if ((pkt.tcpFlags & SYN_ACK) === SYN_ACK && table.dir === 1) this.natLinker.handshake(flow, ts);
+    if ((pkt.tcpFlags & SYN_ACK) === SYN_ACK && table.dir === 1) this.natLinker.handshake(flow);
     flow.reassembler!.segment(table.dir, pkt.seq, pkt.tcpFlags, pkt.data, pkt.payloadOffset, pkt.payloadLength,
       pkt.truncatedBytes, ts, frame.number);
     if (flow.state0 === EndpointState.RESET || flow.state1 === EndpointState.RESET) this.endFlow(flow, 'rst');

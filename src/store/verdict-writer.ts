@@ -10,19 +10,8 @@ export interface VerdictUpdate {
   verdict: Verdict;
 }
 
-/** A finding as stored: its id and the columns a verdict decides. */
-interface StoredFinding {
-  id: number;
-  rule: string;
-  severity: string;
-  title: string;
-  evidence: string;
-  recommendation: string;
-  reference: string;
-  cis: string | null;
-  ts: number | null;
-  frame: number | null;
-}
+/** A finding as stored: its id and the columns a verdict decides (its severity as the text stored). */
+type StoredFinding = { id: number; severity: string } & Pick<Finding, 'rule' | 'title' | 'evidence' | 'recommendation' | 'reference' | 'cis' | 'ts' | 'frame'>;
 
 /**
  * Brings stored verdicts up to date, writing only what changed. A flow whose path, reasons and

@@ -108,6 +108,8 @@ export interface FlowDetail {
   http: { method: string | null; path: string | null; host: string | null; userAgent: string | null; auth: string | null; status: number | null }[];
   ssh: { clientBanner: string | null; serverBanner: string | null } | null;
   findings: { rule: string; severity: Severity; title: string }[];
+  /** The same connection on the other side of a NAT, as "client → server". */
+  natPeers: string[];
 }
 
 /** Where the TUI gets its data: the database, or a fake in tests. */
@@ -268,9 +270,10 @@ export class DbDataSource implements TuiDataSource {
     const db = this.open();
     if (db === null) return null;
     try {
-      const r = db.prepare(`SELECT ${FLOW_COLUMNS}, transport, community_id, state, history, confidence, reasons, path_detail
+      const r = db.prepare(`SELECT ${FLOW_COLUMNS}, transport, community_id, state, history, confidence, reasons, path_detail, nat_link
           FROM flows WHERE id = ?`).get(id) as (RawFlow & {
         transport: string; community_id: string; state: string; history: string; confidence: number; reasons: string; path_detail: string;
+        nat_link: string | null;
       }) | undefined;
       if (r === undefined) return null;
       const tls = db.prepare(`SELECT version, sni, cipher, alpn, ja3, ja4, server_subject AS serverSubject, server_issuer AS serverIssuer,
@@ -281,10 +284,15 @@ export class DbDataSource implements TuiDataSource {
         .get(id) as FlowDetail['ssh'] | undefined;
       const findings = db.prepare(`SELECT rule, severity, title FROM findings WHERE flow_id = ? ORDER BY severity_rank DESC`)
         .all(id) as FlowDetail['findings'];
+      const peers = r.nat_link === null
+        ? []
+        : (db.prepare(`SELECT client_ip, client_port, server_ip, server_port FROM flows WHERE nat_link = ? AND id != ? ORDER BY id LIMIT 5`)
+            .all(r.nat_link, id) as { client_ip: string; client_port: number; server_ip: string; server_port: number }[]);
       return {
         flow: toFlowRow(r), transport: r.transport, communityId: r.community_id, state: r.state, history: r.history,
         confidence: r.confidence, reasons: parseJson<string[]>(r.reasons, []), pathDetail: parseJson<Record<string, string>>(r.path_detail, {}),
         tls: tls ?? null, http, ssh: ssh ?? null, findings,
+        natPeers: peers.map((p) => `${joinAddr(p.client_ip, p.client_port)} → ${joinAddr(p.server_ip, p.server_port)}`),
       };
     } catch {
       return null;

@@ -87,6 +87,20 @@ describe('TUI', () => {
     expect(a.lastFrame()).toContain('Esc back');
   });
 
+  it("a flow's detail names the same connection on the other side of a NAT", async () => {
+    const a = await mount();
+    await press('3');
+    await press('/');
+    await press('51000');
+    await press('\r');
+    await press('\r');
+    const f = a.lastFrame()!;
+    const shown = /10\.244\.1\.5:51000 → (\S+)/.exec(f)![1];
+    const across = /across NAT: 10\.244\.1\.5:51000 → (\S+) \(the same connection/.exec(f);
+    expect(across, f).not.toBeNull();
+    expect(new Set([shown, across![1]])).toEqual(new Set(['10.96.0.1:443', '10.0.0.10:6443']));
+  });
+
   it('shows help on ? and quits on q', async () => {
     let quit = 0;
     const a = await mount(false, () => quit++);

@@ -39,12 +39,12 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
                 FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id
                WHERE f.${where(captureIds)} GROUP BY f.rule, f.severity ORDER BY MAX(f.severity_rank) DESC, n DESC, f.rule`)
     .all() as { rule: string; severity: string; n: number; clients: number; servers: number }[];
-  const examples = db.prepare(
-    `SELECT evidence FROM findings WHERE ${where(captureIds)} AND rule = ? AND severity = ? ORDER BY ts, id LIMIT ${LISTED_PER_RULE}`,
-  );
+  const examples = db
+    .prepare(`SELECT evidence FROM findings WHERE ${where(captureIds)} AND rule = ? AND severity = ? ORDER BY ts, id LIMIT ${LISTED_PER_RULE}`)
+    .pluck();
   for (const r of rules) {
     const head = `  ${cell(SEVERITY_MARK[r.severity] ?? '', 3)}${cell(r.severity, 9)}${cell(r.rule, 26)}`;
-    const evidence = examples.pluck().all(r.rule, r.severity) as string[];
+    const evidence = examples.all(r.rule, r.severity) as string[];
     if (r.n <= LISTED_PER_RULE) {
       for (const e of evidence) lines.push(head + terminalSafe(e, 160));
       continue;

@@ -120,12 +120,10 @@ export class FlowWriter {
   private readonly insertFlow;
   private readonly findings: FindingInserter;
   private readonly insertEvidence;
-  private readonly insertCert;
   private readonly chains: ChainWriter;
   private readonly insertTls;
   private readonly insertHttp;
   private readonly insertSsh;
-  private readonly knownCerts = new Set<string>();
   private readonly fingerprints: FingerprintWriter;
   /**
    * flow key → database id, for flows written by this writer (findings refer to them). Not kept when
@@ -150,9 +148,6 @@ export class FlowWriter {
       VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?, ?,?,?,?,?,?,?)`);
     this.findings = new FindingInserter(db);
     this.insertEvidence = db.prepare(`INSERT INTO flow_evidence (flow_id, evidence) VALUES (?,?)`);
-    this.insertCert = db.prepare(`INSERT OR IGNORE INTO certificates (sha256, sha1, subject, issuer, subject_cn,
-      issuer_cn, san, serial, not_before, not_after, key_type, key_bits, signature_algorithm, self_signed,
-      is_ca, info, der) VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?)`);
     this.chains = new ChainWriter(db);
     this.insertTls = db.prepare(`INSERT INTO tls_sessions (flow_id, version, client_version, sni, alpn,
       alpn_selected, cipher, ja3, ja3s, ja4, client_cert_requested, client_cert_sent, established, resumed,
@@ -222,7 +217,6 @@ export class FlowWriter {
    * rows the writer remembers as written went with it.
    */
   forgetWritten(): void {
-    this.knownCerts.clear();
     this.chains.forget();
     this.fingerprints.forget();
   }
@@ -261,8 +255,8 @@ export class FlowWriter {
     if (this.trackIds) this.ids.set(rec.id, flowId);
     this.written++;
     if (tls) {
-      const serverChain = this.chainOf(tls.serverCertificates);
-      const clientChain = this.chainOf(tls.clientCertificates);
+      const serverChain = this.chains.idOf(tls.serverCertificates);
+      const clientChain = this.chains.idOf(tls.clientCertificates);
       this.insertTls.run(
         flowId, tls.version, tls.clientVersion, tls.sni, JSON.stringify(tls.alpn), tls.alpnSelected, tls.cipher,
         tls.ja3, tls.ja3s, tls.ja4, tls.clientCertRequested === null ? null : tls.clientCertRequested ? 1 : 0,
@@ -288,53 +282,44 @@ export class FlowWriter {
     }
   }
 
-  /** The id of a presented chain (null when none was seen), its certificates written first if new. */
-  private chainOf(certs: CertificateInfo[]): number | null {
-    if (certs.length === 0) return null;
-    return this.chains.idOf(certs, (c) => this.writeCert(c));
-  }
-
-  private writeCert(c: CertificateInfo): void {
-    if (!this.knownCerts.has(c.sha256)) {
-      this.knownCerts.add(c.sha256);
-      const { der, ...info } = c;
-      this.insertCert.run(
-        c.sha256, c.sha1, c.subject, c.issuer, c.subjectCN, c.issuerCN, JSON.stringify(c.san), c.serial, c.notBefore,
-        c.notAfter, c.keyType, c.keyBits, c.signatureAlgorithm, c.selfSigned ? 1 : 0, c.isCA ? 1 : 0,
-        JSON.stringify(info), der ? Buffer.from(der, 'base64') : null,
-      );
-    }
-  }
 }
 
 /** Chains remembered by the writer; past this many it starts over (the table has them all). */
 const MAX_REMEMBERED_CHAINS = 8192;
 
 /**
- * Writes each distinct certificate chain once (`certificate_chains` and its links) and hands out ids.
- * A cluster's servers present the same chain on every connection, and its clients theirs.
+ * Writes each distinct certificate chain once (`certificate_chains` and its links, its certificates
+ * in `certificates`) and hands out ids. A cluster's servers present the same chain on every
+ * connection, and its clients theirs.
  */
 class ChainWriter {
   private readonly remembered = new Map<string, number>();
+  /** Certificates written (or found) by this writer; a CA is in many chains. */
+  private readonly knownCerts = new Set<string>();
+  private readonly insertCert;
   private readonly insert;
   private readonly lookup;
   private readonly insertLink;
 
   constructor(db: Db) {
+    this.insertCert = db.prepare(`INSERT OR IGNORE INTO certificates (sha256, sha1, subject, issuer, subject_cn,
+      issuer_cn, san, serial, not_before, not_after, key_type, key_bits, signature_algorithm, self_signed,
+      is_ca, info, der) VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?)`);
     this.insert = db.prepare(`INSERT INTO certificate_chains (digest, length) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`);
     this.lookup = db.prepare(`SELECT id FROM certificate_chains WHERE digest = ?`).pluck();
     this.insertLink = db.prepare(`INSERT INTO certificate_chain_links (chain_id, position, sha256) VALUES (?,?,?)`);
   }
 
-  /** The chain's id; a new chain is written after `writeCert` has written each certificate. Inside a transaction. */
-  idOf(certs: CertificateInfo[], writeCert: (c: CertificateInfo) => void): number {
+  /** The id of a presented chain (null when none was seen), written first if new. Inside a transaction. */
+  idOf(certs: CertificateInfo[]): number | null {
+    if (certs.length === 0) return null;
     let digest = certs[0]!.sha256;
     for (let i = 1; i < certs.length; i++) digest += ',' + certs[i]!.sha256;
     const known = this.remembered.get(digest);
     if (known !== undefined) return known;
     let id = this.lookup.get(digest) as number | undefined;
     if (id === undefined) {
-      for (const c of certs) writeCert(c);
+      for (const c of certs) this.writeCert(c);
       id = Number(this.insert.run(digest, certs.length).lastInsertRowid);
       certs.forEach((c, i) => this.insertLink.run(id, i, c.sha256));
     }
@@ -343,8 +328,21 @@ class ChainWriter {
     return id;
   }
 
+  private writeCert(c: CertificateInfo): void {
+    if (this.knownCerts.has(c.sha256)) return;
+    this.knownCerts.add(c.sha256);
+    const { der, ...info } = c;
+    this.insertCert.run(
+      c.sha256, c.sha1, c.subject, c.issuer, c.subjectCN, c.issuerCN, JSON.stringify(c.san), c.serial, c.notBefore,
+      c.notAfter, c.keyType, c.keyBits, c.signatureAlgorithm, c.selfSigned ? 1 : 0, c.isCA ? 1 : 0,
+      JSON.stringify(info), der ? Buffer.from(der, 'base64') : null,
+    );
+  }
+
+  /** Forgets what was written: after a rollback it may be gone. */
   forget(): void {
     this.remembered.clear();
+    this.knownCerts.clear();
   }
 }
 

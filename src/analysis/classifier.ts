@@ -1,7 +1,8 @@
 import type { FlowRecord } from '../model/flow-record';
 import type { Classification, PathId } from '../model/analysis';
 import type { HttpRequestRecord } from '../model/records';
-import type { Role, Topology } from './topology';
+import type { NatPair, Role, Topology } from './topology';
+import type { Endpoint } from '../model/flow-record';
 import { ownClientIdentity, personalClient } from './client-identity';
 
 /**
@@ -110,10 +111,49 @@ function result(path: PathId, confidence: number, reasons: string[], detail: Rec
 }
 
 export function classifyFlow(f: FlowRecord, t: Topology): Classification {
+  const nat = t.natPairOf(f);
+  const c = classifyView(f, t, nat);
+  if (nat !== undefined) c.reasons.push(natReason(f, nat));
+  return c;
+}
+
+function ep(e: Endpoint): string {
+  return `${e.ip}:${e.port}`;
+}
+
+/** What the other view of a connection seen across a NAT adds to this one's reasons. */
+function natReason(f: FlowRecord, p: NatPair): string {
+  const original = p.original.flowId === f.id;
+  const other = original ? p.translated : p.original;
+  const same = `the same connection is flow ${other.flowId}`;
+  if (p.kind === 'dnat') {
+    return original
+      ? `the capturing host translated (DNAT) this connection to ${ep(other.server)}: ${same}`
+      : `the client sent this connection to ${ep(other.server)}, translated (DNAT) by the capturing host: ${same}`;
+  }
+  return original
+    ? `the capturing host rewrote (SNAT) this connection's client to ${ep(other.client)}: ${same}`
+    : `the connection's client is ${ep(other.client)}, rewritten (SNAT) by the capturing host: ${same}`;
+}
+
+/** An API server that the capturing host translated (DNAT) connections to ip:port to, or null. */
+function apiServerBehind(t: Topology, ip: string, port: number): { strength: number; why: string } | null {
+  let best: { strength: number; why: string } | null = null;
+  for (const to of t.translationsOf(ip, port)) {
+    const claim = t.serverClaim(to.ip, to.port, 'apiserver');
+    if (claim && claim.strength >= 0.3 && (best === null || claim.strength > best.strength)) {
+      best = { strength: claim.strength, why: `${ip}:${port} is translated (DNAT) to the API server ${ep(to)}: ${claim.reason}` };
+    }
+  }
+  return best;
+}
+
+function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Classification {
   if (f.transport !== 'tcp') {
     return result('other', 0.9, [`${f.transport.toUpperCase()} traffic is not part of the control-plane paths`]);
   }
-  const c = f.client.ip;
+  // Behind a source NAT the client's own address is the one it had before the rewrite.
+  const c = nat?.kind === 'snat' && nat.translated.flowId === f.id ? nat.original.client.ip : f.client.ip;
   const s = f.server.ip;
   const port = f.server.port;
   const clientApi = ev(t, c, 'apiserver');
@@ -177,7 +217,13 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
   // API-server proxy: the API server connects to a node, pod or service on any port.
   const fwd = hasForwardedHeaders(f);
   const serverApi = evs(t, f, 'apiserver');
-  if ((clientApi.s >= SOME || fwd) && serverApi.s < SOME && !(serverEntry?.kubernetesService ?? false)) {
+  // The API server reached through a Service address: declared so by the inventory, or seen
+  // translated (DNAT) to one, from either side of the rewrite.
+  const kubernetesService = serverEntry?.kubernetesService ?? false;
+  const behind = kubernetesService ? null : apiServerBehind(t, s, port);
+  const sentToService = nat?.kind === 'dnat' && nat.translated.flowId === f.id && serverApi.s >= 0.3;
+  const viaService = kubernetesService || behind !== null || sentToService;
+  if ((clientApi.s >= SOME || fwd) && serverApi.s < SOME && !viaService) {
     const { target, why } = proxyTarget(t, f);
     const scheme = f.app === 'tls' ? 'https' : 'http';
     if (fwd || target !== 'unknown') {
@@ -191,10 +237,11 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
   }
 
   // Everything that terminates at the API server.
-  const viaService = serverEntry?.kubernetesService ?? false;
   if (serverApi.s >= 0.3 || viaService) {
-    const serverWhy = viaService ? `${s} is the kubernetes Service address (DNAT to the API server)` : describeServer(t, f, 'apiserver');
-    const base = viaService ? 0.5 : serverApi.s * 0.5;
+    const serverWhy = kubernetesService
+      ? `${s} is the kubernetes Service address (DNAT to the API server)`
+      : behind !== null ? behind.why : describeServer(t, f, 'apiserver');
+    const base = kubernetesService ? 0.5 : Math.max(serverApi.s, behind?.strength ?? 0) * 0.5;
     const comp = ev(t, c, 'controlplane-component');
     const node = ev(t, c, 'node');
     const pod = ev(t, c, 'pod');
@@ -228,6 +275,7 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
     }
     if (viaService || sni.startsWith('kubernetes.default')) {
       const reasons = [serverWhy];
+      if (viaService && !kubernetesService) reasons.push('reached through a Service address, the way pods reach the API server');
       if (sni) reasons.push(`SNI ${f.tls?.sni} is the in-cluster name pods use`);
       if (bearer) reasons.push('authenticates with a bearer token (service account)');
       return result('pod-to-apiserver', base + 0.2 + (bearer ? 0.1 : 0), reasons);

@@ -57,7 +57,8 @@ export class InlineClassifier {
     const page = db
       .prepare(
         `SELECT f.id, f.client_ip, f.server_ip, f.server_port,
-           EXISTS (SELECT 1 FROM tls_sessions t WHERE t.flow_id = f.id AND t.server_chain IS NOT NULL)
+           EXISTS (SELECT 1 FROM tls_sessions t WHERE t.flow_id = f.id AND t.server_chain IS NOT NULL),
+           f.nat_link IS NOT NULL
          FROM flows f WHERE f.id > ? AND f.capture_id IN (${marks}) ORDER BY f.id LIMIT ${PAGE}`,
       )
       .raw(true);
@@ -73,11 +74,11 @@ export class InlineClassifier {
     };
     let after = 0;
     for (;;) {
-      const rows = page.all(after, ...captureIds) as [number, string, string, number, number][];
+      const rows = page.all(after, ...captureIds) as [number, string, string, number, number, number][];
       if (rows.length === 0) break;
-      for (const [id, client, server, port, ownLeaf] of rows) {
+      for (const [id, client, server, port, ownLeaf, natLinked] of rows) {
         ordinal++;
-        if (this.changedSince(ordinal, client, server, port, ownLeaf === 1)) stale.push(id);
+        if (natLinked === 1 || this.changedSince(ordinal, client, server, port, ownLeaf === 1)) stale.push(id);
       }
       if (stale.length >= PAGE) redo();
       after = rows[rows.length - 1]![0];
@@ -87,13 +88,19 @@ export class InlineClassifier {
     return { flows: ordinal, findings, endpoints: writeEndpoints(db, this.topology), reclassified, changed: writer.changed };
   }
 
-  /** Whether a fact the verdict of the `ordinal`-th flow rests on changed after it was classified. */
+  /**
+   * Whether a fact the verdict of the `ordinal`-th flow rests on changed after it was classified.
+   * (A flow linked to its other view across a NAT is always judged again.)
+   */
   private changedSince(ordinal: number, client: string, server: string, port: number, ownLeaf: boolean): boolean {
     const t = this.topology;
     if ((t.endpoints.get(client)?.changedAt ?? 0) > ordinal) return true;
     if ((t.endpoints.get(server)?.changedAt ?? 0) > ordinal) return true;
     const service = `${server}:${port}`;
     if ((t.services.get(service)?.changedAt ?? 0) > ordinal) return true;
+    // Connections to an address translated elsewhere are judged by what is behind it, and a view of
+    // a connection across a NAT by its other view (above): few, judged again whatever changed.
+    if (t.translations.has(service)) return true;
     const chains = t.serverChains.get(service);
     if (chains === undefined) return false;
     // A flow that showed its own certificate asks the chains only whether another leaf was seen.

@@ -1,4 +1,4 @@
-import type { FlowRecord } from '../model/flow-record';
+import type { Endpoint, FlowRecord } from '../model/flow-record';
 import type { CertificateInfo } from '../model/records';
 import { emptyInventory, inNetworks, type Inventory } from './inventory';
 import { ServerChains, type SeenChain } from './server-chains';
@@ -98,6 +98,11 @@ export class EndpointFacts {
     }
   }
 
+  /** Something a verdict reads about the address changed other than its claims. */
+  touch(): void {
+    this.changedAt = this.clock.now;
+  }
+
   get name(): string | null {
     for (const r of ROLES) {
       const c = this.claims.get(r);
@@ -118,6 +123,11 @@ export class EndpointFacts {
 }
 
 export type { SeenChain } from './server-chains';
+
+/** NAT links are made per capture: the same link in two captures is two connections. */
+function natKey(f: FlowRecord): string {
+  return `${f.captureIndex}/${f.natLink}`;
+}
 
 /** Leaf CN of the kubelet's self-made serving certificate: `HOST@UNIXTIME`. */
 const KUBELET_SELF_CN = /^([A-Za-z0-9.-]+)@\d{9,}$/;
@@ -145,6 +155,35 @@ export const PORT_HINTS: Record<number, keyof typeof PORT_HINT_OWNERS> = {
   8132: 'konnectivity-server',
   8131: 'konnectivity-server',
 };
+
+/**
+ * One view of a connection seen on both sides of a NAT (flows with the same `natLink`, see
+ * NatLinker), as observe() met it.
+ */
+export interface NatView {
+  flowId: string;
+  client: Endpoint;
+  server: Endpoint;
+  firstTs: number;
+  lastTs: number;
+  firstFrame: number;
+}
+
+/** The two views of one connection across a NAT, and what the capturing host rewrote. */
+export interface NatPair {
+  /** 'dnat': the server's address or port was rewritten (a Service address to an endpoint); 'snat': the client's. */
+  kind: 'dnat' | 'snat';
+  /** The view captured first: the connection as its client sent it, before the rewrite. */
+  original: NatView;
+  translated: NatView;
+}
+
+/**
+ * Node ports (kube-proxy's default range): a node's own address translated to a pod there is a
+ * NodePort Service's port, not a Service address. Only the port is claimed then, not the host.
+ */
+const NODE_PORT_MIN = 30000;
+const NODE_PORT_MAX = 32767;
 
 /** How strongly a tool's user agent or an administrator's certificate says a person is at an address. */
 const USER_STRENGTH = 0.45;
@@ -185,6 +224,15 @@ export class Topology {
   readonly inventory: Inventory;
   /** Flows observed; every fact above is stamped with it when it changes. */
   readonly clock = new ObservationClock();
+  /**
+   * Addresses ("ip:port") the capturing host translated (DNAT) connections to, by the address the
+   * client used: a Service address and its endpoints.
+   */
+  readonly translations = new Map<string, Map<string, Endpoint>>();
+  /** Both views of each connection seen across a NAT, by capture and link. */
+  private readonly natPairs = new Map<string, NatPair>();
+  /** The first view of a linked connection whose second has not been observed yet. */
+  private readonly natHalves = new Map<string, NatView>();
   /** The service `service()` found last (the rules ask about one flow's service several times). */
   private lastServiceIp = '';
   private lastServicePort = -1;
@@ -356,6 +404,60 @@ export class Topology {
         server.claim('konnectivity-server', 0.9, `serves Konnectivity gRPC ${h.grpcMethod} ${where}`);
       }
     }
+    if (f.natLink) this.observeNat(f);
+  }
+
+  /**
+   * A flow linked to another view of its connection: once both are observed, which is which (the
+   * view captured first is the connection as sent: `tcpdump -i any` records a forwarded packet on
+   * the interface it came in on before the one it leaves by) and what was rewritten. An address the
+   * host translated (DNAT) to another is a virtual one: a Service address, or a node port.
+   */
+  private observeNat(f: FlowRecord): void {
+    const key = natKey(f);
+    const view: NatView = { flowId: f.id, client: f.client, server: f.server, firstTs: f.firstTs, lastTs: f.lastTs, firstFrame: f.firstFrame };
+    const half = this.natHalves.get(key);
+    if (half === undefined) {
+      if (!this.natPairs.has(key)) this.natHalves.set(key, view);
+      return;
+    }
+    if (half.flowId === f.id) return;
+    this.natHalves.delete(key);
+    const firstIsHalf = half.firstTs < view.firstTs || (half.firstTs === view.firstTs && half.firstFrame < view.firstFrame);
+    const [original, translated] = firstIsHalf ? [half, view] : [view, half];
+    const dnat = original.client.ip === translated.client.ip && original.client.port === translated.client.port;
+    this.natPairs.set(key, { kind: dnat ? 'dnat' : 'snat', original, translated });
+    if (!dnat) return;
+    const from = `${original.server.ip}:${original.server.port}`;
+    const to = `${translated.server.ip}:${translated.server.port}`;
+    let targets = this.translations.get(from);
+    if (!targets) this.translations.set(from, (targets = new Map()));
+    const service = this.serviceFacts(original.server.ip, original.server.port);
+    if (!targets.has(to)) {
+      targets.set(to, translated.server);
+      service.touch();
+    }
+    // The claim is stamped with the pair's end, whichever view was observed last: the order of
+    // observation must not change which of several equal claims is kept.
+    const at = this.clock.at;
+    this.clock.at = Math.max(original.lastTs, translated.lastTs);
+    const reason = `the capturing host translates (DNAT) connections to it to ${to} (flows ${original.flowId} and ${translated.flowId})`;
+    service.claim('service', 0.9, reason);
+    const port = original.server.port;
+    if (port < NODE_PORT_MIN || port > NODE_PORT_MAX) this.endpoint(original.server.ip).claim('service', 0.9, reason);
+    this.clock.at = at;
+  }
+
+  /** Both views of the connection `f` is one view of, when both were observed. */
+  natPairOf(f: FlowRecord): NatPair | undefined {
+    return f.natLink ? this.natPairs.get(natKey(f)) : undefined;
+  }
+
+  /** Where the capturing host translated (DNAT) connections to ip:port, in address order. */
+  translationsOf(ip: string, port: number): Endpoint[] {
+    const targets = this.translations.get(`${ip}:${port}`);
+    if (!targets) return [];
+    return [...targets.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, e]) => e);
   }
 
   private observeServerCert(server: ServerSide, leaf: CertificateInfo, chain: CertificateInfo[], where: string): void {

@@ -237,4 +237,56 @@ describe('classifier and findings', () => {
     expect(a!.rules).not.toContain('etcd-plaintext');
     expect(k!.c.path).toBe('apiserver-to-kubelet');
   });
+
+  describe('a connection seen on both sides of a NAT', () => {
+    // A pod's connection to a Service address before the node's DNAT and to the API server after it,
+    // both TLS 1.3 (nothing visible): only the port hints at the API server.
+    const dnat = (link: string | null) => [
+      flow('10.1.2.3:40000', '10.96.0.1:443', { id: 'before', app: 'tls', tls: tls('1.3'), natLink: link }),
+      flow('10.1.2.3:40000', '10.0.0.10:6443', { id: 'after', app: 'tls', tls: tls('1.3'), natLink: link }),
+    ];
+
+    it('knows a Service address from its translation, and both views for a pod reaching the API server through it', () => {
+      const [before, after] = analyse(dnat('1a-2b@7'));
+      expect(before!.c.path).toBe('pod-to-apiserver');
+      expect(after!.c.path).toBe('pod-to-apiserver');
+      expect(before!.c.reasons[0]).toMatch(/^10\.96\.0\.1:443 is translated \(DNAT\) to the API server 10\.0\.0\.10:6443: listens on port 6443/);
+      expect(before!.c.reasons).toContain('the capturing host translated (DNAT) this connection to 10.0.0.10:6443: the same connection is flow after');
+      expect(after!.c.reasons).toContain('the client sent this connection to 10.96.0.1:443, translated (DNAT) by the capturing host: the same connection is flow before');
+      const t = new Topology();
+      for (const f of dnat('1a-2b@7')) t.observe(f);
+      expect(t.get('10.96.0.1')!.primaryRole).toBe('service');
+      expect(t.get('10.96.0.1')!.claims.get('service')!.reason).toBe('the capturing host translates (DNAT) connections to it to 10.0.0.10:6443 (flows before and after)');
+      expect(t.get('10.0.0.10')!.claims.has('service')).toBe(false);
+    });
+
+    it('without the link the same two flows say less: the Service address is unknown, its client a guess', () => {
+      const [before, after] = analyse(dnat(null));
+      expect(before!.c.path).toBe('other');
+      expect(after!.c.path).toBe('node-to-apiserver');
+    });
+
+    it("judges a connection rewritten by a source NAT by its client before the rewrite", () => {
+      const inventory = { inventory: { nodeCidrs: ['10.0.0.0/24'], podCidrs: ['10.244.0.0/16'] } };
+      const snat = (link: string | null) => [
+        flow('10.244.1.5:40000', '10.0.0.10:6443', { id: 'pod-side', app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('server-rsa')] }), natLink: link }),
+        flow('10.0.0.21:40000', '10.0.0.10:6443', { id: 'node-side', app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('server-rsa')] }), natLink: link }),
+      ];
+      const [pod, node] = analyse(snat('3c-4d@9'), inventory);
+      expect(pod!.c.path).toBe('pod-to-apiserver');
+      expect(node!.c.path).toBe('pod-to-apiserver');
+      expect(node!.c.reasons).toContain('10.244.1.5 is a pod: address in the declared pod network');
+      expect(node!.c.reasons).toContain("the connection's client is 10.244.1.5:40000, rewritten (SNAT) by the capturing host: the same connection is flow pod-side");
+      expect(analyse(snat(null), inventory)[1]!.c.path).toBe('node-to-apiserver');
+    });
+
+    it('gives the same answer whichever view was observed first, and links nothing across captures', () => {
+      const flows = dnat('1a-2b@7');
+      const forward = analyse(flows).map((r) => r.c);
+      expect(analyse([...flows].reverse()).reverse().map((r) => r.c)).toEqual(forward);
+      const [before, after] = flows;
+      const apart = analyse([before!, { ...after!, captureIndex: 2 }]);
+      expect(apart[0]!.c.path).toBe('other');
+    });
+  });
 });

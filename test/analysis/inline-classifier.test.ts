@@ -49,6 +49,17 @@ function scenario(): FlowRecord[] {
     flow('10.0.0.25:43001', '10.0.0.98:5432', {}),
     flow('10.0.0.10:40005', '10.0.0.27:10250', { app: 'tls', tls: tls('1.3') }),
     flow('10.0.0.10:40006', '10.0.0.27:10250', { app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('kubelet-self')] }) }),
+    // A connection seen before and after a DNAT, and a flow to the same Service address that shows
+    // nothing: the Service address and what is behind it are known only once both views are, and
+    // the flows to the Service address change again when what is behind it shows it is an API server.
+    flow('10.0.0.60:45000', '10.96.0.1:443', { app: 'tls', tls: tls('1.3'), natLink: 'aa-bb@1' }),
+    flow('10.0.0.60:45001', '10.96.0.1:443', { app: 'tls', tls: tls('1.3') }),
+    flow('10.0.0.60:45000', '10.0.0.70:6443', { app: 'tls', tls: tls('1.3'), natLink: 'aa-bb@1' }),
+    flow('10.0.0.23:41005', '10.0.0.70:6443', { app: 'http', http: [req('GET', '/api/v1/pods')] }),
+    // One before and after a source NAT: the rewritten view is judged by the client before it.
+    flow('10.0.0.61:45002', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3'), natLink: 'cc-dd@2' }),
+    flow('10.0.0.62:45002', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3'), natLink: 'cc-dd@2' }),
+    flow('10.0.0.61:45003', '10.0.0.10:6443', { app: 'tls', tls: tls('1.2', { clientCertificates: [fixtureCert('client-rsa')] }) }),
     // Unrelated to all of the above: never reclassified.
     flow('10.0.0.25:43000', '10.0.0.99:5432', {}),
   ];

@@ -76,6 +76,8 @@ export class Flow implements StreamHandler, AnomalyTarget {
   serverIsn = -1;
   /** Shared with the flow that is this connection seen on the other side of a NAT (NatLinker). */
   natLink: string | null = null;
+  /** This flow is the view of such a connection captured second: connection counts leave it out. */
+  natRepeat = false;
 
   constructor(private readonly captureAnomalies: AnomalyCounter) {}
 

@@ -41,6 +41,9 @@ export class NatLinker {
       const link = seen.natLink ?? `${c.toString(16)}-${s.toString(16)}@${seen.firstFrame}`;
       seen.natLink = link;
       flow.natLink = link;
+      // One connection: the view whose SYN was captured second is the repeat, not counted again.
+      const seenFirst = seen.firstTs < flow.firstTs || (seen.firstTs === flow.firstTs && seen.firstFrame < flow.firstFrame);
+      (seenFirst ? flow : seen).natRepeat = true;
       return;
     }
     if (seen !== undefined) this.recent.delete(key);

@@ -83,4 +83,9 @@ export interface FlowRecord extends AppEvidence {
    * flows carry the same value. Null or absent: no such pair was seen.
    */
   natLink?: string | null;
+  /**
+   * Of the two flows sharing a `natLink`, the one whose SYN was captured second: the same connection
+   * again, left out where connections are counted (the path summary). Absent: false.
+   */
+  natRepeat?: boolean;
 }

@@ -68,5 +68,6 @@ export function buildFlowRecord(
     anomalies: flow.anomalies === null ? {} : flow.anomalies.toJSON(),
     captureIndex,
     natLink: flow.natLink,
+    natRepeat: flow.natRepeat,
   };
 }

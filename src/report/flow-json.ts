@@ -45,6 +45,8 @@ export function flowJson(f: StoredFlow, cls: ClassRow, findingRules: string[], c
     vlan: f.vlan,
     // the same TCP connection on the other side of a NAT has the same value (null: none seen)
     natLink: f.natLink ?? null,
+    // of the two, the view captured second: the same connection again
+    natRepeat: f.natRepeat ?? false,
     anomalies: f.anomalies,
     app: f.app,
     path: cls.path,

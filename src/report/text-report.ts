@@ -20,12 +20,16 @@ function plural(n: number, noun: string): string {
 export function textReport(db: Db, captureIds: number[], dbFile?: string): string {
   const lines: string[] = [];
   const paths = db
-    .prepare(`SELECT path, COUNT(*) n, SUM(bytes_client + bytes_server) b, SUM(finding_count) fc, MAX(severity_rank) w
+    // A connection seen on both sides of a NAT is two flows: counted once (nat_repeat marks the second).
+    .prepare(`SELECT path, SUM(1 - nat_repeat) n, SUM(CASE WHEN nat_repeat = 0 THEN bytes_client + bytes_server ELSE 0 END) b,
+                     SUM(finding_count) fc, MAX(severity_rank) w
                 FROM flows WHERE ${where(captureIds)} GROUP BY path ORDER BY n DESC, path`)
     .all() as { path: string; n: number; b: number; fc: number; w: number }[];
   lines.push('Communication paths');
   lines.push(`  ${cell('path', 28)}${cell('flows', 8)}${cell('bytes', 12)}findings`);
   for (const p of paths) lines.push(`  ${cell(p.path, 28)}${cell(p.n, 8)}${cell(formatBytes(p.b), 12)}${p.fc}`);
+  const repeats = db.prepare(`SELECT COUNT(*) FROM flows WHERE nat_repeat = 1 AND ${where(captureIds)}`).pluck().get() as number;
+  if (repeats > 0) lines.push(`  (${plural(repeats, 'connection')} seen on both sides of a NAT counted once)`);
 
   const bySev = db
     .prepare(`SELECT severity, COUNT(*) n FROM findings WHERE ${where(captureIds)} GROUP BY severity`)

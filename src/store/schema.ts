@@ -426,6 +426,28 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE flows ADD COLUMN nat_link TEXT;
   CREATE INDEX flows_nat_link ON flows(nat_link) WHERE nat_link IS NOT NULL;
   `,
+  // 11: of the two flows of such a connection, the one captured second is marked, so that counts of
+  // connections (the path summary, the dashboard's paths table, which sums flows_overview) count it
+  // once. A load cut off before its indexes were built has flows_overview's old definition pending:
+  // it is replaced.
+  `
+  ALTER TABLE flows ADD COLUMN nat_repeat INTEGER NOT NULL DEFAULT 0;
+  UPDATE flows SET nat_repeat = 1
+   WHERE nat_link IS NOT NULL AND EXISTS (
+     SELECT 1 FROM flows o WHERE o.nat_link = flows.nat_link AND o.capture_id = flows.capture_id AND o.id <> flows.id
+        AND (o.first_ts < flows.first_ts OR (o.first_ts = flows.first_ts AND o.first_frame < flows.first_frame)));
+  DROP INDEX IF EXISTS flows_overview;
+  DELETE FROM deferred_indexes WHERE name = 'flows_overview';
+  CREATE INDEX flows_overview ON flows(path, client_ip, server_ip, bytes_client, bytes_server, finding_count,
+    severity_rank, first_ts, last_ts, nat_repeat);
+  DROP VIEW v_path_summary;
+  CREATE VIEW v_path_summary AS
+    SELECT path, SUM(1 - nat_repeat) AS flows,
+           SUM(CASE WHEN nat_repeat = 0 THEN bytes_client + bytes_server ELSE 0 END) AS bytes,
+           SUM(finding_count) AS findings, MAX(severity_rank) AS worst_rank,
+           MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts
+      FROM flows GROUP BY path;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -144,8 +144,8 @@ export class FlowWriter {
       client_ip, client_port, server_ip, server_port, first_ts, last_ts, first_frame, last_frame,
       packets_client, packets_server, bytes_client, bytes_server, payload_client, payload_server,
       missing_client, missing_server, history, state, midstream, end_reason, tunnel, vlan, anomalies,
-      app, tls_version, sni, nat_link, path, path_detail, confidence, reasons, worst_severity, severity_rank, finding_count)
-      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?, ?,?,?,?,?,?,?)`);
+      app, tls_version, sni, nat_link, nat_repeat, path, path_detail, confidence, reasons, worst_severity, severity_rank, finding_count)
+      VALUES (?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?,?,?)`);
     this.findings = new FindingInserter(db);
     this.insertEvidence = db.prepare(`INSERT INTO flow_evidence (flow_id, evidence) VALUES (?,?)`);
     this.chains = new ChainWriter(db);
@@ -241,7 +241,7 @@ export class FlowWriter {
       rec.packets[0], rec.packets[1], rec.bytes[0], rec.bytes[1], rec.payloadBytes[0], rec.payloadBytes[1],
       rec.missingBytes[0], rec.missingBytes[1], rec.history, rec.state, rec.midstream ? 1 : 0, rec.endReason,
       rec.tunnel ? JSON.stringify(rec.tunnel) : null, rec.vlan, JSON.stringify(rec.anomalies),
-      rec.app, tls?.version ?? null, tls?.sni ?? null, rec.natLink ?? null,
+      rec.app, tls?.version ?? null, tls?.sni ?? null, rec.natLink ?? null, rec.natRepeat === true ? 1 : 0,
       ...(verdict === null ? UNCLASSIFIED : classificationColumns(verdict)),
     );
     const flowId = Number(r.lastInsertRowid);
@@ -365,7 +365,7 @@ interface FlowRow {
   first_frame: number; last_frame: number; packets_client: number; packets_server: number; bytes_client: number;
   bytes_server: number; payload_client: number; payload_server: number; missing_client: number; missing_server: number;
   history: string; state: string; midstream: number; end_reason: string; tunnel: string | null; vlan: number;
-  anomalies: string; app: string; evidence: string; nat_link: string | null;
+  anomalies: string; app: string; evidence: string; nat_link: string | null; nat_repeat: number;
   // the flow's tls_sessions row (all null without one)
   t_flow_id: number | null; t_version: string | null; t_client_version: string | null; t_sni: string | null;
   t_alpn: string | null; t_alpn_selected: string | null; t_cipher: string | null; t_cipher_id: number | null;
@@ -388,7 +388,7 @@ const FLOW_ROW_KEYS = [
   'id', 'capture_id', 'flow_key', 'community_id', 'transport', 'ip_version', 'client_ip', 'client_port', 'server_ip',
   'server_port', 'first_ts', 'last_ts', 'first_frame', 'last_frame', 'packets_client', 'packets_server', 'bytes_client',
   'bytes_server', 'payload_client', 'payload_server', 'missing_client', 'missing_server', 'history', 'state', 'midstream',
-  'end_reason', 'tunnel', 'vlan', 'anomalies', 'app', 'evidence', 'nat_link', 't_flow_id', 't_version', 't_client_version', 't_sni',
+  'end_reason', 'tunnel', 'vlan', 'anomalies', 'app', 'evidence', 'nat_link', 'nat_repeat', 't_flow_id', 't_version', 't_client_version', 't_sni',
   't_alpn', 't_alpn_selected', 't_cipher', 't_cipher_id', 't_session_ticket', 't_psk', 't_ech', 't_hello_retry_request',
   't_resumed', 't_server_chain', 't_client_chain', 't_client_cert_requested', 't_alerts', 't_established',
   't_encrypted_from_frame_client', 't_encrypted_from_frame_server', 't_app_data_records_client',
@@ -538,6 +538,7 @@ function rowToFlow(row: FlowRow, decoder: StoredFlowDecoder): StoredFlow {
     http: ev.http ?? [],
     ssh: ev.ssh ?? null,
     natLink: row.nat_link,
+    natRepeat: row.nat_repeat === 1,
   };
 }
 

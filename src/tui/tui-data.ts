@@ -203,7 +203,9 @@ export class DbDataSource implements TuiDataSource {
     const snap = emptySnapshot(this.file);
     snap.header = this.header(db);
     // A plain table scan: walking flows_path would visit the rows in random order.
-    snap.paths = db.prepare(`SELECT path, COUNT(*) AS flows, COALESCE(SUM(bytes_client + bytes_server), 0) AS bytes,
+    // A connection seen on both sides of a NAT counts once (nat_repeat marks its second flow).
+    snap.paths = db.prepare(`SELECT path, SUM(1 - nat_repeat) AS flows,
+        COALESCE(SUM(CASE WHEN nat_repeat = 0 THEN bytes_client + bytes_server ELSE 0 END), 0) AS bytes,
         SUM(finding_count) AS findings, MAX(severity_rank) AS worstRank, COUNT(DISTINCT client_ip) AS clients,
         COUNT(DISTINCT server_ip) AS servers FROM flows NOT INDEXED GROUP BY path ORDER BY flows DESC`).all() as PathRow[];
     // By rank: the findings_severity index answers it without reading the findings themselves.

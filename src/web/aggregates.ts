@@ -28,14 +28,17 @@ interface PathRow {
   last_ts: number | null;
 }
 
-/** v_path_summary's sums made from flows grouped by (path, client, server). */
-function pathSums(triples: readonly { path: string; n: number; b: number; f: number; r: number; t0: number; t1: number }[]): PathRow[] {
+/**
+ * v_path_summary's sums made from flows grouped by (path, client, server): connections (`u`, `ub`:
+ * the second flow of a connection seen on both sides of a NAT left out), not flows.
+ */
+function pathSums(triples: readonly { path: string; u: number; ub: number; f: number; r: number; t0: number; t1: number }[]): PathRow[] {
   const by = new Map<string, PathRow>();
   for (const t of triples) {
     let p = by.get(t.path);
     if (!p) by.set(t.path, (p = { path: t.path, flows: 0, bytes: 0, findings: 0, worst_rank: t.r, first_ts: t.t0, last_ts: t.t1 }));
-    p.flows += t.n;
-    p.bytes = (p.bytes ?? 0) + (t.b ?? 0);
+    p.flows += t.u;
+    p.bytes = (p.bytes ?? 0) + (t.ub ?? 0);
     p.findings = (p.findings ?? 0) + (t.f ?? 0);
     if (t.r > (p.worst_rank ?? -1)) p.worst_rank = t.r;
     if (t.t0 < (p.first_ts ?? Infinity)) p.first_ts = t.t0;
@@ -209,8 +212,9 @@ export class Aggregates {
   private overview() {
     return this.cached('overview', () => {
       const roles = this.roles();
-      const triples = this.stmts.all<{ path: string; c: string; s: string; n: number; b: number; f: number; r: number; t0: number; t1: number }>(
+      const triples = this.stmts.all<{ path: string; c: string; s: string; n: number; b: number; u: number; ub: number; f: number; r: number; t0: number; t1: number }>(
         `SELECT path, client_ip AS c, server_ip AS s, COUNT(*) AS n, SUM(bytes_client + bytes_server) AS b,
+                SUM(1 - nat_repeat) AS u, SUM(CASE WHEN nat_repeat = 0 THEN bytes_client + bytes_server ELSE 0 END) AS ub,
                 SUM(finding_count) AS f, MAX(severity_rank) AS r, MIN(first_ts) AS t0, MAX(last_ts) AS t1
            FROM flows GROUP BY path, client_ip, server_ip LIMIT ?`,
         [this.maxMapTriples + 1],

@@ -21,7 +21,7 @@ const EC = { ec: 'prime256v1' };
 
 const canRun = canBuildLab() && ['tcpdump', 'openssl', 'curl', 'iptables', 'sysctl'].every(hasTool);
 
-function analyze(pcap: string): Promise<(JsonFlow & { natLink: string | null; packets: [number, number]; path: string; reasons: string[] })[]> {
+function analyze(pcap: string): Promise<(JsonFlow & { natLink: string | null; natRepeat: boolean; packets: [number, number]; path: string; reasons: string[] })[]> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [CLI, 'analyze', pcap, '--json', '--quiet'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (stdout.trim().startsWith('{')) resolve(JSON.parse(stdout).flows);
@@ -92,6 +92,18 @@ describe.skipIf(!canRun)("a pod's connection to a Service address, before and af
       expect(a.packets).toEqual(b.packets);
     }
     expect(new Set(flows.map((f) => f.natLink)).size).toBe(3);
+  });
+
+  it('counts each connection once in the summary, and says so', async () => {
+    expect(flows.filter((f) => f.natRepeat).map((f) => f.server.port)).toEqual([6443, 6443, 6443]);
+    const text = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [CLI, 'analyze', join(dir, 'any.pcap')], { encoding: 'utf8' }, (err, stdout, stderr) => {
+        if (stdout.includes('Communication paths')) resolve(stdout);
+        else reject(new Error(`planewatch analyze failed: ${err?.message ?? ''} ${stderr}`));
+      });
+    });
+    expect(text).toMatch(/^ {2}pod-to-apiserver +3 /m);
+    expect(text).toContain('(3 connections seen on both sides of a NAT counted once)');
   });
 
   it('knows the Service address from the rewrite, and both views as a pod reaching the API server through it', () => {

@@ -235,14 +235,33 @@ describe('Engine: one connection seen on both sides of a NAT', () => {
     return specs.map((p, i) => ({ data: buildFrame(p), ts: at + i * 0.01 }));
   }
 
-  function links(...convs: { data: Uint8Array; ts: number }[][]): Map<string, string | null> {
+  function recordsOf(...convs: { data: Uint8Array; ts: number }[][]): Map<string, FlowRecord> {
     const frames = convs.flat().sort((a, b) => a.ts - b.ts);
     const records: FlowRecord[] = [];
     const engine = new Engine({ onFlowEnd: (r) => records.push(r), sessionFactory: (meta) => new RecordingSession(meta) });
     frames.forEach((f, i) => engine.processFrame(toFrame(f.data, f.ts, i + 1)));
     engine.finish();
-    return new Map(records.map((r) => [`${r.client.ip}:${r.client.port}>${r.server.ip}:${r.server.port}`, r.natLink ?? null]));
+    return new Map(records.map((r) => [`${r.client.ip}:${r.client.port}>${r.server.ip}:${r.server.port}`, r]));
   }
+
+  function links(...convs: { data: Uint8Array; ts: number }[][]): Map<string, string | null> {
+    return new Map([...recordsOf(...convs)].map(([k, r]) => [k, r.natLink ?? null]));
+  }
+
+  it('marks the view captured second as the repeat, whichever flow ends first', () => {
+    // The translated view's packets come 20 µs after the original's; its FIN exchange ends first here
+    // only if the original's is delayed: both orders of ending must mark the same flow.
+    const original = conversation('10.244.1.5', 40000, '10.96.0.1', 443, 0x1234567, 0x89abcde, T0);
+    const translated = conversation('10.244.1.5', 40000, '10.0.0.10', 6443, 0x1234567, 0x89abcde, T0 + 0.00002);
+    const late = original.map((f, i) => (i >= 4 ? { ...f, ts: f.ts + 1 } : f));
+    for (const first of [original, late]) {
+      const m = recordsOf(first, translated);
+      expect(m.get('10.244.1.5:40000>10.96.0.1:443')!.natRepeat).toBe(false);
+      expect(m.get('10.244.1.5:40000>10.0.0.10:6443')!.natRepeat).toBe(true);
+    }
+    const alone = recordsOf(conversation('10.244.1.5', 40001, '10.0.0.10', 6443, 0x1234567, 0x89abcde, T0));
+    expect([...alone.values()][0]!.natRepeat).toBe(false);
+  });
 
   it("links a pod's connection to a Service address with the same connection after kube-proxy's DNAT, and nothing else", () => {
     const m = links(

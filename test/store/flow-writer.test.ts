@@ -114,9 +114,12 @@ describe('FlowWriter transactions', () => {
   it('keeps the link between the two flows of one connection seen across a NAT', () => {
     const w = new FlowWriter(db, captureId);
     w.add(flow('10.244.1.5:40000', '10.96.0.1:443', { natLink: 'a-b@1' }));
-    w.add(flow('10.244.1.5:40000', '10.0.0.10:6443', { natLink: 'a-b@1' }));
+    w.add(flow('10.244.1.5:40000', '10.0.0.10:6443', { natLink: 'a-b@1', natRepeat: true }));
     w.add(flow('10.244.1.5:40001', '10.0.0.10:6443'));
     w.flush();
-    expect([...iterateStoredFlows(db)].map((f) => f.natLink)).toEqual(['a-b@1', 'a-b@1', null]);
+    expect([...iterateStoredFlows(db)].map((f) => [f.natLink, f.natRepeat])).toEqual([['a-b@1', false], ['a-b@1', true], [null, false]]);
+    // Three flows, two connections, counted once in the path summary.
+    expect(db.prepare(`SELECT SUM(flows) FROM v_path_summary`).pluck().get()).toBe(2);
+    expect(db.prepare(`SELECT SUM(bytes) FROM v_path_summary`).pluck().get()).toBe(2000);
   });
 });

@@ -142,6 +142,33 @@ describe('schema migrations', () => {
     db.close();
   });
 
+  it("mark the second flow of each connection seen across a NAT in a version-10 database, even one cut off before its indexes", () => {
+    const file = join(dir, 'v10.db');
+    const old = databaseAt(10, file);
+    old.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'incomplete', '2026-01-01')`).run();
+    const insert = old.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
+      server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
+      payload_client, payload_server, history, state, midstream, end_reason, app, path, nat_link)
+      VALUES (1, ?, '1:abc=', 'tcp', 4, '10.244.1.5', 40000, ?, ?, ?, 9, ?, 20, 4, 4, 300, 500, 60, 200, 'ShADadFf', 'SF', 0, 'fin', 'tls',
+      'pod-to-apiserver', ?)`);
+    // Stored in the order they ended: the view captured second (frame 3) first.
+    insert.run('c1f2', '10.0.0.10', 6443, 1, 3, 'a-b@2');
+    insert.run('c1f1', '10.96.0.1', 443, 1, 2, 'a-b@2');
+    insert.run('c1f3', '10.0.0.10', 6443, 2, 5, null);
+    // A load cut off before building its deferred indexes: flows_overview's old definition is pending.
+    const overview = old.prepare(`SELECT sql FROM sqlite_master WHERE name = 'flows_overview'`).pluck().get() as string;
+    old.exec(`DROP INDEX flows_overview`);
+    old.prepare(`INSERT INTO deferred_indexes (name, sql) VALUES ('flows_overview', ?)`).run(overview);
+    old.close();
+
+    const db = openStore(file);
+    expect(db.prepare(`SELECT flow_key, nat_repeat FROM flows ORDER BY flow_key`).raw().all()).toEqual([['c1f1', 0], ['c1f2', 1], ['c1f3', 0]]);
+    expect(db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'flows_overview'`).pluck().get()).toMatch(/last_ts, nat_repeat\)$/);
+    expect(db.prepare(`SELECT COUNT(*) FROM deferred_indexes`).pluck().get()).toBe(0);
+    expect(db.prepare(`SELECT flows, bytes FROM v_path_summary`).get()).toEqual({ flows: 2, bytes: 1600 });
+    db.close();
+  });
+
   it('make new databases with the larger page size, in WAL mode', () => {
     const db = openStore(join(dir, 'new.db'));
     expect(PAGE_SIZE).not.toBe(4096);

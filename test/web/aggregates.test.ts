@@ -26,6 +26,15 @@ describe('dashboard aggregates', () => {
     }
   }
 
+  function countFlows(path: string): number {
+    const db = openStoreReadOnly(fx.file);
+    try {
+      return db.prepare('SELECT COUNT(*) FROM flows WHERE path = ?').pluck().get(path) as number;
+    } finally {
+      db.close();
+    }
+  }
+
   for (const [name, limit] of [['from the map\'s groups', 1_000_000], ['from the view, when the map is truncated', 5]] as const) {
     it(`paths table ${name}`, () => {
       const { paths, topology, view, groups } = pathsWith(limit);
@@ -39,6 +48,9 @@ describe('dashboard aggregates', () => {
         });
       }
       for (const p of paths) if (!view.some((v) => v.path === p.path)) expect(p.flows).toBe(0);
+      // Connections, not flows: the pod's connection seen before and after the DNAT counts once.
+      const podFlows = countFlows('pod-to-apiserver');
+      expect(paths.find((p) => p.path === 'pod-to-apiserver')!.flows).toBe(podFlows - 1);
     });
   }
 

@@ -163,7 +163,7 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}
   });
   // The same connection after kube-proxy's DNAT, as `tcpdump -i any` on the node records it too.
   add('podAfterDnat', {
-    rec: flow('10.244.1.5', 51000, API, 6443, { app: 'tls', natLink: '1a2b-3c4d@40', tls: tls({ version: '1.3', sni: 'kubernetes.default.svc', cipher: 'TLS_AES_256_GCM_SHA384' }) }),
+    rec: flow('10.244.1.5', 51000, API, 6443, { app: 'tls', natLink: '1a2b-3c4d@40', natRepeat: true, tls: tls({ version: '1.3', sni: 'kubernetes.default.svc', cipher: 'TLS_AES_256_GCM_SHA384' }) }),
     path: 'pod-to-apiserver', reasons: ['SNI kubernetes.default.svc'], findings: [],
   });
   add('hostileSni', {

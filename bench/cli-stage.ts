@@ -17,6 +17,8 @@ export interface CliOptions {
   nodeFlags?: string[];
   /** Packets in the file (from the raw walk): the CLI with --quiet prints none. */
   packets: number;
+  /** `--threads`: 1 or 2 (default: the CLI's own choice, 2 for a file this large on two cores). */
+  threads?: 1 | 2;
 }
 
 function removeDb(db: string): void {
@@ -29,6 +31,7 @@ export async function runCli(file: string, opts: CliOptions): Promise<StageRun> 
   removeDb(db);
   rmSync(usageFile, { force: true });
   const args = [...(opts.nodeFlags ?? []), '--import', PRELOAD, BIN, 'analyze', file, '--db', db, '--quiet'];
+  if (opts.threads !== undefined) args.push('--threads', String(opts.threads));
   const t0 = nowSeconds();
   const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, args, {

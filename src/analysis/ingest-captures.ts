@@ -1,6 +1,7 @@
 import type { Db } from '../store/store';
 import { FlowWriter } from '../store/store';
 import { analyzeCapture, type CaptureAnalysis } from '../pipeline/analyze-file';
+import { analyseOnOwnThread, analyzeCaptureOnWorker } from '../pipeline/analyze-on-worker';
 import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../model/flow-record';
@@ -24,6 +25,8 @@ export interface IngestOptions {
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
+  /** 1: everything on this thread; 2: each file read and dissected on a thread of its own (see analyseOnOwnThread). */
+  threads?: number;
   signal?: AbortSignal;
   /**
    * TLS secrets (`--keylog` files) for the whole run; the captures' Decryption Secrets Blocks are
@@ -54,8 +57,9 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
     const read = async (classify: IngestOptions['classify']): Promise<{ result: CaptureAnalysis; writer: FlowWriter }> => {
       // Classification reads flows back from the database: no key → id map is needed here.
       const writer = new FlowWriter(db, captureId, { trackIds: false });
+      const ownThread = analyseOnOwnThread(file, opts.threads);
       try {
-        const result = await analyzeCapture(file, {
+        const result = await (ownThread ? analyzeCaptureOnWorker : analyzeCapture)(file, {
           sessionFactory,
           keyLog,
           onFlowEnd: (rec) => writer.add(rec, classify ? classify(rec) : null),

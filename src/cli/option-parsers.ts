@@ -15,6 +15,12 @@ export function positiveInt(text: string): number {
   return n;
 }
 
+/** `--threads`: 1 or 2. */
+export function threadCount(text: string): 1 | 2 {
+  if (text !== '1' && text !== '2') throw new InvalidArgumentError('expected 1 or 2');
+  return Number(text) as 1 | 2;
+}
+
 export function severity(text: string): Severity {
   if (!SEVERITIES.includes(text as Severity)) throw new InvalidArgumentError(`expected one of ${SEVERITIES.join(', ')}`);
   return text as Severity;

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,22 @@ const pcapFile = join(dir, 'small.pcap');
 writeFileSync(pcapFile, pcap);
 
 describe('planewatch analyze', () => {
+  it('--threads 2 (a thread of its own for each capture) prints exactly what --threads 1 prints, damage included', () => {
+    const samples = join(repo, 'captures/samples');
+    const cut = join(dir, 'threads-cut.pcap');
+    writeFileSync(cut, pcap.subarray(0, pcap.length - 10));
+    const files = [...readdirSync(samples).filter((f) => /\.pcap(ng)?$/.test(f)).sort().map((f) => join(samples, f)), cut];
+    const one = cli(['analyze', ...files, '--json', '--threads', '1']);
+    const two = cli(['analyze', ...files, '--json', '--threads', '2']);
+    expect(one.code).toBe(3);
+    expect(two.code).toBe(one.code);
+    expect(two.stderr).toBe(one.stderr);
+    const parsed = JSON.parse(two.stdout);
+    expect(parsed.flows.length).toBeGreaterThan(50);
+    expect(parsed).toEqual(JSON.parse(one.stdout));
+    expect(cli(['analyze', pcapFile, '--threads', '3']).code).toBe(2);
+  });
+
   it('--json prints per-capture statistics for a small pcap', () => {
     const r = cli(['analyze', pcapFile, '--json']);
     expect(r.stderr).toBe('');

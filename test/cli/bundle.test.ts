@@ -39,6 +39,10 @@ describe('the bundle built at install', () => {
     expect(fromBundle.status).toBe(fromSource.status);
     expect(fromBundle.stdout.length).toBeGreaterThan(1000);
     expect(JSON.parse(fromBundle.stdout)).toEqual(JSON.parse(fromSource.stdout));
+    // Its analysis thread is the bundle's own entry (dist/analysis-worker.js), beside it.
+    const onThread = spawnSync(process.execPath, [bundle, 'analyze', SAMPLE, '--json', '--threads', '2'], { encoding: 'utf8' });
+    expect(onThread.stderr).toBe('');
+    expect(JSON.parse(onThread.stdout)).toEqual(JSON.parse(fromSource.stdout));
   });
 
   it('serves the dashboard files from the package, wherever the bundle is', async () => {

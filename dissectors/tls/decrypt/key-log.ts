@@ -41,6 +41,11 @@ const LABELS: Record<string, SecretField> = {
   SERVER_TRAFFIC_SECRET_0: 'serverTraffic0',
 };
 
+const LABEL_OF: Record<SecretField, string> = Object.fromEntries(Object.entries(LABELS).map(([l, f]) => [f, l])) as Record<SecretField, string>;
+
+/** One secret of a store, as exportSecrets gives it. */
+export type ExportedSecret = [random: string, field: SecretField, secret: Uint8Array];
+
 const HEX = /^[0-9a-fA-F]+$/;
 
 function emptySecrets(): SessionSecrets {
@@ -130,6 +135,20 @@ export class KeyLog {
     for (const [k, v] of other.sessions) {
       for (const f of Object.keys(v) as SecretField[]) if (v[f] !== null) this.put(k, f, v[f]!);
     }
+  }
+
+  /** Every secret held, as (ClientHello random in hex, field, secret): for a store on another thread. */
+  exportSecrets(): ExportedSecret[] {
+    const out: ExportedSecret[] = [];
+    for (const [k, v] of this.sessions) {
+      for (const f of Object.keys(v) as SecretField[]) if (v[f] !== null) out.push([k, f, v[f]!]);
+    }
+    return out;
+  }
+
+  /** Adds secrets exported by another store (a secret already known here is kept). */
+  importSecrets(secrets: readonly ExportedSecret[]): void {
+    for (const [k, f, v] of secrets) if (f in LABEL_OF && k.length === RANDOM_HEX) this.put(k, f, v);
   }
 
   /**

@@ -11,7 +11,7 @@ import { loadAnalysisInputs, resolveInputs } from '../../analysis/context';
 import { flowObjects, findingObjects } from '../../report/flow-json';
 import { textReport } from '../../report/text-report';
 import { Progress } from '../progress';
-import { positiveInt, positiveNumber, severity } from '../option-parsers';
+import { positiveInt, positiveNumber, severity, threadCount } from '../option-parsers';
 import { write, writeJsonObject } from '../output';
 import { EXIT } from '../db-path';
 import { severityRank, type Severity } from '../../model/analysis';
@@ -32,6 +32,7 @@ export interface AnalyzeCommandOptions {
   maxFlows?: number;
   keepDuplicates?: boolean;
   keylog?: string[];
+  threads?: 1 | 2;
 }
 
 export interface CliIo {
@@ -76,6 +77,12 @@ export function registerAnalyze(program: Command): void {
     .option('--idle-timeout <seconds>', 'end flows idle this long (capture time)', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveInt)
     .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
+    .option(
+      '--threads <n>',
+      '2: decode, reassemble and dissect a capture on a thread of its own while this one classifies and stores; ' +
+        '1: one thread (default: 2 for files of 32 MB or more on a machine with two cores or more; standard input always 1)',
+      threadCount,
+    )
     .addHelpText(
       'after',
       `\nExit codes: 0 ok, 1 --fail-on threshold reached, 2 usage error, 3 a capture was damaged (everything\nreadable was analysed), 4 other error (database, inventory or CA file).`,
@@ -132,6 +139,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
         idleTimeout: opts.idleTimeout,
         maxFlows: opts.maxFlows,
         keepDuplicates: opts.keepDuplicates,
+        threads: opts.threads,
         keyLog,
         onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
         classify: inline ? (rec) => inline.verdict(rec) : undefined,

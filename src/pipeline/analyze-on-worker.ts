@@ -1,0 +1,108 @@
+/**
+ * One capture analysed on a thread of its own: the reader, decoder, flow table, reassembly and
+ * dissectors run there (analysis-worker.ts) while this thread classifies and stores the flows that
+ * come out, so the two halves of the pipeline overlap on two cores. The records arrive in the order
+ * the flows ended, as from analyzeCapture: what is stored is the same either way.
+ */
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { SECRETS_TLS_KEY_LOG } from '../ingest/pcapng-reader';
+import type { AnalyzeCaptureOptions, CaptureAnalysis } from './analyze-file';
+import { fromPlain, type FromWorker, type StartMessage } from './worker-protocol';
+
+/** Captures at least this large get a thread of their own by default (start-up costs ~0.1 s). */
+export const OWN_THREAD_MIN_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Whether `file` is analysed on a thread of its own: `threads` 1 never, 2 always (standard input
+ * excepted: only the main thread reads it), unset for a file of OWN_THREAD_MIN_BYTES or more on a
+ * machine with a second core.
+ */
+export function analyseOnOwnThread(file: string, threads: number | undefined): boolean {
+  if (file === '-' || threads === 1) return false;
+  if (threads !== undefined) return true;
+  if (availableParallelism() < 2) return false;
+  try {
+    return statSync(file).size >= OWN_THREAD_MIN_BYTES;
+  } catch {
+    return false; // the reader reports what is wrong with it
+  }
+}
+
+/** The worker's module: the bundle's when this runs from dist/, else the sources' through tsx. */
+function workerEntry(): URL {
+  return import.meta.url.endsWith('.ts')
+    ? new URL('./analysis-worker-launcher.mjs', import.meta.url)
+    : new URL('./analysis-worker.js', import.meta.url);
+}
+
+/**
+ * analyzeCapture on another thread. The session factory is the analysis thread's own, over a copy of
+ * `keyLog`; the capture's Decryption Secrets Blocks are added to `keyLog` when it is done. An
+ * exception from `onFlowEnd` stops the analysis and rejects.
+ */
+export function analyzeCaptureOnWorker(
+  file: string,
+  opts: Omit<AnalyzeCaptureOptions, 'sessionFactory' | 'input' | 'anomalies'>,
+): Promise<CaptureAnalysis> {
+  return new Promise<CaptureAnalysis>((resolve, reject) => {
+    const inFlight = new SharedArrayBuffer(4);
+    const batches = new Int32Array(inFlight);
+    const worker = new Worker(workerEntry());
+    let settled = false;
+    const onAbort = (): void => worker.postMessage({ type: 'abort' });
+    const settle = (then: () => void): void => {
+      if (settled) return;
+      settled = true;
+      opts.signal?.removeEventListener('abort', onAbort);
+      void worker.terminate();
+      then();
+    };
+    worker.on('message', (m: FromWorker) => {
+      if (settled) return;
+      try {
+        switch (m.type) {
+          case 'flows':
+            for (const rec of m.records) opts.onFlowEnd(rec);
+            Atomics.sub(batches, 0, 1);
+            Atomics.notify(batches, 0);
+            break;
+          case 'progress':
+            opts.onProgress?.(m.bytes, m.packets);
+            break;
+          case 'done': {
+            const analysis = fromPlain(m.result);
+            for (const s of analysis.info.secrets) if (s.type === SECRETS_TLS_KEY_LOG) opts.keyLog?.addBytes(s.data);
+            settle(() => resolve(analysis));
+            break;
+          }
+          case 'failed':
+            settle(() => reject(Object.assign(new Error(m.message), m.stack ? { stack: m.stack } : {})));
+            break;
+        }
+      } catch (e) {
+        settle(() => reject(e));
+      }
+    });
+    worker.on('error', (e) => settle(() => reject(e)));
+    worker.on('exit', (code) => settle(() => reject(new Error(`${file}: the analysis thread stopped (exit code ${code})`))));
+    const start: StartMessage = {
+      type: 'start',
+      file,
+      idleTimeout: opts.idleTimeout,
+      maxFlows: opts.maxFlows,
+      keepDuplicates: opts.keepDuplicates,
+      flowIdPrefix: opts.flowIdPrefix,
+      captureIndex: opts.captureIndex,
+      secrets: opts.keyLog?.exportSecrets() ?? [],
+      inFlight,
+    };
+    worker.postMessage(start);
+    // After the start: the worker takes its messages in order.
+    if (opts.signal) {
+      if (opts.signal.aborted) onAbort();
+      else opts.signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}

@@ -316,6 +316,14 @@ export class FlowTable {
       flow.serverPortKey = this.srcPortKey;
       this.dir = 1;
     }
+    // Picked up midstream: the first packet's sequence and acknowledgement numbers stand in for the
+    // initial ones (each view of a connection across a NAT sees that same packet first).
+    if (flow.midstream && (pkt.tcpFlags & TcpFlag.ACK) !== 0) {
+      const seq = pkt.seq >>> 0;
+      const ack = pkt.ack >>> 0;
+      flow.clientIsn = srcIsClient ? seq : ack;
+      flow.serverIsn = srcIsClient ? ack : seq;
+    }
     flow.firstTs = ts;
     flow.lastTs = ts;
     flow.firstFrame = frame;

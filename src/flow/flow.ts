@@ -71,7 +71,11 @@ export class Flow implements StreamHandler, AnomalyTarget {
   describer: AppSession | null = null;
   anomalies: AnomalyCounter | null = null;
   communityId: string | null = null;
-  /** Initial sequence numbers of the client's SYN and the server's SYN-ACK (-1: not seen). */
+  /**
+   * Initial sequence numbers of the client's SYN and the server's SYN-ACK; for a connection picked
+   * up midstream, the client's and the server's sequence numbers as its first packet gives them
+   * (-1: not seen).
+   */
   clientIsn = -1;
   serverIsn = -1;
   /** Shared with the flow that is this connection seen on the other side of a NAT (NatLinker). */

@@ -9,7 +9,9 @@ import type { Flow } from './flow';
  * sequence numbers and whose SYNs are captured within NAT_WINDOW_S of each other are linked
  * (both get the same `natLink`) when they differ as a NAT makes them differ: the same client address
  * and port to another server (DNAT), or the same server address and port from another client
- * address with the same port (SNAT, which keeps the port where it can).
+ * address with the same port (SNAT, which keeps the port where it can). A connection picked up
+ * midstream (long-lived watches usually are) is linked the same way by the sequence and
+ * acknowledgement numbers of its first packet, which both views record within microseconds.
  *
  * Initial sequence numbers are random (RFC 6528), 64 bits for the pair. Packet generators often use
  * fixed ones (zero, by default, in some): zero is never linked, and the endpoint rules and the short
@@ -27,7 +29,10 @@ export class NatLinker {
    */
   private readonly recent = new Map<number, Flow>();
 
-  /** A flow's SYN-ACK was seen (both initial sequence numbers are known): link it, or remember it. */
+  /**
+   * A flow's SYN-ACK was seen (both initial sequence numbers are known), or the first packet of a
+   * flow picked up midstream: link it, or remember it.
+   */
   handshake(flow: Flow): void {
     const c = flow.clientIsn;
     const s = flow.serverIsn;

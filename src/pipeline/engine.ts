@@ -97,7 +97,11 @@ export class Engine implements FlowExpiry {
     stats.analysedPackets++;
     const table = this.table;
     const flow = table.process(pkt, ts, frame.number);
-    if (table.isNew) this.startFlow(flow);
+    if (table.isNew) {
+      this.startFlow(flow);
+      // Picked up midstream: its first packet identifies it as a SYN-ACK would (see FlowTable.create).
+      if (flow.midstream && flow.clientIsn >= 0) this.natLinker.handshake(flow);
+    }
     if (flow.closed) {
       if (proto === PROTO_TCP && pkt.payloadLength + pkt.truncatedBytes > 0) stats.anomalies.add('tcp.data_after_close');
       return;

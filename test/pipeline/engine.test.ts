@@ -286,6 +286,26 @@ describe('Engine: one connection seen on both sides of a NAT', () => {
     expect(m.get('10.0.0.21:40000>10.0.0.10:6443')).toBe(m.get('10.244.1.5:40000>10.0.0.10:6443'));
   });
 
+  it('links a connection picked up midstream by the numbers of its first packet, on both sides of the DNAT', () => {
+    // The capture starts after the handshakes: each view's first packet is the same request.
+    const midstream = (c: { data: Uint8Array; ts: number }[]) => c.slice(3);
+    const m = links(
+      midstream(conversation('10.244.1.5', 40000, '10.96.0.1', 443, 0x1234567, 0x89abcde, T0)),
+      midstream(conversation('10.244.1.5', 40000, '10.0.0.10', 6443, 0x1234567, 0x89abcde, T0 + 0.00002)),
+      // Another midstream connection of the pod, its numbers its own.
+      midstream(conversation('10.244.1.5', 40001, '10.0.0.10', 6443, 0x7654321, 0x89abcde, T0 + 0.00004)),
+    );
+    const link = m.get('10.244.1.5:40000>10.96.0.1:443');
+    expect(link).toEqual(expect.any(String));
+    expect(m.get('10.244.1.5:40000>10.0.0.10:6443')).toBe(link);
+    expect(m.get('10.244.1.5:40001>10.0.0.10:6443')).toBeNull();
+    const r = recordsOf(
+      midstream(conversation('10.244.1.5', 40000, '10.96.0.1', 443, 0x1234567, 0x89abcde, T0)),
+      midstream(conversation('10.244.1.5', 40000, '10.0.0.10', 6443, 0x1234567, 0x89abcde, T0 + 0.00002)),
+    );
+    expect([...r.values()].map((x) => [x.midstream, x.natRepeat])).toEqual([[true, false], [true, true]]);
+  });
+
   it('does not link handshakes far apart in time, or with zero as a sequence number', () => {
     const apart = links(
       conversation('10.244.1.5', 40000, '10.96.0.1', 443, 5, 6, T0),

@@ -85,8 +85,16 @@ export function fromPlain(p: PlainAnalysis): CaptureAnalysis {
   return { info: { ...p.info, error, anomalies }, stats, lateSecrets: p.lateSecrets };
 }
 
-/** Distinct values RecordInterner keeps of each kind; beyond, it starts over. */
+/** Distinct certificates RecordInterner keeps; beyond, it starts over. */
 export const MAX_INTERNED = 4096;
+/** Lists of hello fields RecordInterner compares a new one with, per field. */
+const RECENT_LISTS = 8;
+
+function sameNumbers(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /**
  * Makes the records of a batch share one object per distinct certificate and per distinct list of
@@ -97,20 +105,21 @@ export const MAX_INTERNED = 4096;
  */
 export class RecordInterner {
   private readonly certificates = new Map<string, CertificateInfo>();
-  private readonly lists = new Map<string, number[]>();
+  /** Per field of the hello, the lists seen last (a few client and server implementations repeat). */
+  private readonly lists: number[][][] = Array.from({ length: 7 }, () => []);
 
   intern(rec: FlowRecord): void {
     const tls = rec.tls;
     if (tls === null) return;
     this.certificateList(tls.serverCertificates);
     this.certificateList(tls.clientCertificates);
-    tls.clientCiphers = this.list(tls.clientCiphers);
-    tls.clientExtensions = this.list(tls.clientExtensions);
-    tls.serverExtensions = this.list(tls.serverExtensions);
-    tls.supportedGroups = this.list(tls.supportedGroups);
-    tls.signatureAlgorithms = this.list(tls.signatureAlgorithms);
-    tls.supportedVersions = this.list(tls.supportedVersions);
-    tls.ecPointFormats = this.list(tls.ecPointFormats);
+    tls.clientCiphers = this.list(0, tls.clientCiphers);
+    tls.clientExtensions = this.list(1, tls.clientExtensions);
+    tls.serverExtensions = this.list(2, tls.serverExtensions);
+    tls.supportedGroups = this.list(3, tls.supportedGroups);
+    tls.signatureAlgorithms = this.list(4, tls.signatureAlgorithms);
+    tls.supportedVersions = this.list(5, tls.supportedVersions);
+    tls.ecPointFormats = this.list(6, tls.ecPointFormats);
   }
 
   private certificateList(list: CertificateInfo[]): void {
@@ -123,12 +132,22 @@ export class RecordInterner {
     }
   }
 
-  private list(a: number[]): number[] {
+  /** An equal list seen lately (compared number by number: cheaper than a key), or `a` remembered. */
+  private list(field: number, a: number[]): number[] {
     if (a.length === 0) return a;
-    const key = a.join(',');
-    const known = this.lists.get(key);
-    if (known !== undefined) return known;
-    this.remember(this.lists, key, a);
+    const recent = this.lists[field]!;
+    for (let i = 0; i < recent.length; i++) {
+      const r = recent[i]!;
+      if (sameNumbers(r, a)) {
+        if (i > 0) {
+          recent[i] = recent[0]!;
+          recent[0] = r;
+        }
+        return r;
+      }
+    }
+    if (recent.length >= RECENT_LISTS) recent.pop();
+    recent.unshift(a);
     return a;
   }
 

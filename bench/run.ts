@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const o = new Command()
     .name('bench')
     .option('--size <size>', 'size of the synthetic capture (generated once under bench/data/)', '1GB')
-    .option('--file <file>', 'use this capture instead (plain pcap or pcapng)')
+    .option('--file <file>', 'use this capture instead (pcap or pcapng, gzip-compressed or not)')
     .option('--quick', 'a ~200 MB capture, one repetition, a short tshark run')
     .option('--repeat <n>', 'repetitions of each stage; medians are printed', '3')
     .option('--rss', 'also compare the whole pipeline\'s peak RSS on a 1 GB and a 4 GB capture')

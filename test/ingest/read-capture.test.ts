@@ -205,6 +205,8 @@ describe('walkRecords', () => {
       expect(await walkRecords(file)).toEqual(want);
       // Small reads put record headers across read boundaries at every phase.
       for (const size of [24, 25, 31, 97]) expect(await walkRecords(file, size)).toEqual(want);
+      // A gzip'd file is walked inflated, as the reader reads it.
+      expect(await walkRecords(write(`${name}.gz`, gzipSync(bytes)))).toEqual(want);
     }
   });
 });

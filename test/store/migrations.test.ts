@@ -17,15 +17,18 @@ function databaseAt(version: number, file: string): Database.Database {
   return db;
 }
 
+/** The columns every version's flows table has, that a row written by an older planewatch fills. */
+const FLOW_COLUMNS = `capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip, server_port,
+  first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server, payload_client,
+  payload_server, history, state, midstream, end_reason, app`;
+
 describe('schema migrations', () => {
   it('move the evidence of a version-2 database into flow_evidence without losing it', () => {
     const file = join(dir, 'v2.db');
     const old = databaseAt(2, file);
     old.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'complete', '2026-01-01')`).run();
     const evidence = { tls: null, http: [{ method: 'GET', path: '/pods' }], ssh: null };
-    old.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
-      server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
-      payload_client, payload_server, history, state, midstream, end_reason, app, evidence)
+    old.prepare(`INSERT INTO flows (${FLOW_COLUMNS}, evidence)
       VALUES (1, 'c1f1', '1:abc=', 'tcp', 4, '10.0.0.1', 40000, '10.0.0.2', 10255, 1, 2, 1, 8, 4, 4, 300, 500, 60, 200,
       'ShADadFf', 'SF', 0, 'fin', 'http', ?)`).run(JSON.stringify(evidence));
     old.close();
@@ -49,9 +52,7 @@ describe('schema migrations', () => {
     const file = join(dir, 'v5.db');
     const old = databaseAt(5, file);
     old.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'complete', '2026-01-01')`).run();
-    const flow = old.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
-      server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
-      payload_client, payload_server, history, state, midstream, end_reason, app)
+    const flow = old.prepare(`INSERT INTO flows (${FLOW_COLUMNS})
       VALUES (1, ?, '1:abc=', 'tcp', 4, '10.0.0.1', 40000, '10.0.0.2', 10250, 1, 2, 1, 8, 4, 4, 300, 500, 60, 200,
       'ShADadFf', 'SF', 0, 'fin', 'tls')`);
     for (const key of ['c1f1', 'c1f2', 'c1f3']) flow.run(key);
@@ -108,9 +109,7 @@ describe('schema migrations', () => {
     const file = join(dir, 'v8.db');
     const old = databaseAt(8, file);
     old.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'complete', '2026-01-01')`).run();
-    old.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
-      server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
-      payload_client, payload_server, history, state, midstream, end_reason, app)
+    old.prepare(`INSERT INTO flows (${FLOW_COLUMNS})
       VALUES (1, 'c1f1', '1:abc=', 'tcp', 4, '10.0.0.1', 40000, '10.0.0.2', 10250, 1, 2, 1, 8, 4, 4, 300, 500, 60, 200,
       'ShADadFf', 'SF', 0, 'fin', 'tls')`).run();
     old.prepare(`INSERT INTO tls_fingerprints (id, fields) VALUES (7, ?)`).run(
@@ -146,9 +145,7 @@ describe('schema migrations', () => {
     const file = join(dir, 'v10.db');
     const old = databaseAt(10, file);
     old.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'incomplete', '2026-01-01')`).run();
-    const insert = old.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
-      server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server,
-      payload_client, payload_server, history, state, midstream, end_reason, app, path, nat_link)
+    const insert = old.prepare(`INSERT INTO flows (${FLOW_COLUMNS}, path, nat_link)
       VALUES (1, ?, '1:abc=', 'tcp', 4, '10.244.1.5', 40000, ?, ?, ?, 9, ?, 20, 4, 4, 300, 500, 60, 200, 'ShADadFf', 'SF', 0, 'fin', 'tls',
       'pod-to-apiserver', ?)`);
     // Stored in the order they ended: the view captured second (frame 3) first.

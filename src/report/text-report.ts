@@ -26,7 +26,7 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
                 FROM flows WHERE ${where(captureIds)} GROUP BY path ORDER BY n DESC, path`)
     .all() as { path: string; n: number; b: number; fc: number; w: number }[];
   lines.push('Communication paths');
-  lines.push(`  ${cell('path', 28)}${cell('flows', 8)}${cell('bytes', 12)}findings`);
+  lines.push(`  ${cell('path', 28)}${cell('conns', 8)}${cell('bytes', 12)}findings`);
   for (const p of paths) lines.push(`  ${cell(p.path, 28)}${cell(p.n, 8)}${cell(formatBytes(p.b), 12)}${p.fc}`);
   const repeats = db.prepare(`SELECT COUNT(*) FROM flows WHERE nat_repeat = 1 AND ${where(captureIds)}`).pluck().get() as number;
   if (repeats > 0) lines.push(`  (${plural(repeats, 'connection')} seen on both sides of a NAT counted once)`);

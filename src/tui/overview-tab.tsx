@@ -23,7 +23,7 @@ export function OverviewTab({ paths, severityCounts, width, height }: OverviewTa
     <Box flexDirection="column" width={width}>
       <SeveritySummary counts={severityCounts} />
       <Text bold wrap="truncate">
-        {fit('PATH', nameW)} {fit('FLOWS', 8)} {fit('BYTES', 10)} {fit('FINDINGS', 9)} WORST
+        {fit('PATH', nameW)} {fit('CONNS', 8)} {fit('BYTES', 10)} {fit('FINDINGS', 9)} WORST
       </Text>
       {paths.length === 0 ? <Text dimColor={theme.color}>no flows yet</Text> : null}
       {paths.slice(0, pathRows).map((p) => {

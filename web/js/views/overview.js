@@ -27,7 +27,7 @@ function severityBars(bySev) {
 
 function pathTable(paths) {
   return h('table', { class: 'grid compact' },
-    h('thead', null, h('tr', null, h('th', null, 'Path'), h('th', { class: 'num' }, 'Flows'), h('th', { class: 'num' }, 'Bytes'), h('th', null, 'Worst'))),
+    h('thead', null, h('tr', null, h('th', null, 'Path'), h('th', { class: 'num', title: 'a connection seen on both sides of a NAT counts once' }, 'Connections'), h('th', { class: 'num' }, 'Bytes'), h('th', null, 'Worst'))),
     h('tbody', null, paths.filter((p) => p.flows > 0 || p.path !== 'other').map((p) =>
       h('tr', { class: p.flows === 0 ? 'dim' : null },
         h('td', null, h('a', { href: href('flows', null, { path: [p.path] }), title: p.section }, p.title), h('div', { class: 'sub' }, p.path)),

@@ -1,13 +1,15 @@
 import type { Db } from '../store/store';
-import { iterateStoredFlows } from '../store/store';
+import { StoredFlowPages } from '../store/store';
 import { VerdictWriter, type VerdictUpdate } from '../store/verdict-writer';
 import { classifyFlow } from './classifier';
 import { findingsForFlow } from './findings';
 import { Topology } from './topology';
 import type { AnalysisInputs } from './context';
 
-/** Flows classified per transaction. */
-const CLASSIFY_BATCH = 5000;
+/** Flows read and classified per transaction in one go (a page of parsed flows is held at once). */
+const CLASSIFY_BATCH = 2000;
+/** Flows per step of a pass run a step at a time (a few milliseconds of work). */
+const PASS_PAGE = 250;
 
 export interface ClassifySummary {
   flows: number;
@@ -24,32 +26,72 @@ export interface ClassifySummary {
  * must be new (it is given so that a caller can go on learning with it, as live capture does).
  */
 export function classifyDatabase(db: Db, inputs: AnalysisInputs, topology = new Topology(inputs.inventory)): ClassifySummary {
-  for (const f of iterateStoredFlows(db)) topology.observe(f);
+  const pass = new DatabasePass(db, inputs, topology, CLASSIFY_BATCH);
+  while (!pass.step());
+  return pass.summary!;
+}
 
-  const writer = new VerdictWriter(db);
-  let flows = 0;
-  let findings = 0;
-  // Findings are only ever stored with a flow; any without one (none are written) go with this pass.
-  db.prepare(`DELETE FROM findings WHERE flow_id IS NULL`).run();
-  // Only what the writer needs is kept until the batch commits, not the whole flow with its
-  // evidence: holding 5000 parsed flows made the heap (and peak RSS) grow during this pass.
-  let batch: VerdictUpdate[] = [];
-  const commit = () => {
-    const work = batch;
-    batch = [];
-    db.transaction(() => writer.write(work))();
-  };
-  for (const f of iterateStoredFlows(db)) {
-    const classification = classifyFlow(f, topology);
-    const fs = findingsForFlow(f, classification, { topology, ca: inputs.ca });
-    flows++;
-    findings += fs.length;
-    batch.push({ flow: { dbId: f.dbId, captureId: f.captureId }, verdict: { classification, findings: fs } });
-    if (batch.length >= CLASSIFY_BATCH) commit();
+/**
+ * classifyDatabase a page at a time, for a caller that must not stop for the whole of it (live
+ * capture keeps reading packets between steps). Each step reads one page of flows and, in the second
+ * half, writes its verdicts in one transaction. Flows written while the pass runs are read by it when
+ * its pages reach them: while it learns, as everything else; once it judges, it must be shown them
+ * (`learnedAll`, then `topology.observe`), or they are judged without what they showed. Flows deleted
+ * meanwhile are simply not met.
+ */
+export class DatabasePass {
+  private pages: StoredFlowPages;
+  private judging = false;
+  private readonly writer: VerdictWriter;
+  private flows = 0;
+  private findings = 0;
+  /** Set when the pass is complete. */
+  summary: ClassifySummary | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly inputs: AnalysisInputs,
+    readonly topology = new Topology(inputs.inventory),
+    private readonly pageSize = PASS_PAGE,
+  ) {
+    this.pages = new StoredFlowPages(db, pageSize);
+    this.writer = new VerdictWriter(db);
   }
-  commit();
 
-  return { flows, findings, endpoints: writeEndpoints(db, topology), changed: writer.changed };
+  /** Every flow stored before now has been learned from: the pass is judging. */
+  get learnedAll(): boolean {
+    return this.judging;
+  }
+
+  /** Does one page's work; true when the pass is complete (and `summary` is set). */
+  step(): boolean {
+    if (this.summary !== null) return true;
+    const page = this.pages.next();
+    if (!this.judging) {
+      for (const f of page) this.topology.observe(f);
+      if (page.length === 0) {
+        this.judging = true;
+        this.pages = new StoredFlowPages(this.db, this.pageSize);
+        // Findings are only ever stored with a flow; any without one (none are written) go with this pass.
+        this.db.prepare(`DELETE FROM findings WHERE flow_id IS NULL`).run();
+      }
+      return false;
+    }
+    if (page.length > 0) {
+      // Only what the writer needs is kept until the page commits, not the flows with their evidence.
+      const work: VerdictUpdate[] = page.map((f) => {
+        const classification = classifyFlow(f, this.topology);
+        const fs = findingsForFlow(f, classification, { topology: this.topology, ca: this.inputs.ca });
+        this.findings += fs.length;
+        return { flow: { dbId: f.dbId, captureId: f.captureId }, verdict: { classification, findings: fs } };
+      });
+      this.flows += page.length;
+      this.db.transaction(() => this.writer.write(work))();
+      return false;
+    }
+    this.summary = { flows: this.flows, findings: this.findings, endpoints: writeEndpoints(this.db, this.topology), changed: this.writer.changed };
+    return true;
+  }
 }
 
 /** Replaces the endpoints table with what the topology learned. Returns how many were written. */

@@ -3,7 +3,7 @@ import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import { KeyLogFollower } from '../../dissectors/tls/decrypt/key-log-follower';
 import { SECRETS_TLS_KEY_LOG } from '../ingest/pcapng-reader';
-import { classifyDatabase } from '../analysis/classify-database';
+import { classifyDatabase, DatabasePass } from '../analysis/classify-database';
 import { InlineClassifier } from '../analysis/inline-classifier';
 import { Topology } from '../analysis/topology';
 import { loadAnalysisInputs, resolveInputs, type AnalysisInputs } from '../analysis/context';
@@ -28,11 +28,15 @@ export const STATUS_INTERVAL_MS = 1000;
 export const SNAPSHOT_INTERVAL_MS = 5000;
 /**
  * Every flow is classified as it is written, with what the run has learned so far. A pass over the
- * whole database then brings earlier verdicts up to date with what was learned since: it re-runs at
- * most this often, and takes at most a tenth of the time (it reads every flow).
+ * whole database then brings earlier verdicts up to date with what was learned since: it starts at
+ * most this often, and at most a tenth of the time is spent in passes (each reads every flow). A pass
+ * runs a step at a time (PASS_SLICE_MS of work, then the packets that arrived meanwhile), so a large
+ * database never holds the capture up for long.
  */
 export const CLASSIFY_MIN_INTERVAL_MS = 1000;
 const CLASSIFY_DUTY = 10;
+/** Work done by a pass before it lets the packets waiting meanwhile through. */
+const PASS_SLICE_MS = 20;
 /** Evidence files written at most per run. */
 export const MAX_EVIDENCE_FILES = 10_000;
 
@@ -126,6 +130,8 @@ class LiveRun {
   private lastSnapshot = Date.now();
   private lastClassify = 0;
   private classifyCostMs = 0;
+  /** The pass over the database under way, if any (see stepPass). */
+  private pass: { run: DatabasePass; costMs: number } | null = null;
   private readonly evidenceWritten = new Set<string>();
   private firstTs: number | null = null;
   private lastTs: number | null = null;
@@ -144,7 +150,11 @@ class LiveRun {
     this.inputs = resolveInputs(db, given);
     this.inline = new InlineClassifier(this.inputs);
     this.status = new LiveStatusWriter(db, source, this.captureId);
-    this.flows = new LiveFlowStore(db, this.captureId, (rec) => this.inline.verdict(rec));
+    this.flows = new LiveFlowStore(db, this.captureId, (rec) => {
+      // A pass judging already learned from what was stored when it started: it is shown the rest.
+      if (this.pass?.run.learnedAll) this.pass.run.topology.observe(rec);
+      return this.inline.verdict(rec);
+    });
     const keyLogFiles = opts.keyLogFiles ?? [];
     this.keyLogFollower = keyLogFiles.length > 0 ? new KeyLogFollower(keyLogFiles, this.keyLog) : null;
     if (this.keyLogFollower !== null) {
@@ -295,8 +305,10 @@ class LiveRun {
         this.flows.snapshot(this.engine.snapshot());
       }
       this.flows.flush();
-      if (final || (this.flows.changed > 0 && now - this.lastClassify >= Math.max(this.opts.classifyIntervalMs ?? CLASSIFY_MIN_INTERVAL_MS, this.classifyCostMs * CLASSIFY_DUTY))) {
-        this.classify();
+      if (final) this.classify();
+      else if (this.pass === null && this.flows.changed > 0 &&
+        now - this.lastClassify >= Math.max(this.opts.classifyIntervalMs ?? CLASSIFY_MIN_INTERVAL_MS, this.classifyCostMs * CLASSIFY_DUTY)) {
+        this.startPass();
       }
       const stats = this.engine.getStats();
       const c = this.counters;
@@ -317,14 +329,55 @@ class LiveRun {
     }
   }
 
+  /** The last pass, at the end of the capture: all at once (a pass under way is dropped). */
   private classify(): void {
+    this.pass = null;
     const t0 = Date.now();
     const topology = new Topology(this.inputs.inventory);
     classifyDatabase(this.db, this.inputs, topology);
-    this.inline = new InlineClassifier(this.inputs, topology);
+    this.passDone(topology, Date.now() - t0);
+  }
+
+  private startPass(): void {
+    this.pass = { run: new DatabasePass(this.db, this.inputs, new Topology(this.inputs.inventory)), costMs: 0 };
+    // What is written from now on is the next pass's to bring up to date.
     this.flows.changed = 0;
+    setImmediate(() => this.stepPass());
+  }
+
+  /**
+   * Runs the pass for PASS_SLICE_MS, then yields: setImmediate comes after the input that arrived
+   * meanwhile has been read (and its packets analysed).
+   */
+  private stepPass(): void {
+    const pass = this.pass;
+    if (pass === null) return;
+    const t0 = Date.now();
+    let done = false;
+    try {
+      while (!done && Date.now() - t0 < PASS_SLICE_MS) done = pass.run.step();
+    } catch (e) {
+      // A busy or full disk must not kill the capture: another pass starts after the usual interval.
+      this.pass = null;
+      this.lastClassify = Date.now();
+      this.log(`planewatch: classification pass failed: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    pass.costMs += Date.now() - t0;
+    if (this.pass !== pass) return;
+    if (!done) {
+      setImmediate(() => this.stepPass());
+      return;
+    }
+    this.pass = null;
+    this.passDone(pass.run.topology, pass.costMs);
+  }
+
+  /** A pass is complete: later flows are classified with what it learned. */
+  private passDone(topology: Topology, costMs: number): void {
+    this.inline = new InlineClassifier(this.inputs, topology);
     this.lastClassify = Date.now();
-    this.classifyCostMs = this.lastClassify - t0;
+    this.classifyCostMs = costMs;
     if (this.evidence !== null) this.writeEvidence();
   }
 

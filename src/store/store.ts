@@ -471,6 +471,29 @@ const FLOW_ROW_FROM = `SELECT ${FLOW_ROW_SELECT} FROM flows LEFT JOIN flow_evide
  * Streams stored flows (optionally of some captures) with their evidence and certificates, page by
  * page (keyset on id), so no statement stays open while the caller writes.
  */
+/**
+ * Every stored flow in id order, a page at a time: each page is read when asked for, so rows written
+ * or deleted between two pages are seen as they are then (those written behind the current page are
+ * not, those ahead of it are).
+ */
+export class StoredFlowPages {
+  private readonly decoder: StoredFlowDecoder;
+  private readonly page;
+  private after = 0;
+
+  constructor(db: Db, pageSize = READ_PAGE) {
+    this.decoder = new StoredFlowDecoder(db);
+    this.page = db.prepare(`${FLOW_ROW_FROM} WHERE flows.id > ? ORDER BY flows.id LIMIT ${pageSize}`).raw(true);
+  }
+
+  /** The next page; empty at the end. */
+  next(): StoredFlow[] {
+    const rows = this.page.all(this.after) as unknown[][];
+    if (rows.length > 0) this.after = rows[rows.length - 1]![0] as number;
+    return rows.map((raw) => this.decoder.decode(raw));
+  }
+}
+
 export function* iterateStoredFlows(db: Db, captureIds?: number[]): Generator<StoredFlow> {
   const decoder = new StoredFlowDecoder(db);
   const inCaptures = captureIds && captureIds.length > 0 ? `AND capture_id IN (${captureIds.map(() => '?').join(',')})` : '';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FlowWriter, openStore, type Db } from '../../src/store/store';
 import { InlineClassifier } from '../../src/analysis/inline-classifier';
-import { classifyDatabase } from '../../src/analysis/classify-database';
+import { classifyDatabase, DatabasePass } from '../../src/analysis/classify-database';
 import { emptyInventory, mergeInventory } from '../../src/analysis/inventory';
 import type { AnalysisInputs } from '../../src/analysis/context';
 import type { FlowRecord } from '../../src/model/flow-record';
@@ -145,5 +145,45 @@ describe('classification while storing', () => {
       expect({ seed, ...snapshot(db) }).toEqual({ seed, ...expected });
       db.close();
     }
+  });
+});
+
+describe('a pass over the database taken a step at a time (live capture)', () => {
+  const flows = scenario();
+
+  it('ends where one pass over the finished database ends, though flows are written and replaced between its steps', () => {
+    const db = openStore(':memory:');
+    const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'ingesting', 'now')`).run().lastInsertRowid);
+    const writer = new FlowWriter(db, captureId);
+    const half = Math.floor(flows.length / 2);
+    for (const f of flows.slice(0, half)) writer.add(f, null);
+    writer.flush();
+    const pass = new DatabasePass(db, inputs(), undefined, 2);
+    const write = (f: FlowRecord) => {
+      // As live capture writes: a newer version of a flow replaces its row; a judging pass is shown it.
+      const old = writer.ids.get(f.id);
+      if (old !== undefined) db.prepare(`DELETE FROM flows WHERE id = ?`).run(old);
+      if (pass.learnedAll) pass.topology.observe(f);
+      writer.add(f, null);
+      writer.flush();
+    };
+    let steps = 0;
+    const rest = flows.slice(half);
+    while (!pass.step()) {
+      steps++;
+      // Two flows while it learns (the first of them again later, longer), the rest once it judges.
+      if (steps <= 2) write(rest.shift()!);
+      if (steps === 3) write({ ...flows[half]!, lastTs: flows[half]!.lastTs + 1, packets: [9, 9] });
+      if (pass.learnedAll) while (rest.length > 0) write(rest.shift()!);
+    }
+    expect(rest).toEqual([]);
+    expect(steps).toBeGreaterThan(flows.length / 2);
+    const stepped = snapshot(db);
+    expect(pass.summary!.flows).toBe(stepped.flows.length);
+    classifyDatabase(db, inputs());
+    const whole = snapshot(db);
+    // Endpoint counters may count a replaced version too; the verdicts are those of a whole pass.
+    expect({ flows: stepped.flows, findings: stepped.findings }).toEqual({ flows: whole.flows, findings: whole.findings });
+    db.close();
   });
 });

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runLive } from '../../src/live/live-session';
+import { FlowWriter, openStore } from '../../src/store/store';
+import { flow } from '../analysis/flow-builder';
 import { conversationFrames, pcapOf, readOnlyPortRequest } from './packets';
 
 const PCAP_HEADER_BYTES = 24;
@@ -49,5 +51,46 @@ describe('live capture classifies each flow as it is written', () => {
     const result = await done;
     expect(result.failure).toBeNull();
     expect(result.flows).toBe(2);
+  });
+});
+
+describe('live capture brings earlier verdicts up to date a step at a time', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-live-pass-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('re-judges a flow by what a later one showed, over a database of thousands of flows, while packets keep coming', async () => {
+    const db = join(dir, 'live.db');
+    // An earlier capture in the same database: a pass reads every flow, in many steps.
+    const store = openStore(db);
+    const earlier = Number(store.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('old.pcap', 'complete', 'then')`).run().lastInsertRowid);
+    const writer = new FlowWriter(store, earlier, { trackIds: false });
+    for (let i = 0; i < 3000; i++) writer.add(flow(`10.9.${i >> 8}.${i & 255}:40000`, '10.8.0.1:5432', {}), null);
+    writer.flush();
+    store.close();
+
+    const input = new PassThrough();
+    const done = runLive({ db, source: { kind: 'stdin', input }, statusIntervalMs: 20, classifyIntervalMs: 0, log: () => {} });
+    const read = new Database(db, { readonly: true });
+    const http = (client: string, sport: number, path: string, t: number) =>
+      pcapOf(conversationFrames({ client, server: '10.0.0.30', sport, dport: 8080, request: `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`,
+        response: 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n' }), t);
+    const pathOf = (port: number) => (read.prepare(`SELECT path FROM flows WHERE client_port = ? AND server_ip = '10.0.0.30'`).pluck().get(port) as string | undefined);
+    try {
+      // A request for /healthz says nothing about its server; a later one for /api/v1/pods that it is an API server.
+      input.write(http('10.0.0.23', 41000, '/healthz', 1_700_000_000));
+      expect(await until('the first flow', () => pathOf(41000))).toBe('other');
+      input.write(http('10.0.0.23', 41001, '/api/v1/pods', 1_700_000_001).subarray(PCAP_HEADER_BYTES));
+      expect(await until('the second flow', () => pathOf(41001))).not.toBe('other');
+      // The first flow is judged again once a pass has learned from the second, the capture still open.
+      const again = await until('the first flow judged again', () => (pathOf(41000) !== 'other' ? pathOf(41000) : undefined), 30_000);
+      expect(again).toBe(pathOf(41001));
+      input.write(http('10.0.0.24', 41002, '/api/v1/nodes', 1_700_000_002).subarray(PCAP_HEADER_BYTES));
+      expect(await until('a flow after the pass', () => pathOf(41002))).toBe(again);
+    } finally {
+      read.close();
+      input.end();
+    }
+    const result = await done;
+    expect(result.failure).toBeNull();
   });
 });

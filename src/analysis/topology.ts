@@ -287,11 +287,36 @@ export class Topology {
    */
   serverClaim(ip: string, port: number, role: Role): RoleClaim | undefined {
     const sv = this.service(ip, port);
-    if (sv && sv.claims.size > 0) return sv.claims.get(role);
+    if (sv && sv.claims.size > 0) {
+      const own = sv.claims.get(role);
+      if (this.translations.size === 0) return own;
+      const behind = this.claimBehind(ip, port, role);
+      return behind !== undefined && (own === undefined || behind.strength > own.strength) ? behind : own;
+    }
     const host = this.endpoints.get(ip)?.claims.get(role);
     if (!host) return undefined;
     if (SERVICE_ROLES.has(role) && !host.reason.startsWith('inventory:')) return undefined;
     return host;
+  }
+
+  /**
+   * The strongest claim for `role` of a service the capturing host translated (DNAT) ip:port to: a
+   * Service address or a load balancer is what stands behind it (a Konnectivity server, etcd …), and
+   * wins over what the address showed itself when stronger (its port's default, say).
+   */
+  private claimBehind(ip: string, port: number, role: Role): RoleClaim | undefined {
+    const targets = this.translations.get(`${ip}:${port}`);
+    if (targets === undefined || role === 'service') return undefined;
+    let best: { to: string; claim: RoleClaim } | undefined;
+    for (const to of targets.keys()) {
+      const sv = this.services.get(to);
+      const claim = sv !== undefined && sv.claims.size > 0 ? sv.claims.get(role) : undefined;
+      if (claim && (best === undefined || claim.strength > best.claim.strength || (claim.strength === best.claim.strength && to < best.to))) {
+        best = { to, claim };
+      }
+    }
+    if (best === undefined) return undefined;
+    return { ...best.claim, reason: `translated (DNAT) to ${best.to}: ${best.claim.reason}` };
   }
 
   serverStrength(ip: string, port: number, role: Role): number {

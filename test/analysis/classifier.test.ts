@@ -280,6 +280,20 @@ describe('classifier and findings', () => {
       expect(analyse(snat(null), inventory)[1]!.c.path).toBe('node-to-apiserver');
     });
 
+    it('judges a load-balanced address by the service behind it: Konnectivity agents through a VIP', () => {
+      const agent = (link: string | null) => [
+        flow('10.0.0.21:50000', '10.96.5.5:8132', { id: 'to-vip', app: 'tls', tls: tls('1.3'), natLink: link }),
+        flow('10.0.0.21:50000', '10.0.0.10:8132', { id: 'to-server', app: 'tls', tls: tls('1.3'), natLink: link }),
+        // Another agent's connection to the server itself shows what it serves.
+        flow('10.0.0.22:50001', '10.0.0.10:8132', { app: 'http2', http: [req('POST', '/agent.AgentService/Connect', { grpcMethod: grpcMethodFromPath('/agent.AgentService/Connect'), version: '2' })] }),
+      ];
+      const [vip, server] = analyse(agent('5e-6f@3'));
+      expect(server!.c.path).toBe('konnectivity');
+      expect(vip!.c.path).toBe('konnectivity');
+      expect(vip!.c.reasons[0]).toMatch(/^10\.96\.5\.5:8132 is a Konnectivity server: translated \(DNAT\) to 10\.0\.0\.10:8132: serves Konnectivity gRPC agent\.AgentService\/Connect/);
+      expect(analyse(agent(null))[0]!.c.path).toBe('other');
+    });
+
     it('gives the same answer whichever view was observed first, and links nothing across captures', () => {
       const flows = dnat('1a-2b@7');
       const forward = analyse(flows).map((r) => r.c);

@@ -21,7 +21,7 @@ const EC = { ec: 'prime256v1' };
 
 const canRun = canBuildLab() && ['tcpdump', 'openssl', 'curl', 'iptables', 'sysctl'].every(hasTool);
 
-function analyze(pcap: string): Promise<(JsonFlow & { natLink: string | null; natRepeat: boolean; packets: [number, number]; path: string; reasons: string[] })[]> {
+function analyze(pcap: string): Promise<(JsonFlow & { natLink: string | null; natRepeat: boolean; midstream: boolean; packets: [number, number]; path: string; reasons: string[] })[]> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [CLI, 'analyze', pcap, '--json', '--quiet'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (stdout.trim().startsWith('{')) resolve(JSON.parse(stdout).flows);
@@ -59,8 +59,18 @@ describe.skipIf(!canRun)("a pod's connection to a Service address, before and af
     const server = lab.start('api', 'openssl', ['s_server', '-accept', '6443', '-cert', join(dir, 'apiserver.crt'), '-key', join(dir, 'apiserver.key'), '-www', '-quiet']);
     await new Promise((r) => setTimeout(r, 300));
     expect(server.exitCode).toBeNull();
+    // A connection opened before the capture starts (a watch, say): it is picked up midstream. The
+    // server (openssl s_server) takes one connection at a time: its request goes first, below.
+    const early = lab.start('pod', 'openssl', ['s_client', '-connect', `${SERVICE}:443`, '-quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    early.stdout!.resume();
+    early.stderr!.resume();
+    await new Promise((r) => setTimeout(r, 700));
+    expect(early.exitCode).toBeNull();
     const pcap = join(dir, 'any.pcap');
     const cap = await lab.capture(pcap, { anyInterface: true });
+    const earlyExit = new Promise((r) => early.once('exit', r));
+    early.stdin!.end('GET / HTTP/1.0\r\n\r\n');
+    await Promise.race([earlyExit, new Promise((r) => setTimeout(r, 5000))]);
     curls = [];
     for (let i = 0; i < 3; i++) curls.push(await lab.run('pod', 'curl', ['-sk', '--max-time', '5', '-o', '/dev/null', `https://${SERVICE}:443/`]));
     report = await cap.stop();
@@ -78,11 +88,12 @@ describe.skipIf(!canRun)("a pod's connection to a Service address, before and af
   });
 
   it('pairs each connection to the Service with the same connection to the API server, and links nothing else', () => {
-    const before = flows.filter((f) => f.server.ip === SERVICE && f.server.port === 443);
-    const after = flows.filter((f) => f.server.ip === `${SUBNET}.10` && f.server.port === 6443);
+    const whole = flows.filter((f) => !f.midstream);
+    const before = whole.filter((f) => f.server.ip === SERVICE && f.server.port === 443);
+    const after = whole.filter((f) => f.server.ip === `${SUBNET}.10` && f.server.port === 6443);
     expect(before).toHaveLength(3);
     expect(after).toHaveLength(3);
-    expect(flows).toHaveLength(6);
+    expect(whole).toHaveLength(6);
     for (const b of before) {
       const a = after.find((x) => x.client.port === b.client.port)!;
       expect(a, `${b.client.ip}:${b.client.port}`).toBeDefined();
@@ -91,19 +102,29 @@ describe.skipIf(!canRun)("a pod's connection to a Service address, before and af
       // One connection: the same packets on both sides of the rewrite (each copy counted once).
       expect(a.packets).toEqual(b.packets);
     }
-    expect(new Set(flows.map((f) => f.natLink)).size).toBe(3);
+    expect(new Set(whole.map((f) => f.natLink)).size).toBe(3);
+  });
+
+  it('pairs the connection opened before the capture by the first packet both views recorded', () => {
+    const picked = flows.filter((f) => f.midstream);
+    expect(picked.map((f) => `${f.server.ip}:${f.server.port}`).sort()).toEqual([`${SUBNET}.10:6443`, `${SERVICE}:443`]);
+    expect(picked[0]!.natLink).toEqual(expect.any(String));
+    expect(picked[1]!.natLink).toBe(picked[0]!.natLink);
+    expect(picked[0]!.client).toEqual(picked[1]!.client);
+    expect(picked.filter((f) => f.natRepeat)).toHaveLength(1);
   });
 
   it('counts each connection once in the summary, and says so', async () => {
-    expect(flows.filter((f) => f.natRepeat).map((f) => f.server.port)).toEqual([6443, 6443, 6443]);
+    expect(flows.filter((f) => f.natRepeat)).toHaveLength(4);
+    expect(flows.filter((f) => f.natRepeat && !f.midstream).map((f) => f.server.port)).toEqual([6443, 6443, 6443]);
     const text = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, [CLI, 'analyze', join(dir, 'any.pcap')], { encoding: 'utf8' }, (err, stdout, stderr) => {
         if (stdout.includes('Communication paths')) resolve(stdout);
         else reject(new Error(`planewatch analyze failed: ${err?.message ?? ''} ${stderr}`));
       });
     });
-    expect(text).toMatch(/^ {2}pod-to-apiserver +3 /m);
-    expect(text).toContain('(3 connections seen on both sides of a NAT counted once)');
+    expect(text).toMatch(/^ {2}pod-to-apiserver +4 /m);
+    expect(text).toContain('(4 connections seen on both sides of a NAT counted once)');
   });
 
   it('knows the Service address from the rewrite, and both views as a pod reaching the API server through it', () => {

@@ -4,7 +4,7 @@
  * come out, so the two halves of the pipeline overlap on two cores. The records arrive in the order
  * the flows ended, as from analyzeCapture: what is stored is the same either way.
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SECRETS_TLS_KEY_LOG } from '../ingest/pcapng-reader';
@@ -14,19 +14,53 @@ import { fromPlain, type FromWorker, type StartMessage } from './worker-protocol
 /** Captures at least this large get a thread of their own by default (start-up costs ~0.1 s). */
 export const OWN_THREAD_MIN_BYTES = 32 * 1024 * 1024;
 
+/** Cores the two threads need between them to gain on one (they use about 1.55 together). */
+const MIN_CORES_FOR_TWO = 1.5;
+
 /**
  * Whether `file` is analysed on a thread of its own: `threads` 1 never, 2 always (standard input
- * excepted: only the main thread reads it), unset for a file of OWN_THREAD_MIN_BYTES or more on a
- * machine with a second core.
+ * excepted: only the main thread reads it), unset for a file of OWN_THREAD_MIN_BYTES or more when a
+ * second core is there to run it (a container's CPU limit counts).
  */
 export function analyseOnOwnThread(file: string, threads: number | undefined): boolean {
   if (file === '-' || threads === 1) return false;
   if (threads !== undefined) return true;
-  if (availableParallelism() < 2) return false;
+  if (Math.min(availableParallelism(), cgroupCpuLimit()) < MIN_CORES_FOR_TWO) return false;
   try {
     return statSync(file).size >= OWN_THREAD_MIN_BYTES;
   } catch {
     return false; // the reader reports what is wrong with it
+  }
+}
+
+/**
+ * The CPU limit of this process's control group in cores (Infinity without one): a container limited
+ * to one core sees every core of its host in availableParallelism(), and two threads would only take
+ * turns on it.
+ */
+export function cgroupCpuLimit(read: (path: string) => string | null = readSmall): number {
+  // cgroup v2: "max 100000" or "QUOTA PERIOD".
+  const v2 = read('/sys/fs/cgroup/cpu.max');
+  if (v2 !== null) return cpuMaxCores(v2);
+  // cgroup v1: a quota of -1 is no limit.
+  const quota = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us') ?? read('/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us'));
+  const period = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us') ?? read('/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us'));
+  return quota > 0 && period > 0 ? quota / period : Infinity;
+}
+
+/** Cores allowed by a cgroup v2 `cpu.max` line. */
+export function cpuMaxCores(line: string): number {
+  const [quota, period] = line.trim().split(/\s+/);
+  const q = Number(quota);
+  const p = Number(period ?? 100000);
+  return quota === 'max' || !(q > 0) || !(p > 0) ? Infinity : q / p;
+}
+
+function readSmall(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
   }
 }
 

@@ -6,7 +6,7 @@ import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../../src/model/flow-record';
 import { analyzeCapture, type CaptureAnalysis } from '../../src/pipeline/analyze-file';
-import { analyseOnOwnThread, analyzeCaptureOnWorker, OWN_THREAD_MIN_BYTES } from '../../src/pipeline/analyze-on-worker';
+import { analyseOnOwnThread, analyzeCaptureOnWorker, cgroupCpuLimit, cpuMaxCores, OWN_THREAD_MIN_BYTES } from '../../src/pipeline/analyze-on-worker';
 import { toPlain } from '../../src/pipeline/worker-protocol';
 
 /**
@@ -98,5 +98,16 @@ describe('a capture analysed on a thread of its own', () => {
     expect(analyseOnOwnThread('-', 2)).toBe(false);
     expect(analyseOnOwnThread(join(dir, 'missing.pcap'), undefined)).toBe(false);
     expect(OWN_THREAD_MIN_BYTES).toBeGreaterThan(readFileSync(small).length);
+  });
+
+  it("reads a container's CPU limit (cgroup v2 and v1): one core is no room for two threads", () => {
+    expect(cpuMaxCores('max 100000\n')).toBe(Infinity);
+    expect(cpuMaxCores('150000 100000\n')).toBe(1.5);
+    expect(cpuMaxCores('50000 100000')).toBe(0.5);
+    const files = (m: Record<string, string>) => (path: string) => m[path] ?? null;
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '100000 100000\n' }))).toBe(1);
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' }))).toBe(Infinity);
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '200000', '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000' }))).toBe(2);
+    expect(cgroupCpuLimit(files({}))).toBe(Infinity);
   });
 });

@@ -80,7 +80,7 @@ export function registerAnalyze(program: Command): void {
     .option(
       '--threads <n>',
       '2: decode, reassemble and dissect a capture on a thread of its own while this one classifies and stores; ' +
-        '1: one thread (default: 2 for files of 32 MB or more on a machine with two cores or more; standard input always 1)',
+        '1: one thread (default: 2 for files of 32 MB or more with two cores or more, a container\'s CPU limit included; standard input always 1)',
       threadCount,
     )
     .addHelpText(

@@ -1,8 +1,7 @@
-import type { FlowRecord } from '../model/flow-record';
+import type { Endpoint, FlowRecord } from '../model/flow-record';
 import type { Classification, PathId } from '../model/analysis';
 import type { HttpRequestRecord } from '../model/records';
 import type { NatPair, Role, Topology } from './topology';
-import type { Endpoint } from '../model/flow-record';
 import { ownClientIdentity, personalClient } from './client-identity';
 
 /**

@@ -39,6 +39,11 @@ export interface ReadCaptureOptions {
   parallelHash?: boolean;
   /** Read buffer size for plain files (default READ_BUFFER_BYTES). */
   bufferBytes?: number;
+  /**
+   * false: no SHA-256 (`sha256` is ''), for a caller that hashes the file itself (the analysis
+   * thread's parent does, beside it). Default true.
+   */
+  hash?: boolean;
 }
 
 /** Per-call state shared by the file and stream paths. */
@@ -57,7 +62,7 @@ class ReadState {
 
   /** Accounts one raw chunk: hash and progress. */
   tapRaw(chunk: Uint8Array): void {
-    this.hash.update(chunk);
+    if (this.opts.hash !== false) this.hash.update(chunk);
     this.countRaw(chunk.length);
   }
 
@@ -95,7 +100,7 @@ export async function readCapture(
     truncatedFrames: parser.truncatedFrames,
     firstTs: Number.isNaN(parser.firstTs) ? null : parser.firstTs,
     lastTs: Number.isNaN(parser.lastTs) ? null : parser.lastTs,
-    sha256: st.digest ?? st.hash.digest('hex'),
+    sha256: opts.hash === false ? '' : (st.digest ?? st.hash.digest('hex')),
     secrets: parser.secrets,
     keyLog: parser.keyLog,
     error: parser.error,
@@ -126,7 +131,7 @@ async function readFile(file: string, st: ReadState): Promise<void> {
   let ahead: Promise<ReadChunk> | null = null;
   try {
     const size = (await fh.stat()).size;
-    if (opts.parallelHash ?? size >= PARALLEL_HASH_MIN_BYTES) hasher = new ParallelHasher(bufferBytes);
+    if (opts.hash !== false && (opts.parallelHash ?? size >= PARALLEL_HASH_MIN_BYTES)) hasher = new ParallelHasher(bufferBytes);
     // Without a hasher two buffers take turns: one is read into while the other is parsed.
     const own = hasher === null ? [new Uint8Array(bufferBytes), new Uint8Array(bufferBytes)] : [];
     const slots = hasher !== null ? hasher.slots : own.length;

@@ -28,6 +28,7 @@ async function run(start: StartMessage): Promise<void> {
     const inFlight = new Int32Array(start.inFlight);
     let batch: FlowRecord[] = [];
     const interner = new RecordInterner();
+    let rawBytes = 0;
     const flush = (): void => {
       if (batch.length === 0) return;
       // The receiver is behind: wait for it rather than queue without bound.
@@ -52,14 +53,17 @@ async function run(start: StartMessage): Promise<void> {
       maxFlows: start.maxFlows,
       keepDuplicates: start.keepDuplicates,
       signal: aborter.signal,
+      // The parent hashes the file on its own thread, where there is time to spare.
+      hash: false,
       onProgress: (bytes, packets) => {
+        rawBytes = bytes;
         // Records of the flows ended so far go first: progress never runs ahead of what is stored.
         flush();
         send({ type: 'progress', bytes, packets });
       },
     });
     flush();
-    send({ type: 'done', result: toPlain(result) });
+    send({ type: 'done', result: toPlain(result), rawBytes });
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     send({ type: 'failed', message: err.message, stack: err.stack });

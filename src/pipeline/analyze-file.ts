@@ -18,6 +18,8 @@ export interface AnalyzeCaptureOptions extends EngineOptions {
    * connections after them can be decrypted (the session factory must share the same store).
    */
   keyLog?: KeyLog;
+  /** false: the capture's SHA-256 is not computed (`info.sha256` is ''). Default true. */
+  hash?: boolean;
 }
 
 export interface CaptureAnalysis {
@@ -45,6 +47,7 @@ export async function analyzeCapture(file: string, opts: AnalyzeCaptureOptions):
     onProgress: opts.onProgress ? (n: number) => opts.onProgress!(n, engine.stats.packets) : undefined,
     input: opts.input,
     signal: opts.signal,
+    hash: opts.hash,
     onSecrets: keyLog
       ? (secret: CaptureSecret) => {
           if (secret.type !== SECRETS_TLS_KEY_LOG) return;

@@ -4,7 +4,9 @@
  * come out, so the two halves of the pipeline overlap on two cores. The records arrive in the order
  * the flows ended, as from analyzeCapture: what is stored is the same either way.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SECRETS_TLS_KEY_LOG } from '../ingest/pcapng-reader';
@@ -84,6 +86,8 @@ export function analyzeCaptureOnWorker(
     const inFlight = new SharedArrayBuffer(4);
     const batches = new Int32Array(inFlight);
     const worker = new Worker(workerEntry());
+    // The file's SHA-256, computed here as the analysis thread reads it (this thread has time to spare).
+    const digest = new TrailingHash(file);
     let settled = false;
     const onAbort = (): void => worker.postMessage({ type: 'abort' });
     const settle = (then: () => void): void => {
@@ -103,12 +107,16 @@ export function analyzeCaptureOnWorker(
             Atomics.notify(batches, 0);
             break;
           case 'progress':
+            digest.follow(m.bytes);
             opts.onProgress?.(m.bytes, m.packets);
             break;
           case 'done': {
             const analysis = fromPlain(m.result);
             for (const s of analysis.info.secrets) if (s.type === SECRETS_TLS_KEY_LOG) opts.keyLog?.addBytes(s.data);
-            settle(() => resolve(analysis));
+            digest.finish(m.rawBytes).then(
+              (sha256) => settle(() => resolve({ ...analysis, info: { ...analysis.info, sha256 } })),
+              (e: unknown) => settle(() => reject(e)),
+            );
             break;
           }
           case 'failed':
@@ -139,4 +147,50 @@ export function analyzeCaptureOnWorker(
       else opts.signal.addEventListener('abort', onAbort, { once: true });
     }
   });
+}
+
+/**
+ * SHA-256 of the first bytes of a file, read as far as another thread has read it: the same digest
+ * readCapture computes of what it read (the whole file, unless it was stopped), computed here beside
+ * that thread.
+ */
+class TrailingHash {
+  private readonly hash = createHash('sha256');
+  private readonly buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+  private readonly handle: Promise<FileHandle | null>;
+  private hashed = 0;
+  private target = 0;
+  private running: Promise<void> | null = null;
+
+  constructor(file: string) {
+    // A file that cannot be opened has the digest of nothing, as the reader gives it.
+    this.handle = open(file, 'r').catch(() => null);
+  }
+
+  /** The other thread has read `bytes`: hash up to there, in the background. */
+  follow(bytes: number): void {
+    if (bytes > this.target) this.target = bytes;
+    this.running ??= this.pump().finally(() => (this.running = null));
+  }
+
+  /** The digest of the first `bytes` bytes. */
+  async finish(bytes: number): Promise<string> {
+    this.follow(bytes);
+    while (this.running !== null) await this.running;
+    if (this.hashed < this.target) await this.pump();
+    await (await this.handle)?.close();
+    return this.hash.digest('hex');
+  }
+
+  private async pump(): Promise<void> {
+    const fh = await this.handle;
+    if (fh === null) return;
+    while (this.hashed < this.target) {
+      const want = Math.min(this.buffer.length, this.target - this.hashed);
+      const { bytesRead } = await fh.read(this.buffer, 0, want, this.hashed);
+      if (bytesRead === 0) return;
+      this.hash.update(this.buffer.subarray(0, bytesRead));
+      this.hashed += bytesRead;
+    }
+  }
 }

@@ -43,7 +43,8 @@ export type ToWorker = StartMessage | AbortMessage;
 export type FromWorker =
   | { type: 'flows'; records: FlowRecord[] }
   | { type: 'progress'; bytes: number; packets: number }
-  | { type: 'done'; result: PlainAnalysis }
+  /** `rawBytes`: bytes of the file read (the parent hashes as many: the result's sha256 is ''). */
+  | { type: 'done'; result: PlainAnalysis; rawBytes: number }
   | { type: 'failed'; message: string; stack?: string };
 
 interface PlainError {

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
@@ -63,6 +64,15 @@ describe('a capture analysed on a thread of its own', () => {
       expect(comparable(there)).toEqual(comparable(here));
     });
   }
+
+  it('hashes a gzip-compressed capture as analyzeCapture does (the compressed bytes)', async () => {
+    const gz = join(dir, 'sample.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(join(SAMPLES, 'kubelet-logs-exec-self-signed.pcap'))));
+    const { here, there } = await both(gz);
+    expect(there.result.info.compressed).toBe(true);
+    expect(there.result.info.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(comparable(there)).toEqual(comparable(here));
+  });
 
   it('reports damage as analyzeCapture does, with every flow before it', async () => {
     const whole = readFileSync(join(SAMPLES, 'kubelet-logs-exec-self-signed.pcap'));

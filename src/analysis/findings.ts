@@ -232,6 +232,9 @@ function tlsHygiene(f: FlowRecord): Finding[] {
 function certChanged(f: FlowRecord, ctx: RuleContext): Finding[] {
   const leaf = f.tls?.serverCertificates[0];
   if (!leaf) return [];
+  // An address the capturing host spreads over several endpoints (a Service address, a load
+  // balancer) shows each one's certificate by design; each endpoint is checked at its own address.
+  if (ctx.topology.translationsOf(f.server.ip, f.server.port).length > 1) return [];
   // Every connection that showed one of the differing certificates is evidence of the change.
   const other = ctx.topology.otherLeafChain(f.server.ip, f.server.port, leaf.sha256);
   if (!other) return [];

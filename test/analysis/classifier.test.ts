@@ -294,6 +294,18 @@ describe('classifier and findings', () => {
       expect(analyse(agent(null))[0]!.c.path).toBe('other');
     });
 
+    it('does not call a Service address spread over two API servers a certificate change; one endpoint behind it still is', () => {
+      const [a, b] = [fixtureCert('server-rsa'), fixtureCert('kubelet-self')];
+      const viaVip = (sport: number, backend: string, cert: typeof a, link: string) => [
+        flow(`10.244.1.5:${sport}`, '10.96.0.1:443', { app: 'tls', tls: tls('1.2', { serverCertificates: [cert] }), natLink: link }),
+        flow(`10.244.1.5:${sport}`, `${backend}:6443`, { app: 'tls', tls: tls('1.2', { serverCertificates: [cert] }), natLink: link }),
+      ];
+      const spread = analyse([...viaVip(40000, '10.0.0.10', a, 'a1-b1@1'), ...viaVip(40001, '10.0.0.11', b, 'a2-b2@2')]);
+      expect(spread.flatMap((r) => r.rules)).not.toContain('cert-changed');
+      const one = analyse([...viaVip(40000, '10.0.0.10', a, 'a1-b1@1'), ...viaVip(40001, '10.0.0.10', b, 'a2-b2@2')]);
+      expect(one.map((r) => r.rules.includes('cert-changed'))).toEqual([true, true, true, true]);
+    });
+
     it('gives the same answer whichever view was observed first, and links nothing across captures', () => {
       const flows = dnat('1a-2b@7');
       const forward = analyse(flows).map((r) => r.c);

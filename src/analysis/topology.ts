@@ -480,6 +480,8 @@ export class Topology {
 
   /** Where the capturing host translated (DNAT) connections to ip:port, in address order. */
   translationsOf(ip: string, port: number): Endpoint[] {
+    // Most captures show no NAT: no key is built for them.
+    if (this.translations.size === 0) return [];
     const targets = this.translations.get(`${ip}:${port}`);
     if (!targets) return [];
     return [...targets.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, e]) => e);

@@ -6,16 +6,13 @@
  * for the one round trip until the client's Finished lets them be opened then.
  */
 
+import { ByteBudget } from '../../src/byte-budget';
+
 /** Bytes held per connection at most: beyond, the records are let go and stay unread. */
 export const MAX_HELD_BYTES = 64 * 1024;
 /** Bytes held across all the connections of one run at most (many handshakes at once, or abandoned ones). */
 export const MAX_HELD_TOTAL = 16 * 1024 * 1024;
 
-/** What the connections of one run hold together. */
-export class HoldBudget {
-  used = 0;
-  constructor(readonly max: number = MAX_HELD_TOTAL) {}
-}
 
 export interface HeldRecord {
   type: number;
@@ -37,7 +34,8 @@ export class HeldRecords {
   /** Bytes charged to the budget (given back by release). */
   private charged = 0;
 
-  constructor(private readonly budget: HoldBudget = new HoldBudget()) {}
+  /** `budget`: what the connections of one run hold together. */
+  constructor(private readonly budget: ByteBudget = new ByteBudget(MAX_HELD_TOTAL)) {}
 
   /** Starts holding a record of `length` body bytes; false (nothing held) when that passes a cap. */
   begin(type: number, major: number, minor: number, length: number, frame: number, ts: number): boolean {

@@ -1,4 +1,5 @@
 import type { AnomalyCode } from '../anomalies';
+import type { ByteBudget } from '../byte-budget';
 import { TcpFlag } from '../decode/packet';
 import type { Direction } from './direction';
 import { seqAdd, seqDiff } from './seq';
@@ -16,11 +17,6 @@ export interface AnomalyTarget {
   add(code: AnomalyCode, n?: number): void;
 }
 
-/** Shared across the reassemblers of one engine: the global out-of-order cap. */
-export class OooBudget {
-  used = 0;
-  constructor(readonly max: number = MAX_OOO_BYTES_GLOBAL) {}
-}
 
 export interface ReassemblyLimits {
   maxBytesPerDirection: number;
@@ -74,7 +70,8 @@ export class TcpReassembler {
   constructor(
     private readonly handler: StreamHandler,
     private readonly anomalies: AnomalyTarget,
-    private readonly budget: OooBudget,
+    /** Shared across the reassemblers of one engine: the global out-of-order cap. */
+    private readonly budget: ByteBudget,
     private readonly limits: ReassemblyLimits = DEFAULT_LIMITS,
   ) {}
 

@@ -6,7 +6,8 @@ import { DuplicateFilter } from '../flow/duplicate-filter';
 import type { Flow } from '../flow/flow';
 import { FlowTable, type FlowExpiry } from '../flow/flow-table';
 import { NatLinker } from '../flow/nat-linker';
-import { OooBudget, TcpReassembler } from '../flow/tcp-reassembler';
+import { MAX_OOO_BYTES_GLOBAL, TcpReassembler } from '../flow/tcp-reassembler';
+import { ByteBudget } from '../byte-budget';
 import { EndpointState } from '../flow/tcp-state';
 import type { Frame } from '../ingest/frame';
 import type { AppEvidence, AppSession, FlowMeta, FlowRecord } from '../model/flow-record';
@@ -54,7 +55,7 @@ export class Engine implements FlowExpiry {
   private readonly duplicates: DuplicateFilter | null;
   private readonly natLinker = new NatLinker();
   private readonly table: FlowTable;
-  private readonly budget = new OooBudget();
+  private readonly budget = new ByteBudget(MAX_OOO_BYTES_GLOBAL);
   private readonly onFlowEnd: (rec: FlowRecord) => void;
   private readonly sessionFactory: ((meta: FlowMeta) => AppSession | null) | null;
   private readonly idPrefix: string;

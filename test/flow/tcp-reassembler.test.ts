@@ -3,7 +3,8 @@ import { AnomalyCounter } from '../../src/anomalies';
 import type { Direction } from '../../src/flow/direction';
 import { seqAdd, seqDiff, seqLt } from '../../src/flow/seq';
 import type { StreamHandler } from '../../src/flow/stream-handler';
-import { OooBudget, TcpReassembler, type ReassemblyLimits } from '../../src/flow/tcp-reassembler';
+import { MAX_OOO_BYTES_GLOBAL, TcpReassembler, type ReassemblyLimits } from '../../src/flow/tcp-reassembler';
+import { ByteBudget } from '../../src/byte-budget';
 
 const SYN = 0x02;
 const FIN = 0x01;
@@ -45,7 +46,7 @@ interface Case {
 function run(c: Case): { events: string[]; anomalies: AnomalyCounter; r: TcpReassembler } {
   const rec = new Recorder();
   const anomalies = new AnomalyCounter();
-  const r = new TcpReassembler(rec, anomalies, new OooBudget(), c.limits);
+  const r = new TcpReassembler(rec, anomalies, new ByteBudget(MAX_OOO_BYTES_GLOBAL), c.limits);
   for (const s of c.segs) {
     // Each payload sits at an offset inside a larger buffer, as it would inside a frame.
     const payload = Buffer.from(s.data ?? '', 'latin1');
@@ -203,14 +204,14 @@ describe('TcpReassembler', () => {
       onGap: () => {},
       onEnd: () => {},
     };
-    const r = new TcpReassembler(h, new AnomalyCounter(), new OooBudget());
+    const r = new TcpReassembler(h, new AnomalyCounter(), new ByteBudget(MAX_OOO_BYTES_GLOBAL));
     const frame = new Uint8Array(10);
     r.segment(0, 1, ACK, frame, 2, 4, 0, 0, 1);
     expect(seen[0]).toBe(frame);
   });
 
   it('shares a global out-of-order budget across connections and releases it', () => {
-    const budget = new OooBudget(6);
+    const budget = new ByteBudget(6);
     const a = new Recorder();
     const b = new Recorder();
     const ra = new TcpReassembler(a, new AnomalyCounter(), budget);

@@ -8,7 +8,8 @@
  * user input, read once per run, never on the packet path.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { HoldBudget } from '../held-records';
+import { ByteBudget } from '../../../src/byte-budget';
+import { MAX_HELD_TOTAL } from '../held-records';
 
 /** Largest key log text accepted from one source (file or Decryption Secrets Block). */
 export const MAX_KEY_LOG_BYTES = 64 * 1024 * 1024;
@@ -101,7 +102,7 @@ export class KeyLog {
   follow: ((force: boolean) => boolean) | null = null;
 
   /** What TLS 1.3 connections waiting for late secrets hold of their server's records, together. */
-  readonly holdBudget = new HoldBudget();
+  readonly holdBudget = new ByteBudget(MAX_HELD_TOTAL);
 
   /** Number of sessions with at least one secret. */
   get size(): number {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HeldRecords, HoldBudget, MAX_HELD_BYTES } from '../../../dissectors/tls/held-records';
+import { HeldRecords, MAX_HELD_BYTES } from '../../../dissectors/tls/held-records';
+import { ByteBudget } from '../../../src/byte-budget';
 
 describe('protected records held until their keys are logged', () => {
   it('keep each record whole however its body arrives, with its own frame and time', () => {
@@ -29,7 +30,7 @@ describe('protected records held until their keys are logged', () => {
   });
 
   it('share one budget across connections, given back when let go', () => {
-    const budget = new HoldBudget(1000);
+    const budget = new ByteBudget(1000);
     const a = new HeldRecords(budget);
     const b = new HeldRecords(budget);
     expect(a.begin(23, 3, 3, 600, 1, 0)).toBe(true);

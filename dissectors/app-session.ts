@@ -1,5 +1,6 @@
 import { AnomalyCounter, type AnomalyCode } from '../src/anomalies';
 import type { Direction } from '../src/flow/direction';
+import { MutableStamp, type PacketStamp } from '../src/flow/packet-stamp';
 import type { AppEvidence, AppSession, FlowMeta } from '../src/model/flow-record';
 import type { HttpRequestRecord, SshInfo, TlsInfo } from '../src/model/records';
 import { defaultPortTable, type PortTable } from './port-table';
@@ -95,6 +96,9 @@ function evidenceOf(id: DissectorId, r: unknown): AppEvidence {
  * boundary: the only place where exceptions from dissector code are caught (counted as
  * `dissector.exception`, the dissector is detached, the flow carries on without it).
  */
+/** Stamp of bytes replayed from a probe buffer (replays run one at a time; dissectors keep no stamp). */
+const replayStamp = new MutableStamp();
+
 class DissectorSession implements AppSession {
   /** Every anomaly counted by this flow's dissectors (also forwarded to the sink, if one was given). */
   readonly anomalies = new AnomalyCounter();
@@ -131,9 +135,9 @@ class DissectorSession implements AppSession {
     this.sink = (code: AnomalyCode) => this.count(code);
   }
 
-  onData(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void {
+  onData(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
     if (this.state === ST_PINNED) {
-      this.deliver(dir, data, start, end, ts, frame);
+      this.deliver(dir, data, start, end, at);
       return;
     }
     if (this.state !== ST_PROBING || end <= start) return;
@@ -144,13 +148,13 @@ class DissectorSession implements AppSession {
     if (take > 0) {
       p.data[dir].set(data.subarray(start, start + take), used);
       p.len[dir] = used + take;
-      this.logEvent(p, EV_DATA, dir, take, ts, frame);
+      this.logEvent(p, EV_DATA, dir, take, at.ts, at.frame);
     }
     const full = take < end - start || p.len[dir] === MAX_PROBE_BYTES || p.events >= MAX_PROBE_EVENTS;
     this.decide(full);
     if (this.isPinned()) {
       this.replay();
-      if (take < end - start) this.deliver(dir, data, start + take, end, ts, frame);
+      if (take < end - start) this.deliver(dir, data, start + take, end, at);
     }
   }
 
@@ -328,7 +332,7 @@ class DissectorSession implements AppSession {
       }
       const len = p.evLen[e]!;
       const off = dir === 0 ? off0 : off1;
-      this.deliver(dir, p.data[dir], off, off + len, p.evTs[e]!, p.evFrame[e]!);
+      this.deliver(dir, p.data[dir], off, off + len, replayStamp.set(p.evTs[e]!, p.evFrame[e]!));
       if (dir === 0) off0 += len;
       else off1 += len;
     }
@@ -336,9 +340,9 @@ class DissectorSession implements AppSession {
     giveBackProbe(p);
   }
 
-  private deliver(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void {
+  private deliver(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
     try {
-      this.dissector!.feed(dir, data, start, end, ts, frame);
+      this.dissector!.feed(dir, data, start, end, at);
     } catch {
       this.detach();
     }

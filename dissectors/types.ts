@@ -1,4 +1,5 @@
 import type { Direction } from '../src/flow/direction';
+import type { PacketStamp } from '../src/flow/packet-stamp';
 import type { AnomalyCode } from '../src/anomalies';
 import type { KeyLog } from './tls/decrypt/key-log';
 
@@ -17,11 +18,12 @@ export type AnomalySink = (code: AnomalyCode) => void;
  * `feed` may be called with one byte or a megabyte; the result is the same however the stream is
  * split. `feed` never throws; malformed input is reported through the anomaly sink and the parser
  * goes idle for that direction. Every internal buffer is capped. `data[start..end)` is a view valid
- * only during the call: whatever a dissector keeps of it, it copies.
+ * only during the call: whatever a dissector keeps of it, it copies. So is `at` (the capture time and
+ * frame of the packet that carried the bytes): a dissector keeps its numbers, never the object.
  */
 export interface Dissector<R = unknown> {
   readonly id: DissectorId;
-  feed(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void;
+  feed(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void;
   /** `bytes` bytes missing in `dir`: resynchronise if possible, else stop parsing that direction. */
   gap(dir: Direction, bytes: number): void;
   end(dir: Direction): void;

@@ -6,6 +6,7 @@
 import { http1Factory } from '../../dissectors/http/http1-dissector';
 import { http2Factory, CLIENT_PREFACE } from '../../dissectors/http2/http2-dissector';
 import type { DissectorFactory } from '../../dissectors/types';
+import { stampOf } from '../../src/flow/packet-stamp';
 
 const SEGMENT = 1448;
 
@@ -45,12 +46,12 @@ function bench(name: string, factory: DissectorFactory, streams: [Uint8Array, Ui
     while (o0 < streams[0].length || o1 < streams[1].length) {
       if (o0 < streams[0].length) {
         const e = Math.min(streams[0].length, o0 + SEGMENT);
-        d.feed(0, streams[0], o0, e, 0, 0);
+        d.feed(0, streams[0], o0, e, stampOf(0, 0));
         o0 = e;
       }
       if (o1 < streams[1].length) {
         const e = Math.min(streams[1].length, o1 + SEGMENT);
-        d.feed(1, streams[1], o1, e, 0, 0);
+        d.feed(1, streams[1], o1, e, stampOf(0, 0));
         o1 = e;
       }
     }

@@ -6,6 +6,7 @@
  *   npx tsx bench/dissectors/tls-bench.ts [MiB] [record body bytes]
  */
 import { TlsDissector } from '../../dissectors/tls/tls-dissector';
+import { stampOf } from '../../src/flow/packet-stamp';
 
 const CHUNK = 64 * 1024;
 /** Record body size: small records (API watch events, h2 frames) are the costly case per byte. */
@@ -70,6 +71,6 @@ console.log(`${(stream.length / 1048576).toFixed(0)} MiB of application data in 
 time('header walk (ceiling)', stream.length, () => headerWalk(stream));
 time('TlsDissector', stream.length, () => {
   const d = new TlsDissector(() => {});
-  for (let c = 0; c < stream.length; c += CHUNK) d.feed(0, stream, c, Math.min(stream.length, c + CHUNK), 0, 1);
+  for (let c = 0; c < stream.length; c += CHUNK) d.feed(0, stream, c, Math.min(stream.length, c + CHUNK), stampOf(0, 1));
   return d.result().appDataRecords[0];
 });

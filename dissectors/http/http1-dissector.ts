@@ -1,6 +1,7 @@
 import type { AnomalySink, Dissector, DissectorFactory, FlowContext } from '../types';
 import { ProbeResult } from '../types';
 import type { Direction } from '../../src/flow/direction';
+import type { PacketStamp } from '../../src/flow/packet-stamp';
 import type { HttpRequestRecord } from '../../src/model/records';
 import { MessageHead, parseHead } from './http1-head';
 import { applyAuthorization, boundValue, newHttpRecord } from './http-record';
@@ -150,13 +151,13 @@ export class Http1Dissector implements Dissector<HttpRequestRecord[]> {
     return this.h2;
   }
 
-  feed(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void {
+  feed(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
     const d = this.dirs[dir];
     let pos = start;
     while (pos < end) {
       switch (d.state) {
         case ST_HEAD:
-          pos = this.feedHead(dir, d, data, pos, end, ts, frame);
+          pos = this.feedHead(dir, d, data, pos, end, at);
           break;
         case ST_BODY: {
           const n = Math.min(d.remaining, end - pos);
@@ -191,10 +192,10 @@ export class Http1Dissector implements Dissector<HttpRequestRecord[]> {
           pos = end;
           break;
         case ST_UPGRADE_WAIT:
-          pos = this.feedUpgradeWait(d, data, pos, end, ts, frame);
+          pos = this.feedUpgradeWait(d, data, pos, end, at);
           break;
         case ST_HTTP2:
-          if (this.h2 !== null) this.h2.feed(dir, data, pos, end, ts, frame);
+          if (this.h2 !== null) this.h2.feed(dir, data, pos, end, at);
           pos = end;
           break;
         default: // ST_TUNNEL, ST_DEAD: the bytes are not HTTP/1
@@ -240,13 +241,13 @@ export class Http1Dissector implements Dissector<HttpRequestRecord[]> {
 
   // --- header sections -------------------------------------------------------------------------
 
-  private feedHead(dir: Direction, d: Http1Direction, data: Uint8Array, pos: number, end: number, ts: number, frame: number): number {
+  private feedHead(dir: Direction, d: Http1Direction, data: Uint8Array, pos: number, end: number, at: PacketStamp): number {
     if (!d.headStarted) {
       while (pos < end && (data[pos] === 13 || data[pos] === 10)) pos++;
       if (pos === end) return pos;
       d.headStarted = true;
-      d.headTs = ts;
-      d.headFrame = frame;
+      d.headTs = at.ts;
+      d.headFrame = at.frame;
       d.lineBytes = 0;
       d.lastWasCR = false;
     }
@@ -419,7 +420,7 @@ export class Http1Dissector implements Dissector<HttpRequestRecord[]> {
    * (the upgrade was refused), the HTTP/2 preface (h2c), or the new protocol. Up to 24 bytes are
    * held to tell them apart; the answer is the same however those bytes were split.
    */
-  private feedUpgradeWait(d: Http1Direction, data: Uint8Array, pos: number, end: number, ts: number, frame: number): number {
+  private feedUpgradeWait(d: Http1Direction, data: Uint8Array, pos: number, end: number, at: PacketStamp): number {
     const take = Math.min(end - pos, UPGRADE_PROBE_BYTES - d.pendLen);
     d.pend.set(data.subarray(pos, pos + take), d.pendLen);
     d.pendLen += take;
@@ -436,7 +437,7 @@ export class Http1Dissector implements Dissector<HttpRequestRecord[]> {
       const fromEarlier = held - take;
       if (fromEarlier > 0) {
         const copy = d.pend.slice(0, fromEarlier);
-        this.feed(0, copy, 0, fromEarlier, ts, frame);
+        this.feed(0, copy, 0, fromEarlier, at);
       }
       return pos;
     }
@@ -450,7 +451,7 @@ export class Http1Dissector implements Dissector<HttpRequestRecord[]> {
       }
       d.state = ST_HTTP2;
       const fromEarlier = held - take;
-      if (fromEarlier > 0) this.h2.feed(0, d.pend.slice(0, fromEarlier), 0, fromEarlier, ts, frame);
+      if (fromEarlier > 0) this.h2.feed(0, d.pend.slice(0, fromEarlier), 0, fromEarlier, at);
       return pos;
     }
     d.state = ST_TUNNEL;

@@ -1,6 +1,7 @@
 import type { AnomalySink, Dissector, DissectorFactory, FlowContext } from '../types';
 import { ProbeResult } from '../types';
 import type { Direction } from '../../src/flow/direction';
+import type { PacketStamp } from '../../src/flow/packet-stamp';
 import type { HttpRequestRecord } from '../../src/model/records';
 import { HpackDecoder, HpackStatus, type HeaderSink } from './hpack';
 import { applyAuthorization, boundValue, grpcMethodFromPath, MAX_PATH_CHARS, newHttpRecord } from '../http/http-record';
@@ -198,10 +199,10 @@ export class Http2Dissector implements Dissector<HttpRequestRecord[]> {
     return this.records;
   }
 
-  feed(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void {
+  feed(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
     const d = this.dirs[dir];
-    this.ts = ts;
-    this.frame = frame;
+    this.ts = at.ts;
+    this.frame = at.frame;
     let pos = start;
     while (pos < end) {
       switch (d.state) {

@@ -1,4 +1,5 @@
 import type { Direction } from '../../src/flow/direction';
+import type { PacketStamp } from '../../src/flow/packet-stamp';
 import type { SshInfo, SshKexLists } from '../../src/model/records';
 import type { AnomalySink, Dissector, DissectorFactory } from '../types';
 import {
@@ -83,7 +84,7 @@ export class SshDissector implements Dissector<SshInfo> {
     this.halves = [new SshHalf(), new SshHalf()];
   }
 
-  feed(dir: Direction, data: Uint8Array, start: number, end: number, _ts: number, frame: number): void {
+  feed(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
     const h = this.halves[dir];
     if (end > data.length) end = data.length;
     if (start < 0) start = 0;
@@ -99,7 +100,7 @@ export class SshDissector implements Dissector<SshInfo> {
           // Byte loop, not subarray(): no view object per packet header.
           const hd = h.header;
           while (i < end && h.headerLen < PACKET_HEADER) hd[h.headerLen++] = data[i++]!;
-          if (h.headerLen === PACKET_HEADER) this.startPacket(h, frame);
+          if (h.headerLen === PACKET_HEADER) this.startPacket(h, at.frame);
           break;
         }
         case ST_COLLECT: {

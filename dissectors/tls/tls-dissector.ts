@@ -17,6 +17,7 @@
  * this runs: one boolean test per record body.
  */
 import type { Direction } from '../../src/flow/direction';
+import { MutableStamp, type PacketStamp } from '../../src/flow/packet-stamp';
 import type { CertificateInfo, HttpRequestRecord, TlsAlert, TlsInfo } from '../../src/model/records';
 import { ProbeResult, type AnomalySink, type Dissector, type DissectorFactory, type FlowContext } from '../types';
 import { cipherSuiteName } from './cipher-suites';
@@ -225,6 +226,8 @@ export class TlsDissector implements Dissector<TlsInfo> {
   /** The server's current record is being held. */
   private holding: boolean;
   private inner: InnerApp | null;
+  /** Stamp of the decrypted bytes handed to `inner` (made when a connection is first decrypted). */
+  private innerStamp: MutableStamp | null;
 
   constructor(anomaly: AnomalySink, flow?: FlowContext) {
     this.anomaly = anomaly;
@@ -247,13 +250,14 @@ export class TlsDissector implements Dissector<TlsInfo> {
     this.heldServer = null;
     this.holding = false;
     this.inner = null;
+    this.innerStamp = null;
   }
 
-  feed(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void {
+  feed(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
     const s = this.dirs[dir];
     if (s.idle) return;
-    this.frame = frame;
-    this.ts = ts;
+    this.frame = at.frame;
+    this.ts = at.ts;
     try {
       this.walk(dir, s, data, start, end);
     } catch {
@@ -438,7 +442,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
   private deliverApplication(dir: Direction, pt: Uint8Array): void {
     if (pt.length === 0) return;
     this.inner ??= new InnerApp(this.anomaly, this.info.alpnSelected, this.serverPort);
-    this.inner.feed(dir, pt, 0, pt.length, this.ts, this.frame);
+    this.inner.feed(dir, pt, 0, pt.length, (this.innerStamp ??= new MutableStamp()).set(this.ts, this.frame));
   }
 
   /** No more decryption on this connection (a record failed, or keys for the next phase are missing). */

@@ -143,6 +143,11 @@ export class FragmentReassembler {
     return FragmentResult.HELD;
   }
 
+  /** Some datagram is waiting for fragments (expire() has work to do). */
+  get holding(): boolean {
+    return this.oldest !== null;
+  }
+
   /** Drops datagrams whose first fragment is older than the timeout. Cheap when nothing is pending. */
   expire(ts: number): void {
     const timeout = this.limits.timeoutSeconds;

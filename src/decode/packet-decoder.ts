@@ -3,6 +3,7 @@ import { DecodeStatus, TunnelType, type DecodedPacket } from './packet';
 import { LinkLayer, NetworkType } from './link-layer';
 import { Ipv4Header } from './ipv4';
 import { IpProto, Ipv6Header } from './ipv6';
+import { MutableStamp, type PacketStamp } from '../flow/packet-stamp';
 import { FragmentReassembler, FragmentResult, type FragmentLimits } from './ip-fragments';
 import { TcpDecoder } from './tcp';
 import { UdpDecoder } from './udp';
@@ -43,6 +44,8 @@ export class PacketDecoder {
   private readonly maxTunnelDepth: number;
   private snapTruncated = false;
   private ts = 0;
+  /** Stamp of a decode() call (the number API). */
+  private readonly oneOff = new MutableStamp();
 
   constructor(private readonly anomalies: AnomalyCounter, opts: PacketDecoderOptions = {}) {
     this.link = new LinkLayer(anomalies);
@@ -65,19 +68,20 @@ export class PacketDecoder {
    * the snaplen is told apart from one whose IP length lies.
    */
   decode(data: Uint8Array, linkType: number, ts: number, out: DecodedPacket, origLen: number = data.length): number {
-    return this.decodeBytes(data, 0, data.length, linkType, ts, out, origLen);
+    return this.decodeBytes(data, 0, data.length, linkType, this.oneOff.set(ts, 0), out, origLen);
   }
 
   /**
    * decode() of a frame that is buf[start..end), without a view of its own: the readers hand out
    * frames as offsets into their read buffer, and a view per packet would be the hot path's one
-   * allocation. The packet's offsets (`payloadOffset`) are then offsets into `buf`.
+   * allocation. The packet's offsets (`payloadOffset`) are then offsets into `buf`. The capture time
+   * comes as a stamp, not a number, for the same reason (see PacketStamp).
    */
-  decodeBytes(buf: Uint8Array, start: number, end: number, linkType: number, ts: number, out: DecodedPacket, origLen: number): number {
+  decodeBytes(buf: Uint8Array, start: number, end: number, linkType: number, at: PacketStamp, out: DecodedPacket, origLen: number): number {
     out.reset();
     this.snapTruncated = origLen > end - start;
-    this.ts = ts;
-    this.fragments.expire(ts);
+    this.ts = at.ts;
+    if (this.fragments.holding) this.fragments.expire(at.ts);
     const st = this.link.decode(buf, start, end, linkType);
     if (st !== DecodeStatus.OK) return st;
     out.vlan = this.link.vlan;

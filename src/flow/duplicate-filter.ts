@@ -1,4 +1,5 @@
 import type { DecodedPacket } from '../decode/packet';
+import type { PacketStamp } from './packet-stamp';
 
 /**
  * Copies of one packet captured at several points: `tcpdump -i any` on a node records a packet once
@@ -35,8 +36,12 @@ export class DuplicateFilter {
     this.dst = new Int32Array(pkt.dst.buffer, pkt.dst.byteOffset, 4);
   }
 
-  /** True when the decoded packet is a copy of one seen within the window; otherwise it is remembered. */
-  isDuplicate(ts: number): boolean {
+  /**
+   * True when the decoded packet, captured at `at`, is a copy of one seen within the window; otherwise
+   * it is remembered.
+   */
+  isDuplicate(at: PacketStamp): boolean {
+    const ts = at.ts;
     const p = this.pkt;
     const s = this.src;
     const d = this.dst;

@@ -2,6 +2,7 @@ import type { AnomalyCounter } from '../anomalies';
 import { TcpFlag, type DecodedPacket } from '../decode/packet';
 import type { Direction } from './direction';
 import { Flow } from './flow';
+import type { PacketStamp } from './packet-stamp';
 import { srcLooksLikeServer } from './server-ports';
 import { EndpointState, HistoryLetter } from './tcp-state';
 
@@ -138,12 +139,14 @@ export class FlowTable {
   /**
    * Finds or creates the flow of a TCP/UDP packet and accounts the packet to it (counters, TCP
    * state, history). Sets `dir` and `isNew`. A closed flow is returned as is (not accounted);
-   * a SYN on the tuple of a closed flow starts a new one.
+   * a SYN on the tuple of a closed flow starts a new one. `at`: the packet's time and frame number.
    */
-  process(pkt: DecodedPacket, ts: number, frame: number): Flow {
-    if (ts >= this.nextSweepTs) {
-      this.sweep(ts);
-      this.nextSweepTs = ts + SWEEP_INTERVAL;
+  process(pkt: DecodedPacket, at: PacketStamp): Flow {
+    // `at.ts` is read where it is used rather than kept in a local: a number passed to a call is
+    // boxed, and a local passed in two branches would be boxed for every packet ahead of both.
+    if (at.ts >= this.nextSweepTs) {
+      this.sweep(at.ts);
+      this.nextSweepTs = at.ts + SWEEP_INTERVAL;
     }
     this.packetCount++;
     const h = this.hashOf(pkt);
@@ -169,13 +172,13 @@ export class FlowTable {
       }
     }
     if (flow === null) {
-      flow = this.create(h, pkt, ts, frame);
+      flow = this.create(h, pkt, at);
       this.isNew = true;
     } else {
       this.isNew = false;
-      this.touch(flow, ts);
+      this.touch(flow, at);
     }
-    this.account(flow, this.dir, pkt, ts, frame);
+    this.account(flow, this.dir, pkt, at);
     return flow;
   }
 
@@ -277,7 +280,8 @@ export class FlowTable {
     return null;
   }
 
-  private create(h: number, pkt: DecodedPacket, ts: number, frame: number): Flow {
+  private create(h: number, pkt: DecodedPacket, at: PacketStamp): Flow {
+    const ts = at.ts;
     while (this.count >= this.opts.maxFlows && this.count > 0) this.makeRoom();
     const flow = new Flow(this.anomalies);
     flow.n = ++this.flowCounter;
@@ -326,7 +330,7 @@ export class FlowTable {
     }
     flow.firstTs = ts;
     flow.lastTs = ts;
-    flow.firstFrame = frame;
+    flow.firstFrame = at.frame;
     flow.vlan = pkt.vlan;
     if (pkt.tunnelDepth > 0) {
       flow.tunnelType = pkt.tunnelType;
@@ -357,7 +361,7 @@ export class FlowTable {
     this.remove(victim);
   }
 
-  private account(flow: Flow, dir: Direction, pkt: DecodedPacket, ts: number, frame: number): void {
+  private account(flow: Flow, dir: Direction, pkt: DecodedPacket, at: PacketStamp): void {
     const payload = pkt.payloadLength + pkt.truncatedBytes;
     const ipBytes = pkt.ipLength > 0 ? pkt.ipLength : payload + (pkt.ipVersion === 4 ? 20 : 40) + (pkt.protocol === PROTO_TCP ? 20 : 8);
     if (dir === 0) {
@@ -369,8 +373,8 @@ export class FlowTable {
       flow.bytes1 += ipBytes;
       flow.payload1 += payload;
     }
-    if (ts > flow.lastTs) flow.lastTs = ts;
-    flow.lastFrame = frame;
+    if (at.ts > flow.lastTs) flow.lastTs = at.ts;
+    flow.lastFrame = at.frame;
     if (pkt.protocol === PROTO_TCP) {
       const flags = pkt.tcpFlags;
       if ((flags & TcpFlag.SYN) !== 0) {
@@ -425,11 +429,11 @@ export class FlowTable {
     }
   }
 
-  private touch(flow: Flow, ts: number): void {
+  private touch(flow: Flow, at: PacketStamp): void {
     if (flow === this.lruTail) return;
-    if (this.packetCount - flow.listStamp < this.lruSlackPackets && ts - flow.listTs < LRU_SLACK_SECONDS) return;
+    if (this.packetCount - flow.listStamp < this.lruSlackPackets && at.ts - flow.listTs < LRU_SLACK_SECONDS) return;
     this.unlink(flow);
-    this.appendLru(flow, ts);
+    this.appendLru(flow, at.ts);
   }
 
   private appendLru(flow: Flow, ts: number): void {

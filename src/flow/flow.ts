@@ -1,6 +1,7 @@
 import { AnomalyCounter, type AnomalyCode } from '../anomalies';
 import type { AppSession } from '../model/flow-record';
 import type { Direction } from './direction';
+import type { PacketStamp } from './packet-stamp';
 import type { StreamHandler } from './stream-handler';
 import { EndpointState, HISTORY_CHARS, HISTORY_CHARS_RESP, HistoryLetter } from './tcp-state';
 import type { AnomalyTarget, TcpReassembler } from './tcp-reassembler';
@@ -99,11 +100,11 @@ export class Flow implements StreamHandler, AnomalyTarget {
     this.history += dir === 0 ? HISTORY_CHARS[letter] : HISTORY_CHARS_RESP[letter];
   }
 
-  onData(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frameNumber: number): void {
+  onData(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
     const s = this.session;
     if (s === null) return;
     try {
-      s.onData(dir, data, start, end, ts, frameNumber);
+      s.onData(dir, data, start, end, at);
     } catch {
       this.detach();
     }

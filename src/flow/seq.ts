@@ -13,7 +13,11 @@ export function seqLt(a: number, b: number): boolean {
   return ((a - b) | 0) < 0;
 }
 
-/** a + n as an unsigned 32-bit sequence number. */
+/**
+ * a + n as a 32-bit sequence number, held as a signed integer: V8 keeps those unboxed, where an
+ * unsigned number from 2^31 up is a heap object whenever it is passed to a call. Compare results
+ * with seqDiff/seqLt; `>>> 0` gives the unsigned value.
+ */
 export function seqAdd(a: number, n: number): number {
-  return (a + n) >>> 0;
+  return (a + n) | 0;
 }

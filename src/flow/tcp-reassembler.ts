@@ -2,6 +2,7 @@ import type { AnomalyCode } from '../anomalies';
 import type { ByteBudget } from '../byte-budget';
 import { TcpFlag } from '../decode/packet';
 import type { Direction } from './direction';
+import type { PacketStamp } from './packet-stamp';
 import { seqAdd, seqDiff } from './seq';
 import type { StreamHandler } from './stream-handler';
 
@@ -32,14 +33,19 @@ const DEFAULT_LIMITS: ReassemblyLimits = {
  * A buffered out-of-order piece: copied bytes followed by `missing` bytes known to be absent
  * (a segment the snaplen cut keeps its place in sequence space).
  */
-class OooSegment {
+class OooSegment implements PacketStamp {
+  readonly ts: number;
+  readonly frame: number;
+
   constructor(
     readonly seq: number,
     readonly bytes: Uint8Array,
     readonly missing: number,
-    readonly ts: number,
-    readonly frame: number,
-  ) {}
+    at: PacketStamp,
+  ) {
+    this.ts = at.ts;
+    this.frame = at.frame;
+  }
 
   get total(): number {
     return this.bytes.length + this.missing;
@@ -49,7 +55,7 @@ class OooSegment {
 class HalfStream {
   started = false;
   ended = false;
-  /** Next sequence number expected in order (unsigned 32-bit). */
+  /** Next sequence number expected in order (32 bits, held as a signed integer: see seqAdd). */
   nextSeq = 0;
   /** Sorted by sequence, non-overlapping, every one starting after nextSeq. */
   readonly segs: OooSegment[] = [];
@@ -77,7 +83,8 @@ export class TcpReassembler {
 
   /**
    * One TCP segment from `dir`. Its payload is `data[off, off+len)`; `missingTail` more payload
-   * bytes were on the wire but not captured (snaplen). Never throws.
+   * bytes were on the wire but not captured (snaplen); `at` is its packet's time and frame. `seq` may
+   * be given signed (`seq | 0`: a small integer, passed without allocating) or unsigned. Never throws.
    */
   segment(
     dir: Direction,
@@ -87,8 +94,7 @@ export class TcpReassembler {
     off: number,
     len: number,
     missingTail: number,
-    ts: number,
-    frame: number,
+    at: PacketStamp,
   ): void {
     const h = (dir === 0 ? this.half0 : this.half1);
     const total = len + missingTail;
@@ -104,7 +110,7 @@ export class TcpReassembler {
       this.endDirection(dir, false, 0);
       return;
     }
-    let dataSeq = seq;
+    let dataSeq = seq | 0;
     if ((flags & TcpFlag.SYN) !== 0) {
       dataSeq = seqAdd(seq, 1);
       if (!h.started) {
@@ -114,9 +120,9 @@ export class TcpReassembler {
     } else if (!h.started) {
       // Midstream pickup: the first segment seen defines the stream's start.
       h.started = true;
-      h.nextSeq = seq;
+      h.nextSeq = dataSeq;
     }
-    if (total > 0) this.ingest(h, dir, dataSeq, data, off, len, missingTail, ts, frame);
+    if (total > 0) this.ingest(h, dir, dataSeq, data, off, len, missingTail, at);
     if ((flags & TcpFlag.FIN) !== 0) this.endDirection(dir, true, seqAdd(dataSeq, total));
   }
 
@@ -159,8 +165,7 @@ export class TcpReassembler {
     off: number,
     len: number,
     missing: number,
-    ts: number,
-    frame: number,
+    at: PacketStamp,
   ): void {
     const total = len + missing;
     const rel = seqDiff(seq, h.nextSeq);
@@ -169,7 +174,7 @@ export class TcpReassembler {
       return;
     }
     if (rel > 0) {
-      this.bufferOutOfOrder(h, dir, rel, seq, data, off, len, missing, ts, frame);
+      this.bufferOutOfOrder(h, dir, rel, seq, data, off, len, missing, at);
       return;
     }
     let pos = 0;
@@ -185,7 +190,7 @@ export class TcpReassembler {
         if (d < limit) limit = d > 0 ? d : 0;
       }
       if (limit > 0) {
-        this.emit(dir, data, off, len, pos, pos + limit, ts, frame);
+        this.emit(dir, data, off, len, pos, pos + limit, at);
         h.nextSeq = seqAdd(h.nextSeq, limit);
         pos += limit;
       }
@@ -209,7 +214,7 @@ export class TcpReassembler {
       this.release(h, s.bytes.length);
       const stotal = s.total;
       if (d + stotal > 0) {
-        this.emit(dir, s.bytes, 0, s.bytes.length, -d, stotal, s.ts, s.frame);
+        this.emit(dir, s.bytes, 0, s.bytes.length, -d, stotal, s);
         h.nextSeq = seqAdd(h.nextSeq, stotal + d);
       }
     }
@@ -235,8 +240,7 @@ export class TcpReassembler {
     off: number,
     len: number,
     missing: number,
-    ts: number,
-    frame: number,
+    at: PacketStamp,
   ): void {
     if (
       h.segs.length >= this.limits.maxSegments ||
@@ -250,7 +254,7 @@ export class TcpReassembler {
         this.gap(dir, rel);
         h.nextSeq = seq;
       }
-      this.ingest(h, dir, seq, data, off, len, missing, ts, frame);
+      this.ingest(h, dir, seq, data, off, len, missing, at);
       return;
     }
     this.anomalies.add('tcp.out_of_order');
@@ -269,14 +273,14 @@ export class TcpReassembler {
       }
       if (rs >= b) break;
       if (rs > a) {
-        segs.splice(i, 0, this.piece(h, rel, a, rs, data, off, len, ts, frame));
+        segs.splice(i, 0, this.piece(h, rel, a, rs, data, off, len, at));
         i++;
       }
       overlapped = true;
       if (re > a) a = re;
       i++;
     }
-    if (a < b) segs.splice(i, 0, this.piece(h, rel, a, b, data, off, len, ts, frame));
+    if (a < b) segs.splice(i, 0, this.piece(h, rel, a, b, data, off, len, at));
     if (overlapped) this.anomalies.add('tcp.overlap');
     // A segment spanning several buffered ones adds several pieces: keep the count within its cap.
     while (segs.length > this.limits.maxSegments) {
@@ -294,8 +298,7 @@ export class TcpReassembler {
     data: Uint8Array,
     off: number,
     len: number,
-    ts: number,
-    frame: number,
+    at: PacketStamp,
   ): OooSegment {
     const from = a - rel;
     const to = b - rel;
@@ -304,7 +307,7 @@ export class TcpReassembler {
     const missing = to > len ? to - (from > len ? from : len) : 0;
     h.bufferedBytes += bytes.length;
     this.budget.used += bytes.length;
-    return new OooSegment(seqAdd(h.nextSeq, a), bytes, missing, ts, frame);
+    return new OooSegment(seqAdd(h.nextSeq, a), bytes, missing, at);
   }
 
   private release(h: HalfStream, n: number): void {
@@ -320,10 +323,9 @@ export class TcpReassembler {
     len: number,
     from: number,
     to: number,
-    ts: number,
-    frame: number,
+    at: PacketStamp,
   ): void {
-    if (from < len) this.handler.onData(dir, data, off + from, off + (to < len ? to : len), ts, frame);
+    if (from < len) this.handler.onData(dir, data, off + from, off + (to < len ? to : len), at);
     if (to > len) this.gap(dir, to - (from > len ? from : len));
   }
 

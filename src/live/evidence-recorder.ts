@@ -6,6 +6,7 @@ import { DecodeStatus, DecodedPacket } from '../decode/packet';
 import { PacketDecoder } from '../decode/packet-decoder';
 import { FdSink } from '../export/byte-sink';
 import { PcapWriter } from '../export/pcap-writer';
+import { MutableStamp } from '../flow/packet-stamp';
 import type { Frame } from '../ingest/frame';
 
 /** Packets kept per flow: the start of a connection holds the handshake and the requests. */
@@ -49,6 +50,7 @@ export function connectionKey(proto: string, ipA: string, portA: number, ipB: st
 export class EvidenceRecorder {
   private readonly decoder = new PacketDecoder(new AnomalyCounter());
   private readonly pkt = new DecodedPacket();
+  private readonly now = new MutableStamp();
   private readonly byHash = new Map<number, PacketRing>();
   private readonly byKey = new Map<string, PacketRing>();
   private totalBytes = 0;
@@ -62,7 +64,7 @@ export class EvidenceRecorder {
   /** Records `frame` if its flow still has room. */
   add(frame: Frame): void {
     const p = this.pkt;
-    if (this.decoder.decodeBytes(frame.buf, frame.start, frame.end, frame.linkType, frame.ts, p, frame.origLen) !== DecodeStatus.OK) return;
+    if (this.decoder.decodeBytes(frame.buf, frame.start, frame.end, frame.linkType, this.now.set(frame.ts, frame.number), p, frame.origLen) !== DecodeStatus.OK) return;
     if (p.protocol !== 6 && p.protocol !== 17) return;
     const h = symmetricHash(p);
     let ring = this.byHash.get(h);

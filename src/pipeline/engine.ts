@@ -6,6 +6,7 @@ import { DuplicateFilter } from '../flow/duplicate-filter';
 import type { Flow } from '../flow/flow';
 import { FlowTable, type FlowExpiry } from '../flow/flow-table';
 import { NatLinker } from '../flow/nat-linker';
+import { MutableStamp } from '../flow/packet-stamp';
 import { MAX_OOO_BYTES_GLOBAL, TcpReassembler } from '../flow/tcp-reassembler';
 import { ByteBudget } from '../byte-budget';
 import { EndpointState } from '../flow/tcp-state';
@@ -52,6 +53,8 @@ export class Engine implements FlowExpiry {
   readonly stats: EngineStats;
   private readonly decoder: PacketDecoder;
   private readonly pkt = new DecodedPacket();
+  /** Time and frame number of the packet being analysed (see PacketStamp: nothing boxed per packet). */
+  private readonly now = new MutableStamp();
   private readonly duplicates: DuplicateFilter | null;
   private readonly natLinker = new NatLinker();
   private readonly table: FlowTable;
@@ -85,19 +88,19 @@ export class Engine implements FlowExpiry {
     stats.bytes += frame.end - frame.start;
     if (frame.linkType === this.lastLinkType) this.lastLinkCount++;
     else this.switchLinkType(frame.linkType);
-    const ts = frame.ts;
+    const now = this.now.set(frame.ts, frame.number);
     const pkt = this.pkt;
-    const st = this.decoder.decodeBytes(frame.buf, frame.start, frame.end, frame.linkType, ts, pkt, frame.origLen);
+    const st = this.decoder.decodeBytes(frame.buf, frame.start, frame.end, frame.linkType, now, pkt, frame.origLen);
     if (st !== DecodeStatus.OK) return;
     const proto = pkt.protocol;
     if (proto !== PROTO_TCP && proto !== PROTO_UDP) return;
-    if (this.duplicates !== null && this.duplicates.isDuplicate(ts)) {
+    if (this.duplicates !== null && this.duplicates.isDuplicate(now)) {
       stats.anomalies.add('packet.duplicate');
       return;
     }
     stats.analysedPackets++;
     const table = this.table;
-    const flow = table.process(pkt, ts, frame.number);
+    const flow = table.process(pkt, now);
     if (table.isNew) {
       this.startFlow(flow);
       // Picked up midstream: its first packet identifies it as a SYN-ACK would (see FlowTable.create).
@@ -110,8 +113,9 @@ export class Engine implements FlowExpiry {
     if (proto !== PROTO_TCP) return; // UDP payloads are counted, not dissected.
     // The SYN-ACK completes both initial sequence numbers: the same connection behind a NAT shares them.
     if ((pkt.tcpFlags & SYN_ACK) === SYN_ACK && table.dir === 1) this.natLinker.handshake(flow);
-    flow.reassembler!.segment(table.dir, pkt.seq, pkt.tcpFlags, pkt.data, pkt.payloadOffset, pkt.payloadLength,
-      pkt.truncatedBytes, ts, frame.number);
+    // `| 0`: the sequence number as a small integer (an unsigned one from 2^31 up would be boxed).
+    flow.reassembler!.segment(table.dir, pkt.seq | 0, pkt.tcpFlags, pkt.data, pkt.payloadOffset, pkt.payloadLength,
+      pkt.truncatedBytes, now);
     if (flow.state0 === EndpointState.RESET || flow.state1 === EndpointState.RESET) this.endFlow(flow, 'rst');
     else if (flow.state0 === EndpointState.CLOSED && flow.state1 === EndpointState.CLOSED) this.endFlow(flow, 'fin');
   }

@@ -6,6 +6,7 @@ import { AnomalyCounter } from '../../src/anomalies';
 import { DecodedPacket } from '../../src/decode/packet';
 import { PacketDecoder, type PacketDecoderOptions } from '../../src/decode/packet-decoder';
 import { formatIp, parseIp } from '../../src/decode/address';
+import { stampOf } from '../../src/flow/packet-stamp';
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -279,7 +280,7 @@ function decodeInsideBuffer(frame: Uint8Array, linkType: number, opts?: PacketDe
   buf.set(frame, before);
   const anomalies = new AnomalyCounter();
   const out = new DecodedPacket();
-  const status = new PacketDecoder(anomalies, opts).decodeBytes(buf, before, before + frame.length, linkType, 0, out, origLen ?? frame.length);
+  const status = new PacketDecoder(anomalies, opts).decodeBytes(buf, before, before + frame.length, linkType, stampOf(0, 1), out, origLen ?? frame.length);
   return describe(status, out, anomalies);
 }
 

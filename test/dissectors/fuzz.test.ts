@@ -12,6 +12,7 @@ import { ProbeResult, type DissectorFactory, type DissectorId } from '../../diss
 import { ANOMALIES } from '../../src/anomalies';
 import type { Direction } from '../../src/flow/direction';
 import { loadSeeds, type Conversation } from './fuzz-seeds';
+import { stampOf } from '../../src/flow/packet-stamp';
 
 /**
  * The longest string a result may hold: a certificate's DER in base64 under the TLS
@@ -136,7 +137,7 @@ function run(f: DissectorFactory, events: Ev[], pieces: number[]): { result: unk
         const n = Math.min(size, e.bytes.length - off);
         const buf = new Uint8Array(n + 4).fill(0xee);
         buf.set(e.bytes.subarray(off, off + n), 2);
-        d.feed(e.dir, buf, 2, 2 + n, 1700000000 + frame / 1000, frame);
+        d.feed(e.dir, buf, 2, 2 + n, stampOf(1700000000 + frame / 1000, frame));
         buf.fill(0x5a); // the view is only valid during the call
         off += n;
       }
@@ -269,7 +270,7 @@ describe('fuzz: the app session over all registered dissectors', () => {
           for (const e of events) {
             if (e.k === 'gap') s.onGap(e.dir, e.n);
             else if (e.k === 'end') s.onEnd(e.dir);
-            else s.onData(e.dir, e.bytes, 0, e.bytes.length, 0, frame++);
+            else s.onData(e.dir, e.bytes, 0, e.bytes.length, stampOf(0, frame++));
           }
           s.onEnd(0);
           s.onEnd(1);

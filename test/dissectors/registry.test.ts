@@ -13,6 +13,7 @@ import type { AnomalyCode } from '../../src/anomalies';
 import type { Direction } from '../../src/flow/direction';
 import type { FlowMeta } from '../../src/model/flow-record';
 import { NEWKEYS, ascii, concat, hex, kexInitPayload, sshPacket } from './ssh/fixtures';
+import { stampOf, type PacketStamp } from '../../src/flow/packet-stamp';
 
 function meta(serverPort: number, clientPort = 50000): FlowMeta {
   return {
@@ -33,9 +34,9 @@ class RecordingDissector implements Dissector<unknown> {
     readonly id: DissectorId,
     private readonly explodeAt: number,
   ) {}
-  feed(dir: Direction, data: Uint8Array, start: number, end: number, _ts: number, frame: number): void {
+  feed(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
     this.views.push(data);
-    this.events.push({ kind: 'data', dir, bytes: Buffer.from(data.subarray(start, end)).toString('latin1'), frame });
+    this.events.push({ kind: 'data', dir, bytes: Buffer.from(data.subarray(start, end)).toString('latin1'), frame: at.frame });
     this.seen += end - start;
     if (this.seen >= this.explodeAt) throw new Error('boom');
   }
@@ -79,9 +80,9 @@ function fake(
   };
 }
 
-function feedStr(s: { onData: (...a: [Direction, Uint8Array, number, number, number, number]) => void }, dir: Direction, text: string, frame = 1): void {
+function feedStr(s: { onData: (...a: [Direction, Uint8Array, number, number, PacketStamp]) => void }, dir: Direction, text: string, frame = 1): void {
   const b = ascii(text);
-  s.onData(dir, b, 0, b.length, 0, frame);
+  s.onData(dir, b, 0, b.length, stampOf(0, frame));
 }
 
 describe('port table', () => {
@@ -189,12 +190,12 @@ describe('app session with fake dissectors', () => {
     const http = fake('http', ['GET ', null]);
     const s = createAppSession(meta(80), null, { factories: [http], portTable: new PortTable() });
     const big = concat(ascii('GET / HTTP/1.1\r\n'), new Uint8Array(MAX_PROBE_BYTES * 3).fill(0x41));
-    s.onData(0, big, 0, big.length, 0, 7);
+    s.onData(0, big, 0, big.length, stampOf(0, 7));
     const d = http.made[0]!;
     const all = d.events.map((e) => (e.kind === 'data' ? e.bytes : '')).join('');
     expect(all).toBe(Buffer.from(big).toString('latin1'));
     const next = ascii('more');
-    s.onData(0, next, 0, 4, 0, 8);
+    s.onData(0, next, 0, 4, stampOf(0, 8));
     expect(d.views.at(-1)).toBe(next); // no copy once pinned
   });
 
@@ -202,8 +203,8 @@ describe('app session with fake dissectors', () => {
     const tls = fake('tls', ['TLS!', null]);
     const ssh = fake('ssh', ['SSH-', 'SSH-']);
     const s = createAppSession(meta(9999), null, { factories: [tls, ssh], portTable: table });
-    s.onData(0, hex('000102030405'), 0, 6, 0, 1);
-    s.onData(1, hex('ffff'), 0, 2, 0, 2);
+    s.onData(0, hex('000102030405'), 0, 6, stampOf(0, 1));
+    s.onData(1, hex('ffff'), 0, 2, stampOf(0, 2));
     expect(s.describe()).toEqual({ app: 'unknown', tls: null, http: [], ssh: null });
     feedStr(s, 0, 'SSH-2.0-late\r\n');
     expect(s.pinned).toBeNull();
@@ -213,11 +214,11 @@ describe('app session with fake dissectors', () => {
   it('decides at the probe cap: the port choice if it may still match, else unknown', () => {
     const slow = fake('tls', [null, null], { alwaysNeedMore: true });
     const onPort = createAppSession(meta(443), null, { factories: [slow], portTable: table });
-    onPort.onData(0, new Uint8Array(MAX_PROBE_BYTES + 1), 0, MAX_PROBE_BYTES + 1, 0, 1);
+    onPort.onData(0, new Uint8Array(MAX_PROBE_BYTES + 1), 0, MAX_PROBE_BYTES + 1, stampOf(0, 1));
     expect(onPort.pinned).toBe('tls');
     expect(slow.made[0]!.seen).toBe(MAX_PROBE_BYTES + 1);
     const offPort = createAppSession(meta(9999), null, { factories: [slow], portTable: table });
-    offPort.onData(0, new Uint8Array(MAX_PROBE_BYTES + 1), 0, MAX_PROBE_BYTES + 1, 0, 1);
+    offPort.onData(0, new Uint8Array(MAX_PROBE_BYTES + 1), 0, MAX_PROBE_BYTES + 1, stampOf(0, 1));
     expect(offPort.pinned).toBeNull();
     expect(offPort.describe().app).toBe('unknown');
   });
@@ -339,7 +340,7 @@ describe('selection with the registered dissectors', () => {
       sshPacket(kexInitPayload(['curve25519-sha256', 'ssh-ed25519', 'aes128-ctr', 'aes128-ctr', 'hmac-sha2-256', 'hmac-sha2-256', 'none', 'none', '', ''])),
       NEWKEYS,
     );
-    s.onData(0, client, 0, client.length, 0, 1);
+    s.onData(0, client, 0, client.length, stampOf(0, 1));
     const e = s.describe();
     expect(e.app).toBe('ssh');
     expect(e.ssh?.hassh).toBe('e97d07603350d1111ec2b64bf25413c9');
@@ -355,7 +356,7 @@ describe('selection with the registered dissectors', () => {
   it.skipIf(!factoryById('tls'))('finds TLS on 8443', () => {
     const s = createAppSession(meta(8443));
     const b = hex(CLIENT_HELLO_PREFIX);
-    s.onData(0, b, 0, b.length, 0, 1);
+    s.onData(0, b, 0, b.length, stampOf(0, 1));
     expect(s.describe().app).toBe('tls');
   });
 
@@ -363,7 +364,7 @@ describe('selection with the registered dissectors', () => {
     const s = createAppSession(meta(9999));
     // preface, then an empty SETTINGS frame
     const b = concat(ascii('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), hex('000000040000000000'));
-    s.onData(0, b, 0, b.length, 0, 1);
+    s.onData(0, b, 0, b.length, stampOf(0, 1));
     expect(s.describe().app).toBe('http2');
   });
 
@@ -380,8 +381,8 @@ describe('selection with the registered dissectors', () => {
   it("calls random bytes on an odd port 'unknown'", () => {
     const s = createAppSession(meta(9999));
     const b = hex('8f3a9c00112233445566778899aabbccddeeff');
-    s.onData(0, b, 0, b.length, 0, 1);
-    s.onData(1, b, 0, b.length, 0, 2);
+    s.onData(0, b, 0, b.length, stampOf(0, 1));
+    s.onData(1, b, 0, b.length, stampOf(0, 2));
     s.onEnd(0);
     s.onEnd(1);
     expect(s.describe().app).toBe('unknown');

@@ -5,6 +5,7 @@ import { DecodedPacket } from '../../src/decode/packet';
 import type { Flow } from '../../src/flow/flow';
 import { FlowTable, ipv6Key, LRU_SLACK_PACKETS, LRU_SLACK_SECONDS, type FlowExpiry } from '../../src/flow/flow-table';
 import { tcpConnState, udpConnState } from '../../src/flow/tcp-state';
+import { stampOf } from '../../src/flow/packet-stamp';
 
 const F = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 };
 
@@ -56,7 +57,7 @@ const S = { src: '10.0.1.21', dst: '10.0.0.10', sport: 10250, dport: 51234 };
 function feed(t: FlowTable, seq: [P, number?][]): Flow {
   let f: Flow | null = null;
   let ts = 100;
-  for (const [p] of seq) f = t.process(fill(p), p.ts ?? ts++, 1);
+  for (const [p] of seq) f = t.process(fill(p), stampOf(p.ts ?? ts++, 1));
   return f!;
 }
 
@@ -67,10 +68,10 @@ function summary(f: Flow): { history: string; state: string } {
 describe('FlowTable: client and server', () => {
   it('the SYN sender is the client; both directions meet in one flow', () => {
     const { t } = table();
-    const f = t.process(fill({ ...C, flags: F.SYN }), 1, 1);
+    const f = t.process(fill({ ...C, flags: F.SYN }), stampOf(1, 1));
     expect(t.isNew).toBe(true);
     expect(t.dir).toBe(0);
-    const g = t.process(fill({ ...S, flags: F.SYN | F.ACK }), 2, 2);
+    const g = t.process(fill({ ...S, flags: F.SYN | F.ACK }), stampOf(2, 2));
     expect(g).toBe(f);
     expect(t.isNew).toBe(false);
     expect(t.dir).toBe(1);
@@ -81,7 +82,7 @@ describe('FlowTable: client and server', () => {
 
   it('SYN-ACK seen first: its receiver is the client', () => {
     const { t } = table();
-    const f = t.process(fill({ ...S, flags: F.SYN | F.ACK }), 1, 1);
+    const f = t.process(fill({ ...S, flags: F.SYN | F.ACK }), stampOf(1, 1));
     expect(t.dir).toBe(1);
     expect(f.clientPort).toBe(51234);
     expect(f.midstream).toBe(false);
@@ -89,13 +90,13 @@ describe('FlowTable: client and server', () => {
 
   it('SYN from a high port to a low one: still the SYN decides', () => {
     const { t } = table();
-    const f = t.process(fill({ src: '10.0.0.1', dst: '10.0.0.2', sport: 22, dport: 40000, flags: F.SYN }), 1, 1);
+    const f = t.process(fill({ src: '10.0.0.1', dst: '10.0.0.2', sport: 22, dport: 40000, flags: F.SYN }), stampOf(1, 1));
     expect(f.clientPort).toBe(22);
   });
 
   it('midstream: the well-known port is the server, flagged and counted', () => {
     const { t, anomalies } = table();
-    const f = t.process(fill({ ...S, flags: F.ACK | F.PSH, len: 100 }), 1, 1);
+    const f = t.process(fill({ ...S, flags: F.ACK | F.PSH, len: 100 }), stampOf(1, 1));
     expect(t.dir).toBe(1);
     expect(f.serverPort).toBe(10250);
     expect(f.midstream).toBe(true);
@@ -104,14 +105,14 @@ describe('FlowTable: client and server', () => {
 
   it('midstream with no known port: the lower port is the server', () => {
     const { t } = table();
-    const f = t.process(fill({ src: '10.0.0.1', dst: '10.0.0.2', sport: 45000, dport: 7000, len: 5 }), 1, 1);
+    const f = t.process(fill({ src: '10.0.0.1', dst: '10.0.0.2', sport: 45000, dport: 7000, len: 5 }), stampOf(1, 1));
     expect(f.serverPort).toBe(7000);
     expect(t.dir).toBe(0);
   });
 
   it('UDP: DNS response seen first still has the resolver as server', () => {
     const { t, anomalies } = table();
-    const f = t.process(fill({ src: '10.96.0.10', dst: '10.244.1.5', sport: 53, dport: 41000, proto: 17, len: 60 }), 1, 1);
+    const f = t.process(fill({ src: '10.96.0.10', dst: '10.244.1.5', sport: 53, dport: 41000, proto: 17, len: 60 }), stampOf(1, 1));
     expect(f.serverPort).toBe(53);
     expect(f.midstream).toBe(false);
     expect(anomalies.get('flow.midstream')).toBe(0);
@@ -120,9 +121,9 @@ describe('FlowTable: client and server', () => {
 
   it('IPv6 flows are keyed on all 16 bytes', () => {
     const { t } = table();
-    const a = t.process(fill({ src: 'fd00::1', dst: 'fd00::2', sport: 40000, dport: 6443, flags: F.SYN }), 1, 1);
-    const b = t.process(fill({ src: 'fd00::1:1', dst: 'fd00::2', sport: 40000, dport: 6443, flags: F.SYN }), 1, 2);
-    const c = t.process(fill({ src: 'fd00::2', dst: 'fd00::1', sport: 6443, dport: 40000, flags: F.SYN | F.ACK }), 1, 3);
+    const a = t.process(fill({ src: 'fd00::1', dst: 'fd00::2', sport: 40000, dport: 6443, flags: F.SYN }), stampOf(1, 1));
+    const b = t.process(fill({ src: 'fd00::1:1', dst: 'fd00::2', sport: 40000, dport: 6443, flags: F.SYN }), stampOf(1, 2));
+    const c = t.process(fill({ src: 'fd00::2', dst: 'fd00::1', sport: 6443, dport: 40000, flags: F.SYN | F.ACK }), stampOf(1, 3));
     expect(a).not.toBe(b);
     expect(c).toBe(a);
     expect(t.size).toBe(2);
@@ -132,10 +133,10 @@ describe('FlowTable: client and server', () => {
     // The numeric key keeps 30 bits of the address and puts the other two beside the port.
     const { t } = table();
     const flows = ['10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.0.7'].map((src, i) =>
-      t.process(fill({ src, dst: '10.0.1.1', sport: 40000, dport: 443, flags: F.SYN }), 1, i + 1),
+      t.process(fill({ src, dst: '10.0.1.1', sport: 40000, dport: 443, flags: F.SYN }), stampOf(1, i + 1)),
     );
     expect(new Set(flows).size).toBe(4);
-    const back = t.process(fill({ src: '10.0.1.1', dst: '10.0.0.6', sport: 443, dport: 40000, flags: F.SYN | F.ACK }), 1, 5);
+    const back = t.process(fill({ src: '10.0.1.1', dst: '10.0.0.6', sport: 443, dport: 40000, flags: F.SYN | F.ACK }), stampOf(1, 5));
     expect(back).toBe(flows[2]);
     expect(t.dir).toBe(1);
   });
@@ -156,18 +157,18 @@ describe('FlowTable: client and server', () => {
     expect(pair).not.toBeNull();
     const [x, y] = pair!;
     const { t } = table();
-    const a = t.process(fill({ src: x, dst: 'fd00::1:0:0:1', sport: 40000, dport: 6443, flags: F.SYN }), 1, 1);
-    const b = t.process(fill({ src: y, dst: 'fd00::1:0:0:1', sport: 40000, dport: 6443, flags: F.SYN }), 1, 2);
+    const a = t.process(fill({ src: x, dst: 'fd00::1:0:0:1', sport: 40000, dport: 6443, flags: F.SYN }), stampOf(1, 1));
+    const b = t.process(fill({ src: y, dst: 'fd00::1:0:0:1', sport: 40000, dport: 6443, flags: F.SYN }), stampOf(1, 2));
     expect(a).not.toBe(b);
     expect(a.hash).toBe(b.hash);
-    const replyToB = t.process(fill({ src: 'fd00::1:0:0:1', dst: y, sport: 6443, dport: 40000, flags: F.SYN | F.ACK }), 1, 3);
+    const replyToB = t.process(fill({ src: 'fd00::1:0:0:1', dst: y, sport: 6443, dport: 40000, flags: F.SYN | F.ACK }), stampOf(1, 3));
     expect(replyToB).toBe(b);
     expect([a.packets0, a.packets1, b.packets0, b.packets1]).toEqual([1, 0, 1, 1]);
     expect(t.size).toBe(2);
     // Both ends of one flow with colliding keys and the same port: the reply still finds the flow.
     const { t: u } = table();
-    const hairpin = u.process(fill({ src: x, dst: y, sport: 40000, dport: 40000, flags: F.SYN }), 1, 1);
-    expect(u.process(fill({ src: y, dst: x, sport: 40000, dport: 40000, flags: F.SYN | F.ACK }), 1, 2)).toBe(hairpin);
+    const hairpin = u.process(fill({ src: x, dst: y, sport: 40000, dport: 40000, flags: F.SYN }), stampOf(1, 1));
+    expect(u.process(fill({ src: y, dst: x, sport: 40000, dport: 40000, flags: F.SYN | F.ACK }), stampOf(1, 2))).toBe(hairpin);
     expect(u.dir).toBe(1);
     expect(u.size).toBe(1);
   });
@@ -219,9 +220,9 @@ describe('FlowTable: Zeek history and conn_state', () => {
 describe('FlowTable: ending flows', () => {
   it('idle flows end after idleTimeout of capture time, in batches', () => {
     const { t, ex } = table(1000, 60);
-    t.process(fill({ ...C, flags: F.SYN }), 1000, 1);
-    t.process(fill({ src: '10.0.0.11', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.SYN }), 1030, 2);
-    t.process(fill({ src: '10.0.0.12', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.SYN }), 1061, 3);
+    t.process(fill({ ...C, flags: F.SYN }), stampOf(1000, 1));
+    t.process(fill({ src: '10.0.0.11', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.SYN }), stampOf(1030, 2));
+    t.process(fill({ src: '10.0.0.12', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.SYN }), stampOf(1061, 3));
     expect(ex.list.map(([f, r]) => [f.clientAddr[3], r])).toEqual([[10, 'idle']]);
     expect(t.size).toBe(2);
     t.sweep(1200);
@@ -231,20 +232,20 @@ describe('FlowTable: ending flows', () => {
 
   it('a packet after the idle timeout starts a new flow', () => {
     const { t } = table(1000, 10);
-    const a = t.process(fill({ ...C, flags: F.ACK, len: 1 }), 100, 1);
-    const b = t.process(fill({ ...C, flags: F.ACK, len: 1 }), 200, 2);
+    const a = t.process(fill({ ...C, flags: F.ACK, len: 1 }), stampOf(100, 1));
+    const b = t.process(fill({ ...C, flags: F.ACK, len: 1 }), stampOf(200, 2));
     expect(b).not.toBe(a);
     expect(b.n).toBe(2);
   });
 
   it('closed flows linger for trailing packets; a new SYN on the tuple starts a new flow', () => {
     const { t } = table();
-    const f = t.process(fill({ ...C, flags: F.SYN }), 1, 1);
+    const f = t.process(fill({ ...C, flags: F.SYN }), stampOf(1, 1));
     t.markClosed(f);
     expect(t.activeFlows).toBe(0);
-    expect(t.process(fill({ ...S, flags: F.ACK }), 2, 2)).toBe(f);
+    expect(t.process(fill({ ...S, flags: F.ACK }), stampOf(2, 2))).toBe(f);
     expect(t.isNew).toBe(false);
-    const g = t.process(fill({ ...C, flags: F.SYN }), 3, 3);
+    const g = t.process(fill({ ...C, flags: F.SYN }), stampOf(3, 3));
     expect(g).not.toBe(f);
     expect(t.isNew).toBe(true);
     expect(t.size).toBe(1);
@@ -254,15 +255,15 @@ describe('FlowTable: ending flows', () => {
 
   it('maxFlows evicts the least recently active flow and keeps memory flat (1e5 flows into 1000)', () => {
     const { t, ex, anomalies } = table(1000);
-    const keep = t.process(fill({ ...C, flags: F.SYN }), 1, 1);
+    const keep = t.process(fill({ ...C, flags: F.SYN }), stampOf(1, 1));
     const p: P = { src: '10.1.0.0', dst: '10.2.0.1', sport: 0, dport: 443, flags: F.SYN };
     for (let i = 0; i < 100_000; i++) {
       const q = fill(p);
       q.src[2] = (i >> 8) & 0xff;
       q.src[3] = i & 0xff;
       q.srcPort = 1024 + (i >> 16);
-      t.process(q, 2, i + 2);
-      if (i % 500 === 0) t.process(fill({ ...C, flags: F.ACK }), 2, 0); // keeps `keep` recent
+      t.process(q, stampOf(2, i + 2));
+      if (i % 500 === 0) t.process(fill({ ...C, flags: F.ACK }), stampOf(2, 0)); // keeps `keep` recent
       if (i % 1000 === 0) expect(t.size).toBeLessThanOrEqual(1000);
     }
     expect(t.size).toBe(1000);
@@ -278,18 +279,18 @@ describe('FlowTable: order of activity', () => {
 
   it('a small table evicts exactly the least recently active flow', () => {
     const { t, ex } = table(3);
-    const [a, b] = [1, 2, 3].map((i) => t.process(fill(client(i)), 1, i));
-    t.process(fill(client(1)), 1, 4); // a is now the most recent
-    t.process(fill(client(4)), 1, 5);
+    const [a, b] = [1, 2, 3].map((i) => t.process(fill(client(i)), stampOf(1, i)));
+    t.process(fill(client(1)), stampOf(1, 4)); // a is now the most recent
+    t.process(fill(client(4)), stampOf(1, 5));
     expect(ex.list).toEqual([[b, 'evicted']]);
     expect(ex.list.some(([f]) => f === a)).toBe(false);
   });
 
   it('a flow active again within the slack keeps its place; an idle flow behind it ends at most that much later', () => {
     const { t, ex } = table(100_000, 10);
-    const a = t.process(fill(client(1)), 0, 1);
-    const b = t.process(fill(client(2)), 0, 2);
-    t.process(fill(client(1)), 0.5, 3); // a stays at the head: moved 1 packet and 0.5 s ago
+    const a = t.process(fill(client(1)), stampOf(0, 1));
+    const b = t.process(fill(client(2)), stampOf(0, 2));
+    t.process(fill(client(1)), stampOf(0.5, 3)); // a stays at the head: moved 1 packet and 0.5 s ago
     t.sweep(10.2); // b has been idle for 10.2 s, but a (active 9.7 s ago) is before it
     expect(ex.list).toEqual([]);
     t.sweep(10 + LRU_SLACK_SECONDS);
@@ -298,18 +299,18 @@ describe('FlowTable: order of activity', () => {
 
   it('a flow active again after the slack is moved behind the others', () => {
     const { t, ex } = table(100_000, 10);
-    const a = t.process(fill(client(1)), 0, 1);
-    const b = t.process(fill(client(2)), 0, 2);
-    expect(t.process(fill(client(1)), LRU_SLACK_SECONDS, 3)).toBe(a);
+    const a = t.process(fill(client(1)), stampOf(0, 1));
+    const b = t.process(fill(client(2)), stampOf(0, 2));
+    expect(t.process(fill(client(1)), stampOf(LRU_SLACK_SECONDS, 3))).toBe(a);
     t.sweep(10.5);
     expect(ex.list).toEqual([[b, 'idle']]);
     // ... and so is one with more than the packet slack of other packets since its move.
     const { t: u, ex: uex } = table(100_000, 10);
-    const c = u.process(fill(client(1)), 0, 1);
-    const d = u.process(fill(client(2)), 0, 2);
-    for (let i = 0; i < LRU_SLACK_PACKETS; i++) u.process(fill(client(2)), 0, 3 + i);
-    u.process(fill(client(1)), 0.1, 9999);
-    u.process(fill(client(3)), 0.2, 10000);
+    const c = u.process(fill(client(1)), stampOf(0, 1));
+    const d = u.process(fill(client(2)), stampOf(0, 2));
+    for (let i = 0; i < LRU_SLACK_PACKETS; i++) u.process(fill(client(2)), stampOf(0, 3 + i));
+    u.process(fill(client(1)), stampOf(0.1, 9999));
+    u.process(fill(client(3)), stampOf(0.2, 10000));
     u.sweep(10.05);
     expect(uex.list).toEqual([[d, 'idle']]);
     expect(uex.list.some(([f]) => f === c)).toBe(false);
@@ -319,7 +320,7 @@ describe('FlowTable: order of activity', () => {
 describe('FlowTable: UDP roles', () => {
   it('two unprivileged, unknown ports: the first sender is the client', () => {
     const { t } = table();
-    const f = t.process(fill({ src: '127.0.0.1', dst: '127.0.0.1', sport: 46556, dport: 47124, proto: 17, len: 2 }), 1, 1);
+    const f = t.process(fill({ src: '127.0.0.1', dst: '127.0.0.1', sport: 46556, dport: 47124, proto: 17, len: 2 }), stampOf(1, 1));
     expect(f.clientPort).toBe(46556);
     expect(udpConnState(f.packets0, f.packets1)).toBe('S0');
   });
@@ -329,12 +330,12 @@ describe('FlowTable: tuple reuse', () => {
   it('a new SYN on an established tuple ends the old flow and starts a new one', () => {
     const { t, ex } = table();
     const a = feed(t, [[{ ...C, flags: F.SYN }], [{ ...S, flags: F.SYN | F.ACK }], [{ ...C, flags: F.ACK, len: 10 }]]);
-    const again = t.process(fill({ ...C, flags: F.SYN }), 200, 9);
+    const again = t.process(fill({ ...C, flags: F.SYN }), stampOf(200, 9));
     expect(t.isNew).toBe(true);
     expect(again).not.toBe(a);
     expect(ex.list).toEqual([[a, 'idle']]);
     // A retransmitted SYN does not.
-    t.process(fill({ ...C, flags: F.SYN }), 201, 10);
+    t.process(fill({ ...C, flags: F.SYN }), stampOf(201, 10));
     expect(t.isNew).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { seqAdd, seqDiff, seqLt } from '../../src/flow/seq';
 import type { StreamHandler } from '../../src/flow/stream-handler';
 import { MAX_OOO_BYTES_GLOBAL, TcpReassembler, type ReassemblyLimits } from '../../src/flow/tcp-reassembler';
 import { ByteBudget } from '../../src/byte-budget';
+import { stampOf } from '../../src/flow/packet-stamp';
 
 const SYN = 0x02;
 const FIN = 0x01;
@@ -52,7 +53,7 @@ function run(c: Case): { events: string[]; anomalies: AnomalyCounter; r: TcpReas
     const payload = Buffer.from(s.data ?? '', 'latin1');
     const frame = new Uint8Array(payload.length + 7);
     frame.set(payload, 5);
-    r.segment(s.dir ?? 0, s.seq >>> 0, s.flags ?? ACK, frame, 5, payload.length, s.missing ?? 0, 1, 1);
+    r.segment(s.dir ?? 0, s.seq >>> 0, s.flags ?? ACK, frame, 5, payload.length, s.missing ?? 0, stampOf(1, 1));
   }
   if (c.close) r.close();
   return { events: rec.events, anomalies, r };
@@ -206,7 +207,7 @@ describe('TcpReassembler', () => {
     };
     const r = new TcpReassembler(h, new AnomalyCounter(), new ByteBudget(MAX_OOO_BYTES_GLOBAL));
     const frame = new Uint8Array(10);
-    r.segment(0, 1, ACK, frame, 2, 4, 0, 0, 1);
+    r.segment(0, 1, ACK, frame, 2, 4, 0, stampOf(0, 1));
     expect(seen[0]).toBe(frame);
   });
 
@@ -218,11 +219,11 @@ describe('TcpReassembler', () => {
     const anomB = new AnomalyCounter();
     const rb = new TcpReassembler(b, anomB, budget);
     const buf = Buffer.from('abcdef');
-    ra.segment(0, 100, ACK, buf, 0, 0, 0, 0, 1);
-    ra.segment(0, 110, ACK, buf, 0, 5, 0, 0, 2); // 5 bytes held
+    ra.segment(0, 100, ACK, buf, 0, 0, 0, stampOf(0, 1));
+    ra.segment(0, 110, ACK, buf, 0, 5, 0, stampOf(0, 2)); // 5 bytes held
     expect(budget.used).toBe(5);
-    rb.segment(0, 100, ACK, buf, 0, 0, 0, 0, 3);
-    rb.segment(0, 110, ACK, buf, 0, 3, 0, 0, 4); // would exceed 6: b gives up its hole
+    rb.segment(0, 100, ACK, buf, 0, 0, 0, stampOf(0, 3));
+    rb.segment(0, 110, ACK, buf, 0, 3, 0, stampOf(0, 4)); // would exceed 6: b gives up its hole
     expect(anomB.get('tcp.reassembly_overflow')).toBe(1);
     expect(b.events).toEqual(['g0:10', 'd0:abc']);
     ra.close();

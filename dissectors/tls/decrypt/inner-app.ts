@@ -4,6 +4,7 @@
  * otherwise — the same dissectors the registry pins on plaintext connections, fed decrypted data.
  */
 import type { Direction } from '../../../src/flow/direction';
+import type { PacketStamp } from '../../../src/flow/packet-stamp';
 import type { HttpRequestRecord } from '../../../src/model/records';
 import { http1Factory } from '../../http/http1-dissector';
 import { http2Factory } from '../../http2/http2-dissector';
@@ -27,11 +28,11 @@ export class InnerApp {
     this.undecided = true;
   }
 
-  feed(dir: Direction, data: Uint8Array, start: number, end: number, ts: number, frame: number): void {
+  feed(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
     if (this.undecided) {
       if (!this.choose(dir, data, start, end)) return;
     }
-    this.dissector?.feed(dir, data, start, end, ts, frame);
+    this.dissector?.feed(dir, data, start, end, at);
   }
 
   gap(dir: Direction, bytes: number): void {

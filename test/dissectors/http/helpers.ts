@@ -1,6 +1,7 @@
 import type { Direction } from '../../../src/flow/direction';
 import type { AnomalyCode } from '../../../src/anomalies';
 import type { Dissector, DissectorFactory } from '../../../dissectors/types';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 export interface Segment {
   dir: Direction;
@@ -27,12 +28,12 @@ export function run<R>(factory: DissectorFactory<R>, segments: Segment[], cut?: 
     for (const p of pieces) {
       // A fresh copy per piece: dissectors must not rely on the view outliving the call.
       const copy = new Uint8Array(s.bytes.subarray(off, off + p));
-      d.feed(s.dir, copy, 0, copy.length, 1000 + i, i + 1);
+      d.feed(s.dir, copy, 0, copy.length, stampOf(1000 + i, i + 1));
       off += p;
     }
     if (off < s.bytes.length) {
       const copy = new Uint8Array(s.bytes.subarray(off));
-      d.feed(s.dir, copy, 0, copy.length, 1000 + i, i + 1);
+      d.feed(s.dir, copy, 0, copy.length, stampOf(1000 + i, i + 1));
     }
   });
   d.end(0);

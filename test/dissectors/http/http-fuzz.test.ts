@@ -4,6 +4,7 @@ import { http1Factory, MAX_HEADER_BYTES } from '../../../dissectors/http/http1-d
 import { http2Factory } from '../../../dissectors/http2/http2-dissector';
 import { seg, type Segment } from './helpers';
 import type { DissectorFactory } from '../../../dissectors/types';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 const REAL: Segment[] = [
   seg(0, 'POST /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nbody\r\n0\r\nT: v\r\n\r\nGET /exec/a/b/c HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n'),
@@ -27,7 +28,7 @@ function feedAll(factory: DissectorFactory, segs: Segment[], cuts: number[]): vo
     let off = 0;
     while (off < s.bytes.length) {
       const n = Math.max(1, Math.min(s.bytes.length - off, cuts[c++ % cuts.length] ?? 7));
-      d.feed(s.dir, s.bytes, off, off + n, 0, 1);
+      d.feed(s.dir, s.bytes, off, off + n, stampOf(0, 1));
       off += n;
     }
   }

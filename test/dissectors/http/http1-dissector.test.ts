@@ -4,6 +4,7 @@ import { http1Factory, MAX_HEADER_BYTES, MAX_REQUESTS_PER_FLOW, probeHttp1, Http
 import { ProbeResult } from '../../../dissectors/types';
 import type { HttpRequestRecord } from '../../../src/model/records';
 import { expectSplitInvariant, run, seg, type Segment } from './helpers';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
 const eq = (a: unknown, b: unknown) => expect(a).toEqual(b);
@@ -202,10 +203,10 @@ describe('Http1Dissector', () => {
 
   it('continues a body across a capture gap and stops on a gap in the headers', () => {
     const d = http1Factory.create(() => {});
-    d.feed(1, bytes('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'), 0, 48, 0, 1);
+    d.feed(1, bytes('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'), 0, 48, stampOf(0, 1));
     d.gap(1, 50);
     const after = bytes('0123456789'.repeat(4) + 'HTTP/1.1');
-    d.feed(1, after, 0, after.length, 0, 2);
+    d.feed(1, after, 0, after.length, stampOf(0, 2));
     expect((d.result() as HttpRequestRecord[]).length).toBe(0); // response without request: not kept
   });
 });

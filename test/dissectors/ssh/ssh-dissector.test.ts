@@ -4,6 +4,7 @@ import type { Direction } from '../../../src/flow/direction';
 import { SshDissector, sshFactory, MAX_BANNER_LINE } from '../../../dissectors/ssh/ssh-dissector';
 import { ProbeResult } from '../../../dissectors/types';
 import { NEWKEYS, ascii, concat, hex, kexInitPayload, sshPacket } from './fixtures';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 function make(): { d: SshDissector; anomalies: AnomalyCode[] } {
   const anomalies: AnomalyCode[] = [];
@@ -11,7 +12,7 @@ function make(): { d: SshDissector; anomalies: AnomalyCode[] } {
 }
 
 function feedAll(d: SshDissector, dir: Direction, bytes: Uint8Array, frame = 1): void {
-  d.feed(dir, bytes, 0, bytes.length, 1700000000, frame);
+  d.feed(dir, bytes, 0, bytes.length, stampOf(1700000000, frame));
 }
 
 /*
@@ -261,8 +262,8 @@ describe('SshDissector', () => {
     const bytewise = run((d) => {
       const n = Math.max(client.length, server.length);
       for (let i = 0; i < n; i++) {
-        if (i < client.length) d.feed(0, client, i, i + 1, 0, 1);
-        if (i < server.length) d.feed(1, server, i, i + 1, 0, 1);
+        if (i < client.length) d.feed(0, client, i, i + 1, stampOf(0, 1));
+        if (i < server.length) d.feed(1, server, i, i + 1, stampOf(0, 1));
       }
     });
     expect(bytewise).toBe(whole);
@@ -273,9 +274,9 @@ describe('SshDissector', () => {
       for (let k = 0; k <= bytes.length; k++) {
         const got = run((d) => {
           // a fresh copy per chunk: the dissector must not keep views of what it was fed
-          d.feed(dir, bytes.slice(0, k), 0, k, 0, 1);
-          d.feed((1 - dir) as Direction, other, 0, other.length, 0, 1);
-          d.feed(dir, bytes.slice(k), 0, bytes.length - k, 0, 1);
+          d.feed(dir, bytes.slice(0, k), 0, k, stampOf(0, 1));
+          d.feed((1 - dir) as Direction, other, 0, other.length, stampOf(0, 1));
+          d.feed(dir, bytes.slice(k), 0, bytes.length - k, stampOf(0, 1));
         });
         if (got !== whole) expect({ dir, k, got }).toEqual({ dir, k, got: whole });
       }

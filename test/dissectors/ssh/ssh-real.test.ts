@@ -15,6 +15,7 @@ import { sshFactory } from '../../../dissectors/ssh/ssh-dissector';
 import type { Direction } from '../../../src/flow/direction';
 import type { SshInfo } from '../../../src/model/records';
 import { recordingProxy, type Chunk } from '../loopback-recorder';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 const SSHD = '/usr/sbin/sshd';
 function which(cmd: string): boolean {
@@ -151,7 +152,7 @@ describe.skipIf(!hasSsh)('SSH dissector on a real ssh → sshd session', () => {
   function dissect(): { r: SshInfo; anomalies: string[] } {
     const anomalies: string[] = [];
     const d = sshFactory.create((c) => anomalies.push(c));
-    chunks.forEach((c, i) => d.feed(c.dir, c.bytes, 0, c.bytes.length, 0, i + 1));
+    chunks.forEach((c, i) => d.feed(c.dir, c.bytes, 0, c.bytes.length, stampOf(0, i + 1)));
     return { r: d.result(), anomalies };
   }
 
@@ -182,7 +183,7 @@ describe.skipIf(!hasSsh)('SSH dissector on a real ssh → sshd session', () => {
       server: { ip: '127.0.0.1', port: proxyPort },
       transport: 'tcp',
     });
-    chunks.forEach((c, i) => s.onData(c.dir, c.bytes, 0, c.bytes.length, 0, i + 1));
+    chunks.forEach((c, i) => s.onData(c.dir, c.bytes, 0, c.bytes.length, stampOf(0, i + 1)));
     const e = s.describe();
     expect(e.app).toBe('ssh');
     expect(e.ssh).toEqual(dissect().r);

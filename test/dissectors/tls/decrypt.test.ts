@@ -8,6 +8,7 @@ import { KeyLog, parseKeyLog } from '../../../dissectors/tls/decrypt/key-log';
 import { createAppSession } from '../../../dissectors/app-session';
 import { feedRecording, feedSplitAt, material } from './record-handshake';
 import { recordKeyed, type KeyedRecording } from './decrypt-recorder';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 /**
  * Decryption of real node:tls (OpenSSL) connections with the client's key log: TLS 1.3 in all three
@@ -180,7 +181,7 @@ describe('decryption through the application session', () => {
     keyLog.addText(rec.keyLog);
     const meta = { client: { ip: '10.0.0.10', port: 40000 }, server: { ip: '10.0.0.23', port: 10250 }, transport: 'tcp' as const };
     const s = createAppSession(meta, null, { keyLog });
-    rec.chunks.forEach((c, i) => s.onData(c.dir, c.bytes, 0, c.bytes.length, 1000 + i, i + 1));
+    rec.chunks.forEach((c, i) => s.onData(c.dir, c.bytes, 0, c.bytes.length, stampOf(1000 + i, i + 1)));
     s.onEnd(0);
     s.onEnd(1);
     const ev = s.describe();
@@ -190,7 +191,7 @@ describe('decryption through the application session', () => {
     expect(ev.http.map((h) => `${h.method} ${h.path} ${h.status}`)).toEqual(['GET /containerLogs/default/db-0/web?follow=true 200']);
 
     const plain = createAppSession(meta, null, {});
-    rec.chunks.forEach((c, i) => plain.onData(c.dir, c.bytes, 0, c.bytes.length, 1000 + i, i + 1));
+    rec.chunks.forEach((c, i) => plain.onData(c.dir, c.bytes, 0, c.bytes.length, stampOf(1000 + i, i + 1)));
     expect(plain.describe().http).toEqual([]);
   });
 });

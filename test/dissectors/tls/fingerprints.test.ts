@@ -4,11 +4,12 @@ import { parseClientHello } from '../../../dissectors/tls/hello-parser';
 import { alpnCode, ja4 } from '../../../dissectors/tls/ja4';
 import { md5Hex } from '../../../dissectors/tls/ja3';
 import { alpnExt, clientHelloRecord, fromHex, sniExt, u16List, type Ext } from './hello-builder';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 function dissect(bytes: Uint8Array) {
   const anomalies: string[] = [];
   const d = new TlsDissector((c) => anomalies.push(c));
-  d.feed(0, bytes, 0, bytes.length, 1, 1);
+  d.feed(0, bytes, 0, bytes.length, stampOf(1, 1));
   return { info: d.result(), anomalies };
 }
 

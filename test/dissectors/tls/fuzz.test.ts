@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CERTIFICATE_MESSAGE_BYTES, probeTls, TlsDissector, tlsFactory } from '../../../dissectors/tls/tls-dissector';
 import { ProbeResult } from '../../../dissectors/types';
 import { material as m, recordHandshake, type Chunk } from './record-handshake';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 let real: Chunk[] = [];
 beforeAll(async () => {
@@ -52,7 +53,7 @@ describe('TLS fuzz', () => {
       fc.property(fc.array(fc.tuple(fc.constantFrom<0 | 1>(0, 1), recordArb), { maxLength: 12 }), fc.integer({ min: 1, max: 50 }), (recs, step) => {
         const anomalies: string[] = [];
         const d = new TlsDissector((c) => anomalies.push(c));
-        for (const [dir, r] of recs) for (let o = 0; o < r.length; o += step) d.feed(dir, r, o, Math.min(r.length, o + step), 0, 1);
+        for (const [dir, r] of recs) for (let o = 0; o < r.length; o += step) d.feed(dir, r, o, Math.min(r.length, o + step), stampOf(0, 1));
         check(d, anomalies);
       }),
       { numRuns: 500 },
@@ -66,7 +67,7 @@ describe('TLS fuzz', () => {
         const d = new TlsDissector((c) => anomalies.push(c));
         const msg = [type, len >> 16, (len >> 8) & 0xff, len & 0xff, ...body];
         const rec = Uint8Array.from([22, 3, 3, msg.length >> 8, msg.length & 0xff, ...msg]);
-        for (let i = 0; i < 3; i++) d.feed(1, rec, 0, rec.length, 0, 1);
+        for (let i = 0; i < 3; i++) d.feed(1, rec, 0, rec.length, stampOf(0, 1));
         check(d, anomalies);
       }),
       { numRuns: 500 },
@@ -93,7 +94,7 @@ describe('TLS fuzz', () => {
           }
           const anomalies: string[] = [];
           const d = new TlsDissector((c) => anomalies.push(c));
-          for (const c of chunks) for (let o = 0; o < c.bytes.length; o += step) d.feed(c.dir, c.bytes, o, Math.min(c.bytes.length, o + step), 0, 1);
+          for (const c of chunks) for (let o = 0; o < c.bytes.length; o += step) d.feed(c.dir, c.bytes, o, Math.min(c.bytes.length, o + step), stampOf(0, 1));
           d.gap(0, 10);
           d.end(0);
           d.end(1);

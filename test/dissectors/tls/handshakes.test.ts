@@ -14,6 +14,7 @@ import type { TlsInfo } from '../../../src/model/records';
 import { TlsDissector } from '../../../dissectors/tls/tls-dissector';
 import { conversationToPcap } from './pcap-writer';
 import { feedRecording, feedSplitAt, material as m, recordHandshake, recordOpensslClient, type Chunk, type Recording } from './record-handshake';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 function run(chunks: readonly Chunk[], split = Infinity): { info: TlsInfo; anomalies: string[] } {
   const anomalies: string[] = [];
@@ -86,7 +87,7 @@ describe('TLS 1.2 with client certificates', () => {
         if (c === undefined) return;
         busy = true;
         const end = Math.min(c.bytes.length, p.off + 97);
-        ds[k]!.feed(c.dir, c.bytes, p.off, end, 1000 + p.chunk, p.chunk + 1);
+        ds[k]!.feed(c.dir, c.bytes, p.off, end, stampOf(1000 + p.chunk, p.chunk + 1));
         p.off = end;
         if (p.off >= c.bytes.length) {
           p.chunk++;
@@ -207,14 +208,14 @@ describe('gaps', () => {
     const anomalies: string[] = [];
     const d = new TlsDissector((c) => anomalies.push(c));
     const [ch, sflight, ...rest] = mtls12.chunks;
-    d.feed(0, ch.bytes, 0, ch.bytes.length, 1, 1);
+    d.feed(0, ch.bytes, 0, ch.bytes.length, stampOf(1, 1));
     // Lose 100 bytes inside the server's Certificate record (it is far longer than 300 bytes).
     const certRecordStart = 5 + ((sflight.bytes[3] << 8) | sflight.bytes[4]);
     const cut = certRecordStart + 200;
-    d.feed(1, sflight.bytes, 0, cut, 2, 2);
+    d.feed(1, sflight.bytes, 0, cut, stampOf(2, 2));
     d.gap(1, 100);
-    d.feed(1, sflight.bytes, cut + 100, sflight.bytes.length, 2, 2);
-    rest.forEach((c, i) => d.feed(c.dir, c.bytes, 0, c.bytes.length, 3 + i, 3 + i));
+    d.feed(1, sflight.bytes, cut + 100, sflight.bytes.length, stampOf(2, 2));
+    rest.forEach((c, i) => d.feed(c.dir, c.bytes, 0, c.bytes.length, stampOf(3 + i, 3 + i)));
     const info = d.result();
     expect(anomalies).toEqual(['tls.gap_in_handshake']);
     expect(info.serverCertificates).toEqual([]);
@@ -228,7 +229,7 @@ describe('gaps', () => {
     feedRecording(d, mtls12.chunks.slice(0, 5));
     d.gap(0, 1000);
     const last = mtls12.chunks.filter((c) => c.dir === 0).at(-1)!;
-    d.feed(0, last.bytes, 0, last.bytes.length, 99, 99);
+    d.feed(0, last.bytes, 0, last.bytes.length, stampOf(99, 99));
     expect(anomalies).toEqual([]);
     expect(d.result().appDataRecords[0]).toBe(0);
   });

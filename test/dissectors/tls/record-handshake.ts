@@ -7,6 +7,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Direction } from '../../../src/flow/direction';
 import type { Dissector } from '../../../dissectors/types';
+import { stampOf } from '../../../src/flow/packet-stamp';
 
 export interface Chunk {
   dir: Direction;
@@ -97,7 +98,7 @@ export function feedRecording(d: Dissector, chunks: readonly Chunk[], split = In
   chunks.forEach((c, i) => {
     const step = Math.max(1, Math.min(split, c.bytes.length));
     for (let o = 0; o < c.bytes.length; o += step) {
-      d.feed(c.dir, c.bytes, o, Math.min(c.bytes.length, o + step), 1000 + i, i + 1);
+      d.feed(c.dir, c.bytes, o, Math.min(c.bytes.length, o + step), stampOf(1000 + i, i + 1));
     }
   });
 }
@@ -109,9 +110,9 @@ export function feedSplitAt(d: Dissector, chunks: readonly Chunk[], at: number):
     const len = c.bytes.length;
     const cut = at - pos;
     if (cut > 0 && cut < len) {
-      d.feed(c.dir, c.bytes, 0, cut, 1000 + i, i + 1);
-      d.feed(c.dir, c.bytes, cut, len, 1000 + i, i + 1);
-    } else d.feed(c.dir, c.bytes, 0, len, 1000 + i, i + 1);
+      d.feed(c.dir, c.bytes, 0, cut, stampOf(1000 + i, i + 1));
+      d.feed(c.dir, c.bytes, cut, len, stampOf(1000 + i, i + 1));
+    } else d.feed(c.dir, c.bytes, 0, len, stampOf(1000 + i, i + 1));
     pos += len;
   });
 }

@@ -141,7 +141,7 @@ describe('readCapture', () => {
     const { info } = await collect(join(dir, 'missing.pcap'));
     expect(info.error?.code).toBe('capture.open_failed');
     expect(info.error?.offset).toBe(0);
-    expect(info.error?.message).toContain('missing.pcap: cannot open: ENOENT');
+    expect(info.error?.message).toBe(`${join(dir, 'missing.pcap')}: cannot open: ENOENT: no such file or directory`);
     expect(info.anomalies.get('capture.open_failed')).toBe(1);
   });
 

@@ -78,8 +78,10 @@ class Http1Direction {
   /** Bytes of the current line seen before this chunk (for finding the empty line across chunks). */
   lineBytes: number;
   lastWasCR: boolean;
-  headTs: number;
-  headFrame: number;
+  // Initialised here, not in the constructor: a number field declared without a value starts
+  // undefined, and a time stored in it later is boxed at every store.
+  headTs = 0;
+  headFrame = 0;
   remaining: number;
   chunkSize: number;
   chunkDigits: number;
@@ -100,8 +102,6 @@ class Http1Direction {
     this.headOverflow = false;
     this.lineBytes = 0;
     this.lastWasCR = false;
-    this.headTs = 0;
-    this.headFrame = 0;
     this.remaining = 0;
     this.chunkSize = 0;
     this.chunkDigits = 0;

@@ -162,8 +162,10 @@ export class Http2Dissector implements Dissector<HttpRequestRecord[]> {
   private readonly active: Map<number, HttpRequestRecord>;
   private readonly sink: FieldSink;
   private streamsSeen: number;
-  private ts: number;
-  private frame: number;
+  // Capture time and frame of the bytes being fed, initialised here rather than in the constructor:
+  // a number field declared without a value starts undefined and would box every time stored after.
+  private ts = 0;
+  private frame = 0;
   /** Server port, when known, helps the Kubernetes path parser tell kubelet paths apart. */
   port: number | undefined;
   goAway: GoAwayInfo | null;
@@ -176,8 +178,6 @@ export class Http2Dissector implements Dissector<HttpRequestRecord[]> {
     this.active = new Map();
     this.sink = new FieldSink();
     this.streamsSeen = 0;
-    this.ts = 0;
-    this.frame = 0;
     this.port = undefined;
     this.goAway = null;
     this.resets = 0;

@@ -194,8 +194,10 @@ export class TlsDissector implements Dissector<TlsInfo> {
   private serverCertificateSeen: boolean;
   /** TLS 1.3: the server sent a record after the client's first encrypted record (its Finished). */
   private serverAfterClient: boolean;
-  private frame: number;
-  private ts: number;
+  // Capture time and frame of the bytes being fed, initialised here rather than in the constructor:
+  // a number field declared without a value starts undefined and would box every time stored after.
+  private frame = 0;
+  private ts = 0;
   private readonly keyLog: KeyLog | null;
   private readonly serverPort: number;
   /** Kept only when a key log is present: the key log is indexed by it. */
@@ -238,8 +240,6 @@ export class TlsDissector implements Dissector<TlsInfo> {
     this.tls13 = false;
     this.serverCertificateSeen = false;
     this.serverAfterClient = false;
-    this.frame = 0;
-    this.ts = 0;
     this.keyLog = flow?.keyLog ?? null;
     this.serverPort = flow?.serverPort ?? 0;
     this.clientRandom = null;

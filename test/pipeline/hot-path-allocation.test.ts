@@ -1,17 +1,19 @@
 /**
  * DESIGN §4: the per-packet path allocates nothing. A number passed to a call that is not inlined is
- * boxed (a heap object per packet), and so is one stored in a field V8 tracks as tagged; this test
- * catches either coming back. It runs the engine (decoding, duplicate filter, flow table, reassembly,
- * delivery to a session) over long-lived connections until it is optimised, then counts what the
- * next packets allocate with V8's sampling heap profiler.
+ * boxed (a heap object per packet), and so is a time stored in a field V8 tracks as tagged (one
+ * declared without a value); these tests catch either coming back. They run the engine (decoding,
+ * duplicate filter, flow table, reassembly, delivery) over long-lived connections until it is
+ * optimised, then count what the next packets allocate with V8's sampling heap profiler.
  */
 import { Session } from 'node:inspector/promises';
 import { describe, expect, it } from 'vitest';
+import { defaultSessionFactory } from '../../dissectors/app-session';
 import type { Direction } from '../../src/flow/direction';
 import type { PacketStamp } from '../../src/flow/packet-stamp';
 import { Frame } from '../../src/ingest/frame';
-import type { AppEvidence, AppSession } from '../../src/model/flow-record';
+import type { AppEvidence, AppSession, FlowMeta } from '../../src/model/flow-record';
 import { Engine } from '../../src/pipeline/engine';
+import { clientHelloRecord, sniExt } from '../dissectors/tls/hello-builder';
 import { buildFrame, TCP } from './pcap-builder';
 
 /** Reads what it is given (bytes and stamp) into numbers, keeping nothing. */
@@ -32,10 +34,14 @@ class SummingSession implements AppSession {
 }
 
 const CONNECTIONS = 4;
-const PAYLOAD = 64;
 const SEQ_OFFSET = 14 + 20 + 4;
+const SERVER = '10.0.1.1';
+const PORT = 6443;
 
-/** Data segments both ways on CONNECTIONS established connections, frames patched in place. */
+/**
+ * Data segments both ways on CONNECTIONS established connections, their frames patched in place; the
+ * client opens each with `opening` (if any) and every segment carries `payload`.
+ */
 class Traffic {
   private readonly frames: Uint8Array[] = [];
   private readonly views: DataView[] = [];
@@ -44,37 +50,47 @@ class Traffic {
   private n = 0;
   ts = 1_700_000_000.123456;
 
-  constructor(readonly engine: Engine) {
+  constructor(
+    private readonly engine: Engine,
+    private readonly payload: Uint8Array,
+    opening: Uint8Array | null,
+  ) {
     for (let c = 0; c < CONNECTIONS; c++) {
       const client = `10.0.0.${10 + c}`;
       const cport = 40000 + c;
       // Initial sequence numbers from 2^31 up: unsigned values V8 cannot keep as small integers.
-      const cisn = 0x9000_0000 + c * 0x100_0000;
+      let cseq = 0x9000_0000 + c * 0x100_0000;
       const sisn = 0xf000_0000 + c * 0x100_0000;
-      const hs = [
-        buildFrame({ src: client, dst: '10.0.1.1', sport: cport, dport: 6443, flags: TCP.SYN, seq: cisn }),
-        buildFrame({ src: '10.0.1.1', dst: client, sport: 6443, dport: cport, flags: TCP.SYN | TCP.ACK, seq: sisn, ack: cisn + 1 }),
-        buildFrame({ src: client, dst: '10.0.1.1', sport: cport, dport: 6443, flags: TCP.ACK, seq: cisn + 1, ack: sisn + 1 }),
-      ];
-      for (const f of hs) this.deliver(f);
-      const payload = new Uint8Array(PAYLOAD).fill(0x41);
-      this.frames.push(buildFrame({ src: client, dst: '10.0.1.1', sport: cport, dport: 6443, flags: TCP.ACK | TCP.PSH, seq: cisn + 1, ack: sisn + 1, payload }));
-      this.seqs.push(cisn + 1);
-      this.frames.push(buildFrame({ src: '10.0.1.1', dst: client, sport: 6443, dport: cport, flags: TCP.ACK | TCP.PSH, seq: sisn + 1, ack: cisn + 1, payload }));
-      this.seqs.push(sisn + 1);
+      const up = { src: client, dst: SERVER, sport: cport, dport: PORT };
+      const down = { src: SERVER, dst: client, sport: PORT, dport: cport };
+      this.deliver(buildFrame({ ...up, flags: TCP.SYN, seq: cseq }));
+      this.deliver(buildFrame({ ...down, flags: TCP.SYN | TCP.ACK, seq: sisn, ack: cseq + 1 }));
+      cseq += 1;
+      this.deliver(buildFrame({ ...up, flags: TCP.ACK, seq: cseq, ack: sisn + 1 }));
+      if (opening !== null) {
+        this.deliver(buildFrame({ ...up, flags: TCP.ACK | TCP.PSH, seq: cseq, ack: sisn + 1, payload: opening }));
+        cseq += opening.length;
+      }
+      this.add(buildFrame({ ...up, flags: TCP.ACK | TCP.PSH, seq: cseq, ack: sisn + 1, payload }), cseq);
+      this.add(buildFrame({ ...down, flags: TCP.ACK | TCP.PSH, seq: sisn + 1, ack: cseq, payload }), sisn + 1);
     }
-    for (const f of this.frames) this.views.push(new DataView(f.buffer, f.byteOffset, f.byteLength));
   }
 
   /** `count` more data segments, round robin over the connections' directions. */
   run(count: number): void {
+    const len = this.payload.length;
     for (let i = 0; i < count; i++) {
       const k = i % this.frames.length;
-      const data = this.frames[k]!;
       this.views[k]!.setUint32(SEQ_OFFSET, this.seqs[k]!);
-      this.seqs[k] = (this.seqs[k]! + PAYLOAD) >>> 0;
-      this.deliver(data);
+      this.seqs[k] = (this.seqs[k]! + len) >>> 0;
+      this.deliver(this.frames[k]!);
     }
+  }
+
+  private add(frame: Uint8Array, seq: number): void {
+    this.frames.push(frame);
+    this.views.push(new DataView(frame.buffer, frame.byteOffset, frame.byteLength));
+    this.seqs.push(seq >>> 0);
   }
 
   private deliver(data: Uint8Array): void {
@@ -92,8 +108,36 @@ class Traffic {
   }
 }
 
+/** Bytes allocated per packet over `measured` packets of `traffic`, after as many to warm up. */
+async function allocatedPerPacket(traffic: Traffic, measured: number): Promise<{ perPacket: number; top: [string, number][] }> {
+  traffic.run(measured); // warm-up: the functions on the path get optimised
+  const inspector = new Session();
+  inspector.connect();
+  try {
+    await inspector.post('HeapProfiler.startSampling', {
+      samplingInterval: 256,
+      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMajorGC: true,
+    });
+    traffic.run(measured);
+    const { profile } = await inspector.post('HeapProfiler.stopSampling');
+    let bytes = 0;
+    const byFunction = new Map<string, number>();
+    const sum = (n: typeof profile.head): void => {
+      bytes += n.selfSize;
+      const where = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url}`;
+      if (n.selfSize > 0) byFunction.set(where, (byFunction.get(where) ?? 0) + n.selfSize);
+      for (const c of n.children) sum(c);
+    };
+    sum(profile.head);
+    return { perPacket: bytes / measured, top: [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 5) };
+  } finally {
+    inspector.disconnect();
+  }
+}
+
 describe('hot path', () => {
-  it('allocates nothing per packet once optimised (decode, flows, reassembly, delivery)', async () => {
+  it('allocates nothing per packet once optimised: decoding, flows, reassembly, delivery', async () => {
     const sessions: SummingSession[] = [];
     const engine = new Engine({
       onFlowEnd: () => {},
@@ -103,39 +147,36 @@ describe('hot path', () => {
         return s;
       },
     });
-    const traffic = new Traffic(engine);
-    traffic.run(400_000); // warm-up: the functions on the path get optimised
-    const inspector = new Session();
-    inspector.connect();
-    const measured = 400_000;
-    try {
-      await inspector.post('HeapProfiler.startSampling', {
-        samplingInterval: 256,
-        includeObjectsCollectedByMinorGC: true,
-        includeObjectsCollectedByMajorGC: true,
-      });
-      traffic.run(measured);
-      const { profile } = await inspector.post('HeapProfiler.stopSampling');
-      let bytes = 0;
-      const byFunction = new Map<string, number>();
-      const sum = (n: typeof profile.head): void => {
-        bytes += n.selfSize;
-        const where = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url}`;
-        if (n.selfSize > 0) byFunction.set(where, (byFunction.get(where) ?? 0) + n.selfSize);
-        for (const c of n.children) sum(c);
-      };
-      sum(profile.head);
-      const top = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 5);
-      // One boxed number per packet would be 16 bytes a packet; what is left is the profiler's own.
-      expect(bytes / measured, `bytes allocated by function: ${JSON.stringify(top)}`).toBeLessThan(1);
-    } finally {
-      inspector.disconnect();
-    }
+    const payload = new Uint8Array(64).fill(0x41);
+    const { perPacket, top } = await allocatedPerPacket(new Traffic(engine, payload, null), 400_000);
+    // One boxed number per packet would be 16 bytes a packet; what is left is the profiler's own.
+    expect(perPacket, `bytes allocated by function: ${JSON.stringify(top)}`).toBeLessThan(1);
     // The packets really went through: every byte delivered, stamps read.
     expect(sessions).toHaveLength(CONNECTIONS);
-    const total = sessions.reduce((a, s) => a + s.bytes, 0);
-    expect(total).toBe(800_000 * PAYLOAD);
+    expect(sessions.reduce((a, s) => a + s.bytes, 0)).toBe(800_000 * payload.length);
     expect(engine.stats.anomalies.toJSON()).toEqual({});
     expect(sessions[0]!.lastTs).toBeGreaterThan(1_700_000_000);
+  }, 60_000);
+
+  it('and nothing per packet through the TLS dissector walking application data records', async () => {
+    const metas: FlowMeta[] = [];
+    const engine = new Engine({
+      onFlowEnd: () => {},
+      sessionFactory: (meta) => {
+        metas.push(meta);
+        return defaultSessionFactory(meta);
+      },
+    });
+    // One TLS application data record per segment, after the client's ClientHello.
+    const record = new Uint8Array(64).fill(0x5a);
+    record.set([0x17, 0x03, 0x03, 0x00, 64 - 5]);
+    const hello = clientHelloRecord(0x0303, [0x1301, 0xc02f], [sniExt('kubernetes.default.svc')]);
+    const { perPacket, top } = await allocatedPerPacket(new Traffic(engine, record, hello), 400_000);
+    expect(perPacket, `bytes allocated by function: ${JSON.stringify(top)}`).toBeLessThan(1);
+    expect(metas).toHaveLength(CONNECTIONS);
+    const open = engine.snapshot();
+    expect(open.map((r) => r.app)).toEqual(['tls', 'tls', 'tls', 'tls']);
+    expect(open[0]!.tls?.sni).toBe('kubernetes.default.svc');
+    expect(open[0]!.tls?.appDataRecords).toEqual([100_000, 100_000]);
   }, 60_000);
 });

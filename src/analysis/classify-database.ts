@@ -1,9 +1,11 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/store';
 import { StoredFlowPages } from '../store/store';
+import { restoreDeferredIndex } from '../store/deferred-indexes';
 import { VerdictWriter, type VerdictUpdate } from '../store/verdict-writer';
 import { classifyFlow } from './classifier';
 import { findingsForFlow } from './findings';
-import { Topology } from './topology';
+import { Topology, type NatView } from './topology';
 import type { AnalysisInputs } from './context';
 
 /** Flows read and classified per transaction in one go (a page of parsed flows is held at once). */
@@ -56,6 +58,7 @@ export class DatabasePass {
   ) {
     this.pages = new StoredFlowPages(db, pageSize);
     this.writer = new VerdictWriter(db);
+    topology.natViewReader ??= storedNatViews(db);
   }
 
   /** Every flow stored before now has been learned from: the pass is judging. */
@@ -117,4 +120,35 @@ export function writeEndpoints(db: Db, topology: Topology): number {
     }
   })();
   return endpoints.length;
+}
+
+/**
+ * Reads the stored views of a connection linked across a NAT (the flows of one capture sharing a
+ * link; the `flows_nat_link` index finds them), for pairs the topology no longer keeps in memory.
+ */
+export function storedNatViews(db: Db): (captureId: number, natLink: string) => NatView[] {
+  let views: Statement | null = null;
+  return (captureId, natLink) => {
+    if (views === null) {
+      // A bulk load sets the index aside until it ends, and brings its verdicts up to date before.
+      restoreDeferredIndex(db, 'flows_nat_link');
+      // `+capture_id`: the index on the link finds two rows; the one on the capture, all of its flows.
+      views = db
+        .prepare(
+          `SELECT flow_key, client_ip, client_port, server_ip, server_port, first_ts, last_ts, first_frame
+           FROM flows WHERE nat_link = ? AND +capture_id = ? ORDER BY id LIMIT 3`,
+        )
+        .raw(true);
+    }
+    return (views.all(natLink, captureId) as [string, string, number, string, number, number, number, number][]).map(
+      ([flowId, clientIp, clientPort, serverIp, serverPort, firstTs, lastTs, firstFrame]) => ({
+        flowId,
+        client: { ip: clientIp, port: clientPort },
+        server: { ip: serverIp, port: serverPort },
+        firstTs,
+        lastTs,
+        firstFrame,
+      }),
+    );
+  };
 }

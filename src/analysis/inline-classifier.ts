@@ -7,7 +7,7 @@ import { classifyFlow } from './classifier';
 import { findingsForFlow } from './findings';
 import { Topology } from './topology';
 import type { AnalysisInputs } from './context';
-import { classifyDatabase, writeEndpoints, type ClassifySummary } from './classify-database';
+import { classifyDatabase, storedNatViews, writeEndpoints, type ClassifySummary } from './classify-database';
 
 /** Flows read back per page when looking for stale verdicts, and reclassified per transaction. */
 const PAGE = 2000;
@@ -54,6 +54,8 @@ export class InlineClassifier {
       // pass over the whole database is always right.
       return { ...classifyDatabase(db, this.inputs), reclassified: stored };
     }
+    // Pairs of views across a NAT beyond the few kept in memory are read back with their flows.
+    this.topology.natViewReader ??= storedNatViews(db);
     const page = db
       .prepare(
         `SELECT f.id, f.client_ip, f.server_ip, f.server_port,

@@ -129,6 +129,27 @@ function natKey(f: FlowRecord): string {
   return `${f.captureIndex}/${f.natLink}`;
 }
 
+/**
+ * Complete NAT pairs kept in memory, the most recent: a verdict given while flows are loaded needs
+ * the pair its flow just completed; later passes read older pairs back (`natViewReader`), so memory
+ * stays flat on a capture where most connections go through a NAT.
+ */
+const NAT_PAIRS_KEPT = 4096;
+/**
+ * Views whose other view has not been observed yet, at most. Both views of a connection end
+ * together, so few wait; the oldest are dropped beyond this (a pair they would have made is still
+ * read back for verdicts, but the translation it shows is not learned).
+ */
+const NAT_HALVES_KEPT = 65536;
+
+/** Both views of a connection, the one captured first (the connection as sent) first. */
+export function natPairOfViews(a: NatView, b: NatView): NatPair {
+  const aFirst = a.firstTs < b.firstTs || (a.firstTs === b.firstTs && a.firstFrame < b.firstFrame);
+  const [original, translated] = aFirst ? [a, b] : [b, a];
+  const dnat = original.client.ip === translated.client.ip && original.client.port === translated.client.port;
+  return { kind: dnat ? 'dnat' : 'snat', original, translated };
+}
+
 /** Leaf CN of the kubelet's self-made serving certificate: `HOST@UNIXTIME`. */
 const KUBELET_SELF_CN = /^([A-Za-z0-9.-]+)@\d{9,}$/;
 const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
@@ -229,10 +250,15 @@ export class Topology {
    * client used: a Service address and its endpoints.
    */
   readonly translations = new Map<string, Map<string, Endpoint>>();
-  /** Both views of each connection seen across a NAT, by capture and link. */
+  /** Both views of the connections last seen across a NAT, by capture and link (NAT_PAIRS_KEPT at most). */
   private readonly natPairs = new Map<string, NatPair>();
   /** The first view of a linked connection whose second has not been observed yet. */
   private readonly natHalves = new Map<string, NatView>();
+  /**
+   * Reads back the stored views of a linked connection (capture id, link), for a pair no longer
+   * kept in memory; set by whoever judges stored flows. Without it such a flow has no pair.
+   */
+  natViewReader: ((captureIndex: number, natLink: string) => NatView[]) | null = null;
   /** The service `service()` found last (the rules ask about one flow's service several times). */
   private lastServiceIp = '';
   private lastServicePort = -1;
@@ -443,16 +469,17 @@ export class Topology {
     const view: NatView = { flowId: f.id, client: f.client, server: f.server, firstTs: f.firstTs, lastTs: f.lastTs, firstFrame: f.firstFrame };
     const half = this.natHalves.get(key);
     if (half === undefined) {
-      if (!this.natPairs.has(key)) this.natHalves.set(key, view);
+      if (this.natPairs.has(key)) return;
+      this.natHalves.set(key, view);
+      if (this.natHalves.size > NAT_HALVES_KEPT) this.natHalves.delete(this.natHalves.keys().next().value!);
       return;
     }
     if (half.flowId === f.id) return;
     this.natHalves.delete(key);
-    const firstIsHalf = half.firstTs < view.firstTs || (half.firstTs === view.firstTs && half.firstFrame < view.firstFrame);
-    const [original, translated] = firstIsHalf ? [half, view] : [view, half];
-    const dnat = original.client.ip === translated.client.ip && original.client.port === translated.client.port;
-    this.natPairs.set(key, { kind: dnat ? 'dnat' : 'snat', original, translated });
-    if (!dnat) return;
+    const pair = natPairOfViews(half, view);
+    this.keepNatPair(key, pair);
+    if (pair.kind !== 'dnat') return;
+    const { original, translated } = pair;
     const from = `${original.server.ip}:${original.server.port}`;
     const to = `${translated.server.ip}:${translated.server.port}`;
     let targets = this.translations.get(from);
@@ -473,9 +500,31 @@ export class Topology {
     this.clock.at = at;
   }
 
-  /** Both views of the connection `f` is one view of, when both were observed. */
+  /** Views of connections across a NAT held in memory, paired or waiting: bounded whatever the capture. */
+  get natViewsHeld(): number {
+    return this.natPairs.size * 2 + this.natHalves.size;
+  }
+
+  private keepNatPair(key: string, pair: NatPair): void {
+    this.natPairs.set(key, pair);
+    if (this.natPairs.size > NAT_PAIRS_KEPT) this.natPairs.delete(this.natPairs.keys().next().value!);
+  }
+
+  /**
+   * Both views of the connection `f` is one view of, when both were observed (or, for an older
+   * pair, are stored and can be read back).
+   */
   natPairOf(f: FlowRecord): NatPair | undefined {
-    return f.natLink ? this.natPairs.get(natKey(f)) : undefined;
+    if (!f.natLink) return undefined;
+    const key = natKey(f);
+    const kept = this.natPairs.get(key);
+    if (kept !== undefined || this.natViewReader === null || this.natHalves.has(key)) return kept;
+    const views = this.natViewReader(f.captureIndex, f.natLink);
+    if (views.length !== 2) return undefined;
+    const pair = natPairOfViews(views[0]!, views[1]!);
+    // Its other view is usually judged next (both are stale for the same reasons): keep it for that.
+    this.keepNatPair(key, pair);
+    return pair;
   }
 
   /** Where the capturing host translated (DNAT) connections to ip:port, in address order. */

@@ -61,3 +61,13 @@ export function restoreDeferredIndexes(db: Db): number {
 function quoteName(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** Builds one index a bulk load set aside, for a query that needs it before the load ends. */
+export function restoreDeferredIndex(db: Db, name: string): void {
+  const sql = db.prepare(`SELECT sql FROM deferred_indexes WHERE name = ?`).pluck().get(name) as string | undefined;
+  if (sql === undefined) return;
+  db.transaction(() => {
+    db.exec(sql);
+    db.prepare(`DELETE FROM deferred_indexes WHERE name = ?`).run(name);
+  })();
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlowWriter, openStore, type Db } from '../../src/store/store';
+import { deferIndexes } from '../../src/store/deferred-indexes';
 import { InlineClassifier } from '../../src/analysis/inline-classifier';
 import { classifyDatabase, DatabasePass } from '../../src/analysis/classify-database';
 import { emptyInventory, mergeInventory } from '../../src/analysis/inventory';
@@ -84,8 +85,10 @@ function snapshot(db: Db): Snapshot {
 }
 
 /** Stores the flows in this order, classifying each as it is stored, and stops before the end. */
-function storeProvisional(flows: FlowRecord[]): { db: Db; classifier: InlineClassifier; captureId: number } {
+function storeProvisional(flows: FlowRecord[], opts: { deferIndexes?: boolean } = {}): { db: Db; classifier: InlineClassifier; captureId: number } {
   const db = openStore(':memory:');
+  // As a bulk load into an empty database does.
+  if (opts.deferIndexes) deferIndexes(db);
   const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'ingesting', 'now')`).run().lastInsertRowid);
   const classifier = new InlineClassifier(inputs());
   const writer = new FlowWriter(db, captureId);
@@ -145,6 +148,37 @@ describe('classification while storing', () => {
       expect({ seed, ...snapshot(db) }).toEqual({ seed, ...expected });
       db.close();
     }
+  });
+});
+
+describe('many connections across a NAT', () => {
+  /** Each pod's connection to the API server's Service address, before and after the DNAT. */
+  function natScenario(connections: number): FlowRecord[] {
+    const out: FlowRecord[] = [];
+    for (let i = 0; i < connections; i++) {
+      const client = `10.1.${i >> 8}.${i & 255}:${40000 + (i % 20000)}`;
+      const natLink = `${i.toString(16)}-1@${i}`;
+      out.push(flow(client, '10.96.0.1:443', { app: 'tls', tls: tls('1.3'), natLink }));
+      out.push(flow(client, '10.0.0.70:6443', { app: 'tls', tls: tls('1.3'), natLink }));
+    }
+    return out;
+  }
+
+  it('keeps a bounded number of pairs in memory and still gives every view the other view, as a whole pass does', () => {
+    const flows = natScenario(6000);
+    const { db, classifier, captureId } = storeProvisional(flows, { deferIndexes: true });
+    expect(classifier.topology.natViewsHeld).toBeLessThan(10_000);
+    classifier.finish(db, [captureId]);
+    // The index a bulk load set aside was built for reading pairs back.
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'flows_nat_link'`).pluck().get()).toBe('flows_nat_link');
+    const inline = snapshot(db);
+    const reasons = db.prepare(`SELECT flow_key, reasons FROM flows`).all() as { flow_key: string; reasons: string }[];
+    expect(reasons).toHaveLength(12_000);
+    const linked = reasons.filter((r) => /the same connection is flow t\d+/.test(r.reasons));
+    expect(linked.map((r) => r.flow_key)).toEqual(reasons.map((r) => r.flow_key));
+    classifyDatabase(db, inputs());
+    expect(inline).toEqual(snapshot(db));
+    db.close();
   });
 });
 

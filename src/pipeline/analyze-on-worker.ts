@@ -97,8 +97,17 @@ export function analyzeCaptureOnWorker(
       void worker.terminate();
       then();
     };
+    // A failure stops the analysis thread at once and is reported once this thread has let go of
+    // the file too; nothing the thread sent meanwhile is taken.
+    let failing = false;
+    const fail = (e: unknown): void => {
+      if (settled || failing) return;
+      failing = true;
+      void worker.terminate();
+      void digest.abandon().then(() => settle(() => reject(e)));
+    };
     worker.on('message', (m: FromWorker) => {
-      if (settled) return;
+      if (settled || failing) return;
       try {
         switch (m.type) {
           case 'flows':
@@ -120,15 +129,15 @@ export function analyzeCaptureOnWorker(
             break;
           }
           case 'failed':
-            settle(() => reject(Object.assign(new Error(m.message), m.stack ? { stack: m.stack } : {})));
+            fail(Object.assign(new Error(m.message), m.stack ? { stack: m.stack } : {}));
             break;
         }
       } catch (e) {
-        settle(() => reject(e));
+        fail(e);
       }
     });
-    worker.on('error', (e) => settle(() => reject(e)));
-    worker.on('exit', (code) => settle(() => reject(new Error(`${file}: the analysis thread stopped (exit code ${code})`))));
+    worker.on('error', (e) => fail(e));
+    worker.on('exit', (code) => fail(new Error(`${file}: the analysis thread stopped (exit code ${code})`)));
     const start: StartMessage = {
       type: 'start',
       file,
@@ -161,6 +170,8 @@ class TrailingHash {
   private hashed = 0;
   private target = 0;
   private running: Promise<void> | null = null;
+  private failure: unknown = null;
+  private closed = false;
 
   constructor(file: string) {
     // A file that cannot be opened has the digest of nothing, as the reader gives it.
@@ -170,22 +181,40 @@ class TrailingHash {
   /** The other thread has read `bytes`: hash up to there, in the background. */
   follow(bytes: number): void {
     if (bytes > this.target) this.target = bytes;
-    this.running ??= this.pump().finally(() => (this.running = null));
+    // A read that fails is reported by finish(), not left as an unhandled rejection.
+    this.running ??= this.pump()
+      .catch((e: unknown) => void (this.failure ??= e))
+      .finally(() => (this.running = null));
   }
 
   /** The digest of the first `bytes` bytes. */
   async finish(bytes: number): Promise<string> {
     this.follow(bytes);
     while (this.running !== null) await this.running;
-    if (this.hashed < this.target) await this.pump();
-    await (await this.handle)?.close();
+    if (this.failure === null && this.hashed < this.target) await this.pump().catch((e: unknown) => (this.failure = e));
+    await this.release();
+    if (this.failure !== null) throw this.failure;
     return this.hash.digest('hex');
+  }
+
+  /** The digest is not wanted: stops after the read in progress and closes the file. */
+  async abandon(): Promise<void> {
+    this.target = this.hashed;
+    while (this.running !== null) await this.running;
+    await this.release();
+  }
+
+  private async release(): Promise<void> {
+    const fh = await this.handle;
+    if (fh === null || this.closed) return;
+    this.closed = true;
+    await fh.close().catch(() => {});
   }
 
   private async pump(): Promise<void> {
     const fh = await this.handle;
-    if (fh === null) return;
-    while (this.hashed < this.target) {
+    if (fh === null || this.closed) return;
+    while (this.hashed < this.target && this.failure === null) {
       const want = Math.min(this.buffer.length, this.target - this.hashed);
       const { bytesRead } = await fh.read(this.buffer, 0, want, this.hashed);
       if (bytesRead === 0) return;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -85,13 +85,26 @@ describe('a capture analysed on a thread of its own', () => {
     expect(comparable(there)).toEqual(comparable(here));
   });
 
-  it('stops and rejects when storing a record fails', async () => {
-    const failing = analyzeCaptureOnWorker(join(SAMPLES, 'apiserver-proxy-http.pcap'), {
+  it('stops and rejects when storing a record fails, with the file closed', async () => {
+    const file = join(SAMPLES, 'apiserver-proxy-http.pcap');
+    let calls = 0;
+    const failing = analyzeCaptureOnWorker(file, {
       onFlowEnd: () => {
+        calls++;
         throw new Error('disk full');
       },
     });
     await expect(failing).rejects.toThrow('disk full');
+    expect(calls).toBe(1);
+    // Neither this thread (its digest of the file) nor the stopped analysis thread holds it open.
+    const open = readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === file;
+      } catch {
+        return false; // closed meanwhile (the listing's own descriptor)
+      }
+    });
+    expect(open).toEqual([]);
   });
 
   it('stops reading when aborted, and says so', async () => {

@@ -154,7 +154,7 @@ export const FINDINGS: Record<string, FindingDefinition> = {
     severity: 'high',
     title: 'Server endpoint presented a different certificate',
     recommendation:
-      'The same address and port showed more than one certificate in the data. A rotation explains it; an unexpected change on a path that is not verified may be interception. Compare fingerprints with the host.',
+      'The same address and port showed more than one certificate in the data. A rotation or servers behind a load balancer explain it (pass the cluster CA with --ca to have such replicas recognised); an unexpected change on a path that is not verified may be interception. Compare fingerprints with the host.',
     reference: `${DOC}#api-server-to-kubelet`,
     cis: null,
   },

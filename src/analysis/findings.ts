@@ -4,7 +4,7 @@ import type { Classification, Finding } from '../model/analysis';
 import { FINDINGS } from './finding-catalogue';
 import { canJudgeNetworks, insideCluster } from './inventory';
 import type { Topology, SeenChain } from './topology';
-import { verifyChain, type CaBundle } from '../../dissectors/x509/verify-chain';
+import { hostMatches, verifyChain, type CaBundle } from '../../dissectors/x509/verify-chain';
 import { isKnownNonApiClient } from './classifier';
 
 /**
@@ -239,12 +239,32 @@ function certChanged(f: FlowRecord, ctx: RuleContext): Finding[] {
   const other = ctx.topology.otherLeafChain(f.server.ip, f.server.port, leaf.sha256);
   if (!other) return [];
   const o = other.chain[0]!;
+  const sni = f.tls!.sni;
+  const name = sni ?? f.server.ip;
+  let note = '';
+  if (ctx.ca) {
+    // Servers behind one address the capture does not see through (a load balancer, a Service
+    // address reached without the DNAT in view) each present their own certificate. When both
+    // chain to the supplied CA and name what the client asked for, a verifying client accepts
+    // either: the identity it checks did not change.
+    const accepted = (chain: CertificateInfo[], ts: number) =>
+      verifyChain(chain, ctx.ca!, sni ? { at: new Date(ts * 1000), host: sni } : { at: new Date(ts * 1000), ip: f.server.ip }).result === 'ok';
+    if (accepted(f.tls!.serverCertificates, f.firstTs) && accepted(other.chain, other.ts)) return [];
+  } else if (leaf.issuer === o.issuer && !leaf.selfSigned && !o.selfSigned && namesTarget(leaf, f) && namesTarget(o, f)) {
+    note = `; both name ${name} and carry the issuer name ${leaf.issuer}, as servers behind one load-balanced address do: with --ca the chains are checked and such replicas are not reported`;
+  }
   return [
     make(
       'cert-changed',
       f,
-      `${f.server.ip}:${f.server.port} presented ${leaf.subject} (sha256 ${leaf.sha256.slice(0, 16)}…) on this connection, and ${o.subject} (sha256 ${o.sha256.slice(0, 16)}…) in flow ${other.flowId} at ${isoTime(other.ts)}`,
+      `${f.server.ip}:${f.server.port} presented ${leaf.subject} (sha256 ${leaf.sha256.slice(0, 16)}…) on this connection, and ${o.subject} (sha256 ${o.sha256.slice(0, 16)}…) in flow ${other.flowId} at ${isoTime(other.ts)}${note}`,
       f.tls!.certificateFrame || f.firstFrame,
     ),
   ];
+}
+
+/** Whether a certificate names what the client asked for: the SNI when it sent one, else the address. */
+function namesTarget(c: CertificateInfo, f: FlowRecord): boolean {
+  const sni = f.tls?.sni;
+  return sni ? c.sanDns.some((p) => hostMatches(p, sni)) : c.sanIp.includes(f.server.ip);
 }

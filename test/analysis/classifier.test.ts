@@ -306,6 +306,35 @@ describe('classifier and findings', () => {
       expect(one.map((r) => r.rules.includes('cert-changed'))).toEqual([true, true, true, true]);
     });
 
+    it('a load-balanced address whose DNAT is not in view: replicas are told from an impostor by the supplied CA', () => {
+      // Two API servers behind one address, each with its own certificate from the cluster CA, both
+      // naming the address the clients use; and an impostor whose certificate only carries the CA's name.
+      // A time inside every certificate's validity (the replica's was made later than the others).
+      const at = Date.parse(fixtureCert('server-rsa-replica').notBefore) / 1000 + 86_400;
+      const seq = { n: 0 };
+      const when = () => ({ firstTs: at + ++seq.n, lastTs: at + seq.n + 1 });
+      const via = (sport: number, cert: string) =>
+        flow(`10.244.1.5:${sport}`, '127.0.0.1:6443', { ...when(), app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert(cert)] }) });
+      const replicas = [via(40000, 'server-rsa'), via(40001, 'server-rsa-replica'), via(40002, 'server-rsa')];
+      const impostor = [via(40000, 'server-rsa'), via(40001, 'forged')];
+      const rules = (rs: ReturnType<typeof analyse>) => rs.map((r) => r.rules.includes('cert-changed'));
+      // Without a CA nothing can be checked: the change is reported, with what it may be.
+      const unchecked = analyse(replicas);
+      expect(rules(unchecked)).toEqual([true, true, true]);
+      expect(unchecked[1]!.findings.find((x) => x.rule === 'cert-changed')!.evidence).toMatch(
+        /both name 127\.0\.0\.1 and carry the issuer name CN=kubernetes-ca, as servers behind one load-balanced address do/,
+      );
+      expect(analyse(impostor)[1]!.findings.find((x) => x.rule === 'cert-changed')!.evidence).toMatch(/load-balanced/);
+      const ca = fixturePem('ca-rsa');
+      expect(rules(analyse(replicas, { ca }))).toEqual([false, false, false]);
+      expect(rules(analyse(impostor, { ca }))).toEqual([true, true]);
+      // A replica that does not name what the client asked for (its SNI) is a change even with the CA.
+      const sni = (sport: number, cert: string, name: string) =>
+        flow(`10.244.1.5:${sport}`, '127.0.0.1:6443', { ...when(), app: 'tls', tls: tls('1.2', { sni: name, serverCertificates: [fixtureCert(cert)] }) });
+      expect(rules(analyse([sni(40000, 'server-rsa', 'a.nodes.example.com'), sni(40001, 'server-rsa-replica', 'a.nodes.example.com')], { ca }))).toEqual([false, false]);
+      expect(rules(analyse([sni(40000, 'server-rsa', 'worker-1'), sni(40001, 'server-rsa-replica', 'worker-1')], { ca }))).toEqual([true, true]);
+    });
+
     it('gives the same answer whichever view was observed first, and links nothing across captures', () => {
       const flows = dnat('1a-2b@7');
       const forward = analyse(flows).map((r) => r.c);

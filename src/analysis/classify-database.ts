@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/store';
 import { StoredFlowPages } from '../store/store';
-import { restoreDeferredIndex } from '../store/deferred-indexes';
+import { deferIndexes, restoreDeferredIndex, restoreDeferredIndexes } from '../store/deferred-indexes';
 import { VerdictWriter, type VerdictUpdate } from '../store/verdict-writer';
 import { classifyFlow } from './classifier';
 import { findingsForFlow } from './findings';
@@ -19,6 +19,8 @@ export interface ClassifySummary {
   endpoints: number;
   /** Flows whose stored verdict (path, reasons or findings) this pass changed. */
   changed: number;
+  /** Secondary indexes the pass dropped and built again because most verdicts changed (0: none). */
+  indexesRebuilt?: number;
 }
 
 /**
@@ -27,10 +29,46 @@ export interface ClassifySummary {
  * each ingest and by `planewatch reclassify`; running it twice gives the same database. `topology`
  * must be new (it is given so that a caller can go on learning with it, as live capture does).
  */
-export function classifyDatabase(db: Db, inputs: AnalysisInputs, topology = new Topology(inputs.inventory)): ClassifySummary {
+export function classifyDatabase(
+  db: Db,
+  inputs: AnalysisInputs,
+  topology = new Topology(inputs.inventory),
+  opts: { indexesAsideWhenWorthIt?: boolean } = {},
+): ClassifySummary {
   const pass = new DatabasePass(db, inputs, topology, CLASSIFY_BATCH);
-  while (!pass.step());
-  return pass.summary!;
+  if (!opts.indexesAsideWhenWorthIt) {
+    while (!pass.step());
+    return pass.summary!;
+  }
+  let decided = false;
+  let aside = 0;
+  try {
+    while (!pass.step()) {
+      if (decided || pass.judged < ASIDE_SAMPLE) continue;
+      decided = true;
+      if (indexesAsideWorthIt(db, pass)) aside = deferIndexes(db);
+    }
+  } finally {
+    if (aside > 0) restoreDeferredIndexes(db);
+  }
+  return { ...pass.summary!, indexesRebuilt: aside };
+}
+
+/** Flows judged before a pass decides whether to set the indexes aside for the rest of it. */
+const ASIDE_SAMPLE = 10_000;
+
+/**
+ * Whether the rest of a pass is cheaper with the secondary indexes dropped and built again at the
+ * end. A changed verdict rewrites entries of several indexes keyed in random order (path,
+ * severity, …), each on another page; building an index sorts the whole table once instead. On a
+ * million flows the rebuild costs about a tenth of what updating them all in place does (6.6 s
+ * against 67 s measured), so it pays when the flows left times the share changed so far exceeds a
+ * tenth of all flows.
+ */
+function indexesAsideWorthIt(db: Db, pass: DatabasePass): boolean {
+  const total = db.prepare(`SELECT COUNT(*) FROM flows`).pluck().get() as number;
+  const share = pass.changed / pass.judged;
+  return (total - pass.judged) * share > total / 10;
 }
 
 /**
@@ -59,6 +97,16 @@ export class DatabasePass {
     this.pages = new StoredFlowPages(db, pageSize);
     this.writer = new VerdictWriter(db);
     topology.natViewReader ??= storedNatViews(db);
+  }
+
+  /** Flows judged so far. */
+  get judged(): number {
+    return this.flows;
+  }
+
+  /** Judged flows whose stored verdict changed. */
+  get changed(): number {
+    return this.writer.changed;
   }
 
   /** Every flow stored before now has been learned from: the pass is judging. */

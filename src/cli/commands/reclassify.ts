@@ -24,7 +24,7 @@ export function registerReclassifyCommand(program: Command): void {
         process.exit(EXIT.ERROR);
       }
       const db = openStore(file);
-      const s = classifyDatabase(db, resolveInputs(db, inputs));
+      const s = classifyDatabase(db, resolveInputs(db, inputs), undefined, { indexesAsideWhenWorthIt: true });
       db.close();
       process.stdout.write(`reclassified ${s.flows} flows (${s.changed} changed): ${s.findings} findings, ${s.endpoints} endpoints\n`);
     });

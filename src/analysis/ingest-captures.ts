@@ -1,7 +1,7 @@
 import type { Db } from '../store/store';
 import { FlowWriter } from '../store/store';
-import { analyzeCapture, type CaptureAnalysis } from '../pipeline/analyze-file';
-import { analyseOnOwnThread, analyzeCaptureOnWorker } from '../pipeline/analyze-on-worker';
+import { analyzeCapture, type AnalyzeCaptureOptions, type CaptureAnalysis } from '../pipeline/analyze-file';
+import { analysisThreads, analyzeCaptureOnWorker } from '../pipeline/analyze-on-worker';
 import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../model/flow-record';
@@ -25,7 +25,10 @@ export interface IngestOptions {
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
-  /** 1: everything on this thread; 2: each file read and dissected on a thread of its own (see analyseOnOwnThread). */
+  /**
+   * Threads in all: 1 everything on this thread; 2 each file read and dissected on a thread of its
+   * own; n more: n − 1 threads share each file's connections (see analysisThreads).
+   */
   threads?: number;
   signal?: AbortSignal;
   /**
@@ -57,9 +60,10 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
     const read = async (classify: IngestOptions['classify']): Promise<{ result: CaptureAnalysis; writer: FlowWriter }> => {
       // Classification reads flows back from the database: no key → id map is needed here.
       const writer = new FlowWriter(db, captureId, { trackIds: false });
-      const ownThread = analyseOnOwnThread(file, opts.threads);
+      const threads = analysisThreads(file, opts.threads);
       try {
-        const result = await (ownThread ? analyzeCaptureOnWorker : analyzeCapture)(file, {
+        const analyse = threads === 0 ? analyzeCapture : (f: string, o: AnalyzeCaptureOptions) => analyzeCaptureOnWorker(f, o, threads);
+        const result = await analyse(file, {
           sessionFactory,
           keyLog,
           onFlowEnd: (rec) => writer.add(rec, classify ? classify(rec) : null),

@@ -15,10 +15,14 @@ export function positiveInt(text: string): number {
   return n;
 }
 
-/** `--threads`: 1 or 2. */
-export function threadCount(text: string): 1 | 2 {
-  if (text !== '1' && text !== '2') throw new InvalidArgumentError('expected 1 or 2');
-  return Number(text) as 1 | 2;
+/** Threads `--threads` may ask for at most (each analysis thread reads the whole file). */
+export const MAX_THREADS = 16;
+
+/** `--threads`: 1 to MAX_THREADS. */
+export function threadCount(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_THREADS) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_THREADS}`);
+  return n;
 }
 
 export function severity(text: string): Severity {

@@ -220,6 +220,17 @@ export class FlowTable {
     this.count--;
   }
 
+  /**
+   * A packet this table does not account (another shard's) was captured at `at`: the idle sweep runs
+   * when it would have for it.
+   */
+  tick(at: PacketStamp): void {
+    if (at.ts >= this.nextSweepTs) {
+      this.sweep(at.ts);
+      this.nextSweepTs = at.ts + SWEEP_INTERVAL;
+    }
+  }
+
   /** Ends flows idle for `idleTimeout` and drops closed flows past their linger time. */
   sweep(now: number): void {
     const idleBefore = now - this.opts.idleTimeout;

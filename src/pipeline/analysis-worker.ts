@@ -49,6 +49,7 @@ async function run(start: StartMessage): Promise<void> {
       },
       flowIdPrefix: start.flowIdPrefix,
       captureIndex: start.captureIndex,
+      shard: start.shard,
       idleTimeout: start.idleTimeout,
       maxFlows: start.maxFlows,
       keepDuplicates: start.keepDuplicates,

@@ -43,7 +43,8 @@ export async function analyzeCapture(file: string, opts: AnalyzeCaptureOptions):
   const keyLog = opts.keyLog;
   let lateSecrets = false;
   const info = await readCapture(file, (frame) => engine.processFrame(frame), {
-    anomalies,
+    // With shards every one reads the whole file: what the reader counts is shard 0's.
+    anomalies: (opts.shard?.index ?? 0) === 0 ? anomalies : new AnomalyCounter(),
     onProgress: opts.onProgress ? (n: number) => opts.onProgress!(n, engine.stats.packets) : undefined,
     input: opts.input,
     signal: opts.signal,

@@ -10,29 +10,40 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SECRETS_TLS_KEY_LOG } from '../ingest/pcapng-reader';
+import { AnomalyCounter, type AnomalyCode } from '../anomalies';
 import type { AnalyzeCaptureOptions, CaptureAnalysis } from './analyze-file';
+import { EngineStats } from './engine-stats';
 import { fromPlain, type FromWorker, type StartMessage } from './worker-protocol';
 
-/** Captures at least this large get a thread of their own by default (start-up costs ~0.1 s). */
+/** Captures at least this large get threads of their own by default (start-up costs ~0.1 s). */
 export const OWN_THREAD_MIN_BYTES = 32 * 1024 * 1024;
 
 /** Cores the two threads need between them to gain on one (they use about 1.55 together). */
 const MIN_CORES_FOR_TWO = 1.5;
 
 /**
- * Whether `file` is analysed on a thread of its own: `threads` 1 never, 2 always (standard input
- * excepted: only the main thread reads it), unset for a file of OWN_THREAD_MIN_BYTES or more when a
- * second core is there to run it (a container's CPU limit counts).
+ * Analysis threads by default at most: each reads the whole file and keeps a heap of its own, and
+ * the main thread, which classifies and stores for all of them, keeps up with about three.
  */
-export function analyseOnOwnThread(file: string, threads: number | undefined): boolean {
-  if (file === '-' || threads === 1) return false;
-  if (threads !== undefined) return true;
-  if (Math.min(availableParallelism(), cgroupCpuLimit()) < MIN_CORES_FOR_TWO) return false;
+export const MAX_DEFAULT_ANALYSIS_THREADS = 3;
+
+/**
+ * How many threads analyse `file` beside the main one (0: it is analysed on the main thread).
+ * `threads` is the total: 1 none, 2 one, n ≥ 3 n − 1 sharing its connections (see shard.ts); standard
+ * input is always read on the main thread. Unset: for a file of OWN_THREAD_MIN_BYTES or more, one per
+ * core beyond the first (a container's CPU limit counts), at most MAX_DEFAULT_ANALYSIS_THREADS.
+ */
+export function analysisThreads(file: string, threads: number | undefined): number {
+  if (file === '-' || threads === 1) return 0;
+  if (threads !== undefined) return Math.max(1, Math.floor(threads) - 1);
+  const cores = Math.min(availableParallelism(), cgroupCpuLimit());
+  if (cores < MIN_CORES_FOR_TWO) return 0;
   try {
-    return statSync(file).size >= OWN_THREAD_MIN_BYTES;
+    if (statSync(file).size < OWN_THREAD_MIN_BYTES) return 0;
   } catch {
-    return false; // the reader reports what is wrong with it
+    return 0; // the reader reports what is wrong with it
   }
+  return Math.max(1, Math.min(MAX_DEFAULT_ANALYSIS_THREADS, Math.floor(cores) - 1));
 }
 
 /**
@@ -74,88 +85,144 @@ function workerEntry(): URL {
 }
 
 /**
- * analyzeCapture on another thread. The session factory is the analysis thread's own, over a copy of
- * `keyLog`; the capture's Decryption Secrets Blocks are added to `keyLog` when it is done. An
- * exception from `onFlowEnd` stops the analysis and rejects.
+ * analyzeCapture on `threads` other threads: one reads, decodes, reassembles and dissects the whole
+ * capture; several share its connections (each reads every frame, see shard.ts), and their counters
+ * are added up as one thread's. The session factory is each analysis thread's own, over a copy of
+ * `keyLog`; the capture's Decryption Secrets Blocks are added to `keyLog` when it is done. Records
+ * come in the order the flows ended in each thread. An exception from `onFlowEnd` stops the analysis
+ * and rejects.
  */
 export function analyzeCaptureOnWorker(
   file: string,
-  opts: Omit<AnalyzeCaptureOptions, 'sessionFactory' | 'input' | 'anomalies'>,
+  opts: Omit<AnalyzeCaptureOptions, 'sessionFactory' | 'input' | 'anomalies' | 'shard'>,
+  threads = 1,
 ): Promise<CaptureAnalysis> {
   return new Promise<CaptureAnalysis>((resolve, reject) => {
-    const inFlight = new SharedArrayBuffer(4);
-    const batches = new Int32Array(inFlight);
-    const worker = new Worker(workerEntry());
-    // The file's SHA-256, computed here as the analysis thread reads it (this thread has time to spare).
+    const count = Math.max(1, Math.floor(threads));
+    const workers: Worker[] = [];
+    const results: CaptureAnalysis[] = [];
+    // What each thread has read (bytes, frames): the slowest one is where the analysis stands.
+    const readBytes = new Array<number>(count).fill(0);
+    const readPackets = new Array<number>(count).fill(0);
+    let done = 0;
+    let rawBytes = 0;
+    // The file's SHA-256, computed here as the first analysis thread reads it (this thread has time to spare).
     const digest = new TrailingHash(file);
     let settled = false;
-    const onAbort = (): void => worker.postMessage({ type: 'abort' });
+    let failing = false;
+    const onAbort = (): void => {
+      for (const w of workers) w.postMessage({ type: 'abort' });
+    };
+    const stopAll = (): void => {
+      for (const w of workers) void w.terminate();
+    };
     const settle = (then: () => void): void => {
       if (settled) return;
       settled = true;
       opts.signal?.removeEventListener('abort', onAbort);
-      void worker.terminate();
+      stopAll();
       then();
     };
-    // A failure stops the analysis thread at once and is reported once this thread has let go of
-    // the file too; nothing the thread sent meanwhile is taken.
-    let failing = false;
+    // A failure stops every analysis thread at once and is reported once this thread has let go of
+    // the file too; nothing they sent meanwhile is taken.
     const fail = (e: unknown): void => {
       if (settled || failing) return;
       failing = true;
-      void worker.terminate();
+      stopAll();
       void digest.abandon().then(() => settle(() => reject(e)));
     };
-    worker.on('message', (m: FromWorker) => {
-      if (settled || failing) return;
-      try {
-        switch (m.type) {
-          case 'flows':
-            for (const rec of m.records) opts.onFlowEnd(rec);
-            Atomics.sub(batches, 0, 1);
-            Atomics.notify(batches, 0);
-            break;
-          case 'progress':
-            digest.follow(m.bytes);
-            opts.onProgress?.(m.bytes, m.packets);
-            break;
-          case 'done': {
-            const analysis = fromPlain(m.result);
-            for (const s of analysis.info.secrets) if (s.type === SECRETS_TLS_KEY_LOG) opts.keyLog?.addBytes(s.data);
-            digest.finish(m.rawBytes).then(
-              (sha256) => settle(() => resolve({ ...analysis, info: { ...analysis.info, sha256 } })),
-              (e: unknown) => settle(() => reject(e)),
-            );
-            break;
-          }
-          case 'failed':
-            fail(Object.assign(new Error(m.message), m.stack ? { stack: m.stack } : {}));
-            break;
-        }
-      } catch (e) {
-        fail(e);
-      }
-    });
-    worker.on('error', (e) => fail(e));
-    worker.on('exit', (code) => fail(new Error(`${file}: the analysis thread stopped (exit code ${code})`)));
-    const start: StartMessage = {
-      type: 'start',
-      file,
-      idleTimeout: opts.idleTimeout,
-      maxFlows: opts.maxFlows,
-      keepDuplicates: opts.keepDuplicates,
-      flowIdPrefix: opts.flowIdPrefix,
-      captureIndex: opts.captureIndex,
-      secrets: opts.keyLog?.exportSecrets() ?? [],
-      inFlight,
+    const finished = (): void => {
+      const analysis = mergeShards(results);
+      for (const s of analysis.info.secrets) if (s.type === SECRETS_TLS_KEY_LOG) opts.keyLog?.addBytes(s.data);
+      digest.finish(rawBytes).then(
+        (sha256) => settle(() => resolve({ ...analysis, info: { ...analysis.info, sha256 } })),
+        (e: unknown) => settle(() => reject(e)),
+      );
     };
-    worker.postMessage(start);
-    // After the start: the worker takes its messages in order.
+    const secrets = opts.keyLog?.exportSecrets() ?? [];
+    for (let index = 0; index < count; index++) {
+      const inFlight = new SharedArrayBuffer(4);
+      const batches = new Int32Array(inFlight);
+      const worker = new Worker(workerEntry());
+      workers.push(worker);
+      worker.on('message', (m: FromWorker) => {
+        if (settled || failing) return;
+        try {
+          switch (m.type) {
+            case 'flows':
+              for (const rec of m.records) opts.onFlowEnd(rec);
+              Atomics.sub(batches, 0, 1);
+              Atomics.notify(batches, 0);
+              break;
+            case 'progress': {
+              if (index === 0) digest.follow(m.bytes);
+              readBytes[index] = m.bytes;
+              readPackets[index] = m.packets;
+              let slowest = 0;
+              for (let i = 1; i < count; i++) if (readBytes[i]! < readBytes[slowest]!) slowest = i;
+              if (slowest === index) opts.onProgress?.(m.bytes, m.packets);
+              break;
+            }
+            case 'done':
+              results[index] = fromPlain(m.result);
+              if (index === 0) rawBytes = m.rawBytes;
+              if (++done === count) finished();
+              break;
+            case 'failed':
+              fail(Object.assign(new Error(m.message), m.stack ? { stack: m.stack } : {}));
+              break;
+          }
+        } catch (e) {
+          fail(e);
+        }
+      });
+      worker.on('error', (e) => fail(e));
+      worker.on('exit', (code) => fail(new Error(`${file}: the analysis thread stopped (exit code ${code})`)));
+      const start: StartMessage = {
+        type: 'start',
+        file,
+        idleTimeout: opts.idleTimeout,
+        // The flows kept at most are shared out: memory stays what one thread's table takes.
+        maxFlows: opts.maxFlows === undefined || count === 1 ? opts.maxFlows : Math.max(1, Math.ceil(opts.maxFlows / count)),
+        keepDuplicates: opts.keepDuplicates,
+        flowIdPrefix: opts.flowIdPrefix,
+        captureIndex: opts.captureIndex,
+        shard: count > 1 ? { index, count } : undefined,
+        secrets,
+        inFlight,
+      };
+      worker.postMessage(start);
+    }
+    // After the starts: each worker takes its messages in order.
     if (opts.signal) {
       if (opts.signal.aborted) onAbort();
       else opts.signal.addEventListener('abort', onAbort, { once: true });
     }
   });
+}
+
+/**
+ * The results of the shards of one capture as one thread's: what belongs to the capture (frames,
+ * bytes, link types, what reading it found) from shard 0, which alone counted it; connections,
+ * analysed packets and anomalies added up.
+ */
+export function mergeShards(parts: CaptureAnalysis[]): CaptureAnalysis {
+  const first = parts[0]!;
+  if (parts.length === 1) return first;
+  const anomalies = new AnomalyCounter();
+  const stats = new EngineStats(anomalies);
+  stats.packets = first.stats.packets;
+  stats.bytes = first.stats.bytes;
+  for (const [linkType, n] of first.stats.linkTypes) stats.linkTypes.set(linkType, n);
+  for (const p of parts) {
+    stats.analysedPackets += p.stats.analysedPackets;
+    stats.flows += p.stats.flows;
+    stats.tcpConnections += p.stats.tcpConnections;
+    stats.udpFlows += p.stats.udpFlows;
+    stats.activeFlows += p.stats.activeFlows;
+    for (const [code, n] of Object.entries(p.stats.anomalies.toJSON())) anomalies.add(code as AnomalyCode, n);
+  }
+  return { info: { ...first.info, anomalies }, stats, lateSecrets: parts.some((p) => p.lateSecrets) };
 }
 
 /**

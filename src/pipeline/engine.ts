@@ -14,6 +14,7 @@ import type { Frame } from '../ingest/frame';
 import type { AppEvidence, AppSession, FlowMeta, FlowRecord } from '../model/flow-record';
 import { EngineStats } from './engine-stats';
 import { buildFlowRecord, unknownEvidence } from './flow-record-builder';
+import { shardOfPorts, type Shard } from './shard';
 
 export const DEFAULT_IDLE_TIMEOUT = 300;
 export const DEFAULT_MAX_FLOWS = 200_000;
@@ -38,6 +39,12 @@ export interface EngineOptions {
    * each is counted once, see DuplicateFilter).
    */
   keepDuplicates?: boolean;
+  /**
+   * Analyse only this shard's connections (see shard.ts). Every frame is still decoded; what the
+   * capture's frames count (packets, bytes, link types, decoding anomalies) is counted by shard 0
+   * alone, so that the shards' counters add up to one thread's.
+   */
+  shard?: Shard;
 }
 
 const PROTO_TCP = 6;
@@ -65,10 +72,16 @@ export class Engine implements FlowExpiry {
   private readonly captureIndex: number;
   private lastLinkType = -1;
   private lastLinkCount = 0;
+  /** Shards analysing this capture (1: this engine analyses every connection), and this one's index. */
+  private readonly shardCount: number;
+  private readonly shardIndex: number;
 
   constructor(opts: EngineOptions) {
     this.stats = new EngineStats(opts.anomalies ?? new AnomalyCounter());
-    this.decoder = new PacketDecoder(this.stats.anomalies);
+    this.shardCount = opts.shard?.count ?? 1;
+    this.shardIndex = opts.shard?.index ?? 0;
+    // Every shard decodes every frame: the decoder's anomalies are shard 0's to count.
+    this.decoder = new PacketDecoder(this.shardIndex === 0 ? this.stats.anomalies : new AnomalyCounter());
     this.table = new FlowTable(
       { idleTimeout: opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, maxFlows: Math.max(1, opts.maxFlows ?? DEFAULT_MAX_FLOWS) },
       this,
@@ -94,6 +107,11 @@ export class Engine implements FlowExpiry {
     if (st !== DecodeStatus.OK) return;
     const proto = pkt.protocol;
     if (proto !== PROTO_TCP && proto !== PROTO_UDP) return;
+    if (this.shardCount > 1 && shardOfPorts(pkt.srcPort, pkt.dstPort, this.shardCount) !== this.shardIndex) {
+      // Another shard's connection; its time still moves this shard's clock (idle expiry).
+      this.table.tick(now);
+      return;
+    }
     if (this.duplicates !== null && this.duplicates.isDuplicate(now)) {
       stats.anomalies.add('packet.duplicate');
       return;
@@ -139,7 +157,7 @@ export class Engine implements FlowExpiry {
   snapshot(): FlowRecord[] {
     const out: FlowRecord[] = [];
     for (const f of this.table.openFlows()) {
-      out.push(buildFlowRecord(f, this.describe(f), 'active', this.idPrefix, this.captureIndex));
+      out.push(buildFlowRecord(f, this.describe(f), 'active', this.idOf(f), this.captureIndex));
     }
     return out;
   }
@@ -190,12 +208,21 @@ export class Engine implements FlowExpiry {
     if (flow.reassembler !== null) flow.reassembler.close();
     const evidence = this.describe(flow);
     this.collectSessionAnomalies(flow);
-    const rec = buildFlowRecord(flow, evidence, reason, this.idPrefix, this.captureIndex);
+    const rec = buildFlowRecord(flow, evidence, reason, this.idOf(flow), this.captureIndex);
     // Nothing more is delivered to a reported flow: let its buffers and session go.
     flow.reassembler = null;
     flow.session = null;
     flow.describer = null;
     this.onFlowEnd(rec);
+  }
+
+  /**
+   * `${flowIdPrefix}${n}`: n counts the flows from 1, and with shards interleaves them (shard i of k
+   * numbers its j-th flow (j-1)·k+i+1), so ids stay unique and short.
+   */
+  private idOf(flow: Flow): string {
+    const n = this.shardCount === 1 ? flow.n : (flow.n - 1) * this.shardCount + this.shardIndex + 1;
+    return `${this.idPrefix}${n}`;
   }
 
   /** The dissectors count their anomalies in the session: they belong to the flow and the capture. */

@@ -29,7 +29,7 @@ export function buildFlowRecord(
   flow: Flow,
   evidence: AppEvidence,
   endReason: FlowRecord['endReason'],
-  idPrefix: string,
+  id: string,
   captureIndex: number,
 ): FlowRecord {
   if (flow.communityId === null) {
@@ -43,7 +43,7 @@ export function buildFlowRecord(
     tls: evidence.tls,
     http: evidence.http,
     ssh: evidence.ssh,
-    id: `${idPrefix}${flow.n}`,
+    id,
     communityId: flow.communityId,
     transport: tcp ? 'tcp' : 'udp',
     ipVersion: flow.ipVersion,

@@ -11,6 +11,7 @@ import type { FlowRecord } from '../model/flow-record';
 import type { CertificateInfo } from '../model/records';
 import type { CaptureAnalysis } from './analyze-file';
 import { EngineStats } from './engine-stats';
+import type { Shard } from './shard';
 
 /** Flow records sent in one message (one structured clone, one wake-up of the receiver). */
 export const FLOW_BATCH = 256;
@@ -28,6 +29,8 @@ export interface StartMessage {
   keepDuplicates?: boolean;
   flowIdPrefix?: string;
   captureIndex?: number;
+  /** The connections this thread analyses when several share the capture (see shard.ts). */
+  shard?: Shard;
   /** The run's TLS secrets so far (key log files, earlier captures' Decryption Secrets Blocks). */
   secrets: ExportedSecret[];
   /** Int32Array[0]: batches in flight (the sender adds, the receiver subtracts and notifies). */

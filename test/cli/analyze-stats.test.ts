@@ -35,8 +35,20 @@ const pcap = buildPcap(PACKETS);
 const pcapFile = join(dir, 'small.pcap');
 writeFileSync(pcapFile, pcap);
 
+/** `--json` output with connections in one order, and without what their ids and storage order decide. */
+function comparableRun(stdout: string): unknown {
+  const ids = (text: string) => text.replace(/\bc\d+f\d+\b/g, 'ID');
+  const out = JSON.parse(ids(stdout)) as { flows: { dbId?: number; capture: string; firstFrame: number; communityId: string }[]; findings: { id?: number }[] };
+  const key = (f: { capture: string; firstFrame: number; communityId: string }) => `${f.capture} ${String(f.firstFrame).padStart(9)} ${f.communityId}`;
+  return {
+    ...out,
+    flows: out.flows.map(({ dbId: _, ...f }) => f).sort((a, b) => (key(a) < key(b) ? -1 : 1)),
+    findings: out.findings.map(({ id: _, ...f }) => JSON.stringify(f)).sort(),
+  };
+}
+
 describe('planewatch analyze', () => {
-  it('--threads 2 (a thread of its own for each capture) prints exactly what --threads 1 prints, damage included', () => {
+  it('--threads 2 (a thread of its own for each capture) prints exactly what --threads 1 prints, damage included; --threads 3 the same connections', () => {
     const samples = join(repo, 'captures/samples');
     const cut = join(dir, 'threads-cut.pcap');
     writeFileSync(cut, pcap.subarray(0, pcap.length - 10));
@@ -49,7 +61,13 @@ describe('planewatch analyze', () => {
     const parsed = JSON.parse(two.stdout);
     expect(parsed.flows.length).toBeGreaterThan(50);
     expect(parsed).toEqual(JSON.parse(one.stdout));
-    expect(cli(['analyze', pcapFile, '--threads', '3']).code).toBe(2);
+    // Two analysis threads sharing the connections: the same, but for the order of the connections
+    // and their ids (which reasons and evidence quote).
+    const three = cli(['analyze', ...files, '--json', '--threads', '3']);
+    expect(three.code).toBe(one.code);
+    expect(three.stderr).toBe(one.stderr);
+    expect(comparableRun(three.stdout)).toEqual(comparableRun(one.stdout));
+    for (const bad of ['0', '17', 'two', '2.5']) expect(cli(['analyze', pcapFile, '--threads', bad]).code).toBe(2);
   });
 
   it('--json prints per-capture statistics for a small pcap', () => {

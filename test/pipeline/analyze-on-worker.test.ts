@@ -7,7 +7,7 @@ import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../../src/model/flow-record';
 import { analyzeCapture, type CaptureAnalysis } from '../../src/pipeline/analyze-file';
-import { analyseOnOwnThread, analyzeCaptureOnWorker, cgroupCpuLimit, cpuMaxCores, OWN_THREAD_MIN_BYTES } from '../../src/pipeline/analyze-on-worker';
+import { analysisThreads, analyzeCaptureOnWorker, cgroupCpuLimit, cpuMaxCores, OWN_THREAD_MIN_BYTES } from '../../src/pipeline/analyze-on-worker';
 import { toPlain } from '../../src/pipeline/worker-protocol';
 
 /**
@@ -116,10 +116,12 @@ describe('a capture analysed on a thread of its own', () => {
 
   it('is chosen for large files only, never for standard input, unless told', () => {
     const small = join(SAMPLES, 'apiserver-proxy-http.pcap');
-    expect(analyseOnOwnThread(small, undefined)).toBe(false);
-    expect(analyseOnOwnThread(small, 2)).toBe(true);
-    expect(analyseOnOwnThread('-', 2)).toBe(false);
-    expect(analyseOnOwnThread(join(dir, 'missing.pcap'), undefined)).toBe(false);
+    expect(analysisThreads(small, undefined)).toBe(0);
+    expect(analysisThreads(small, 1)).toBe(0);
+    expect(analysisThreads(small, 2)).toBe(1);
+    expect(analysisThreads(small, 4)).toBe(3);
+    expect(analysisThreads('-', 2)).toBe(0);
+    expect(analysisThreads(join(dir, 'missing.pcap'), undefined)).toBe(0);
     expect(OWN_THREAD_MIN_BYTES).toBeGreaterThan(readFileSync(small).length);
   });
 

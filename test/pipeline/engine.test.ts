@@ -235,14 +235,45 @@ describe('Engine: one connection seen on both sides of a NAT', () => {
     return specs.map((p, i) => ({ data: buildFrame(p), ts: at + i * 0.01 }));
   }
 
+  /** The records of the conversations, through `shards` engines each analysing its share (see shard.ts). */
   function recordsOf(...convs: { data: Uint8Array; ts: number }[][]): Map<string, FlowRecord> {
+    return shardedRecordsOf(1, ...convs);
+  }
+
+  function shardedRecordsOf(shards: number, ...convs: { data: Uint8Array; ts: number }[][]): Map<string, FlowRecord> {
     const frames = convs.flat().sort((a, b) => a.ts - b.ts);
     const records: FlowRecord[] = [];
-    const engine = new Engine({ onFlowEnd: (r) => records.push(r), sessionFactory: (meta) => new RecordingSession(meta) });
-    frames.forEach((f, i) => engine.processFrame(toFrame(f.data, f.ts, i + 1)));
-    engine.finish();
+    for (let index = 0; index < shards; index++) {
+      const shard = shards > 1 ? { index, count: shards } : undefined;
+      const engine = new Engine({ onFlowEnd: (r) => records.push(r), sessionFactory: (meta) => new RecordingSession(meta), shard });
+      const before = records.length;
+      frames.forEach((f, i) => engine.processFrame(toFrame(f.data, f.ts, i + 1)));
+      engine.finish();
+      // Every shard sees every frame, and with enough connections each gets some of them.
+      expect(engine.stats.packets).toBe(frames.length);
+      if (shards > 1) expect(records.length).toBeGreaterThan(before);
+    }
+    expect(new Set(records.map((r) => r.id)).size).toBe(records.length);
     return new Map(records.map((r) => [`${r.client.ip}:${r.client.port}>${r.server.ip}:${r.server.port}`, r]));
   }
+
+  it('shares connections out among shards, each view of a NAT with its other view: the records of one engine', () => {
+    const convs = [];
+    for (let i = 0; i < 24; i++) {
+      const port = 33000 + i * 997;
+      // DNAT and SNAT pairs, and connections of their own.
+      convs.push(conversation('10.244.1.5', port, '10.96.0.1', 443, 0x100000 + i, 0x200000 + i, T0 + i * 0.001));
+      convs.push(conversation('10.244.1.5', port, '10.0.0.10', 6443, 0x100000 + i, 0x200000 + i, T0 + i * 0.001 + 0.00002));
+      convs.push(conversation('10.244.2.7', port + 1, '10.0.0.10', 6443, 0x300000 + i, 0x400000 + i, T0 + i * 0.001 + 0.0003));
+      convs.push(conversation('10.0.0.21', port + 1, '10.0.0.10', 6443, 0x300000 + i, 0x400000 + i, T0 + i * 0.001 + 0.00032));
+      convs.push(conversation('10.0.0.22', port + 2, '10.0.0.11', 10250, 0x500000 + i, 0x600000 + i, T0 + i * 0.001 + 0.0005));
+    }
+    const comparable = (m: Map<string, FlowRecord>) =>
+      [...m].map(([k, r]) => [k, { ...r, id: '' }] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const one = shardedRecordsOf(1, ...convs);
+    expect([...one.values()].filter((r) => r.natLink !== null)).toHaveLength(4 * 24);
+    for (const shards of [2, 3, 5]) expect(comparable(shardedRecordsOf(shards, ...convs))).toEqual(comparable(one));
+  });
 
   function links(...convs: { data: Uint8Array; ts: number }[][]): Map<string, string | null> {
     return new Map([...recordsOf(...convs)].map(([k, r]) => [k, r.natLink ?? null]));

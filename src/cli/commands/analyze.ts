@@ -32,7 +32,7 @@ export interface AnalyzeCommandOptions {
   maxFlows?: number;
   keepDuplicates?: boolean;
   keylog?: string[];
-  threads?: 1 | 2;
+  threads?: number;
 }
 
 export interface CliIo {
@@ -79,8 +79,8 @@ export function registerAnalyze(program: Command): void {
     .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
     .option(
       '--threads <n>',
-      '2: decode, reassemble and dissect a capture on a thread of its own while this one classifies and stores; ' +
-        '1: one thread (default: 2 for files of 32 MB or more with two cores or more, a container\'s CPU limit included; standard input always 1)',
+      'threads in all. 1: one; 2: decode, reassemble and dissect a capture on a thread of its own while this one classifies and stores; ' +
+        'n > 2: n - 1 threads share out its connections (default for files of 32 MB or more: one thread per core, at most 4, a container\'s CPU limit counted; standard input always 1)',
       threadCount,
     )
     .addHelpText(

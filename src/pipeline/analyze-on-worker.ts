@@ -22,10 +22,12 @@ export const OWN_THREAD_MIN_BYTES = 32 * 1024 * 1024;
 const MIN_CORES_FOR_TWO = 1.5;
 
 /**
- * Analysis threads by default at most: each reads the whole file and keeps a heap of its own, and
- * the main thread, which classifies and stores for all of them, keeps up with about three.
+ * Analysis threads by default at most. The main thread classifies and stores for all of them and
+ * keeps up with about two (it takes about 40 % of one thread's work per packet); each reads the
+ * whole file and keeps a heap of its own (about 50 MB more peak RSS per thread on the benchmark's
+ * capture): two keep the whole process within 400 MB.
  */
-export const MAX_DEFAULT_ANALYSIS_THREADS = 3;
+export const MAX_DEFAULT_ANALYSIS_THREADS = 2;
 
 /**
  * How many threads analyse `file` beside the main one (0: it is analysed on the main thread).

@@ -80,7 +80,7 @@ export function registerAnalyze(program: Command): void {
     .option(
       '--threads <n>',
       'threads in all. 1: one; 2: decode, reassemble and dissect a capture on a thread of its own while this one classifies and stores; ' +
-        'n > 2: n - 1 threads share out its connections (default for files of 32 MB or more: one thread per core, at most 4, a container\'s CPU limit counted; standard input always 1)',
+        'n > 2: n - 1 threads share out its connections (default for files of 32 MB or more: one thread per core, at most 3, a container\'s CPU limit counted; standard input always 1)',
       threadCount,
     )
     .addHelpText(

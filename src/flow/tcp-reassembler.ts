@@ -34,8 +34,10 @@ const DEFAULT_LIMITS: ReassemblyLimits = {
  * (a segment the snaplen cut keeps its place in sequence space).
  */
 class OooSegment implements PacketStamp {
-  readonly ts: number;
-  readonly frame: number;
+  // Initial values: a number field declared without one starts undefined, is tracked as tagged and
+  // would box its double on every segment.
+  readonly ts: number = 0;
+  readonly frame: number = 0;
 
   constructor(
     readonly seq: number,

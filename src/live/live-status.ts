@@ -1,4 +1,4 @@
-import type { Db } from '../store/store';
+import { writerGone, type Db } from '../store/store';
 
 /** Counters of one live run, updated in place by the sources and the live loop. */
 export class LiveCounters {
@@ -61,9 +61,16 @@ export class LiveStatusWriter {
 
 /** Reads the live status row; null when no live run ever wrote to this database (or it predates it). */
 export function readLiveStatus(db: Db): LiveStatusRow | null {
+  let row: LiveStatusRow | undefined;
   try {
-    return (db.prepare(`SELECT * FROM live_status WHERE id = 1`).get() as LiveStatusRow | undefined) ?? null;
+    row = db.prepare(`SELECT * FROM live_status WHERE id = 1`).get() as LiveStatusRow | undefined;
   } catch {
     return null; // older schema without the table
   }
+  if (row === undefined) return null;
+  // A live run killed before it could write its end: its process is gone, so it is not running.
+  if (row.running === 1 && writerGone(row.pid)) {
+    return { ...row, running: 0, message: row.message ?? 'the live capture stopped without finishing (its process is gone)' };
+  }
+  return row;
 }

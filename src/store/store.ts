@@ -77,11 +77,29 @@ function migrate(db: Db): void {
 function markAbandonedCaptures(db: Db): void {
   const rows = db.prepare(`SELECT id, pid FROM captures WHERE status = 'ingesting'`).all() as { id: number; pid: number | null }[];
   const mark = db.prepare(`UPDATE captures SET status = 'incomplete', error = COALESCE(error, 'ingest was interrupted') WHERE id = ?`);
-  for (const r of rows) {
-    if (r.pid !== null && r.pid !== process.pid && processAlive(r.pid)) continue;
-    if (r.pid === process.pid) continue;
-    mark.run(r.id);
-  }
+  for (const r of rows) if (writerGone(r.pid)) mark.run(r.id);
+}
+
+/**
+ * Whether the process that recorded itself as writing (a capture being ingested, a live run) is gone:
+ * none was recorded, or it is not this one and no longer runs.
+ */
+export function writerGone(pid: number | null): boolean {
+  return pid === null || (pid !== process.pid && !processAlive(pid));
+}
+
+/**
+ * A capture's status as it stands. One left 'ingesting' by a process that is gone was cut off: the
+ * next connection that writes marks it 'incomplete', and a read-only one reads it so meanwhile.
+ */
+export function currentCaptureStatus(status: string, pid: number | null): string {
+  return status === 'ingesting' && writerGone(pid) ? 'incomplete' : status;
+}
+
+/** Captures cut off mid-ingest and not classified since (their flows carry no final verdicts). */
+export function cutOffCaptures(db: Db): { id: number; file: string }[] {
+  const rows = db.prepare(`SELECT id, file, pid FROM captures WHERE status = 'ingesting'`).all() as { id: number; file: string; pid: number | null }[];
+  return rows.filter((r) => writerGone(r.pid)).map(({ id, file }) => ({ id, file }));
 }
 
 function processAlive(pid: number): boolean {

@@ -5,7 +5,7 @@
  * live capture keeps committing, at most once per MIN_REFRESH_MS.
  */
 import { PATH_IDS, SEVERITIES, severityRank, type Severity } from '../model/analysis';
-import type { Db } from '../store/store';
+import { currentCaptureStatus, type Db } from '../store/store';
 import { PATH_INFO } from './path-info';
 import { drawnPerAddress, roleGroup, type RoleGroup } from './roles';
 import type { StatementCache } from './statements';
@@ -166,7 +166,9 @@ export class Aggregates {
         findingsBySeverity: bySeverity,
         findingsByRule: byRule,
         paths,
-        captures: this.stmts.all<{ id: number; file: string; status: string }>('SELECT id, file, status FROM captures ORDER BY id'),
+        captures: this.stmts
+          .all<{ id: number; file: string; status: string; pid: number | null }>('SELECT id, file, status, pid FROM captures ORDER BY id')
+          .map(({ pid, ...c }) => ({ ...c, status: currentCaptureStatus(c.status, pid) })),
       };
     });
   }
@@ -319,7 +321,10 @@ export class Aggregates {
     const ids = this.stmts.one<{ f: number | null; g: number | null; n: number }>(
       'SELECT (SELECT MAX(id) FROM flows) AS f, (SELECT MAX(id) FROM findings) AS g, (SELECT COUNT(*) FROM findings) AS n',
     )!;
-    const captures = this.stmts.all<{ id: number; status: string; packets: number }>('SELECT id, status, packets FROM captures ORDER BY id');
+    const captures = this.stmts
+      .all<{ id: number; status: string; packets: number; pid: number | null }>('SELECT id, status, packets, pid FROM captures ORDER BY id')
+      // A capture whose writer is gone is not being ingested, though the row still says so.
+      .map(({ pid, ...c }) => ({ ...c, status: currentCaptureStatus(c.status, pid) }));
     return {
       dataVersion: this.dataVersion(),
       maxFlowId: ids.f ?? 0,

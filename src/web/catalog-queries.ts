@@ -7,6 +7,7 @@ import { severityRank, SEVERITIES, type Severity } from '../model/analysis';
 import { likeContains, parseJson, placeholders, type StatementCache } from './statements';
 import { CERT_COLUMNS, certificateFromRow, FINDING_SELECT, findingItemFromRow, type CertificateRow, type FindingRow } from './row-mappers';
 import type { Aggregates } from './aggregates';
+import { currentCaptureStatus } from '../store/store';
 
 interface Page {
   limit: number;
@@ -18,12 +19,12 @@ interface Page {
 interface CaptureRow {
   id: number; file: string; sha256: string | null; format: string | null; compressed: number; status: string; packets: number;
   bytes: number; flows: number; first_ts: number | null; last_ts: number | null; link_types: string; anomalies: string;
-  error: string | null; started_at: string; finished_at: string | null;
+  error: string | null; started_at: string; finished_at: string | null; pid: number | null;
 }
 
 export function listCaptures(stmts: StatementCache) {
   return stmts.all<CaptureRow>('SELECT * FROM captures ORDER BY id').map((c) => ({
-    id: c.id, file: c.file, sha256: c.sha256, format: c.format, compressed: c.compressed === 1, status: c.status,
+    id: c.id, file: c.file, sha256: c.sha256, format: c.format, compressed: c.compressed === 1, status: currentCaptureStatus(c.status, c.pid),
     packets: c.packets, bytes: c.bytes, flows: c.flows, firstTs: c.first_ts, lastTs: c.last_ts,
     linkTypes: parseJson<unknown[]>(c.link_types, []).map(String), anomalies: parseJson<Record<string, number>>(c.anomalies, {}),
     error: c.error, startedAt: c.started_at, finishedAt: c.finished_at,

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeScaleCapture } from '../../captures/generate/scale';
 import { openStore } from '../../src/store/store';
+import { buildApp } from '../../src/web/app';
 
 const ROOT = join(__dirname, '../..');
 const SAMPLES = join(ROOT, 'captures/samples');
@@ -185,6 +186,20 @@ describe('the SQLite store through the CLI', () => {
     const setAside = check.prepare(`SELECT COUNT(*) FROM deferred_indexes`).pluck().get() as number;
     expect(setAside).toBeGreaterThan(0);
     check.close();
+    // Read-only commands cannot mark it, but do not take it for a load still running: they say it
+    // was cut off, and the dashboard's API lists it as incomplete.
+    for (const command of [['findings', '--summary'], ['flows', '--limit', '5']]) {
+      const r = cli([...command, '--db', killed]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/capture 1 \(.*big\.pcap\) was cut off mid-ingest: .* planewatch reclassify --db /);
+    }
+    const api = await buildApp({ dbFile: killed, logger: false });
+    const captures = (await api.inject({ url: '/api/captures' })).json() as { items: { status: string }[] };
+    const version = (await api.inject({ url: '/api/version' })).json() as { live: boolean; captures: { status: string }[] };
+    await api.close();
+    expect(captures.items.map((c) => c.status)).toEqual(['incomplete']);
+    expect(version.live).toBe(false);
+    expect(version.captures.map((c) => c.status)).toEqual(['incomplete']);
     const store = openStore(killed);
     const cap = store.prepare(`SELECT status, error FROM captures`).get() as { status: string; error: string };
     // The next open builds them: the database has every index of a fresh one.
@@ -194,6 +209,9 @@ describe('the SQLite store through the CLI', () => {
     store.close();
     expect(cap.status).toBe('incomplete');
     expect(cap.error).toMatch(/interrupted/);
+    // Once marked, a pass (here reclassify) has classified it: no warning then.
+    expect(cli(['reclassify', '--db', killed]).code).toBe(0);
+    expect(cli(['findings', '--summary', '--db', killed]).stderr).toBe('');
   });
 
   it("prints a rule's findings one by one when few, as one line with their spread when many", () => {

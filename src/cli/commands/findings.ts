@@ -6,6 +6,7 @@ import { terminalSafe } from '../../report/terminal-text';
 import { SEVERITY_MARK } from '../../report/text-report';
 import { printTable, write, writeJsonArray } from '../output';
 import { positiveInt } from '../option-parsers';
+import { warnCutOffCaptures } from '../cut-off-warning';
 
 interface FindingsOptions {
   db?: string;
@@ -47,6 +48,7 @@ export function registerFindingsCommand(program: Command): void {
         process.exit(EXIT.USAGE);
       }
       const db = openStoreReadOnly(file);
+      warnCutOffCaptures(db, file);
       const where: string[] = [];
       const params: (string | number)[] = [];
       if (opts.severity) {

@@ -3,6 +3,7 @@ import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { printTable, writeJsonArray } from '../output';
 import { parseTime } from '../parse-time';
+import { warnCutOffCaptures } from '../cut-off-warning';
 
 interface FlowsOptions {
   db?: string;
@@ -35,6 +36,7 @@ export function registerFlowsCommand(program: Command): void {
       const file = opts.db ?? defaultDbPath();
       requireDb(file);
       const db = openStoreReadOnly(file);
+      warnCutOffCaptures(db, file);
       const where: string[] = [];
       const params: (string | number)[] = [];
       if (opts.path) {

@@ -1,0 +1,16 @@
+import { cutOffCaptures, type Db } from '../store/store';
+import { terminalSafe } from '../report/terminal-text';
+
+/**
+ * Tells the user, on standard error, about captures whose ingest was cut off (a killed process):
+ * what they stored is there, but it was never classified with everything else. Read-only commands
+ * cannot put that right; `reclassify` (or the next `analyze` into the database) does.
+ */
+export function warnCutOffCaptures(db: Db, dbFile: string): void {
+  for (const c of cutOffCaptures(db)) {
+    process.stderr.write(
+      `planewatch: capture ${c.id} (${terminalSafe(c.file, 200)}) was cut off mid-ingest: what it stored is kept, but its ` +
+        `connections' paths and findings are not final until planewatch reclassify --db ${terminalSafe(dbFile, 200)}\n`,
+    );
+  }
+}

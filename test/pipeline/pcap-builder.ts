@@ -78,6 +78,17 @@ export function toFrame(data: Uint8Array, ts: number, number: number, frame = ne
 
 /** Classic little-endian microsecond pcap with LINKTYPE_ETHERNET. */
 export function buildPcap(packets: PacketSpec[]): Buffer {
+  let ts = 1_700_000_000;
+  return pcapOfFrames(
+    packets.map((p) => {
+      ts = p.ts ?? ts + 0.001;
+      return { data: buildFrame(p), ts };
+    }),
+  );
+}
+
+/** A classic pcap (Ethernet, microseconds) of ready-made frames, in the order given. */
+export function pcapOfFrames(frames: { data: Uint8Array; ts: number }[]): Buffer {
   const parts: Buffer[] = [];
   const gh = Buffer.alloc(24);
   gh.writeUInt32LE(0xa1b2c3d4, 0);
@@ -86,16 +97,13 @@ export function buildPcap(packets: PacketSpec[]): Buffer {
   gh.writeUInt32LE(262144, 16);
   gh.writeUInt32LE(1, 20);
   parts.push(gh);
-  let ts = 1_700_000_000;
-  for (const p of packets) {
-    const data = buildFrame(p);
-    ts = p.ts ?? ts + 0.001;
+  for (const f of frames) {
     const rh = Buffer.alloc(16);
-    rh.writeUInt32LE(Math.floor(ts), 0);
-    rh.writeUInt32LE(Math.round((ts - Math.floor(ts)) * 1e6), 4);
-    rh.writeUInt32LE(data.length, 8);
-    rh.writeUInt32LE(data.length, 12);
-    parts.push(rh, Buffer.from(data));
+    rh.writeUInt32LE(Math.floor(f.ts), 0);
+    rh.writeUInt32LE(Math.round((f.ts - Math.floor(f.ts)) * 1e6), 4);
+    rh.writeUInt32LE(f.data.length, 8);
+    rh.writeUInt32LE(f.data.length, 12);
+    parts.push(rh, Buffer.from(f.data));
   }
   return Buffer.concat(parts);
 }

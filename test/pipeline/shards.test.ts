@@ -9,7 +9,7 @@ import type { FlowRecord } from '../../src/model/flow-record';
 import { analyzeCapture, type CaptureAnalysis } from '../../src/pipeline/analyze-file';
 import { analyzeCaptureOnWorker } from '../../src/pipeline/analyze-on-worker';
 import { toPlain } from '../../src/pipeline/worker-protocol';
-import { buildFrame, tcpConversation } from './pcap-builder';
+import { buildFrame, pcapOfFrames, tcpConversation } from './pcap-builder';
 
 /**
  * Several threads sharing a capture's connections (src/pipeline/shard.ts) must give what one thread
@@ -53,23 +53,7 @@ function roughCapture(): Buffer {
     frames.push({ data: bad, ts: at + 0.0001 });
   }
   frames.sort((a, b) => a.ts - b.ts);
-  const parts: Buffer[] = [];
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(1, 20);
-  parts.push(header);
-  for (const f of frames) {
-    const rh = Buffer.alloc(16);
-    rh.writeUInt32LE(Math.floor(f.ts), 0);
-    rh.writeUInt32LE(Math.round((f.ts - Math.floor(f.ts)) * 1e6), 4);
-    rh.writeUInt32LE(f.data.length, 8);
-    rh.writeUInt32LE(f.data.length, 12);
-    parts.push(rh, Buffer.from(f.data));
-  }
-  return Buffer.concat(parts);
+  return pcapOfFrames(frames);
 }
 
 interface Run {

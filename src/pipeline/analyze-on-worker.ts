@@ -22,10 +22,11 @@ export const OWN_THREAD_MIN_BYTES = 32 * 1024 * 1024;
 const MIN_CORES_FOR_TWO = 1.5;
 
 /**
- * Analysis threads by default at most. The main thread classifies and stores for all of them and
- * keeps up with about two (it takes about 40 % of one thread's work per packet); each reads the
- * whole file and keeps a heap of its own (about 50 MB more peak RSS per thread on the benchmark's
- * capture): two keep the whole process within 400 MB.
+ * Analysis threads by default at most. The main thread classifies and stores for all of them: that
+ * is about 40 % of a one-thread run's time on the benchmark's capture, so it should keep up with
+ * about two (a machine with more than two cores is needed to measure it). Each reads the whole file
+ * and keeps a heap of its own, about 50 MB more peak RSS per thread there: two keep the whole
+ * process within 400 MB.
  */
 export const MAX_DEFAULT_ANALYSIS_THREADS = 2;
 

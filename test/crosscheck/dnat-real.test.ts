@@ -21,9 +21,9 @@ const EC = { ec: 'prime256v1' };
 
 const canRun = canBuildLab() && ['tcpdump', 'openssl', 'curl', 'iptables', 'sysctl'].every(hasTool);
 
-function analyze(pcap: string): Promise<(JsonFlow & { natLink: string | null; natRepeat: boolean; midstream: boolean; packets: [number, number]; path: string; reasons: string[] })[]> {
+function analyze(pcap: string, extra: string[] = []): Promise<(JsonFlow & { natLink: string | null; natRepeat: boolean; midstream: boolean; packets: [number, number]; path: string; reasons: string[] })[]> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, 'analyze', pcap, '--json', '--quiet'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, 'analyze', pcap, '--json', '--quiet', ...extra], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (stdout.trim().startsWith('{')) resolve(JSON.parse(stdout).flows);
       else reject(new Error(`planewatch analyze failed: ${err?.message ?? ''} ${stderr}`));
     });
@@ -103,6 +103,20 @@ describe.skipIf(!canRun)("a pod's connection to a Service address, before and af
       expect(a.packets).toEqual(b.packets);
     }
     expect(new Set(whole.map((f) => f.natLink)).size).toBe(3);
+  });
+
+  it('links the same views when several analysis threads share the capture (both views keep the client port)', async () => {
+    const shared = await analyze(join(dir, 'any.pcap'), ['--threads', '3']);
+    const links = (fs: typeof flows) =>
+      fs.map((f) => `${f.client.ip}:${f.client.port}>${f.server.ip}:${f.server.port} ${f.natRepeat} ${f.path}`).sort();
+    expect(links(shared)).toEqual(links(flows));
+    const pairs = (fs: typeof flows) => {
+      const byLink = new Map<string, number[]>();
+      for (const f of fs) if (f.natLink !== null) byLink.set(f.natLink, [...(byLink.get(f.natLink) ?? []), f.server.port]);
+      return [...byLink.values()].map((ports) => ports.sort().join('+')).sort();
+    };
+    expect(pairs(shared)).toEqual(pairs(flows));
+    expect(pairs(shared)).toHaveLength(4);
   });
 
   it('pairs the connection opened before the capture by the first packet both views recorded', () => {

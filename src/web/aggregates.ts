@@ -137,6 +137,13 @@ export class Aggregates {
   }
 
   summary() {
+    const s = this.cachedSummary();
+    // A capture's writer may be gone since the summary was computed (a killed load writes nothing
+    // more, so the data version does not move): its status is read now.
+    return { ...s, captures: s.captures.map(({ pid, ...c }) => ({ ...c, status: currentCaptureStatus(c.status, pid) })) };
+  }
+
+  private cachedSummary() {
     return this.cached('summary', () => {
       const count = (table: string) => this.stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`)!.n;
       const paths = this.paths();
@@ -166,9 +173,7 @@ export class Aggregates {
         findingsBySeverity: bySeverity,
         findingsByRule: byRule,
         paths,
-        captures: this.stmts
-          .all<{ id: number; file: string; status: string; pid: number | null }>('SELECT id, file, status, pid FROM captures ORDER BY id')
-          .map(({ pid, ...c }) => ({ ...c, status: currentCaptureStatus(c.status, pid) })),
+        captures: this.stmts.all<{ id: number; file: string; status: string; pid: number | null }>('SELECT id, file, status, pid FROM captures ORDER BY id'),
       };
     });
   }

@@ -196,7 +196,9 @@ describe('the SQLite store through the CLI', () => {
     const api = await buildApp({ dbFile: killed, logger: false });
     const captures = (await api.inject({ url: '/api/captures' })).json() as { items: { status: string }[] };
     const version = (await api.inject({ url: '/api/version' })).json() as { live: boolean; captures: { status: string }[] };
+    const summary = (await api.inject({ url: '/api/summary' })).json() as { captures: { status: string }[] };
     await api.close();
+    expect(summary.captures.map((c) => c.status)).toEqual(['incomplete']);
     expect(captures.items.map((c) => c.status)).toEqual(['incomplete']);
     expect(version.live).toBe(false);
     expect(version.captures.map((c) => c.status)).toEqual(['incomplete']);

@@ -130,7 +130,12 @@ async function readFile(file: string, st: ReadState): Promise<void> {
   // The read in flight; settled (and its errors seen) before the file is closed.
   let ahead: Promise<ReadChunk> | null = null;
   try {
-    const size = (await fh.stat()).size;
+    const info = await fh.stat();
+    if (info.isDirectory()) {
+      parser.fail('capture.open_failed', 'cannot open: it is a directory, not a capture file');
+      return;
+    }
+    const size = info.size;
     if (opts.hash !== false && (opts.parallelHash ?? size >= PARALLEL_HASH_MIN_BYTES)) hasher = new ParallelHasher(bufferBytes);
     // Without a hasher two buffers take turns: one is read into while the other is parsed.
     const own = hasher === null ? [new Uint8Array(bufferBytes), new Uint8Array(bufferBytes)] : [];

@@ -145,6 +145,13 @@ describe('readCapture', () => {
     expect(info.anomalies.get('capture.open_failed')).toBe(1);
   });
 
+  it('resolves with capture.open_failed for a directory, saying so', async () => {
+    const { info, frames } = await collect(dir);
+    expect(frames).toHaveLength(0);
+    expect(info.error?.code).toBe('capture.open_failed');
+    expect(info.error?.message).toBe(`${dir}: cannot open: it is a directory, not a capture file`);
+  });
+
   it('resolves with capture.bad_magic for a file that is no capture, and for an empty one', async () => {
     const txt = await collect(write('notes.txt', new TextEncoder().encode('hello, this is text\n')));
     expect(txt.info.error?.code).toBe('capture.bad_magic');

@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from 'commander';
-import { SEVERITIES, type Severity } from '../model/analysis';
+import { PATH_IDS, SEVERITIES, type PathId, type Severity } from '../model/analysis';
+import { FINDING_IDS } from '../analysis/finding-catalogue';
+import type { AppProtocol } from '../model/records';
 
 /** Option value parsers shared by the commands: a bad value is a usage error (exit code 2). */
 
@@ -29,3 +31,18 @@ export function severity(text: string): Severity {
   if (!SEVERITIES.includes(text as Severity)) throw new InvalidArgumentError(`expected one of ${SEVERITIES.join(', ')}`);
   return text as Severity;
 }
+
+/**
+ * A filter on a fixed set of names: a misspelt one is a usage error, not an empty answer (which a
+ * responder would read as "none of those").
+ */
+function oneOf<T extends string>(known: readonly string[], what: string): (text: string) => T {
+  return (text) => {
+    if (!known.includes(text)) throw new InvalidArgumentError(`unknown ${what} "${text}" (one of: ${known.join(', ')})`);
+    return text as T;
+  };
+}
+
+export const pathId = oneOf<PathId>(PATH_IDS, 'path id');
+export const findingRule = oneOf<string>(FINDING_IDS, 'finding id');
+export const appName = oneOf<AppProtocol>(['tls', 'http', 'http2', 'ssh', 'unknown'] satisfies AppProtocol[], 'application protocol');

@@ -139,7 +139,16 @@ describe('the SQLite store through the CLI', () => {
     expect(ranks).toEqual([...ranks].sort((a, b) => b - a));
     const two = JSON.parse(cli(['findings', '--db', db, '--json', '--limit', '2']).stdout);
     expect(two).toEqual(all.slice(0, 2));
-    expect(JSON.parse(cli(['findings', '--db', db, '--json', '--rule', 'no-such-rule']).stdout)).toEqual([]);
+    // A known rule with nothing to show is an empty list; a misspelt one is a usage error, not "none".
+    expect(JSON.parse(cli(['findings', '--db', db, '--json', '--rule', 'etcd-plaintext']).stdout)).toEqual([]);
+    for (const [command, option, value] of [
+      ['findings', '--rule', 'kubelet-tls-unverifed'], ['findings', '--path', 'apiserver-to-kublet'],
+      ['flows', '--finding', 'no-such-rule'], ['flows', '--path', 'nope'], ['flows', '--app', 'quic'],
+    ]) {
+      const r = cli([command!, '--db', db, option!, value!]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`"${value}"`);
+    }
     const summary = JSON.parse(cli(['findings', '--db', db, '--summary', '--json']).stdout) as { rule: string; findings: number }[];
     const counts = new Map<string, number>();
     for (const r of all) counts.set(r.rule, (counts.get(r.rule) ?? 0) + 1);

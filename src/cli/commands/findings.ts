@@ -5,7 +5,7 @@ import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
 import { terminalSafe } from '../../report/terminal-text';
 import { SEVERITY_MARK } from '../../report/text-report';
 import { printTable, write, writeJsonArray } from '../output';
-import { positiveInt } from '../option-parsers';
+import { findingRule, pathId, positiveInt } from '../option-parsers';
 import { warnCutOffCaptures } from '../cut-off-warning';
 
 interface FindingsOptions {
@@ -35,8 +35,8 @@ export function registerFindingsCommand(program: Command): void {
     .description('list findings, most severe first, with evidence and recommendation')
     .option('--db <file>', DB_OPTION_HELP)
     .option('--severity <level>', `only this severity and above (${SEVERITIES.join(', ')})`)
-    .option('--rule <id>', 'only this finding id')
-    .option('--path <id>', 'only findings on flows of this path')
+    .option('--rule <id>', 'only this finding id', findingRule)
+    .option('--path <id>', 'only findings on flows of this path', pathId)
     .option('--limit <n>', 'at most this many findings', positiveInt)
     .option('--summary', 'one line per finding id: how many, on how many clients and servers, first and last time')
     .option('--json', 'print JSON')

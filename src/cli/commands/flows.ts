@@ -3,6 +3,7 @@ import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { printTable, writeJsonArray } from '../output';
 import { parseTime } from '../parse-time';
+import { appName, findingRule, pathId } from '../option-parsers';
 import { warnCutOffCaptures } from '../cut-off-warning';
 
 interface FlowsOptions {
@@ -23,11 +24,11 @@ export function registerFlowsCommand(program: Command): void {
     .command('flows')
     .description('list stored connections with their path and findings')
     .option('--db <file>', DB_OPTION_HELP)
-    .option('--path <id>', 'only this path id (e.g. apiserver-to-kubelet)')
+    .option('--path <id>', 'only this path id (e.g. apiserver-to-kubelet)', pathId)
     .option('--endpoint <ip>', 'only flows with this address on either side')
     .option('--port <n>', 'only flows to this server port')
-    .option('--app <app>', 'only this application protocol (tls, http, http2, ssh, unknown)')
-    .option('--finding <rule>', 'only flows that raised this finding')
+    .option('--app <app>', 'only this application protocol (tls, http, http2, ssh, unknown)', appName)
+    .option('--finding <rule>', 'only flows that raised this finding', findingRule)
     .option('--since <time>', 'only flows active at or after this time (ISO 8601 or epoch seconds)')
     .option('--until <time>', 'only flows that started at or before this time')
     .option('--limit <n>', 'at most this many rows', '100')

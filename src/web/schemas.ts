@@ -4,6 +4,7 @@
  * The OpenAPI document is generated from the same objects (openapi.ts).
  */
 import { PATH_IDS, SEVERITIES } from '../model/analysis';
+import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { ROLE_GROUPS } from './roles';
 
 export const APP_IDS = ['tls', 'http', 'http2', 'ssh', 'unknown'] as const;
@@ -63,7 +64,7 @@ export const flowsQuery: Schema = {
     app: multi({ type: 'string', enum: [...APP_IDS] }, 'application protocol'),
     severity: multi(severityEnum, 'worst finding severity on the flow'),
     minSeverity: { ...severityEnum, description: 'flows whose worst finding is at least this severe' },
-    rule: { type: 'string', maxLength: 64, pattern: '^[a-z0-9-]+$', description: 'flows with a finding of this rule' },
+    rule: { type: 'string', enum: [...FINDING_IDS], description: 'flows with a finding of this rule' },
     ip: { ...ip, description: 'client or server address' },
     client: { ...ip, description: 'client address' },
     server: { ...ip, description: 'server address' },
@@ -106,7 +107,7 @@ export const findingsQuery: Schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    rule: multi({ type: 'string', maxLength: 64, pattern: '^[a-z0-9-]+$' }, 'finding rule id'),
+    rule: multi({ type: 'string', enum: [...FINDING_IDS] }, 'finding rule id'),
     severity: multi(severityEnum, 'severity'),
     path: multi({ type: 'string', enum: [...PATH_IDS] }, 'path of the flow the finding is on'),
     flow: { type: 'integer', minimum: 1, description: 'flow id' },

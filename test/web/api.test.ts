@@ -169,13 +169,14 @@ describe('flows list', () => {
 
   it('rejects bad parameters with 400', async () => {
     for (const q of ['sort=evil', 'sort=first_ts;drop', 'limit=0', 'limit=501', 'port=70000', 'path=bogus', 'severity=urgent', 'unknown=1',
-      'ip=%3Cscript%3E', 'cursor=!!', 'q=' + 'x'.repeat(201), 'rule=DROP%20TABLE']) {
+      'ip=%3Cscript%3E', 'cursor=!!', 'q=' + 'x'.repeat(201), 'rule=DROP%20TABLE', 'rule=kubelet-tls-unverifed']) {
       expect((await get(`/api/flows?${q}`)).status, q).toBe(400);
     }
     const first = await get('/api/flows?sort=bytes&limit=5');
     expect((await get(`/api/flows?sort=time&limit=5&cursor=${first.body.nextCursor}`)).status).toBe(400);
     expect((await get(`/api/flows?limit=5&cursor=${Buffer.from('{"s":"time","o":"desc","k":[{}, 1]}').toString('base64url')}`)).status).toBe(400);
     expect((await get('/api/flows/abc')).status).toBe(400);
+    expect((await get('/api/findings?rule=no-such-rule')).status).toBe(400);
     expect((await get('/api/certificates/NOTHEX')).status).toBe(400);
     expect((await get('/api/endpoints?sort=password')).status).toBe(400);
     expect((await get('/api/timeline?buckets=100000')).status).toBe(400);

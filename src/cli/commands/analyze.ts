@@ -150,7 +150,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
     }
     const storedAgain = ingested.some((c) => c.duplicateOf !== null || c.readTwice);
     if (inline && !storedAgain) inline.finish(db, ingested.map((c) => c.captureId));
-    else classifyDatabase(db, resolved);
+    else classifyDatabase(db, resolved, undefined, { indexesAsideWhenWorthIt: true });
   } finally {
     restoreDeferredIndexes(db);
     if (relaxed) restoreDurability(db);

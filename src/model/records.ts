@@ -3,7 +3,9 @@
  * every view rest on. Field names follow the `--json` contract (DESIGN.md §3.3).
  */
 
-export type AppProtocol = 'tls' | 'http' | 'http2' | 'ssh' | 'unknown';
+/** Application protocols a connection is dissected as. */
+export const APP_PROTOCOLS = ['tls', 'http', 'http2', 'ssh', 'unknown'] as const;
+export type AppProtocol = (typeof APP_PROTOCOLS)[number];
 export type TlsVersionName = 'ssl3' | '1.0' | '1.1' | '1.2' | '1.3';
 
 export interface CertificateInfo {

@@ -104,9 +104,8 @@ export function analyzeCaptureOnWorker(
     const count = Math.max(1, Math.floor(threads));
     const workers: Worker[] = [];
     const results: CaptureAnalysis[] = [];
-    // What each thread has read (bytes, frames): the slowest one is where the analysis stands.
+    // What each thread has read: the slowest one is where the analysis stands.
     const readBytes = new Array<number>(count).fill(0);
-    const readPackets = new Array<number>(count).fill(0);
     let done = 0;
     let rawBytes = 0;
     // The file's SHA-256, computed here as the first analysis thread reads it (this thread has time to spare).
@@ -160,7 +159,6 @@ export function analyzeCaptureOnWorker(
             case 'progress': {
               if (index === 0) digest.follow(m.bytes);
               readBytes[index] = m.bytes;
-              readPackets[index] = m.packets;
               let slowest = 0;
               for (let i = 1; i < count; i++) if (readBytes[i]! < readBytes[slowest]!) slowest = i;
               if (slowest === index) opts.onProgress?.(m.bytes, m.packets);

@@ -75,9 +75,8 @@ function migrate(db: Db): void {
 
 /** A capture left 'ingesting' by a process that no longer exists was cut off: say so. */
 function markAbandonedCaptures(db: Db): void {
-  const rows = db.prepare(`SELECT id, pid FROM captures WHERE status = 'ingesting'`).all() as { id: number; pid: number | null }[];
   const mark = db.prepare(`UPDATE captures SET status = 'incomplete', error = COALESCE(error, 'ingest was interrupted') WHERE id = ?`);
-  for (const r of rows) if (writerGone(r.pid)) mark.run(r.id);
+  for (const c of cutOffCaptures(db)) mark.run(c.id);
 }
 
 /**

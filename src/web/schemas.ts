@@ -5,9 +5,9 @@
  */
 import { PATH_IDS, SEVERITIES } from '../model/analysis';
 import { FINDING_IDS } from '../analysis/finding-catalogue';
+import { APP_PROTOCOLS } from '../model/records';
 import { ROLE_GROUPS } from './roles';
 
-export const APP_IDS = ['tls', 'http', 'http2', 'ssh', 'unknown'] as const;
 
 /** Largest page any list endpoint hands out. */
 export const MAX_PAGE_LIMIT = 500;
@@ -61,7 +61,7 @@ export const flowsQuery: Schema = {
   additionalProperties: false,
   properties: {
     path: multi({ type: 'string', enum: [...PATH_IDS] }, 'communication path id'),
-    app: multi({ type: 'string', enum: [...APP_IDS] }, 'application protocol'),
+    app: multi({ type: 'string', enum: [...APP_PROTOCOLS] }, 'application protocol'),
     severity: multi(severityEnum, 'worst finding severity on the flow'),
     minSeverity: { ...severityEnum, description: 'flows whose worst finding is at least this severe' },
     rule: { type: 'string', enum: [...FINDING_IDS], description: 'flows with a finding of this rule' },

@@ -32,7 +32,9 @@ export const EXT_PRE_SHARED_KEY = 0x0029;
 export const EXT_SUPPORTED_VERSIONS = 0x002b;
 export const EXT_ENCRYPTED_CLIENT_HELLO = 0xfe0d;
 
-/** TLS 1.2's version number on the wire. */
+/** Version numbers on the wire of TLS 1.0, 1.1 and 1.2. */
+export const TLS10 = 0x0301;
+export const TLS11 = 0x0302;
 export const TLS12 = 0x0303;
 
 /** Largest record body allowed: 2^14 plus the 2048 bytes of expansion TLS ≤ 1.2 permits. */

@@ -39,6 +39,8 @@ import {
   HS_SERVER_HELLO,
   HS_SERVER_HELLO_DONE,
   MAX_RECORD_LENGTH,
+  TLS10,
+  TLS11,
   TLS12,
   versionName,
 } from './constants';
@@ -48,7 +50,7 @@ import { ja4Version } from './ja4';
 import { clientFingerprints } from './client-fingerprints';
 import { parseCertificate } from '../x509/parse-certificate';
 import { aeadSuite } from './decrypt/aead-suites';
-import { cbcSuite } from './decrypt/cbc-suites';
+import { macSuite } from './decrypt/mac-suites';
 import { InnerApp } from './decrypt/inner-app';
 import { HeldRecords } from './held-records';
 import type { KeyLog, SessionSecrets } from './decrypt/key-log';
@@ -461,7 +463,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
 
   /**
    * At ServerHello: if the key log holds this session's secrets and the suite is an AEAD one (or a
-   * TLS 1.2 CBC one), protected records of both directions will be decrypted.
+   * CBC or NULL one of TLS 1.0 to 1.2), protected records of both directions will be decrypted.
    */
   private setupDecryption(tls13: boolean, cipher: number, b: Uint8Array, start: number, end: number): void {
     if (this.keyLog === null || this.clientRandom === null || end - start < 2 + RANDOM_LENGTH) return;
@@ -489,10 +491,16 @@ export class TlsDissector implements Dissector<TlsInfo> {
     this.holding = false;
   }
 
-  /** A suite this dissector decrypts: AEAD, or CBC in TLS 1.2. */
+  /** A suite this dissector decrypts: AEAD, or CBC/NULL with an HMAC in TLS 1.0 to 1.2. */
   private decryptable(tls13: boolean, cipher: number): boolean {
     if (aeadSuite(cipher, tls13) !== null) return true;
-    return !tls13 && this.serverHello?.legacyVersion === TLS12 && cbcSuite(cipher) !== null;
+    return !tls13 && this.macSuiteVersion() && macSuite(cipher) !== null;
+  }
+
+  /** The ServerHello chose TLS 1.0, 1.1 or 1.2 (whose HMAC suites are decrypted; SSL 3.0's MAC differs). */
+  private macSuiteVersion(): boolean {
+    const v = this.serverHello?.legacyVersion ?? 0;
+    return v === TLS10 || v === TLS11 || v === TLS12;
   }
 
   /** Looks for late secrets again at the first protected record of `dir`, reading the followed key log now. */
@@ -518,7 +526,10 @@ export class TlsDissector implements Dissector<TlsInfo> {
     const dec = this.decryptor;
     if (dec === null) return;
     for (let d = 0; d < 2; d++) {
-      dec.skipRecords(d as Direction, this.undecrypted[d]!);
+      if (!dec.skipRecords(d as Direction, this.undecrypted[d]!)) {
+        this.stopDirection(d as Direction);
+        continue;
+      }
       const s = this.dirs[d]!;
       if (s.encrypted) s.hsActive = true;
     }
@@ -577,11 +588,11 @@ export class TlsDissector implements Dissector<TlsInfo> {
     const suite = aeadSuite(cipher, tls13);
     let dec: TlsDecryptor | null = null;
     if (suite !== null) dec = TlsDecryptor.create(suite, secrets, clientRandom, serverRandom);
-    else if (!tls13 && this.serverHello?.legacyVersion === TLS12) {
-      // CBC suites of TLS 1.2 (the PRF of TLS 1.0 and 1.1 differs; RC4 and NULL are not decrypted).
-      const cbc = cbcSuite(cipher);
+    else if (!tls13 && this.serverHello !== null && this.macSuiteVersion()) {
+      // CBC and NULL suites of TLS 1.0 to 1.2 (RC4 is not decrypted: node's OpenSSL lacks it).
+      const mac = macSuite(cipher);
       const etm = this.serverHello.extensions.includes(EXT_ENCRYPT_THEN_MAC);
-      if (cbc !== null) dec = TlsDecryptor.createCbc(cbc, secrets, clientRandom, serverRandom, etm);
+      if (mac !== null) dec = TlsDecryptor.createMac(mac, this.serverHello.legacyVersion, secrets, clientRandom, serverRandom, etm);
     }
     if (dec === null) return;
     this.decryptor = dec;

@@ -1,6 +1,6 @@
 /**
  * Cipher suites planewatch can decrypt with a key log: the TLS 1.3 suites and the TLS 1.2 AEAD
- * suites (AES-GCM, ChaCha20-Poly1305). The CBC suites of TLS 1.2 are in cbc-suites.ts.
+ * suites (AES-GCM, ChaCha20-Poly1305). The CBC and NULL suites of TLS ≤ 1.2 are in mac-suites.ts.
  */
 import type { HashName } from './key-schedule';
 

@@ -1,10 +1,12 @@
 /**
- * Key derivation for TLS decryption: HKDF-Expand-Label (RFC 8446 §7.1) for TLS 1.3 and the TLS 1.2
- * PRF (RFC 5246 §5). Both are built on HMAC: node's `hkdfSync` runs Extract-then-Expand and knows
- * nothing of the "tls13 " label structure, so Expand is written out here (RFC 5869 §2.3).
+ * Key derivation for TLS decryption: HKDF-Expand-Label (RFC 8446 §7.1) for TLS 1.3, the TLS 1.2 PRF
+ * (RFC 5246 §5) and that of TLS 1.0/1.1. All are built on HMAC: node's `hkdfSync` runs
+ * Extract-then-Expand and knows nothing of the "tls13 " label structure, so Expand is written out
+ * here (RFC 5869 §2.3).
  * Runs a few times per decrypted connection, never per record.
  */
 import { createHmac } from 'node:crypto';
+import { TLS10, TLS11 } from '../constants';
 
 export type HashName = 'sha256' | 'sha384';
 
@@ -51,7 +53,7 @@ export function tls13NextSecret(hash: HashName, secret: Uint8Array): Buffer {
 }
 
 /** P_hash(secret, seed) of RFC 5246 §5: HMAC(secret, A(i) ‖ seed) with A(0) = seed, A(i) = HMAC(secret, A(i-1)). */
-function pHash(hash: HashName, secret: Uint8Array, seed: Uint8Array, length: number): Buffer {
+function pHash(hash: HashName | 'md5' | 'sha1', secret: Uint8Array, seed: Uint8Array, length: number): Buffer {
   const out = Buffer.alloc(length);
   let a: Buffer = createHmac(hash, secret).update(seed).digest();
   let filled = 0;
@@ -95,22 +97,50 @@ export function tls12KeyBlock(
 }
 
 /**
- * TLS 1.2 key block for a CBC suite (RFC 5246 §6.3): client_write_MAC_key ‖ server_write_MAC_key ‖
- * client_write_key ‖ server_write_key. TLS 1.2 sends each record's IV, so no IVs are derived.
+ * PRF of TLS 1.0 and 1.1 (RFC 2246 §5, RFC 4346 §5): P_MD5(S1, label ‖ seed) ⊕ P_SHA-1(S2, label ‖ seed),
+ * S1 and S2 the first and second halves of the secret (sharing the middle byte when its length is odd).
  */
-export function tls12CbcKeyBlock(
-  hash: HashName,
+export function tls10Prf(secret: Uint8Array, label: string, seed: Uint8Array, length: number): Buffer {
+  const half = Math.ceil(secret.length / 2);
+  const labelSeed = Buffer.concat([Buffer.from(label, 'latin1'), seed]);
+  const out = pHash('md5', secret.subarray(0, half), labelSeed, length);
+  const sha = pHash('sha1', secret.subarray(secret.length - half), labelSeed, length);
+  for (let i = 0; i < length; i++) out[i] = out[i]! ^ sha[i]!;
+  return out;
+}
+
+/**
+ * Key block of a TLS ≤ 1.2 suite with an HMAC (CBC or NULL), from PRF(master_secret, "key expansion",
+ * server_random ‖ client_random): client_write_MAC_key ‖ server_write_MAC_key ‖ client_write_key ‖
+ * server_write_key, and in TLS 1.0 the two IVs that start each side's CBC chain (RFC 2246 §6.3; TLS 1.1
+ * and 1.2 send each record's IV). The PRF is the TLS 1.2 one of `prfHash`, or MD5 ⊕ SHA-1 before 1.2.
+ */
+export function macKeyBlock(
+  version: number,
+  prfHash: HashName,
   masterSecret: Uint8Array,
   clientRandom: Uint8Array,
   serverRandom: Uint8Array,
-  macLength: number,
-  keyLength: number,
-): { clientMac: Buffer; serverMac: Buffer; clientKey: Buffer; serverKey: Buffer } {
-  const block = tls12Prf(hash, masterSecret, 'key expansion', Buffer.concat([serverRandom, clientRandom]), 2 * (macLength + keyLength));
-  return {
-    clientMac: block.subarray(0, macLength),
-    serverMac: block.subarray(macLength, 2 * macLength),
-    clientKey: block.subarray(2 * macLength, 2 * macLength + keyLength),
-    serverKey: block.subarray(2 * macLength + keyLength, 2 * (macLength + keyLength)),
+  lengths: { mac: number; key: number; iv: number },
+): { clientMac: Buffer; serverMac: Buffer; clientKey: Buffer; serverKey: Buffer; clientIv: Buffer | null; serverIv: Buffer | null } {
+  const ivLength = version === TLS10 ? lengths.iv : 0;
+  const total = 2 * (lengths.mac + lengths.key + ivLength);
+  const seed = Buffer.concat([serverRandom, clientRandom]);
+  const block =
+    version === TLS10 || version === TLS11
+      ? tls10Prf(masterSecret, 'key expansion', seed, total)
+      : tls12Prf(prfHash, masterSecret, 'key expansion', seed, total);
+  let o = 0;
+  const take = (n: number): Buffer => {
+    const b = block.subarray(o, o + n);
+    o += n;
+    return b;
   };
+  const clientMac = take(lengths.mac);
+  const serverMac = take(lengths.mac);
+  const clientKey = take(lengths.key);
+  const serverKey = take(lengths.key);
+  const clientIv = ivLength > 0 ? take(ivLength) : null;
+  const serverIv = ivLength > 0 ? take(ivLength) : null;
+  return { clientMac, serverMac, clientKey, serverKey, clientIv, serverIv };
 }

@@ -8,12 +8,13 @@
  */
 import type { AeadSuite } from './aead-suites';
 import { CbcRecordCipher } from './cbc-record-cipher';
-import type { CbcSuite } from './cbc-suites';
+import type { MacSuite } from './mac-suites';
 import type { SessionSecrets } from './key-log';
-import { tls12CbcKeyBlock, tls12KeyBlock, tls13NextSecret, tls13TrafficKeys } from './key-schedule';
+import { macKeyBlock, tls12KeyBlock, tls13NextSecret, tls13TrafficKeys } from './key-schedule';
+import { NullRecordCipher } from './null-record-cipher';
 import { RecordCipher } from './record-cipher';
 
-/** What opens a direction's protected records: an AEAD or (TLS 1.2) a CBC record cipher. */
+/** What opens a direction's protected records: an AEAD, or (TLS ≤ 1.2) a CBC or NULL record cipher. */
 interface RecordOpener {
   open(rec: Uint8Array, bodyLen: number): Uint8Array | null;
   /** Sequence number of the next record. */
@@ -95,22 +96,30 @@ export class TlsDecryptor {
   }
 
   /**
-   * The decryptor of a TLS 1.2 session on a CBC suite, or null without the master secret.
-   * `encryptThenMac`: the ServerHello carried the encrypt_then_mac extension (RFC 7366).
+   * The decryptor of a TLS 1.0, 1.1 or 1.2 session (`version`, the ServerHello's) on a CBC or NULL
+   * suite, or null without the master secret. `encryptThenMac`: the ServerHello carried the
+   * encrypt_then_mac extension (RFC 7366; it applies to block ciphers only).
    */
-  static createCbc(
-    suite: CbcSuite,
+  static createMac(
+    suite: MacSuite,
+    version: number,
     secrets: SessionSecrets,
     clientRandom: Uint8Array,
     serverRandom: Uint8Array,
     encryptThenMac: boolean,
   ): TlsDecryptor | null {
     if (secrets.masterSecret === null) return null;
-    const kb = tls12CbcKeyBlock(suite.prfHash, secrets.masterSecret, clientRandom, serverRandom, suite.macLength, suite.keyLength);
+    const kb = macKeyBlock(version, suite.prfHash, secrets.masterSecret, clientRandom, serverRandom, {
+      mac: suite.macLength,
+      key: suite.keyLength,
+      iv: suite.blockLength,
+    });
+    const opener = (key: Buffer, mac: Buffer, iv: Buffer | null): RecordOpener =>
+      suite.cipher === null ? new NullRecordCipher(suite, mac) : new CbcRecordCipher(suite, key, mac, encryptThenMac, iv);
     return new TlsDecryptor(
       null,
-      new DecryptDirection(new CbcRecordCipher(suite, kb.clientKey, kb.clientMac, encryptThenMac), null),
-      new DecryptDirection(new CbcRecordCipher(suite, kb.serverKey, kb.serverMac, encryptThenMac), null),
+      new DecryptDirection(opener(kb.clientKey, kb.clientMac, kb.clientIv), null),
+      new DecryptDirection(opener(kb.serverKey, kb.serverMac, kb.serverIv), null),
     );
   }
 
@@ -186,10 +195,17 @@ export class TlsDecryptor {
     return this.toApplication(dir);
   }
 
-  /** `n` records of `dir` went by unopened (decryption started late): the next one is number n. */
-  skipRecords(dir: 0 | 1, n: number): void {
+  /**
+   * `n` records of `dir` went by unopened (decryption started late): the next one is number n. False
+   * when the direction cannot go on from there: TLS 1.0 CBC chains each record's IV to the record
+   * before, whose ciphertext is gone.
+   */
+  skipRecords(dir: 0 | 1, n: number): boolean {
     const c = this.dirs[dir].cipher;
-    if (c !== null) c.seq += n;
+    if (c === null || n === 0) return true;
+    if (c instanceof CbcRecordCipher && c.implicitIv) return false;
+    c.seq += n;
+    return true;
   }
 
   /** Frees the record buffer of a direction that is no longer decrypted. */

@@ -13,16 +13,25 @@ import { stampOf } from '../../../src/flow/packet-stamp';
 /**
  * Decryption of real node:tls (OpenSSL) connections with the client's key log: TLS 1.3 in all three
  * suites with a client certificate, TLS 1.2 AES-GCM, ChaCha20-Poly1305, and AES-CBC with
- * the MAC before encryption (as Go does) and after it (RFC 7366, as OpenSSL negotiates by default;
- * 3DES, which node's OpenSSL no longer negotiates, is covered in cbc-record-cipher.test.ts).
+ * the MAC before encryption (as Go does) and after it (RFC 7366, as OpenSSL negotiates by default),
+ * TLS 1.0 (chained IVs, the MD5 ⊕ SHA-1 PRF) and 1.1 on AES-CBC, and NULL suites (3DES, which node's
+ * OpenSSL no longer negotiates, is covered in cbc-record-cipher.test.ts).
  * The recovered certificates and HTTP request must be those that were sent; a wrong key is counted,
  * never thrown.
  */
 const REQUEST = 'GET /containerLogs/default/db-0/web?follow=true HTTP/1.1\r\nHost: 10.0.0.23:10250\r\nUser-Agent: kube-apiserver/v1.31.2\r\n\r\n';
 const RESPONSE = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nlog line one';
 
-function record(cipher: string, tls13: boolean, extra: { alpn?: string[]; macThenEncrypt?: boolean } = {}): Promise<KeyedRecording> {
-  const version = tls13 ? 'TLSv1.3' : 'TLSv1.2';
+type Legacy = 'TLSv1' | 'TLSv1.1';
+
+function record(
+  cipher: string,
+  tls13: boolean,
+  extra: { alpn?: string[]; macThenEncrypt?: boolean; legacy?: Legacy } = {},
+): Promise<KeyedRecording> {
+  const version = extra.legacy ?? (tls13 ? 'TLSv1.3' : 'TLSv1.2');
+  // OpenSSL 3 refuses TLS 1.0/1.1 and NULL suites above security level 0.
+  if (extra.legacy !== undefined || cipher.includes('NULL')) cipher += ':@SECLEVEL=0';
   return recordKeyed({
     server: {
       cert: material.serverCert(),
@@ -91,19 +100,27 @@ const CASES = [
   { name: 'TLS 1.2 ECDHE-RSA-AES128-CBC-SHA, MAC-then-encrypt', cipher: 'ECDHE-RSA-AES128-SHA', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA', etm: false },
   { name: 'TLS 1.2 ECDHE-RSA-AES256-CBC-SHA384, MAC-then-encrypt', cipher: 'ECDHE-RSA-AES256-SHA384', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384', etm: false },
   { name: 'TLS 1.2 RSA-AES256-CBC-SHA256, encrypt-then-MAC', cipher: 'AES256-SHA256', tls13: false, suite: 'TLS_RSA_WITH_AES_256_CBC_SHA256', etm: true },
+  // OpenSSL echoes encrypt_then_mac for NULL suites too; without a cipher both orders give the same bytes.
+  { name: 'TLS 1.2 RSA-NULL-SHA256', cipher: 'NULL-SHA256', tls13: false, suite: 'TLS_RSA_WITH_NULL_SHA256', etm: true },
+  { name: 'TLS 1.1 ECDHE-RSA-AES256-CBC-SHA, encrypt-then-MAC', cipher: 'ECDHE-RSA-AES256-SHA', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA', etm: true, legacy: 'TLSv1.1' },
+  { name: 'TLS 1.1 RSA-NULL-MD5', cipher: 'NULL-MD5', tls13: false, suite: 'TLS_RSA_WITH_NULL_MD5', etm: true, legacy: 'TLSv1.1' },
+  { name: 'TLS 1.0 RSA-AES128-CBC-SHA, MAC-then-encrypt', cipher: 'AES128-SHA', tls13: false, suite: 'TLS_RSA_WITH_AES_128_CBC_SHA', etm: false, legacy: 'TLSv1' },
+  { name: 'TLS 1.0 ECDHE-RSA-AES256-CBC-SHA, encrypt-then-MAC', cipher: 'ECDHE-RSA-AES256-SHA', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA', etm: true, legacy: 'TLSv1' },
+  { name: 'TLS 1.0 ECDHE-RSA-NULL-SHA', cipher: 'ECDHE-RSA-NULL-SHA', tls13: false, suite: 'TLS_ECDHE_RSA_WITH_NULL_SHA', etm: true, legacy: 'TLSv1' },
 ] as const;
 
 describe.each(CASES)('decryption: $name', (c) => {
   const { cipher, tls13, suite } = c;
   const etm = 'etm' in c ? c.etm : undefined;
+  const legacy = 'legacy' in c ? c.legacy : undefined;
   let rec: KeyedRecording;
   beforeAll(async () => {
-    rec = await record(cipher, tls13, { macThenEncrypt: etm === false });
+    rec = await record(cipher, tls13, { macThenEncrypt: etm === false, legacy });
   });
 
   it(etm === undefined ? 'negotiates an AEAD suite (no MAC order)' : `negotiates ${etm ? 'encrypt-then-MAC' : 'MAC-then-encrypt'}`, () => {
     const r = dissect(rec, null);
-    // encrypt_then_mac (RFC 7366) in the ServerHello: only a CBC suite under test may carry it.
+    // encrypt_then_mac (RFC 7366) in the ServerHello: only a CBC or NULL suite under test may carry it.
     expect(r.info.serverExtensions.includes(0x0016)).toBe(etm === true);
   });
 
@@ -117,7 +134,7 @@ describe.each(CASES)('decryption: $name', (c) => {
     const r = dissect(rec, parseKeyLog(rec.keyLog));
     expect(r.anomalies.toJSON()).toEqual({});
     expect(r.info.cipher).toBe(suite);
-    expect(r.info.version).toBe(tls13 ? '1.3' : '1.2');
+    expect(r.info.version).toBe(tls13 ? '1.3' : legacy === 'TLSv1' ? '1.0' : legacy === 'TLSv1.1' ? '1.1' : '1.2');
     expect(r.info.decrypted).toBe(true);
     expect(r.info.serverCertificates.map((c) => c.subjectCN)).toEqual(['worker-1']);
     expect(r.info.clientCertificates.map((c) => c.subject)).toEqual(['CN=system:node:worker-1,O=system:nodes']);
@@ -220,5 +237,33 @@ describe('decryption with damaged records', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('TLS 1.0/1.1 master secrets logged only after the client protected its first record', () => {
+  /** The connection with a key log that receives the secrets at the second forced read (the server's first protected record). */
+  async function lateKeys(legacy: Legacy): Promise<ReturnType<typeof dissect>> {
+    const rec = await record('AES128-SHA', false, { legacy, macThenEncrypt: true });
+    const keys = new KeyLog();
+    let forced = 0;
+    keys.follow = (force: boolean) => {
+      if (force) forced++;
+      return forced === 2 && keys.addText(rec.keyLog) > 0;
+    };
+    return dissect(rec, keys);
+  }
+
+  it('TLS 1.1 (explicit IVs): the client records that went by unopened count in its sequence numbers', async () => {
+    const r = await lateKeys('TLSv1.1');
+    expect(r.anomalies.toJSON()).toEqual({});
+    expect(r.info.decrypted).toBe(true);
+    expect(r.d.decryptedHttp().map((h) => [h.path, h.status])).toEqual([['/containerLogs/default/db-0/web?follow=true', 200]]);
+  });
+
+  it("TLS 1.0 (chained IVs): the client's side cannot be picked up midway and is left alone, the server's is read", async () => {
+    const r = await lateKeys('TLSv1');
+    expect(r.anomalies.get('tls.decrypt_failed')).toBe(0);
+    expect(r.info.decrypted).toBe(true);
+    expect(r.d.decryptedHttp().map((h) => h.path)).not.toContain('/containerLogs/default/db-0/web?follow=true');
   });
 });

@@ -254,8 +254,13 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
     }
     if (own?.role === 'node') return result('node-to-apiserver', base + 0.45, [serverWhy, own.reason]);
     const onHost = isLoopback(c) || c === s;
+    // A person's tool (kubectl, helm …) is none of the documented clients: the closest path is kept,
+    // with that said and a lower confidence.
+    const toolWhy = personalClient(f);
+    // Less certain when this connection shows a person's tool: the closest path, with that said.
+    const toolCut = toolWhy.length === 0 ? 0 : 0.1;
     if (onHost && (clientApi.s >= SOME || comp.s >= SOME)) {
-      return result('controlplane-to-apiserver', base + 0.3, [serverWhy, `client on the API server's own host (${c})`]);
+      return result('controlplane-to-apiserver', base + 0.3 - 2 * toolCut, [serverWhy, `client on the API server's own host (${c})`, ...toolWhy]);
     }
     if (comp.s >= SOME) {
       return result('controlplane-to-apiserver', base + comp.s * 0.5, [serverWhy, describeRole(t, c, 'controlplane-component')]);
@@ -263,14 +268,14 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
     if (pod.s >= SOME && pod.s >= node.s) {
       const reasons = [serverWhy, describeRole(t, c, 'pod')];
       if (bearer) reasons.push('authenticates with a bearer token (service account)');
-      return result('pod-to-apiserver', base + pod.s * 0.45 + (bearer ? 0.05 : 0), reasons);
+      return result('pod-to-apiserver', base + pod.s * 0.45 + (bearer ? 0.05 : 0) - toolCut, [...reasons, ...toolWhy]);
     }
     if (node.s >= SOME) {
       const reasons = [serverWhy, describeRole(t, c, 'node')];
       if (f.tls && f.tls.clientCertificates.length === 0 && f.tls.version === '1.3') {
         reasons.push('client certificate not visible on this TLS 1.3 connection: identity inherited from the address');
       }
-      return result('node-to-apiserver', base + node.s * 0.5, reasons);
+      return result('node-to-apiserver', base + node.s * 0.5 - toolCut, [...reasons, ...toolWhy]);
     }
     if (viaService || sni.startsWith('kubernetes.default')) {
       const reasons = [serverWhy];
@@ -279,20 +284,16 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
       if (bearer) reasons.push('authenticates with a bearer token (service account)');
       return result('pod-to-apiserver', base + 0.2 + (bearer ? 0.1 : 0), reasons);
     }
-    // A person's tool (kubectl, helm …) is none of the documented clients: the closest path is kept,
-    // with that said and a lower confidence.
     // The address may be known as a person's from another of its connections (its TLS 1.3 ones show
     // neither a user agent nor a certificate).
-    const toolWhy = personalClient(f);
     if (onHost) {
       // The API server's own host runs everything: only this connection's own evidence says who it is.
-      const cut = toolWhy.length === 0 ? 0 : 0.1;
-      return result('controlplane-to-apiserver', base + 0.2 - cut, [serverWhy, `client on the API server's own host (${c})`, ...toolWhy]);
+      return result('controlplane-to-apiserver', base + 0.2 - toolCut, [serverWhy, `client on the API server's own host (${c})`, ...toolWhy]);
     }
     const user = ev(t, c, 'user');
-    const toolCut = toolWhy.length === 0 && user.s === 0 ? 0 : 0.1;
+    const personCut = toolWhy.length === 0 && user.s === 0 ? 0 : 0.1;
     const who = user.s > 0 ? `client ${c} is a person's workstation (${user.why})` : `client ${c} has no known role`;
-    return result('node-to-apiserver', base + 0.1 - toolCut / 2, [serverWhy, `${who}; node-to-control-plane traffic is the closest documented path`, ...toolWhy]);
+    return result('node-to-apiserver', base + 0.1 - personCut / 2, [serverWhy, `${who}; node-to-control-plane traffic is the closest documented path`, ...toolWhy]);
   }
 
   return result('other', 0.8, [otherReason(f)]);

@@ -59,10 +59,13 @@ describe('classifier and findings', () => {
   it("a person's tool (kubectl) keeps the closest path, says what it is, and is less certain", () => {
     const list = (ua: string, client: string) =>
       flow(`${client}:41000`, '10.0.0.10:6443', { app: 'http', http: [req('GET', '/api/v1/nodes', { userAgent: ua }, 6443)] });
-    for (const [client, other] of [['10.9.9.9', '10.9.9.7'], ['127.0.0.1', '127.0.0.1']] as const) {
+    // A workstation; loopback; the API server's own address; a worker node; a pod.
+    const cases = [['10.9.9.9', '10.9.9.7'], ['127.0.0.1', '127.0.0.1'], ['10.0.0.10', '10.0.0.10'], ['10.0.0.21', '10.0.0.22'], ['10.244.1.5', '10.244.1.6']] as const;
+    const paths: Record<string, string> = { '10.0.0.21': 'node-to-apiserver', '10.9.9.9': 'node-to-apiserver', '10.244.1.5': 'pod-to-apiserver' };
+    for (const [client, other] of cases) {
       const [tool, plain] = analyse([list('kubectl/v1.31.0 (linux/amd64) kubernetes/abc', client), list('curl/8.0', other)], apiserverCert);
       expect(tool!.c.path).toBe(plain!.c.path);
-      expect(tool!.c.path).toBe(client === '127.0.0.1' ? 'controlplane-to-apiserver' : 'node-to-apiserver');
+      expect(tool!.c.path).toBe(paths[client] ?? 'controlplane-to-apiserver');
       expect(tool!.c.reasons.join(' ')).toMatch(/User-Agent kubectl\/v1\.31\.0.*user's tool/);
       expect(plain!.c.reasons.join(' ')).not.toMatch(/user's tool/);
       expect(tool!.c.confidence).toBeLessThan(plain!.c.confidence);

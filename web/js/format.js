@@ -48,8 +48,17 @@ export function fmtTime(ts) {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
-export function fmtShortTime(ts) {
-  return ts === null || ts === undefined ? '—' : new Date(ts * 1000).toISOString().slice(11, 19);
+// A time on an axis whose marks are `step` seconds apart: as precise as needed to tell neighbours
+// apart (milliseconds for a capture of a few seconds), with the date once the axis spans about a day.
+export function fmtAxisTime(ts, step) {
+  if (ts === null || ts === undefined) return '—';
+  const d = new Date(ts * 1000);
+  if (Number.isNaN(d.getTime())) return '—';
+  const iso = d.toISOString();
+  if (step >= 14400) return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  if (step >= 60) return iso.slice(11, 16);
+  if (step >= 1) return iso.slice(11, 19);
+  return iso.slice(11, 23);
 }
 
 export function fmtDuration(sec) {

@@ -1,7 +1,7 @@
 // Connections per time bucket as bars, findings as severity-coloured marks above them. Clicking a
 // bucket opens the flows that started in it.
 import { s } from './dom.js';
-import { SEVERITY_COLOR, SEVERITY_SYMBOL, fmtShortTime, fmtNum } from './format.js';
+import { SEVERITY_COLOR, SEVERITY_SYMBOL, fmtAxisTime, fmtNum } from './format.js';
 
 const W = 820;
 const H = 150;
@@ -25,7 +25,7 @@ export function renderTimeline(tl, onBucket) {
     const x = PAD_L + i * bw;
     const hgt = (b.flows / maxFlows) * plotH;
     const end = b.t + tl.bucketSeconds;
-    const tip = `${fmtShortTime(b.t)}–${fmtShortTime(end)}: ${fmtNum(b.flows)} connections, ${fmtNum(b.findings)} findings`;
+    const tip = `${fmtAxisTime(b.t, tl.bucketSeconds)}–${fmtAxisTime(end, tl.bucketSeconds)}: ${fmtNum(b.flows)} connections, ${fmtNum(b.findings)} findings`;
     const g = s('g', { class: 'bucket', 'data-bucket': i, on: { click: () => onBucket(b.t, end) } },
       s('title', null, tip),
       s('rect', { x: x, y: PAD_T, width: Math.max(bw, 1), height: plotH, fill: 'transparent' }),
@@ -37,9 +37,10 @@ export function renderTimeline(tl, onBucket) {
     svg.appendChild(g);
   });
   const ticks = 5;
+  const step = (tl.end + tl.bucketSeconds - tl.start) / ticks;
   for (let i = 0; i <= ticks; i++) {
-    const t = tl.start + ((tl.end + tl.bucketSeconds - tl.start) * i) / ticks;
-    svg.appendChild(s('text', { x: PAD_L + ((W - PAD_L - 8) * i) / ticks, y: H - 6, 'text-anchor': i === 0 ? 'start' : i === ticks ? 'end' : 'middle', 'font-size': '10', class: 'axis' }, fmtShortTime(t)));
+    const t = tl.start + step * i;
+    svg.appendChild(s('text', { x: PAD_L + ((W - PAD_L - 8) * i) / ticks, y: H - 6, 'text-anchor': i === 0 ? 'start' : i === ticks ? 'end' : 'middle', 'font-size': '10', class: 'axis' }, fmtAxisTime(t, step)));
   }
   return svg;
 }

@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, registerAnalyze } from './commands/analyze';
+import { registerExtractCommand } from './commands/extract';
 import { registerFindingsCommand } from './commands/findings';
 import { registerFlowsCommand } from './commands/flows';
 import { registerQueryCommand } from './commands/query';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerFindingsCommand(program);
   registerFlowsCommand(program);
+  registerExtractCommand(program);
   registerQueryCommand(program);
   registerReclassifyCommand(program);
   registerServeCommand(program);

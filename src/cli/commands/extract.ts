@@ -1,0 +1,174 @@
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, extname, isAbsolute, join } from 'node:path';
+import type { Command } from 'commander';
+import { openStoreReadOnly, type Db } from '../../store/store';
+import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
+import { findingRule, positiveInt } from '../option-parsers';
+import { FdSink, type ByteSink } from '../../export/byte-sink';
+import { captureFileWriter, type CaptureFileFormat, type CaptureFileWriter } from '../../export/frame-writers';
+import { copyFrames, findFlowFrames, type FlowSelector } from '../../export/flow-packets';
+import { terminalSafe } from '../../report/terminal-text';
+
+interface ExtractOptions {
+  db?: string;
+  output?: string;
+  format?: string;
+  capture?: string;
+  finding?: string;
+  limit?: number;
+  keylog?: string[];
+}
+
+interface StoredFlow extends FlowSelector {
+  key: string;
+  captureId: number;
+  captureFile: string;
+  packets: number;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`planewatch extract: ${message}\n`);
+  process.exit(code);
+}
+
+const FLOW_COLUMNS = `f.flow_key AS key, f.capture_id AS captureId, c.file AS captureFile, f.transport, f.client_ip AS clientIp,
+  f.client_port AS clientPort, f.server_ip AS serverIp, f.server_port AS serverPort, f.first_frame AS firstFrame,
+  f.last_frame AS lastFrame, f.packets_client + f.packets_server AS packets`;
+
+/** The flows asked for, by key and by finding; an unknown key is a usage error. */
+function selectFlows(db: Db, keys: string[], opts: ExtractOptions): StoredFlow[] {
+  const byKey = db.prepare(`SELECT ${FLOW_COLUMNS} FROM flows f JOIN captures c ON c.id = f.capture_id WHERE f.flow_key = ?`);
+  const out: StoredFlow[] = [];
+  const seen = new Set<string>();
+  for (const k of keys) {
+    const row = byKey.get(k) as StoredFlow | undefined;
+    if (row === undefined) fail(EXIT.USAGE, `no flow ${terminalSafe(k)} in the database (ids as \`planewatch flows\` prints them, e.g. c1f8)`);
+    if (!seen.has(row.key)) out.push(row);
+    seen.add(row.key);
+  }
+  if (opts.finding) {
+    const rows = db
+      .prepare(
+        `SELECT ${FLOW_COLUMNS} FROM flows f JOIN captures c ON c.id = f.capture_id
+          WHERE f.id IN (SELECT flow_id FROM findings WHERE rule = ?) ORDER BY f.capture_id, f.first_frame LIMIT ?`,
+      )
+      .all(opts.finding, opts.limit ?? 100) as StoredFlow[];
+    for (const r of rows) if (!seen.has(r.key)) (seen.add(r.key), out.push(r));
+  }
+  return out;
+}
+
+/** Where the capture of `captureFile` is now: as stored (relative to here), else beside the database. */
+function locateCapture(captureFile: string, dbFile: string, override: string | undefined): string {
+  if (override !== undefined) {
+    if (!existsSync(override)) fail(EXIT.ERROR, `no capture at ${override}`);
+    return override;
+  }
+  if (captureFile === '(stdin)') fail(EXIT.ERROR, 'the capture was read from standard input: give the file it came from with --capture FILE');
+  const candidates = [captureFile];
+  if (!isAbsolute(captureFile)) candidates.push(join(dirname(dbFile), captureFile));
+  for (const c of candidates) if (existsSync(c) && statSync(c).isFile()) return c;
+  return fail(
+    EXIT.ERROR,
+    `the capture ${terminalSafe(captureFile)} is not there (moved, or a live capture whose packets were not kept — ` +
+      '`planewatch live --evidence DIR` keeps them): give it with --capture FILE',
+  );
+}
+
+function outputFormat(opts: ExtractOptions): CaptureFileFormat {
+  if (opts.format !== undefined) {
+    if (opts.format !== 'pcap' && opts.format !== 'pcapng') fail(EXIT.USAGE, `unknown format ${terminalSafe(opts.format)} (pcap, pcapng)`);
+    return opts.format;
+  }
+  return opts.output !== undefined && extname(opts.output).toLowerCase() === '.pcap' ? 'pcap' : 'pcapng';
+}
+
+export function registerExtractCommand(program: Command): void {
+  program
+    .command('extract')
+    .description("write the packets of stored flows to a capture file, read back from the captures they came from (Wireshark's Export Specified Packets for a connection)")
+    .argument('[flows...]', 'flow ids as `planewatch flows` and `planewatch findings` print them (e.g. c1f8)')
+    .option('--db <file>', DB_OPTION_HELP)
+    .option('-o, --output <file>', 'capture file to write (default: standard output when it is not a terminal)')
+    .option('--format <format>', 'pcap or pcapng (default: pcap for a .pcap output name, else pcapng)')
+    .option('--finding <rule>', 'also every flow that raised this finding', findingRule)
+    .option('--limit <n>', 'at most this many flows from --finding (default 100)', positiveInt)
+    .option('--capture <file>', 'read the packets from this file instead of the stored capture path (one capture)')
+    .option('--keylog <file>', 'embed this TLS key log in the output (pcapng Decryption Secrets Block; repeatable)', collect)
+    .addHelpText(
+      'after',
+      '\nA flow\'s packets are the frames from its first to its last whose innermost addresses, ports and protocol are\n' +
+        "its own (tunnel and VLAN headers kept as captured), with the IP fragments of its packets. The other view of a\n" +
+        'connection across a NAT is a flow of its own: give both ids to have both.\n\n' +
+        'Examples:\n' +
+        '  planewatch extract c1f8 -o kubelet.pcap\n' +
+        '  planewatch extract --finding kubelet-tls-unverified -o evidence.pcapng --keylog keys.log\n' +
+        '  planewatch extract c1f8 | wireshark -k -i -\n',
+    )
+    .action(async (keys: string[], opts: ExtractOptions) => {
+      const dbFile = opts.db ?? defaultDbPath();
+      requireDb(dbFile);
+      if (keys.length === 0 && !opts.finding) fail(EXIT.USAGE, 'name the flows to extract (ids from `planewatch flows`) or give --finding RULE');
+      const format = outputFormat(opts);
+      if (opts.output === undefined && process.stdout.isTTY) fail(EXIT.USAGE, 'not writing a capture to a terminal: give -o FILE or pipe it');
+      if (format === 'pcap' && opts.keylog?.length) fail(EXIT.USAGE, 'key logs are embedded in pcapng only (--format pcapng)');
+      const keyLogs = (opts.keylog ?? []).map((f) => {
+        try {
+          return readFileSync(f, 'latin1');
+        } catch (e) {
+          return fail(EXIT.ERROR, `cannot read key log ${f}: ${(e as Error).message}`);
+        }
+      });
+
+      const db = openStoreReadOnly(dbFile);
+      let flows: StoredFlow[];
+      try {
+        flows = selectFlows(db, keys, opts);
+      } finally {
+        db.close();
+      }
+      if (flows.length === 0) fail(EXIT.OK, `no flow raised ${opts.finding}: nothing written`);
+      const captures = [...new Set(flows.map((f) => f.captureId))];
+      if (opts.capture !== undefined && captures.length > 1) fail(EXIT.USAGE, '--capture stands for one capture, but the flows come from several');
+      const sources = captures.map((id) => {
+        const first = flows.find((f) => f.captureId === id)!;
+        return { id, file: locateCapture(first.captureFile, dbFile, opts.capture), flows: flows.filter((f) => f.captureId === id) };
+      });
+
+      const sink: ByteSink = opts.output !== undefined ? FdSink.open(opts.output) : new FdSink(1);
+      let writer: CaptureFileWriter | null = null;
+      let damaged = false;
+      try {
+        writer = captureFileWriter(format, sink, keyLogs);
+        for (const [i, src] of sources.entries()) {
+          const found = await findFlowFrames(src.file, src.flows);
+          writer.source(i, src.file);
+          const copyError = await copyFrames(src.file, found.frames, writer);
+          const error = found.error ?? copyError;
+          if (error !== null) {
+            damaged = true;
+            process.stderr.write(`planewatch extract: ${error.message} (the frames before it are written)\n`);
+          }
+          src.flows.forEach((f, j) => {
+            const n = found.perFlow[j]!;
+            // Fewer than stored: not the capture the flow came from, or one cut short since.
+            if (n < f.packets) {
+              process.stderr.write(`planewatch extract: ${f.key}: ${n} of its ${f.packets} packets found in ${src.file}: is it the capture the flow came from?\n`);
+            }
+          });
+        }
+      } catch (e) {
+        sink.close();
+        // No half-written capture is left behind.
+        if (opts.output !== undefined) rmSync(opts.output, { force: true });
+        fail(EXIT.ERROR, (e as Error).message);
+      }
+      writer.close();
+      if (opts.output !== undefined) {
+        process.stderr.write(`${writer.packets} packets of ${flows.length} flow${flows.length === 1 ? '' : 's'} written to ${opts.output} (${format})\n`);
+      }
+      if (damaged) process.exitCode = EXIT.CAPTURE_DAMAGED;
+    });
+}

@@ -1,0 +1,180 @@
+/**
+ * The packets of stored flows, read back from the capture they came from (what Wireshark's "Export
+ * Specified Packets" gives for a conversation): every frame from a flow's first to its last frame
+ * whose innermost 5-tuple is the flow's, in capture order, outer headers (VLAN, tunnel) as captured,
+ * and with the IP fragments its reassembled packets were built from.
+ *
+ * Two passes over the start of the file (reading stops after the last frame wanted): the first finds
+ * the frame numbers, the second copies those frames, so fragments keep their place in the order.
+ * The frames are decoded as the analysis decoded them (same decoder, same defaults).
+ */
+import { AnomalyCounter } from '../anomalies';
+import { parseIp } from '../decode/address';
+import { DecodeStatus, DecodedPacket } from '../decode/packet';
+import { PacketDecoder } from '../decode/packet-decoder';
+import { MutableStamp } from '../flow/packet-stamp';
+import type { CaptureError } from '../ingest/capture-error';
+import type { Frame } from '../ingest/frame';
+import { readCapture } from '../ingest/read-capture';
+
+/** One stored flow to extract: its tuple and where it lies in its capture. */
+export interface FlowSelector {
+  transport: string;
+  clientIp: string;
+  clientPort: number;
+  serverIp: string;
+  serverPort: number;
+  firstFrame: number;
+  lastFrame: number;
+}
+
+/** Frames written somewhere (a pcap or pcapng writer). */
+export interface FrameWriter {
+  write(frame: Frame): void;
+}
+
+export interface FlowFrames {
+  /** Frame numbers to copy, ascending (fragments included). */
+  frames: number[];
+  /** Frames that matched each selector's tuple (fragments not counted). */
+  perFlow: number[];
+  /** Damage that stopped the read early, if any (frames before it are found). */
+  error: CaptureError | null;
+}
+
+/** IP fragments held at most while waiting for the packet they complete. */
+const MAX_PENDING_FRAGMENT_KEYS = 4096;
+const MAX_FRAGMENTS_PER_DATAGRAM = 256;
+
+interface Matcher {
+  proto: number;
+  client: Uint8Array;
+  server: Uint8Array;
+  clientPort: number;
+  serverPort: number;
+  first: number;
+  last: number;
+}
+
+function sameAddress(a: Uint8Array, b: Uint8Array, len: number): boolean {
+  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function matcherOf(s: FlowSelector): Matcher | null {
+  const client = parseIp(s.clientIp);
+  const server = parseIp(s.serverIp);
+  const proto = s.transport === 'tcp' ? 6 : s.transport === 'udp' ? 17 : -1;
+  if (client === null || server === null || proto < 0) return null;
+  return { proto, client, server, clientPort: s.clientPort, serverPort: s.serverPort, first: s.firstFrame, last: s.lastFrame };
+}
+
+/** The packet is one of the flow's, in either direction. */
+function matches(m: Matcher, p: DecodedPacket, frame: number): boolean {
+  if (frame < m.first || frame > m.last || p.protocol !== m.proto) return false;
+  const len = p.ipVersion === 4 ? 4 : 16;
+  if (m.client.length !== len) return false;
+  if (p.srcPort === m.clientPort && p.dstPort === m.serverPort && sameAddress(p.src, m.client, len) && sameAddress(p.dst, m.server, len)) return true;
+  return p.srcPort === m.serverPort && p.dstPort === m.clientPort && sameAddress(p.src, m.server, len) && sameAddress(p.dst, m.client, len);
+}
+
+/** Addresses of the packet are the flow's (ports unknown: a fragment). */
+function betweenFlowHosts(m: Matcher, p: DecodedPacket): boolean {
+  const len = p.ipVersion === 4 ? 4 : 16;
+  if (m.client.length !== len) return false;
+  return (sameAddress(p.src, m.client, len) && sameAddress(p.dst, m.server, len)) || (sameAddress(p.src, m.server, len) && sameAddress(p.dst, m.client, len));
+}
+
+/** Key of the datagram a fragment belongs to (IPv6 fragments are told apart by addresses alone). */
+function fragmentKey(p: DecodedPacket): string {
+  const len = p.ipVersion === 4 ? 4 : 16;
+  return `${p.ipVersion}|${p.protocol}|${p.ipId}|${Buffer.from(p.src.subarray(0, len)).toString('hex')}|${Buffer.from(p.dst.subarray(0, len)).toString('hex')}`;
+}
+
+/** First pass: the numbers of the frames that carry the flows' packets. */
+export async function findFlowFrames(file: string, flows: FlowSelector[]): Promise<FlowFrames> {
+  const matchers = flows.map(matcherOf);
+  const perFlow = flows.map(() => 0);
+  const frames: number[] = [];
+  const live = matchers.filter((m): m is Matcher => m !== null);
+  if (live.length === 0) return { frames, perFlow, error: null };
+  const firstWanted = Math.min(...live.map((m) => m.first));
+  const lastWanted = Math.max(...live.map((m) => m.last));
+  const decoder = new PacketDecoder(new AnomalyCounter());
+  const pkt = new DecodedPacket();
+  const stamp = new MutableStamp();
+  const pending = new Map<string, number[]>();
+  let fragmentFrames = false;
+  const abort = new AbortController();
+  const sink = (f: Frame): void => {
+    if (f.number > lastWanted) {
+      abort.abort();
+      return;
+    }
+    // Fragments before the first frame may still belong to it: decoding starts early enough for them.
+    const st = decoder.decodeBytes(f.buf, f.start, f.end, f.linkType, stamp.set(f.ts, f.number), pkt, f.origLen);
+    if (st === DecodeStatus.FRAGMENT_HELD) {
+      if (!live.some((m) => betweenFlowHosts(m, pkt))) return;
+      const key = fragmentKey(pkt);
+      let list = pending.get(key);
+      if (list === undefined) {
+        if (pending.size >= MAX_PENDING_FRAGMENT_KEYS) pending.delete(pending.keys().next().value!);
+        list = [];
+        pending.set(key, list);
+      }
+      if (list.length < MAX_FRAGMENTS_PER_DATAGRAM) list.push(f.number);
+      return;
+    }
+    if (st !== DecodeStatus.OK || f.number < firstWanted) return;
+    let hit = false;
+    for (let i = 0; i < matchers.length; i++) {
+      const m = matchers[i];
+      if (m !== null && matches(m, pkt, f.number)) {
+        perFlow[i]!++;
+        hit = true;
+      }
+    }
+    if (!hit) return;
+    if (pkt.reassembled) {
+      const key = fragmentKey(pkt);
+      const held = pending.get(key);
+      if (held !== undefined) {
+        for (const n of held) frames.push(n);
+        pending.delete(key);
+        fragmentFrames = true;
+      }
+    }
+    frames.push(f.number);
+  };
+  const info = await readCapture(file, sink, { hash: false, signal: abort.signal });
+  if (fragmentFrames) frames.sort((a, b) => a - b);
+  return { frames, perFlow, error: info.error };
+}
+
+/**
+ * Second pass: hands the frames numbered in `frames` (ascending) to `out`, in capture order. What
+ * `out` throws (a frame it cannot hold) stops the copy and is thrown from here.
+ */
+export async function copyFrames(file: string, frames: number[], out: FrameWriter): Promise<CaptureError | null> {
+  if (frames.length === 0) return null;
+  let next = 0;
+  let failure: unknown = null;
+  const abort = new AbortController();
+  const sink = (f: Frame): void => {
+    if (next >= frames.length || failure !== null) {
+      abort.abort();
+      return;
+    }
+    if (f.number !== frames[next]) return;
+    next++;
+    try {
+      out.write(f);
+    } catch (e) {
+      failure = e;
+      abort.abort();
+    }
+  };
+  const info = await readCapture(file, sink, { hash: false, signal: abort.signal });
+  if (failure !== null) throw failure;
+  return info.error;
+}

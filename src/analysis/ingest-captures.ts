@@ -5,6 +5,7 @@ import { analysisThreads, analyzeCaptureOnWorker } from '../pipeline/analyze-on-
 import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../model/flow-record';
+import { STDIN_CAPTURE } from '../model/records';
 import type { Verdict } from '../model/analysis';
 
 export interface IngestedCapture extends CaptureAnalysis {
@@ -56,7 +57,7 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
   const sessionFactory = keyLogSessionFactory(keyLog);
   const insertCapture = db.prepare(`INSERT INTO captures (file, status, pid, started_at) VALUES (?, 'ingesting', ?, ?)`);
   for (const file of files) {
-    const captureId = Number(insertCapture.run(file === '-' ? '(stdin)' : file, process.pid, new Date().toISOString()).lastInsertRowid);
+    const captureId = Number(insertCapture.run(file === '-' ? STDIN_CAPTURE : file, process.pid, new Date().toISOString()).lastInsertRowid);
     const read = async (classify: IngestOptions['classify']): Promise<{ result: CaptureAnalysis; writer: FlowWriter }> => {
       // Classification reads flows back from the database: no key → id map is needed here.
       const writer = new FlowWriter(db, captureId, { trackIds: false });

@@ -2,6 +2,7 @@
  * Captured frames copied into a new capture file: classic pcap (one link type, microseconds) or
  * pcapng (an interface per source interface and link type, nanoseconds, room for TLS key logs).
  */
+import { basename } from 'node:path';
 import type { Frame } from '../ingest/frame';
 import type { ByteSink } from './byte-sink';
 import type { FrameWriter } from './flow-packets';
@@ -11,8 +12,8 @@ import { PcapngWriter } from './pcapng-writer';
 export type CaptureFileFormat = 'pcap' | 'pcapng';
 
 export interface CaptureFileWriter extends FrameWriter {
-  /** Frames from here on come from this capture (its interfaces are its own in pcapng). */
-  source(index: number, name: string): void;
+  /** Frames from here on come from this capture file (its interfaces are its own in pcapng, named after it). */
+  source(index: number, file: string): void;
   /** Frames written. */
   readonly packets: number;
   close(): void;
@@ -63,9 +64,9 @@ class PcapngFrameWriter implements CaptureFileWriter {
     return this.writer.packets;
   }
 
-  source(index: number, name: string): void {
+  source(index: number, file: string): void {
     this.sourceIndex = index;
-    this.sourceName = name;
+    this.sourceName = basename(file);
   }
 
   write(f: Frame): void {

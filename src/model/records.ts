@@ -166,3 +166,6 @@ export interface SshKexLists {
   compCS: string[];
   compSC: string[];
 }
+
+/** The file name stored for a capture read from standard input (`analyze -`). */
+export const STDIN_CAPTURE = '(stdin)';

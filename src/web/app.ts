@@ -62,11 +62,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return reply.code(code).send({ statusCode: code, error: code === 500 ? 'Internal Server Error' : 'Error', message: code === 500 ? 'internal error' : err.message });
   });
 
-  const routes = apiRoutes({ stmts, agg, openEvents: (req, reply) => events.open(req, reply) });
+  const routes = apiRoutes({ stmts, agg, openEvents: (req, reply) => events.open(req, reply), dbFile: opts.dbFile });
   for (const r of routes) {
     const responses: Record<string, unknown> = { 200: r.response, '4xx': errorResponse };
     app.get(r.url, {
-      schema: { ...(r.querystring ? { querystring: r.querystring } : {}), ...(r.params ? { params: r.params } : {}), response: r.mediaType ? { '4xx': errorResponse } : responses },
+      schema: { ...(r.querystring ? { querystring: r.querystring } : {}), ...(r.params ? { params: r.params } : {}), response: r.content ? { '4xx': errorResponse } : responses },
       handler: async (req, reply) => r.handler(req, reply),
     });
   }

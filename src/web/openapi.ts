@@ -25,9 +25,8 @@ export function buildOpenApi(routes: RouteSpec[], version: string): Schema {
   const paths: Record<string, Schema> = {};
   for (const r of routes) {
     const path = r.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    const ok = r.mediaType
-      ? { description: 'OK', content: { [r.mediaType]: { schema: { type: 'string', description: 'event: version, data: JSON as below' } }, 'application/json': { schema: r.response } } }
-      : { description: 'OK', content: { 'application/json': { schema: r.response } } };
+    const content = r.content ?? { 'application/json': r.response };
+    const ok = { description: 'OK', content: Object.fromEntries(Object.entries(content).map(([type, schema]) => [type, { schema }])) };
     const responses: Schema = { '200': ok, '401': { description: 'token required', content: { 'application/json': { schema: errorResponse } } } };
     if (r.querystring || r.params) responses['400'] = { description: 'invalid parameters', content: { 'application/json': { schema: errorResponse } } };
     if (r.params) responses['404'] = { description: 'not found', content: { 'application/json': { schema: errorResponse } } };

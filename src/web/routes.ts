@@ -8,6 +8,7 @@ import type { StatementCache } from './statements';
 import * as S from './schemas';
 import { listFlows, type FlowListQuery } from './flow-queries';
 import { flowDetail } from './flow-detail';
+import { sendFlowPackets } from './flow-packets';
 import {
   certificateDetail,
   endpointDetail,
@@ -28,8 +29,11 @@ export interface RouteSpec {
   querystring?: Schema;
   params?: Schema;
   response: Schema;
-  /** A non-JSON response (server-sent events): documented by media type only. */
-  mediaType?: string;
+  /**
+   * A non-JSON response (server-sent events, a capture file): not serialised by fastify, and
+   * documented in OpenAPI with this content (media type → schema) instead of `response`.
+   */
+  content?: Record<string, Schema>;
   handler: (req: FastifyRequest, reply: FastifyReply) => unknown;
 }
 
@@ -37,6 +41,8 @@ export interface RouteContext {
   stmts: StatementCache;
   agg: Aggregates;
   openEvents: (req: FastifyRequest, reply: FastifyReply) => void;
+  /** The database file (a capture moved along with it is looked for beside it). */
+  dbFile: string;
 }
 
 function notFound(reply: FastifyReply, what: string) {
@@ -63,6 +69,14 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       params: S.idParams,
       response: S.flowDetailResponse,
       handler: (req, reply) => flowDetail(stmts, (req.params as { id: number }).id) ?? notFound(reply, 'flow'),
+    },
+    {
+      url: '/api/flows/:id/packets',
+      summary: "The flow's packets as a pcapng file, read back from its capture (404 when the capture is no longer readable)",
+      params: S.idParams,
+      response: S.binaryResponse,
+      content: { 'application/x-pcapng': S.binaryResponse },
+      handler: (req, reply) => sendFlowPackets(stmts, ctx.dbFile, (req.params as { id: number }).id, reply),
     },
     {
       url: '/api/findings',
@@ -112,7 +126,10 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       url: '/api/events',
       summary: 'Server-sent events: a `version` event (same body as /api/version) whenever the database changes',
       response: S.versionResponse,
-      mediaType: 'text/event-stream',
+      content: {
+        'text/event-stream': { type: 'string', description: 'event: version, data: JSON as in application/json' },
+        'application/json': S.versionResponse,
+      },
       handler: (req, reply) => ctx.openEvents(req, reply),
     },
   ];

@@ -82,6 +82,9 @@ export const flowsQuery: Schema = {
   },
 };
 
+/** A file download (a capture). */
+export const binaryResponse: Schema = { type: 'string', format: 'binary' };
+
 export const idParams: Schema = {
   type: 'object',
   additionalProperties: false,

@@ -74,6 +74,12 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect(page.locator('.cert-subject').first().textContent()).resolves.toBe('CN=worker-1@1700000000');
     await expect(page.getByText('self-signed', { exact: true }).first().isVisible()).resolves.toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/web-flow-detail.png`, fullPage: true });
+    // Its packets are one click away (the fixture's capture file does not exist: the API says so).
+    const packets = await page.locator('a.packets-link').getAttribute('href');
+    expect(packets).toMatch(/^http:\/\/[^/]+\/api\/flows\/\d+\/packets$/);
+    const answer = await fetch(packets!);
+    expect(answer.status).toBe(404);
+    expect(((await answer.json()) as { message: string }).message).toMatch(/is not there .*: its packets cannot be read again/);
     // The certificate page, one click on.
     await page.evaluate(() => delete document.body.dataset.ready);
     await page.locator('.cert-subject').first().click();

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, extname, isAbsolute, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { openStoreReadOnly, type Db } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
@@ -7,6 +7,8 @@ import { findingRule, positiveInt } from '../option-parsers';
 import { FdSink, type ByteSink } from '../../export/byte-sink';
 import { captureFileWriter, type CaptureFileFormat, type CaptureFileWriter } from '../../export/frame-writers';
 import { copyFrames, findFlowFrames, type FlowSelector } from '../../export/flow-packets';
+import { locateCapture } from '../../export/capture-location';
+import { STDIN_CAPTURE } from '../../model/records';
 import { terminalSafe } from '../../report/terminal-text';
 
 interface ExtractOptions {
@@ -60,21 +62,16 @@ function selectFlows(db: Db, keys: string[], opts: ExtractOptions): StoredFlow[]
   return out;
 }
 
-/** Where the capture of `captureFile` is now: as stored (relative to here), else beside the database. */
-function locateCapture(captureFile: string, dbFile: string, override: string | undefined): string {
+/** The file to read a capture's packets from: --capture, or where the stored path leads. */
+function captureFile(storedFile: string, dbFile: string, override: string | undefined): string {
   if (override !== undefined) {
     if (!existsSync(override)) fail(EXIT.ERROR, `no capture at ${override}`);
     return override;
   }
-  if (captureFile === '(stdin)') fail(EXIT.ERROR, 'the capture was read from standard input: give the file it came from with --capture FILE');
-  const candidates = [captureFile];
-  if (!isAbsolute(captureFile)) candidates.push(join(dirname(dbFile), captureFile));
-  for (const c of candidates) if (existsSync(c) && statSync(c).isFile()) return c;
-  return fail(
-    EXIT.ERROR,
-    `the capture ${terminalSafe(captureFile)} is not there (moved, or a live capture whose packets were not kept — ` +
-      '`planewatch live --evidence DIR` keeps them): give it with --capture FILE',
-  );
+  const where = locateCapture(storedFile, dbFile);
+  if ('file' in where) return where.file;
+  const hint = storedFile === STDIN_CAPTURE ? 'give the file it came from with --capture FILE' : 'give it with --capture FILE';
+  return fail(EXIT.ERROR, `${terminalSafe(where.problem)}: ${hint}`);
 }
 
 function outputFormat(opts: ExtractOptions): CaptureFileFormat {
@@ -134,7 +131,7 @@ export function registerExtractCommand(program: Command): void {
       if (opts.capture !== undefined && captures.length > 1) fail(EXIT.USAGE, '--capture stands for one capture, but the flows come from several');
       const sources = captures.map((id) => {
         const first = flows.find((f) => f.captureId === id)!;
-        return { id, file: locateCapture(first.captureFile, dbFile, opts.capture), flows: flows.filter((f) => f.captureId === id) };
+        return { id, file: captureFile(first.captureFile, dbFile, opts.capture), flows: flows.filter((f) => f.captureId === id) };
       });
 
       const sink: ByteSink = opts.output !== undefined ? FdSink.open(opts.output) : new FdSink(1);

@@ -1,0 +1,56 @@
+/**
+ * GET /api/flows/:id/packets: a flow's packets as a pcapng download, read back from its capture
+ * (the same extraction as `planewatch extract`). The first pass finds the frames before anything is
+ * sent, so a capture that is gone answers 404 with the reason; the second streams them out.
+ */
+import { PassThrough } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import type { ByteSink } from '../export/byte-sink';
+import { locateCapture } from '../export/capture-location';
+import { copyFrames, findFlowFrames, type FlowSelector } from '../export/flow-packets';
+import { captureFileWriter } from '../export/frame-writers';
+import type { StatementCache } from './statements';
+
+interface FlowRow extends FlowSelector {
+  flowKey: string;
+  captureFile: string;
+}
+
+/** Writes each chunk (a buffer the writer reuses) to the response stream as a copy. */
+class StreamSink implements ByteSink {
+  constructor(private readonly out: PassThrough) {}
+  write(bytes: Uint8Array): void {
+    this.out.write(Buffer.from(bytes));
+  }
+  close(): void {
+    this.out.end();
+  }
+}
+
+export async function sendFlowPackets(stmts: StatementCache, dbFile: string, id: number, reply: FastifyReply): Promise<unknown> {
+  const row = stmts.one<FlowRow>(
+    `SELECT f.flow_key AS flowKey, c.file AS captureFile, f.transport, f.client_ip AS clientIp, f.client_port AS clientPort,
+            f.server_ip AS serverIp, f.server_port AS serverPort, f.first_frame AS firstFrame, f.last_frame AS lastFrame
+       FROM flows f JOIN captures c ON c.id = f.capture_id WHERE f.id = ?`,
+    [id],
+  );
+  if (row === undefined) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'flow not found' });
+  const where = locateCapture(row.captureFile, dbFile);
+  if (!('file' in where)) {
+    return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `${where.problem}: its packets cannot be read again` });
+  }
+  const found = await findFlowFrames(where.file, [row]);
+  const out = new PassThrough();
+  const writer = captureFileWriter('pcapng', new StreamSink(out));
+  writer.source(0, where.file);
+  copyFrames(where.file, found.frames, writer).then(
+    () => writer.close(),
+    (e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))),
+  );
+  const name = `planewatch-${row.flowKey.replace(/[^A-Za-z0-9_-]/g, '_')}.pcapng`;
+  return reply
+    .type('application/x-pcapng')
+    .header('content-disposition', `attachment; filename="${name}"`)
+    .header('x-planewatch-packets', String(found.frames.length))
+    .send(out);
+}

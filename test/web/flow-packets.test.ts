@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/web/app';
+import { readCapture } from '../../src/ingest/read-capture';
+
+/**
+ * The dashboard's packet download: GET /api/flows/:id/packets answers with the flow's packets as a
+ * pcapng read again from its capture — the same frames `planewatch extract` writes — and with 404 and
+ * the reason when the capture cannot be read any more.
+ */
+const ROOT = join(__dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-packets-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), ...args], { cwd: dir, encoding: 'buffer' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
+}
+
+describe('GET /api/flows/:id/packets', () => {
+  it("sends the flow's packets as pcapng, as extract writes them; 404 with the reason once the capture is gone", async () => {
+    copyFileSync(join(ROOT, 'captures/samples/kubelet-logs-exec-self-signed.vxlan.pcap'), join(dir, 'c.pcap'));
+    const db = join(dir, 'p.db');
+    expect(cli(['analyze', 'c.pcap', '--db', db, '--quiet']).code).toBe(0);
+    const d = new Database(db, { readonly: true });
+    const flows = d.prepare(`SELECT id, flow_key AS key, packets_client + packets_server AS packets FROM flows ORDER BY id`).all() as { id: number; key: string; packets: number }[];
+    d.close();
+    const app = await buildApp({ dbFile: db });
+    try {
+      for (const f of flows) {
+        const r = await app.inject({ method: 'GET', url: `/api/flows/${f.id}/packets` });
+        expect(r.statusCode).toBe(200);
+        expect(r.headers['content-type']).toBe('application/x-pcapng');
+        expect(r.headers['content-disposition']).toBe(`attachment; filename="planewatch-${f.key}.pcapng"`);
+        const file = join(dir, `${f.key}.pcapng`);
+        writeFileSync(file, r.rawPayload);
+        let frames = 0;
+        const info = await readCapture(file, () => frames++);
+        expect(info.error).toBeNull();
+        expect(frames).toBe(f.packets);
+        // Byte for byte what the CLI writes for the flow.
+        const viaCli = cli(["extract", f.key, "--db", db]);
+        expect(viaCli.stderr).toBe("");
+        expect(viaCli.stdout.length).toBe(r.rawPayload.length);
+        expect(viaCli.stdout.equals(r.rawPayload)).toBe(true);
+      }
+      expect((await app.inject({ method: 'GET', url: '/api/flows/999999/packets' })).statusCode).toBe(404);
+      expect((await app.inject({ method: 'GET', url: '/api/flows/x/packets' })).statusCode).toBe(400);
+      rmSync(join(dir, 'c.pcap'));
+      const gone = await app.inject({ method: 'GET', url: `/api/flows/${flows[0]!.id}/packets` });
+      expect(gone.statusCode).toBe(404);
+      expect(gone.json().message).toMatch(/the capture c\.pcap is not there .*: its packets cannot be read again/);
+      const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
+      expect(Object.keys(doc.paths['/api/flows/{id}/packets'].get.responses['200'].content)).toEqual(['application/x-pcapng']);
+      expect(Object.keys(doc.paths['/api/events'].get.responses['200'].content)).toEqual(['text/event-stream', 'application/json']);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -41,6 +41,8 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
   const [flowDetail, setFlowDetail] = useState<FlowDetail | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const [help, setHelp] = useState(false);
+  /** What the last action said (a packets file written, or why not); cleared when the view changes. */
+  const [note, setNote] = useState<string | null>(null);
   const queryRef = useRef(query);
   queryRef.current = query;
   const detailRef = useRef(detail);
@@ -100,6 +102,10 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
       if (key.escape || key.backspace || key.delete || key.leftArrow) {
         setDetail(null);
         setFlowDetail(null);
+        setNote(null);
+      } else if (input === 'w' && detail.kind === 'flow' && data.writePackets) {
+        setNote('writing packets…');
+        data.writePackets(detail.id).then(setNote, (e: unknown) => setNote(String(e)));
       }
       return;
     }
@@ -143,13 +149,16 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
   } else {
     body = <EndpointsTab endpoints={snap.endpoints} selected={sel} width={columns} height={bodyHeight} />;
   }
+  const flowKeys = data.writePackets ? 'Esc back · w write its packets (pcapng) · ? help · q quit' : 'Esc back · ? help · q quit';
   const hints = help
     ? 'any key: close help'
-    : detail !== null
-      ? 'Esc back · ? help · q quit'
-      : tab === 2
-        ? '↑↓ move · Enter detail · / filter · s sort · r reverse · Tab tabs · ? help · q quit'
-        : '↑↓ move · Enter detail · Tab/1-4 tabs · ? help · q quit';
+    : note !== null
+      ? `${note} · Esc back`
+      : detail !== null
+        ? detail.kind === 'flow' ? flowKeys : 'Esc back · ? help · q quit'
+        : tab === 2
+          ? '↑↓ move · Enter detail · / filter · s sort · r reverse · Tab tabs · ? help · q quit'
+          : '↑↓ move · Enter detail · Tab/1-4 tabs · ? help · q quit';
   const counts = [
     TABS[0],
     `${TABS[1]} (${snap.findings.length})`,

@@ -1,4 +1,9 @@
 import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FdSink } from '../export/byte-sink';
+import { locateCapture } from '../export/capture-location';
+import { copyFrames, findFlowFrames, type FlowSelector } from '../export/flow-packets';
+import { captureFileWriter } from '../export/frame-writers';
 import { openStoreReadOnly, type Db } from '../store/store';
 import { readLiveStatus } from '../live/live-status';
 import { SEVERITIES, severityRank, type Severity } from '../model/analysis';
@@ -116,6 +121,11 @@ export interface FlowDetail {
 export interface TuiDataSource {
   load(q: FlowQuery): TuiSnapshot;
   flowDetail(id: number): FlowDetail | null;
+  /**
+   * Writes a flow's packets, read again from its capture, to a pcapng file in the working directory;
+   * resolves with a line for the user saying where (or why not). Absent: the key does nothing.
+   */
+  writePackets?(id: number): Promise<string>;
   close(): void;
 }
 
@@ -168,7 +178,11 @@ export class DbDataSource implements TuiDataSource {
   private db: Db | null = null;
   private last: { version: number; key: string; snap: TuiSnapshot } | null = null;
 
-  constructor(private readonly file: string) {}
+  /** `packetsDir`: where `writePackets` puts its files (default: the working directory). */
+  constructor(
+    private readonly file: string,
+    private readonly packetsDir = '.',
+  ) {}
 
   private open(): Db | null {
     if (this.db === null && existsSync(this.file)) {
@@ -266,6 +280,35 @@ export class DbDataSource implements TuiDataSource {
       elapsedS: totals.first !== null && totals.last !== null ? totals.last - totals.first : 0,
       message: live?.message ?? null,
     };
+  }
+
+  async writePackets(id: number): Promise<string> {
+    const db = this.open();
+    if (db === null) return 'no database yet';
+    const row = db
+      .prepare(
+        `SELECT f.flow_key AS key, c.file AS captureFile, f.transport, f.client_ip AS clientIp, f.client_port AS clientPort,
+                f.server_ip AS serverIp, f.server_port AS serverPort, f.first_frame AS firstFrame, f.last_frame AS lastFrame
+           FROM flows f JOIN captures c ON c.id = f.capture_id WHERE f.id = ?`,
+      )
+      .get(id) as (FlowSelector & { key: string; captureFile: string }) | undefined;
+    if (row === undefined) return 'flow not found';
+    const where = locateCapture(row.captureFile, this.file);
+    if (!('file' in where)) return `${where.problem}: its packets cannot be read again`;
+    const out = join(this.packetsDir, `planewatch-${row.key.replace(/[^A-Za-z0-9_-]/g, '_')}.pcapng`);
+    try {
+      const found = await findFlowFrames(where.file, [row]);
+      const writer = captureFileWriter('pcapng', FdSink.open(out));
+      writer.source(0, where.file);
+      try {
+        await copyFrames(where.file, found.frames, writer);
+      } finally {
+        writer.close();
+      }
+      return `${writer.packets} packets written to ${resolve(out)}`;
+    } catch (e) {
+      return `cannot write ${out}: ${e instanceof Error ? e.message : String(e)}`;
+    }
   }
 
   flowDetail(id: number): FlowDetail | null {

@@ -165,3 +165,43 @@ describe('the TUI data source', () => {
     src.close();
   });
 });
+
+describe("a flow's packets from the TUI", () => {
+  it('w in a flow writes its packets, read again from the capture, and says where; or why it cannot', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { copyFileSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { readCapture } = await import('../../src/ingest/read-capture');
+    const root = join(__dirname, '../..');
+    const dir = mkdtempSync(join(tmpdir(), 'planewatch-tui-packets-'));
+    try {
+      copyFileSync(join(root, 'captures/samples/ssh-tunnel.pcap'), join(dir, 'ssh.pcap'));
+      const db = join(dir, 'ssh.db');
+      const r = spawnSync(process.execPath, [join(root, 'bin/planewatch.js'), 'analyze', 'ssh.pcap', '--db', db, '--quiet'], { cwd: dir });
+      expect(r.status).toBe(0);
+      source = new DbDataSource(db, dir);
+      app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
+      await tick();
+      await press('3');
+      await press('\r');
+      expect(app.lastFrame()).toMatch(/w write its packets \(pcapng\)/);
+      await press('w', () => /packets written to/.test(app!.lastFrame()!));
+      const m = /(\d+) packets written to (\S+\.pcapng)/.exec(app.lastFrame()!);
+      expect(m).not.toBeNull();
+      let frames = 0;
+      expect((await readCapture(m![2]!, () => frames++)).error).toBeNull();
+      expect(frames).toBe(Number(m![1]));
+      expect(frames).toBeGreaterThan(0);
+      await press('\u001b');
+      expect(app.lastFrame()).not.toMatch(/packets written/);
+      // The capture moved away: the reason, not a crash.
+      rmSync(join(dir, 'ssh.pcap'));
+      await press('\r');
+      await press('w', () => /cannot be read again/.test(app!.lastFrame()!));
+      expect(app.lastFrame()).toMatch(/the capture ssh\.pcap is not there/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

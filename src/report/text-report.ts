@@ -1,6 +1,7 @@
 import type { Db } from '../store/store';
 import { cell, terminalSafe } from './terminal-text';
 import { SEVERITIES } from '../model/analysis';
+import { natRepeatedFindings } from '../store/nat-repeats';
 
 /** Severity markers readable without colour. */
 export const SEVERITY_MARK: Record<string, string> = { critical: '!!', high: '!', medium: '~', low: '-', info: 'i' };
@@ -39,13 +40,7 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
   lines.push(`Findings: ${SEVERITIES.map((s) => `${s} ${counts.get(s) ?? 0}`).join(', ')}`);
   // Each view of a connection seen across a NAT is judged as a flow of its own, and what the payload
   // shows (a token, a weak cipher) shows on both: say how many findings repeat the other view's.
-  const repeated = db
-    .prepare(`SELECT COUNT(*) FROM flows fl JOIN findings f ON f.flow_id = fl.id
-               WHERE fl.nat_link IS NOT NULL AND fl.nat_repeat = 1 AND fl.${where(captureIds)}
-                 AND EXISTS (SELECT 1 FROM flows o JOIN findings g ON g.flow_id = o.id
-                              WHERE o.nat_link = fl.nat_link AND o.capture_id = fl.capture_id AND o.id <> fl.id AND g.rule = f.rule)`)
-    .pluck()
-    .get() as number;
+  const repeated = natRepeatedFindings(db, captureIds);
   if (repeated > 0) {
     lines.push(`  (${plural(repeated, 'finding')} on the second view of a connection seen on both sides of a NAT, as on its first)`);
   }

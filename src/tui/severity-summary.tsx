@@ -4,10 +4,12 @@ import { SEVERITY_STYLE, tint, useTheme } from './theme';
 
 export interface SeveritySummaryProps {
   counts: Record<Severity, number>;
+  /** Of those, findings repeated on the second view of a connection seen across a NAT. */
+  natRepeats?: number;
 }
 
 /** Findings by severity on one line: symbol, name and count. */
-export function SeveritySummary({ counts }: SeveritySummaryProps) {
+export function SeveritySummary({ counts, natRepeats = 0 }: SeveritySummaryProps) {
   const theme = useTheme();
   return (
     <Text wrap="truncate">
@@ -17,6 +19,7 @@ export function SeveritySummary({ counts }: SeveritySummaryProps) {
           {SEVERITY_STYLE[s].symbol} {s} {counts[s]}{'  '}
         </Text>
       ))}
+      {natRepeats > 0 ? <Text dimColor={theme.color}>({natRepeats} repeated across a NAT)</Text> : null}
     </Text>
   );
 }

@@ -5,6 +5,7 @@ import { locateCapture } from '../export/capture-location';
 import { copyFrames, findFlowFrames, type FlowSelector } from '../export/flow-packets';
 import { captureFileWriter } from '../export/frame-writers';
 import { openStoreReadOnly, type Db } from '../store/store';
+import { natRepeatedFindings } from '../store/nat-repeats';
 import { readLiveStatus } from '../live/live-status';
 import { SEVERITIES, severityRank, type Severity } from '../model/analysis';
 
@@ -92,6 +93,8 @@ export interface TuiSnapshot {
   header: HeaderInfo;
   paths: PathRow[];
   severityCounts: Record<Severity, number>;
+  /** Of those, findings a NAT'd connection's second view repeats from its first (see store/nat-repeats). */
+  natRepeatedFindings: number;
   findings: FindingRow[];
   flows: FlowRow[];
   /** Flows matching the filter (may exceed the rows fetched). */
@@ -134,6 +137,7 @@ export function emptySnapshot(source = ''): TuiSnapshot {
     header: { source, running: false, packets: 0, packetsPerSec: 0, flows: 0, kernelDrops: 0, ourDrops: 0, elapsedS: 0, message: null },
     paths: [],
     severityCounts: { critical: 0, high: 0, medium: 0, low: 0, info: 0 },
+    natRepeatedFindings: 0,
     findings: [],
     flows: [],
     flowTotal: 0,
@@ -227,6 +231,7 @@ export class DbDataSource implements TuiDataSource {
       const severity = SEVERITIES.find((s) => severityRank(s) === r.rank);
       if (severity !== undefined) snap.severityCounts[severity] = r.n;
     }
+    snap.natRepeatedFindings = natRepeatedFindings(db);
     snap.findings = (db.prepare(`SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.ts,
         fl.id AS flowId, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port
         FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id

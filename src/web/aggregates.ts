@@ -8,6 +8,7 @@ import { PATH_IDS, SEVERITIES, severityRank, type Severity } from '../model/anal
 import { currentCaptureStatus, type Db } from '../store/store';
 import { PATH_INFO } from './path-info';
 import { drawnPerAddress, roleGroup, type RoleGroup } from './roles';
+import { natRepeatedFindingsSql } from '../store/nat-repeats';
 import type { StatementCache } from './statements';
 
 /** Shortest time between two recomputations of one aggregate while the database keeps changing. */
@@ -172,6 +173,7 @@ export class Aggregates {
         timeRange: { first, last },
         findingsBySeverity: bySeverity,
         findingsByRule: byRule,
+        natRepeatedFindings: this.stmts.one<{ n: number }>(natRepeatedFindingsSql())!.n,
         paths,
         captures: this.stmts.all<{ id: number; file: string; status: string; pid: number | null }>('SELECT id, file, status, pid FROM captures ORDER BY id'),
       };

@@ -176,6 +176,8 @@ export const summaryResponse = obj({
   timeRange: obj({ first: nnum, last: nnum }),
   findingsBySeverity: obj(Object.fromEntries(SEVERITIES.map((s) => [s, int]))),
   findingsByRule: { type: 'array', items: obj({ rule: str, severity: severityEnum, count: int, title: str }) },
+  /** Findings on the second view of a connection seen across a NAT that its first view raised too. */
+  natRepeatedFindings: int,
   paths: { type: 'array', items: pathSummaryItem },
   captures: { type: 'array', items: obj({ id: int, file: str, status: str }) },
 });

@@ -65,6 +65,8 @@ export async function renderOverview(root) {
       h('section', { class: 'card map-card' }, h('h2', null, 'Control-plane map'), map, legend(), topo.truncated ? h('p', { class: 'muted' }, 'Busy addresses only; quieter ones are folded into their group.') : null),
       h('div', { class: 'side' },
         card('Findings by severity', severityBars(bySev),
+          sum.natRepeatedFindings > 0 ? h('p', { class: 'muted small nat-repeats' },
+            `${fmtNum(sum.natRepeatedFindings)} of these repeat, on the second view of a connection seen on both sides of a NAT, a finding of its first view.`) : null,
           topRules.length ? h('ul', { class: 'rules' }, topRules.map((r) => h('li', null, sevBadge(r.severity, ''), ' ',
             h('a', { href: href('findings', null, { rule: [r.rule] }), 'data-rule': r.rule }, r.title), h('span', { class: 'count' }, `×${fmtNum(r.count)}`)))) : null),
         card('Communication paths', pathTable(sum.paths)))),

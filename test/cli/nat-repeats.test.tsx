@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { render } from 'ink-testing-library';
+import { describe, expect, it } from 'vitest';
+import { FlowWriter, openStore } from '../../src/store/store';
+import { classifyDatabase } from '../../src/analysis/classify-database';
+import { emptyInventory } from '../../src/analysis/inventory';
+import { buildApp } from '../../src/web/app';
+import { DbDataSource } from '../../src/tui/tui-data';
+import { SeveritySummary } from '../../src/tui/severity-summary';
+import { flow } from '../analysis/flow-builder';
+
+/** What the text report says of findings repeated across a NAT (text-report.test.ts), the dashboard and the TUI say too. */
+describe('findings repeated across a NAT', () => {
+  it('the dashboard and the TUI say the same of findings repeated across a NAT', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'planewatch-nat-repeats-'));
+    const file = join(dir, 'n.db');
+    try {
+      const db = openStore(file);
+      const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'complete', 'now')`).run().lastInsertRowid);
+      const writer = new FlowWriter(db, captureId);
+      writer.add(flow('10.244.1.5:40000', '10.96.5.5:10255', { natLink: 'a-b@1' }));
+      writer.add(flow('10.244.1.5:40000', '10.0.0.21:10255', { natLink: 'a-b@1', natRepeat: true }));
+      writer.add(flow('10.244.1.6:40001', '10.0.0.21:10255'));
+      writer.flush();
+      classifyDatabase(db, { inventory: emptyInventory(), ca: null, files: [] });
+      db.close();
+      const app = await buildApp({ dbFile: file });
+      const summary = (await app.inject({ method: 'GET', url: '/api/summary' })).json();
+      await app.close();
+      expect(summary.counts.findings).toBe(3);
+      expect(summary.natRepeatedFindings).toBe(1);
+      const source = new DbDataSource(file);
+      const snap = source.load({ filter: '', sort: 'time', desc: true });
+      source.close();
+      expect(snap.natRepeatedFindings).toBe(1);
+      const tui = render(<SeveritySummary counts={snap.severityCounts} natRepeats={snap.natRepeatedFindings} />);
+      expect(tui.lastFrame()).toMatch(/high 3 .*\(1 repeated across a NAT\)/);
+      tui.unmount();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -14,17 +14,15 @@
  * Either way the HMAC is checked, so a wrong key fails like an AEAD tag. Timing does not matter
  * here: this reads a capture, it answers no peer.
  */
-import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, timingSafeEqual } from 'node:crypto';
 import type { MacSuite } from './mac-suites';
-
-const TWO_32 = 0x1_0000_0000;
+import { RecordMac } from './record-mac';
 
 export class CbcRecordCipher {
   /** Next record's sequence number. */
   seq = 0;
   private readonly key: Buffer;
-  private readonly macKey: Buffer;
-  private readonly macHeader = Buffer.alloc(13);
+  private readonly mac: RecordMac;
   /** TLS 1.0: the IV of the next record (the last ciphertext block so far); null when records carry theirs. */
   private chainIv: Buffer | null;
 
@@ -36,7 +34,7 @@ export class CbcRecordCipher {
     implicitIv: Uint8Array | null = null,
   ) {
     this.key = Buffer.from(key);
-    this.macKey = Buffer.from(macKey);
+    this.mac = new RecordMac(suite.mac, Buffer.from(macKey));
     this.chainIv = implicitIv === null ? null : Buffer.from(implicitIv);
   }
 
@@ -55,7 +53,7 @@ export class CbcRecordCipher {
     if (this.encryptThenMac) {
       const encLen = bodyLen - ml;
       if (encLen < ivLen + bl || (encLen - ivLen) % bl !== 0) return null;
-      const mac = this.mac(seq, rec, encLen, body.subarray(0, encLen));
+      const mac = this.mac.of(seq, rec, encLen, body.subarray(0, encLen));
       if (!timingSafeEqual(mac, body.subarray(encLen, bodyLen))) return null;
       const padded = this.decrypt(body.subarray(0, ivLen), body.subarray(ivLen, encLen));
       if (padded === null) return null;
@@ -69,7 +67,7 @@ export class CbcRecordCipher {
     if (contentLen < ml) return null;
     const plainLen = contentLen - ml;
     const plain = padded.subarray(0, plainLen);
-    const mac = this.mac(seq, rec, plainLen, plain);
+    const mac = this.mac.of(seq, rec, plainLen, plain);
     return timingSafeEqual(mac, padded.subarray(plainLen, contentLen)) ? plain : null;
   }
 
@@ -91,17 +89,6 @@ export class CbcRecordCipher {
     }
   }
 
-  /** HMAC of seq_num ‖ type ‖ version ‖ length ‖ data. */
-  private mac(seq: number, rec: Uint8Array, length: number, data: Uint8Array): Buffer {
-    const h = this.macHeader;
-    h.writeUInt32BE(Math.floor(seq / TWO_32), 0);
-    h.writeUInt32BE(seq >>> 0, 4);
-    h[8] = rec[0]!;
-    h[9] = rec[1]!;
-    h[10] = rec[2]!;
-    h.writeUInt16BE(length, 11);
-    return createHmac(this.suite.mac, this.macKey).update(h).update(data).digest();
-  }
 }
 
 /** Length before the CBC padding (every padding byte holds the padding length), or -1 if malformed. */

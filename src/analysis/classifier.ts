@@ -1,4 +1,5 @@
 import type { Endpoint, FlowRecord } from '../model/flow-record';
+import { endpointText } from '../decode/address';
 import type { Classification, PathId } from '../model/analysis';
 import type { HttpRequestRecord } from '../model/records';
 import type { NatPair, Role, Topology } from './topology';
@@ -29,7 +30,7 @@ function evs(t: Topology, f: FlowRecord, role: Role): { s: number; why: string }
 
 function describeServer(t: Topology, f: FlowRecord, role: Role): string {
   const c = t.serverClaim(f.server.ip, f.server.port, role);
-  const who = `${f.server.ip}:${f.server.port} is ${roleName(role)}`;
+  const who = `${endpointText(f.server.ip, f.server.port)} is ${roleName(role)}`;
   return c ? `${who}: ${c.reason}` : who;
 }
 
@@ -117,7 +118,7 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
 }
 
 function ep(e: Endpoint): string {
-  return `${e.ip}:${e.port}`;
+  return endpointText(e.ip, e.port);
 }
 
 /** What the other view of a connection seen across a NAT adds to this one's reasons. */
@@ -141,7 +142,7 @@ function apiServerBehind(t: Topology, ip: string, port: number): { strength: num
   for (const to of t.translationsOf(ip, port)) {
     const claim = t.serverClaim(to.ip, to.port, 'apiserver');
     if (claim && claim.strength >= 0.3 && (best === null || claim.strength > best.strength)) {
-      best = { strength: claim.strength, why: `${ip}:${port} is translated (DNAT) to the API server ${ep(to)}: ${claim.reason}` };
+      best = { strength: claim.strength, why: `${endpointText(ip, port)} is translated (DNAT) to the API server ${ep(to)}: ${claim.reason}` };
     }
   }
   return best;

@@ -1,4 +1,5 @@
 import type { FlowRecord } from '../model/flow-record';
+import { endpointText } from '../decode/address';
 import type { CertificateInfo } from '../model/records';
 import type { Classification, Finding } from '../model/analysis';
 import { FINDINGS } from './finding-catalogue';
@@ -56,7 +57,7 @@ function make(rule: string, f: FlowRecord, evidence: string, frame: number | nul
 }
 
 function conn(f: FlowRecord): string {
-  return `${f.client.ip}:${f.client.port} → ${f.server.ip}:${f.server.port}`;
+  return `${endpointText(f.client.ip, f.client.port)} → ${endpointText(f.server.ip, f.server.port)}`;
 }
 
 function isPlaintextHttp(f: FlowRecord): boolean {
@@ -257,7 +258,7 @@ function certChanged(f: FlowRecord, ctx: RuleContext): Finding[] {
     make(
       'cert-changed',
       f,
-      `${f.server.ip}:${f.server.port} presented ${leaf.subject} (sha256 ${leaf.sha256.slice(0, 16)}…) on this connection, and ${o.subject} (sha256 ${o.sha256.slice(0, 16)}…) in flow ${other.flowId} at ${isoTime(other.ts)}${note}`,
+      `${endpointText(f.server.ip, f.server.port)} presented ${leaf.subject} (sha256 ${leaf.sha256.slice(0, 16)}…) on this connection, and ${o.subject} (sha256 ${o.sha256.slice(0, 16)}…) in flow ${other.flowId} at ${isoTime(other.ts)}${note}`,
       f.tls!.certificateFrame || f.firstFrame,
     ),
   ];

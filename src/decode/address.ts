@@ -95,3 +95,8 @@ function parseIpv6(s: string): Uint8Array | null {
   if (v4 !== null) out.set(v4, 12);
   return out;
 }
+
+/** An address and port as people write them: `10.0.0.1:443`, `[fd00::1]:443` (RFC 3986 brackets for IPv6). */
+export function endpointText(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}

@@ -6,6 +6,7 @@ import { copyFrames, findFlowFrames, type FlowSelector } from '../export/flow-pa
 import { captureFileWriter } from '../export/frame-writers';
 import { openStoreReadOnly, type Db } from '../store/store';
 import { natRepeatedFindings } from '../store/nat-repeats';
+import { endpointText } from '../decode/address';
 import { readLiveStatus } from '../live/live-status';
 import { SEVERITIES, severityRank, type Severity } from '../model/analysis';
 
@@ -159,13 +160,10 @@ interface RawFlow {
   finding_count: number; end_reason: string;
 }
 
-function joinAddr(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
 
 function toFlowRow(r: RawFlow): FlowRow {
   return {
-    id: r.id, client: joinAddr(r.client_ip, r.client_port), server: joinAddr(r.server_ip, r.server_port), app: r.app, path: r.path,
+    id: r.id, client: endpointText(r.client_ip, r.client_port), server: endpointText(r.server_ip, r.server_port), app: r.app, path: r.path,
     sni: r.sni, bytes: r.bytes, packets: r.packets, firstTs: r.first_ts, lastTs: r.last_ts, severity: r.worst_severity,
     findings: r.finding_count, endReason: r.end_reason,
   };
@@ -240,8 +238,8 @@ export class DbDataSource implements TuiDataSource {
     })[]).map((r) => ({
       id: r.id, rule: r.rule, severity: r.severity, title: r.title, evidence: r.evidence, recommendation: r.recommendation,
       reference: r.reference, flowId: r.flowId, path: r.path, ts: r.ts,
-      client: r.client_ip === null ? '' : joinAddr(r.client_ip, r.client_port),
-      server: r.server_ip === null ? '' : joinAddr(r.server_ip, r.server_port),
+      client: r.client_ip === null ? '' : endpointText(r.client_ip, r.client_port),
+      server: r.server_ip === null ? '' : endpointText(r.server_ip, r.server_port),
     }));
     const params: { like?: string; exact?: string }[] = [];
     let where = '';
@@ -342,7 +340,7 @@ export class DbDataSource implements TuiDataSource {
         flow: toFlowRow(r), transport: r.transport, communityId: r.community_id, state: r.state, history: r.history,
         confidence: r.confidence, reasons: parseJson<string[]>(r.reasons, []), pathDetail: parseJson<Record<string, string>>(r.path_detail, {}),
         tls: tls ?? null, http, ssh: ssh ?? null, findings,
-        natPeers: peers.map((p) => `${joinAddr(p.client_ip, p.client_port)} → ${joinAddr(p.server_ip, p.server_port)}`),
+        natPeers: peers.map((p) => `${endpointText(p.client_ip, p.client_port)} → ${endpointText(p.server_ip, p.server_port)}`),
       };
     } catch {
       return null;

@@ -176,6 +176,14 @@ describe('classifier and findings', () => {
     expect(r!.rules).toContain('kubelet-direct-access');
   });
 
+  it('writes IPv6 endpoints in brackets in reasons and evidence ([addr]:port)', () => {
+    const f = flow('fd00:10:244::7:42000', 'fd00:10::22:10255', { ipVersion: 6, app: 'http', http: [req('GET', '/pods', {}, 10255)] });
+    const [r] = analyse([f]);
+    const readOnly = r!.findings.find((x) => x.rule === 'kubelet-readonly-port')!;
+    expect(readOnly.evidence).toMatch(/^\[fd00:10:244::7\]:42000 → \[fd00:10::22\]:10255: /);
+    expect(r!.c.reasons.join(' ')).toContain('[fd00:10::22]:10255 is a kubelet');
+  });
+
   it('flags credentials in cleartext without keeping them', () => {
     const f = flow('10.244.1.9:43000', '10.0.0.10:8080', {
       app: 'http',

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { endpointText } from '../../decode/address';
 import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
@@ -22,7 +23,7 @@ function findingText(r: Record<string, string | number | null>): string {
   const sev = String(r.severity);
   return (
     `${SEVERITY_MARK[sev] ?? ''} [${sev}] ${r.rule} — ${terminalSafe(String(r.title))}\n` +
-    `   flow ${terminalSafe(String(r.flow_key ?? '-'))} ${terminalSafe(String(r.client_ip))}:${r.client_port} → ${terminalSafe(String(r.server_ip))}:${r.server_port} (${r.path}) at ${r.time ?? '-'}, frame ${r.frame ?? '-'}\n` +
+    `   flow ${terminalSafe(String(r.flow_key ?? '-'))} ${terminalSafe(endpointText(String(r.client_ip), Number(r.client_port)))} → ${terminalSafe(endpointText(String(r.server_ip), Number(r.server_port)))} (${r.path}) at ${r.time ?? '-'}, frame ${r.frame ?? '-'}\n` +
     `   evidence: ${terminalSafe(String(r.evidence), 400)}\n` +
     `   do: ${terminalSafe(String(r.recommendation), 400)}\n` +
     `   see: ${r.reference}${r.cis ? `  (${r.cis})` : ''}\n\n`

@@ -6,6 +6,10 @@ import { parseTime } from '../parse-time';
 import { appName, findingRule, pathId } from '../option-parsers';
 import { warnCutOffCaptures } from '../cut-off-warning';
 
+/** `ip:port` of a flow's side in SQL, IPv6 addresses in brackets (as endpointText writes them). */
+const ENDPOINT_SQL = (side: 'client' | 'server') =>
+  `CASE WHEN instr(${side}_ip, ':') > 0 THEN '[' || ${side}_ip || ']:' || ${side}_port ELSE ${side}_ip || ':' || ${side}_port END`;
+
 interface FlowsOptions {
   db?: string;
   path?: string;
@@ -76,8 +80,8 @@ export function registerFlowsCommand(program: Command): void {
       const limit = Math.max(1, Math.min(1_000_000, Number(opts.limit) || 100));
       const rows = db
         .prepare(
-          `SELECT flow_key AS id, datetime(first_ts, 'unixepoch') AS start, client_ip || ':' || client_port AS client,
-                  server_ip || ':' || server_port AS server, app, path, path_detail AS detail, confidence,
+          `SELECT flow_key AS id, datetime(first_ts, 'unixepoch') AS start, ${ENDPOINT_SQL('client')} AS client,
+                  ${ENDPOINT_SQL('server')} AS server, app, path, path_detail AS detail, confidence,
                   bytes_client + bytes_server AS bytes, worst_severity AS worst,
                   (SELECT group_concat(rule, ',') FROM findings WHERE flow_id = flows.id) AS findings
              FROM flows ${where.length ? 'WHERE ' + where.join(' AND ') : ''}

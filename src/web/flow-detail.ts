@@ -2,6 +2,7 @@
  * One connection with everything known about it: tuple and timing, classification, TLS with the
  * certificate chains and a verification verdict, HTTP requests, SSH, findings.
  */
+import { locateCapture } from '../export/capture-location';
 import { parseJson, type StatementCache } from './statements';
 import { CERT_COLUMNS, certificateFromRow, findingItemFromRow, FINDING_SELECT, type CertificateItem, type FindingItem, type FindingRow, type CertificateRow } from './row-mappers';
 
@@ -90,7 +91,8 @@ interface HttpRow {
 /** HTTP requests listed per flow; a long-lived watch connection can carry many thousands. */
 export const MAX_DETAIL_HTTP = 500;
 
-export function flowDetail(stmts: StatementCache, id: number) {
+/** `dbFile`: the database, beside which a capture moved along with it is looked for. */
+export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
   const r = stmts.one<FlowDetailRow>(
     `SELECT fl.*, c.file, ce.primary_role AS c_role, ce.name AS c_name, se.primary_role AS s_role, se.name AS s_name
        FROM flows fl LEFT JOIN captures c ON c.id = fl.capture_id
@@ -153,10 +155,18 @@ export function flowDetail(stmts: StatementCache, id: number) {
       app: r.app, path: r.path, pathDetail: parseJson<Record<string, string>>(r.path_detail, {}), confidence: r.confidence,
       reasons: parseJson<string[]>(r.reasons, []), worstSeverity: r.worst_severity, findingCount: r.finding_count,
       natPeers,
+      // Whether GET /api/flows/:id/packets can read the capture again, and if not, why.
+      packets: packetsAvailability(r.file, dbFile),
     },
     tls,
     http,
     ssh: s ? { clientBanner: s.client_banner, serverBanner: s.server_banner, hassh: s.hassh, hasshServer: s.hassh_server } : null,
     findings,
   };
+}
+
+function packetsAvailability(file: string | null, dbFile: string): { available: boolean; problem: string | null } {
+  if (file === null) return { available: false, problem: 'the capture is not recorded' };
+  const where = locateCapture(file, dbFile);
+  return 'file' in where ? { available: true, problem: null } : { available: false, problem: where.problem };
 }

@@ -68,7 +68,7 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       summary: 'One flow: tuple, timing, classification, TLS and certificate chains, HTTP, SSH, findings',
       params: S.idParams,
       response: S.flowDetailResponse,
-      handler: (req, reply) => flowDetail(stmts, (req.params as { id: number }).id) ?? notFound(reply, 'flow'),
+      handler: (req, reply) => flowDetail(stmts, (req.params as { id: number }).id, ctx.dbFile) ?? notFound(reply, 'flow'),
     },
     {
       url: '/api/flows/:id/packets',

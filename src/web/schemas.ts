@@ -242,6 +242,8 @@ export const flowDetailResponse = obj({
     path: str, pathDetail: stringMap, confidence: num, reasons: strList, worstSeverity: nseverity, findingCount: int,
     // the same connection seen on the other side of a NAT
     natPeers: { type: 'array', items: obj({ id: int, clientIp: str, clientPort: int, serverIp: str, serverPort: int, path: str }) },
+    // whether the flow's packets can be read again from its capture (GET /api/flows/:id/packets)
+    packets: obj({ available: bool, problem: nstr }),
   }),
   tls: { anyOf: [tlsDetail, { type: 'null' }] },
   http: { type: 'array', items: httpItem },

@@ -32,6 +32,7 @@ describe('GET /api/flows/:id/packets', () => {
     const app = await buildApp({ dbFile: db });
     try {
       for (const f of flows) {
+        expect((await app.inject({ method: 'GET', url: `/api/flows/${f.id}` })).json().flow.packets).toEqual({ available: true, problem: null });
         const r = await app.inject({ method: 'GET', url: `/api/flows/${f.id}/packets` });
         expect(r.statusCode).toBe(200);
         expect(r.headers['content-type']).toBe('application/x-pcapng');
@@ -54,6 +55,9 @@ describe('GET /api/flows/:id/packets', () => {
       const gone = await app.inject({ method: 'GET', url: `/api/flows/${flows[0]!.id}/packets` });
       expect(gone.statusCode).toBe(404);
       expect(gone.json().message).toMatch(/the capture c\.pcap is not there .*: its packets cannot be read again/);
+      const detail = (await app.inject({ method: 'GET', url: `/api/flows/${flows[0]!.id}` })).json().flow.packets;
+      expect(detail.available).toBe(false);
+      expect(detail.problem).toMatch(/the capture c\.pcap is not there/);
       const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
       expect(Object.keys(doc.paths['/api/flows/{id}/packets'].get.responses['200'].content)).toEqual(['application/x-pcapng']);
       expect(Object.keys(doc.paths['/api/events'].get.responses['200'].content)).toEqual(['text/event-stream', 'application/json']);

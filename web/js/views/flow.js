@@ -89,8 +89,10 @@ export async function renderFlow(root, route) {
       h('p', { class: 'crumbs' }, h('a', { href: href('flows') }, 'Flows'), ' / ', `flow ${f.id}`),
       h('h1', { class: 'mono' }, `${endpointText(f.clientIp, f.clientPort)} → ${endpointText(f.serverIp, f.serverPort)}`),
       h('p', null, pathBadge(f.path), ' ', f.worstSeverity ? sevBadge(f.worstSeverity, `${f.worstSeverity} · ${f.findingCount} finding${f.findingCount === 1 ? '' : 's'}`) : sevBadge(null, 'no findings'),
-        ' ', h('a', { href: new URL(`/api/flows/${encodeURIComponent(f.id)}/packets`, location.href).href, class: 'btn ghost packets-link',
-          title: 'its packets, read again from the capture, as a pcapng file for Wireshark' }, '⤓ Packets (pcapng)'))),
+        ' ', f.packets.available
+          ? h('a', { href: new URL(`/api/flows/${encodeURIComponent(f.id)}/packets`, location.href).href, class: 'btn ghost packets-link',
+            title: 'its packets, read again from the capture, as a pcapng file for Wireshark' }, '⤓ Packets (pcapng)')
+          : h('span', { class: 'muted small packets-unavailable', title: f.packets.problem || '' }, 'packets not available: ', f.packets.problem || 'capture not readable'))),
     h('div', { class: 'detail-grid' },
       card('Connection', kv([
         ['Client', [h('a', { href: href('endpoint', f.clientIp), class: 'mono' }, endpointText(f.clientIp, f.clientPort)), ' ', roleBadge(f.clientRole), f.clientName ? ` ${f.clientName}` : '']],

@@ -5,6 +5,11 @@ import { APP_PROTOCOLS, type AppProtocol } from '../model/records';
 
 /** Option value parsers shared by the commands: a bad value is a usage error (exit code 2). */
 
+/** A repeatable option: every value given, in order. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 export function positiveNumber(text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');

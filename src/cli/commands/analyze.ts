@@ -11,7 +11,7 @@ import { loadAnalysisInputs, resolveInputs } from '../../analysis/context';
 import { flowObjects, findingObjects } from '../../report/flow-json';
 import { textReport } from '../../report/text-report';
 import { Progress } from '../progress';
-import { positiveInt, positiveNumber, severity, threadCount } from '../option-parsers';
+import { collect, positiveInt, positiveNumber, severity, threadCount } from '../option-parsers';
 import { write, writeJsonObject } from '../output';
 import { EXIT } from '../db-path';
 import { severityRank, type Severity } from '../../model/analysis';
@@ -55,7 +55,6 @@ export interface CaptureSummary {
   error: { message: string; code: string; offset: number } | null;
 }
 
-const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 /** Adds `analyze <files...>` to the program. */
 export function registerAnalyze(program: Command): void {

@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { openStoreReadOnly, type Db } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
-import { findingRule, positiveInt } from '../option-parsers';
+import { collect, findingRule, positiveInt } from '../option-parsers';
 import { FdSink, type ByteSink } from '../../export/byte-sink';
 import { captureFileWriter, type CaptureFileFormat, type CaptureFileWriter } from '../../export/frame-writers';
 import { copyFrames, findFlowFrames, type FlowSelector } from '../../export/flow-packets';
@@ -28,7 +28,6 @@ interface StoredFlow extends FlowSelector {
   packets: number;
 }
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function fail(code: number, message: string): never {
   process.stderr.write(`planewatch extract: ${message}\n`);

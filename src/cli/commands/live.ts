@@ -4,7 +4,7 @@ import { parseListen } from '../../live/udp-mirror-source';
 import type { MirrorKind } from '../../live/tunnel-frame';
 import { terminalSafe } from '../../report/terminal-text';
 import { DB_OPTION_HELP, EXIT, defaultDbPath } from '../db-path';
-import { positiveNumber } from '../option-parsers';
+import { collect, positiveNumber } from '../option-parsers';
 import { loadTui } from '../../tui/load-tui';
 
 interface LiveCommandOptions {
@@ -26,7 +26,6 @@ interface LiveCommandOptions {
 }
 
 /** Adds `live` to the program. */
-const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 export function registerLiveCommand(program: Command): void {
   program

@@ -3,8 +3,7 @@ import { openStore } from '../../store/store';
 import { classifyDatabase } from '../../analysis/classify-database';
 import { loadAnalysisInputs, resolveInputs } from '../../analysis/context';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
-
-const collect = (v: string, prev: string[]) => [...prev, v];
+import { collect } from '../option-parsers';
 
 export function registerReclassifyCommand(program: Command): void {
   program

@@ -80,6 +80,12 @@ export class FragmentReassembler {
     this.limits = { ...DEFAULT_FRAGMENT_LIMITS, ...limits };
   }
 
+  /**
+   * Hash of the datagram (addresses, id, protocol) the last fragment added belongs to: what tells,
+   * for a packet just reassembled, which held fragments were its (packet extraction asks it).
+   */
+  lastKey = 0;
+
   /** Datagrams currently waiting for fragments. */
   get pending(): number {
     return this.count;
@@ -98,6 +104,7 @@ export class FragmentReassembler {
       offset: number, more: boolean, payOff: number, payLen: number, ts: number): number {
     const addrLen = version === 4 ? 4 : 16;
     const hash = this.hashKey(version, buf, srcOff, dstOff, addrLen, id, protocol);
+    this.lastKey = hash;
     let d = this.find(hash, version, buf, srcOff, dstOff, addrLen, id, protocol);
     const end = offset + payLen;
     const maxPayload = version === 4 ? this.limits.maxDatagramBytes - 20 : this.limits.maxDatagramBytes;

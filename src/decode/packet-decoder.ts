@@ -47,6 +47,14 @@ export class PacketDecoder {
   /** Stamp of a decode() call (the number API). */
   private readonly oneOff = new MutableStamp();
 
+  /**
+   * The datagram of the IP fragment last held or completed, as a number (see FragmentReassembler.lastKey):
+   * a reassembled packet and its held fragments share it.
+   */
+  get lastFragmentKey(): number {
+    return this.fragments.lastKey;
+  }
+
   constructor(private readonly anomalies: AnomalyCounter, opts: PacketDecoderOptions = {}) {
     this.link = new LinkLayer(anomalies);
     this.ip4 = new Ipv4Header(anomalies, opts.verifyIpChecksum ?? true);

@@ -12,6 +12,7 @@ import { AnomalyCounter } from '../anomalies';
 import { parseIp } from '../decode/address';
 import { DecodeStatus, DecodedPacket } from '../decode/packet';
 import { PacketDecoder } from '../decode/packet-decoder';
+import { DEFAULT_FRAGMENT_LIMITS } from '../decode/ip-fragments';
 import { MutableStamp } from '../flow/packet-stamp';
 import type { CaptureError } from '../ingest/capture-error';
 import type { Frame } from '../ingest/frame';
@@ -43,7 +44,7 @@ export interface FlowFrames {
 }
 
 /** IP fragments held at most while waiting for the packet they complete. */
-const MAX_PENDING_FRAGMENT_KEYS = 4096;
+const MAX_PENDING_DATAGRAMS = 4096;
 const MAX_FRAGMENTS_PER_DATAGRAM = 256;
 
 interface Matcher {
@@ -78,19 +79,6 @@ function matches(m: Matcher, p: DecodedPacket, frame: number): boolean {
   return p.srcPort === m.serverPort && p.dstPort === m.clientPort && sameAddress(p.src, m.server, len) && sameAddress(p.dst, m.client, len);
 }
 
-/** Addresses of the packet are the flow's (ports unknown: a fragment). */
-function betweenFlowHosts(m: Matcher, p: DecodedPacket): boolean {
-  const len = p.ipVersion === 4 ? 4 : 16;
-  if (m.client.length !== len) return false;
-  return (sameAddress(p.src, m.client, len) && sameAddress(p.dst, m.server, len)) || (sameAddress(p.src, m.server, len) && sameAddress(p.dst, m.client, len));
-}
-
-/** Key of the datagram a fragment belongs to (IPv6 fragments are told apart by addresses alone). */
-function fragmentKey(p: DecodedPacket): string {
-  const len = p.ipVersion === 4 ? 4 : 16;
-  return `${p.ipVersion}|${p.protocol}|${p.ipId}|${Buffer.from(p.src.subarray(0, len)).toString('hex')}|${Buffer.from(p.dst.subarray(0, len)).toString('hex')}`;
-}
-
 /** First pass: the numbers of the frames that carry the flows' packets. */
 export async function findFlowFrames(file: string, flows: FlowSelector[]): Promise<FlowFrames> {
   const matchers = flows.map(matcherOf);
@@ -103,7 +91,8 @@ export async function findFlowFrames(file: string, flows: FlowSelector[]): Promi
   const decoder = new PacketDecoder(new AnomalyCounter());
   const pkt = new DecodedPacket();
   const stamp = new MutableStamp();
-  const pending = new Map<string, number[]>();
+  /** Frames of the fragments held per datagram, until the packet they make is decoded. */
+  const pending = new Map<number, { frames: number[]; firstTs: number }>();
   let fragmentFrames = false;
   const abort = new AbortController();
   const sink = (f: Frame): void => {
@@ -112,18 +101,26 @@ export async function findFlowFrames(file: string, flows: FlowSelector[]): Promi
       return;
     }
     // Fragments before the first frame may still belong to it: decoding starts early enough for them.
-    const st = decoder.decodeBytes(f.buf, f.start, f.end, f.linkType, stamp.set(f.ts, f.number), pkt, f.origLen);
+    const ts = f.ts;
+    const st = decoder.decodeBytes(f.buf, f.start, f.end, f.linkType, stamp.set(ts, f.number), pkt, f.origLen);
     if (st === DecodeStatus.FRAGMENT_HELD) {
-      if (!live.some((m) => betweenFlowHosts(m, pkt))) return;
-      const key = fragmentKey(pkt);
-      let list = pending.get(key);
-      if (list === undefined) {
-        if (pending.size >= MAX_PENDING_FRAGMENT_KEYS) pending.delete(pending.keys().next().value!);
-        list = [];
-        pending.set(key, list);
+      // Whose it is shows only once it is complete (a tunnel's outer fragments carry no inner tuple).
+      const key = decoder.lastFragmentKey;
+      let held = pending.get(key);
+      // Older than the reassembler keeps a datagram: that one was given up, this is another.
+      if (held === undefined || ts - held.firstTs > DEFAULT_FRAGMENT_LIMITS.timeoutSeconds) {
+        if (held === undefined && pending.size >= MAX_PENDING_DATAGRAMS) pending.delete(pending.keys().next().value!);
+        held = { frames: [], firstTs: ts };
+        pending.set(key, held);
       }
-      if (list.length < MAX_FRAGMENTS_PER_DATAGRAM) list.push(f.number);
+      if (held.frames.length < MAX_FRAGMENTS_PER_DATAGRAM) held.frames.push(f.number);
       return;
+    }
+    let held: number[] | undefined;
+    if (pkt.reassembled) {
+      const key = decoder.lastFragmentKey;
+      held = pending.get(key)?.frames;
+      pending.delete(key);
     }
     if (st !== DecodeStatus.OK || f.number < firstWanted) return;
     let hit = false;
@@ -135,14 +132,9 @@ export async function findFlowFrames(file: string, flows: FlowSelector[]): Promi
       }
     }
     if (!hit) return;
-    if (pkt.reassembled) {
-      const key = fragmentKey(pkt);
-      const held = pending.get(key);
-      if (held !== undefined) {
-        for (const n of held) frames.push(n);
-        pending.delete(key);
-        fragmentFrames = true;
-      }
+    if (held !== undefined) {
+      for (const n of held) frames.push(n);
+      fragmentFrames = true;
     }
     frames.push(f.number);
   };

@@ -8,7 +8,7 @@ import { readCapture } from '../../src/ingest/read-capture';
 import type { FlowRecord } from '../../src/model/flow-record';
 import { analyzeCapture } from '../../src/pipeline/analyze-file';
 import { buildFrame, buildPcap, pcapOfFrames, TCP } from '../pipeline/pcap-builder';
-import { ethernet, ipv4, udp } from '../decode/builders';
+import { ethernet, ipv4, udp, vxlan } from '../decode/builders';
 
 /**
  * `planewatch extract`: a stored flow's packets written back out of its capture. What is written must
@@ -136,6 +136,36 @@ describe('planewatch extract', () => {
     const again = await flowsOf(out);
     expect(again).toHaveLength(1);
     expect(again[0]!.packets[0] + again[0]!.packets[1]).toBe(3);
+  });
+
+  it("brings a tunnel's outer fragments, which carry no inner addresses, with the inner packet they make", async () => {
+    const ts = 1_700_000_000;
+    // VXLAN between hosts 192.168.0.1 and .2 carries 10.0.0.1:5000 → 10.0.0.2:53; one outer datagram is
+    // fragmented in two. Another outer datagram between the same hosts, of another inner flow, too.
+    const inner = (sport: number, text: string) => ethernet(0x0800, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 17 }, udp(sport, 53, Buffer.from(text))));
+    const outer = (innerFrame: Uint8Array) => udp(40000, 4789, vxlan(42, innerFrame));
+    const mine = outer(inner(5000, 'x'.repeat(60)));
+    const theirs = outer(inner(6000, 'y'.repeat(60)));
+    const frag = (id: number, body: Uint8Array, off: number, len: number, more: boolean) =>
+      ethernet(0x0800, ipv4({ src: '192.168.0.1', dst: '192.168.0.2', protocol: 17, id, fragmentOffset: off, moreFragments: more }, body.subarray(off, off + len)));
+    const frames = [
+      frag(100, mine, 0, 48, true),
+      frag(101, theirs, 0, 48, true),
+      frag(101, theirs, 48, theirs.length - 48, false),
+      frag(100, mine, 48, mine.length - 48, false),
+      ethernet(0x0800, ipv4({ src: '192.168.0.2', dst: '192.168.0.1', protocol: 17 }, udp(40001, 4789, vxlan(42, ethernet(0x0800,
+        ipv4({ src: '10.0.0.2', dst: '10.0.0.1', protocol: 17 }, udp(53, 5000, Buffer.from('answer')))))))),
+    ].map((data, i) => ({ data, ts: ts + i * 0.01 }));
+    const source = join(dir, 'tunnel-fragments.pcap');
+    writeFileSync(source, pcapOfFrames(frames));
+    const db = join(dir, 'tunnel-fragments.db');
+    expect(cli(['analyze', source, '--db', db, '--quiet']).code).toBe(0);
+    const flow = storedFlows(db).find((f) => f.packets === 2)!;
+    expect(flow).toBeDefined();
+    const out = join(dir, 'tunnel-fragments-out.pcap');
+    expect(cli(['extract', flow.key, '--db', db, '-o', out]).code).toBe(0);
+    const written = (await framesOf(out)).frames.map(([, , hex]) => hex);
+    expect(written).toEqual([0, 3, 4].map((i) => Buffer.from(frames[i]!.data).toString('hex')));
   });
 
   it('a finding\'s flows at once, into pcapng with a key log embedded; a pipe gets the capture on standard output', async () => {

@@ -29,6 +29,23 @@ export interface FlowSelector {
   lastFrame: number;
 }
 
+/**
+ * A stored flow as a selector, with its id (`key`) and the file of its capture: the columns to select
+ * from `flows f JOIN captures c ON c.id = f.capture_id`.
+ */
+export interface StoredFlowSelector extends FlowSelector {
+  key: string;
+  captureId: number;
+  captureFile: string;
+  /** Packets the flow counted (both directions). */
+  packets: number;
+}
+
+export const STORED_FLOW_SELECTOR_SQL = `SELECT f.flow_key AS key, f.capture_id AS captureId, c.file AS captureFile, f.transport,
+  f.client_ip AS clientIp, f.client_port AS clientPort, f.server_ip AS serverIp, f.server_port AS serverPort,
+  f.first_frame AS firstFrame, f.last_frame AS lastFrame, f.packets_client + f.packets_server AS packets
+  FROM flows f JOIN captures c ON c.id = f.capture_id`;
+
 /** Frames written somewhere (a pcap or pcapng writer). */
 export interface FrameWriter {
   write(frame: Frame): void;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FdSink } from '../export/byte-sink';
 import { locateCapture } from '../export/capture-location';
-import { copyFrames, findFlowFrames, type FlowSelector } from '../export/flow-packets';
+import { copyFrames, findFlowFrames, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
 import { captureFileWriter } from '../export/frame-writers';
 import { openStoreReadOnly, type Db } from '../store/store';
 import { natRepeatedFindings } from '../store/nat-repeats';
@@ -288,13 +288,7 @@ export class DbDataSource implements TuiDataSource {
   async writePackets(id: number): Promise<string> {
     const db = this.open();
     if (db === null) return 'no database yet';
-    const row = db
-      .prepare(
-        `SELECT f.flow_key AS key, c.file AS captureFile, f.transport, f.client_ip AS clientIp, f.client_port AS clientPort,
-                f.server_ip AS serverIp, f.server_port AS serverPort, f.first_frame AS firstFrame, f.last_frame AS lastFrame
-           FROM flows f JOIN captures c ON c.id = f.capture_id WHERE f.id = ?`,
-      )
-      .get(id) as (FlowSelector & { key: string; captureFile: string }) | undefined;
+    const row = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`).get(id) as StoredFlowSelector | undefined;
     if (row === undefined) return 'flow not found';
     const where = locateCapture(row.captureFile, this.file);
     if (!('file' in where)) return `${where.problem}: its packets cannot be read again`;

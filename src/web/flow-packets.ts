@@ -7,14 +7,9 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { ByteSink } from '../export/byte-sink';
 import { locateCapture } from '../export/capture-location';
-import { copyFrames, findFlowFrames, type FlowSelector } from '../export/flow-packets';
+import { copyFrames, findFlowFrames, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
 import { captureFileWriter } from '../export/frame-writers';
 import type { StatementCache } from './statements';
-
-interface FlowRow extends FlowSelector {
-  flowKey: string;
-  captureFile: string;
-}
 
 /** Writes each chunk (a buffer the writer reuses) to the response stream as a copy. */
 class StreamSink implements ByteSink {
@@ -28,12 +23,7 @@ class StreamSink implements ByteSink {
 }
 
 export async function sendFlowPackets(stmts: StatementCache, dbFile: string, id: number, reply: FastifyReply): Promise<unknown> {
-  const row = stmts.one<FlowRow>(
-    `SELECT f.flow_key AS flowKey, c.file AS captureFile, f.transport, f.client_ip AS clientIp, f.client_port AS clientPort,
-            f.server_ip AS serverIp, f.server_port AS serverPort, f.first_frame AS firstFrame, f.last_frame AS lastFrame
-       FROM flows f JOIN captures c ON c.id = f.capture_id WHERE f.id = ?`,
-    [id],
-  );
+  const row = stmts.one<StoredFlowSelector>(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`, [id]);
   if (row === undefined) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'flow not found' });
   const where = locateCapture(row.captureFile, dbFile);
   if (!('file' in where)) {
@@ -47,7 +37,7 @@ export async function sendFlowPackets(stmts: StatementCache, dbFile: string, id:
     () => writer.close(),
     (e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))),
   );
-  const name = `planewatch-${row.flowKey.replace(/[^A-Za-z0-9_-]/g, '_')}.pcapng`;
+  const name = `planewatch-${row.key.replace(/[^A-Za-z0-9_-]/g, '_')}.pcapng`;
   return reply
     .type('application/x-pcapng')
     .header('content-disposition', `attachment; filename="${name}"`)

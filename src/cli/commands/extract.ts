@@ -6,7 +6,7 @@ import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { collect, findingRule, positiveInt } from '../option-parsers';
 import { FdSink, type ByteSink } from '../../export/byte-sink';
 import { captureFileWriter, type CaptureFileFormat, type CaptureFileWriter } from '../../export/frame-writers';
-import { copyFrames, findFlowFrames, type FlowSelector } from '../../export/flow-packets';
+import { copyFrames, findFlowFrames, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../../export/flow-packets';
 import { locateCapture } from '../../export/capture-location';
 import { STDIN_CAPTURE } from '../../model/records';
 import { terminalSafe } from '../../report/terminal-text';
@@ -21,30 +21,18 @@ interface ExtractOptions {
   keylog?: string[];
 }
 
-interface StoredFlow extends FlowSelector {
-  key: string;
-  captureId: number;
-  captureFile: string;
-  packets: number;
-}
-
-
 function fail(code: number, message: string): never {
   process.stderr.write(`planewatch extract: ${message}\n`);
   process.exit(code);
 }
 
-const FLOW_COLUMNS = `f.flow_key AS key, f.capture_id AS captureId, c.file AS captureFile, f.transport, f.client_ip AS clientIp,
-  f.client_port AS clientPort, f.server_ip AS serverIp, f.server_port AS serverPort, f.first_frame AS firstFrame,
-  f.last_frame AS lastFrame, f.packets_client + f.packets_server AS packets`;
-
 /** The flows asked for, by key and by finding; an unknown key is a usage error. */
-function selectFlows(db: Db, keys: string[], opts: ExtractOptions): StoredFlow[] {
-  const byKey = db.prepare(`SELECT ${FLOW_COLUMNS} FROM flows f JOIN captures c ON c.id = f.capture_id WHERE f.flow_key = ?`);
-  const out: StoredFlow[] = [];
+function selectFlows(db: Db, keys: string[], opts: ExtractOptions): StoredFlowSelector[] {
+  const byKey = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.flow_key = ?`);
+  const out: StoredFlowSelector[] = [];
   const seen = new Set<string>();
   for (const k of keys) {
-    const row = byKey.get(k) as StoredFlow | undefined;
+    const row = byKey.get(k) as StoredFlowSelector | undefined;
     if (row === undefined) fail(EXIT.USAGE, `no flow ${terminalSafe(k)} in the database (ids as \`planewatch flows\` prints them, e.g. c1f8)`);
     if (!seen.has(row.key)) out.push(row);
     seen.add(row.key);
@@ -52,10 +40,10 @@ function selectFlows(db: Db, keys: string[], opts: ExtractOptions): StoredFlow[]
   if (opts.finding) {
     const rows = db
       .prepare(
-        `SELECT ${FLOW_COLUMNS} FROM flows f JOIN captures c ON c.id = f.capture_id
+        `${STORED_FLOW_SELECTOR_SQL}
           WHERE f.id IN (SELECT flow_id FROM findings WHERE rule = ?) ORDER BY f.capture_id, f.first_frame LIMIT ?`,
       )
-      .all(opts.finding, opts.limit ?? 100) as StoredFlow[];
+      .all(opts.finding, opts.limit ?? 100) as StoredFlowSelector[];
     for (const r of rows) if (!seen.has(r.key)) (seen.add(r.key), out.push(r));
   }
   return out;
@@ -119,7 +107,7 @@ export function registerExtractCommand(program: Command): void {
       });
 
       const db = openStoreReadOnly(dbFile);
-      let flows: StoredFlow[];
+      let flows: StoredFlowSelector[];
       try {
         flows = selectFlows(db, keys, opts);
       } finally {

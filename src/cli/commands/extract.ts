@@ -83,12 +83,14 @@ export function registerExtractCommand(program: Command): void {
     .option('--keylog <file>', 'embed this TLS key log in the output (pcapng Decryption Secrets Block; repeatable)', collect)
     .addHelpText(
       'after',
-      '\nA flow\'s packets are the frames from its first to its last whose innermost addresses, ports and protocol are\n' +
-        "its own (tunnel and VLAN headers kept as captured), with the IP fragments of its packets. The other view of a\n" +
+      "\nA flow's packets are the frames from its first to its last whose innermost\n" +
+        'addresses, ports and protocol are its own (tunnel and VLAN headers kept as\n' +
+        'captured), with the IP fragments of its packets. The other view of a\n' +
         'connection across a NAT is a flow of its own: give both ids to have both.\n\n' +
         'Examples:\n' +
         '  planewatch extract c1f8 -o kubelet.pcap\n' +
-        '  planewatch extract --finding kubelet-tls-unverified -o evidence.pcapng --keylog keys.log\n' +
+        '  planewatch extract --finding kubelet-tls-unverified -o evidence.pcapng \\\n' +
+        '      --keylog keys.log\n' +
         '  planewatch extract c1f8 | wireshark -k -i -\n',
     )
     .action(async (keys: string[], opts: ExtractOptions) => {

@@ -189,6 +189,13 @@ describe('planewatch extract', () => {
     expect(read.keyLog).toContain('CLIENT_RANDOM ' + 'ab'.repeat(32));
     expect((await flowsOf(out)).length).toBe(withRule.length);
 
+    // `findings` says how to get each finding's packets, and the command it gives works as given.
+    const listed = cli(['findings', '--db', db, '--rule', 'kubelet-tls-unverified', '--limit', '1']);
+    const hint = /^ {3}packets: planewatch (extract \S+ --db \S+ -o \S+)$/m.exec(listed.stdout.toString())!;
+    expect(hint).not.toBeNull();
+    const given = cli(hint[1]!.split(' '));
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stderr).toMatch(/packets of 1 flow written to c1f\d+\.pcapng/);
     const piped = cli(['extract', '--finding', 'kubelet-tls-unverified', '--db', db, '--keylog', keys]);
     expect(piped.code).toBe(0);
     expect(piped.stdout.readUInt32LE(0)).toBe(0x0a0d0d0a); // a pcapng Section Header Block

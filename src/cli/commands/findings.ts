@@ -19,14 +19,18 @@ interface FindingsOptions {
   json?: boolean;
 }
 
-function findingText(r: Record<string, string | number | null>): string {
+/** One finding as text; `dbArg` is what `extract` needs to find the same database (`--db FILE`, or nothing). */
+function findingText(r: Record<string, string | number | null>, dbArg: string): string {
   const sev = String(r.severity);
+  const key = r.flow_key === null || r.flow_key === undefined ? null : terminalSafe(String(r.flow_key));
   return (
     `${SEVERITY_MARK[sev] ?? ''} [${sev}] ${r.rule} — ${terminalSafe(String(r.title))}\n` +
     `   flow ${terminalSafe(String(r.flow_key ?? '-'))} ${terminalSafe(endpointText(String(r.client_ip), Number(r.client_port)))} → ${terminalSafe(endpointText(String(r.server_ip), Number(r.server_port)))} (${r.path}) at ${r.time ?? '-'}, frame ${r.frame ?? '-'}\n` +
     `   evidence: ${terminalSafe(String(r.evidence), 400)}\n` +
     `   do: ${terminalSafe(String(r.recommendation), 400)}\n` +
-    `   see: ${r.reference}${r.cis ? `  (${r.cis})` : ''}\n\n`
+    `   see: ${r.reference}${r.cis ? `  (${r.cis})` : ''}\n` +
+    (key === null ? '' : `   packets: planewatch extract ${key}${dbArg} -o ${key}.pcapng\n`) +
+    '\n'
   );
 }
 
@@ -85,8 +89,9 @@ export function registerFindingsCommand(program: Command): void {
           return;
         }
         let n = 0;
+        const dbArg = opts.db === undefined ? '' : ` --db ${terminalSafe(shellQuote(opts.db))}`;
         for (const r of rows) {
-          await write(findingText(r));
+          await write(findingText(r, dbArg));
           n++;
         }
         if (n === 0) await write('no findings\n');
@@ -94,4 +99,9 @@ export function registerFindingsCommand(program: Command): void {
         db.close();
       }
     });
+}
+
+/** A path as a POSIX shell word: as is when it is plain, else in single quotes. */
+function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
 }

@@ -103,9 +103,12 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
         setDetail(null);
         setFlowDetail(null);
         setNote(null);
-      } else if (input === 'w' && detail.kind === 'flow' && data.writePackets) {
+      } else if (input === 'w' && data.writePackets) {
+        // A flow's packets, or those of the flow a finding was raised on.
+        const flowId = detail.kind === 'flow' ? detail.id : (snap.findings[detail.index]?.flowId ?? null);
+        if (flowId === null) return;
         setNote('writing packets…');
-        data.writePackets(detail.id).then(setNote, (e: unknown) => setNote(String(e)));
+        data.writePackets(flowId).then(setNote, (e: unknown) => setNote(String(e)));
       }
       return;
     }
@@ -149,13 +152,13 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
   } else {
     body = <EndpointsTab endpoints={snap.endpoints} selected={sel} width={columns} height={bodyHeight} />;
   }
-  const flowKeys = data.writePackets ? 'Esc back · w write its packets (pcapng) · ? help · q quit' : 'Esc back · ? help · q quit';
+  const flowKeys = data.writePackets ? "Esc back · w write the flow's packets (pcapng) · ? help · q quit" : 'Esc back · ? help · q quit';
   const hints = help
     ? 'any key: close help'
     : note !== null
       ? `${note} · Esc back`
       : detail !== null
-        ? detail.kind === 'flow' ? flowKeys : 'Esc back · ? help · q quit'
+        ? flowKeys
         : tab === 2
           ? '↑↓ move · Enter detail · / filter · s sort · r reverse · Tab tabs · ? help · q quit'
           : '↑↓ move · Enter detail · Tab/1-4 tabs · ? help · q quit';

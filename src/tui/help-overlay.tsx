@@ -6,7 +6,7 @@ export const HELP_LINES: [string, string][] = [
   ['PgUp/PgDn, g/G', 'page up/down, first/last row'],
   ['Enter', 'details of the selected finding or flow'],
   ['Esc, Backspace', 'back from details'],
-  ['w', "in a flow's details: write its packets, read again from the capture, to planewatch-<flow>.pcapng here"],
+  ['w', "in a flow's or a finding's details: write the flow's packets, read again from the capture, to planewatch-<flow>.pcapng here"],
   ['/', 'filter flows (address, port, path, app, SNI, severity)'],
   ['s', 'cycle the flow sort key (time, bytes, severity, path, server)'],
   ['r', 'reverse the sort order'],

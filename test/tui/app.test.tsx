@@ -167,7 +167,7 @@ describe('the TUI data source', () => {
 });
 
 describe("a flow's packets from the TUI", () => {
-  it('w in a flow writes its packets, read again from the capture, and says where; or why it cannot', async () => {
+  it("w in a flow's or a finding's details writes the flow's packets, read again from the capture, and says where; or why it cannot", async () => {
     const { spawnSync } = await import('node:child_process');
     const { copyFileSync, mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
@@ -176,16 +176,16 @@ describe("a flow's packets from the TUI", () => {
     const root = join(__dirname, '../..');
     const dir = mkdtempSync(join(tmpdir(), 'planewatch-tui-packets-'));
     try {
-      copyFileSync(join(root, 'captures/samples/ssh-tunnel.pcap'), join(dir, 'ssh.pcap'));
-      const db = join(dir, 'ssh.db');
-      const r = spawnSync(process.execPath, [join(root, 'bin/planewatch.js'), 'analyze', 'ssh.pcap', '--db', db, '--quiet'], { cwd: dir });
+      copyFileSync(join(root, 'captures/samples/kubelet-logs-exec-self-signed.pcap'), join(dir, 'kubelet.pcap'));
+      const db = join(dir, 'kubelet.db');
+      const r = spawnSync(process.execPath, [join(root, 'bin/planewatch.js'), 'analyze', 'kubelet.pcap', '--db', db, '--quiet'], { cwd: dir });
       expect(r.status).toBe(0);
       source = new DbDataSource(db, dir);
       app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
       await tick();
       await press('3');
       await press('\r');
-      expect(app.lastFrame()).toMatch(/w write its packets \(pcapng\)/);
+      expect(app.lastFrame()).toMatch(/w write the flow's packets \(pcapng\)/);
       await press('w', () => /packets written to/.test(app!.lastFrame()!));
       const m = /(\d+) packets written to (\S+\.pcapng)/.exec(app.lastFrame()!);
       expect(m).not.toBeNull();
@@ -195,11 +195,18 @@ describe("a flow's packets from the TUI", () => {
       expect(frames).toBeGreaterThan(0);
       await press('\u001b');
       expect(app.lastFrame()).not.toMatch(/packets written/);
+      // From a finding's details: the packets of the flow it was raised on.
+      await press('2');
+      await press('\r');
+      await press('w', () => /packets written to/.test(app!.lastFrame()!));
+      expect(app.lastFrame()).toMatch(/\d+ packets written to \S+planewatch-c1f\d+\.pcapng/);
+      await press('\u001b');
+      await press('3');
       // The capture moved away: the reason, not a crash.
-      rmSync(join(dir, 'ssh.pcap'));
+      rmSync(join(dir, 'kubelet.pcap'));
       await press('\r');
       await press('w', () => /cannot be read again/.test(app!.lastFrame()!));
-      expect(app.lastFrame()).toMatch(/the capture ssh\.pcap is not there/);
+      expect(app.lastFrame()).toMatch(/the capture kubelet\.pcap is not there/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

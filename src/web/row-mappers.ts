@@ -8,17 +8,24 @@ export interface FindingRow {
   id: number; rule: string; severity: string; title: string; evidence: string; recommendation: string; reference: string;
   cis: string | null; ts: number | null; frame: number | null; flow_id: number | null; path: string | null;
   client_ip: string | null; client_port: number | null; server_ip: string | null; server_port: number | null; app: string | null;
+  nat_repeat: number | null;
 }
 
+/**
+ * `nat_repeat`: the finding is on the second view of a connection seen on both sides of a NAT, whose
+ * first view raised the same rule (as store/nat-repeats counts them).
+ */
 export const FINDING_SELECT = `SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.cis, f.ts,
-  f.frame, f.flow_id, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port, fl.app
+  f.frame, f.flow_id, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port, fl.app,
+  (fl.nat_repeat = 1 AND fl.nat_link IS NOT NULL AND EXISTS (SELECT 1 FROM flows o JOIN findings g ON g.flow_id = o.id
+     WHERE o.nat_link = fl.nat_link AND o.capture_id = fl.capture_id AND o.id <> fl.id AND g.rule = f.rule)) AS nat_repeat
   FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id`;
 
 export function findingItemFromRow(r: FindingRow) {
   return {
     id: r.id, rule: r.rule, severity: r.severity, title: r.title, evidence: r.evidence, recommendation: r.recommendation,
     reference: r.reference, cis: r.cis, ts: r.ts, frame: r.frame, flowId: r.flow_id, path: r.path, clientIp: r.client_ip,
-    clientPort: r.client_port, serverIp: r.server_ip, serverPort: r.server_port, app: r.app,
+    clientPort: r.client_port, serverIp: r.server_ip, serverPort: r.server_port, app: r.app, natRepeat: r.nat_repeat === 1,
   };
 }
 export type FindingItem = ReturnType<typeof findingItemFromRow>;

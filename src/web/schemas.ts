@@ -208,6 +208,8 @@ const chainCertificate = obj({
 const findingItem = obj({
   id: int, rule: str, severity: severityEnum, title: str, evidence: str, recommendation: str, reference: str, cis: nstr,
   ts: nnum, frame: nint, flowId: nint, path: nstr, clientIp: nstr, clientPort: nint, serverIp: nstr, serverPort: nint, app: nstr,
+  // on the second view of a connection seen across a NAT, as on its first
+  natRepeat: bool,
 });
 export const findingsResponse = list(findingItem, { total: int, limit: int, offset: int });
 

@@ -28,7 +28,10 @@ describe('findings repeated across a NAT', () => {
       db.close();
       const app = await buildApp({ dbFile: file });
       const summary = (await app.inject({ method: 'GET', url: '/api/summary' })).json();
+      // Each finding says whether it is such a repeat: the one on the second view (10.0.0.21:10255 after the DNAT).
+      const listed = (await app.inject({ method: 'GET', url: '/api/findings?limit=50' })).json().items as { natRepeat: boolean; serverIp: string }[];
       await app.close();
+      expect(listed.filter((f) => f.natRepeat).map((f) => f.serverIp)).toEqual(['10.0.0.21']);
       expect(summary.counts.findings).toBe(3);
       expect(summary.natRepeatedFindings).toBe(1);
       const source = new DbDataSource(file);

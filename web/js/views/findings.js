@@ -11,7 +11,8 @@ const PAGE = 50;
 export function findingCard(f, opts = {}) {
   const ref = safeHref(f.reference);
   return h('article', { class: `finding sevline-${f.severity}`, 'data-finding': f.id, 'data-rule': f.rule },
-    h('header', null, sevBadge(f.severity), h('h3', null, f.title), h('code', { class: 'rule' }, f.rule)),
+    h('header', null, sevBadge(f.severity), h('h3', null, f.title), h('code', { class: 'rule' }, f.rule),
+      f.natRepeat ? h('span', { class: 'muted small nat-repeat', title: 'this connection was also seen on the other side of a NAT, where the same finding was raised' }, 'repeated across NAT') : null),
     h('dl', { class: 'finding-body' },
       h('dt', null, 'Evidence'), h('dd', null, h('code', { class: 'evidence' }, f.evidence)),
       h('dt', null, 'Recommendation'), h('dd', null, f.recommendation),

@@ -49,11 +49,25 @@ export function waitForPort(host: string, port: number, ms = 5000): Promise<void
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
       const c = net.connect(port, host);
+      let connected = false;
       c.once('connect', () => {
-        c.destroy();
-        resolve();
+        connected = true;
+        // Closed from both ends before resolving: a server that answers the probe late (sshd's banner
+        // from a forked child, on a loaded machine) would otherwise put a stray connection's
+        // teardown into a capture started right after.
+        c.resume();
+        c.end();
+        const timer = setTimeout(() => {
+          c.destroy();
+          resolve();
+        }, 2000);
+        c.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
-      c.once('error', () => {
+      c.on('error', () => {
+        if (connected) return; // a reset while closing: the probe's work is done
         if (Date.now() > deadline) reject(new Error(`${host}:${port} never opened`));
         else setTimeout(attempt, 50);
       });

@@ -16,6 +16,7 @@ import type { Direction } from '../../../src/flow/direction';
 import type { SshInfo } from '../../../src/model/records';
 import { recordingProxy, type Chunk } from '../loopback-recorder';
 import { stampOf } from '../../../src/flow/packet-stamp';
+import { waitForPort } from '../../crosscheck/loopback-capture';
 
 const SSHD = '/usr/sbin/sshd';
 function which(cmd: string): boolean {
@@ -34,24 +35,6 @@ function freePort(): Promise<number> {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
     });
-  });
-}
-
-function waitForPort(port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = (): void => {
-      const c = net.connect(port, '127.0.0.1');
-      c.once('connect', () => {
-        c.destroy();
-        resolve();
-      });
-      c.once('error', () => {
-        if (Date.now() > deadline) reject(new Error(`port ${port} never opened`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
   });
 }
 
@@ -109,7 +92,7 @@ describe.skipIf(!hasSsh)('SSH dissector on a real ssh → sshd session', () => {
       ].join('\n'),
     );
     sshd = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: 'ignore' });
-    await waitForPort(sshdPort, 5000);
+    await waitForPort('127.0.0.1', sshdPort, 5000);
     const proxy = await recordingProxy(sshdPort);
     proxyPort = proxy.port;
 

@@ -173,7 +173,7 @@ export class Aggregates {
         timeRange: { first, last },
         findingsBySeverity: bySeverity,
         findingsByRule: byRule,
-        natRepeatedFindings: this.stmts.one<{ n: number }>(natRepeatedFindingsSql())!.n,
+        natRepeatedFindings: this.stmts.one<{ n: number }>(natRepeatedFindingsSql(this.db))!.n,
         paths,
         captures: this.stmts.all<{ id: number; file: string; status: string; pid: number | null }>('SELECT id, file, status, pid FROM captures ORDER BY id'),
       };

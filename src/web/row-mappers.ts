@@ -2,6 +2,7 @@
  * Rows of the findings and certificates tables as the API returns them: one SELECT list and one mapper
  * each, shared by the list endpoints and the flow detail.
  */
+import { OTHER_VIEW_RAISED_IT } from '../store/nat-repeats';
 import { parseJson } from './statements';
 
 export interface FindingRow {
@@ -17,8 +18,7 @@ export interface FindingRow {
  */
 export const FINDING_SELECT = `SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.cis, f.ts,
   f.frame, f.flow_id, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port, fl.app,
-  (fl.nat_repeat = 1 AND fl.nat_link IS NOT NULL AND EXISTS (SELECT 1 FROM flows o JOIN findings g ON g.flow_id = o.id
-     WHERE o.nat_link = fl.nat_link AND o.capture_id = fl.capture_id AND o.id <> fl.id AND g.rule = f.rule)) AS nat_repeat
+  (fl.nat_repeat = 1 AND fl.nat_link IS NOT NULL AND ${OTHER_VIEW_RAISED_IT}) AS nat_repeat
   FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id`;
 
 export function findingItemFromRow(r: FindingRow) {

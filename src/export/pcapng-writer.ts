@@ -44,7 +44,9 @@ export class PcapngWriter {
   constructor(sink: ByteSink, application = 'planewatch') {
     this.out = new ChunkBuffer(sink);
     const appl = Buffer.from(application.slice(0, MAX_OPTION_BYTES));
-    const len = 28 + 4 + pad4(appl.length) + 4 + 4;
+    // Block header (8), byte-order magic and version (8), section length (8), the application option
+    // (4 + its padded value), end of options (4), trailing length (4): every byte is written.
+    const len = 24 + 4 + pad4(appl.length) + 4 + 4;
     const p = this.begin(BLOCK_SHB, len);
     const v = this.out.view;
     v.setUint32(p + 8, 0x1a2b3c4d, true);

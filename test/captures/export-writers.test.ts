@@ -57,6 +57,32 @@ describe('PcapWriter', () => {
 });
 
 describe('PcapngWriter', () => {
+  it('every block ends where its options end: no byte of a block is left unwritten', () => {
+    // Blocks are laid out in a reused, uninitialised buffer: a block longer than what is written into
+    // it would carry whatever memory held before (and two runs would differ).
+    const sink = new MemorySink();
+    const w = new PcapngWriter(sink);
+    w.addInterface(1, { name: 'eth0', tsresolDigits: 9 });
+    w.writePacket(0, 1_700_000_000, 5, Uint8Array.of(1, 2, 3), 3, 'a comment');
+    w.close();
+    const b = sink.toBuffer();
+    for (let off = 0; off < b.length; ) {
+      const type = b.readUInt32LE(off);
+      const len = b.readUInt32LE(off + 4);
+      expect(b.readUInt32LE(off + len - 4), `trailing length of block 0x${type.toString(16)}`).toBe(len);
+      // Where the options start: after the SHB's section length, the IDB's snaplen, the EPB's data.
+      let o = type === 0x0a0d0d0a ? off + 24 : type === 1 ? off + 16 : off + 28 + ((b.readUInt32LE(off + 20) + 3) & ~3);
+      for (;;) {
+        const code = b.readUInt16LE(o);
+        const vlen = b.readUInt16LE(o + 2);
+        o += 4 + ((vlen + 3) & ~3);
+        if (code === 0) break;
+      }
+      expect(o, `options of block 0x${type.toString(16)} end at its trailing length`).toBe(off + len - 4);
+      off += len;
+    }
+  });
+
   it('writes SHB, IDBs with if_tsresol, EPBs and a Decryption Secrets Block', () => {
     const sink = new MemorySink();
     const w = new PcapngWriter(sink, 'test');

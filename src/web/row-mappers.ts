@@ -14,11 +14,11 @@ export interface FindingRow {
 
 /**
  * `nat_repeat`: the finding is on the second view of a connection seen on both sides of a NAT, whose
- * first view raised the same rule (as store/nat-repeats counts them).
+ * first view raised the same rule (as store/nat-repeats counts them); looked up only on such a view.
  */
 export const FINDING_SELECT = `SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.cis, f.ts,
   f.frame, f.flow_id, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port, fl.app,
-  (fl.nat_repeat = 1 AND fl.nat_link IS NOT NULL AND ${OTHER_VIEW_RAISED_IT}) AS nat_repeat
+  CASE WHEN fl.nat_repeat = 1 AND fl.nat_link IS NOT NULL THEN ${OTHER_VIEW_RAISED_IT} ELSE 0 END AS nat_repeat
   FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id`;
 
 export function findingItemFromRow(r: FindingRow) {

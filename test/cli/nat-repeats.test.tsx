@@ -3,13 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { FlowWriter, openStore } from '../../src/store/store';
-import { classifyDatabase } from '../../src/analysis/classify-database';
-import { emptyInventory } from '../../src/analysis/inventory';
 import { buildApp } from '../../src/web/app';
 import { DbDataSource } from '../../src/tui/tui-data';
 import { SeveritySummary } from '../../src/tui/severity-summary';
-import { flow } from '../analysis/flow-builder';
+import { natTrio } from './nat-trio';
 import { natRepeatedFindings, natRepeatedFindingsSql } from '../../src/store/nat-repeats';
 
 /** What the text report says of findings repeated across a NAT (text-report.test.ts), the dashboard and the TUI say too. */
@@ -18,14 +15,7 @@ describe('findings repeated across a NAT', () => {
     const dir = mkdtempSync(join(tmpdir(), 'planewatch-nat-repeats-'));
     const file = join(dir, 'n.db');
     try {
-      const db = openStore(file);
-      const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'complete', 'now')`).run().lastInsertRowid);
-      const writer = new FlowWriter(db, captureId);
-      writer.add(flow('10.244.1.5:40000', '10.96.5.5:10255', { natLink: 'a-b@1' }));
-      writer.add(flow('10.244.1.5:40000', '10.0.0.21:10255', { natLink: 'a-b@1', natRepeat: true }));
-      writer.add(flow('10.244.1.6:40001', '10.0.0.21:10255'));
-      writer.flush();
-      classifyDatabase(db, { inventory: emptyInventory(), ca: null, files: [] });
+      const { db, captureId } = natTrio(file);
       // The count walks each connection's views through flows_nat_link, never every finding of a rule
       // (that plan took minutes on a database where most connections cross a NAT)...
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${natRepeatedFindingsSql(db)}`).all() as { detail: string }[]).map((r) => r.detail);

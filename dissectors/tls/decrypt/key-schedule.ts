@@ -70,33 +70,6 @@ export function tls12Prf(hash: HashName, secret: Uint8Array, label: string, seed
 }
 
 /**
- * TLS 1.2 key block for an AEAD suite (RFC 5246 §6.3; AEAD suites have no MAC keys):
- * client_write_key ‖ server_write_key ‖ client_write_IV ‖ server_write_IV, from
- * PRF(master_secret, "key expansion", server_random ‖ client_random).
- */
-export function tls12KeyBlock(
-  hash: HashName,
-  masterSecret: Uint8Array,
-  clientRandom: Uint8Array,
-  serverRandom: Uint8Array,
-  keyLength: number,
-  ivLength: number,
-): { clientKey: Buffer; serverKey: Buffer; clientIv: Buffer; serverIv: Buffer } {
-  const block = tls12Prf(hash, masterSecret, 'key expansion', Buffer.concat([serverRandom, clientRandom]), 2 * (keyLength + ivLength));
-  let o = 0;
-  const take = (n: number): Buffer => {
-    const b = block.subarray(o, o + n);
-    o += n;
-    return b;
-  };
-  const clientKey = take(keyLength);
-  const serverKey = take(keyLength);
-  const clientIv = take(ivLength);
-  const serverIv = take(ivLength);
-  return { clientKey, serverKey, clientIv, serverIv };
-}
-
-/**
  * PRF of TLS 1.0 and 1.1 (RFC 2246 §5, RFC 4346 §5): P_MD5(S1, label ‖ seed) ⊕ P_SHA-1(S2, label ‖ seed),
  * S1 and S2 the first and second halves of the secret (sharing the middle byte when its length is odd).
  */
@@ -109,22 +82,33 @@ export function tls10Prf(secret: Uint8Array, label: string, seed: Uint8Array, le
   return out;
 }
 
+/** The six parts of a TLS ≤ 1.2 key block; a part of length 0 (no MAC key, no IV) is null. */
+export interface KeyBlock {
+  clientMac: Buffer | null;
+  serverMac: Buffer | null;
+  clientKey: Buffer;
+  serverKey: Buffer;
+  clientIv: Buffer | null;
+  serverIv: Buffer | null;
+}
+
 /**
- * Key block of a TLS ≤ 1.2 suite with an HMAC (CBC or NULL), from PRF(master_secret, "key expansion",
- * server_random ‖ client_random): client_write_MAC_key ‖ server_write_MAC_key ‖ client_write_key ‖
- * server_write_key, and in TLS 1.0 the two IVs that start each side's CBC chain (RFC 2246 §6.3; TLS 1.1
- * and 1.2 send each record's IV). The PRF is the TLS 1.2 one of `prfHash`, or MD5 ⊕ SHA-1 before 1.2.
+ * The key block of a TLS ≤ 1.2 session (RFC 5246 §6.3, RFC 2246 §6.3): PRF(master_secret, "key
+ * expansion", server_random ‖ client_random) cut into client_write_MAC_key ‖ server_write_MAC_key ‖
+ * client_write_key ‖ server_write_key ‖ client_write_IV ‖ server_write_IV. AEAD suites have no MAC
+ * keys and a fixed IV part; CBC suites have IVs only in TLS 1.0 (1.1 and 1.2 send each record's);
+ * NULL suites have MAC keys alone. The PRF is TLS 1.2's over `prfHash`, or MD5 ⊕ SHA-1 for
+ * `version` TLS 1.0 and 1.1.
  */
-export function macKeyBlock(
+export function keyBlock(
   version: number,
   prfHash: HashName,
   masterSecret: Uint8Array,
   clientRandom: Uint8Array,
   serverRandom: Uint8Array,
   lengths: { mac: number; key: number; iv: number },
-): { clientMac: Buffer; serverMac: Buffer; clientKey: Buffer; serverKey: Buffer; clientIv: Buffer | null; serverIv: Buffer | null } {
-  const ivLength = version === TLS10 ? lengths.iv : 0;
-  const total = 2 * (lengths.mac + lengths.key + ivLength);
+): KeyBlock {
+  const total = 2 * (lengths.mac + lengths.key + lengths.iv);
   const seed = Buffer.concat([serverRandom, clientRandom]);
   const block =
     version === TLS10 || version === TLS11
@@ -136,11 +120,12 @@ export function macKeyBlock(
     o += n;
     return b;
   };
-  const clientMac = take(lengths.mac);
-  const serverMac = take(lengths.mac);
+  const part = (n: number): Buffer | null => (n > 0 ? take(n) : null);
+  const clientMac = part(lengths.mac);
+  const serverMac = part(lengths.mac);
   const clientKey = take(lengths.key);
   const serverKey = take(lengths.key);
-  const clientIv = ivLength > 0 ? take(ivLength) : null;
-  const serverIv = ivLength > 0 ? take(ivLength) : null;
+  const clientIv = part(lengths.iv);
+  const serverIv = part(lengths.iv);
   return { clientMac, serverMac, clientKey, serverKey, clientIv, serverIv };
 }

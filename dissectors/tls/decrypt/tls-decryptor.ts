@@ -10,7 +10,8 @@ import type { AeadSuite } from './aead-suites';
 import { CbcRecordCipher } from './cbc-record-cipher';
 import type { MacSuite } from './mac-suites';
 import type { SessionSecrets } from './key-log';
-import { macKeyBlock, tls12KeyBlock, tls13NextSecret, tls13TrafficKeys } from './key-schedule';
+import { keyBlock, tls13NextSecret, tls13TrafficKeys } from './key-schedule';
+import { TLS10, TLS12 } from '../constants';
 import { NullRecordCipher } from './null-record-cipher';
 import { RecordCipher } from './record-cipher';
 
@@ -87,11 +88,11 @@ export class TlsDecryptor {
       );
     }
     if (secrets.masterSecret === null) return null;
-    const kb = tls12KeyBlock(suite.hash, secrets.masterSecret, clientRandom, serverRandom, suite.keyLength, suite.fixedIvLength);
+    const kb = keyBlock(TLS12, suite.hash, secrets.masterSecret, clientRandom, serverRandom, { mac: 0, key: suite.keyLength, iv: suite.fixedIvLength });
     return new TlsDecryptor(
       suite,
-      new DecryptDirection(new RecordCipher(suite, kb.clientKey, kb.clientIv), null),
-      new DecryptDirection(new RecordCipher(suite, kb.serverKey, kb.serverIv), null),
+      new DecryptDirection(new RecordCipher(suite, kb.clientKey, kb.clientIv!), null),
+      new DecryptDirection(new RecordCipher(suite, kb.serverKey, kb.serverIv!), null),
     );
   }
 
@@ -109,13 +110,14 @@ export class TlsDecryptor {
     encryptThenMac: boolean,
   ): TlsDecryptor | null {
     if (secrets.masterSecret === null) return null;
-    const kb = macKeyBlock(version, suite.prfHash, secrets.masterSecret, clientRandom, serverRandom, {
+    // TLS 1.0 derives the IV that starts each side's CBC chain; later versions send each record's.
+    const kb = keyBlock(version, suite.prfHash, secrets.masterSecret, clientRandom, serverRandom, {
       mac: suite.macLength,
       key: suite.keyLength,
-      iv: suite.blockLength,
+      iv: version === TLS10 ? suite.blockLength : 0,
     });
-    const opener = (key: Buffer, mac: Buffer, iv: Buffer | null): RecordOpener =>
-      suite.cipher === null ? new NullRecordCipher(suite, mac) : new CbcRecordCipher(suite, key, mac, encryptThenMac, iv);
+    const opener = (key: Buffer, mac: Buffer | null, iv: Buffer | null): RecordOpener =>
+      suite.cipher === null ? new NullRecordCipher(suite, mac!) : new CbcRecordCipher(suite, key, mac!, encryptThenMac, iv);
     return new TlsDecryptor(
       null,
       new DecryptDirection(opener(kb.clientKey, kb.clientMac, kb.clientIv), null),

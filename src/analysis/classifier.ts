@@ -255,10 +255,9 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
     }
     if (own?.role === 'node') return result('node-to-apiserver', base + 0.45, [serverWhy, own.reason]);
     const onHost = isLoopback(c) || c === s;
-    // A person's tool (kubectl, helm …) is none of the documented clients: the closest path is kept,
-    // with that said and a lower confidence.
+    // A person's tool (kubectl, helm …) is none of the documented clients: wherever it runs, the
+    // closest path is kept, with that said and a lower confidence.
     const toolWhy = personalClient(f);
-    // Less certain when this connection shows a person's tool: the closest path, with that said.
     const toolCut = toolWhy.length === 0 ? 0 : 0.1;
     if (onHost && (clientApi.s >= SOME || comp.s >= SOME)) {
       return result('controlplane-to-apiserver', base + 0.3 - 2 * toolCut, [serverWhy, `client on the API server's own host (${c})`, ...toolWhy]);

@@ -17,6 +17,7 @@ import { MutableStamp } from '../flow/packet-stamp';
 import type { CaptureError } from '../ingest/capture-error';
 import type { Frame } from '../ingest/frame';
 import { readCapture } from '../ingest/read-capture';
+import type { CaptureFileWriter } from './frame-writers';
 
 /** One stored flow to extract: its tuple and where it lies in its capture. */
 export interface FlowSelector {
@@ -186,4 +187,25 @@ export async function copyFrames(file: string, frames: number[], out: FrameWrite
   const info = await readCapture(file, sink, { hash: false, signal: abort.signal });
   if (failure !== null) throw failure;
   return info.error;
+}
+
+/**
+ * Both passes over one capture: the flows' frames found, then copied into `out` as the capture
+ * numbered `index`. Damage in the capture ends each pass early; what came before it is written.
+ */
+export async function writeFlowPackets(
+  file: string,
+  index: number,
+  flows: FlowSelector[],
+  out: CaptureFileWriter,
+): Promise<{ perFlow: number[]; error: CaptureError | null }> {
+  const found = await findFlowFrames(file, flows);
+  out.source(index, file);
+  const copyError = await copyFrames(file, found.frames, out);
+  return { perFlow: found.perFlow, error: found.error ?? copyError };
+}
+
+/** The name a flow's packets are offered under (dashboard download, TUI): `planewatch-c1f8.pcapng`. */
+export function packetsFileName(flowKey: string): string {
+  return `planewatch-${flowKey.replace(/[^A-Za-z0-9_-]/g, '_')}.pcapng`;
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FdSink } from '../export/byte-sink';
 import { locateCapture } from '../export/capture-location';
-import { copyFrames, findFlowFrames, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
+import { packetsFileName, STORED_FLOW_SELECTOR_SQL, writeFlowPackets, type StoredFlowSelector } from '../export/flow-packets';
 import { captureFileWriter } from '../export/frame-writers';
 import { openStoreReadOnly, type Db } from '../store/store';
 import { natRepeatedFindings } from '../store/nat-repeats';
@@ -292,13 +292,11 @@ export class DbDataSource implements TuiDataSource {
     if (row === undefined) return 'flow not found';
     const where = locateCapture(row.captureFile, this.file);
     if (!('file' in where)) return `${where.problem}: its packets cannot be read again`;
-    const out = join(this.packetsDir, `planewatch-${row.key.replace(/[^A-Za-z0-9_-]/g, '_')}.pcapng`);
+    const out = join(this.packetsDir, packetsFileName(row.key));
     try {
-      const found = await findFlowFrames(where.file, [row]);
       const writer = captureFileWriter('pcapng', FdSink.open(out));
-      writer.source(0, where.file);
       try {
-        await copyFrames(where.file, found.frames, writer);
+        await writeFlowPackets(where.file, 0, [row], writer);
       } finally {
         writer.close();
       }

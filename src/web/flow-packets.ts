@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { ByteSink } from '../export/byte-sink';
 import { locateCapture } from '../export/capture-location';
-import { copyFrames, findFlowFrames, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
+import { copyFrames, findFlowFrames, packetsFileName, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
 import { captureFileWriter } from '../export/frame-writers';
 import type { StatementCache } from './statements';
 
@@ -37,10 +37,9 @@ export async function sendFlowPackets(stmts: StatementCache, dbFile: string, id:
     () => writer.close(),
     (e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))),
   );
-  const name = `planewatch-${row.key.replace(/[^A-Za-z0-9_-]/g, '_')}.pcapng`;
   return reply
     .type('application/x-pcapng')
-    .header('content-disposition', `attachment; filename="${name}"`)
+    .header('content-disposition', `attachment; filename="${packetsFileName(row.key)}"`)
     .header('x-planewatch-packets', String(found.frames.length))
     .send(out);
 }

@@ -5,8 +5,8 @@ import { openStoreReadOnly, type Db } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { collect, findingRule, positiveInt } from '../option-parsers';
 import { FdSink, type ByteSink } from '../../export/byte-sink';
-import { captureFileWriter, type CaptureFileFormat, type CaptureFileWriter } from '../../export/frame-writers';
-import { copyFrames, findFlowFrames, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../../export/flow-packets';
+import { captureFileWriter, type CaptureFileFormat } from '../../export/frame-writers';
+import { STORED_FLOW_SELECTOR_SQL, writeFlowPackets, type StoredFlowSelector } from '../../export/flow-packets';
 import { locateCapture } from '../../export/capture-location';
 import { STDIN_CAPTURE } from '../../model/records';
 import { terminalSafe } from '../../report/terminal-text';
@@ -124,24 +124,19 @@ export function registerExtractCommand(program: Command): void {
       });
 
       const sink: ByteSink = opts.output !== undefined ? FdSink.open(opts.output) : new FdSink(1);
-      let writer: CaptureFileWriter | null = null;
+      const writer = captureFileWriter(format, sink, keyLogs);
       let damaged = false;
       try {
-        writer = captureFileWriter(format, sink, keyLogs);
         for (const [i, src] of sources.entries()) {
-          const found = await findFlowFrames(src.file, src.flows);
-          writer.source(i, src.file);
-          const copyError = await copyFrames(src.file, found.frames, writer);
-          const error = found.error ?? copyError;
+          const { perFlow, error } = await writeFlowPackets(src.file, i, src.flows, writer);
           if (error !== null) {
             damaged = true;
             process.stderr.write(`planewatch extract: ${error.message} (the frames before it are written)\n`);
           }
           src.flows.forEach((f, j) => {
-            const n = found.perFlow[j]!;
             // Fewer than stored: not the capture the flow came from, or one cut short since.
-            if (n < f.packets) {
-              process.stderr.write(`planewatch extract: ${f.key}: ${n} of its ${f.packets} packets found in ${src.file}: is it the capture the flow came from?\n`);
+            if (perFlow[j]! < f.packets) {
+              process.stderr.write(`planewatch extract: ${f.key}: ${perFlow[j]} of its ${f.packets} packets found in ${src.file}: is it the capture the flow came from?\n`);
             }
           });
         }

@@ -15,6 +15,6 @@ export function locateCapture(storedFile: string, dbFile: string): CaptureLocati
   if (!isAbsolute(storedFile)) candidates.push(join(dirname(dbFile), storedFile));
   for (const c of candidates) if (existsSync(c) && statSync(c).isFile()) return { file: c };
   return {
-    problem: `the capture ${storedFile} is not there (moved, or a live capture whose packets were not kept — \`planewatch live --evidence DIR\` keeps them)`,
+    problem: `the capture ${storedFile} is not there (moved, or a live capture whose packets were not kept — \`planewatch live --write FILE\` keeps them)`,
   };
 }

@@ -31,7 +31,8 @@ export interface FlowSelector {
 }
 
 /**
- * A stored flow as a selector, with its id (`key`) and the file of its capture: the columns to select
+ * A stored flow as a selector, with its id (`key`) and the file its capture's packets are in (the
+ * capture file, or the file a live capture was written to): the columns to select
  * from `flows f JOIN captures c ON c.id = f.capture_id`.
  */
 export interface StoredFlowSelector extends FlowSelector {
@@ -42,7 +43,7 @@ export interface StoredFlowSelector extends FlowSelector {
   packets: number;
 }
 
-export const STORED_FLOW_SELECTOR_SQL = `SELECT f.flow_key AS key, f.capture_id AS captureId, c.file AS captureFile, f.transport,
+export const STORED_FLOW_SELECTOR_SQL = `SELECT f.flow_key AS key, f.capture_id AS captureId, COALESCE(c.packets_file, c.file) AS captureFile, f.transport,
   f.client_ip AS clientIp, f.client_port AS clientPort, f.server_ip AS serverIp, f.server_port AS serverPort,
   f.first_frame AS firstFrame, f.last_frame AS lastFrame, f.packets_client + f.packets_server AS packets
   FROM flows f JOIN captures c ON c.id = f.capture_id`;

@@ -33,6 +33,8 @@ export interface InterfaceOptions {
 }
 
 const pad4 = (n: number): number => (n + 3) & ~3;
+/** Buffer's copy, which takes any Uint8Array as its source and makes no view of it. */
+const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
 
 export class PcapngWriter {
   private readonly out: ChunkBuffer;
@@ -100,6 +102,22 @@ export class PcapngWriter {
       q = this.option(q, OPT_COMMENT, c);
       this.option(q, OPT_ENDOFOPT, null);
     }
+    this.end(p, len);
+    this.packets++;
+  }
+
+  /**
+   * `writePacket` for the bytes `buf[start..end)`, copied without making a view of them: for writers
+   * on the per-packet path (a live capture written as it is analysed).
+   */
+  writePacketRange(interfaceId: number, tsSec: number, tsNsec: number, buf: Uint8Array, start: number, end: number, origLen: number): void {
+    const snaplen = this.snaplens[interfaceId] ?? MAX_PCAPNG_SNAPLEN;
+    const cap = end - start > snaplen ? snaplen : end - start;
+    const len = 28 + pad4(cap) + 4;
+    const p = this.beginPacketBlock(interfaceId, tsSec, tsNsec, cap, origLen, len);
+    const o = this.out;
+    copyBytes.call(buf, o.buf, p + 28, start, start + cap);
+    for (let q = p + 28 + cap; q < p + 28 + pad4(cap); q++) o.buf[q] = 0;
     this.end(p, len);
     this.packets++;
   }

@@ -12,6 +12,7 @@ import type { CaptureInfo } from '../ingest/capture-info';
 import type { Frame } from '../ingest/frame';
 import { Engine } from '../pipeline/engine';
 import { openStore, type Db } from '../store/store';
+import { LiveCaptureFile } from './capture-file';
 import { EvidenceRecorder } from './evidence-recorder';
 import { LiveFlowStore } from './live-flow-store';
 import { LiveCounters, LiveStatusWriter } from './live-status';
@@ -52,6 +53,11 @@ export interface LiveOptions {
   maxFlows?: number;
   keepDuplicates?: boolean;
   evidenceDir?: string;
+  /**
+   * Every frame analysed is also written to this pcapng file, whose path the database records as
+   * where the capture's packets are (for `extract`, the dashboard's download and the TUI).
+   */
+  writeFile?: string;
   inventory?: string[];
   ca?: string[];
   /**
@@ -77,6 +83,10 @@ export interface LiveResult {
   kernelDrops: number;
   ourDrops: number;
   evidenceFiles: number;
+  /** Frames written to `writeFile` (null without it). */
+  packetsWritten: number | null;
+  /** Why writing `writeFile` stopped early, if it did (the capture went on). */
+  writeFailure: string | null;
   /** One clear line when the source could not run (tcpdump missing, no permission, bad stream). */
   failure: string | null;
 }
@@ -87,6 +97,13 @@ export function describeSource(s: LiveSource): string {
   return `live: ${s.listen.kind} ${s.listen.address}:${s.listen.port}`;
 }
 
+/** What the interfaces of a file written by `--write` are called. */
+function interfaceName(s: LiveSource): string {
+  if (s.kind === 'stdin') return 'stdin';
+  if (s.kind === 'iface') return s.iface;
+  return `${s.listen.kind}:${s.listen.port}`;
+}
+
 /**
  * Runs one live capture into the database until the source ends or `signal` aborts: flows are
  * written as they end and snapshotted while they last, classification re-runs as topology is
@@ -95,12 +112,18 @@ export function describeSource(s: LiveSource): string {
 export async function runLive(opts: LiveOptions): Promise<LiveResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const given = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? []);
-  const db = openStore(opts.db);
-  const run = new LiveRun(db, opts, given, log);
+  // Opened first: a path that cannot be written is an error before anything is recorded.
+  const file = opts.writeFile !== undefined ? new LiveCaptureFile(opts.writeFile, interfaceName(opts.source)) : null;
   try {
-    return await run.run();
+    const db = openStore(opts.db);
+    const run = new LiveRun(db, opts, given, log, file);
+    try {
+      return await run.run();
+    } finally {
+      db.close();
+    }
   } finally {
-    db.close();
+    file?.close();
   }
 }
 
@@ -133,6 +156,7 @@ class LiveRun {
   /** The pass over the database under way, if any (see stepPass). */
   private pass: { run: DatabasePass; costMs: number } | null = null;
   private readonly evidenceWritten = new Set<string>();
+  private fileFailureSaid = false;
   private firstTs: number | null = null;
   private lastTs: number | null = null;
 
@@ -141,11 +165,12 @@ class LiveRun {
     private readonly opts: LiveOptions,
     given: AnalysisInputs,
     private readonly log: (line: string) => void,
+    private readonly file: LiveCaptureFile | null,
   ) {
     const source = describeSource(opts.source);
     this.captureId = Number(
-      db.prepare(`INSERT INTO captures (file, status, pid, started_at) VALUES (?, 'ingesting', ?, ?)`)
-        .run(source, process.pid, new Date().toISOString()).lastInsertRowid,
+      db.prepare(`INSERT INTO captures (file, packets_file, status, pid, started_at) VALUES (?, ?, 'ingesting', ?, ?)`)
+        .run(source, file?.path ?? null, process.pid, new Date().toISOString()).lastInsertRowid,
     );
     this.inputs = resolveInputs(db, given);
     this.inline = new InlineClassifier(this.inputs);
@@ -155,6 +180,7 @@ class LiveRun {
       if (this.pass?.run.learnedAll) this.pass.run.topology.observe(rec);
       return this.inline.verdict(rec);
     });
+    if (file !== null) this.keyLog.onText = (text) => file.secrets(text);
     const keyLogFiles = opts.keyLogFiles ?? [];
     this.keyLogFollower = keyLogFiles.length > 0 ? new KeyLogFollower(keyLogFiles, this.keyLog) : null;
     if (this.keyLogFollower !== null) {
@@ -175,19 +201,16 @@ class LiveRun {
     const engine = this.engine;
     const evidence = this.evidence;
     const counters = this.counters;
-    // The one per-packet function: no allocation, no closures created per frame.
-    this.sink = evidence === null
-      ? (frame: Frame) => {
-          counters.packets++;
-          counters.bytes += frame.caplen;
-          engine.processFrame(frame);
-        }
-      : (frame: Frame) => {
-          counters.packets++;
-          counters.bytes += frame.caplen;
-          engine.processFrame(frame);
-          evidence.add(frame);
-        };
+    // The one per-packet function: no allocation, no closures created per frame. The frame is
+    // written after the engine has seen it, so a secret its connection looked up and found in a
+    // followed key log is written ahead of it.
+    this.sink = (frame: Frame) => {
+      counters.packets++;
+      counters.bytes += frame.caplen;
+      engine.processFrame(frame);
+      if (evidence !== null) evidence.add(frame);
+      if (file !== null) file.add(frame);
+    };
     this.updateCapture = db.prepare(`UPDATE captures SET packets = ?, bytes = ?, flows = ?, first_ts = ?, last_ts = ?,
       anomalies = ? WHERE id = ?`);
     this.status.write(this.counters, true);
@@ -221,6 +244,8 @@ class LiveRun {
       kernelDrops: this.counters.kernelDrops,
       ourDrops: this.counters.ourDrops,
       evidenceFiles: this.evidence?.files ?? 0,
+      packetsWritten: this.file?.packets ?? null,
+      writeFailure: this.file?.failure ?? null,
       failure,
     };
   }
@@ -305,6 +330,7 @@ class LiveRun {
         this.flows.snapshot(this.engine.snapshot());
       }
       this.flows.flush();
+      this.flushFile();
       if (final) this.classify();
       else if (this.pass === null && this.flows.changed > 0 &&
         now - this.lastClassify >= Math.max(this.opts.classifyIntervalMs ?? CLASSIFY_MIN_INTERVAL_MS, this.classifyCostMs * CLASSIFY_DUTY)) {
@@ -326,6 +352,17 @@ class LiveRun {
     } catch (e) {
       // A busy or full disk must not kill the capture: say so and try again next tick.
       this.log(`planewatch: database write failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** The written capture is brought up to date with the packets analysed; a failure is said once. */
+  private flushFile(): void {
+    const file = this.file;
+    if (file === null || this.fileFailureSaid) return;
+    file.flush();
+    if (file.failure !== null) {
+      this.fileFailureSaid = true;
+      this.log(`planewatch: writing ${file.path} stopped (the capture goes on): ${file.failure}`);
     }
   }
 

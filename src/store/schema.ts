@@ -448,6 +448,11 @@ export const MIGRATIONS: readonly string[] = [
            MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts
       FROM flows GROUP BY path;
   `,
+  // 12: where a live capture's packets were written (\`live --write FILE\`), so that its flows'
+  // packets can be read back as a file's are. NULL for a capture read from a file (it is \`file\`).
+  `
+  ALTER TABLE captures ADD COLUMN packets_file TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

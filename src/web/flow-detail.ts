@@ -64,7 +64,7 @@ function verdictFor(
 }
 
 interface FlowDetailRow {
-  id: number; capture_id: number; file: string | null; flow_key: string; community_id: string; transport: string;
+  id: number; capture_id: number; file: string | null; packets_file: string | null; flow_key: string; community_id: string; transport: string;
   ip_version: number; client_ip: string; client_port: number; server_ip: string; server_port: number; first_ts: number;
   last_ts: number; first_frame: number; last_frame: number; packets_client: number; packets_server: number;
   bytes_client: number; bytes_server: number; payload_client: number; payload_server: number; missing_client: number;
@@ -94,7 +94,7 @@ export const MAX_DETAIL_HTTP = 500;
 /** `dbFile`: the database, beside which a capture moved along with it is looked for. */
 export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
   const r = stmts.one<FlowDetailRow>(
-    `SELECT fl.*, c.file, ce.primary_role AS c_role, ce.name AS c_name, se.primary_role AS s_role, se.name AS s_name
+    `SELECT fl.*, c.file, c.packets_file, ce.primary_role AS c_role, ce.name AS c_name, se.primary_role AS s_role, se.name AS s_name
        FROM flows fl LEFT JOIN captures c ON c.id = fl.capture_id
        LEFT JOIN endpoints ce ON ce.ip = fl.client_ip LEFT JOIN endpoints se ON se.ip = fl.server_ip
       WHERE fl.id = ?`,
@@ -156,7 +156,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
       reasons: parseJson<string[]>(r.reasons, []), worstSeverity: r.worst_severity, findingCount: r.finding_count,
       natPeers,
       // Whether GET /api/flows/:id/packets can read the capture again, and if not, why.
-      packets: packetsAvailability(r.file, dbFile),
+      packets: packetsAvailability(r.packets_file ?? r.file, dbFile),
     },
     tls,
     http,

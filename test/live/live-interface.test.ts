@@ -107,7 +107,8 @@ describe.skipIf(!hasTcpdump || !isRoot)('planewatch live -i lo (tcpdump)', () =>
         r.on('error', reject);
         r.end();
       });
-    const child = spawnPlanewatch(['live', '-i', 'lo', '--bpf', `host ${addr}`, '--keylog', keys, '--db', db]);
+    const written = join(dir, 'live.pcapng');
+    const child = spawnPlanewatch(['live', '-i', 'lo', '--bpf', `host ${addr}`, '--keylog', keys, '--db', db, '--write', written]);
     try {
       await waitFor(() => (existsSync(db) ? true : undefined), 10_000, 'the database');
       await new Promise((r) => setTimeout(r, 1500));
@@ -134,6 +135,18 @@ describe.skipIf(!hasTcpdump || !isRoot)('planewatch live -i lo (tcpdump)', () =>
       kubelet.close();
     }
     expect(child.output()).toMatch(/key log .*sslkeylog\.txt does not exist yet/);
+    // --write kept the packets and the secrets read while they went by: the file decrypts on its own.
+    expect(child.output()).toMatch(/(\d+) packets, .* \1 packets written to .*live\.pcapng/);
+    const again = join(dir, 'again.db');
+    const analyze = spawnPlanewatch(['analyze', written, '--db', again, '--quiet']);
+    expect(await waitExit(analyze, 30_000)).toBe(0);
+    const d = new Database(again, { readonly: true });
+    try {
+      expect(d.prepare(`SELECT h.path FROM http_requests h ORDER BY h.path`).pluck().all())
+        .toEqual(['/containerLogs/default/web/cbc', '/containerLogs/default/web/tls13']);
+    } finally {
+      d.close();
+    }
   });
 
   it('says in one line why tcpdump cannot capture', async () => {

@@ -6,12 +6,17 @@
  * optimised, then count what the next packets allocate with V8's sampling heap profiler.
  */
 import { Session } from 'node:inspector/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultSessionFactory } from '../../dissectors/app-session';
 import type { Direction } from '../../src/flow/direction';
 import type { PacketStamp } from '../../src/flow/packet-stamp';
 import { Frame } from '../../src/ingest/frame';
 import type { AppEvidence, AppSession, FlowMeta } from '../../src/model/flow-record';
+import { LiveCaptureFile } from '../../src/live/capture-file';
+import { readCapture } from '../../src/ingest/read-capture';
 import { Engine } from '../../src/pipeline/engine';
 import { clientHelloRecord, sniExt } from '../dissectors/tls/hello-builder';
 import { buildFrame, TCP } from './pcap-builder';
@@ -58,6 +63,8 @@ class Traffic {
     private readonly engine: Engine,
     private readonly payload: Uint8Array,
     opening: Uint8Array | null,
+    /** Also given every frame after the engine (a live capture's file writer). */
+    private readonly tee: ((f: Frame) => void) | null = null,
   ) {
     for (let c = 0; c < CONNECTIONS; c++) {
       const client = `10.0.0.${10 + c}`;
@@ -110,6 +117,7 @@ class Traffic {
     f.linkType = 1;
     f.number = ++this.n;
     this.engine.processFrame(f);
+    if (this.tee !== null) this.tee(f);
   }
 }
 
@@ -200,5 +208,26 @@ describe('hot path', () => {
     expect(open[0]!.tls?.sni).toBe('kubernetes.default.svc');
     // Round robin over 4 connections × 2 directions, one record per segment.
     expect(open[0]!.tls?.appDataRecords).toEqual([traffic.segments / 8, traffic.segments / 8]);
+  }, 60_000);
+
+  it('and nothing per packet writing each frame to the file of a live capture (live --write)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-hot-write-'));
+    try {
+      const engine = new Engine({ onFlowEnd: () => {}, sessionFactory: () => new SummingSession() });
+      const file = new LiveCaptureFile(join(dir, 'live.pcapng'), 'eth0');
+      const traffic = new Traffic(engine, new Uint8Array(64).fill(0x41), null, (f) => file.add(f));
+      const { perPacket, top } = await allocatedPerPacket(traffic, 400_000, LIMIT);
+      expect(perPacket, `bytes allocated by function: ${JSON.stringify(top)}`).toBeLessThan(LIMIT);
+      file.close();
+      expect(file.failure).toBeNull();
+      // Every frame went into the file, readable as a capture.
+      let frames = 0;
+      const info = await readCapture(file.path, () => frames++);
+      expect(info.error).toBeNull();
+      expect(frames).toBe(file.packets);
+      expect(frames).toBeGreaterThan(800_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });

@@ -104,6 +104,12 @@ export class KeyLog {
   /** What TLS 1.3 connections waiting for late secrets hold of their server's records, together. */
   readonly holdBudget = new ByteBudget(MAX_HELD_TOTAL);
 
+  /**
+   * Called with the key log text given to addText or addBytes (whole lines, as read, unknown labels
+   * included): for whoever keeps a copy of the key log (a live capture written to a file embeds it).
+   */
+  onText: ((text: string) => void) | null = null;
+
   /** Number of sessions with at least one secret. */
   get size(): number {
     return this.sessions.size;
@@ -112,6 +118,7 @@ export class KeyLog {
   /** Adds every secret in `text`; returns how many lines were used. */
   addText(text: string): number {
     const src = text.length > MAX_KEY_LOG_BYTES ? text.slice(0, MAX_KEY_LOG_BYTES) : text;
+    this.onText?.(src);
     let used = 0;
     let pos = 0;
     while (pos < src.length) {

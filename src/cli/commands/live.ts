@@ -17,6 +17,7 @@ interface LiveCommandOptions {
   db?: string;
   tui?: boolean;
   evidence?: string;
+  write?: string;
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
@@ -40,6 +41,7 @@ export function registerLiveCommand(program: Command): void {
     .option('--db <file>', DB_OPTION_HELP)
     .option('--tui', 'show the terminal dashboard on the live data')
     .option('--evidence <dir>', 'write the packets of every flow that raised a finding to DIR/<flow>.pcap')
+    .option('-w, --write <file>', 'also write every packet analysed to FILE (pcapng, with the TLS secrets learned), where extract and the dashboard find the flows\' packets')
     .option('--idle-timeout <seconds>', 'end flows idle this long', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveNumber)
     .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
@@ -64,6 +66,7 @@ function pickSource(opts: LiveCommandOptions): LiveSource | string {
   }
   if (chosen.length !== 1) return 'choose exactly one source: -i IFACE, --stdin, --vxlan, --geneve or --tzsp';
   if (opts.bpf !== undefined && opts.interface === undefined) return '--bpf applies to -i only';
+  if (opts.write === '-') return '--write needs a file name (standard output is not a capture here)';
   return chosen[0]!;
 }
 
@@ -99,6 +102,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
       maxFlows: opts.maxFlows,
       keepDuplicates: opts.keepDuplicates,
       evidenceDir: opts.evidence,
+      writeFile: opts.write,
       inventory: opts.inventory,
       ca: opts.ca,
       keyLogFiles: opts.keylog,
@@ -120,7 +124,8 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
     }
     process.stderr.write(
       `planewatch: ${r.packets} packets, ${r.flows} flows, kernel drops ${r.kernelDrops}, our drops ${r.ourDrops}` +
-        `${opts.evidence ? `, ${r.evidenceFiles} evidence files` : ''} → ${terminalSafe(db, 300)}\n`,
+        `${opts.evidence ? `, ${r.evidenceFiles} evidence files` : ''}` +
+        `${r.packetsWritten !== null ? `, ${r.packetsWritten} packets written to ${terminalSafe(opts.write!, 300)}` : ''} → ${terminalSafe(db, 300)}\n`,
     );
     return EXIT.OK;
   } catch (e) {

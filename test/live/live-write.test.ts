@@ -1,0 +1,157 @@
+/**
+ * `planewatch live --write FILE`: the frames a live run analyses are written to a pcapng file, which
+ * the database records as where the capture's packets are. Checked on sample captures piped in: the
+ * file holds the same frames, analysed again it gives the same flows (its secrets included), and the
+ * live database's flows can be extracted and downloaded from it as an analysed file's can.
+ */
+import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readCapture } from '../../src/ingest/read-capture';
+import { buildApp } from '../../src/web/app';
+import { planewatchArgv } from './live-helpers';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SAMPLES = join(ROOT, 'captures/samples');
+const dir = mkdtempSync(join(tmpdir(), 'pw-live-write-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function planewatch(args: string[], input?: Buffer) {
+  const r = spawnSync(process.execPath, planewatchArgv(args), { cwd: dir, input, encoding: 'buffer', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
+}
+
+type FrameView = [linkType: number, tsSec: number, tsNsec: number, origLen: number, hex: string];
+
+async function framesOf(file: string): Promise<{ frames: FrameView[]; keyLog: string }> {
+  const frames: FrameView[] = [];
+  const info = await readCapture(file, (f) => frames.push([f.linkType, f.tsSec, f.tsNsec, f.origLen, Buffer.from(f.data).toString('hex')]));
+  expect(info.error).toBeNull();
+  return { frames, keyLog: info.keyLog };
+}
+
+interface FlowRow { key: string; community_id: string; first_frame: number; last_frame: number; packets: number; path: string }
+
+function flowsOf(db: string): FlowRow[] {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare(`SELECT flow_key AS key, community_id, first_frame, last_frame, packets_client + packets_server AS packets, path
+      FROM flows ORDER BY first_frame, community_id`).all() as FlowRow[];
+  } finally {
+    d.close();
+  }
+}
+
+const sansKey = ({ key: _k, ...rest }: FlowRow) => rest;
+
+describe('planewatch live --write', () => {
+  it.each([
+    'kubelet-logs-exec-self-signed.two-interfaces.pcapng', // two interfaces
+    'kubelet-logs-exec-self-signed.vxlan.pcap', // a tunnel, classic pcap
+    'kubelet-logs-tls13.dsb.pcapng', // TLS 1.3 with its secrets in the stream
+  ])('%s piped in: the file holds its frames, analyses to the same flows, and the flows extract from it', async (sample) => {
+    const name = sample.replace(/\W+/g, '-');
+    const liveDb = join(dir, `${name}.live.db`);
+    const written = join(dir, `${name}.written.pcapng`);
+    const live = planewatch(['live', '--stdin', '--db', liveDb, '--write', written], readFileSync(join(SAMPLES, sample)));
+    expect(live.stderr).toMatch(/(\d+) packets, .* \1 packets written to /);
+    expect(live.code).toBe(0);
+
+    // The same frames, in the same order, with their link types, times and lengths.
+    const original = await framesOf(join(SAMPLES, sample));
+    const copy = await framesOf(written);
+    expect(copy.frames).toEqual(original.frames);
+    // Secrets the stream carried are in the file (and decrypt it: below).
+    for (const line of original.keyLog.split('\n').filter((l) => l.trim() !== '')) expect(copy.keyLog).toContain(line.trim());
+
+    // Analysed again, the file gives the flows the live run stored: same connections, same frames.
+    const reDb = join(dir, `${name}.re.db`);
+    expect(planewatch(['analyze', written, '--db', reDb, '--quiet']).code).toBe(0);
+    const liveFlows = flowsOf(liveDb);
+    expect(liveFlows.length).toBeGreaterThan(0);
+    expect(flowsOf(reDb).map(sansKey)).toEqual(liveFlows.map(sansKey));
+    if (original.keyLog !== '') {
+      const d = new Database(reDb, { readonly: true });
+      expect(d.prepare(`SELECT COUNT(*) FROM tls_sessions WHERE decrypted = 1`).pluck().get()).toBeGreaterThan(0);
+      d.close();
+    }
+
+    const origDb = join(dir, `${name}.orig.db`);
+    expect(planewatch(['analyze', join(SAMPLES, sample), '--db', origDb, '--quiet']).code).toBe(0);
+    const origFlows = flowsOf(origDb);
+    const d = new Database(liveDb, { readonly: true });
+    expect(d.prepare(`SELECT file, packets_file FROM captures`).get()).toEqual({ file: 'live: stdin', packets_file: written });
+    const ids = d.prepare(`SELECT flow_key, id FROM flows`).all() as { flow_key: string; id: number }[];
+    d.close();
+    const app = await buildApp({ dbFile: liveDb });
+    try {
+      for (const f of liveFlows) {
+        // extract from the live database: the flow's frames of the original capture.
+        const out = join(dir, `${name}-${f.key}.pcapng`);
+        const r = planewatch(['extract', f.key, '--db', liveDb, '-o', out]);
+        expect(r.stderr).toMatch(new RegExp(`^${f.packets} packets of 1 flow written to `));
+        expect(r.code).toBe(0);
+        // The same frames as extract writes for that flow from an analysis of the sample itself.
+        const twin = origFlows.find((o) => o.community_id === f.community_id && o.first_frame === f.first_frame)!;
+        const fromSample = join(dir, `${name}-${f.key}.from-sample.pcapng`);
+        expect(planewatch(['extract', twin.key, '--db', origDb, '-o', fromSample]).code).toBe(0);
+        const extracted = (await framesOf(out)).frames;
+        expect(extracted.length).toBeGreaterThanOrEqual(f.packets);
+        expect(extracted).toEqual((await framesOf(fromSample)).frames);
+        // The dashboard offers and sends the same packets.
+        const id = ids.find((i) => i.flow_key === f.key)!.id;
+        expect((await app.inject({ method: 'GET', url: `/api/flows/${id}` })).json().flow.packets).toEqual({ available: true, problem: null });
+        const dl = await app.inject({ method: 'GET', url: `/api/flows/${id}/packets` });
+        expect(dl.statusCode).toBe(200);
+        expect(dl.rawPayload.equals(readFileSync(out))).toBe(true);
+      }
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
+
+  it('without --write, a live flow says how its packets could have been kept', async () => {
+    const db = join(dir, 'nowrite.db');
+    const live = planewatch(['live', '--stdin', '--db', db], readFileSync(join(SAMPLES, 'kubelet-readonly-port.pcap')));
+    expect(live.code).toBe(0);
+    const d = new Database(db, { readonly: true });
+    const { id, flow_key: key } = d.prepare(`SELECT id, flow_key FROM flows LIMIT 1`).get() as { id: number; flow_key: string };
+    d.close();
+    const app = await buildApp({ dbFile: db });
+    try {
+      const packets = (await app.inject({ method: 'GET', url: `/api/flows/${id}` })).json().flow.packets;
+      expect(packets.available).toBe(false);
+      expect(packets.problem).toMatch(/live --write FILE/);
+    } finally {
+      await app.close();
+    }
+    const r = planewatch(['extract', key, '--db', db]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/live --write FILE/);
+  }, 60_000);
+
+  it('a file that cannot be made stops the run before it starts; a disk that fills stops the writing, not the capture', () => {
+    const db = join(dir, 'errors.db');
+    const sample = readFileSync(join(SAMPLES, 'kubelet-readonly-port.pcap'));
+    const bad = planewatch(['live', '--stdin', '--db', db, '--write', join(dir, 'no-such-dir', 'x.pcapng')], sample);
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toMatch(/no-such-dir/);
+    expect(bad.stderr).toMatch(/ENOENT/);
+    expect(planewatch(['live', '--stdin', '--db', db, '--write', '-'], sample).code).toBe(2);
+    // /dev/full accepts the file's opening and fails every write with ENOSPC.
+    const full = planewatch(['live', '--stdin', '--db', db, '--write', '/dev/full'], sample);
+    expect(full.stderr).toMatch(/writing \/dev\/full stopped \(the capture goes on\): .*ENOSPC/);
+    expect(full.code).toBe(0);
+    const d = new Database(db, { readonly: true });
+    try {
+      expect(d.prepare(`SELECT COUNT(*) FROM captures`).pluck().get()).toBe(1);
+      expect(d.prepare(`SELECT status FROM captures`).pluck().get()).toBe('complete');
+      expect(d.prepare(`SELECT COUNT(*) FROM findings WHERE rule = 'kubelet-readonly-port'`).pluck().get()).toBeGreaterThan(0);
+    } finally {
+      d.close();
+    }
+  }, 60_000);
+});

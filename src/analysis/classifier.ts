@@ -102,6 +102,21 @@ function proxyTarget(t: Topology, f: FlowRecord): { target: string; why: string 
   return { target: 'unknown', why: 'the target address has no known role' };
 }
 
+/**
+ * The Service a connection names in its SNI (`<service>.<namespace>.svc`, with or without the cluster
+ * domain), or null; `kubernetes.default` is the API server itself. The API server names a Service so
+ * when it calls an admission webhook or an aggregated API server (and checks the answer against the
+ * caBundle configured for it); its proxy to nodes, pods and services dials an endpoint's address and
+ * names nothing, and it reaches kubelets by node address or host name.
+ */
+function calledService(f: FlowRecord): string | null {
+  const sni = f.tls?.sni?.toLowerCase();
+  if (!sni) return null;
+  const m = /^([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc(?:\.|$)/.exec(sni);
+  if (m === null || (m[1] === 'kubernetes' && m[2] === 'default')) return null;
+  return `${m[1]}.${m[2]}`;
+}
+
 function hasForwardedHeaders(f: FlowRecord): HttpRequestRecord | undefined {
   return f.http.find((h) => h.xForwardedUri !== null || h.xForwardedFor !== null || h.xForwardedHost !== null);
 }
@@ -198,10 +213,27 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
     return result('konnectivity', 0.4 + serverKonn.s * 0.5, reasons);
   }
 
-  // The kubelet API (10250, read-only 10255).
+  // The API server calling a Service by name: an admission webhook or an aggregated API server (such
+  // as metrics-server, which listens on 10250 like a kubelet). None of the page's paths, and not its
+  // proxy: what that section says of the proxy's HTTPS does not apply.
   const serverKubelet = evs(t, f, 'kubelet');
+  const serverApi = evs(t, f, 'apiserver');
+  const service = clientApi.s >= SOME && serverApi.s < SOME && serverKubelet.s < STRONG ? calledService(f) : null;
+  if (service !== null) {
+    return result('other', 0.5 + clientApi.s * 0.4, [
+      describeRole(t, c, 'apiserver'),
+      `SNI ${f.tls!.sni!.slice(0, 100)} names the Service ${service}: the API server calling an admission webhook or an aggregated API server, checked against the caBundle configured for it (unless its APIService sets insecureSkipTLSVerify)`,
+      "not one of the page's node and control-plane paths: the API server's proxy to nodes, pods and services dials an endpoint's address and names no Service",
+    ], { callout: 'service', service });
+  }
+
+  // The kubelet API (10250, read-only 10255).
   const kubeletPathSeen = f.http.some((h) => h.k8s?.api === 'kubelet');
-  if ((serverKubelet.s >= 0.3 && (port === 10250 || port === 10255)) || serverKubelet.s >= STRONG || kubeletPathSeen) {
+  // Kubelets listen on node addresses: a pod's port 10250 (metrics-server's default) is not one by
+  // its number alone.
+  const podNotNode = t.strength(s, 'pod') >= SOME && t.strength(s, 'node') < SOME;
+  const kubeletPort = (port === 10250 || port === 10255) && serverKubelet.s >= (podNotNode ? SOME : 0.3);
+  if (kubeletPort || serverKubelet.s >= STRONG || kubeletPathSeen) {
     const reasons = [describeServer(t, f, 'kubelet')];
     const op = kubeletOperation(f);
     const notApi = isKnownNonApiClient(f, t);
@@ -216,7 +248,6 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
 
   // API-server proxy: the API server connects to a node, pod or service on any port.
   const fwd = hasForwardedHeaders(f);
-  const serverApi = evs(t, f, 'apiserver');
   // The API server reached through a Service address: declared so by the inventory, or seen
   // translated (DNAT) to one, from either side of the rewrite.
   const kubernetesService = serverEntry?.kubernetesService ?? false;

@@ -169,6 +169,40 @@ describe('classifier and findings', () => {
     expect(r!.rules).toContain('plaintext-proxy');
   });
 
+  it("tells the API server's calls to a webhook or aggregated API server (SNI names a Service) from its proxy", () => {
+    // metrics-server listens on 10250 in a pod, as a kubelet does on its node: by name it is the Service.
+    const webhook = flow('10.0.0.10:45000', '10.244.1.8:10250', { app: 'tls', tls: tls('1.3', { sni: 'metrics-server.kube-system.svc' }) });
+    const admission = flow('10.0.0.10:45001', '10.244.1.9:9443', { app: 'tls', tls: tls('1.2', { sni: 'cert-manager-webhook.cert-manager.svc.cluster.local' }) });
+    // The proxy dials the pod's address and names nothing: still the proxy, still unverified.
+    const proxied = flow('10.0.0.10:45002', '10.244.1.8:8443', { app: 'tls', tls: tls('1.2') });
+    const [a, b, p] = analyse([webhook, admission, proxied], apiserverCert);
+    expect(a!.c.path).toBe('other');
+    expect(a!.c.pathDetail).toEqual({ callout: 'service', service: 'metrics-server.kube-system' });
+    expect(a!.c.reasons.join(' ')).toMatch(/admission webhook or an aggregated API server/);
+    expect(a!.rules).toEqual([]);
+    expect(b!.c.path).toBe('other');
+    expect(b!.c.pathDetail).toEqual({ callout: 'service', service: 'cert-manager-webhook.cert-manager' });
+    expect(b!.rules).toEqual([]);
+    expect(p!.c.path).toBe('apiserver-proxy');
+    expect(p!.rules).toContain('proxy-tls-unverified');
+    // Without a name, a pod's port 10250 is not a kubelet by its number: the API server's proxy to
+    // the pod, and a monitoring pod scraping it is neither kubelet access nor a finding.
+    const unnamed = flow('10.0.0.10:45003', '10.244.1.8:10250', { app: 'tls', tls: tls('1.2') });
+    const scrape = flow('10.244.2.4:47000', '10.244.1.8:10250', { app: 'tls', tls: tls('1.2') });
+    const nodeKubelet = flow('10.244.2.4:47001', '10.0.0.21:10250', { app: 'tls', tls: tls('1.2') });
+    const [u, sc, nk] = analyse([unnamed, scrape, nodeKubelet], apiserverCert);
+    expect(u!.c.path).toBe('apiserver-proxy');
+    expect(u!.c.pathDetail).toEqual({ target: 'pod', scheme: 'https' });
+    expect(sc!.c.path).toBe('other');
+    expect(sc!.rules).toEqual([]);
+    // A node's 10250 still is the kubelet.
+    expect(nk!.c.path).toBe('apiserver-to-kubelet');
+    expect(nk!.rules).toContain('kubelet-direct-access');
+    // Pods naming the in-cluster API server are not callouts.
+    const podCall = flow('10.244.1.9:46000', '10.96.0.1:443', { app: 'tls', tls: tls('1.3', { sni: 'kubernetes.default.svc' }) });
+    expect(analyse([podCall], apiserverCert)[0]!.c.path).toBe('pod-to-apiserver');
+  });
+
   it('flags the kubelet read-only port and a client that is not an API server', () => {
     const f = flow('10.244.2.7:42000', '10.0.0.22:10255', { app: 'http', http: [req('GET', '/pods', {}, 10255)] });
     const [r] = analyse([f], apiserverCert);

@@ -254,7 +254,8 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
   const behind = kubernetesService ? null : apiServerBehind(t, s, port);
   const sentToService = nat?.kind === 'dnat' && nat.translated.flowId === f.id && serverApi.s >= 0.3;
   const viaService = kubernetesService || behind !== null || sentToService;
-  if ((clientApi.s >= SOME || fwd) && serverApi.s < SOME && !viaService) {
+  // The kubelet's health probes come from the node, not through the proxy (which adds X-Forwarded-*).
+  if ((clientApi.s >= SOME || fwd) && serverApi.s < SOME && !viaService && (fwd || kubeletProbe(f) === null)) {
     const { target, why } = proxyTarget(t, f);
     const scheme = f.app === 'tls' ? 'https' : 'http';
     if (fwd || target !== 'unknown') {
@@ -327,7 +328,7 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
     return result('node-to-apiserver', base + 0.1 - personCut / 2, [serverWhy, `${who}; node-to-control-plane traffic is the closest documented path`, ...toolWhy]);
   }
 
-  return result('other', 0.8, [otherReason(f)]);
+  return result('other', 0.8, otherReasons(f, t));
 }
 
 /**
@@ -358,7 +359,25 @@ function describeOther(t: Topology, ip: string): string {
   return 'not among the inventory API servers';
 }
 
-function otherReason(f: FlowRecord): string {
-  if (f.tls?.sni) return `TLS to ${f.tls.sni}: no control-plane role on either side`;
-  return `no control-plane role on either side (server port ${f.server.port})`;
+function otherReasons(f: FlowRecord, t: Topology): string[] {
+  const reasons: string[] = [];
+  const probe = kubeletProbe(f);
+  if (probe !== null) reasons.push(`the kubelet's health probe (User-Agent ${probe.slice(0, 40)}): a node checking a container, none of the page's paths`);
+  // A control-plane host serves much besides (metrics, health checks, exporters): say why its role
+  // does not carry over to this port.
+  for (const role of ['apiserver', 'etcd', 'konnectivity-server'] as const) {
+    const c = t.claimOf(f.server.ip, role);
+    if (c !== undefined && c.strength >= SOME && c.reason.startsWith('inventory:')) {
+      reasons.push(`${f.server.ip} is ${roleName(role)} (${c.reason}), but nothing places that server on port ${f.server.port}`);
+    }
+  }
+  if (reasons.length > 0) return reasons;
+  return [f.tls?.sni ? `TLS to ${f.tls.sni}: no control-plane role on either side` : `no control-plane role on either side (server port ${f.server.port})`];
+}
+
+/** The user agent of the kubelet's prober when every request of the flow carries it, else null. */
+function kubeletProbe(f: FlowRecord): string | null {
+  if (f.http.length === 0) return null;
+  const ua = f.http[0]!.userAgent ?? '';
+  return ua.startsWith('kube-probe/') && f.http.every((h) => h.userAgent === ua) ? ua : null;
 }

@@ -12,6 +12,13 @@ export interface Inventory {
   apiServers: Set<string>;
   etcdServers: Set<string>;
   konnectivityServers: Set<string>;
+  /**
+   * Ports the inventory places a server on, by role and address: given with the address
+   * (`"10.0.0.10:6443"`) or read from a static pod's flags (`--secure-port`, `--listen-client-urls`).
+   * An address listed without any keeps its role's usual ports (INVENTORY_DEFAULT_PORTS): a
+   * control-plane host serves many things besides (metrics, health checks, exporters).
+   */
+  serverPorts: Record<InventoryServerRole, Map<string, Set<number>>>;
   /** Declared cluster networks (node, pod, service CIDRs), for `untrusted-network`. */
   networks: BlockList;
   podNetworks: BlockList;
@@ -33,6 +40,7 @@ export function emptyInventory(): Inventory {
     apiServers: new Set(),
     etcdServers: new Set(),
     konnectivityServers: new Set(),
+    serverPorts: { apiserver: new Map(), etcd: new Map(), 'konnectivity-server': new Map() },
     networks: new BlockList(),
     podNetworks: new BlockList(),
     serviceNetworks: new BlockList(),
@@ -43,6 +51,87 @@ export function emptyInventory(): Inventory {
     hasNodeNetworks: false,
     sources: [],
   };
+}
+
+export type InventoryServerRole = 'apiserver' | 'etcd' | 'konnectivity-server';
+
+/**
+ * Where a server the inventory lists without ports listens: the API server's secure port as kubeadm
+ * and most installers set it, 443 (managed clusters, load balancers) and 8443 (minikube and others);
+ * etcd's client and peer ports; the Konnectivity server's ports for agents and for the API server,
+ * as the Kubernetes documentation's example and the server's own defaults set them.
+ */
+export const INVENTORY_DEFAULT_PORTS: Record<InventoryServerRole, ReadonlySet<number>> = {
+  apiserver: new Set([6443, 443, 8443]),
+  etcd: new Set([2379, 2380]),
+  'konnectivity-server': new Set([8132, 8131, 8091, 8090]),
+};
+
+/** True when the inventory places a server of `role` at ip:port. */
+export function inventoryServes(inv: Inventory, role: InventoryServerRole, ip: string, port: number): boolean {
+  const listed = role === 'apiserver' ? inv.apiServers : role === 'etcd' ? inv.etcdServers : inv.konnectivityServers;
+  if (!listed.has(ip)) return false;
+  return (inv.serverPorts[role].get(ip) ?? INVENTORY_DEFAULT_PORTS[role]).has(port);
+}
+
+function addServer(inv: Inventory, role: InventoryServerRole, ip: string, ports: readonly number[]): void {
+  const listed = role === 'apiserver' ? inv.apiServers : role === 'etcd' ? inv.etcdServers : inv.konnectivityServers;
+  listed.add(ip);
+  if (ports.length === 0) return;
+  let set = inv.serverPorts[role].get(ip);
+  if (set === undefined) inv.serverPorts[role].set(ip, (set = new Set()));
+  for (const p of ports) set.add(p);
+}
+
+/** `10.0.0.10`, `10.0.0.10:6443`, `fd00::10`, `[fd00::10]:6443` → address and ports; null if neither. */
+export function parseServerEntry(text: string): { ip: string; ports: number[] } | null {
+  const t = text.trim();
+  if (isIP(t)) return { ip: t, ports: [] };
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(t) ?? /^([^:]+):(\d{1,5})$/.exec(t);
+  if (m === null || !isIP(m[1]!)) return null;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535 ? { ip: m[1]!, ports: [port] } : null;
+}
+
+/** The ports of the URLs in a flag's comma-separated value (`https://10.0.0.10:2379,https://127.0.0.1:2379`). */
+function urlPorts(value: string): number[] {
+  const out: number[] = [];
+  for (const u of value.split(',')) {
+    const m = /:(\d{1,5})\/?$/.exec(u.trim());
+    if (m !== null) out.push(Number(m[1]));
+  }
+  return out;
+}
+
+/** A static pod's command line flag (`--name=value` or `--name value`), or null. */
+function flagValue(args: readonly string[], name: string): string | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+    if (a === `--${name}` && i + 1 < args.length) return args[i + 1]!;
+  }
+  return null;
+}
+
+/** Ports a control-plane pod's flags set for `component` (none found: the role's usual ports apply). */
+function componentPorts(component: string, args: readonly string[]): number[] {
+  const port = (name: string): number[] => {
+    const v = flagValue(args, name);
+    const n = v === null ? NaN : Number(v);
+    return Number.isInteger(n) && n > 0 && n <= 65535 ? [n] : [];
+  };
+  switch (component) {
+    case 'kube-apiserver': {
+      const secure = port('secure-port');
+      return [...(secure.length > 0 ? secure : [6443]), ...port('insecure-port')];
+    }
+    case 'etcd':
+      return [...urlPorts(flagValue(args, 'listen-client-urls') ?? ''), ...urlPorts(flagValue(args, 'listen-peer-urls') ?? '')];
+    case 'konnectivity-server':
+      return [...port('agent-port'), ...port('server-port')];
+    default:
+      return [];
+  }
 }
 
 /** Does a BlockList contain this address? (BlockList.check needs the family.) */
@@ -66,7 +155,10 @@ function addCidr(inv: Inventory, list: BlockList, cidr: string, source: string):
 interface K8sObject {
   kind?: string;
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
-  spec?: { nodeName?: string; hostNetwork?: boolean; clusterIP?: string; clusterIPs?: string[] };
+  spec?: {
+    nodeName?: string; hostNetwork?: boolean; clusterIP?: string; clusterIPs?: string[];
+    containers?: { command?: unknown; args?: unknown }[];
+  };
   status?: { addresses?: { type?: string; address?: string }[]; podIP?: string; podIPs?: { ip?: string }[]; hostIP?: string };
 }
 
@@ -94,9 +186,16 @@ export function mergeInventory(inv: Inventory, doc: unknown, source: string): vo
     return;
   }
   const list = (k: string): string[] => (Array.isArray(d[k]) ? (d[k] as unknown[]).filter((x): x is string => typeof x === 'string') : []);
-  for (const ip of list('apiServers')) inv.apiServers.add(ip);
-  for (const ip of list('etcdServers')) inv.etcdServers.add(ip);
-  for (const ip of list('konnectivityServers')) inv.konnectivityServers.add(ip);
+  const servers = (k: string, role: InventoryServerRole): void => {
+    for (const text of list(k)) {
+      const e = parseServerEntry(text);
+      if (e === null) throw new Error(`${source}: ${k}: ${JSON.stringify(text.slice(0, 80))} is not an address or address:port`);
+      addServer(inv, role, e.ip, e.ports);
+    }
+  };
+  servers('apiServers', 'apiserver');
+  servers('etcdServers', 'etcd');
+  servers('konnectivityServers', 'konnectivity-server');
   for (const c of list('podCidrs')) {
     addCidr(inv, inv.podNetworks, c, source);
     inv.hasPodNetworks = true;
@@ -132,13 +231,18 @@ function addKubernetesObject(inv: Inventory, o: K8sObject): void {
       for (const p of o.status?.podIPs ?? []) if (p.ip) ips.add(p.ip);
       const component = labels['component'] ?? labels['k8s-app'] ?? null;
       const hostNetwork = o.spec?.hostNetwork === true || (o.status?.hostIP !== undefined && ips.has(o.status.hostIP));
+      const args: string[] = [];
+      for (const c of o.spec?.containers ?? []) {
+        for (const part of [c.command, c.args]) if (Array.isArray(part)) for (const a of part) if (typeof a === 'string') args.push(a);
+      }
+      const ports = component !== null ? componentPorts(component, args) : [];
       for (const ip of ips) {
         if (!isIP(ip)) continue;
         // A host-network pod shares its node's address: the address stays the node's.
         if (!hostNetwork) inv.pods.set(ip, { namespace: ns, name, node: o.spec?.nodeName ?? null, hostNetwork, component });
-        if (ns === 'kube-system' && component === 'kube-apiserver') inv.apiServers.add(ip);
-        if (ns === 'kube-system' && component === 'etcd') inv.etcdServers.add(ip);
-        if (component === 'konnectivity-server') inv.konnectivityServers.add(ip);
+        if (ns === 'kube-system' && component === 'kube-apiserver') addServer(inv, 'apiserver', ip, ports);
+        if (ns === 'kube-system' && component === 'etcd') addServer(inv, 'etcd', ip, ports);
+        if (component === 'konnectivity-server') addServer(inv, 'konnectivity-server', ip, ports);
       }
       break;
     }

@@ -1,6 +1,6 @@
 import type { Endpoint, FlowRecord } from '../model/flow-record';
 import type { CertificateInfo } from '../model/records';
-import { emptyInventory, inNetworks, type Inventory } from './inventory';
+import { emptyInventory, inNetworks, inventoryServes, type Inventory, type InventoryServerRole } from './inventory';
 import { ServerChains, type SeenChain } from './server-chains';
 import { personEvidence } from './client-identity';
 
@@ -308,21 +308,30 @@ export class Topology {
   }
 
   /**
-   * What is known about `role` for the service at ip:port: the service's own evidence when there is
-   * any; otherwise the host's — for service roles only what the inventory declares about the host.
+   * What is known about `role` for the service at ip:port. For a service role (API server, kubelet,
+   * etcd, Konnectivity server): the service's own evidence, or what the inventory declares about the
+   * address when it places that server on this port, whichever is stronger — a control-plane host
+   * serves metrics, health checks and exporters on other ports. For other roles: the service's
+   * evidence when there is any, otherwise the host's. Behind a translated address (DNAT), what stands
+   * behind it when that is stronger.
    */
   serverClaim(ip: string, port: number, role: Role): RoleClaim | undefined {
-    const sv = this.service(ip, port);
-    if (sv && sv.claims.size > 0) {
-      const own = sv.claims.get(role);
-      if (this.translations.size === 0) return own;
-      const behind = this.claimBehind(ip, port, role);
-      return behind !== undefined && (own === undefined || behind.strength > own.strength) ? behind : own;
-    }
+    const own = this.ownServerClaim(ip, port, this.service(ip, port), role);
+    if (this.translations.size === 0) return own;
+    const behind = this.claimBehind(ip, port, role);
+    return behind !== undefined && (own === undefined || behind.strength > own.strength) ? behind : own;
+  }
+
+  private ownServerClaim(ip: string, port: number, sv: EndpointFacts | undefined, role: Role): RoleClaim | undefined {
+    const evidence = sv !== undefined && sv.claims.size > 0 ? sv.claims.get(role) : undefined;
+    if (!SERVICE_ROLES.has(role)) return sv !== undefined && sv.claims.size > 0 ? evidence : this.endpoints.get(ip)?.claims.get(role);
+    if (role === 'kubelet') return evidence;
     const host = this.endpoints.get(ip)?.claims.get(role);
-    if (!host) return undefined;
-    if (SERVICE_ROLES.has(role) && !host.reason.startsWith('inventory:')) return undefined;
-    return host;
+    const declared = host !== undefined && host.reason.startsWith('inventory:') && inventoryServes(this.inventory, role as InventoryServerRole, ip, port)
+      ? host
+      : undefined;
+    if (declared === undefined) return evidence;
+    return evidence === undefined || declared.strength > evidence.strength ? declared : evidence;
   }
 
   /**
@@ -335,8 +344,8 @@ export class Topology {
     if (targets === undefined || role === 'service') return undefined;
     let best: { to: string; claim: RoleClaim } | undefined;
     for (const to of targets.keys()) {
-      const sv = this.services.get(to);
-      const claim = sv !== undefined && sv.claims.size > 0 ? sv.claims.get(role) : undefined;
+      const colon = to.lastIndexOf(':');
+      const claim = this.ownServerClaim(to.slice(0, colon), Number(to.slice(colon + 1)), this.services.get(to), role);
       if (claim && (best === undefined || claim.strength > best.claim.strength || (claim.strength === best.claim.strength && to < best.to))) {
         best = { to, claim };
       }
@@ -430,6 +439,7 @@ export class Topology {
     for (const h of f.http) {
       const ua = h.userAgent ?? '';
       if (ua.startsWith('kubelet/')) client.claim('node', 0.8, `sends User-Agent ${ua.slice(0, 40)} ${where}`);
+      else if (ua.startsWith('kube-probe/')) client.claim('node', 0.8, `probes with User-Agent ${ua.slice(0, 40)} (the kubelet) ${where}`);
       else if (ua.startsWith('kube-proxy/')) client.claim('node', 0.7, `sends User-Agent ${ua.slice(0, 40)} ${where}`);
       else if (/^(kube-scheduler|kube-controller-manager|cloud-controller-manager)\//.test(ua)) {
         client.claim('controlplane-component', 0.8, `sends User-Agent ${ua.slice(0, 40)} ${where}`, ua.split('/')[0]!);

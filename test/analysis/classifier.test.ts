@@ -203,6 +203,59 @@ describe('classifier and findings', () => {
     expect(analyse([podCall], apiserverCert)[0]!.c.path).toBe('pod-to-apiserver');
   });
 
+  it("keeps an inventory API server's role to its own ports: a control-plane host's metrics, exporters and probes are other traffic", () => {
+    const probe = { userAgent: 'kube-probe/1.30' };
+    const [kubeProxy, etcdMetrics, nodeExporter, hidden, probed, api] = analyse([
+      flow('10.244.1.5:40000', '10.0.0.10:10249', { app: 'http', http: [req('GET', '/metrics', {}, 10249)] }),
+      flow('10.244.1.5:40001', '10.0.0.10:2381', { app: 'http', http: [req('GET', '/metrics', {}, 2381)] }),
+      flow('10.244.1.5:40002', '10.0.0.10:9100', { app: 'http', http: [req('GET', '/metrics', {}, 9100)] }),
+      flow('10.244.1.5:40004', '10.0.0.10:10257', { app: 'tls', tls: tls('1.3') }),
+      // The kubelet probing the controller manager on its own host: not the API server's proxy.
+      flow('10.0.0.10:40005', '10.0.0.10:10257', { app: 'http', http: [req('GET', '/healthz', probe, 10257)] }),
+      flow('10.244.1.5:40006', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3') }),
+    ], apiserverCert);
+    for (const r of [kubeProxy!, etcdMetrics!, nodeExporter!, hidden!, probed!]) {
+      expect(r.c.path).toBe('other');
+      expect(r.rules).toEqual([]);
+    }
+    expect(kubeProxy!.c.reasons).toEqual(['10.0.0.10 is an API server (inventory: API server address), but nothing places that server on port 10249']);
+    expect(probed!.c.reasons[0]).toMatch(/^the kubelet's health probe \(User-Agent kube-probe\/1\.30\)/);
+    // On its port the inventory's word is the strongest there is.
+    expect(api!.c.path).toBe('pod-to-apiserver');
+    expect(api!.c.reasons[0]).toBe('10.0.0.10:6443 is an API server: inventory: API server address');
+  });
+
+  it('takes the ports an inventory gives: with the address, or from the static pods\' flags', () => {
+    const conn = (server: string) => flow(`10.244.1.5:${40000 + Number(server.split(':')[1]) % 1000}`, server, { app: 'tls', tls: tls('1.3') });
+    // microk8s-style: the API server on 16443 only.
+    const [custom, usual] = analyse([conn('10.0.0.10:16443'), conn('10.0.0.10:443')], { inventory: { apiServers: ['10.0.0.10:16443'], podCidrs: ['10.244.0.0/16'] } });
+    expect(custom!.c.path).toBe('pod-to-apiserver');
+    expect(usual!.c.path).toBe('other');
+    // kubectl get pods -o json: kubeadm's static pods, host network, flags in the command.
+    const staticPod = (component: string, command: string[]) => ({
+      kind: 'Pod', metadata: { name: `${component}-cp-1`, namespace: 'kube-system', labels: { component, tier: 'control-plane' } },
+      spec: { hostNetwork: true, nodeName: 'cp-1', containers: [{ name: component, command }] },
+      status: { podIP: '10.0.0.10', hostIP: '10.0.0.10' },
+    });
+    const list = { kind: 'List', items: [
+      staticPod('kube-apiserver', ['kube-apiserver', '--advertise-address=10.0.0.10', '--secure-port=8443']),
+      staticPod('etcd', ['etcd', '--listen-client-urls=https://127.0.0.1:2379,https://10.0.0.10:2379', '--listen-peer-urls=https://10.0.0.10:2380',
+        '--listen-metrics-urls=http://127.0.0.1:2381']),
+    ] };
+    const apiFlow = flow('10.0.0.21:41000', '10.0.0.10:8443', { app: 'tls', tls: tls('1.3') });
+    const etcdFlow = flow('10.0.0.10:41001', '10.0.0.10:2379', { app: 'tls', tls: tls('1.3') });
+    const metrics = flow('10.0.0.21:41002', '10.0.0.10:2381', { app: 'http', http: [req('GET', '/metrics', {}, 2381)] });
+    const [a, e, m] = analyse([apiFlow, etcdFlow, metrics], { inventory: list });
+    expect(a!.c.reasons[0]).toBe('10.0.0.10:8443 is an API server: inventory: API server address');
+    expect(e!.c.path).toBe('apiserver-to-etcd');
+    expect(e!.c.reasons[0]).toBe('10.0.0.10:2379 is an etcd member: inventory: etcd member');
+    expect(m!.c.path).toBe('other');
+    expect(m!.rules).toEqual([]);
+    const inv = emptyInventory();
+    expect(() => mergeInventory(inv, { apiServers: ['api.example.com'] }, 'cluster.json')).toThrow(
+      'cluster.json: apiServers: "api.example.com" is not an address or address:port');
+  });
+
   it('flags the kubelet read-only port and a client that is not an API server', () => {
     const f = flow('10.244.2.7:42000', '10.0.0.22:10255', { app: 'http', http: [req('GET', '/pods', {}, 10255)] });
     const [r] = analyse([f], apiserverCert);

@@ -3,7 +3,10 @@
  * `npm run bench`) through a pipe into `planewatch live --stdin --db` and reports packets/s and drops;
  * then renders the TUI over the resulting database for a while and reports its redraw rate and CPU.
  *
- *   npm run bench:live -- [--size 1GB | --file F]
+ *   npm run bench:live -- [--size 1GB | --file F] [--write]
+ *
+ * `--write`: the live run also writes every packet to a pcapng file (`live --write`), whose size is
+ * reported.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -24,6 +27,7 @@ const fileArg = process.argv.indexOf('--file');
 const pcap = fileArg >= 0 ? process.argv[fileArg + 1]! : await ensureCapture(sizeArg >= 0 ? process.argv[sizeArg + 1]! : '1GB', (l) => console.log(l));
 const dir = mkdtempSync(join(tmpdir(), 'pw-live-bench-'));
 const db = join(dir, 'live.db');
+const written = process.argv.includes('--write') ? join(dir, 'live.pcapng') : null;
 
 /** Packets in the capture, by a raw record walk (the denominator of packets/s). */
 async function countPackets(): Promise<number> {
@@ -31,7 +35,8 @@ async function countPackets(): Promise<number> {
 }
 
 async function runLivePipe(): Promise<{ seconds: number; consumed: number; line: string }> {
-  const child = spawn(process.execPath, [join(BENCH_DIR, '..', 'bin', 'planewatch.js'), 'live', '--stdin', '--db', db], { stdio: ['pipe', 'inherit', 'pipe'] });
+  const args = ['live', '--stdin', '--db', db, ...(written !== null ? ['--write', written] : [])];
+  const child = spawn(process.execPath, [join(BENCH_DIR, '..', 'bin', 'planewatch.js'), ...args], { stdio: ['pipe', 'inherit', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   // Start the clock when the process is up (tsx start-up is not live throughput).
@@ -89,6 +94,7 @@ const live = await runLivePipe();
 console.log(`live --stdin: pipe consumed in ${live.consumed.toFixed(2)} s → ${Math.round(packets / live.consumed).toLocaleString('en-US')} packets/s while capturing`);
 console.log(`  until exit (final flush + classification of every flow): ${live.seconds.toFixed(2)} s → ${Math.round(packets / live.seconds).toLocaleString('en-US')} packets/s end to end`);
 console.log(`  ${live.line}`);
+if (written !== null) console.log(`  --write: ${(statSync(written).size / 1e6).toFixed(1)} MB of pcapng written`);
 for (const changing of [false, true]) {
   const tui = await benchTui(10, changing);
   console.log(`tui over ${tui.flows} flows, ${changing ? 'database written every 500 ms (as in live mode)' : 'database unchanged'}: ` +

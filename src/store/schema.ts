@@ -450,8 +450,18 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 12: where a live capture's packets were written (\`live --write FILE\`), so that its flows'
   // packets can be read back as a file's are. NULL for a capture read from a file (it is \`file\`).
+  // v_findings says where each finding's packets are to be read back from.
   `
   ALTER TABLE captures ADD COLUMN packets_file TEXT;
+  DROP VIEW v_findings;
+  CREATE VIEW v_findings AS
+    SELECT f.id, f.rule, f.severity, f.severity_rank, f.title, f.evidence, f.recommendation, f.reference, f.cis,
+           f.ts, datetime(f.ts, 'unixepoch') AS time, f.frame,
+           fl.id AS flow_id, fl.flow_key, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port,
+           fl.app, fl.community_id, c.file AS capture, COALESCE(c.packets_file, c.file) AS packets_file
+      FROM findings f
+      LEFT JOIN flows fl ON fl.id = f.flow_id
+      LEFT JOIN captures c ON c.id = f.capture_id;
   `,
 ];
 

@@ -84,6 +84,9 @@ describe('planewatch live --write', () => {
     const origFlows = flowsOf(origDb);
     const d = new Database(liveDb, { readonly: true });
     expect(d.prepare(`SELECT file, packets_file FROM captures`).get()).toEqual({ file: 'live: stdin', packets_file: written });
+    if (d.prepare(`SELECT COUNT(*) FROM findings`).pluck().get() as number > 0) {
+      expect(planewatch(['findings', '--db', liveDb]).stdout.toString()).toMatch(/^ {3}packets: planewatch extract c1f\d+ --db \S+ -o c1f\d+\.pcapng$/m);
+    }
     const ids = d.prepare(`SELECT flow_key, id FROM flows`).all() as { flow_key: string; id: number }[];
     d.close();
     const app = await buildApp({ dbFile: liveDb });
@@ -131,6 +134,10 @@ describe('planewatch live --write', () => {
     const r = planewatch(['extract', key, '--db', db]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/live --write FILE/);
+    // findings says so rather than print an extract command that cannot work.
+    const listed = planewatch(['findings', '--db', db]).stdout.toString();
+    expect(listed).toMatch(/^ {3}packets: not available \(.*live --write FILE.*\)$/m);
+    expect(listed).not.toMatch(/planewatch extract/);
   }, 60_000);
 
   it('a file that cannot be made stops the run before it starts; a disk that fills stops the writing, not the capture', () => {

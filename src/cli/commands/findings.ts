@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { endpointText } from '../../decode/address';
+import { locateCapture, type CaptureLocation } from '../../export/capture-location';
 import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
@@ -19,17 +20,23 @@ interface FindingsOptions {
   json?: boolean;
 }
 
-/** One finding as text; `dbArg` is what `extract` needs to find the same database (`--db FILE`, or nothing). */
-function findingText(r: Record<string, string | number | null>, dbArg: string): string {
+/**
+ * One finding as text; `dbArg` is what `extract` needs to find the same database (`--db FILE`, or
+ * nothing); `packets`: where its flow's packets are, or why they cannot be read back.
+ */
+function findingText(r: Record<string, string | number | null>, dbArg: string, packets: CaptureLocation | null): string {
   const sev = String(r.severity);
   const key = r.flow_key === null || r.flow_key === undefined ? null : terminalSafe(String(r.flow_key));
+  const packetsLine = key === null || packets === null ? ''
+    : 'file' in packets ? `   packets: planewatch extract ${key}${dbArg} -o ${key}.pcapng\n`
+    : `   packets: not available (${terminalSafe(packets.problem, 300)})\n`;
   return (
     `${SEVERITY_MARK[sev] ?? ''} [${sev}] ${r.rule} — ${terminalSafe(String(r.title))}\n` +
     `   flow ${terminalSafe(String(r.flow_key ?? '-'))} ${terminalSafe(endpointText(String(r.client_ip), Number(r.client_port)))} → ${terminalSafe(endpointText(String(r.server_ip), Number(r.server_port)))} (${r.path}) at ${r.time ?? '-'}, frame ${r.frame ?? '-'}\n` +
     `   evidence: ${terminalSafe(String(r.evidence), 400)}\n` +
     `   do: ${terminalSafe(String(r.recommendation), 400)}\n` +
     `   see: ${r.reference}${r.cis ? `  (${r.cis})` : ''}\n` +
-    (key === null ? '' : `   packets: planewatch extract ${key}${dbArg} -o ${key}.pcapng\n`) +
+    packetsLine +
     '\n'
   );
 }
@@ -90,8 +97,16 @@ export function registerFindingsCommand(program: Command): void {
         }
         let n = 0;
         const dbArg = opts.db === undefined ? '' : ` --db ${terminalSafe(shellQuote(opts.db))}`;
+        // Looked up once per capture: many findings share one.
+        const located = new Map<string, CaptureLocation>();
+        const packetsOf = (source: string | number | null | undefined): CaptureLocation | null => {
+          if (typeof source !== 'string') return null;
+          let where = located.get(source);
+          if (where === undefined) located.set(source, (where = locateCapture(source, file)));
+          return where;
+        };
         for (const r of rows) {
-          await write(findingText(r, dbArg));
+          await write(findingText(r, dbArg, packetsOf(r.packets_file)));
           n++;
         }
         if (n === 0) await write('no findings\n');

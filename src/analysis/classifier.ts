@@ -218,7 +218,12 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
   // proxy: what that section says of the proxy's HTTPS does not apply.
   const serverKubelet = evs(t, f, 'kubelet');
   const serverApi = evs(t, f, 'apiserver');
-  const service = clientApi.s >= SOME && serverApi.s < SOME && serverKubelet.s < STRONG ? calledService(f) : null;
+  const service = serverApi.s < SOME && serverKubelet.s < STRONG ? calledService(f) : null;
+  if (service !== null && clientApi.s < 0.3) {
+    return result('other', 0.8, [
+      `SNI ${f.tls!.sni!.slice(0, 100)} names the Service ${service}: a call to an in-cluster Service by its name, none of the page's paths (kubelets are not reached by a Service name)`,
+    ], { service });
+  }
   if (service !== null) {
     return result('other', 0.5 + clientApi.s * 0.4, [
       describeRole(t, c, 'apiserver'),

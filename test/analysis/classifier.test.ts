@@ -198,6 +198,11 @@ describe('classifier and findings', () => {
     // A node's 10250 still is the kubelet.
     expect(nk!.c.path).toBe('apiserver-to-kubelet');
     expect(nk!.rules).toContain('kubelet-direct-access');
+    // A pod calling metrics-server by name, with nothing known about the addresses: not a kubelet.
+    const [byName] = analyse([flow('10.244.2.4:47002', '10.244.1.8:10250', { app: 'tls', tls: tls('1.3', { sni: 'metrics-server.kube-system.svc' }) })]);
+    expect(byName!.c.path).toBe('other');
+    expect(byName!.c.pathDetail).toEqual({ service: 'metrics-server.kube-system' });
+    expect(byName!.rules).toEqual([]);
     // Pods naming the in-cluster API server are not callouts.
     const podCall = flow('10.244.1.9:46000', '10.96.0.1:443', { app: 'tls', tls: tls('1.3', { sni: 'kubernetes.default.svc' }) });
     expect(analyse([podCall], apiserverCert)[0]!.c.path).toBe('pod-to-apiserver');

@@ -244,10 +244,11 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
     const notApi = isKnownNonApiClient(f, t);
     if (notApi) reasons.push(`client ${c} is not an API server (${describeOther(t, c)}): direct use of the kubelet API`);
     else if (clientApi.s >= SOME || (clientCert?.subjectCN ?? '').startsWith('kube-apiserver')) reasons.push(describeRole(t, c, 'apiserver'));
+    else if (clientApi.s > 0) reasons.push(`client ${c} may be an API server: ${clientApi.why}`);
     else reasons.push(`client ${c} has no known role other than talking to the kubelet`);
     if (op !== 'unknown') reasons.push(`kubelet operation ${op} seen in the request path`);
     else if (f.app === 'tls') reasons.push('requests are encrypted: the kubelet operation is not visible');
-    const apiEvidence = notApi ? 0 : clientApi.s >= SOME ? 0.3 : 0.1;
+    const apiEvidence = notApi ? 0 : clientApi.s >= SOME ? 0.3 : clientApi.s > 0 ? 0.15 : 0.1;
     return result('apiserver-to-kubelet', 0.3 + serverKubelet.s * 0.4 + apiEvidence, reasons, { operation: op });
   }
 

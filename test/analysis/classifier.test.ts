@@ -261,6 +261,18 @@ describe('classifier and findings', () => {
       'cluster.json: apiServers: "api.example.com" is not an address or address:port');
   });
 
+  it('names what little is known of a kubelet client that serves port 6443, with no inventory', () => {
+    const [, , kubelet, stranger] = analyse([
+      flow('172.18.0.3:40000', '172.18.0.2:6443', { app: 'tls', tls: tls('1.3') }),
+      flow('172.18.0.4:40000', '172.18.0.9:6443', { app: 'tls', tls: tls('1.3') }),
+      flow('172.18.0.2:40001', '172.18.0.3:10250', { app: 'tls', tls: tls('1.3') }),
+      flow('172.18.0.7:40002', '172.18.0.3:10250', { app: 'tls', tls: tls('1.3') }),
+    ]);
+    expect(kubelet!.c.reasons).toContain("client 172.18.0.2 may be an API server: listens on port 6443, the API server's default");
+    expect(stranger!.c.reasons).toContain('client 172.18.0.7 has no known role other than talking to the kubelet');
+    expect(kubelet!.c.confidence).toBeGreaterThan(stranger!.c.confidence);
+  });
+
   it('flags the kubelet read-only port and a client that is not an API server', () => {
     const f = flow('10.244.2.7:42000', '10.0.0.22:10255', { app: 'http', http: [req('GET', '/pods', {}, 10255)] });
     const [r] = analyse([f], apiserverCert);

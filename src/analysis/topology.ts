@@ -150,6 +150,25 @@ export function natPairOfViews(a: NatView, b: NatView): NatPair {
   return { kind: dnat ? 'dnat' : 'snat', original, translated };
 }
 
+/**
+ * Host name suffixes of managed Kubernetes API endpoints. A managed control plane serves its API on
+ * 443 (no 6443 to hint at it) and hides its certificate under TLS 1.3: the name clients ask for is
+ * then the evidence there is.
+ */
+const MANAGED_API_SUFFIXES: readonly [suffix: string, what: string][] = [
+  ['.eks.amazonaws.com', 'an Amazon EKS API endpoint'],
+  ['.eks.amazonaws.com.cn', 'an Amazon EKS API endpoint'],
+  ['.azmk8s.io', 'an Azure AKS API endpoint'],
+  ['.gke.goog', 'a Google GKE DNS-based control-plane endpoint'],
+  ['.k8s.ondigitalocean.com', 'a DigitalOcean Kubernetes API endpoint'],
+];
+
+/** What managed API endpoint a host name is, or null. */
+function managedApiEndpoint(host: string): string | null {
+  for (const [suffix, what] of MANAGED_API_SUFFIXES) if (host.endsWith(suffix) && host.length > suffix.length) return what;
+  return null;
+}
+
 /** Leaf CN of the kubelet's self-made serving certificate: `HOST@UNIXTIME`. */
 const KUBELET_SELF_CN = /^([A-Za-z0-9.-]+)@\d{9,}$/;
 const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
@@ -428,6 +447,9 @@ export class Topology {
       const sni = tls.sni?.toLowerCase() ?? '';
       if (sni === 'kubernetes' || sni.startsWith('kubernetes.default')) {
         server.claim('apiserver', 0.6, `clients ask for it by the name ${tls.sni} (SNI) ${where}`);
+      } else {
+        const managed = managedApiEndpoint(sni);
+        if (managed !== null) server.claim('apiserver', 0.6, `clients ask for it by the name ${tls.sni} (SNI), ${managed} ${where}`);
       }
     }
 

@@ -273,6 +273,20 @@ describe('classifier and findings', () => {
     expect(kubelet!.c.confidence).toBeGreaterThan(stranger!.c.confidence);
   });
 
+  it("knows a managed control plane's API endpoint on 443 by the name its clients ask for", () => {
+    const conn = (client: string, sni: string) => flow(`${client}:43000`, '52.10.0.7:443', { app: 'tls', tls: tls('1.3', { sni }) });
+    const [eks, aks, web] = analyse([
+      conn('10.0.0.21', '0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com'),
+      flow('10.0.0.22:43001', '20.1.2.3:443', { app: 'tls', tls: tls('1.3', { sni: 'prod-dns-1a2b3c4d.hcp.westeurope.azmk8s.io' }) }),
+      flow('10.0.0.23:43002', '93.184.216.34:443', { app: 'tls', tls: tls('1.3', { sni: 'www.example.com' }) }),
+    ], { inventory: { nodeCidrs: ['10.0.0.0/24'] } });
+    expect(eks!.c.path).toBe('node-to-apiserver');
+    expect(eks!.c.reasons[0]).toMatch(/52\.10\.0\.7:443 is an API server: clients ask for it by the name 0123.*eks\.amazonaws\.com \(SNI\), an Amazon EKS API endpoint/);
+    expect(aks!.c.path).toBe('node-to-apiserver');
+    expect(aks!.c.reasons[0]).toMatch(/an Azure AKS API endpoint/);
+    expect(web!.c.path).toBe('other');
+  });
+
   it('flags the kubelet read-only port and a client that is not an API server', () => {
     const f = flow('10.244.2.7:42000', '10.0.0.22:10255', { app: 'http', http: [req('GET', '/pods', {}, 10255)] });
     const [r] = analyse([f], apiserverCert);

@@ -7,7 +7,8 @@
  * Secrets Blocks before the next packet, so the file decrypts on its own.
  *
  * The file is flushed every status tick, so a reader sees all but the last second of traffic. A write
- * that fails (full disk) stops the writing, not the capture.
+ * that fails (full disk), or one that would take the file past its size limit, stops the writing, not
+ * the capture.
  */
 import { FdSink } from '../export/byte-sink';
 import { PcapngWriter } from '../export/pcapng-writer';
@@ -26,8 +27,15 @@ export class LiveCaptureFile {
   /** Why writing stopped, if it did. */
   failure: string | null = null;
 
-  /** `name`: what the file's interfaces are called (the capture interface, `stdin`, `vxlan:4789`). */
-  constructor(readonly path: string, private readonly name: string) {
+  /**
+   * `name`: what the file's interfaces are called (the capture interface, `stdin`, `vxlan:4789`);
+   * `maxBytes`: the file's size at most (the packets after it are not written).
+   */
+  constructor(
+    readonly path: string,
+    private readonly name: string,
+    private readonly maxBytes = Infinity,
+  ) {
     this.writer = new PcapngWriter(FdSink.open(path));
   }
 
@@ -45,6 +53,12 @@ export class LiveCaptureFile {
       if (key !== this.lastKey) {
         this.lastId = this.interfaceFor(key, f.interfaceId, f.linkType);
         this.lastKey = key;
+      }
+      // An Enhanced Packet Block: 32 bytes around the data, padded to 4.
+      if (this.writer.bytesWritten + 35 + f.end - f.start > this.maxBytes) {
+        this.failure = `the file reached its limit of ${this.maxBytes} bytes`;
+        this.pendingSecrets.length = 0;
+        return;
       }
       this.writer.writePacketRange(this.lastId, f.tsSec, f.tsNsec, f.buf, f.start, f.end, f.origLen);
     } catch (e) {

@@ -58,6 +58,8 @@ export interface LiveOptions {
    * where the capture's packets are (for `extract`, the dashboard's download and the TUI).
    */
   writeFile?: string;
+  /** The largest `writeFile` may grow, in bytes (packets beyond are analysed, not written). */
+  writeLimit?: number;
   inventory?: string[];
   ca?: string[];
   /**
@@ -113,7 +115,7 @@ export async function runLive(opts: LiveOptions): Promise<LiveResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const given = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? []);
   // Opened first: a path that cannot be written is an error before anything is recorded.
-  const file = opts.writeFile !== undefined ? new LiveCaptureFile(opts.writeFile, interfaceName(opts.source)) : null;
+  const file = opts.writeFile !== undefined ? new LiveCaptureFile(opts.writeFile, interfaceName(opts.source), opts.writeLimit) : null;
   try {
     const db = openStore(opts.db);
     const run = new LiveRun(db, opts, given, log, file);

@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,26 @@ describe('planewatch live --write', () => {
     const listed = planewatch(['findings', '--db', db]).stdout.toString();
     expect(listed).toMatch(/^ {3}packets: not available \(.*live --write FILE.*\)$/m);
     expect(listed).not.toMatch(/planewatch extract/);
+  }, 60_000);
+
+  it('--write-limit: the file stops growing at its limit, a valid capture of the first frames; the capture goes on', async () => {
+    const sample = join(SAMPLES, 'kubelet-logs-exec-self-signed.vxlan.pcap');
+    const db = join(dir, 'limit.db');
+    const written = join(dir, 'limit.pcapng');
+    const r = planewatch(['live', '--stdin', '--db', db, '--write', written, '--write-limit', '0.004'], readFileSync(sample));
+    expect(r.stderr).toMatch(/writing .*limit\.pcapng stopped \(the capture goes on\): the file reached its limit of 4000 bytes/);
+    expect(r.code).toBe(0);
+    expect(statSync(written).size).toBeLessThanOrEqual(4000);
+    const original = (await framesOf(sample)).frames;
+    const kept = (await framesOf(written)).frames;
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(original.length);
+    expect(kept).toEqual(original.slice(0, kept.length));
+    // Every packet was analysed all the same.
+    const d = new Database(db, { readonly: true });
+    expect(d.prepare(`SELECT packets FROM captures`).pluck().get()).toBe(original.length);
+    d.close();
+    expect(planewatch(['live', '--stdin', '--db', db, '--write-limit', '1'], readFileSync(sample)).code).toBe(2);
   }, 60_000);
 
   it('a file that cannot be made stops the run before it starts; a disk that fills stops the writing, not the capture', () => {

@@ -18,6 +18,7 @@ interface LiveCommandOptions {
   tui?: boolean;
   evidence?: string;
   write?: string;
+  writeLimit?: number;
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
@@ -42,6 +43,7 @@ export function registerLiveCommand(program: Command): void {
     .option('--tui', 'show the terminal dashboard on the live data')
     .option('--evidence <dir>', 'write the packets of every flow that raised a finding to DIR/<flow>.pcap')
     .option('-w, --write <file>', 'also write every packet analysed to FILE (pcapng, with the TLS secrets learned), where extract and the dashboard find the flows\' packets')
+    .option('--write-limit <MB>', 'stop writing the --write file when it reaches this size, in MB (the capture goes on)', positiveNumber)
     .option('--idle-timeout <seconds>', 'end flows idle this long', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveNumber)
     .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
@@ -67,6 +69,7 @@ function pickSource(opts: LiveCommandOptions): LiveSource | string {
   if (chosen.length !== 1) return 'choose exactly one source: -i IFACE, --stdin, --vxlan, --geneve or --tzsp';
   if (opts.bpf !== undefined && opts.interface === undefined) return '--bpf applies to -i only';
   if (opts.write === '-') return '--write needs a file name (standard output is not a capture here)';
+  if (opts.writeLimit !== undefined && opts.write === undefined) return '--write-limit applies to --write only';
   return chosen[0]!;
 }
 
@@ -103,6 +106,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
       keepDuplicates: opts.keepDuplicates,
       evidenceDir: opts.evidence,
       writeFile: opts.write,
+      writeLimit: opts.writeLimit === undefined ? undefined : opts.writeLimit * 1e6,
       inventory: opts.inventory,
       ca: opts.ca,
       keyLogFiles: opts.keylog,

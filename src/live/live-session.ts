@@ -158,7 +158,8 @@ class LiveRun {
   /** The pass over the database under way, if any (see stepPass). */
   private pass: { run: DatabasePass; costMs: number } | null = null;
   private readonly evidenceWritten = new Set<string>();
-  private fileFailureSaid = false;
+  /** Set once writing `--write`'s file stopped: said in the status row for the TUI. */
+  private fileNote: string | null = null;
   private firstTs: number | null = null;
   private lastTs: number | null = null;
 
@@ -238,7 +239,7 @@ class LiveRun {
     const status = failure !== null ? 'incomplete' : damaged !== null ? 'damaged' : 'complete';
     this.db.prepare(`UPDATE captures SET status = ?, error = ?, finished_at = ? WHERE id = ?`)
       .run(status, failure ?? damaged, new Date().toISOString(), this.captureId);
-    this.status.write(this.counters, false, failure ?? damaged);
+    this.status.write(this.counters, false, failure ?? damaged ?? this.fileNote);
     return {
       captureId: this.captureId,
       packets: this.counters.packets,
@@ -350,7 +351,7 @@ class LiveRun {
       if (this.tcpdump !== null) c.kernelDrops = Math.max(c.kernelDrops, this.tcpdump.kernelDrops);
       this.updateCapture.run(c.packets, c.bytes, this.flows.written, this.firstTs, this.lastTs,
         JSON.stringify(stats.anomalies.toJSON()), this.captureId);
-      this.status.write(c, !final);
+      this.status.write(c, !final, this.fileNote);
     } catch (e) {
       // A busy or full disk must not kill the capture: say so and try again next tick.
       this.log(`planewatch: database write failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -360,11 +361,11 @@ class LiveRun {
   /** The written capture is brought up to date with the packets analysed; a failure is said once. */
   private flushFile(): void {
     const file = this.file;
-    if (file === null || this.fileFailureSaid) return;
+    if (file === null || this.fileNote !== null) return;
     file.flush();
     if (file.failure !== null) {
-      this.fileFailureSaid = true;
-      this.log(`planewatch: writing ${file.path} stopped (the capture goes on): ${file.failure}`);
+      this.fileNote = `writing ${file.path} stopped (the capture goes on): ${file.failure}`;
+      this.log(`planewatch: ${this.fileNote}`);
     }
   }
 

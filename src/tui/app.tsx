@@ -6,7 +6,7 @@ import { FindingsTab } from './findings-tab';
 import { FlowDetailView } from './flow-detail-view';
 import { FlowsTab } from './flows-tab';
 import { Footer } from './footer';
-import { Header } from './header';
+import { Header, StatusMessage } from './header';
 import { HelpOverlay } from './help-overlay';
 import { OverviewTab } from './overview-tab';
 import { TabBar } from './tab-bar';
@@ -64,7 +64,10 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
 
   // One line short of the terminal: a frame as tall as the screen makes Ink clear it on every redraw.
   const height = rows - 1;
-  const bodyHeight = Math.max(3, height - 3);
+  // What the live run or the stored capture has to say (a damaged stream, a run that died, writing
+  // its packets stopped) takes a line of its own under the header.
+  const message = snap.header.message;
+  const bodyHeight = Math.max(3, height - 3 - (message !== null ? 1 : 0));
   const listLength = [0, snap.findings.length, snap.flows.length, snap.endpoints.length][tab]!;
   const sel = Math.min(selected[tab]!, Math.max(0, listLength - 1));
   const move = (delta: number, absolute = false) => {
@@ -172,6 +175,7 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
     <ThemeContext.Provider value={theme}>
       <Box flexDirection="column" width={columns} height={height}>
         <Header info={snap.header} width={columns} />
+        {message !== null ? <StatusMessage text={message} width={columns} /> : null}
         <TabBar tabs={counts} active={tab} width={columns} />
         <Box flexDirection="column" height={bodyHeight} overflow="hidden">
           {body}

@@ -26,3 +26,15 @@ export function Header({ info, width }: HeaderProps) {
     </Box>
   );
 }
+
+/** A live run's or a stored capture's message (damage, a run that died, writing stopped), on one line. */
+export function StatusMessage({ text, width }: { text: string; width: number }) {
+  const theme = useTheme();
+  return (
+    <Box width={width}>
+      <Text {...tint(theme, 'yellow')} wrap="truncate">
+        ! {clean(text, Math.max(10, width - 2))}
+      </Text>
+    </Box>
+  );
+}

@@ -156,6 +156,8 @@ describe('planewatch live --write', () => {
     // Every packet was analysed all the same.
     const d = new Database(db, { readonly: true });
     expect(d.prepare(`SELECT packets FROM captures`).pluck().get()).toBe(original.length);
+    // Said in the status row too, which the TUI shows.
+    expect(d.prepare(`SELECT message FROM live_status`).pluck().get()).toMatch(/limit\.pcapng stopped \(the capture goes on\): the file reached its limit/);
     d.close();
     expect(planewatch(['live', '--stdin', '--db', db, '--write-limit', '1'], readFileSync(sample)).code).toBe(2);
   }, 60_000);

@@ -147,6 +147,28 @@ describe('TUI', () => {
   });
 });
 
+describe('the status message', () => {
+  it("shows a live run's message on a line of its own under the header, within the terminal", async () => {
+    const { openStore } = await import('../../src/store/store');
+    const own = buildTuiFixture({ file: `${file}.message.db` }).file;
+    const w = openStore(own);
+    w.prepare(`INSERT INTO live_status (id, source, pid, capture_id, running, started_at, updated_at, packets, bytes,
+        packets_per_sec, flows, active_flows, kernel_drops, our_drops, message)
+      VALUES (1, 'live: eth0', NULL, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ?)`)
+      .run('writing /var/tmp/live.pcapng stopped (the capture goes on): the file reached its limit of 1000000 bytes');
+    w.close();
+    source = new DbDataSource(own);
+    app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
+    await tick();
+    const lines = app.lastFrame()!.split('\n');
+    expect(lines[0]).toMatch(/^planewatch /);
+    expect(lines[1]).toMatch(/^! writing \/var\/tmp\/live\.pcapng stopped \(the capture goes on\)/);
+    expect(lines[2]).toMatch(/Overview/);
+    // ink-testing-library draws 100 columns by 24 rows: one line short of the screen, as without a message.
+    expect(lines.length).toBeLessThanOrEqual(23);
+  });
+});
+
 describe('the TUI data source', () => {
   it('hands back the same snapshot while nothing changes, and a new one after another connection commits', async () => {
     const { openStore } = await import('../../src/store/store');

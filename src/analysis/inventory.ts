@@ -160,6 +160,16 @@ interface K8sObject {
     containers?: { command?: unknown; args?: unknown }[];
   };
   status?: { addresses?: { type?: string; address?: string }[]; podIP?: string; podIPs?: { ip?: string }[]; hostIP?: string };
+  /** Endpoints (v1). */
+  subsets?: { addresses?: { ip?: string }[]; ports?: { port?: number }[] }[];
+  /** EndpointSlice (discovery.k8s.io/v1). */
+  endpoints?: { addresses?: string[] }[];
+  ports?: { port?: number }[] | null;
+}
+
+/** Valid TCP/UDP port numbers of a list of port objects. */
+function portNumbers(list: readonly { port?: number }[] | null | undefined): number[] {
+  return (list ?? []).map((p) => p.port).filter((p): p is number => Number.isInteger(p) && p! > 0 && p! <= 65535);
 }
 
 /** Loads one inventory file (either format) into `inv`. Throws with the file name on bad input. */
@@ -244,6 +254,22 @@ function addKubernetesObject(inv: Inventory, o: K8sObject): void {
         if (ns === 'kube-system' && component === 'etcd') addServer(inv, 'etcd', ip, ports);
         if (component === 'konnectivity-server') addServer(inv, 'konnectivity-server', ip, ports);
       }
+      break;
+    }
+    // The `kubernetes` Service's endpoints are the API servers, with the port they serve on: all a
+    // managed control plane (EKS, GKE, AKS: no kube-apiserver pods to list) shows of them.
+    case 'Endpoints': {
+      if (ns !== 'default' || name !== 'kubernetes') break;
+      for (const sub of o.subsets ?? []) {
+        const ports = portNumbers(sub.ports);
+        for (const a of sub.addresses ?? []) if (a.ip && isIP(a.ip)) addServer(inv, 'apiserver', a.ip, ports);
+      }
+      break;
+    }
+    case 'EndpointSlice': {
+      if (ns !== 'default' || labels['kubernetes.io/service-name'] !== 'kubernetes') break;
+      const ports = portNumbers(o.ports);
+      for (const e of o.endpoints ?? []) for (const ip of e.addresses ?? []) if (isIP(ip)) addServer(inv, 'apiserver', ip, ports);
       break;
     }
     case 'Service': {

@@ -42,4 +42,20 @@ describe('inventory servers and their ports', () => {
     // --server-port=0 is a Unix socket: only the agents' port.
     expect([8132, 8131, 0].map((p) => inventoryServes(inv, 'konnectivity-server', '10.0.0.10', p))).toEqual([true, false, false]);
   });
+
+  it("takes the API servers and their port from the kubernetes Service's Endpoints or EndpointSlice (managed control planes)", () => {
+    const inv = emptyInventory();
+    mergeInventory(inv, { kind: 'List', items: [
+      { kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default' },
+        subsets: [{ addresses: [{ ip: '172.16.5.10' }, { ip: '172.16.6.10' }], ports: [{ name: 'https', port: 443, protocol: 'TCP' }] }] },
+      { kind: 'EndpointSlice', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+        addressType: 'IPv4', endpoints: [{ addresses: ['172.16.7.10'] }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] },
+      // Another Service's endpoints are not API servers.
+      { kind: 'Endpoints', metadata: { name: 'web', namespace: 'default' }, subsets: [{ addresses: [{ ip: '10.244.1.5' }], ports: [{ port: 443 }] }] },
+    ] }, 'kubectl.json');
+    expect([443, 6443].map((p) => inventoryServes(inv, 'apiserver', '172.16.5.10', p))).toEqual([true, false]);
+    expect(inventoryServes(inv, 'apiserver', '172.16.6.10', 443)).toBe(true);
+    expect([6443, 443].map((p) => inventoryServes(inv, 'apiserver', '172.16.7.10', p))).toEqual([true, false]);
+    expect(inv.apiServers.has('10.244.1.5')).toBe(false);
+  });
 });

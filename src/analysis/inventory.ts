@@ -67,16 +67,18 @@ export const INVENTORY_DEFAULT_PORTS: Record<InventoryServerRole, ReadonlySet<nu
   'konnectivity-server': new Set([8132, 8131, 8091, 8090]),
 };
 
+function serversOf(inv: Inventory, role: InventoryServerRole): Set<string> {
+  return role === 'apiserver' ? inv.apiServers : role === 'etcd' ? inv.etcdServers : inv.konnectivityServers;
+}
+
 /** True when the inventory places a server of `role` at ip:port. */
 export function inventoryServes(inv: Inventory, role: InventoryServerRole, ip: string, port: number): boolean {
-  const listed = role === 'apiserver' ? inv.apiServers : role === 'etcd' ? inv.etcdServers : inv.konnectivityServers;
-  if (!listed.has(ip)) return false;
+  if (!serversOf(inv, role).has(ip)) return false;
   return (inv.serverPorts[role].get(ip) ?? INVENTORY_DEFAULT_PORTS[role]).has(port);
 }
 
 function addServer(inv: Inventory, role: InventoryServerRole, ip: string, ports: readonly number[]): void {
-  const listed = role === 'apiserver' ? inv.apiServers : role === 'etcd' ? inv.etcdServers : inv.konnectivityServers;
-  listed.add(ip);
+  serversOf(inv, role).add(ip);
   if (ports.length === 0) return;
   let set = inv.serverPorts[role].get(ip);
   if (set === undefined) inv.serverPorts[role].set(ip, (set = new Set()));

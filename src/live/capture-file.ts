@@ -56,6 +56,8 @@ export class LiveCaptureFile {
       }
       // An Enhanced Packet Block: 32 bytes around the data, padded to 4.
       if (this.writer.bytesWritten + 35 + f.end - f.start > this.maxBytes) {
+        // What is written reaches the file now: nothing is flushed once writing has stopped.
+        this.writer.flush();
         this.failure = `the file reached its limit of ${this.maxBytes} bytes`;
         this.pendingSecrets.length = 0;
         return;

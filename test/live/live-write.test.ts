@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/ingest/read-capture';
+import { LiveCaptureFile } from '../../src/live/capture-file';
 import { buildApp } from '../../src/web/app';
 import { planewatchArgv } from './live-helpers';
 
@@ -161,6 +162,20 @@ describe('planewatch live --write', () => {
     d.close();
     expect(planewatch(['live', '--stdin', '--db', db, '--write-limit', '1'], readFileSync(sample)).code).toBe(2);
   }, 60_000);
+
+  it('at its limit, what was written is in the file at once, not at the end of the run', async () => {
+    const sample = join(SAMPLES, 'kubelet-logs-exec-self-signed.vxlan.pcap');
+    const file = new LiveCaptureFile(join(dir, 'limit-now.pcapng'), 'eth0', 4000);
+    const info = await readCapture(sample, (f) => file.add(f));
+    expect(info.error).toBeNull();
+    expect(file.failure).toMatch(/reached its limit of 4000 bytes/);
+    // Still open: the frames before the limit can be read already.
+    const before = (await framesOf(file.path)).frames;
+    expect(before.length).toBe(file.packets);
+    expect(before.length).toBeGreaterThan(0);
+    file.close();
+    expect((await framesOf(file.path)).frames).toEqual(before);
+  });
 
   it('a file that cannot be made stops the run before it starts; a disk that fills stops the writing, not the capture', () => {
     const db = join(dir, 'errors.db');

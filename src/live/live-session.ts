@@ -87,8 +87,6 @@ export interface LiveResult {
   evidenceFiles: number;
   /** Frames written to `writeFile` (null without it). */
   packetsWritten: number | null;
-  /** Why writing `writeFile` stopped early, if it did (the capture went on). */
-  writeFailure: string | null;
   /** One clear line when the source could not run (tcpdump missing, no permission, bad stream). */
   failure: string | null;
 }
@@ -248,7 +246,6 @@ class LiveRun {
       ourDrops: this.counters.ourDrops,
       evidenceFiles: this.evidence?.files ?? 0,
       packetsWritten: this.file?.packets ?? null,
-      writeFailure: this.file?.failure ?? null,
       failure,
     };
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { HttpAuth, HttpRequestRecord } from '../../src/model/records';
+import type { CredentialIdentity, HttpAuth, HttpRequestRecord } from '../../src/model/records';
+import { credentialIdentity } from './credential-identity';
 
 /** Longest request target kept; longer ones are cut (the record says what was sent, bounded). */
 export const MAX_PATH_CHARS = 2048;
@@ -16,6 +17,7 @@ export function newHttpRecord(method: string, path: string, version: string, ts:
     userAgent: null,
     auth: 'none',
     authHash: null,
+    authIdentity: null,
     contentType: null,
     requestBodyBytes: 0,
     status: null,
@@ -41,8 +43,9 @@ export function boundValue(v: string): string {
 }
 
 /**
- * Sets `auth` and `authHash` from an Authorization value. Only a hash prefix of the credential is
- * kept, so the same token can be recognised across flows without being disclosed.
+ * Sets `auth`, `authHash` and `authIdentity` from an Authorization value. Only a hash prefix of the
+ * credential is kept, so the same token can be recognised across flows without being disclosed, and
+ * whose it claims to be.
  */
 export function applyAuthorization(rec: HttpRequestRecord, value: string): void {
   const v = value.trim();
@@ -54,8 +57,16 @@ export function applyAuthorization(rec: HttpRequestRecord, value: string): void 
   else if (scheme === 'basic') auth = 'basic';
   rec.auth = auth;
   // For an unknown scheme the whole value is the secret.
-  rec.authHash = hashCredential(auth === 'other' ? v : credential);
+  const hash = hashCredential(auth === 'other' ? v : credential);
+  rec.authHash = hash;
+  // A client sends the same token with every request: its claims are read once. The memo is keyed by
+  // the hash, so that the credential itself is not kept beyond this call.
+  if (hash !== lastAuth.hash || auth !== lastAuth.auth) lastAuth = { auth, hash, identity: credentialIdentity(auth, credential) };
+  rec.authIdentity = lastAuth.identity;
 }
+
+/** Claims of the credential last read (records share the object; nothing changes it). */
+let lastAuth: { auth: HttpAuth; hash: string; identity: CredentialIdentity | null } = { auth: 'none', hash: '', identity: null };
 
 export function hashCredential(credential: string): string {
   return 'sha256:' + createHash('sha256').update(credential, 'latin1').digest('hex').slice(0, 16);

@@ -3,7 +3,7 @@ import { endpointText } from '../decode/address';
 import type { Classification, PathId } from '../model/analysis';
 import type { HttpRequestRecord } from '../model/records';
 import type { NatPair, Role, Topology } from './topology';
-import { ownClientIdentity, personalClient } from './client-identity';
+import { describeIdentity, ownClientIdentity, ownCredential, personalClient } from './client-identity';
 
 /**
  * Decides which documented communication path a flow belongs to.
@@ -292,6 +292,7 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
       return result('controlplane-to-apiserver', base + 0.45, [serverWhy, own.reason]);
     }
     if (own?.role === 'node') return result('node-to-apiserver', base + 0.45, [serverWhy, own.reason]);
+    if (own?.role === 'pod') return result('pod-to-apiserver', base + 0.45, [serverWhy, own.reason]);
     const onHost = isLoopback(c) || c === s;
     // A person's tool (kubectl, helm …) is none of the documented clients: wherever it runs, the
     // closest path is kept, with that said and a lower confidence.
@@ -305,7 +306,7 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
     }
     if (pod.s >= SOME && pod.s >= node.s) {
       const reasons = [serverWhy, describeRole(t, c, 'pod')];
-      if (bearer) reasons.push('authenticates with a bearer token (service account)');
+      if (bearer) reasons.push(bearerReason(f));
       return result('pod-to-apiserver', base + pod.s * 0.45 + (bearer ? 0.05 : 0) - toolCut, [...reasons, ...toolWhy]);
     }
     if (node.s >= SOME) {
@@ -319,7 +320,7 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
       const reasons = [serverWhy];
       if (viaService && !kubernetesService) reasons.push('reached through a Service address, the way pods reach the API server');
       if (sni) reasons.push(`SNI ${f.tls?.sni} is the in-cluster name pods use`);
-      if (bearer) reasons.push('authenticates with a bearer token (service account)');
+      if (bearer) reasons.push(bearerReason(f));
       return result('pod-to-apiserver', base + 0.2 + (bearer ? 0.1 : 0), reasons);
     }
     // The address may be known as a person's from another of its connections (its TLS 1.3 ones show
@@ -386,4 +387,11 @@ function kubeletProbe(f: FlowRecord): string | null {
   if (f.http.length === 0) return null;
   const ua = f.http[0]!.userAgent ?? '';
   return ua.startsWith('kube-probe/') && f.http.every((h) => h.userAgent === ua) ? ua : null;
+}
+
+/** What the client's bearer token says of it, for a reason. */
+function bearerReason(f: FlowRecord): string {
+  const own = ownCredential(f);
+  if (own !== null && own.identity.kind !== 'basic') return `authenticates with the bearer token of ${describeIdentity(own.identity)}`;
+  return 'authenticates with a bearer token (service account)';
 }

@@ -1,4 +1,5 @@
 import type { FlowRecord } from '../model/flow-record';
+import type { CredentialIdentity, HttpRequestRecord } from '../model/records';
 import type { Role } from './topology';
 
 /**
@@ -20,6 +21,8 @@ export function ownClientIdentity(f: FlowRecord): { role: Role; reason: string }
     if (cn.startsWith('kube-apiserver')) return { role: 'apiserver', reason: `client certificate ${cert.subject}` };
     if (cn === 'system:kube-proxy') return { role: 'node', reason: `client certificate ${cert.subject} (kube-proxy)` };
   }
+  const token = credentialRole(f);
+  if (token !== null) return token;
   for (const h of f.http) {
     const ua = h.userAgent ?? '';
     if (ua.startsWith('kubelet/') || ua.startsWith('kube-proxy/')) return { role: 'node', reason: `User-Agent ${ua.slice(0, 60)}` };
@@ -70,4 +73,73 @@ export function personEvidence(f: FlowRecord): string | null {
     return `presents an administrator's client certificate ${cert.subject}`;
   }
   return null;
+}
+
+/**
+ * The controller manager's own service accounts (kube-system), whose tokens it uses for each controller
+ * when run with --use-service-account-credentials (kubeadm's default).
+ */
+const CONTROLLER_ACCOUNTS = new Set([
+  'attachdetach-controller', 'bootstrap-signer', 'certificate-controller', 'clusterrole-aggregation-controller',
+  'cronjob-controller', 'daemon-set-controller', 'deployment-controller', 'disruption-controller', 'endpoint-controller',
+  'endpointslice-controller', 'endpointslicemirroring-controller', 'ephemeral-volume-controller', 'expand-controller',
+  'generic-garbage-collector', 'horizontal-pod-autoscaler', 'job-controller', 'legacy-service-account-token-cleaner',
+  'namespace-controller', 'node-controller', 'persistent-volume-binder', 'pod-garbage-collector',
+  'pv-protection-controller', 'pvc-protection-controller', 'replicaset-controller', 'replication-controller',
+  'resourcequota-controller', 'root-ca-cert-publisher', 'route-controller', 'service-account-controller',
+  'service-controller', 'statefulset-controller', 'token-cleaner', 'ttl-after-finished-controller', 'ttl-controller',
+  'validatingadmissionpolicy-status-controller', 'cloud-provider', 'selinux-warning-controller', 'service-cidrs-controller',
+]);
+
+/** The credential identity this connection's client sends as its own (not one relayed by a proxy). */
+export function ownCredential(f: FlowRecord): { request: HttpRequestRecord; identity: CredentialIdentity } | null {
+  for (const h of f.http) {
+    if (h.xForwardedFor || h.xForwardedUri || h.xForwardedHost) continue;
+    if (h.authIdentity) return { request: h, identity: h.authIdentity };
+  }
+  return null;
+}
+
+/**
+ * The role a client's credential shows: a token bound to a pod is that pod's; kube-proxy's service
+ * account runs on every node with the host's network; the controller manager's controllers have
+ * accounts of their own; a bootstrap token is a node joining the cluster. Null for the rest (a
+ * service account's token without a pod may be used from anywhere, a CI system as well as a pod).
+ */
+export function credentialRole(f: FlowRecord): { role: Role; reason: string; name: string | null } | null {
+  const own = ownCredential(f);
+  if (own === null) return null;
+  const id = own.identity;
+  const token = `bearer token of ${describeIdentity(id)}`;
+  if (id.kind === 'bootstrap') return { role: 'node', reason: `${token}: a node joining the cluster (kubelet TLS bootstrapping)`, name: null };
+  if (id.kind !== 'serviceaccount' && id.kind !== 'serviceaccount-legacy') return null;
+  if (id.namespace === 'kube-system' && id.serviceAccount === 'kube-proxy') {
+    return { role: 'node', reason: `${token}: kube-proxy runs on every node with the host's network`, name: null };
+  }
+  if (id.pod !== null) return { role: 'pod', reason: token, name: `${id.namespace ?? '?'}/${id.pod}` };
+  if (id.namespace === 'kube-system' && id.serviceAccount !== null && CONTROLLER_ACCOUNTS.has(id.serviceAccount)) {
+    return { role: 'controlplane-component', reason: `${token}: one of the controller manager's controllers`, name: 'kube-controller-manager' };
+  }
+  return null;
+}
+
+/** One line naming a credential's identity, for reasons and evidence: "service account kube-system/coredns (pod …)". */
+export function describeIdentity(id: CredentialIdentity): string {
+  switch (id.kind) {
+    case 'serviceaccount':
+    case 'serviceaccount-legacy': {
+      const sa = id.namespace !== null && id.serviceAccount !== null ? `${id.namespace}/${id.serviceAccount}` : id.subject;
+      const parts = [sa === null ? 'a service account not named in the token' : `service account ${sa}`];
+      if (id.pod !== null) parts.push(`bound to pod ${id.namespace ?? '?'}/${id.pod}${id.node !== null ? ` on node ${id.node}` : ''}`);
+      else if (id.secret !== null) parts.push(`from Secret ${id.secret}`);
+      if (id.kind === 'serviceaccount-legacy') parts.push('legacy token without expiry');
+      return parts.join(', ');
+    }
+    case 'bootstrap':
+      return `bootstrap token ${id.subject}`;
+    case 'basic':
+      return `basic credentials of user ${id.subject}`;
+    case 'jwt':
+      return `token of ${id.subject ?? 'an unnamed subject'}${id.issuer !== null ? ` issued by ${id.issuer}` : ''}`;
+  }
 }

@@ -1,6 +1,7 @@
 import type { FlowRecord } from '../model/flow-record';
 import { endpointText } from '../decode/address';
-import type { CertificateInfo } from '../model/records';
+import type { CertificateInfo, HttpRequestRecord } from '../model/records';
+import { describeIdentity, ownCredential } from './client-identity';
 import type { Classification, Finding } from '../model/analysis';
 import { FINDINGS } from './finding-catalogue';
 import { canJudgeNetworks, insideCluster } from './inventory';
@@ -142,7 +143,9 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
       break;
     case 'apiserver-to-kubelet':
       if (isKnownNonApiClient(f, ctx.topology)) {
-        out.push(make('kubelet-direct-access', f, `${conn(f)}: ${c.reasons.find((r) => r.includes('not an API server')) ?? 'client is not an API server'}`));
+        const cred = ownCredential(f);
+        const holder = cred === null ? '' : `; it sends the ${cred.identity.kind === 'basic' ? '' : 'bearer token of '}${describeIdentity(cred.identity)}`;
+        out.push(make('kubelet-direct-access', f, `${conn(f)}: ${c.reasons.find((r) => r.includes('not an API server')) ?? 'client is not an API server'}${holder}`));
       } else {
         out.push(...kubeletTlsFindings(f, ctx));
       }
@@ -169,7 +172,7 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
   if (plaintext) {
     const withAuth = f.http.find((h) => h.auth !== 'none');
     if (withAuth) {
-      out.push(make('bearer-token-cleartext', f, `${conn(f)}: Authorization: ${withAuth.auth} credential (${withAuth.authHash ?? 'hash unavailable'}) sent in cleartext with ${withAuth.method} ${withAuth.path.slice(0, 100)} at frame ${withAuth.frame}`, withAuth.frame, withAuth.ts));
+      out.push(make('bearer-token-cleartext', f, `${conn(f)}: Authorization: ${withAuth.auth} credential (${withAuth.authHash ?? 'hash unavailable'}${credentialHolder(withAuth)}) sent in cleartext with ${withAuth.method} ${withAuth.path.slice(0, 100)} at frame ${withAuth.frame}`, withAuth.frame, withAuth.ts));
     }
     const anonymousScope = CONTROL_PLANE_HTTP_PATHS.has(c.path);
     const anon = f.http.find((h) => h.auth === 'none' && h.k8s !== null);
@@ -268,4 +271,21 @@ function certChanged(f: FlowRecord, ctx: RuleContext): Finding[] {
 function namesTarget(c: CertificateInfo, f: FlowRecord): boolean {
   const sni = f.tls?.sni;
   return sni ? c.sanDns.some((p) => hostMatches(p, sni)) : c.sanIp.includes(f.server.ip);
+}
+
+/**
+ * Whose a credential seen in cleartext is, and whether it could still be used when it was sent: what
+ * a responder needs to know what to revoke. Empty when the credential names no one.
+ */
+function credentialHolder(h: HttpRequestRecord): string {
+  const id = h.authIdentity;
+  if (!id) return '';
+  let validity = '';
+  if (id.expires !== null) {
+    const until = new Date(id.expires * 1000).toISOString();
+    validity = h.ts < id.expires ? `, valid until ${until}` : `, already expired (${until}) when sent`;
+  } else if (id.kind === 'serviceaccount') {
+    validity = ', no expiry';
+  }
+  return `; ${describeIdentity(id)}${validity}`;
 }

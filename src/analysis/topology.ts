@@ -2,7 +2,7 @@ import type { Endpoint, FlowRecord } from '../model/flow-record';
 import type { CertificateInfo } from '../model/records';
 import { emptyInventory, inNetworks, inventoryServes, type Inventory, type InventoryServerRole } from './inventory';
 import { ServerChains, type SeenChain } from './server-chains';
-import { personEvidence } from './client-identity';
+import { credentialRole, personEvidence } from './client-identity';
 
 /**
  * Endpoint roles learned from everything analysed together, plus the user's inventory.
@@ -457,6 +457,9 @@ export class Topology {
     // (a pod or a node where someone runs kubectl stays a pod or a node).
     const person = personEvidence(f);
     if (person !== null) client.claim('user', USER_STRENGTH, `${person} ${where}`);
+    // A credential names its holder as surely as a user agent does (a token bound to a pod, kube-proxy's).
+    const credential = credentialRole(f);
+    if (credential !== null) client.claim(credential.role, 0.8, `sends the ${credential.reason} ${where}`, credential.name);
 
     for (const h of f.http) {
       const ua = h.userAgent ?? '';

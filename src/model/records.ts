@@ -97,6 +97,31 @@ export interface TlsInfo {
 
 export type HttpAuth = 'none' | 'bearer' | 'basic' | 'other';
 
+/** The identity a credential claims (dissectors/http/credential-identity.ts); its signature is not checked. */
+export interface CredentialIdentity {
+  /**
+   * serviceaccount: a bound service-account token (TokenRequest, with "kubernetes.io" claims);
+   * serviceaccount-legacy: a Secret-based service-account token (no expiry); bootstrap: a bootstrap
+   * token; basic: basic credentials; jwt: any other JWT (an OIDC identity provider's).
+   */
+  kind: 'serviceaccount' | 'serviceaccount-legacy' | 'bootstrap' | 'basic' | 'jwt';
+  /** "system:serviceaccount:<ns>:<name>", "system:bootstrap:<id>", a JWT's "sub", a basic user name. */
+  subject: string | null;
+  issuer: string | null;
+  namespace: string | null;
+  serviceAccount: string | null;
+  /** The pod a bound token was issued for, and its node (Kubernetes 1.30 and later add the node). */
+  pod: string | null;
+  node: string | null;
+  /** The Secret a legacy token (or a token bound to a Secret) came from. */
+  secret: string | null;
+  audiences: string[];
+  /** NumericDate claims, seconds since the epoch. */
+  issuedAt: number | null;
+  notBefore: number | null;
+  expires: number | null;
+}
+
 export interface HttpRequestRecord {
   method: string;
   path: string; // request target as sent (bounded)
@@ -106,6 +131,12 @@ export interface HttpRequestRecord {
   auth: HttpAuth;
   /** "sha256:" + first 16 hex chars of the credential's SHA-256; the credential itself is never kept. */
   authHash: string | null;
+  /**
+   * Whose the credential claims to be (a service-account token's claims, a bootstrap token's id, a
+   * basic credential's user), read before the credential is dropped; null when it names no one.
+   * Absent from evidence stored before schema 13.
+   */
+  authIdentity?: CredentialIdentity | null;
   contentType: string | null;
   requestBodyBytes: number;
   status: number | null;

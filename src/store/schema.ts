@@ -463,6 +463,29 @@ export const MIGRATIONS: readonly string[] = [
       LEFT JOIN flows fl ON fl.id = f.flow_id
       LEFT JOIN captures c ON c.id = f.capture_id;
   `,
+  // 13: whose each request's credential claims to be (a service-account token's account, pod and
+  // node, a bootstrap token's id, a basic user), read before the credential is dropped; and the view
+  // of every credential seen, where it was used, and whether in cleartext.
+  `
+  ALTER TABLE http_requests ADD COLUMN auth_subject TEXT;
+  ALTER TABLE http_requests ADD COLUMN auth_identity TEXT;
+  CREATE INDEX http_auth_subject ON http_requests(auth_subject) WHERE auth_subject IS NOT NULL;
+  CREATE VIEW v_credentials AS
+    SELECT h.auth_hash, h.auth AS scheme, h.auth_subject AS subject,
+           json_extract(h.auth_identity, '$.kind') AS kind,
+           json_extract(h.auth_identity, '$.namespace') AS namespace,
+           json_extract(h.auth_identity, '$.serviceAccount') AS service_account,
+           json_extract(h.auth_identity, '$.pod') AS pod,
+           json_extract(h.auth_identity, '$.node') AS node,
+           datetime(json_extract(h.auth_identity, '$.expires'), 'unixepoch') AS expires,
+           fl.client_ip AS client, fl.server_ip AS server, fl.server_port AS port, fl.path,
+           MAX(NOT EXISTS (SELECT 1 FROM tls_sessions t WHERE t.flow_id = fl.id)) AS cleartext,
+           COUNT(*) AS requests, COUNT(DISTINCT fl.id) AS flows,
+           datetime(MIN(h.ts), 'unixepoch') AS first_seen, datetime(MAX(h.ts), 'unixepoch') AS last_seen
+      FROM http_requests h JOIN flows fl ON fl.id = h.flow_id
+     WHERE h.auth <> 'none'
+     GROUP BY h.auth_hash, h.auth, fl.client_ip, fl.server_ip, fl.server_port, fl.path;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -46,8 +46,14 @@ export function openStore(file: string): Db {
   return db;
 }
 
-/** Opens a database read-only (dashboard, `planewatch query`): nothing can be written through it. */
+/**
+ * Opens a database read-only (dashboard, `planewatch query`): nothing can be written through it. A
+ * database of an older schema is first brought up to date through a short-lived writing connection
+ * (the readers' queries name the current schema's columns); one that cannot be written is refused
+ * with that said.
+ */
 export function openStoreReadOnly(file: string): Db {
+  upgradeIfOlder(file);
   const db = new Database(file, { readonly: true, fileMustExist: true });
   // Dashboard queries look up scattered rows (flows with a given finding, endpoints' flows): a page
   // cache of 64 MiB rather than SQLite's 2 MiB keeps them in memory once read.
@@ -58,6 +64,32 @@ export function openStoreReadOnly(file: string): Db {
     throw new Error(`${file}: database schema ${version} is newer than this planewatch understands (${SCHEMA_VERSION})`);
   }
   return db;
+}
+
+/** How long a reader's upgrade waits for a writer's transaction to end (a batch commits in far less). */
+const UPGRADE_WAIT_MS = 3000;
+
+function upgradeIfOlder(file: string): void {
+  const probe = new Database(file, { readonly: true, fileMustExist: true });
+  let version: number;
+  try {
+    version = probe.pragma('user_version', { simple: true }) as number;
+  } finally {
+    probe.close();
+  }
+  if (version === 0 || version >= SCHEMA_VERSION) return;
+  let db: Db | null = null;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    db.pragma(`busy_timeout = ${UPGRADE_WAIT_MS}`);
+    migrate(db);
+  } catch (e) {
+    throw new Error(
+      `${file}: database schema ${version} is older than this planewatch's (${SCHEMA_VERSION}) and could not be upgraded: ${(e as Error).message}`,
+    );
+  } finally {
+    db?.close();
+  }
 }
 
 function migrate(db: Db): void {
@@ -176,7 +208,7 @@ export class FlowWriter {
     this.insertHttp = db.prepare(`INSERT INTO http_requests (flow_id, seq, ts, frame, version, method, path,
       host, user_agent, auth, auth_hash, status, reason, content_type, upgrade, stream_protocol,
       x_forwarded_for, x_forwarded_uri, x_forwarded_host, grpc_method, k8s_api, k8s_operation, k8s_target,
-      k8s_namespace, k8s_name) VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?)`);
+      k8s_namespace, k8s_name, auth_subject, auth_identity) VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?)`);
     this.insertSsh = db.prepare(`INSERT INTO ssh_sessions (flow_id, client_banner, server_banner, hassh, hassh_server) VALUES (?,?,?,?,?)`);
   }
 
@@ -291,7 +323,7 @@ export class FlowWriter {
         flowId, i, h.ts, h.frame, h.version, h.method, h.path, h.host, h.userAgent, h.auth, h.authHash, h.status,
         h.reason, h.contentType, h.upgrade, h.streamProtocol, h.xForwardedFor, h.xForwardedUri, h.xForwardedHost,
         h.grpcMethod, h.k8s?.api ?? null, h.k8s?.operation ?? null, h.k8s?.target ?? null, h.k8s?.namespace ?? null,
-        h.k8s?.name ?? null,
+        h.k8s?.name ?? null, h.authIdentity?.subject ?? null, h.authIdentity ? JSON.stringify(h.authIdentity) : null,
       );
     });
     if (rec.ssh) {

@@ -3,6 +3,8 @@
  * certificate chains and a verification verdict, HTTP requests, SSH, findings.
  */
 import { locateCapture } from '../export/capture-location';
+import { describeIdentity } from '../analysis/client-identity';
+import type { CredentialIdentity } from '../model/records';
 import { parseJson, type StatementCache } from './statements';
 import { CERT_COLUMNS, certificateFromRow, findingItemFromRow, FINDING_SELECT, type CertificateItem, type FindingItem, type FindingRow, type CertificateRow } from './row-mappers';
 
@@ -86,6 +88,7 @@ interface HttpRow {
   reason: string | null; content_type: string | null; upgrade: string | null; stream_protocol: string | null;
   x_forwarded_for: string | null; x_forwarded_uri: string | null; x_forwarded_host: string | null; grpc_method: string | null;
   k8s_api: string | null; k8s_operation: string | null; k8s_target: string | null; k8s_namespace: string | null; k8s_name: string | null;
+  auth_subject: string | null; auth_identity: string | null;
 }
 
 /** HTTP requests listed per flow; a long-lived watch connection can carry many thousands. */
@@ -130,6 +133,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
     contentType: h.content_type, upgrade: h.upgrade, streamProtocol: h.stream_protocol, xForwardedFor: h.x_forwarded_for,
     xForwardedUri: h.x_forwarded_uri, xForwardedHost: h.x_forwarded_host, grpcMethod: h.grpc_method, k8sApi: h.k8s_api,
     k8sOperation: h.k8s_operation, k8sTarget: h.k8s_target, k8sNamespace: h.k8s_namespace, k8sName: h.k8s_name,
+    ...credentialFields(h.auth_subject, h.auth_identity),
   }));
   // The same connection on the other side of a NAT (before or after kube-proxy's DNAT, or an SNAT).
   const natPeers = r.nat_link === null
@@ -169,4 +173,14 @@ function packetsAvailability(file: string | null, dbFile: string): { available: 
   if (file === null) return { available: false, problem: 'the capture is not recorded' };
   const where = locateCapture(file, dbFile);
   return 'file' in where ? { available: true, problem: null } : { available: false, problem: where.problem };
+}
+
+/** Whose a request's credential claims to be: the subject, a line describing it, and its expiry. */
+function credentialFields(subject: string | null, identity: string | null) {
+  const id = identity == null ? null : parseJson<CredentialIdentity | null>(identity, null);
+  return {
+    authSubject: subject,
+    authHolder: id === null ? null : describeIdentity(id),
+    authExpires: typeof id?.expires === 'number' ? id.expires : null,
+  };
 }

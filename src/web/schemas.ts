@@ -218,6 +218,8 @@ const httpItem = obj({
   authHash: nstr, status: nint, reason: nstr, contentType: nstr, upgrade: nstr, streamProtocol: nstr,
   xForwardedFor: nstr, xForwardedUri: nstr, xForwardedHost: nstr, grpcMethod: nstr,
   k8sApi: nstr, k8sOperation: nstr, k8sTarget: nstr, k8sNamespace: nstr, k8sName: nstr,
+  // whose the credential claims to be (a service-account token's account and pod), and its expiry
+  authSubject: nstr, authHolder: nstr, authExpires: nnum,
 });
 
 const tlsAlert = obj({ level: str, description: str, from: str, frame: nint });

@@ -4,7 +4,11 @@ import { findingsForFlow } from '../../src/analysis/findings';
 import { Topology } from '../../src/analysis/topology';
 import { emptyInventory, mergeInventory } from '../../src/analysis/inventory';
 import { loadCaBundle } from '../../dissectors/x509/verify-chain';
-import { grpcMethodFromPath } from '../../dissectors/http/http-record';
+import { applyAuthorization, grpcMethodFromPath } from '../../dissectors/http/http-record';
+import { parseK8sPath } from '../../dissectors/http/k8s-path';
+import { ownCredential } from '../../src/analysis/client-identity';
+import type { HttpRequestRecord } from '../../src/model/records';
+import { boundTokenClaims, legacyTokenClaims, signedJwt } from '../dissectors/http/tokens';
 import type { FlowRecord } from '../../src/model/flow-record';
 import { fixtureCert, fixturePem, flow, req, tls } from './flow-builder';
 
@@ -472,5 +476,74 @@ describe('classifier and findings', () => {
       const apart = analyse([before!, { ...after!, captureIndex: 2 }]);
       expect(apart[0]!.c.path).toBe('other');
     });
+  });
+});
+
+describe('what a client’s credential says of it', () => {
+  const api = { inventory: { apiServers: ['10.0.0.10'] } };
+  /** A request carrying `Authorization: Bearer <token>`, read as the dissectors read it. */
+  const withToken = (path: string, token: string, over: Partial<HttpRequestRecord> = {}) => {
+    const r = req('GET', path, over);
+    applyAuthorization(r, `Bearer ${token}`);
+    return r;
+  };
+  const podToken = signedJwt(boundTokenClaims({ namespace: 'kube-system', serviceAccount: 'coredns', pod: 'coredns-69cbfb9798-jv9gn', node: 'worker-1', iat: 1_700_000_000, exp: 4_000_000_000 }));
+
+  it('a token bound to a pod makes the client that pod, on this connection and on its address’s others', () => {
+    const decrypted = flow('10.0.0.31:41000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [withToken('/api/v1/endpoints', podToken)] });
+    const hidden = flow('10.0.0.31:41001', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3') });
+    const [a, b] = analyse([decrypted, hidden], api);
+    expect(a!.c.path).toBe('pod-to-apiserver');
+    expect(a!.c.reasons.join(' ')).toContain('bearer token of service account kube-system/coredns, bound to pod kube-system/coredns-69cbfb9798-jv9gn on node worker-1');
+    expect(b!.c.path).toBe('pod-to-apiserver');
+    expect(b!.c.reasons.join(' ')).toContain('coredns-69cbfb9798-jv9gn');
+    // Without the token the same address has no known role.
+    const [alone] = analyse([hidden], api);
+    expect(alone!.c.reasons.join(' ')).toMatch(/no known role/);
+  });
+
+  it('kube-proxy’s account is a node’s, the controller manager’s controllers are a control-plane component, a bootstrap token is a node joining', () => {
+    const proxy = signedJwt(boundTokenClaims({ namespace: 'kube-system', serviceAccount: 'kube-proxy', pod: 'kube-proxy-x2x8k' }));
+    const controller = signedJwt(boundTokenClaims({ namespace: 'kube-system', serviceAccount: 'replicaset-controller' }));
+    const [p, c, b, other] = analyse([
+      flow('10.0.0.21:41000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [withToken('/api/v1/services', proxy)] }),
+      flow('10.0.0.11:41000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [withToken('/apis/apps/v1/replicasets', controller)] }),
+      flow('10.0.0.23:41000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [withToken('/apis/certificates.k8s.io/v1/certificatesigningrequests', '07401b.f395accd246ae52d')] }),
+      // a service account's token not bound to a pod may be used from anywhere: it names no role
+      flow('10.0.0.24:41000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [withToken('/api/v1/pods', signedJwt(boundTokenClaims({ namespace: 'ci', serviceAccount: 'deployer' })))] }),
+    ], api);
+    expect([p!.c.path, c!.c.path, b!.c.path]).toEqual(['node-to-apiserver', 'controlplane-to-apiserver', 'node-to-apiserver']);
+    expect(p!.c.reasons.join(' ')).toContain('kube-proxy runs on every node');
+    expect(c!.c.reasons.join(' ')).toContain("one of the controller manager's controllers");
+    expect(b!.c.reasons.join(' ')).toContain('bootstrap token system:bootstrap:07401b: a node joining the cluster');
+    expect(other!.c.reasons.join(' ')).toMatch(/no known role/);
+  });
+
+  it('a token relayed by the API server’s proxy says nothing of the connection’s client', () => {
+    const relayed = withToken('/api/v1/pods', podToken, { xForwardedFor: '10.0.0.99', xForwardedUri: '/api/v1/namespaces/x/services/y/proxy/' });
+    expect(ownCredential(flow('10.0.0.10:41000', '10.244.2.7:8080', { app: 'http', http: [relayed] }))).toBeNull();
+  });
+
+  it('says whose a cleartext credential is and whether it was still valid when sent', () => {
+    const live = signedJwt(boundTokenClaims({ namespace: 'ci', serviceAccount: 'runner', pod: 'runner-6b8f9d-xk2lp', iat: 1_700_000_000, exp: 4_000_000_000 }));
+    const stale = signedJwt(boundTokenClaims({ namespace: 'ci', serviceAccount: 'runner', pod: 'runner-old', iat: 1_000_000_000, exp: 1_000_003_607 }));
+    const legacy = signedJwt(legacyTokenClaims('ci', 'runner', 'runner-token-abcde'));
+    const evidence = (token: string) => {
+      const [r] = analyse([flow('10.244.1.9:43000', '10.0.0.10:8080', { app: 'http', http: [withToken('/api/v1/pods', token)] })], api);
+      return r!.findings.find((x) => x.rule === 'bearer-token-cleartext')!.evidence;
+    };
+    expect(evidence(live)).toContain('; service account ci/runner, bound to pod ci/runner-6b8f9d-xk2lp, valid until 2096-10-02T07:06:40.000Z) sent in cleartext');
+    expect(evidence(stale)).toContain('already expired (2001-09-09T02:46:47.000Z) when sent');
+    expect(evidence(legacy)).toContain('from Secret runner-token-abcde, legacy token without expiry)');
+    for (const t of [live, stale, legacy]) expect(evidence(t)).not.toContain(t.split('.')[2]!);
+  });
+
+  it('names the holder of the credential used straight against a kubelet', () => {
+    const debug = signedJwt(boundTokenClaims({ namespace: 'default', serviceAccount: 'debug', pod: 'debug-shell' }));
+    const f = flow('10.244.3.4:50714', '10.0.0.22:10250', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [withToken('/runningpods/', debug)] });
+    f.http[0]!.k8s = parseK8sPath('GET', '/runningpods/', 10250);
+    const [r] = analyse([f], { inventory: { apiServers: ['10.0.0.10'], podCidrs: ['10.244.0.0/16'] } });
+    expect(r!.c.path).toBe('apiserver-to-kubelet');
+    expect(r!.findings.find((x) => x.rule === 'kubelet-direct-access')!.evidence).toContain('it sends the bearer token of service account default/debug, bound to pod default/debug-shell');
   });
 });

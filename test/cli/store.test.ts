@@ -132,6 +132,21 @@ describe('the SQLite store through the CLI', () => {
     expect(cli(['findings', '--db', db, '--severity', 'bogus']).code).toBe(2);
   });
 
+  it('flows --credential finds where a credential was used, by its holder or its hash; the finding names the holder', () => {
+    const cdb = join(dir, 'credentials.db');
+    expect(cli(['analyze', join(SAMPLES, 'bearer-token-cleartext.pcap'), join(SAMPLES, 'ssh-tunnel.pcap'), '--db', cdb, '--quiet', ...inv]).code).toBe(0);
+    const bySubject = JSON.parse(cli(['flows', '--db', cdb, '--credential', 'system:serviceaccount:ci:runner', '--json']).stdout) as { id: string; server: string }[];
+    expect(bySubject.map((r) => r.server)).toEqual(['10.0.0.10:8080']);
+    const d = new Database(cdb, { readonly: true });
+    const hash = d.prepare(`SELECT auth_hash FROM v_credentials WHERE subject = 'system:serviceaccount:ci:runner' AND cleartext = 1`).pluck().get() as string;
+    d.close();
+    expect(hash).toMatch(/^sha256:[0-9a-f]{16}$/);
+    expect(JSON.parse(cli(['flows', '--db', cdb, '--credential', hash, '--json']).stdout)).toEqual(bySubject);
+    expect(JSON.parse(cli(['flows', '--db', cdb, '--credential', 'system:serviceaccount:ci:other', '--json']).stdout)).toEqual([]);
+    const found = cli(['findings', '--db', cdb, '--rule', 'bearer-token-cleartext']).stdout;
+    expect(found).toContain(`(${hash}; service account ci/runner, no expiry) sent in cleartext`);
+  });
+
   it('findings: JSON as one array, --limit, a --summary per finding id', () => {
     const all = JSON.parse(cli(['findings', '--db', db, '--json']).stdout) as { rule: string; severity_rank: number }[];
     expect(all.length).toBeGreaterThan(2);

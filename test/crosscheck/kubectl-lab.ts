@@ -16,13 +16,20 @@ import { join } from 'node:path';
 import { issue, makeCa, type KeySpec } from './lab-pki';
 import { NetnsLab } from './netns-lab';
 import { waitForOutput, type RunResult } from './loopback-capture';
+import { signedJwt } from '../dissectors/http/tokens';
 
 export const KUBECTL_HOSTS = { admin: 50, cp1: 10, cp2: 11 } as const;
 const SUBNET = '10.62.0';
 export const kubectlAddress = (h: keyof typeof KUBECTL_HOSTS): string => `${SUBNET}.${KUBECTL_HOSTS[h]}`;
 
-/** The bearer token kubectl sends; a test checks it never appears in planewatch's output. */
-export const TOKEN = 'lab-token-7f3a9c2e4b1d8f60a5e2c9b7d4f1a3e8';
+/**
+ * The bearer token kubectl sends: a person's login as an OIDC identity provider issues it (a signed
+ * JWT). A test checks it never appears in planewatch's output, and that whose it is does.
+ */
+export const TOKEN = signedJwt({
+  iss: 'https://dex.lab.example', sub: 'CiRhbGljZQ', aud: 'kubernetes', email: 'alice@lab.example',
+  iat: 1_764_800_000, exp: 4_102_444_800,
+});
 
 export interface KubectlRecording {
   pcap: string;

@@ -27,7 +27,7 @@ interface Flow {
   reasons: string[];
   findings: string[];
   tls: { version: string | null; decrypted: boolean; alpnSelected: string | null; clientCertificates: { subject: string }[]; serverCertificates: { subject: string }[] } | null;
-  http: { version: string; method: string; path: string; status: number | null; userAgent: string | null; auth: string | null; authHash: string | null; k8s: { operation: string; target: string | null; namespace: string | null } | null }[];
+  http: { version: string; method: string; path: string; status: number | null; userAgent: string | null; auth: string | null; authHash: string | null; authIdentity?: Record<string, unknown> | null; k8s: { operation: string; target: string | null; namespace: string | null } | null }[];
 }
 
 function analyze(rec: KubectlRecording, pcap = rec.pcap): Promise<{ text: string; doc: { captures: { anomalies: Record<string, number> }[]; flows: Flow[] } }> {
@@ -99,7 +99,10 @@ describe.skipIf(!hasKubectlLab)('a real kubectl against API servers on a lab net
     expect(tls13.auth).toBe('bearer');
     expect(tls13.authHash).toMatch(/^sha256:[0-9a-f]{16}$/);
     expect(text).not.toContain(TOKEN);
+    for (const part of TOKEN.split('.')) expect(text).not.toContain(part);
     expect(one('cp1', 6443).findings).not.toContain('bearer-token-cleartext');
+    // Whose it is, read from its claims before it was dropped.
+    expect(tls13.authIdentity).toMatchObject({ kind: 'jwt', subject: 'CiRhbGljZQ', issuer: 'https://dex.lab.example', audiences: ['kubernetes'], expires: 4_102_444_800 });
   });
 
   it('says a person is at the client end: by the user agent, and by the administrator certificate over TLS 1.2', () => {
@@ -119,6 +122,13 @@ describe.skipIf(!hasKubectlLab)('a real kubectl against API servers on a lab net
       expect(role.get(kubectlAddress('admin'))).toBe('user');
       expect(role.get(kubectlAddress('cp1'))).toBe('apiserver');
       expect(role.get(kubectlAddress('cp2'))).toBe('apiserver');
+      // The incident responder's question: where was this credential used, and was it ever in cleartext.
+      const used = d.prepare(`SELECT subject, kind, client, server, port, cleartext, requests FROM v_credentials ORDER BY server, port`).all() as
+        { subject: string; kind: string; client: string; server: string; port: number; cleartext: number; requests: number }[];
+      expect(used.map((u) => [u.subject, u.kind, u.client, u.server, u.port, u.cleartext])).toEqual([
+        ['CiRhbGljZQ', 'jwt', kubectlAddress('admin'), kubectlAddress('cp1'), 6443, 0],
+      ]);
+      expect(used[0]!.requests).toBeGreaterThanOrEqual(4);
     } finally {
       d.close();
     }

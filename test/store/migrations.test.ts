@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema';
-import { PAGE_SIZE, iterateStoredFlows, openStore } from '../../src/store/store';
+import { PAGE_SIZE, iterateStoredFlows, openStore, openStoreReadOnly } from '../../src/store/store';
 
 const dir = mkdtempSync(join(tmpdir(), 'pw-migrate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -175,6 +175,36 @@ describe('schema migrations', () => {
     const again = openStore(join(dir, 'new.db'));
     expect(again.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
     again.close();
+  });
+
+  it('bring an older database up to date when a reader opens it, so the dashboard and queries see the current schema', () => {
+    const file = join(dir, 'v12-read.db');
+    const old = databaseAt(12, file);
+    old.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('a.pcap', 'complete', '2026-01-01')`).run();
+    old.prepare(`INSERT INTO flows (${FLOW_COLUMNS}) VALUES (1, 'c1f1', '1:abc=', 'tcp', 4, '10.0.0.1', 40000, '10.0.0.2', 8080,
+      1, 2, 1, 8, 4, 4, 300, 500, 60, 200, 'ShADadFf', 'SF', 0, 'fin', 'http')`).run();
+    old.prepare(`INSERT INTO http_requests (flow_id, seq, ts, method, path, auth, auth_hash) VALUES (1, 0, 1.5, 'GET', '/pods', 'bearer', 'sha256:0123456789abcdef')`).run();
+    old.close();
+    const db = openStoreReadOnly(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.prepare(`SELECT auth_hash, scheme, subject, client, cleartext, requests FROM v_credentials`).all()).toEqual([
+      { auth_hash: 'sha256:0123456789abcdef', scheme: 'bearer', subject: null, client: '10.0.0.1', cleartext: 1, requests: 1 },
+    ]);
+    expect(() => db.prepare(`DELETE FROM flows`).run()).toThrow(/readonly/);
+    db.close();
+  });
+
+  it('refuse, saying why, an older database a reader cannot upgrade (another process holds its write lock)', () => {
+    const file = join(dir, 'v12-locked.db');
+    const writer = databaseAt(12, file);
+    writer.pragma('journal_mode = WAL');
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      expect(() => openStoreReadOnly(file)).toThrow(/schema 12 is older than this planewatch's \(\d+\) and could not be upgraded: database is locked/);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
   });
 
   it('refuse a database from a newer planewatch', () => {

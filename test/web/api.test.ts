@@ -97,6 +97,11 @@ describe('API routes', () => {
     expect(n.body.tls.serverChain.map((c: any) => c.issuedByNext)).toEqual([true, null]);
     const p = await get(`/api/flows/${fx.ids.get(fx.keys.proxy!)}`);
     expect(p.body.http[0]).toMatchObject({ path: HOSTILE.path, userAgent: HOSTILE.userAgent, auth: 'bearer', k8sOperation: 'proxy' });
+    expect(p.body.http[0]).toMatchObject({
+      authSubject: 'system:serviceaccount:default:web', authExpires: 1_700_003_500,
+      authHolder: `service account default/web, bound to pod default/${HOSTILE.pod} on node worker-2`,
+    });
+    expect(k.body.http.every((h: any) => h.authSubject === null && h.authHolder === null)).toBe(true);
     const s = await get(`/api/flows/${fx.ids.get(fx.keys.ssh!)}`);
     expect(s.body.ssh.serverBanner).toMatch(/^SSH-2.0-OpenSSH/);
     expect((await get('/api/flows/999999')).status).toBe(404);

@@ -177,6 +177,8 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await open(`#/flow/${fx.ids.get(fx.keys.proxy!)}`, 'flow');
     await expect(page.getByText(HOSTILE.userAgent, { exact: true }).isVisible()).resolves.toBe(true);
     await expect(page.getByText(HOSTILE.path, { exact: true }).first().isVisible()).resolves.toBe(true);
+    // whose the request's token is, its pod name from the wire shown as text
+    await expect(page.locator('[data-auth-holder]').first().textContent()).resolves.toBe(`service account default/web, bound to pod default/${HOSTILE.pod} on node worker-2`);
     await page.screenshot({ path: `${ARTIFACTS}/web-hostile-http.png`, fullPage: true });
     await open(`#/flow/${fx.ids.get(fx.keys.proxyTls!)}`, 'flow');
     await expect(page.locator('.cert-subject').first().textContent()).resolves.toBe(HOSTILE.subject);

@@ -17,6 +17,7 @@ interface FlowsOptions {
   port?: string;
   app?: string;
   finding?: string;
+  credential?: string;
   since?: string;
   until?: string;
   limit: string;
@@ -33,6 +34,7 @@ export function registerFlowsCommand(program: Command): void {
     .option('--port <n>', 'only flows to this server port')
     .option('--app <app>', 'only this application protocol (tls, http, http2, ssh, unknown)', appName)
     .option('--finding <rule>', 'only flows that raised this finding', findingRule)
+    .option('--credential <who>', "only flows whose requests carry this credential: its subject (system:serviceaccount:<ns>:<name>, a user) or its hash (sha256:…)")
     .option('--since <time>', 'only flows active at or after this time (ISO 8601 or epoch seconds)')
     .option('--until <time>', 'only flows that started at or before this time')
     .option('--limit <n>', 'at most this many rows', '100')
@@ -63,6 +65,10 @@ export function registerFlowsCommand(program: Command): void {
       if (opts.finding) {
         where.push('id IN (SELECT flow_id FROM findings WHERE rule = ?)');
         params.push(opts.finding);
+      }
+      if (opts.credential) {
+        where.push('id IN (SELECT flow_id FROM http_requests WHERE auth_subject = ? OR auth_hash = ?)');
+        params.push(opts.credential, opts.credential);
       }
       try {
         if (opts.since) {

@@ -4,6 +4,7 @@ import { http1Factory, MAX_HEADER_BYTES, MAX_REQUESTS_PER_FLOW, probeHttp1, Http
 import { ProbeResult } from '../../../dissectors/types';
 import type { HttpRequestRecord } from '../../../src/model/records';
 import { expectSplitInvariant, run, seg, type Segment } from './helpers';
+import { legacyTokenClaims, signedJwt } from './tokens';
 import { stampOf } from '../../../src/flow/packet-stamp';
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -73,6 +74,25 @@ describe('Http1Dissector', () => {
     expect(result[2]!.authHash).toBeNull();
     expect(result[2]!.version).toBe('1.0');
     expect(JSON.stringify(result)).not.toContain(basic);
+  });
+
+  it('reads whose each credential is: a legacy service-account token, a bootstrap token, a basic user', () => {
+    const legacy = signedJwt(legacyTokenClaims('ci', 'deployer', 'deployer-token-4f9xq'));
+    const basic = Buffer.from('admin:hunter2').toString('base64');
+    const { result } = run(http1Factory, [
+      seg(0, `GET /api/v1/secrets HTTP/1.1\r\nAuthorization: Bearer ${legacy}\r\n\r\n` +
+        'POST /apis/certificates.k8s.io/v1/certificatesigningrequests HTTP/1.1\r\nAuthorization: Bearer 07401b.f395accd246ae52d\r\nContent-Length: 0\r\n\r\n' +
+        `GET /healthz HTTP/1.1\r\nAuthorization: Basic ${basic}\r\n\r\n` +
+        `GET /version HTTP/1.1\r\nAuthorization: bearer ${legacy}\r\n\r\n`),
+    ]);
+    expect(result.map((r) => [r.authIdentity?.kind, r.authIdentity?.subject])).toEqual([
+      ['serviceaccount-legacy', 'system:serviceaccount:ci:deployer'],
+      ['bootstrap', 'system:bootstrap:07401b'],
+      ['basic', 'admin'],
+      ['serviceaccount-legacy', 'system:serviceaccount:ci:deployer'],
+    ]);
+    const text = JSON.stringify(result);
+    for (const secret of [legacy.split('.')[2]!, 'f395accd246ae52d', 'hunter2', basic]) expect(text).not.toContain(secret);
   });
 
   it('matches pipelined responses in order: Content-Length, HEAD, 204, 304, and chunked', () => {

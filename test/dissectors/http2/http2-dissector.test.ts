@@ -4,6 +4,7 @@ import { http2Factory, probeHttp2, CLIENT_PREFACE, MAX_STREAMS, Http2Dissector }
 import { ProbeResult } from '../../../dissectors/types';
 import { expectSplitInvariant, hex, run, type Segment } from '../http/helpers';
 import { recordHttp2, request } from './record-h2';
+import { boundTokenClaims, signedJwt } from '../http/tokens';
 
 const eq = (a: unknown, b: unknown) => expect(a).toEqual(b);
 const TOKEN = 'h2-bearer-token-value-9f8e7d';
@@ -66,6 +67,30 @@ describe('Http2Dissector on node:http2 conversations', () => {
     expect(create).toMatchObject({ requestBodyBytes: 7, responseBodyBytes: 11, k8s: { operation: 'create', target: 'configmaps' } });
     expect(JSON.stringify(result)).not.toContain(TOKEN);
     expect((dissector as Http2Dissector).goAway).toMatchObject({ errorCode: 0, lastStreamId: expect.any(Number) });
+  });
+
+  it('reads whose a service-account token is, keeping its claims and not the token', async () => {
+    const token = signedJwt(boundTokenClaims({ namespace: 'monitoring', serviceAccount: 'prometheus', pod: 'prometheus-0', node: 'worker-2' }));
+    const conv = await recordHttp2(
+      (stream) => {
+        stream.respond({ ':status': 200 });
+        stream.end();
+      },
+      async (client) => {
+        // The same token on every request, as client-go sends it; and one request without it.
+        for (let i = 0; i < 3; i++) await request(client, { ':method': 'GET', ':path': '/api/v1/nodes', authorization: `Bearer ${token}` });
+        await request(client, { ':method': 'GET', ':path': '/version' });
+      },
+    );
+    const { result, anomalies } = run(http2Factory, conv);
+    expect(anomalies).toEqual([]);
+    expect(result.map((r) => r.authIdentity?.subject ?? null)).toEqual([
+      'system:serviceaccount:monitoring:prometheus', 'system:serviceaccount:monitoring:prometheus', 'system:serviceaccount:monitoring:prometheus', null,
+    ]);
+    expect(result[0]!.authIdentity).toMatchObject({ kind: 'serviceaccount', pod: 'prometheus-0', node: 'worker-2' });
+    const text = JSON.stringify(result);
+    expect(text).not.toContain(token.split('.')[2]!);
+    expect(text).not.toContain(token.split('.')[1]!);
   });
 
   it('is split invariant (whole, byte by byte, every split point)', async () => {

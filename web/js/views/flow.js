@@ -74,7 +74,9 @@ function httpCard(reqs) {
       h('td', null, String(r.seq)), h('td', { class: 'nowrap' }, fmtTime(r.ts)), h('td', null, r.method || '—'),
       h('td', { class: 'mono wrap' }, r.path || '—'), h('td', { class: 'mono' }, r.host || '—'),
       h('td', { class: 'wrap ua' }, r.userAgent || '—'),
-      h('td', null, r.auth || '—', r.authHash ? h('div', { class: 'sub mono' }, r.authHash) : null),
+      h('td', null, r.auth || '—', r.authHolder ? h('div', { class: 'sub', 'data-auth-holder': '' }, r.authHolder) : null,
+        r.authExpires !== null && r.authExpires !== undefined ? h('div', { class: 'sub' }, `expires ${fmtTime(r.authExpires)}`) : null,
+        r.authHash ? h('div', { class: 'sub mono' }, r.authHash) : null),
       h('td', null, r.status ? `${r.status} ${r.reason || ''}` : '—'),
       h('td', null, r.k8sOperation ? `${r.k8sApi}: ${r.k8sOperation}${r.k8sTarget ? ` ${r.k8sTarget}` : ''}${r.k8sNamespace ? ` ${r.k8sNamespace}/` : ''}${r.k8sName || ''}` : '—',
         r.xForwardedFor ? h('div', { class: 'sub' }, `X-Forwarded-For ${r.xForwardedFor}`) : null)))))));

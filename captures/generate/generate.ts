@@ -16,7 +16,8 @@ export const DEFAULT_SEED = 20260302;
 /** The scenario whose variants (interfaces, SLL2, VLAN, VXLAN) are written. */
 export const VARIANT_SCENARIO = 'kubelet-logs-exec-self-signed';
 /** The scenario written once more as pcapng with its keys in a Decryption Secrets Block. */
-export const DSB_SCENARIO = 'kubelet-logs-tls13';
+/** Scenarios written once more as pcapng with their keys in a Decryption Secrets Block. */
+export const DSB_SCENARIOS: readonly string[] = ['kubelet-logs-tls13', 'token-used-elsewhere'];
 
 export interface GenerateOptions {
   seed?: number;
@@ -86,7 +87,7 @@ export async function generateSamples(o: GenerateOptions): Promise<GeneratedSamp
         writeTruth(samples, file.replace(/\.pcap(ng)?$/, ''), { ...truth, capture: file, scenario: `${sc.sentence} (${variantLabel(file)})` });
       }
     }
-    if (sc.name === DSB_SCENARIO && keyLog) {
+    if (DSB_SCENARIOS.includes(sc.name) && keyLog) {
       const file = `${sc.name}.dsb.pcapng`;
       writePcapng(join(samples, file), ctx.cap.packets, { keyLog });
       files.push(file);
@@ -130,8 +131,8 @@ function decryptedTruth(t: TruthFile, file: string): TruthFile {
       ...c,
       pathDetail: c.actualOperation ? { operation: c.actualOperation } : c.pathDetail,
       // Self-signed worker-3@… leaf: once readable it does not chain to the cluster CA.
-      findings: c.findings.map((f) => (f === 'kubelet-tls-indeterminate' ? 'kubelet-tls-unverified' : f)),
-      tls: c.tls ? { ...c.tls, serverSubject: c.tls.actualServerSubject, clientSubject: 'O=kubeadm:cluster-admins, CN=kube-apiserver-kubelet-client' } : null,
+      findings: c.actualFindings ?? c.findings.map((f) => (f === 'kubelet-tls-indeterminate' ? 'kubelet-tls-unverified' : f)),
+      tls: c.tls ? { ...c.tls, serverSubject: c.tls.actualServerSubject, clientSubject: c.tls.actualClientSubject ?? c.tls.clientSubject } : null,
       http: c.actualHttp ?? c.http,
     })),
   };

@@ -1,4 +1,4 @@
-/** The path and finding ids of DESIGN.md §3.1/§3.2 the samples must cover. */
+/** The path and finding ids the samples must cover: those of DESIGN.md §3.1/§3.2, and planewatch's own. */
 export { PATH_IDS } from '../../src/model/analysis.js';
 
 export const FINDING_IDS = [
@@ -19,5 +19,7 @@ export const FINDING_IDS = [
   'tls-handshake-failure',
   'cert-changed',
   'untrusted-network',
+  // beyond DESIGN.md §3.2
+  'token-used-elsewhere',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];

@@ -1,8 +1,11 @@
 /** The inventory (`kubectl get nodes,pods,services -A -o json`) and the cluster network file. */
 import { CLUSTER } from './cluster.js';
 
+/** The uid the inventory gives an object of this name (tokens bound to a pod carry its uid). */
+export const uidOf = (name: string): string => `00000000-0000-4000-8000-${Buffer.from(name).toString('hex').padEnd(12, '0').slice(0, 12)}`;
+
 const meta = (name: string, namespace?: string, extra: Record<string, unknown> = {}) => ({
-  name, ...(namespace ? { namespace } : {}), uid: `00000000-0000-4000-8000-${Buffer.from(name).toString('hex').padEnd(12, '0').slice(0, 12)}`,
+  name, ...(namespace ? { namespace } : {}), uid: uidOf(name),
   creationTimestamp: '2025-09-01T00:00:00Z', ...extra,
 });
 

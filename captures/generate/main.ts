@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   }
   const t0 = Date.now();
   const samples = await generateSamples({ outDir: o.dir, seed: Number(o.seed), only: o.only?.split(','), newPki: o.newPki });
-  if (!o.only) writeReadme(o.dir, samples);
+  // The table is read from every truth file on disk, those of scenarios not regenerated included.
+  writeReadme(o.dir, samples);
   for (const s of samples) console.log(`${s.name}: ${s.packets} packets, ${s.truth.connections.length} connections → ${s.files.join(', ')}`);
   console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   // Stacks may leave timers (keep-alive, ssh2) behind; the work is done.

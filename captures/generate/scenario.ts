@@ -54,6 +54,7 @@ export function tlsTruth(pki: Pki, s: TlsSetup, extra: Partial<TruthTls> = {}): 
     serverSubject: hidden || extra.alert ? (extra.alert ? leaf : null) : leaf,
     actualServerSubject: leaf,
     clientSubject: !hidden && s.clientCert ? pki.get(s.clientCert).subject : null,
+    ...(hidden && s.clientCert ? { actualClientSubject: pki.get(s.clientCert).subject } : {}),
     clientCertRequested: s.requestCert ?? false,
     alert: null,
     ...extra,

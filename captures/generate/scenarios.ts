@@ -2,7 +2,9 @@
  * The scenario list: one small capture per control-plane path and per risk. Each scenario drives real
  * stacks and states, connection by connection, what planewatch must conclude (DESIGN.md §3).
  */
+import { sign } from 'node:crypto';
 import { CLUSTER, apiserverUA, componentUA, kubeletUA } from './cluster.js';
+import { uidOf } from './inventory.js';
 import type { ScenarioContext } from './scenario.js';
 import { tlsTruth } from './scenario.js';
 import { http1Exchange, http2Exchange, sshTunnel, tlsClose, tlsHandshake, type HttpCall, type TlsSetup } from './stacks.js';
@@ -440,7 +442,47 @@ export const SCENARIOS: Scenario[] = [
         tls: tlsTruth(ctx.pki, setup), http: [], ssh: null, actualHttp: toTruth(calls, null) });
     },
   },
+  {
+    name: 'token-used-elsewhere',
+    sentence: "Pod default/web-1 on worker-2 lists the ci namespace's Secrets from the API server (TLS 1.3) with a service-account token bound to another pod, ci/runner-6b8f9d-xk2lp on worker-1: a stolen token. Its requests, and so the token's claims, are visible with the key log.",
+    async run(ctx) {
+      const runner = 'runner-6b8f9d-xk2lp';
+      const token = boundServiceAccountToken(ctx, { namespace: 'ci', serviceAccount: 'runner', pod: runner, podUid: uidOf(runner), node: CLUSTER.workers[0]!.name });
+      const setup: TlsSetup = { version: '1.3', serverCert: 'apiserver', alpn: ['http/1.1'] };
+      const calls: HttpCall[] = [{ method: 'GET', path: '/api/v1/namespaces/ci/secrets', headers: {
+        Host: API, 'User-Agent': 'curl/8.5.0', Authorization: `Bearer ${token}`, Accept: 'application/json' },
+      responseBody: json({ kind: 'SecretList', apiVersion: 'v1', items: [] }) }];
+      const ends = await ctx.tcp('10.244.2.9', API, async (wire) => {
+        const pair = await tlsHandshake(wire, ctx.cap, ctx.pki, setup);
+        await http1Exchange(wire, ctx.cap, pair.client, pair.server, calls);
+        await tlsClose(wire, pair);
+      });
+      ctx.truth.push({ ...ends, transport: 'tcp', app: 'tls', path: 'pod-to-apiserver', pathDetail: {}, findings: [],
+        actualFindings: ['token-used-elsewhere'], tls: tlsTruth(ctx.pki, setup), http: [], ssh: null, actualHttp: toTruth(calls, null) });
+    },
+  },
 ];
+
+/**
+ * A token as the API server issues it for a pod (TokenRequest, bound to the pod): RS256 over the
+ * claims, signed with the API server's key, valid for an hour from ten minutes before the scenario.
+ */
+function boundServiceAccountToken(ctx: ScenarioContext, o: { namespace: string; serviceAccount: string; pod: string; podUid: string; node: string }): string {
+  const iat = Math.floor(ctx.cap.nowUs / 1e6) - 600;
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const header = b64({ alg: 'RS256', kid: 'planewatch-samples' });
+  const claims = b64({
+    aud: ['https://kubernetes.default.svc.cluster.local'], exp: iat + 3607, iat, iss: 'https://kubernetes.default.svc.cluster.local',
+    jti: uidOf(`${o.pod}-token`),
+    'kubernetes.io': {
+      namespace: o.namespace, node: { name: o.node, uid: uidOf(o.node) }, pod: { name: o.pod, uid: o.podUid },
+      serviceaccount: { name: o.serviceAccount, uid: uidOf(o.serviceAccount) }, warnafter: iat + 3607,
+    },
+    nbf: iat, sub: `system:serviceaccount:${o.namespace}:${o.serviceAccount}`,
+  });
+  const signature = sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), ctx.pki.get('apiserver').keyPem).toString('base64url');
+  return `${header}.${claims}.${signature}`;
+}
 
 function etcdRange(authority = '127.0.0.1:2379') {
   void authority;

@@ -12,6 +12,8 @@ export interface TruthTls {
   /** The leaf the server really sent, for humans and for analyses with a key log. */
   actualServerSubject: string;
   clientSubject: string | null;
+  /** Under TLS 1.3 the client certificate sent, visible with the key log (absent when none was). */
+  actualClientSubject?: string;
   clientCertRequested: boolean;
   /** Fatal alert, e.g. "unknown_ca", when the handshake failed. */
   alert: string | null;
@@ -40,6 +42,8 @@ export interface TruthConnection {
   actualOperation?: string;
   /** Requests really sent inside TLS or SSH (visible only with keys). */
   actualHttp?: TruthHttp[];
+  /** Findings once the requests inside TLS are readable, where they differ from `findings`. */
+  actualFindings?: FindingId[];
   note?: string;
 }
 

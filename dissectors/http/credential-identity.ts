@@ -43,6 +43,7 @@ function emptyIdentity(kind: CredentialIdentity['kind']): CredentialIdentity {
     namespace: null,
     serviceAccount: null,
     pod: null,
+    podUid: null,
     node: null,
     secret: null,
     audiences: [],
@@ -87,6 +88,7 @@ function jwtIdentity(token: string): CredentialIdentity | null {
     id.namespace = str(k8s.namespace);
     id.serviceAccount = nameOf(k8s.serviceaccount);
     id.pod = nameOf(k8s.pod);
+    id.podUid = isObject(k8s.pod) ? str(k8s.pod.uid) : null;
     id.node = nameOf(k8s.node);
     id.secret = nameOf(k8s.secret);
   } else if (id.issuer === LEGACY_ISSUER || typeof claims[`${LEGACY_PREFIX}namespace`] === 'string') {

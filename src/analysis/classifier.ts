@@ -292,7 +292,12 @@ function classifyView(f: FlowRecord, t: Topology, nat: NatPair | undefined): Cla
       return result('controlplane-to-apiserver', base + 0.45, [serverWhy, own.reason]);
     }
     if (own?.role === 'node') return result('node-to-apiserver', base + 0.45, [serverWhy, own.reason]);
-    if (own?.role === 'pod') return result('pod-to-apiserver', base + 0.45, [serverWhy, own.reason]);
+    if (own?.role === 'pod') {
+      // The address may be known as another pod (the token travelled): both are said.
+      const address = describeRole(t, c, 'pod');
+      const named = own.name != null && address.includes(own.name);
+      return result('pod-to-apiserver', base + 0.45, named || ev(t, c, 'pod').s < SOME ? [serverWhy, own.reason] : [serverWhy, own.reason, address]);
+    }
     const onHost = isLoopback(c) || c === s;
     // A person's tool (kubectl, helm …) is none of the documented clients: wherever it runs, the
     // closest path is kept, with that said and a lower confidence.

@@ -10,7 +10,7 @@ import type { Role } from './topology';
  */
 
 /** The client identity this connection shows by itself: its client certificate or user agent. */
-export function ownClientIdentity(f: FlowRecord): { role: Role; reason: string } | null {
+export function ownClientIdentity(f: FlowRecord): { role: Role; reason: string; name?: string | null } | null {
   const cert = f.tls?.clientCertificates[0];
   if (cert) {
     const cn = cert.subjectCN ?? '';

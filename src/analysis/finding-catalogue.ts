@@ -167,6 +167,15 @@ export const FINDINGS: Record<string, FindingDefinition> = {
     reference: DOC,
     cis: null,
   },
+  'token-used-elsewhere': {
+    id: 'token-used-elsewhere',
+    severity: 'high',
+    title: "A pod's service-account token used from another workload",
+    recommendation:
+      "The token's claims bind it to one pod, yet another pod or node of the cluster presented it: the token was most likely taken from that pod (a mounted token file is readable by anything that can read the pod's filesystem). Delete the pod the token is bound to (its tokens stop being accepted with it), find how the presenting workload obtained it, and review what the service account may do.",
+    reference: `${DOC}#node-to-control-plane`,
+    cis: 'CIS Kubernetes Benchmark 5.1.6: service account tokens are only mounted where necessary',
+  },
 };
 
 export const FINDING_IDS = Object.keys(FINDINGS);

@@ -4,7 +4,7 @@ import type { CertificateInfo, HttpRequestRecord } from '../model/records';
 import { describeIdentity, ownCredential } from './client-identity';
 import type { Classification, Finding } from '../model/analysis';
 import { FINDINGS } from './finding-catalogue';
-import { canJudgeNetworks, insideCluster } from './inventory';
+import { canJudgeNetworks, inNetworks, insideCluster } from './inventory';
 import type { Topology, SeenChain } from './topology';
 import { hostMatches, verifyChain, type CaBundle } from '../../dissectors/x509/verify-chain';
 import { isKnownNonApiClient } from './classifier';
@@ -193,6 +193,11 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
   if (controlPlane && f.tls) out.push(...tlsHygiene(f));
   if (controlPlane) out.push(...certChanged(f, ctx));
 
+  if (controlPlane) {
+    const elsewhere = tokenUsedElsewhere(f, ctx.topology);
+    if (elsewhere !== null) out.push(elsewhere);
+  }
+
   const inv = ctx.topology.inventory;
   if (controlPlane && canJudgeNetworks(inv)) {
     const outside = [f.client.ip, f.server.ip].filter((ip) => !insideCluster(inv, ip));
@@ -288,4 +293,46 @@ function credentialHolder(h: HttpRequestRecord): string {
     validity = ', no expiry';
   }
   return `; ${describeIdentity(id)}${validity}`;
+}
+
+/**
+ * A token bound to a pod, presented by another pod or node of the cluster (by the inventory): the
+ * token left its pod. Only said when the inventory knows the pod the token names (the same pod, by
+ * uid) and knows the presenting address as another workload of the cluster: an address it does not
+ * know (a load balancer in front of the API servers, which hides every client behind its own address)
+ * proves nothing. The pod's own address and its node's (a host-network pod, a source NAT to the node)
+ * are where the token belongs, and so is any address of the connection before a NAT rewrote it.
+ */
+function tokenUsedElsewhere(f: FlowRecord, t: Topology): Finding | null {
+  const inv = t.inventory;
+  if (inv.podsByName.size === 0) return null;
+  const pair = t.natPairOf(f);
+  const clients = pair ? [pair.original.client.ip, pair.translated.client.ip] : [f.client.ip];
+  for (const h of f.http) {
+    const id = h.authIdentity;
+    if (!id || id.pod === null || id.namespace === null || h.xForwardedFor || h.xForwardedUri || h.xForwardedHost) continue;
+    const pod = inv.podsByName.get(`${id.namespace}/${id.pod}`);
+    if (!pod || pod.uid === null || id.podUid === null || pod.uid !== id.podUid) continue;
+    const home = new Set(pod.ips);
+    if (pod.hostIP !== null) home.add(pod.hostIP);
+    for (const [ip, n] of inv.nodes) if (n.name === pod.node || n.name === id.node) home.add(ip);
+    if (clients.some((ip) => home.has(ip))) continue;
+    const other = workloadAt(inv, f.client.ip);
+    if (other === null) continue;
+    const where = pod.ips.length > 0 ? `at ${pod.ips.join(', ')}${pod.node !== null ? ` on node ${pod.node}` : ''}` : `on node ${pod.node ?? '?'}`;
+    return make('token-used-elsewhere', f,
+      `${conn(f)}: the service-account token of pod ${id.namespace}/${id.pod} (uid ${id.podUid}), which the inventory places ${where}, was presented from ${f.client.ip} (${other}) with ${h.method} ${h.path.slice(0, 100)} at frame ${h.frame} (${h.authHash ?? 'hash unavailable'})`,
+      h.frame, h.ts);
+  }
+  return null;
+}
+
+/** What the inventory knows an address as, when it is a workload of the cluster: a pod or a node. */
+function workloadAt(inv: Topology['inventory'], ip: string): string | null {
+  const pod = inv.pods.get(ip);
+  if (pod) return `pod ${pod.namespace}/${pod.name}`;
+  const node = inv.nodes.get(ip);
+  if (node) return `node ${node.name}`;
+  if (inv.hasPodNetworks && inNetworks(inv.podNetworks, ip)) return 'an address in the pod network';
+  return null;
 }

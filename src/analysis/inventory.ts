@@ -8,6 +8,11 @@ import { BlockList, isIP } from 'node:net';
 export interface Inventory {
   nodes: Map<string, { name: string; controlPlane: boolean }>; // address → node
   pods: Map<string, { namespace: string; name: string; node: string | null; hostNetwork: boolean; component: string | null }>;
+  /**
+   * Every pod by "namespace/name" (host-network ones too): its uid, addresses and node's address, to
+   * tell where a token bound to it may legitimately come from.
+   */
+  podsByName: Map<string, InventoryPod>;
   services: Map<string, { namespace: string; name: string }>; // cluster IP → service
   apiServers: Set<string>;
   etcdServers: Set<string>;
@@ -36,6 +41,7 @@ export function emptyInventory(): Inventory {
   return {
     nodes: new Map(),
     pods: new Map(),
+    podsByName: new Map(),
     services: new Map(),
     apiServers: new Set(),
     etcdServers: new Set(),
@@ -54,6 +60,14 @@ export function emptyInventory(): Inventory {
 }
 
 export type InventoryServerRole = 'apiserver' | 'etcd' | 'konnectivity-server';
+
+export interface InventoryPod {
+  uid: string | null;
+  ips: string[];
+  /** The address of the node it runs on. */
+  hostIP: string | null;
+  node: string | null;
+}
 
 /**
  * Where a server the inventory lists without ports listens: the API server's secure port as kubeadm
@@ -156,7 +170,7 @@ function addCidr(inv: Inventory, list: BlockList, cidr: string, source: string):
 
 interface K8sObject {
   kind?: string;
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; uid?: string; labels?: Record<string, string> };
   spec?: {
     nodeName?: string; hostNetwork?: boolean; clusterIP?: string; clusterIPs?: string[];
     containers?: { command?: unknown; args?: unknown }[];
@@ -248,6 +262,12 @@ function addKubernetesObject(inv: Inventory, o: K8sObject): void {
         for (const part of [c.command, c.args]) if (Array.isArray(part)) for (const a of part) if (typeof a === 'string') args.push(a);
       }
       const ports = component !== null ? componentPorts(component, args) : [];
+      inv.podsByName.set(`${ns}/${name}`, {
+        uid: typeof o.metadata?.uid === 'string' ? o.metadata.uid : null,
+        ips: [...ips].filter((ip) => isIP(ip) !== 0),
+        hostIP: o.status?.hostIP && isIP(o.status.hostIP) ? o.status.hostIP : null,
+        node: o.spec?.nodeName ?? null,
+      });
       for (const ip of ips) {
         if (!isIP(ip)) continue;
         // A host-network pod shares its node's address: the address stays the node's.

@@ -112,6 +112,8 @@ export interface CredentialIdentity {
   serviceAccount: string | null;
   /** The pod a bound token was issued for, and its node (Kubernetes 1.30 and later add the node). */
   pod: string | null;
+  /** The pod's uid: a token names the one pod it was issued for, not a later pod of the same name. */
+  podUid: string | null;
   node: string | null;
   /** The Secret a legacy token (or a token bound to a Secret) came from. */
   secret: string | null;

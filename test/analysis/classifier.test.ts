@@ -547,3 +547,50 @@ describe('what a client’s credential says of it', () => {
     expect(r!.findings.find((x) => x.rule === 'kubelet-direct-access')!.evidence).toContain('it sends the bearer token of service account default/debug, bound to pod default/debug-shell');
   });
 });
+
+describe('a pod’s token presented by another workload (token-used-elsewhere)', () => {
+  const RUNNER_UID = '6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f';
+  const node = (name: string, ip: string) => ({ kind: 'Node', metadata: { name }, status: { addresses: [{ type: 'InternalIP', address: ip }] } });
+  const pod = (ns: string, name: string, uid: string, ip: string, nodeName: string, hostIP: string) =>
+    ({ kind: 'Pod', metadata: { name, namespace: ns, uid }, spec: { nodeName }, status: { podIP: ip, podIPs: [{ ip }], hostIP } });
+  const inventory = { inventory: { apiVersion: 'v1', kind: 'List', items: [
+    node('worker-1', '10.0.0.21'), node('worker-2', '10.0.0.22'), node('gateway', '10.0.0.30'),
+    pod('ci', 'runner-6b8f9d-xk2lp', RUNNER_UID, '10.244.1.6', 'worker-1', '10.0.0.21'),
+    pod('default', 'web-1', '0a0b0c0d-0000-4000-8000-000000000001', '10.244.2.9', 'worker-2', '10.0.0.22'),
+  ] } };
+  const runnerToken = (uid = RUNNER_UID) => {
+    const claims = boundTokenClaims({ namespace: 'ci', serviceAccount: 'runner', pod: 'runner-6b8f9d-xk2lp', node: 'worker-1', exp: 4_000_000_000 });
+    ((claims['kubernetes.io'] as { pod: { uid: string } }).pod).uid = uid;
+    return signedJwt(claims);
+  };
+  const from = (client: string, token = runnerToken(), over: Partial<FlowRecord> = {}) => {
+    const r = req('GET', '/api/v1/namespaces/ci/secrets');
+    applyAuthorization(r, `Bearer ${token}`);
+    return flow(`${client}:45000`, '10.0.0.10:6443', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [r], ...over });
+  };
+  const raised = (flows: FlowRecord[]) => analyse(flows, inventory).map((r) => r.findings.filter((x) => x.rule === 'token-used-elsewhere'));
+
+  it('is raised when another pod of the cluster presents the token, naming both', () => {
+    const [found] = raised([from('10.244.2.9')]);
+    expect(found).toHaveLength(1);
+    expect(found![0]!.severity).toBe('high');
+    expect(found![0]!.evidence).toContain(`the service-account token of pod ci/runner-6b8f9d-xk2lp (uid ${RUNNER_UID}), which the inventory places at 10.244.1.6 on node worker-1, was presented from 10.244.2.9 (pod default/web-1) with GET /api/v1/namespaces/ci/secrets`);
+    expect(found![0]!.frame).toBe(4);
+    // Another node of the cluster too.
+    expect(raised([from('10.0.0.22')])[0]).toHaveLength(1);
+  });
+
+  it('is not raised from the pod itself or its node, from an address the inventory does not know, or for an earlier pod of the same name', () => {
+    expect(raised([from('10.244.1.6'), from('10.0.0.21'), from('10.0.0.5'), from('10.244.2.9', runnerToken('11111111-2222-4333-8444-555555555555'))]).flat()).toEqual([]);
+  });
+
+  it('is not raised for the view a source NAT rewrote, whose original client is the pod', () => {
+    const views = (link: string | null) => [
+      from('10.244.1.6', runnerToken(), { id: 'pod-side', natLink: link }),
+      { ...from('10.0.0.30', runnerToken(), { id: 'gateway-side', natLink: link }), client: { ip: '10.0.0.30', port: 45000 } },
+    ];
+    expect(raised(views('7a-8b@1')).flat()).toEqual([]);
+    // Without the link the gateway's view alone is another node presenting the pod's token.
+    expect(raised(views(null))[1]).toHaveLength(1);
+  });
+});

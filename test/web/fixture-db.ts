@@ -198,7 +198,7 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}
     rec: flow(API, 44000, '10.244.2.7', 8080, {
       app: 'http',
       http: [
-        http({ method: 'GET', path: HOSTILE.path, host: '10.244.2.7:8080', userAgent: HOSTILE.userAgent, auth: 'bearer', authHash: 'sha256:0f1e2d3c4b5a6978', authIdentity: { kind: 'serviceaccount', subject: 'system:serviceaccount:default:web', issuer: 'https://kubernetes.default.svc', namespace: 'default', serviceAccount: 'web', pod: HOSTILE.pod, node: 'worker-2', secret: null, audiences: [], issuedAt: T0 - 100, notBefore: T0 - 100, expires: T0 + 3500 }, xForwardedFor: '10.0.0.99', xForwardedUri: '/api/v1/namespaces/default/pods/web/proxy/', k8s: { api: 'apiserver', operation: 'proxy', target: 'pod', namespace: 'default', name: 'web', scheme: 'http' } }),
+        http({ method: 'GET', path: HOSTILE.path, host: '10.244.2.7:8080', userAgent: HOSTILE.userAgent, auth: 'bearer', authHash: 'sha256:0f1e2d3c4b5a6978', authIdentity: { kind: 'serviceaccount', subject: 'system:serviceaccount:default:web', issuer: 'https://kubernetes.default.svc', namespace: 'default', serviceAccount: 'web', pod: HOSTILE.pod, podUid: null, node: 'worker-2', secret: null, audiences: [], issuedAt: T0 - 100, notBefore: T0 - 100, expires: T0 + 3500 }, xForwardedFor: '10.0.0.99', xForwardedUri: '/api/v1/namespaces/default/pods/web/proxy/', k8s: { api: 'apiserver', operation: 'proxy', target: 'pod', namespace: 'default', name: 'web', scheme: 'http' } }),
         http({ method: 'POST', path: '/healthz', host: '10.244.2.7:8080', userAgent: 'kube-apiserver/v1.31.0', status: 204, reason: 'No Content' }),
       ],
     }),

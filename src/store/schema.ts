@@ -470,6 +470,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE http_requests ADD COLUMN auth_subject TEXT;
   ALTER TABLE http_requests ADD COLUMN auth_identity TEXT;
   CREATE INDEX http_auth_subject ON http_requests(auth_subject) WHERE auth_subject IS NOT NULL;
+  CREATE INDEX http_auth_hash ON http_requests(auth_hash) WHERE auth_hash IS NOT NULL;
   CREATE VIEW v_credentials AS
     SELECT h.auth_hash, h.auth AS scheme, h.auth_subject AS subject,
            json_extract(h.auth_identity, '$.kind') AS kind,

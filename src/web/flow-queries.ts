@@ -21,6 +21,8 @@ export interface FlowFilter {
   severity?: Severity[];
   minSeverity?: Severity;
   rule?: string;
+  /** A credential's subject or hash: flows whose requests carry it. */
+  credential?: string;
   ip?: string;
   client?: string;
   server?: string;
@@ -127,6 +129,10 @@ export function flowWhere(f: FlowFilter, stmts: StatementCache): { sql: string; 
         : 'id IN (SELECT flow_id FROM findings WHERE rule = ?)',
     );
     params.push(f.rule);
+  }
+  if (f.credential) {
+    parts.push('id IN (SELECT flow_id FROM http_requests WHERE auth_subject = ? OR auth_hash = ?)');
+    params.push(f.credential, f.credential);
   }
   if (f.ip) {
     parts.push('(client_ip = ? OR server_ip = ?)');

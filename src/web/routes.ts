@@ -14,9 +14,11 @@ import {
   endpointDetail,
   listCaptures,
   listCertificates,
+  listCredentials,
   listEndpoints,
   listFindings,
   type CertificateQuery,
+  type CredentialQuery,
   type EndpointQuery,
   type FindingQuery,
 } from './catalog-queries';
@@ -98,6 +100,13 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       params: S.ipParams,
       response: S.endpointDetailResponse,
       handler: (req, reply) => endpointDetail(stmts, agg, (req.params as { ip: string }).ip) ?? notFound(reply, 'endpoint'),
+    },
+    {
+      url: '/api/credentials',
+      summary: 'Credentials seen in requests (hashes only): whose each claims to be, where it was used, and whether in cleartext',
+      querystring: S.credentialsQuery,
+      response: S.credentialsResponse,
+      handler: (req) => listCredentials(stmts, req.query as CredentialQuery),
     },
     {
       url: '/api/certificates',

@@ -65,6 +65,7 @@ export const flowsQuery: Schema = {
     severity: multi(severityEnum, 'worst finding severity on the flow'),
     minSeverity: { ...severityEnum, description: 'flows whose worst finding is at least this severe' },
     rule: { type: 'string', enum: [...FINDING_IDS], description: 'flows with a finding of this rule' },
+    credential: { type: 'string', maxLength: 300, description: "flows whose requests carry this credential: its subject (system:serviceaccount:<ns>:<name>) or hash (sha256:…)" },
     ip: { ...ip, description: 'client or server address' },
     client: { ...ip, description: 'client address' },
     server: { ...ip, description: 'server address' },
@@ -129,6 +130,17 @@ export const endpointsQuery: Schema = {
     role: { type: 'string', maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' },
     q: { ...search, description: 'substring of address or name' },
     sort: { type: 'string', enum: [...ENDPOINT_SORTS], default: 'bytes' },
+    limit,
+    offset,
+  },
+};
+
+export const credentialsQuery: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    q: { ...search, description: 'substring of the subject, namespace, service account, pod or hash' },
+    cleartext: { type: 'boolean', description: 'only credentials that (never) crossed without TLS' },
     limit,
     offset,
   },
@@ -271,6 +283,10 @@ export const endpointDetailResponse = obj({
 
 const certificateListItem = obj({ certificate: certificateItem, flows: int, servers: strList });
 export const certificatesResponse = list(certificateListItem, { total: int, limit: int, offset: int });
+export const credentialsResponse = list(obj({
+  authHash: str, scheme: str, subject: nstr, kind: nstr, holder: nstr, expires: nnum,
+  requests: int, flows: int, clients: strList, servers: strList, cleartext: bool, firstTs: nnum, lastTs: nnum,
+}), { total: int, limit: int, offset: int });
 export const certificateDetailResponse = obj({
   certificate: certificateItem,
   flows: int,

@@ -107,6 +107,27 @@ describe('API routes', () => {
     expect((await get('/api/flows/999999')).status).toBe(404);
   });
 
+  it('credentials: each by hash, whose it claims to be, where it was used, cleartext first; flows filter by it', async () => {
+    const all = await get('/api/credentials');
+    expect(all.status).toBe(200);
+    expect(all.body.total).toBe(1);
+    expect(all.body.items[0]).toMatchObject({
+      authHash: 'sha256:0f1e2d3c4b5a6978', scheme: 'bearer', subject: 'system:serviceaccount:default:web', kind: 'serviceaccount',
+      holder: `service account default/web, bound to pod default/${HOSTILE.pod} on node worker-2`, expires: 1_700_003_500,
+      requests: 1, flows: 1, clients: ['10.0.0.10'], servers: ['10.244.2.7:8080'], cleartext: true,
+    });
+    expect((await get('/api/credentials?cleartext=false')).body.total).toBe(0);
+    expect((await get('/api/credentials?q=default%3Aweb')).body.total).toBe(1);
+    expect((await get('/api/credentials?q=worker-2')).body.total).toBe(1);
+    expect((await get('/api/credentials?q=kube-system')).body.total).toBe(0);
+    expect((await get('/api/credentials?cleartext=maybe')).status).toBe(400);
+    for (const credential of ['sha256:0f1e2d3c4b5a6978', 'system:serviceaccount:default:web']) {
+      const flows = await get(`/api/flows?credential=${encodeURIComponent(credential)}`);
+      expect(flows.body.items.map((f: any) => f.id)).toEqual([fx.ids.get(fx.keys.proxy!)]);
+    }
+    expect((await get('/api/flows?credential=sha256%3A0000000000000000')).body.items).toEqual([]);
+  });
+
   it('findings filter by rule, severity and path', async () => {
     expect((await get('/api/findings?severity=critical')).body.total).toBe(3);
     expect((await get('/api/findings?severity=critical&severity=high')).body.total).toBe(7);

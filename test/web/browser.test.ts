@@ -188,7 +188,18 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect(page.getByText(HOSTILE.reference, { exact: true }).isVisible()).resolves.toBe(true);
     await open('#/certificates', 'certificates');
     await open('#/endpoints', 'endpoints');
-    for (const hash of ['#/findings', '#/certificates', `#/flow/${fx.ids.get(fx.keys.proxy!)}`, `#/flow/${fx.ids.get(fx.keys.proxyTls!)}`]) {
+    // Credentials: the token's holder shown as text, and its flows one click away.
+    await open('#/credentials', 'credentials');
+    await expect(page.locator('.credentials-table tbody tr').count()).resolves.toBe(1);
+    await expect(page.locator('[data-subject]').textContent()).resolves.toBe('system:serviceaccount:default:web');
+    await expect(page.getByText(`bound to pod default/${HOSTILE.pod}`, { exact: false }).isVisible()).resolves.toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}/web-credentials.png` });
+    await page.evaluate(() => delete document.body.dataset.ready);
+    await page.locator('a[data-flows]').click();
+    await waitView('flows');
+    await expect(page.locator('.flows-table tbody tr').count()).resolves.toBe(1);
+    await expect(page.locator('a.chip').textContent()).resolves.toBe('credential: sha256:0f1e2d3c4b5a6978 ✕');
+    for (const hash of ['#/findings', '#/certificates', '#/credentials', `#/flow/${fx.ids.get(fx.keys.proxy!)}`, `#/flow/${fx.ids.get(fx.keys.proxyTls!)}`]) {
       await open(hash, hash.startsWith('#/flow/') ? 'flow' : hash.slice(2));
       const injected = await page.evaluate(() => ({
         xss: (window as unknown as { __xss?: unknown }).__xss,

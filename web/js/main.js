@@ -10,6 +10,7 @@ import { renderFlows } from './views/flows.js';
 import { renderFlow } from './views/flow.js';
 import { renderEndpoints, renderEndpoint } from './views/endpoints.js';
 import { renderCertificates, renderCertificate } from './views/certificates.js';
+import { renderCredentials } from './views/credentials.js';
 
 const VIEWS = {
   overview: { nav: 'overview', render: renderOverview, autoRefresh: true },
@@ -20,6 +21,7 @@ const VIEWS = {
   endpoint: { nav: 'endpoints', render: renderEndpoint, autoRefresh: false },
   certificates: { nav: 'certificates', render: renderCertificates, autoRefresh: false },
   certificate: { nav: 'certificates', render: renderCertificate, autoRefresh: false },
+  credentials: { nav: 'credentials', render: renderCredentials, autoRefresh: false },
 };
 
 const root = document.getElementById('view');

@@ -27,7 +27,7 @@ export async function renderFlows(root, route) {
     return h('a', { href: href('flows', null, { ...p, sort: key, order: nextOrder, cursor: undefined }), class: `sort ${active ? `active ${order}` : ''}`, 'data-sort': key },
       SORTABLE[key], active ? (order === 'desc' ? ' ↓' : ' ↑') : '');
   };
-  const extra = ['clientGroup', 'serverGroup', 'capture', 'minSeverity'].filter((k) => p[k]);
+  const extra = ['clientGroup', 'serverGroup', 'capture', 'minSeverity', 'credential'].filter((k) => p[k]);
   const table = h('table', { class: 'grid flows-table' },
     h('thead', null, h('tr', null,
       h('th', null, sortLink('time')), h('th', null, sortLink('client')), h('th', null, sortLink('server')), h('th', null, sortLink('path')),

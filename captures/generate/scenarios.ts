@@ -448,7 +448,8 @@ export const SCENARIOS: Scenario[] = [
     async run(ctx) {
       const runner = 'runner-6b8f9d-xk2lp';
       const token = boundServiceAccountToken(ctx, { namespace: 'ci', serviceAccount: 'runner', pod: runner, podUid: uidOf(runner), node: CLUSTER.workers[0]!.name });
-      const setup: TlsSetup = { version: '1.3', serverCert: 'apiserver', alpn: ['http/1.1'] };
+      // The API server asks for a client certificate (it accepts one if given); the pod sends none.
+      const setup: TlsSetup = { version: '1.3', serverCert: 'apiserver', requestCert: true, alpn: ['http/1.1'] };
       const calls: HttpCall[] = [{ method: 'GET', path: '/api/v1/namespaces/ci/secrets', headers: {
         Host: API, 'User-Agent': 'curl/8.5.0', Authorization: `Bearer ${token}`, Accept: 'application/json' },
       responseBody: json({ kind: 'SecretList', apiVersion: 'v1', items: [] }) }];

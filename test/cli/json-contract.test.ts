@@ -34,6 +34,8 @@ describe('analyze --json contract', () => {
     const f = o.flows.find((x: any) => x.http.length > 0);
     expect(f.http[0]).toMatchObject({ method: expect.any(String), path: expect.any(String), auth: 'bearer', authHash: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) });
     expect(JSON.stringify(o)).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/); // no JWT-shaped token anywhere
+    // whose it is, from its claims
+    expect(f.http[0].authIdentity).toMatchObject({ kind: 'serviceaccount', subject: 'system:serviceaccount:ci:runner', namespace: 'ci', serviceAccount: 'runner' });
   });
 
   it('shows SSH banners and HASSH', () => {

@@ -15,6 +15,7 @@ describe('credentialIdentity', () => {
       namespace: 'kube-system',
       serviceAccount: 'coredns',
       pod: 'coredns-69cbfb9798-jv9gn',
+      podUid: '778a530c-b3f4-47c0-9cd5-ab018fb64f33',
       node: 'worker-1',
       secret: null,
       audiences: ['https://kubernetes.default.svc.cluster.local'],

@@ -457,9 +457,11 @@ export class Topology {
     // (a pod or a node where someone runs kubectl stays a pod or a node).
     const person = personEvidence(f);
     if (person !== null) client.claim('user', USER_STRENGTH, `${person} ${where}`);
-    // A credential names its holder as surely as a user agent does (a token bound to a pod, kube-proxy's).
+    // A credential names its holder as surely as a user agent does (kube-proxy's, a controller's). A
+    // pod's token is weaker evidence for the address: a host-network pod (a CNI agent) shares its
+    // node's, and what shows the node (its kubelet's certificate or user agent) must prevail there.
     const credential = credentialRole(f);
-    if (credential !== null) client.claim(credential.role, 0.8, `sends the ${credential.reason} ${where}`, credential.name);
+    if (credential !== null) client.claim(credential.role, credential.role === 'pod' ? 0.6 : 0.8, `sends the ${credential.reason} ${where}`, credential.name);
 
     for (const h of f.http) {
       const ua = h.userAgent ?? '';

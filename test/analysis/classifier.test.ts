@@ -594,3 +594,20 @@ describe('a pod’s token presented by another workload (token-used-elsewhere)',
     expect(raised(views(null))[1]).toHaveLength(1);
   });
 });
+
+describe('a host-network pod’s token on a node’s address', () => {
+  it('leaves the address a node for its other connections: what shows the kubelet prevails', () => {
+    const cilium = signedJwt(boundTokenClaims({ namespace: 'kube-system', serviceAccount: 'cilium', pod: 'cilium-x7k2p', node: 'worker-1' }));
+    const r = req('GET', '/api/v1/nodes');
+    applyAuthorization(r, `Bearer ${cilium}`);
+    const agent = flow('10.0.0.21:41000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [r] });
+    // The kubelet seen by its user agent alone (a decrypted connection with no client certificate).
+    const kubelet12 = flow('10.0.0.21:41001', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [req('GET', '/api/v1/nodes/worker-1', { userAgent: 'kubelet/v1.31.0 (linux/amd64) kubernetes/9a9f1ec' })] });
+    const kubelet13 = flow('10.0.0.21:41002', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3') });
+    const [a, k12, k13] = analyse([agent, kubelet12, kubelet13], { inventory: { apiServers: ['10.0.0.10'] } });
+    // The agent's own connection is a pod's, by its token; the node's other connection stays the node's.
+    expect(a!.c.path).toBe('pod-to-apiserver');
+    expect(k12!.c.path).toBe('node-to-apiserver');
+    expect(k13!.c.path).toBe('node-to-apiserver');
+  });
+});

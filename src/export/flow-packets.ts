@@ -16,7 +16,7 @@ import { DEFAULT_FRAGMENT_LIMITS } from '../decode/ip-fragments';
 import { MutableStamp } from '../flow/packet-stamp';
 import type { CaptureError } from '../ingest/capture-error';
 import type { Frame } from '../ingest/frame';
-import { readCapture } from '../ingest/read-capture';
+import { readCaptureFrames } from './ring-files';
 import type { CaptureFileWriter } from './frame-writers';
 
 /** One stored flow to extract: its tuple and where it lies in its capture. */
@@ -157,7 +157,7 @@ export async function findFlowFrames(file: string, flows: FlowSelector[]): Promi
     }
     frames.push(f.number);
   };
-  const info = await readCapture(file, sink, { hash: false, signal: abort.signal });
+  const info = await readCaptureFrames(file, sink, { hash: false, signal: abort.signal, fromFrame: firstWanted });
   if (fragmentFrames) frames.sort((a, b) => a - b);
   return { frames, perFlow, error: info.error };
 }
@@ -185,7 +185,7 @@ export async function copyFrames(file: string, frames: number[], out: FrameWrite
       abort.abort();
     }
   };
-  const info = await readCapture(file, sink, { hash: false, signal: abort.signal });
+  const info = await readCaptureFrames(file, sink, { hash: false, signal: abort.signal, fromFrame: frames[0] });
   if (failure !== null) throw failure;
   return info.error;
 }

@@ -60,6 +60,11 @@ export interface LiveOptions {
   writeFile?: string;
   /** The largest `writeFile` may grow, in bytes (packets beyond are analysed, not written). */
   writeLimit?: number;
+  /**
+   * Keep a ring of this many files of `writeLimit` bytes instead of one file (ring-files.ts names
+   * them after `writeFile`); the oldest is deleted as each new one begins.
+   */
+  writeRing?: number;
   inventory?: string[];
   ca?: string[];
   /**
@@ -113,7 +118,7 @@ export async function runLive(opts: LiveOptions): Promise<LiveResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const given = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? []);
   // Opened first: a path that cannot be written is an error before anything is recorded.
-  const file = opts.writeFile !== undefined ? new LiveCaptureFile(opts.writeFile, interfaceName(opts.source), opts.writeLimit) : null;
+  const file = opts.writeFile !== undefined ? new LiveCaptureFile(opts.writeFile, interfaceName(opts.source), opts.writeLimit, opts.writeRing ?? null) : null;
   try {
     const db = openStore(opts.db);
     const run = new LiveRun(db, opts, given, log, file);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FdSink } from '../export/byte-sink';
-import { locateCapture } from '../export/capture-location';
+import { flowPacketsProblem, locateCapture } from '../export/capture-location';
 import { packetsFileName, STORED_FLOW_SELECTOR_SQL, writeFlowPackets, type StoredFlowSelector } from '../export/flow-packets';
 import { captureFileWriter } from '../export/frame-writers';
 import { openStoreReadOnly, type Db } from '../store/store';
@@ -291,7 +291,8 @@ export class DbDataSource implements TuiDataSource {
     const row = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`).get(id) as StoredFlowSelector | undefined;
     if (row === undefined) return 'flow not found';
     const where = locateCapture(row.captureFile, this.file);
-    if (!('file' in where)) return `${where.problem}: its packets cannot be read again`;
+    const problem = flowPacketsProblem(where, row.firstFrame);
+    if (problem !== null || !('file' in where)) return `${problem}: its packets cannot be read again`;
     const out = join(this.packetsDir, packetsFileName(row.key));
     try {
       const writer = captureFileWriter('pcapng', FdSink.open(out));

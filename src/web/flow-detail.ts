@@ -2,7 +2,7 @@
  * One connection with everything known about it: tuple and timing, classification, TLS with the
  * certificate chains and a verification verdict, HTTP requests, SSH, findings.
  */
-import { locateCapture } from '../export/capture-location';
+import { flowPacketsProblem, locateCapture } from '../export/capture-location';
 import { describeIdentity } from '../analysis/client-identity';
 import type { CredentialIdentity } from '../model/records';
 import { parseJson, type StatementCache } from './statements';
@@ -160,7 +160,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
       reasons: parseJson<string[]>(r.reasons, []), worstSeverity: r.worst_severity, findingCount: r.finding_count,
       natPeers,
       // Whether GET /api/flows/:id/packets can read the capture again, and if not, why.
-      packets: packetsAvailability(r.packets_file ?? r.file, dbFile),
+      packets: packetsAvailability(r.packets_file ?? r.file, r.first_frame, dbFile),
     },
     tls,
     http,
@@ -169,10 +169,10 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
   };
 }
 
-function packetsAvailability(file: string | null, dbFile: string): { available: boolean; problem: string | null } {
+function packetsAvailability(file: string | null, firstFrame: number, dbFile: string): { available: boolean; problem: string | null } {
   if (file === null) return { available: false, problem: 'the capture is not recorded' };
-  const where = locateCapture(file, dbFile);
-  return 'file' in where ? { available: true, problem: null } : { available: false, problem: where.problem };
+  const problem = flowPacketsProblem(locateCapture(file, dbFile), firstFrame);
+  return problem === null ? { available: true, problem: null } : { available: false, problem };
 }
 
 /** Whose a request's credential claims to be: the subject, a line describing it, and its expiry. */

@@ -6,7 +6,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { ByteSink } from '../export/byte-sink';
-import { locateCapture } from '../export/capture-location';
+import { flowPacketsProblem, locateCapture } from '../export/capture-location';
 import { copyFrames, findFlowFrames, packetsFileName, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
 import { captureFileWriter } from '../export/frame-writers';
 import type { StatementCache } from './statements';
@@ -26,8 +26,9 @@ export async function sendFlowPackets(stmts: StatementCache, dbFile: string, id:
   const row = stmts.one<StoredFlowSelector>(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`, [id]);
   if (row === undefined) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'flow not found' });
   const where = locateCapture(row.captureFile, dbFile);
-  if (!('file' in where)) {
-    return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `${where.problem}: its packets cannot be read again` });
+  const problem = flowPacketsProblem(where, row.firstFrame);
+  if (problem !== null || !('file' in where)) {
+    return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `${problem}: its packets cannot be read again` });
   }
   const found = await findFlowFrames(where.file, [row]);
   const out = new PassThrough();

@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -162,6 +162,102 @@ describe('planewatch live --write', () => {
     d.close();
     expect(planewatch(['live', '--stdin', '--db', db, '--write-limit', '1'], readFileSync(sample)).code).toBe(2);
   }, 60_000);
+
+  it('--ring N: a ring of files of --write-limit each, the newest N kept; flows extract across them, those whose files are gone say so', async () => {
+    const sample = join(SAMPLES, 'kubelet-logs-exec-self-signed.vxlan.pcap');
+    const ringDir = join(dir, 'ring');
+    mkdirSync(ringDir);
+    const db = join(ringDir, 'ring.db');
+    const base = join(ringDir, 'cap.pcapng');
+    const r = planewatch(['live', '--stdin', '--db', db, '--write', base, '--write-limit', '0.004', '--ring', '3'], readFileSync(sample));
+    expect(r.code).toBe(0);
+    const original = (await framesOf(sample)).frames;
+    expect(r.stderr).toContain(`${original.length} packets written to the ring of files ${base}`);
+    // Three pieces left, named with their sequence and the run's number of their first frame.
+    const names = readdirSync(ringDir).filter((n) => n.startsWith('cap_')).sort();
+    expect(names).toHaveLength(3);
+    const pieces = names.map((n) => {
+      const m = /^cap_(\d{5})_f(\d+)\.pcapng$/.exec(n)!;
+      expect(m, n).not.toBeNull();
+      return { file: join(ringDir, n), seq: Number(m[1]), first: Number(m[2]) };
+    });
+    expect(pieces.map((p) => p.seq)).toEqual([pieces[0]!.seq, pieces[0]!.seq + 1, pieces[0]!.seq + 2]);
+    expect(pieces[0]!.seq).toBeGreaterThan(1);
+    // Each piece at most the limit (a piece holds one packet at least), and together the frames
+    // of the run from the oldest piece's first on.
+    const kept: FrameView[] = [];
+    for (const p of pieces) {
+      const frames = (await framesOf(p.file)).frames;
+      expect(p.first).toBe(pieces[0]!.first + kept.length);
+      expect(statSync(p.file).size <= 4000 || frames.length === 1).toBe(true);
+      kept.push(...frames);
+    }
+    expect(kept).toEqual(original.slice(pieces[0]!.first - 1));
+
+    const flows = flowsOf(db);
+    const gone = flows.filter((f) => f.first_frame < pieces[0]!.first);
+    const whole = flows.filter((f) => f.first_frame >= pieces[0]!.first);
+    expect(gone.length).toBeGreaterThan(0);
+    expect(whole.length).toBeGreaterThan(0);
+    // A flow in the pieces still there (spanning several of them) extracts whole, as from the sample.
+    const origDb = join(ringDir, 'orig.db');
+    expect(planewatch(['analyze', sample, '--db', origDb, '--quiet']).code).toBe(0);
+    const d = new Database(db, { readonly: true });
+    const idOf = (key: string) => d.prepare(`SELECT id FROM flows WHERE flow_key = ?`).pluck().get(key) as number;
+    const app = await buildApp({ dbFile: db });
+    try {
+      for (const f of whole) {
+        const out = join(ringDir, `${f.key}.pcapng`);
+        const x = planewatch(['extract', f.key, '--db', db, '-o', out]);
+        expect(x.stderr).toMatch(new RegExp(`^${f.packets} packets of 1 flow written to `));
+        const twin = flowsOf(origDb).find((o) => o.community_id === f.community_id && o.first_frame === f.first_frame)!;
+        const fromSample = join(ringDir, `${f.key}.from-sample.pcapng`);
+        expect(planewatch(['extract', twin.key, '--db', origDb, '-o', fromSample]).code).toBe(0);
+        expect((await framesOf(out)).frames).toEqual((await framesOf(fromSample)).frames);
+        expect((await app.inject({ method: 'GET', url: `/api/flows/${idOf(f.key)}/packets` })).rawPayload.equals(readFileSync(out))).toBe(true);
+      }
+      // One whose first packets were in a deleted piece: said by extract, the dashboard and findings.
+      const lost = gone[0]!;
+      const x = planewatch(['extract', lost.key, '--db', db, '-o', join(ringDir, 'lost.pcapng')]);
+      expect(x.stderr).toContain(`${lost.key}: `);
+      expect(x.stderr).toContain(`has deleted the one holding frame ${lost.first_frame} (it keeps frames from ${pieces[0]!.first} on)`);
+      const detail = (await app.inject({ method: 'GET', url: `/api/flows/${idOf(lost.key)}` })).json().flow.packets;
+      expect(detail.available).toBe(false);
+      expect(detail.problem).toMatch(/has deleted the one holding frame/);
+      expect((await app.inject({ method: 'GET', url: `/api/flows/${idOf(lost.key)}/packets` })).statusCode).toBe(404);
+    } finally {
+      await app.close();
+      d.close();
+    }
+    const listed = planewatch(['findings', '--db', db]).stdout.toString();
+    expect(listed).toMatch(/^ {3}packets: not available \(the ring of files .*cap\.pcapng was written to has deleted the one holding frame \d+/m);
+    expect(listed).toMatch(/^ {3}packets: planewatch extract c1f\d+ --db /m);
+    expect(planewatch(['live', '--stdin', '--db', db, '--write', base, '--ring', '2'], readFileSync(sample)).code).toBe(2);
+  }, 120_000);
+
+  it('--ring: every piece carries the TLS secrets learned so far, so each decrypts on its own', async () => {
+    const sample = join(SAMPLES, 'kubelet-logs-tls13.dsb.pcapng');
+    const ringDir = join(dir, 'ring-secrets');
+    mkdirSync(ringDir);
+    const base = join(ringDir, 'tls.pcapng');
+    const file = new LiveCaptureFile(base, 'eth0', 2500, 10);
+    const info = await readCapture(sample, (f) => file.add(f), { onSecrets: (s) => file.secrets(Buffer.from(s.data).toString('latin1')) });
+    expect(info.error).toBeNull();
+    file.close();
+    const names = readdirSync(ringDir).sort();
+    expect(names.length).toBeGreaterThan(2);
+    expect(file.piecesBegun).toBe(names.length);
+    const lines = info.keyLog.split('\n').filter((l) => l.trim() !== '');
+    expect(lines.length).toBeGreaterThan(0);
+    let frames = 0;
+    for (const n of names) {
+      const piece = await framesOf(join(ringDir, n));
+      for (const l of lines) expect(piece.keyLog, n).toContain(l.trim());
+      frames += piece.frames.length;
+    }
+    expect(frames).toBe(info.packets);
+    expect(file.packets).toBe(info.packets);
+  });
 
   it('at its limit, what was written is in the file at once, not at the end of the run', async () => {
     const sample = join(SAMPLES, 'kubelet-logs-exec-self-signed.vxlan.pcap');

@@ -7,7 +7,7 @@ import { collect, findingRule, positiveInt } from '../option-parsers';
 import { FdSink, type ByteSink } from '../../export/byte-sink';
 import { captureFileWriter, type CaptureFileFormat } from '../../export/frame-writers';
 import { STORED_FLOW_SELECTOR_SQL, writeFlowPackets, type StoredFlowSelector } from '../../export/flow-packets';
-import { locateCapture } from '../../export/capture-location';
+import { flowPacketsProblem, locateCapture } from '../../export/capture-location';
 import { STDIN_CAPTURE } from '../../model/records';
 import { terminalSafe } from '../../report/terminal-text';
 
@@ -133,9 +133,14 @@ export function registerExtractCommand(program: Command): void {
             damaged = true;
             process.stderr.write(`planewatch extract: ${error.message} (the frames before it are written)\n`);
           }
+          const where = opts.capture === undefined ? locateCapture(src.file, dbFile) : null;
           src.flows.forEach((f, j) => {
-            // Fewer than stored: not the capture the flow came from, or one cut short since.
-            if (perFlow[j]! < f.packets) {
+            // A ring of files that deleted the flow's first packets says so; else fewer than stored
+            // means not the capture the flow came from, or one cut short since.
+            const gone = where === null ? null : flowPacketsProblem(where, f.firstFrame);
+            if (gone !== null) {
+              process.stderr.write(`planewatch extract: ${f.key}: ${perFlow[j]} of its ${f.packets} packets written: ${gone}\n`);
+            } else if (perFlow[j]! < f.packets) {
               process.stderr.write(`planewatch extract: ${f.key}: ${perFlow[j]} of its ${f.packets} packets found in ${src.file}: is it the capture the flow came from?\n`);
             }
           });

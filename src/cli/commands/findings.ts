@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { endpointText } from '../../decode/address';
-import { locateCapture, type CaptureLocation } from '../../export/capture-location';
+import { flowPacketsProblem, locateCapture, type CaptureLocation } from '../../export/capture-location';
 import { openStoreReadOnly } from '../../store/store';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { SEVERITIES, severityRank, type Severity } from '../../model/analysis';
@@ -27,9 +27,11 @@ interface FindingsOptions {
 function findingText(r: Record<string, string | number | null>, dbArg: string, packets: CaptureLocation | null): string {
   const sev = String(r.severity);
   const key = r.flow_key === null || r.flow_key === undefined ? null : terminalSafe(String(r.flow_key));
+  // Kept when the frame the finding rests on still is (a ring of files deletes its oldest).
+  const problem = packets === null ? null : flowPacketsProblem(packets, typeof r.frame === 'number' ? r.frame : 0);
   const packetsLine = key === null || packets === null ? ''
-    : 'file' in packets ? `   packets: planewatch extract ${key}${dbArg} -o ${key}.pcapng\n`
-    : `   packets: not available (${terminalSafe(packets.problem, 300)})\n`;
+    : problem === null ? `   packets: planewatch extract ${key}${dbArg} -o ${key}.pcapng\n`
+    : `   packets: not available (${terminalSafe(problem, 300)})\n`;
   return (
     `${SEVERITY_MARK[sev] ?? ''} [${sev}] ${r.rule} — ${terminalSafe(String(r.title))}\n` +
     `   flow ${terminalSafe(String(r.flow_key ?? '-'))} ${terminalSafe(endpointText(String(r.client_ip), Number(r.client_port)))} → ${terminalSafe(endpointText(String(r.server_ip), Number(r.server_port)))} (${r.path}) at ${r.time ?? '-'}, frame ${r.frame ?? '-'}\n` +

@@ -4,7 +4,7 @@ import { parseListen } from '../../live/udp-mirror-source';
 import type { MirrorKind } from '../../live/tunnel-frame';
 import { terminalSafe } from '../../report/terminal-text';
 import { DB_OPTION_HELP, EXIT, defaultDbPath } from '../db-path';
-import { collect, positiveNumber } from '../option-parsers';
+import { collect, positiveInt, positiveNumber } from '../option-parsers';
 import { loadTui } from '../../tui/load-tui';
 
 interface LiveCommandOptions {
@@ -19,6 +19,7 @@ interface LiveCommandOptions {
   evidence?: string;
   write?: string;
   writeLimit?: number;
+  ring?: number;
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
@@ -44,6 +45,7 @@ export function registerLiveCommand(program: Command): void {
     .option('--evidence <dir>', 'write the packets of every flow that raised a finding to DIR/<flow>.pcap')
     .option('-w, --write <file>', 'also write every packet analysed to FILE (pcapng, with the TLS secrets learned), where extract and the dashboard find the flows\' packets')
     .option('--write-limit <MB>', 'stop writing the --write file when it reaches this size, in MB (the capture goes on)', positiveNumber)
+    .option('--ring <N>', 'with --write-limit: keep writing, to a ring of N files of that size (FILE_00001_f1.pcapng …, the oldest deleted), as dumpcap -b files:N', positiveInt)
     .option('--idle-timeout <seconds>', 'end flows idle this long', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveNumber)
     .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
@@ -70,6 +72,7 @@ function pickSource(opts: LiveCommandOptions): LiveSource | string {
   if (opts.bpf !== undefined && opts.interface === undefined) return '--bpf applies to -i only';
   if (opts.write === '-') return '--write needs a file name (standard output is not a capture here)';
   if (opts.writeLimit !== undefined && opts.write === undefined) return '--write-limit applies to --write only';
+  if (opts.ring !== undefined && opts.writeLimit === undefined) return '--ring needs --write FILE and --write-limit MB (the size of each file)';
   return chosen[0]!;
 }
 
@@ -107,6 +110,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
       evidenceDir: opts.evidence,
       writeFile: opts.write,
       writeLimit: opts.writeLimit === undefined ? undefined : opts.writeLimit * 1e6,
+      writeRing: opts.ring,
       inventory: opts.inventory,
       ca: opts.ca,
       keyLogFiles: opts.keylog,
@@ -129,7 +133,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
     process.stderr.write(
       `planewatch: ${r.packets} packets, ${r.flows} flows, kernel drops ${r.kernelDrops}, our drops ${r.ourDrops}` +
         `${opts.evidence ? `, ${r.evidenceFiles} evidence files` : ''}` +
-        `${r.packetsWritten !== null ? `, ${r.packetsWritten} packets written to ${terminalSafe(opts.write!, 300)}` : ''} → ${terminalSafe(db, 300)}\n`,
+        `${r.packetsWritten !== null ? `, ${r.packetsWritten} packets written to ${opts.ring !== undefined ? 'the ring of files ' : ''}${terminalSafe(opts.write!, 300)}` : ''} → ${terminalSafe(db, 300)}\n`,
     );
     return EXIT.OK;
   } catch (e) {

@@ -8,6 +8,7 @@ import { FdSink, type ByteSink } from '../../export/byte-sink';
 import { captureFileWriter, type CaptureFileFormat } from '../../export/frame-writers';
 import { STORED_FLOW_SELECTOR_SQL, writeFlowPackets, type StoredFlowSelector } from '../../export/flow-packets';
 import { flowPacketsProblem, locateCapture } from '../../export/capture-location';
+import { ringStart } from '../../export/ring-files';
 import { STDIN_CAPTURE } from '../../model/records';
 import { terminalSafe } from '../../report/terminal-text';
 
@@ -52,7 +53,8 @@ function selectFlows(db: Db, keys: string[], opts: ExtractOptions): StoredFlowSe
 /** The file to read a capture's packets from: --capture, or where the stored path leads. */
 function captureFile(storedFile: string, dbFile: string, override: string | undefined): string {
   if (override !== undefined) {
-    if (!existsSync(override)) fail(EXIT.ERROR, `no capture at ${override}`);
+    // A ring of files (`live --write FILE --ring N`) is named by FILE, which is no file itself.
+    if (!existsSync(override) && ringStart(override) === null) fail(EXIT.ERROR, `no capture at ${override}`);
     return override;
   }
   const where = locateCapture(storedFile, dbFile);

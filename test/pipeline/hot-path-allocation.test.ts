@@ -6,7 +6,7 @@
  * optimised, then count what the next packets allocate with V8's sampling heap profiler.
  */
 import { Session } from 'node:inspector/promises';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -226,6 +226,33 @@ describe('hot path', () => {
       expect(info.error).toBeNull();
       expect(frames).toBe(file.packets);
       expect(frames).toBeGreaterThan(800_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('and nothing per packet writing to a ring of files (live --write --ring): only a new file costs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-hot-ring-'));
+    try {
+      const engine = new Engine({ onFlowEnd: () => {}, sessionFactory: () => new SummingSession() });
+      // 16 MB pieces, three kept: a dozen new files over the run.
+      const file = new LiveCaptureFile(join(dir, 'live.pcapng'), 'eth0', 16e6, 3);
+      const traffic = new Traffic(engine, new Uint8Array(64).fill(0x41), null, (f) => file.add(f));
+      const { perPacket, top } = await allocatedPerPacket(traffic, 400_000, LIMIT);
+      expect(perPacket, `bytes allocated by function: ${JSON.stringify(top)}`).toBeLessThan(LIMIT);
+      file.close();
+      expect(file.failure).toBeNull();
+      expect(file.piecesBegun).toBeGreaterThan(4);
+      // The three newest pieces are left, whole captures each, holding the run's last frames.
+      const pieces = readdirSync(dir).sort();
+      expect(pieces).toHaveLength(3);
+      let frames = 0;
+      for (const p of pieces) {
+        const info = await readCapture(join(dir, p), () => frames++);
+        expect(info.error).toBeNull();
+      }
+      expect(frames).toBeGreaterThan(100_000);
+      expect(frames).toBeLessThan(file.packets);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

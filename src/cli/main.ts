@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, registerAnalyze } from './commands/analyze';
 import { registerExtractCommand } from './commands/extract';
 import { registerFindingsCommand } from './commands/findings';
+import { registerCredentialsCommand } from './commands/credentials';
 import { registerFlowsCommand } from './commands/flows';
 import { registerQueryCommand } from './commands/query';
 import { registerReclassifyCommand } from './commands/reclassify';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerFindingsCommand(program);
   registerFlowsCommand(program);
+  registerCredentialsCommand(program);
   registerExtractCommand(program);
   registerQueryCommand(program);
   registerReclassifyCommand(program);

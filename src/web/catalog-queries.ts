@@ -8,6 +8,7 @@ import { likeContains, parseJson, placeholders, type StatementCache } from './st
 import { CERT_COLUMNS, certificateFromRow, FINDING_SELECT, findingItemFromRow, type CertificateRow, type FindingRow } from './row-mappers';
 import type { Aggregates } from './aggregates';
 import { currentCaptureStatus } from '../store/store';
+import { CREDENTIAL_ENDPOINTS_SQL, CREDENTIAL_USES_SQL, type CredentialUseRow } from '../store/credential-uses';
 import { endpointText } from '../decode/address';
 import { describeIdentity } from '../analysis/client-identity';
 import type { CredentialIdentity } from '../model/records';
@@ -189,17 +190,6 @@ export interface CredentialQuery extends Page {
   cleartext?: boolean;
 }
 
-/** Every credential seen, by hash: its claimed holder, where it was used, and whether in cleartext. */
-const CREDENTIAL_USES = `SELECT h.auth_hash AS hash, h.auth AS scheme, MAX(h.auth_subject) AS subject, MAX(h.auth_identity) AS identity,
-    COUNT(*) AS requests, COUNT(DISTINCT h.flow_id) AS flows, MIN(h.ts) AS first_ts, MAX(h.ts) AS last_ts,
-    MAX(NOT EXISTS (SELECT 1 FROM tls_sessions t WHERE t.flow_id = h.flow_id)) AS cleartext
-  FROM http_requests h WHERE h.auth_hash IS NOT NULL GROUP BY h.auth_hash, h.auth`;
-
-interface CredentialRow {
-  hash: string; scheme: string; subject: string | null; identity: string | null; requests: number; flows: number;
-  first_ts: number | null; last_ts: number | null; cleartext: number;
-}
-
 export function listCredentials(stmts: StatementCache, q: CredentialQuery) {
   const parts: string[] = [];
   const params: unknown[] = [];
@@ -213,8 +203,8 @@ export function listCredentials(stmts: StatementCache, q: CredentialQuery) {
     params.push(q.cleartext ? 1 : 0);
   }
   const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
-  const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (${CREDENTIAL_USES}) ${where}`, params)!.n;
-  const rows = stmts.all<CredentialRow>(`SELECT * FROM (${CREDENTIAL_USES}) ${where} ORDER BY cleartext DESC, last_ts DESC, hash LIMIT ? OFFSET ?`, [
+  const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (${CREDENTIAL_USES_SQL}) ${where}`, params)!.n;
+  const rows = stmts.all<CredentialUseRow>(`SELECT * FROM (${CREDENTIAL_USES_SQL}) ${where} ORDER BY cleartext DESC, last_ts DESC, hash LIMIT ? OFFSET ?`, [
     ...params,
     q.limit,
     q.offset,
@@ -237,11 +227,7 @@ export function listCredentials(stmts: StatementCache, q: CredentialQuery) {
 
 /** Where a credential was used: up to 20 clients and 20 servers. */
 function credentialEndpoints(stmts: StatementCache, hash: string) {
-  const sides = stmts.all<{ client_ip: string; server_ip: string; server_port: number }>(
-    `SELECT DISTINCT fl.client_ip, fl.server_ip, fl.server_port FROM http_requests h JOIN flows fl ON fl.id = h.flow_id
-      WHERE h.auth_hash = ? LIMIT 400`,
-    [hash],
-  );
+  const sides = stmts.all<{ client_ip: string; server_ip: string; server_port: number }>(CREDENTIAL_ENDPOINTS_SQL, [hash, 400]);
   const clients = [...new Set(sides.map((x) => x.client_ip))].slice(0, 20);
   const servers = [...new Set(sides.map((x) => endpointText(x.server_ip, x.server_port)))].slice(0, 20);
   return { clients, servers };

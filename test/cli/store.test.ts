@@ -145,6 +145,13 @@ describe('the SQLite store through the CLI', () => {
     expect(JSON.parse(cli(['flows', '--db', cdb, '--credential', 'system:serviceaccount:ci:other', '--json']).stdout)).toEqual([]);
     const found = cli(['findings', '--db', cdb, '--rule', 'bearer-token-cleartext']).stdout;
     expect(found).toContain(`(${hash}; service account ci/runner, no expiry) sent in cleartext`);
+    // `credentials`: one line per credential, whose, where, and in cleartext or not.
+    const table = cli(['credentials', '--db', cdb]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(new RegExp(`^${hash} +bearer +service account ci/runner +yes +1 +10\\.244\\.1\\.6 +10\\.0\\.0\\.10:8080 `, 'm'));
+    const listed = JSON.parse(cli(['credentials', '--db', cdb, '--cleartext', '--subject', 'CI:RUN', '--json']).stdout);
+    expect(listed).toEqual([expect.objectContaining({ credential: hash, subject: 'system:serviceaccount:ci:runner', cleartext: true, requests: 1, clients: ['10.244.1.6'], servers: ['10.0.0.10:8080'] })]);
+    expect(JSON.parse(cli(['credentials', '--db', cdb, '--subject', 'kube-system', '--json']).stdout)).toEqual([]);
   });
 
   it('findings: JSON as one array, --limit, a --summary per finding id', () => {

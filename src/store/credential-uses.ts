@@ -1,0 +1,26 @@
+/**
+ * Every credential seen in requests, by hash: its claimed holder, how often and when it was used, and
+ * whether it ever crossed without TLS. Read by the dashboard's credentials view and `planewatch
+ * credentials`; `v_credentials` has the same per client, server and path.
+ */
+export const CREDENTIAL_USES_SQL = `SELECT h.auth_hash AS hash, h.auth AS scheme, MAX(h.auth_subject) AS subject, MAX(h.auth_identity) AS identity,
+    COUNT(*) AS requests, COUNT(DISTINCT h.flow_id) AS flows, MIN(h.ts) AS first_ts, MAX(h.ts) AS last_ts,
+    MAX(NOT EXISTS (SELECT 1 FROM tls_sessions t WHERE t.flow_id = h.flow_id)) AS cleartext
+  FROM http_requests h WHERE h.auth_hash IS NOT NULL GROUP BY h.auth_hash, h.auth`;
+
+export interface CredentialUseRow {
+  hash: string;
+  scheme: string;
+  subject: string | null;
+  /** The claims as JSON (CredentialIdentity), null when the credential names no one. */
+  identity: string | null;
+  requests: number;
+  flows: number;
+  first_ts: number | null;
+  last_ts: number | null;
+  cleartext: number;
+}
+
+/** Clients and servers (ip:port) a credential was used between, up to `limit` rows of them. */
+export const CREDENTIAL_ENDPOINTS_SQL = `SELECT DISTINCT fl.client_ip, fl.server_ip, fl.server_port
+  FROM http_requests h JOIN flows fl ON fl.id = h.flow_id WHERE h.auth_hash = ? LIMIT ?`;

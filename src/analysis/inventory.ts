@@ -174,7 +174,13 @@ interface K8sObject {
   spec?: {
     nodeName?: string; hostNetwork?: boolean; clusterIP?: string; clusterIPs?: string[];
     containers?: { command?: unknown; args?: unknown }[];
+    /** Node: the pod addresses it hands out (set when the controller manager allocates them). */
+    podCIDR?: string; podCIDRs?: string[];
   };
+  /** ConfigMap. */
+  data?: Record<string, unknown>;
+  /** kubeconfig (`kubectl config view -o json`). */
+  clusters?: { name?: string; cluster?: { server?: string } }[];
   status?: { addresses?: { type?: string; address?: string }[]; podIP?: string; podIPs?: { ip?: string }[]; hostIP?: string };
   /** Endpoints (v1). */
   subsets?: { addresses?: { ip?: string }[]; ports?: { port?: number }[] }[];
@@ -209,6 +215,10 @@ export function mergeInventory(inv: Inventory, doc: unknown, source: string): vo
   }
   if (d.kind && d.kind !== 'List') {
     addKubernetesObject(inv, d as K8sObject);
+    return;
+  }
+  if (Array.isArray(d.clusters)) {
+    addKubernetesObject(inv, { ...(d as K8sObject), kind: 'Config' });
     return;
   }
   const list = (k: string): string[] => (Array.isArray(d[k]) ? (d[k] as unknown[]).filter((x): x is string => typeof x === 'string') : []);
@@ -249,6 +259,30 @@ function addKubernetesObject(inv: Inventory, o: K8sObject): void {
           inv.nodes.set(a.address, { name, controlPlane });
         }
       }
+      // The node's share of the pod network: its pods' addresses, listed or not.
+      const cidrs = new Set([o.spec?.podCIDR, ...(o.spec?.podCIDRs ?? [])].filter((c): c is string => typeof c === 'string'));
+      for (const c of cidrs) addPodNetwork(inv, c);
+      break;
+    }
+    // kubeadm's cluster configuration, kube-proxy's configuration and the cluster-info kubeconfig
+    // (`kubectl get cm -A -o json`): the pod and service networks, the API server's endpoint.
+    case 'ConfigMap': {
+      const text = (key: string): string => (typeof o.data?.[key] === 'string' ? (o.data[key] as string) : '');
+      if (ns === 'kube-system' && name === 'kubeadm-config') {
+        const config = text('ClusterConfiguration');
+        for (const c of yamlList(config, 'podSubnet')) addPodNetwork(inv, c);
+        for (const c of yamlList(config, 'serviceSubnet')) addServiceNetwork(inv, c);
+        // Without a port the endpoint is the API server's bind port, 6443 unless set otherwise.
+        for (const e of yamlList(config, 'controlPlaneEndpoint')) addApiServerUrl(inv, /:\d+$/.test(e) ? `https://${e}` : `https://${e}:6443`);
+      } else if (ns === 'kube-system' && name === 'kube-proxy') {
+        for (const c of yamlList(text('config.conf'), 'clusterCIDR')) addPodNetwork(inv, c);
+      } else if (ns === 'kube-public' && name === 'cluster-info') {
+        for (const u of yamlList(text('kubeconfig'), 'server')) addApiServerUrl(inv, u);
+      }
+      break;
+    }
+    case 'Config': {
+      for (const c of o.clusters ?? []) if (typeof c.cluster?.server === 'string') addApiServerUrl(inv, c.cluster.server);
       break;
     }
     case 'Pod': {
@@ -304,6 +338,51 @@ function addKubernetesObject(inv: Inventory, o: K8sObject): void {
     default:
       break;
   }
+}
+
+/**
+ * Networks and endpoints read from the cluster's own objects: entries that are not what they should
+ * be (a host name where an address is wanted) are passed over, not errors — the user did not write them.
+ */
+function addPodNetwork(inv: Inventory, cidr: string): void {
+  if (tryAddCidr(inv, inv.podNetworks, cidr)) inv.hasPodNetworks = true;
+}
+
+function addServiceNetwork(inv: Inventory, cidr: string): void {
+  if (tryAddCidr(inv, inv.serviceNetworks, cidr)) inv.hasServiceNetworks = true;
+}
+
+function tryAddCidr(inv: Inventory, list: BlockList, cidr: string): boolean {
+  try {
+    addCidr(inv, list, cidr.trim(), '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An API server's URL (`https://10.0.0.10:6443`); one naming a host rather than an address is passed over. */
+function addApiServerUrl(inv: Inventory, url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    return;
+  }
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  if (!isIP(host)) return;
+  addServer(inv, 'apiserver', host, [u.port === '' ? (u.protocol === 'http:' ? 80 : 443) : Number(u.port)]);
+}
+
+/**
+ * The values of a key in YAML text, as kubeadm and kube-proxy write it (`key: value`, quoted or not,
+ * comma-separated lists split): no YAML parser is needed for these flat scalars.
+ */
+function yamlList(text: string, key: string): string[] {
+  const out: string[] = [];
+  const re = new RegExp(`^\\s*${key}:\\s*["']?([^"'\\s#]+)["']?\\s*(?:#.*)?$`, 'gm');
+  for (const m of text.matchAll(re)) for (const v of m[1]!.split(',')) if (v.trim() !== '') out.push(v.trim());
+  return out;
 }
 
 /** True when the address belongs to the declared cluster (a known node, pod, service or network). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyInventory, inventoryServes, mergeInventory, parseServerEntry } from '../../src/analysis/inventory';
+import { emptyInventory, inNetworks, insideCluster, inventoryServes, mergeInventory, parseServerEntry } from '../../src/analysis/inventory';
 
 describe('inventory servers and their ports', () => {
   it('reads an address with or without its port, IPv6 in brackets', () => {
@@ -57,5 +57,58 @@ describe('inventory servers and their ports', () => {
     expect(inventoryServes(inv, 'apiserver', '172.16.6.10', 443)).toBe(true);
     expect([6443, 443].map((p) => inventoryServes(inv, 'apiserver', '172.16.7.10', p))).toEqual([true, false]);
     expect(inv.apiServers.has('10.244.1.5')).toBe(false);
+  });
+});
+
+describe('what the cluster’s own objects tell about its networks and API servers', () => {
+  it('takes the pod network from the nodes’ podCIDRs: an unlisted pod is a pod, and inside the cluster', () => {
+    const inv = emptyInventory();
+    mergeInventory(inv, { kind: 'List', items: [
+      { kind: 'Node', metadata: { name: 'worker-1' }, spec: { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.21' }] } },
+      { kind: 'Node', metadata: { name: 'worker-2' }, spec: { podCIDR: 'not-a-cidr' }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.22' }] } },
+    ] }, 'kubectl.json');
+    expect(inv.hasPodNetworks).toBe(true);
+    expect(inNetworks(inv.podNetworks, '10.244.1.77')).toBe(true);
+    expect(inNetworks(inv.podNetworks, 'fd00:10:244:1::9')).toBe(true);
+    expect(inNetworks(inv.podNetworks, '10.244.2.7')).toBe(false);
+    expect(insideCluster(inv, '10.244.1.77')).toBe(true);
+    expect(insideCluster(inv, '203.0.113.7')).toBe(false);
+  });
+
+  it('reads kubeadm-config, kube-proxy and cluster-info ConfigMaps: pod and service networks, the control-plane endpoint', () => {
+    const cm = (namespace: string, name: string, data: Record<string, string>) => ({ kind: 'ConfigMap', metadata: { namespace, name }, data });
+    const inv = emptyInventory();
+    mergeInventory(inv, { kind: 'List', items: [
+      cm('kube-system', 'kubeadm-config', { ClusterConfiguration: [
+        'apiVersion: kubeadm.k8s.io/v1beta4', 'controlPlaneEndpoint: 10.0.0.5:7443', 'kind: ClusterConfiguration',
+        'networking:', '  dnsDomain: cluster.local', '  podSubnet: "10.244.0.0/16,fd00:10:244::/56"', '  serviceSubnet: 10.96.0.0/12 # services',
+      ].join('\n') }),
+      cm('kube-system', 'kube-proxy', { 'config.conf': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nclusterCIDR: 10.245.0.0/16\nmode: iptables\n' }),
+      cm('kube-public', 'cluster-info', { kubeconfig: 'apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0t\n    server: https://10.0.0.10:6443\n  name: ""\n' }),
+      cm('default', 'kubeadm-config', { ClusterConfiguration: 'podSubnet: 192.168.0.0/16' }), // not kubeadm's
+    ] }, 'kubectl.json');
+    expect(['10.244.3.3', 'fd00:10:244::5', '10.245.0.9', '192.168.1.1'].map((ip) => inNetworks(inv.podNetworks, ip))).toEqual([true, true, true, false]);
+    expect(inNetworks(inv.serviceNetworks, '10.96.0.1')).toBe(true);
+    expect(inventoryServes(inv, 'apiserver', '10.0.0.5', 7443)).toBe(true);
+    expect(inventoryServes(inv, 'apiserver', '10.0.0.10', 6443)).toBe(true);
+    expect(inventoryServes(inv, 'apiserver', '10.0.0.10', 443)).toBe(false);
+  });
+
+  it('reads a kubeconfig (kubectl config view -o json): its API servers by address, host names passed over', () => {
+    const inv = emptyInventory();
+    mergeInventory(inv, { apiVersion: 'v1', kind: 'Config', clusters: [
+      { name: 'lab', cluster: { server: 'https://10.0.0.10:6443' } },
+      { name: 'kind', cluster: { server: 'https://127.0.0.1:39017' } },
+      { name: 'v6', cluster: { server: 'https://[fd00::10]' } },
+      { name: 'eks', cluster: { server: 'https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com' } },
+    ] }, 'kubeconfig.json');
+    expect(inventoryServes(inv, 'apiserver', '10.0.0.10', 6443)).toBe(true);
+    expect(inventoryServes(inv, 'apiserver', '127.0.0.1', 39017)).toBe(true);
+    expect(inventoryServes(inv, 'apiserver', 'fd00::10', 443)).toBe(true);
+    expect([...inv.apiServers].sort()).toEqual(['10.0.0.10', '127.0.0.1', 'fd00::10']);
+    // The same without "kind", as some tools write it.
+    const bare = emptyInventory();
+    mergeInventory(bare, { clusters: [{ cluster: { server: 'https://10.0.0.11:6443' } }] }, 'kubeconfig.json');
+    expect(inventoryServes(bare, 'apiserver', '10.0.0.11', 6443)).toBe(true);
   });
 });

@@ -69,6 +69,18 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
       : `all of them: analyze with --db FILE, then planewatch findings --db FILE --rule ${r.rule}`;
     lines.push(`${' '.repeat(40)}${all}`);
   }
+  // Credentials in readable requests: how many, how many crossed in cleartext, where to read them.
+  const cred = db
+    .prepare(`SELECT COUNT(DISTINCT h.auth_hash) n,
+                     COUNT(DISTINCT CASE WHEN NOT EXISTS (SELECT 1 FROM tls_sessions t WHERE t.flow_id = h.flow_id) THEN h.auth_hash END) clear
+                FROM http_requests h JOIN flows fl ON fl.id = h.flow_id
+               WHERE h.auth_hash IS NOT NULL AND fl.${where(captureIds)}`)
+    .get() as { n: number; clear: number };
+  if (cred.n > 0) {
+    lines.push('');
+    const list = dbFile ? `planewatch credentials --db ${terminalSafe(dbFile, 200)}` : 'analyze with --db FILE, then planewatch credentials --db FILE';
+    lines.push(`Credentials: ${plural(cred.n, 'credential')} seen in readable requests, ${cred.clear} in cleartext (whose, and where: ${list})`);
+  }
   return lines.join('\n');
 }
 

@@ -152,6 +152,10 @@ describe('the SQLite store through the CLI', () => {
     const listed = JSON.parse(cli(['credentials', '--db', cdb, '--cleartext', '--subject', 'CI:RUN', '--json']).stdout);
     expect(listed).toEqual([expect.objectContaining({ credential: hash, subject: 'system:serviceaccount:ci:runner', cleartext: true, requests: 1, clients: ['10.244.1.6'], servers: ['10.0.0.10:8080'] })]);
     expect(JSON.parse(cli(['credentials', '--db', cdb, '--subject', 'kube-system', '--json']).stdout)).toEqual([]);
+    // The summary analyze prints says how many, and where to read them.
+    const summary = cli(['analyze', join(SAMPLES, 'bearer-token-cleartext.pcap'), '--db', join(dir, 'credentials-summary.db'), ...inv]);
+    expect(summary.stdout).toMatch(/^Credentials: 1 credential seen in readable requests, 1 in cleartext \(whose, and where: planewatch credentials --db \S+credentials-summary\.db\)$/m);
+    expect(cli(['analyze', join(SAMPLES, 'ssh-tunnel.pcap'), '--db', join(dir, 'no-credentials.db')]).stdout).not.toMatch(/^Credentials:/m);
   });
 
   it('findings: JSON as one array, --limit, a --summary per finding id', () => {

@@ -68,6 +68,25 @@ export function applyAuthorization(rec: HttpRequestRecord, value: string): void 
 /** Claims of the credential last read (records share the object; nothing changes it). */
 let lastAuth: { auth: HttpAuth; hash: string; identity: CredentialIdentity | null } = { auth: 'none', hash: '', identity: null };
 
+/** The WebSocket subprotocol that carries a bearer token, base64url-encoded after it. */
+const WEBSOCKET_BEARER_PREFIX = 'base64url.bearer.authorization.k8s.io.';
+
+/**
+ * The API server also takes a bearer token as a WebSocket subprotocol (`Sec-WebSocket-Protocol:
+ * base64url.bearer.authorization.k8s.io.<token>, v5.channel.k8s.io`), for browsers, which cannot set
+ * an Authorization header on a WebSocket: exec, attach and port-forward from a web console. Such a
+ * token is a credential like any other: recorded as `auth: bearer`, hashed, never kept.
+ */
+export function applyWebSocketProtocol(rec: HttpRequestRecord, value: string): void {
+  for (const part of value.split(',')) {
+    const p = part.trim();
+    if (!p.startsWith(WEBSOCKET_BEARER_PREFIX)) continue;
+    const token = Buffer.from(p.slice(WEBSOCKET_BEARER_PREFIX.length), 'base64url').toString('latin1');
+    if (token !== '') applyAuthorization(rec, `Bearer ${token}`);
+    return;
+  }
+}
+
 export function hashCredential(credential: string): string {
   return 'sha256:' + createHash('sha256').update(credential, 'latin1').digest('hex').slice(0, 16);
 }

@@ -4,7 +4,7 @@ import type { Direction } from '../../src/flow/direction';
 import type { PacketStamp } from '../../src/flow/packet-stamp';
 import type { HttpRequestRecord } from '../../src/model/records';
 import { MessageHead, parseHead } from './http1-head';
-import { applyAuthorization, boundValue, newHttpRecord } from './http-record';
+import { applyAuthorization, applyWebSocketProtocol, boundValue, newHttpRecord } from './http-record';
 import { parseK8sPath } from './k8s-path';
 import { Http2Dissector, probeHttp2 } from '../http2/http2-dissector';
 
@@ -312,6 +312,7 @@ export class Http1Dissector implements Dissector<HttpRequestRecord[]> {
       rec.userAgent = h.userAgent;
       rec.contentType = h.contentType;
       if (h.authorization !== null) applyAuthorization(rec, h.authorization);
+      else if (h.webSocketProtocol !== null) applyWebSocketProtocol(rec, h.webSocketProtocol);
       rec.xForwardedFor = h.xForwardedFor;
       rec.xForwardedUri = h.xForwardedUri;
       rec.xForwardedHost = h.xForwardedHost;
@@ -324,6 +325,7 @@ export class Http1Dissector implements Dissector<HttpRequestRecord[]> {
       this.anomaly('http.too_many_requests');
     }
     h.authorization = null; // the credential does not outlive this call
+    h.webSocketProtocol = null;
     if (upgrading && h.upgrade!.toLowerCase().includes('h2c')) this.h2cRequested = true;
     d.rec = rec;
     d.upgradeAfter = upgrading || method === 'CONNECT';

@@ -21,6 +21,8 @@ export class MessageHead {
   contentType: string | null;
   /** The raw Authorization value: hashed by the caller at once and cleared (never kept). */
   authorization: string | null;
+  /** The raw Sec-WebSocket-Protocol value (it may carry a bearer token): as `authorization`. */
+  webSocketProtocol: string | null;
   xForwardedFor: string | null;
   xForwardedUri: string | null;
   xForwardedHost: string | null;
@@ -48,6 +50,7 @@ export class MessageHead {
     this.userAgent = null;
     this.contentType = null;
     this.authorization = null;
+    this.webSocketProtocol = null;
     this.xForwardedFor = null;
     this.xForwardedUri = null;
     this.xForwardedHost = null;
@@ -74,6 +77,7 @@ export class MessageHead {
     this.userAgent = null;
     this.contentType = null;
     this.authorization = null;
+    this.webSocketProtocol = null;
     this.xForwardedFor = null;
     this.xForwardedUri = null;
     this.xForwardedHost = null;
@@ -207,6 +211,10 @@ function parseField(buf: Uint8Array, s: number, e: number, head: MessageHead): v
         head.chunked = chunked;
         head.otherCoding = !chunked;
       }
+      break;
+    case 22:
+      // Read whole: a browser's exec or attach sends its bearer token here (see applyWebSocketProtocol).
+      if (nameIs(buf, s, 'sec-websocket-protocol')) head.webSocketProtocol = text(buf, vs, ve);
       break;
     case 25:
       if (nameIs(buf, s, 'x-stream-protocol-version')) head.streamProtocol = text(buf, vs, vcap);

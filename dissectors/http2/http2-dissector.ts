@@ -4,7 +4,7 @@ import type { Direction } from '../../src/flow/direction';
 import type { PacketStamp } from '../../src/flow/packet-stamp';
 import type { HttpRequestRecord } from '../../src/model/records';
 import { HpackDecoder, HpackStatus, type HeaderSink } from './hpack';
-import { applyAuthorization, boundValue, grpcMethodFromPath, MAX_PATH_CHARS, newHttpRecord } from '../http/http-record';
+import { applyAuthorization, applyWebSocketProtocol, boundValue, grpcMethodFromPath, MAX_PATH_CHARS, newHttpRecord } from '../http/http-record';
 import { parseK8sPath } from '../http/k8s-path';
 
 /**
@@ -144,6 +144,7 @@ class FieldSink implements HeaderSink {
       case 'user-agent': rec.userAgent = boundValue(value); break;
       case 'content-type': rec.contentType = boundValue(value); break;
       case 'authorization': applyAuthorization(rec, value); break;
+      case 'sec-websocket-protocol': if (rec.auth === 'none') applyWebSocketProtocol(rec, value); break;
       case 'x-forwarded-for': rec.xForwardedFor = boundValue(value); break;
       case 'x-forwarded-uri': rec.xForwardedUri = boundValue(value); break;
       case 'x-forwarded-host': rec.xForwardedHost = boundValue(value); break;

@@ -95,6 +95,28 @@ describe('Http1Dissector', () => {
     for (const secret of [legacy.split('.')[2]!, 'f395accd246ae52d', 'hunter2', basic]) expect(text).not.toContain(secret);
   });
 
+  it("reads a browser's bearer token from the WebSocket subprotocol (exec from a web console), as a credential", () => {
+    const token = signedJwt(legacyTokenClaims('kubernetes-dashboard', 'admin-user', 'admin-user-token-x1'));
+    const protocol = `base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString('base64url')}, v5.channel.k8s.io`;
+    const { result, anomalies } = run(http1Factory, [
+      seg(0, 'GET /api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true&stdout=true&tty=true HTTP/1.1\r\n' +
+        'Host: 10.0.0.10:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`),
+      seg(1, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n'),
+    ]);
+    expect(anomalies).toEqual([]);
+    expect(result).toHaveLength(1);
+    expect(result[0]).toMatchObject({ auth: 'bearer', status: 101, upgrade: 'websocket', k8s: { operation: 'exec' } });
+    expect(result[0]!.authHash).toBe('sha256:' + createHash('sha256').update(token).digest('hex').slice(0, 16));
+    expect(result[0]!.authIdentity).toMatchObject({ kind: 'serviceaccount-legacy', subject: 'system:serviceaccount:kubernetes-dashboard:admin-user' });
+    const text = JSON.stringify(result);
+    expect(text).not.toContain(token.split('.')[2]!);
+    expect(text).not.toContain(Buffer.from(token).toString('base64url').slice(0, 40));
+    // A subprotocol list without a token is no credential.
+    const plain = run(http1Factory, [seg(0, 'GET /api/v1/namespaces/default/pods/web-0/attach HTTP/1.1\r\nSec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io\r\n\r\n')]);
+    expect(plain.result[0]!.auth).toBe('none');
+  });
+
   it('matches pipelined responses in order: Content-Length, HEAD, 204, 304, and chunked', () => {
     const conv: Segment[] = [
       seg(0,

@@ -80,13 +80,17 @@ describe('Http2Dissector on node:http2 conversations', () => {
         // The same token on every request, as client-go sends it; and one request without it.
         for (let i = 0; i < 3; i++) await request(client, { ':method': 'GET', ':path': '/api/v1/nodes', authorization: `Bearer ${token}` });
         await request(client, { ':method': 'GET', ':path': '/version' });
+        // The token as a WebSocket subprotocol (a browser's exec over HTTP/2, RFC 8441).
+        await request(client, { ':method': 'GET', ':path': '/api/v1/namespaces/default/pods/web-0/exec', 'sec-websocket-protocol': `base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString('base64url')}, v5.channel.k8s.io` });
       },
     );
     const { result, anomalies } = run(http2Factory, conv);
     expect(anomalies).toEqual([]);
     expect(result.map((r) => r.authIdentity?.subject ?? null)).toEqual([
       'system:serviceaccount:monitoring:prometheus', 'system:serviceaccount:monitoring:prometheus', 'system:serviceaccount:monitoring:prometheus', null,
+      'system:serviceaccount:monitoring:prometheus',
     ]);
+    expect(result[4]!.authHash).toBe(result[0]!.authHash);
     expect(result[0]!.authIdentity).toMatchObject({ kind: 'serviceaccount', pod: 'prometheus-0', node: 'worker-2' });
     const text = JSON.stringify(result);
     expect(text).not.toContain(token.split('.')[2]!);

@@ -30,6 +30,7 @@ export function newHttpRecord(method: string, path: string, version: string, ts:
     xForwardedUri: null,
     xForwardedHost: null,
     xForwardedProto: null,
+    impersonateUser: null,
     grpcMethod: null,
     streamId: null,
     frame,

@@ -317,6 +317,7 @@ export class Http1Dissector implements Dissector<HttpRequestRecord[]> {
       rec.xForwardedUri = h.xForwardedUri;
       rec.xForwardedHost = h.xForwardedHost;
       rec.xForwardedProto = h.xForwardedProto;
+      rec.impersonateUser = h.impersonateUser;
       rec.upgrade = upgrading ? h.upgrade : null;
       rec.streamProtocol = h.streamProtocol;
       rec.k8s = parseK8sPath(rec.method, rec.path, this.port);

@@ -27,6 +27,7 @@ export class MessageHead {
   xForwardedUri: string | null;
   xForwardedHost: string | null;
   xForwardedProto: string | null;
+  impersonateUser: string | null;
   upgrade: string | null;
   connectionUpgrade: boolean;
   streamProtocol: string | null;
@@ -55,6 +56,7 @@ export class MessageHead {
     this.xForwardedUri = null;
     this.xForwardedHost = null;
     this.xForwardedProto = null;
+    this.impersonateUser = null;
     this.upgrade = null;
     this.connectionUpgrade = false;
     this.streamProtocol = null;
@@ -82,6 +84,7 @@ export class MessageHead {
     this.xForwardedUri = null;
     this.xForwardedHost = null;
     this.xForwardedProto = null;
+    this.impersonateUser = null;
     this.upgrade = null;
     this.connectionUpgrade = false;
     this.streamProtocol = null;
@@ -202,6 +205,7 @@ function parseField(buf: Uint8Array, s: number, e: number, head: MessageHead): v
       break;
     case 16:
       if (nameIs(buf, s, 'x-forwarded-host')) head.xForwardedHost = text(buf, vs, vcap);
+      else if (nameIs(buf, s, 'impersonate-user')) head.impersonateUser = text(buf, vs, vcap);
       break;
     case 17:
       if (nameIs(buf, s, 'x-forwarded-proto')) head.xForwardedProto = text(buf, vs, vcap);

@@ -149,6 +149,7 @@ class FieldSink implements HeaderSink {
       case 'x-forwarded-uri': rec.xForwardedUri = boundValue(value); break;
       case 'x-forwarded-host': rec.xForwardedHost = boundValue(value); break;
       case 'x-forwarded-proto': rec.xForwardedProto = boundValue(value); break;
+      case 'impersonate-user': rec.impersonateUser = boundValue(value); break;
       default: break;
     }
   }

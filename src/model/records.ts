@@ -151,6 +151,12 @@ export interface HttpRequestRecord {
   xForwardedUri: string | null;
   xForwardedHost: string | null;
   xForwardedProto: string | null;
+  /**
+   * The user the request acts as (`Impersonate-User`, what `kubectl --as` sends): the API server
+   * authorises it as that user once the credential's holder may impersonate. Optional only so that
+   * evidence stored before schema 13 stays valid.
+   */
+  impersonateUser?: string | null;
   /** gRPC service/method for HTTP/2 requests with content-type application/grpc. */
   grpcMethod: string | null;
   streamId: number | null;

@@ -464,11 +464,13 @@ export const MIGRATIONS: readonly string[] = [
       LEFT JOIN captures c ON c.id = f.capture_id;
   `,
   // 13: whose each request's credential claims to be (a service-account token's account, pod and
-  // node, a bootstrap token's id, a basic user), read before the credential is dropped; and the view
-  // of every credential seen, where it was used, and whether in cleartext.
+  // node, a bootstrap token's id, a basic user), read before the credential is dropped, and the user
+  // it impersonates (\`kubectl --as\`); and the view of every credential seen, where it was used, and
+  // whether in cleartext.
   `
   ALTER TABLE http_requests ADD COLUMN auth_subject TEXT;
   ALTER TABLE http_requests ADD COLUMN auth_identity TEXT;
+  ALTER TABLE http_requests ADD COLUMN impersonate_user TEXT;
   CREATE INDEX http_auth_subject ON http_requests(auth_subject) WHERE auth_subject IS NOT NULL;
   CREATE INDEX http_auth_hash ON http_requests(auth_hash) WHERE auth_hash IS NOT NULL;
   CREATE VIEW v_credentials AS
@@ -478,6 +480,7 @@ export const MIGRATIONS: readonly string[] = [
            json_extract(h.auth_identity, '$.serviceAccount') AS service_account,
            json_extract(h.auth_identity, '$.pod') AS pod,
            json_extract(h.auth_identity, '$.node') AS node,
+           group_concat(DISTINCT h.impersonate_user) AS impersonated,
            datetime(json_extract(h.auth_identity, '$.expires'), 'unixepoch') AS expires,
            fl.client_ip AS client, fl.server_ip AS server, fl.server_port AS port, fl.path,
            MAX(NOT EXISTS (SELECT 1 FROM tls_sessions t WHERE t.flow_id = fl.id)) AS cleartext,

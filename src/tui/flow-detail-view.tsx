@@ -27,7 +27,7 @@ export function FlowDetailView({ detail: d, width, height }: FlowDetailViewProps
     lines.push({ text: `  client cert ${t.clientSubject ?? '-'}  requested ${t.clientCertRequested === null ? '?' : t.clientCertRequested ? 'yes' : 'no'}  JA4 ${t.ja4 ?? '-'}` });
   }
   for (const h of d.http) {
-    lines.push({ text: `HTTP ${h.method ?? '?'} ${h.path ?? ''} → ${h.status ?? '-'}  host ${h.host ?? '-'}  UA ${h.userAgent ?? '-'}  auth ${h.auth ?? '-'}${h.authSubject ? ` (${h.authSubject})` : ''}` });
+    lines.push({ text: `HTTP ${h.method ?? '?'} ${h.path ?? ''} → ${h.status ?? '-'}  host ${h.host ?? '-'}  UA ${h.userAgent ?? '-'}  auth ${h.auth ?? '-'}${h.authSubject ? ` (${h.authSubject})` : ''}${h.impersonateUser ? ` as ${h.impersonateUser}` : ''}` });
   }
   if (d.ssh !== null) lines.push({ text: `SSH ${d.ssh.clientBanner ?? '-'} / ${d.ssh.serverBanner ?? '-'}` });
   for (const x of d.findings) {

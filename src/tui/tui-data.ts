@@ -114,7 +114,7 @@ export interface FlowDetail {
   pathDetail: Record<string, string>;
   tls: { version: string | null; sni: string | null; cipher: string | null; alpn: string | null; ja3: string | null; ja4: string | null;
     serverSubject: string | null; serverIssuer: string | null; clientSubject: string | null; clientCertRequested: number | null } | null;
-  http: { method: string | null; path: string | null; host: string | null; userAgent: string | null; auth: string | null; authSubject: string | null; status: number | null }[];
+  http: { method: string | null; path: string | null; host: string | null; userAgent: string | null; auth: string | null; authSubject: string | null; impersonateUser: string | null; status: number | null }[];
   ssh: { clientBanner: string | null; serverBanner: string | null } | null;
   findings: { rule: string; severity: Severity; title: string }[];
   /** The same connection on the other side of a NAT, as "client → server". */
@@ -319,7 +319,7 @@ export class DbDataSource implements TuiDataSource {
       if (r === undefined) return null;
       const tls = db.prepare(`SELECT version, sni, cipher, alpn, ja3, ja4, server_subject AS serverSubject, server_issuer AS serverIssuer,
           client_subject AS clientSubject, client_cert_requested AS clientCertRequested FROM tls_sessions WHERE flow_id = ?`).get(id) as FlowDetail['tls'] | undefined;
-      const http = db.prepare(`SELECT method, path, host, user_agent AS userAgent, auth, auth_subject AS authSubject, status FROM http_requests
+      const http = db.prepare(`SELECT method, path, host, user_agent AS userAgent, auth, auth_subject AS authSubject, impersonate_user AS impersonateUser, status FROM http_requests
           WHERE flow_id = ? ORDER BY seq LIMIT ${MAX_DETAIL_REQUESTS}`).all(id) as FlowDetail['http'];
       const ssh = db.prepare(`SELECT client_banner AS clientBanner, server_banner AS serverBanner FROM ssh_sessions WHERE flow_id = ?`)
         .get(id) as FlowDetail['ssh'] | undefined;

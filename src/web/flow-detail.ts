@@ -88,7 +88,7 @@ interface HttpRow {
   reason: string | null; content_type: string | null; upgrade: string | null; stream_protocol: string | null;
   x_forwarded_for: string | null; x_forwarded_uri: string | null; x_forwarded_host: string | null; grpc_method: string | null;
   k8s_api: string | null; k8s_operation: string | null; k8s_target: string | null; k8s_namespace: string | null; k8s_name: string | null;
-  auth_subject: string | null; auth_identity: string | null;
+  auth_subject: string | null; auth_identity: string | null; impersonate_user: string | null;
 }
 
 /** HTTP requests listed per flow; a long-lived watch connection can carry many thousands. */
@@ -133,7 +133,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
     contentType: h.content_type, upgrade: h.upgrade, streamProtocol: h.stream_protocol, xForwardedFor: h.x_forwarded_for,
     xForwardedUri: h.x_forwarded_uri, xForwardedHost: h.x_forwarded_host, grpcMethod: h.grpc_method, k8sApi: h.k8s_api,
     k8sOperation: h.k8s_operation, k8sTarget: h.k8s_target, k8sNamespace: h.k8s_namespace, k8sName: h.k8s_name,
-    ...credentialFields(h.auth_subject, h.auth_identity),
+    ...credentialFields(h.auth_subject, h.auth_identity), impersonateUser: h.impersonate_user,
   }));
   // The same connection on the other side of a NAT (before or after kube-proxy's DNAT, or an SNAT).
   const natPeers = r.nat_link === null

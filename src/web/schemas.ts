@@ -232,6 +232,8 @@ const httpItem = obj({
   k8sApi: nstr, k8sOperation: nstr, k8sTarget: nstr, k8sNamespace: nstr, k8sName: nstr,
   // whose the credential claims to be (a service-account token's account and pod), and its expiry
   authSubject: nstr, authHolder: nstr, authExpires: nnum,
+  // the user the request acts as (Impersonate-User, kubectl --as)
+  impersonateUser: nstr,
 });
 
 const tlsAlert = obj({ level: str, description: str, from: str, frame: nint });

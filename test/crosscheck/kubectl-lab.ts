@@ -26,6 +26,9 @@ export const kubectlAddress = (h: keyof typeof KUBECTL_HOSTS): string => `${SUBN
  * The bearer token kubectl sends: a person's login as an OIDC identity provider issues it (a signed
  * JWT). A test checks it never appears in planewatch's output, and that whose it is does.
  */
+/** The user the TLS 1.3 run acts as (`kubectl --as`). */
+export const IMPERSONATED = 'jane@lab.example';
+
 export const TOKEN = signedJwt({
   iss: 'https://dex.lab.example', sub: 'CiRhbGljZQ', aud: 'kubernetes', email: 'alice@lab.example',
   iat: 1_764_800_000, exp: 4_102_444_800,
@@ -101,7 +104,8 @@ export async function recordKubectl(dir: string): Promise<KubectlRecording> {
       lab.run('admin', 'kubectl', ['--server', server, ...auth, '--cache-dir', join(dir, `cache-${step}`), 'get', 'pods', '--namespace', 'default'],
         { HOME: dir, KUBECONFIG: join(dir, 'no-kubeconfig') });
     const ca = join(dir, 'ca.crt');
-    runs.tls13Token = await kubectl('tls13', `https://${kubectlAddress('cp1')}:6443`, ['--certificate-authority', ca, '--token', TOKEN]);
+    // Acting as another user (kubectl --as): the Impersonate-User header rides along.
+    runs.tls13Token = await kubectl('tls13', `https://${kubectlAddress('cp1')}:6443`, ['--certificate-authority', ca, '--token', TOKEN, '--as', IMPERSONATED]);
     runs.tls12Cert = await kubectl('tls12', `https://${kubectlAddress('cp2')}:6443`,
       ['--certificate-authority', ca, '--client-certificate', join(dir, 'admin.crt'), '--client-key', join(dir, 'admin.key')]);
     runs.insecurePort = await kubectl('plain', `http://${kubectlAddress('cp1')}:8080`, ['--token', TOKEN]);

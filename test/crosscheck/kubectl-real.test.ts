@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectlAddress, recordKubectl, TOKEN, type KubectlRecording } from './kubectl-lab';
+import { IMPERSONATED, kubectlAddress, recordKubectl, TOKEN, type KubectlRecording } from './kubectl-lab';
 import { droppedByKernel, hasTool } from './loopback-capture';
 import { canBuildLab } from './netns-lab';
 import { compareAll, disagreements } from './compare-all';
@@ -27,7 +27,7 @@ interface Flow {
   reasons: string[];
   findings: string[];
   tls: { version: string | null; decrypted: boolean; alpnSelected: string | null; clientCertificates: { subject: string }[]; serverCertificates: { subject: string }[] } | null;
-  http: { version: string; method: string; path: string; status: number | null; userAgent: string | null; auth: string | null; authHash: string | null; authIdentity?: Record<string, unknown> | null; k8s: { operation: string; target: string | null; namespace: string | null } | null }[];
+  http: { version: string; method: string; path: string; status: number | null; userAgent: string | null; auth: string | null; authHash: string | null; authIdentity?: Record<string, unknown> | null; impersonateUser?: string | null; k8s: { operation: string; target: string | null; namespace: string | null } | null }[];
 }
 
 function analyze(rec: KubectlRecording, pcap = rec.pcap): Promise<{ text: string; doc: { captures: { anomalies: Record<string, number> }[]; flows: Flow[] } }> {
@@ -103,6 +103,9 @@ describe.skipIf(!hasKubectlLab)('a real kubectl against API servers on a lab net
     expect(one('cp1', 6443).findings).not.toContain('bearer-token-cleartext');
     // Whose it is, read from its claims before it was dropped.
     expect(tls13.authIdentity).toMatchObject({ kind: 'jwt', subject: 'CiRhbGljZQ', issuer: 'https://dex.lab.example', audiences: ['kubernetes'], expires: 4_102_444_800 });
+    // kubectl --as: the user the requests act as.
+    expect(tls13.impersonateUser).toBe(IMPERSONATED);
+    expect(listed(one('cp2', 6443))!.impersonateUser ?? null).toBeNull();
   });
 
   it('says a person is at the client end: by the user agent, and by the administrator certificate over TLS 1.2', () => {

@@ -101,7 +101,9 @@ describe('API routes', () => {
       authSubject: 'system:serviceaccount:default:web', authExpires: 1_700_003_500,
       authHolder: `service account default/web, bound to pod default/${HOSTILE.pod} on node worker-2`,
     });
-    expect(k.body.http.every((h: any) => h.authSubject === null && h.authHolder === null)).toBe(true);
+    expect(k.body.http.every((h: any) => h.authSubject === null && h.authHolder === null && h.impersonateUser === null)).toBe(true);
+    const insecure = await get(`/api/flows/${fx.ids.get(fx.keys.insecure!)}`);
+    expect(insecure.body.http[0]).toMatchObject({ auth: 'none', impersonateUser: 'jane@example.com' });
     const s = await get(`/api/flows/${fx.ids.get(fx.keys.ssh!)}`);
     expect(s.body.ssh.serverBanner).toMatch(/^SSH-2.0-OpenSSH/);
     expect((await get('/api/flows/999999')).status).toBe(404);

@@ -223,7 +223,7 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}
     ],
   });
   add('insecure', {
-    rec: flow('10.244.1.5', 52100, API, 8080, { app: 'http', http: [http({ path: '/api/v1/secrets', host: '10.0.0.10:8080', userAgent: 'kubectl/v1.31.0', auth: 'none', k8s: { api: 'apiserver', operation: 'list', target: 'secrets', namespace: null, name: null, scheme: null } })] }),
+    rec: flow('10.244.1.5', 52100, API, 8080, { app: 'http', http: [http({ path: '/api/v1/secrets', host: '10.0.0.10:8080', userAgent: 'kubectl/v1.31.0', auth: 'none', impersonateUser: 'jane@example.com', k8s: { api: 'apiserver', operation: 'list', target: 'secrets', namespace: null, name: null, scheme: null } })] }),
     path: 'pod-to-apiserver', reasons: ['HTTP API path /api/v1/secrets to the API server'],
     findings: [finding('apiserver-insecure-port', 'critical', 'Plaintext API request to the API server', 'GET /api/v1/secrets on 10.0.0.10:8080', { cis: '1.2.19' })],
   });

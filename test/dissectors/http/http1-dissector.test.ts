@@ -112,6 +112,9 @@ describe('Http1Dissector', () => {
     const text = JSON.stringify(result);
     expect(text).not.toContain(token.split('.')[2]!);
     expect(text).not.toContain(Buffer.from(token).toString('base64url').slice(0, 40));
+    // kubectl --as: the user a request acts as.
+    const as = run(http1Factory, [seg(0, 'GET /api/v1/secrets HTTP/1.1\r\nAuthorization: Bearer abc\r\nImpersonate-User: jane@example.com\r\nImpersonate-Group: system:masters\r\n\r\n')]);
+    expect(as.result[0]!.impersonateUser).toBe('jane@example.com');
     // A subprotocol list without a token is no credential.
     const plain = run(http1Factory, [seg(0, 'GET /api/v1/namespaces/default/pods/web-0/attach HTTP/1.1\r\nSec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io\r\n\r\n')]);
     expect(plain.result[0]!.auth).toBe('none');

@@ -76,6 +76,7 @@ function httpCard(reqs) {
       h('td', { class: 'wrap ua' }, r.userAgent || '—'),
       h('td', null, r.auth || '—', r.authHolder ? h('div', { class: 'sub', 'data-auth-holder': '' }, r.authHolder) : null,
         r.authExpires !== null && r.authExpires !== undefined ? h('div', { class: 'sub' }, `expires ${fmtTime(r.authExpires)}`) : null,
+        r.impersonateUser ? h('div', { class: 'sub', 'data-impersonate': '' }, `acting as ${r.impersonateUser}`) : null,
         r.authHash ? h('div', { class: 'sub mono' }, r.authHash) : null),
       h('td', null, r.status ? `${r.status} ${r.reason || ''}` : '—'),
       h('td', null, r.k8sOperation ? `${r.k8sApi}: ${r.k8sOperation}${r.k8sTarget ? ` ${r.k8sTarget}` : ''}${r.k8sNamespace ? ` ${r.k8sNamespace}/` : ''}${r.k8sName || ''}` : '—',

@@ -21,5 +21,6 @@ export const FINDING_IDS = [
   'untrusted-network',
   // beyond DESIGN.md §3.2
   'token-used-elsewhere',
+  'legacy-serviceaccount-token',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];

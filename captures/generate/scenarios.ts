@@ -462,7 +462,41 @@ export const SCENARIOS: Scenario[] = [
         actualFindings: ['token-used-elsewhere'], tls: tlsTruth(ctx.pki, setup), http: [], ssh: null, actualHttp: toTruth(calls, null) });
     },
   },
+  {
+    name: 'legacy-serviceaccount-token',
+    sentence: 'The metrics scraper pod (monitoring, on worker-2) lists nodes from the API server (TLS 1.3) with a legacy service-account token kept in a Secret, which never expires. Its requests, and so the token\'s claims, are visible with the key log.',
+    async run(ctx) {
+      const token = signedToken(ctx, {
+        iss: 'kubernetes/serviceaccount',
+        'kubernetes.io/serviceaccount/namespace': 'monitoring',
+        'kubernetes.io/serviceaccount/secret.name': 'metrics-scraper-token-7k2xq',
+        'kubernetes.io/serviceaccount/service-account.name': 'metrics-scraper',
+        'kubernetes.io/serviceaccount/service-account.uid': uidOf('metrics-scraper'),
+        sub: 'system:serviceaccount:monitoring:metrics-scraper',
+      });
+      const setup: TlsSetup = { version: '1.3', serverCert: 'apiserver', requestCert: true, alpn: ['http/1.1'] };
+      const calls: HttpCall[] = [{ method: 'GET', path: '/api/v1/nodes', headers: {
+        Host: API, 'User-Agent': 'metrics-scraper/v1.0.8', Authorization: `Bearer ${token}`, Accept: 'application/json' },
+      responseBody: json({ kind: 'NodeList', apiVersion: 'v1', items: [] }) }];
+      const ends = await ctx.tcp('10.244.2.8', API, async (wire) => {
+        const pair = await tlsHandshake(wire, ctx.cap, ctx.pki, setup);
+        await http1Exchange(wire, ctx.cap, pair.client, pair.server, calls);
+        await tlsClose(wire, pair);
+      });
+      ctx.truth.push({ ...ends, transport: 'tcp', app: 'tls', path: 'pod-to-apiserver', pathDetail: {}, findings: [],
+        actualFindings: ['legacy-serviceaccount-token'], tls: tlsTruth(ctx.pki, setup), http: [], ssh: null, actualHttp: toTruth(calls, null) });
+    },
+  },
 ];
+
+/** A JWT as the API server signs one: RS256 over `claims`, with the API server's key. */
+function signedToken(ctx: ScenarioContext, claims: Record<string, unknown>): string {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const header = b64({ alg: 'RS256', kid: 'planewatch-samples' });
+  const payload = b64(claims);
+  const signature = sign('RSA-SHA256', Buffer.from(`${header}.${payload}`), ctx.pki.get('apiserver').keyPem).toString('base64url');
+  return `${header}.${payload}.${signature}`;
+}
 
 /**
  * A token as the API server issues it for a pod (TokenRequest, bound to the pod): RS256 over the
@@ -470,9 +504,7 @@ export const SCENARIOS: Scenario[] = [
  */
 function boundServiceAccountToken(ctx: ScenarioContext, o: { namespace: string; serviceAccount: string; pod: string; podUid: string; node: string }): string {
   const iat = Math.floor(ctx.cap.nowUs / 1e6) - 600;
-  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-  const header = b64({ alg: 'RS256', kid: 'planewatch-samples' });
-  const claims = b64({
+  return signedToken(ctx, {
     aud: ['https://kubernetes.default.svc.cluster.local'], exp: iat + 3607, iat, iss: 'https://kubernetes.default.svc.cluster.local',
     jti: uidOf(`${o.pod}-token`),
     'kubernetes.io': {
@@ -481,8 +513,6 @@ function boundServiceAccountToken(ctx: ScenarioContext, o: { namespace: string; 
     },
     nbf: iat, sub: `system:serviceaccount:${o.namespace}:${o.serviceAccount}`,
   });
-  const signature = sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), ctx.pki.get('apiserver').keyPem).toString('base64url');
-  return `${header}.${claims}.${signature}`;
 }
 
 function etcdRange(authority = '127.0.0.1:2379') {

@@ -167,6 +167,15 @@ export const FINDINGS: Record<string, FindingDefinition> = {
     reference: DOC,
     cis: null,
   },
+  'legacy-serviceaccount-token': {
+    id: 'legacy-serviceaccount-token',
+    severity: 'low',
+    title: 'A legacy service-account token that never expires is in use',
+    recommendation:
+      "Tokens kept in kubernetes.io/service-account-token Secrets never expire and outlive the pods that use them: one copied out stays valid until its Secret is deleted. Give the workload a projected, bound token instead (what the kubelet mounts by default since 1.22), delete the Secret, and let the legacy token cleaner (1.29 and later) remove the unused ones.",
+    reference: 'https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/',
+    cis: null,
+  },
   'token-used-elsewhere': {
     id: 'token-used-elsewhere',
     severity: 'high',

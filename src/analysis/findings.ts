@@ -196,6 +196,12 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
   if (controlPlane) {
     const elsewhere = tokenUsedElsewhere(f, ctx.topology);
     if (elsewhere !== null) out.push(elsewhere);
+    const legacy = f.http.find((h) => h.authIdentity?.kind === 'serviceaccount-legacy' && !h.xForwardedFor && !h.xForwardedUri && !h.xForwardedHost);
+    if (legacy) {
+      out.push(make('legacy-serviceaccount-token', f,
+        `${conn(f)}: ${legacy.method} ${legacy.path.slice(0, 100)} at frame ${legacy.frame} carries the token of ${describeIdentity(legacy.authIdentity!)} (${legacy.authHash ?? 'hash unavailable'})`,
+        legacy.frame, legacy.ts));
+    }
   }
 
   const inv = ctx.topology.inventory;

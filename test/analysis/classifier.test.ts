@@ -611,3 +611,22 @@ describe('a host-network pod’s token on a node’s address', () => {
     expect(k13!.c.path).toBe('node-to-apiserver');
   });
 });
+
+describe('a legacy service-account token (legacy-serviceaccount-token)', () => {
+  it('is raised where a request is seen carrying one, not for a bound token nor for one the proxy relays', () => {
+    const withToken = (token: string, over: Partial<HttpRequestRecord> = {}) => {
+      const r = req('GET', '/api/v1/nodes', over);
+      applyAuthorization(r, `Bearer ${token}`);
+      return flow('10.244.2.8:40000', '10.0.0.10:6443', { app: 'tls', tls: tls('1.3', { decrypted: true }), http: [r] });
+    };
+    const legacy = signedJwt(legacyTokenClaims('monitoring', 'metrics-scraper', 'metrics-scraper-token-7k2xq'));
+    const bound = signedJwt(boundTokenClaims({ namespace: 'monitoring', serviceAccount: 'metrics-scraper', pod: 'metrics-scraper-0' }));
+    const [l, b, relayed] = analyse([withToken(legacy), withToken(bound), withToken(legacy, { xForwardedFor: '10.0.0.99', xForwardedUri: '/api/v1/namespaces/x/services/y/proxy/' })], { inventory: { apiServers: ['10.0.0.10'] } });
+    expect(relayed!.rules).not.toContain('legacy-serviceaccount-token');
+    const found = l!.findings.filter((x) => x.rule === 'legacy-serviceaccount-token');
+    expect(found).toHaveLength(1);
+    expect(found[0]!.severity).toBe('low');
+    expect(found[0]!.evidence).toContain('GET /api/v1/nodes at frame 4 carries the token of service account monitoring/metrics-scraper, from Secret metrics-scraper-token-7k2xq, legacy token without expiry (sha256:');
+    expect(b!.rules).not.toContain('legacy-serviceaccount-token');
+  });
+});

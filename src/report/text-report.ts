@@ -1,6 +1,7 @@
 import type { Db } from '../store/store';
 import { cell, terminalSafe } from './terminal-text';
 import { SEVERITIES } from '../model/analysis';
+import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { natRepeatedFindings } from '../store/nat-repeats';
 
 /** Severity markers readable without colour. */
@@ -9,6 +10,9 @@ export const SEVERITY_MARK: Record<string, string> = { critical: '!!', high: '!'
 function where(captureIds: number[]): string {
   return captureIds.length > 0 ? `capture_id IN (${captureIds.join(',')})` : '1';
 }
+
+/** The rule column: the longest finding id and a space. */
+const RULE_WIDTH = Math.max(...FINDING_IDS.map((id) => id.length)) + 1;
 
 /** Findings of one rule listed one by one; a rule with more gets one line with their spread. */
 const LISTED_PER_RULE = 3;
@@ -54,7 +58,7 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
     .prepare(`SELECT evidence FROM findings WHERE ${where(captureIds)} AND rule = ? AND severity = ? ORDER BY ts, id LIMIT ${LISTED_PER_RULE}`)
     .pluck();
   for (const r of rules) {
-    const head = `  ${cell(SEVERITY_MARK[r.severity] ?? '', 3)}${cell(r.severity, 9)}${cell(r.rule, 26)}`;
+    const head = `  ${cell(SEVERITY_MARK[r.severity] ?? '', 3)}${cell(r.severity, 9)}${cell(r.rule, RULE_WIDTH)}`;
     const evidence = examples.all(r.rule, r.severity) as string[];
     if (r.n <= LISTED_PER_RULE) {
       for (const e of evidence) lines.push(head + terminalSafe(e, 160));
@@ -67,7 +71,7 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
     const all = dbFile
       ? `all of them: planewatch findings --db ${terminalSafe(dbFile, 200)} --rule ${r.rule}`
       : `all of them: analyze with --db FILE, then planewatch findings --db FILE --rule ${r.rule}`;
-    lines.push(`${' '.repeat(40)}${all}`);
+    lines.push(`${' '.repeat(2 + 3 + 9 + RULE_WIDTH)}${all}`);
   }
   // Credentials in readable requests: how many, how many crossed in cleartext, where to read them.
   const cred = db

@@ -272,7 +272,9 @@ describe('the SQLite store through the CLI', () => {
       const mine = lines.filter((l) => new RegExp(`\\s${x.rule}\\s`).test(l));
       expect(mine, x.rule).toHaveLength(1);
       expect(mine[0]).toContain(`${x.n} findings, ${x.servers} server${x.servers === 1 ? '' : 's'}, ${x.clients} client${x.clients === 1 ? '' : 's'}; first: `);
-      expect(lines).toContain(`${' '.repeat(40)}all of them: planewatch findings --db ${file} --rule ${x.rule}`);
+      // Under the evidence column, whatever the width of the rule column.
+      const column = mine[0]!.indexOf(`${x.n} findings`);
+      expect(lines).toContain(`${' '.repeat(column)}all of them: planewatch findings --db ${file} --rule ${x.rule}`);
     }
     for (const x of few) expect(lines.filter((l) => new RegExp(`\\s${x.rule}\\s`).test(l)), x.rule).toHaveLength(x.n);
   });

@@ -9,7 +9,7 @@ import type { Role } from './topology';
  * connections (TLS 1.3, where neither is visible) are judged with it.
  */
 
-/** The client identity this connection shows by itself: its client certificate or user agent. */
+/** The client identity this connection shows by itself: its client certificate, its credential or its user agent. */
 export function ownClientIdentity(f: FlowRecord): { role: Role; reason: string; name?: string | null } | null {
   const cert = f.tls?.clientCertificates[0];
   if (cert) {

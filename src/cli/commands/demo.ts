@@ -21,10 +21,13 @@ export function registerDemoCommand(program: Command): void {
     .option('--no-serve', 'analyse and print the summary only')
     .action(async (o: { db: string; port: string; serve: boolean }) => {
       const samples = join(CAPTURES, 'samples');
-      const files = readdirSync(samples)
-        .filter((f) => /\.(pcap|pcapng)(\.gz)?$/.test(f))
+      const names = readdirSync(samples).filter((f) => /\.(pcap|pcapng)(\.gz)?$/.test(f));
+      const files = names
         // The link-layer variants repeat one scenario's connections; the demo shows each scenario once.
         .filter((f) => !/\.(sll2|vlan|vxlan|two-interfaces)\./.test(f))
+        // A scenario kept with its key log (X.dsb.pcapng) is shown by that copy: its secrets would
+        // decrypt X.pcap as well (keys apply to every capture of a run), and show it twice.
+        .filter((f) => !(f.endsWith('.pcap') && names.includes(f.replace(/\.pcap$/, '.dsb.pcapng'))))
         .sort()
         .map((f) => join(samples, f));
       mkdirSync(dirname(o.db), { recursive: true });

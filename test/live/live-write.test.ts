@@ -6,9 +6,9 @@
  */
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/ingest/read-capture';
 import { LiveCaptureFile } from '../../src/live/capture-file';
@@ -229,6 +229,15 @@ describe('planewatch live --write', () => {
       await app.close();
       d.close();
     }
+    // Moved elsewhere, the ring is named for extract by the same name in its new place.
+    const moved = join(ringDir, 'moved');
+    mkdirSync(moved);
+    for (const p of pieces) renameSync(p.file, join(moved, basename(p.file)));
+    const last = whole[whole.length - 1]!;
+    const away = planewatch(['extract', last.key, '--db', db, '-o', join(ringDir, 'away.pcapng'), '--capture', join(moved, 'cap.pcapng')]);
+    expect(away.stderr).toMatch(new RegExp(`^${last.packets} packets of 1 flow written to `));
+    expect((await framesOf(join(ringDir, 'away.pcapng'))).frames).toEqual((await framesOf(join(ringDir, `${last.key}.pcapng`))).frames);
+    for (const p of pieces) renameSync(join(moved, basename(p.file)), p.file);
     const listed = planewatch(['findings', '--db', db]).stdout.toString();
     expect(listed).toMatch(/^ {3}packets: not available \(the ring of files .*cap\.pcapng was written to has deleted the one holding frame \d+/m);
     expect(listed).toMatch(/^ {3}packets: planewatch extract c1f\d+ --db /m);

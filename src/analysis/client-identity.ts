@@ -65,7 +65,7 @@ export function userToolAgent(f: FlowRecord): string | null {
  */
 export function personEvidence(f: FlowRecord): string | null {
   for (const h of f.http) {
-    if (h.xForwardedFor || h.xForwardedUri || h.xForwardedHost) continue;
+    if (relayedByProxy(h)) continue;
     if (h.userAgent && USER_TOOL_AGENT.test(h.userAgent)) return `sends User-Agent ${h.userAgent.slice(0, 40)}, a user's tool`;
   }
   const cert = f.tls?.clientCertificates[0];
@@ -94,7 +94,7 @@ const CONTROLLER_ACCOUNTS = new Set([
 /** The credential identity this connection's client sends as its own (not one relayed by a proxy). */
 export function ownCredential(f: FlowRecord): { request: HttpRequestRecord; identity: CredentialIdentity } | null {
   for (const h of f.http) {
-    if (h.xForwardedFor || h.xForwardedUri || h.xForwardedHost) continue;
+    if (relayedByProxy(h)) continue;
     if (h.authIdentity) return { request: h, identity: h.authIdentity };
   }
   return null;
@@ -142,4 +142,29 @@ export function describeIdentity(id: CredentialIdentity): string {
     case 'jwt':
       return `token of ${id.subject ?? 'an unnamed subject'}${id.issuer !== null ? ` issued by ${id.issuer}` : ''}`;
   }
+}
+
+/**
+ * A request the API server's proxy relays (it adds X-Forwarded-*): its user agent and credential are
+ * the original client's, not those of the connection's client.
+ */
+export function relayedByProxy(h: HttpRequestRecord): boolean {
+  return Boolean(h.xForwardedFor || h.xForwardedUri || h.xForwardedHost);
+}
+
+/** A stored identity (`http_requests.auth_identity`, JSON) read back, with the line that describes it. */
+export function storedIdentity(json: string | null | undefined): { identity: CredentialIdentity | null; holder: string | null; expires: number | null } {
+  let identity: CredentialIdentity | null = null;
+  if (json) {
+    try {
+      identity = JSON.parse(json) as CredentialIdentity;
+    } catch {
+      identity = null;
+    }
+  }
+  return {
+    identity,
+    holder: identity === null ? null : describeIdentity(identity),
+    expires: typeof identity?.expires === 'number' ? identity.expires : null,
+  };
 }

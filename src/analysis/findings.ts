@@ -1,7 +1,7 @@
 import type { FlowRecord } from '../model/flow-record';
 import { endpointText } from '../decode/address';
 import type { CertificateInfo, HttpRequestRecord } from '../model/records';
-import { describeIdentity, ownCredential } from './client-identity';
+import { describeIdentity, ownCredential, relayedByProxy } from './client-identity';
 import type { Classification, Finding } from '../model/analysis';
 import { FINDINGS } from './finding-catalogue';
 import { canJudgeNetworks, inNetworks, insideCluster } from './inventory';
@@ -196,7 +196,7 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
   if (controlPlane) {
     const elsewhere = tokenUsedElsewhere(f, ctx.topology);
     if (elsewhere !== null) out.push(elsewhere);
-    const legacy = f.http.find((h) => h.authIdentity?.kind === 'serviceaccount-legacy' && !h.xForwardedFor && !h.xForwardedUri && !h.xForwardedHost);
+    const legacy = f.http.find((h) => h.authIdentity?.kind === 'serviceaccount-legacy' && !relayedByProxy(h));
     if (legacy) {
       out.push(make('legacy-serviceaccount-token', f,
         `${conn(f)}: ${legacy.method} ${legacy.path.slice(0, 100)} at frame ${legacy.frame} carries the token of ${describeIdentity(legacy.authIdentity!)} (${legacy.authHash ?? 'hash unavailable'})`,
@@ -316,7 +316,7 @@ function tokenUsedElsewhere(f: FlowRecord, t: Topology): Finding | null {
   const clients = pair ? [pair.original.client.ip, pair.translated.client.ip] : [f.client.ip];
   for (const h of f.http) {
     const id = h.authIdentity;
-    if (!id || id.pod === null || id.namespace === null || h.xForwardedFor || h.xForwardedUri || h.xForwardedHost) continue;
+    if (!id || id.pod === null || id.namespace === null || relayedByProxy(h)) continue;
     const pod = inv.podsByName.get(`${id.namespace}/${id.pod}`);
     if (!pod || pod.uid === null || id.podUid === null || pod.uid !== id.podUid) continue;
     const home = new Set(pod.ips);

@@ -1,3 +1,5 @@
+import { endpointText } from '../decode/address';
+
 /**
  * Every credential seen in requests, by hash: its claimed holder, how often and when it was used, and
  * whether it ever crossed without TLS. Read by the dashboard's credentials view and `planewatch
@@ -24,3 +26,11 @@ export interface CredentialUseRow {
 /** Clients and servers (ip:port) a credential was used between, up to `limit` rows of them. */
 export const CREDENTIAL_ENDPOINTS_SQL = `SELECT DISTINCT fl.client_ip, fl.server_ip, fl.server_port
   FROM http_requests h JOIN flows fl ON fl.id = h.flow_id WHERE h.auth_hash = ? LIMIT ?`;
+
+/** Where a credential was used, from the rows of CREDENTIAL_ENDPOINTS_SQL: up to 20 clients and 20 servers (ip:port). */
+export function usedBetween(rows: readonly { client_ip: string; server_ip: string; server_port: number }[]): { clients: string[]; servers: string[] } {
+  return {
+    clients: [...new Set(rows.map((x) => x.client_ip))].slice(0, 20),
+    servers: [...new Set(rows.map((x) => endpointText(x.server_ip, x.server_port)))].slice(0, 20),
+  };
+}

@@ -8,10 +8,8 @@ import { likeContains, parseJson, placeholders, type StatementCache } from './st
 import { CERT_COLUMNS, certificateFromRow, FINDING_SELECT, findingItemFromRow, type CertificateRow, type FindingRow } from './row-mappers';
 import type { Aggregates } from './aggregates';
 import { currentCaptureStatus } from '../store/store';
-import { CREDENTIAL_ENDPOINTS_SQL, CREDENTIAL_USES_SQL, type CredentialUseRow } from '../store/credential-uses';
-import { endpointText } from '../decode/address';
-import { describeIdentity } from '../analysis/client-identity';
-import type { CredentialIdentity } from '../model/records';
+import { CREDENTIAL_ENDPOINTS_SQL, CREDENTIAL_USES_SQL, usedBetween, type CredentialUseRow } from '../store/credential-uses';
+import { storedIdentity } from '../analysis/client-identity';
 
 interface Page {
   limit: number;
@@ -211,11 +209,11 @@ export function listCredentials(stmts: StatementCache, q: CredentialQuery) {
   ]);
   return {
     items: rows.map((r) => {
-      const id = r.identity === null ? null : parseJson<CredentialIdentity | null>(r.identity, null);
+      const { identity, holder, expires } = storedIdentity(r.identity);
       return {
-        authHash: r.hash, scheme: r.scheme, subject: r.subject, kind: id?.kind ?? null,
-        holder: id === null ? null : describeIdentity(id), expires: typeof id?.expires === 'number' ? id.expires : null,
-        requests: r.requests, flows: r.flows, ...credentialEndpoints(stmts, r.hash),
+        authHash: r.hash, scheme: r.scheme, subject: r.subject, kind: identity?.kind ?? null, holder, expires,
+        requests: r.requests, flows: r.flows,
+        ...usedBetween(stmts.all<{ client_ip: string; server_ip: string; server_port: number }>(CREDENTIAL_ENDPOINTS_SQL, [r.hash, 400])),
         cleartext: r.cleartext === 1, firstTs: r.first_ts, lastTs: r.last_ts,
       };
     }),
@@ -223,14 +221,6 @@ export function listCredentials(stmts: StatementCache, q: CredentialQuery) {
     limit: q.limit,
     offset: q.offset,
   };
-}
-
-/** Where a credential was used: up to 20 clients and 20 servers. */
-function credentialEndpoints(stmts: StatementCache, hash: string) {
-  const sides = stmts.all<{ client_ip: string; server_ip: string; server_port: number }>(CREDENTIAL_ENDPOINTS_SQL, [hash, 400]);
-  const clients = [...new Set(sides.map((x) => x.client_ip))].slice(0, 20);
-  const servers = [...new Set(sides.map((x) => endpointText(x.server_ip, x.server_port)))].slice(0, 20);
-  return { clients, servers };
 }
 
 // ---- certificates ----

@@ -3,8 +3,7 @@
  * certificate chains and a verification verdict, HTTP requests, SSH, findings.
  */
 import { flowPacketsProblem, locateCapture } from '../export/capture-location';
-import { describeIdentity } from '../analysis/client-identity';
-import type { CredentialIdentity } from '../model/records';
+import { storedIdentity } from '../analysis/client-identity';
 import { parseJson, type StatementCache } from './statements';
 import { CERT_COLUMNS, certificateFromRow, findingItemFromRow, FINDING_SELECT, type CertificateItem, type FindingItem, type FindingRow, type CertificateRow } from './row-mappers';
 
@@ -177,10 +176,6 @@ function packetsAvailability(file: string | null, firstFrame: number, dbFile: st
 
 /** Whose a request's credential claims to be: the subject, a line describing it, and its expiry. */
 function credentialFields(subject: string | null, identity: string | null) {
-  const id = identity == null ? null : parseJson<CredentialIdentity | null>(identity, null);
-  return {
-    authSubject: subject,
-    authHolder: id === null ? null : describeIdentity(id),
-    authExpires: typeof id?.expires === 'number' ? id.expires : null,
-  };
+  const { holder, expires } = storedIdentity(identity);
+  return { authSubject: subject, authHolder: holder, authExpires: expires };
 }

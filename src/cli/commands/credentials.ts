@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { describeIdentity } from '../../analysis/client-identity';
-import { endpointText } from '../../decode/address';
-import type { CredentialIdentity } from '../../model/records';
-import { CREDENTIAL_ENDPOINTS_SQL, CREDENTIAL_USES_SQL, type CredentialUseRow } from '../../store/credential-uses';
+import { storedIdentity } from '../../analysis/client-identity';
+import { CREDENTIAL_ENDPOINTS_SQL, CREDENTIAL_USES_SQL, usedBetween, type CredentialUseRow } from '../../store/credential-uses';
 import { openStoreReadOnly } from '../../store/store';
 import { warnCutOffCaptures } from '../cut-off-warning';
 import { DB_OPTION_HELP, defaultDbPath, requireDb } from '../db-path';
@@ -54,19 +52,19 @@ export function registerCredentialsCommand(program: Command): void {
           .all(...params) as CredentialUseRow[];
         const sides = db.prepare(CREDENTIAL_ENDPOINTS_SQL);
         const items = rows.map((r) => {
-          const id = r.identity === null ? null : (JSON.parse(r.identity) as CredentialIdentity);
-          const used = sides.all(r.hash, 400) as { client_ip: string; server_ip: string; server_port: number }[];
+          const { holder, expires } = storedIdentity(r.identity);
+          const { clients, servers } = usedBetween(sides.all(r.hash, 400) as { client_ip: string; server_ip: string; server_port: number }[]);
           return {
             credential: r.hash,
             scheme: r.scheme,
             subject: r.subject,
-            holder: id === null ? null : describeIdentity(id),
-            expires: typeof id?.expires === 'number' ? new Date(id.expires * 1000).toISOString() : null,
+            holder,
+            expires: expires === null ? null : new Date(expires * 1000).toISOString(),
             cleartext: r.cleartext === 1,
             requests: r.requests,
             flows: r.flows,
-            clients: [...new Set(used.map((u) => u.client_ip))].slice(0, 20),
-            servers: [...new Set(used.map((u) => endpointText(u.server_ip, u.server_port)))].slice(0, 20),
+            clients,
+            servers,
             first: r.first_ts === null ? null : new Date(r.first_ts * 1000).toISOString(),
             last: r.last_ts === null ? null : new Date(r.last_ts * 1000).toISOString(),
           };

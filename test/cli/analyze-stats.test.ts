@@ -145,13 +145,9 @@ async function captureLoopback(file: string, filter: string, traffic: () => Prom
 }
 
 async function loopbackTraffic(tcpPort: number, udpPort: number): Promise<void> {
-  for (let i = 0; i < 2; i++) {
-    await new Promise<void>((resolve) => {
-      const c = connect(tcpPort, '127.0.0.1', () => c.end(`hello ${i}`));
-      c.on('data', () => {});
-      c.on('close', () => resolve());
-    });
-  }
+  // The datagram first: the capture is stopped once its file stops growing, and on a loaded machine
+  // tcpdump may not yet have written a packet sent last. Sent first, the connections' packets that
+  // follow it in the kernel's order come after it in the file.
   await new Promise<void>((resolve) => {
     const u = createSocket('udp4');
     u.send('ping', udpPort, '127.0.0.1', () => {
@@ -159,6 +155,13 @@ async function loopbackTraffic(tcpPort: number, udpPort: number): Promise<void> 
       resolve();
     });
   });
+  for (let i = 0; i < 2; i++) {
+    await new Promise<void>((resolve) => {
+      const c = connect(tcpPort, '127.0.0.1', () => c.end(`hello ${i}`));
+      c.on('data', () => {});
+      c.on('close', () => resolve());
+    });
+  }
 }
 
 describe.skipIf(!hasTool('tcpdump'))('planewatch analyze on a tcpdump capture of loopback traffic', () => {

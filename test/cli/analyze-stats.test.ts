@@ -124,8 +124,11 @@ describe('planewatch analyze', () => {
   });
 });
 
-/** Runs tcpdump on loopback around `traffic`, stopping it by its own pid. */
-async function captureLoopback(file: string, filter: string, traffic: () => Promise<void>): Promise<void> {
+/**
+ * Runs tcpdump on loopback around `traffic`, stopping it by its own pid once the file has settled and
+ * `complete` says it holds what was sent (waited for up to 5 s: a loaded machine schedules tcpdump late).
+ */
+async function captureLoopback(file: string, filter: string, traffic: () => Promise<void>, complete: () => Promise<boolean>): Promise<void> {
   const td = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '--immediate-mode', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
@@ -139,6 +142,7 @@ async function captureLoopback(file: string, filter: string, traffic: () => Prom
   await new Promise((r) => setTimeout(r, 150));
   await traffic();
   await untilCaptureFilesSettle([file]);
+  for (let waited = 0; waited < 5000 && !(await complete()); waited += 200) await new Promise((r) => setTimeout(r, 200));
   const exited = new Promise((r) => td.on('exit', r));
   td.kill('SIGINT');
   await exited;
@@ -180,12 +184,15 @@ describe.skipIf(!hasTool('tcpdump'))('planewatch analyze on a tcpdump capture of
     // on a complete capture would come back on every attempt.
     let records: FlowRecord[] = [];
     try {
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        await captureLoopback(file, `tcp port ${tcpPort} or udp port ${udpPort}`, () => loopbackTraffic(tcpPort, udpPort));
+      const read = async (): Promise<boolean> => {
         records = [];
         await analyzeCapture(file, { onFlowEnd: (rec) => records.push(rec) });
         const udp = records.filter((f) => f.transport === 'udp').length;
-        if (records.filter((f) => f.transport === 'tcp' && f.state === 'SF').length === 2 && udp === 1) break;
+        return records.filter((f) => f.transport === 'tcp' && f.state === 'SF').length === 2 && udp === 1;
+      };
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        await captureLoopback(file, `tcp port ${tcpPort} or udp port ${udpPort}`, () => loopbackTraffic(tcpPort, udpPort), read);
+        if (await read()) break;
       }
     } finally {
       server.close();

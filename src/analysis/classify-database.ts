@@ -3,8 +3,7 @@ import type { Db } from '../store/store';
 import { StoredFlowPages } from '../store/store';
 import { deferIndexes, restoreDeferredIndex, restoreDeferredIndexes } from '../store/deferred-indexes';
 import { VerdictWriter, type VerdictUpdate } from '../store/verdict-writer';
-import { classifyFlow } from './classifier';
-import { findingsForFlow } from './findings';
+import { judgeFlow } from './judge';
 import { Topology, type NatView } from './topology';
 import type { AnalysisInputs } from './context';
 
@@ -15,7 +14,10 @@ const PASS_PAGE = 250;
 
 export interface ClassifySummary {
   flows: number;
+  /** Open findings. */
   findings: number;
+  /** Findings accepted as risks (`--accept`). */
+  accepted: number;
   endpoints: number;
   /** Flows whose stored verdict (path, reasons or findings) this pass changed. */
   changed: number;
@@ -85,6 +87,7 @@ export class DatabasePass {
   private readonly writer: VerdictWriter;
   private flows = 0;
   private findings = 0;
+  private accepted = 0;
   /** Set when the pass is complete. */
   summary: ClassifySummary | null = null;
 
@@ -131,16 +134,16 @@ export class DatabasePass {
     if (page.length > 0) {
       // Only what the writer needs is kept until the page commits, not the flows with their evidence.
       const work: VerdictUpdate[] = page.map((f) => {
-        const classification = classifyFlow(f, this.topology);
-        const fs = findingsForFlow(f, classification, { topology: this.topology, ca: this.inputs.ca });
-        this.findings += fs.length;
-        return { flow: { dbId: f.dbId, captureId: f.captureId }, verdict: { classification, findings: fs } };
+        const verdict = judgeFlow(f, this.topology, this.inputs);
+        this.findings += verdict.findings.length;
+        this.accepted += verdict.accepted.length;
+        return { flow: { dbId: f.dbId, captureId: f.captureId }, verdict };
       });
       this.flows += page.length;
       this.db.transaction(() => this.writer.write(work))();
       return false;
     }
-    this.summary = { flows: this.flows, findings: this.findings, endpoints: writeEndpoints(this.db, this.topology), changed: this.writer.changed };
+    this.summary = { flows: this.flows, findings: this.findings, accepted: this.accepted, endpoints: writeEndpoints(this.db, this.topology), changed: this.writer.changed };
     return true;
   }
 }

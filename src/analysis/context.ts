@@ -2,13 +2,18 @@ import { readFileSync } from 'node:fs';
 import { emptyInventory, mergeInventory, type Inventory } from './inventory';
 import { loadCaBundle, type CaBundle } from '../../dissectors/x509/verify-chain';
 import type { Db } from '../store/store';
+import { noAcceptances, parseAcceptFiles, type AcceptList } from './acceptances';
 
-/** What the user supplied about the cluster: inventory files and PEM CA bundles. */
+export type AnalysisInputKind = 'inventory' | 'ca' | 'accept';
+
+/** What the user supplied: inventory files, PEM CA bundles and the findings accepted as risks. */
 export interface AnalysisInputs {
   inventory: Inventory;
   ca: CaBundle | null;
+  /** Accepted findings (acceptances.ts), `until` judged when the inputs were read. */
+  accept: AcceptList;
   /** The raw files, kept in the database so later runs without options reuse them. */
-  files: { kind: 'inventory' | 'ca'; source: string; content: string }[];
+  files: { kind: AnalysisInputKind; source: string; content: string }[];
 }
 
 function read(file: string, what: string): string {
@@ -19,10 +24,11 @@ function read(file: string, what: string): string {
   }
 }
 
-export function loadAnalysisInputs(inventoryFiles: string[], caFiles: string[]): AnalysisInputs {
+export function loadAnalysisInputs(inventoryFiles: string[], caFiles: string[], acceptFiles: string[] = []): AnalysisInputs {
   const files = [
     ...inventoryFiles.map((f) => ({ kind: 'inventory' as const, source: f, content: read(f, 'inventory') })),
     ...caFiles.map((f) => ({ kind: 'ca' as const, source: f, content: read(f, 'CA bundle') })),
+    ...acceptFiles.map((f) => ({ kind: 'accept' as const, source: f, content: read(f, 'accepted findings') })),
   ];
   return buildInputs(files);
 }
@@ -31,8 +37,11 @@ function buildInputs(files: AnalysisInputs['files']): AnalysisInputs {
   const inventory = emptyInventory();
   let pem = '';
   const caSources: string[] = [];
+  const acceptFiles: AnalysisInputs['files'] = [];
   for (const f of files) {
-    if (f.kind === 'inventory') {
+    if (f.kind === 'accept') {
+      acceptFiles.push(f);
+    } else if (f.kind === 'inventory') {
       let doc: unknown;
       try {
         doc = JSON.parse(f.content);
@@ -50,16 +59,18 @@ function buildInputs(files: AnalysisInputs['files']): AnalysisInputs {
     ca = loadCaBundle(pem);
     if (ca.cas.length === 0) throw new Error(`${caSources.join(', ')}: no certificate found in the CA bundle`);
   }
-  return { inventory, ca, files };
+  const accept = acceptFiles.length > 0 ? parseAcceptFiles(acceptFiles, Date.now()) : noAcceptances();
+  return { inventory, ca, accept, files };
 }
 
 /**
  * Inputs for a classification pass: those given now replace the stored ones (per kind); a kind not
  * given now comes from the database, so `analyze` of a second capture keeps the first run's inventory.
+ * `cleared` kinds are dropped from the database (`--no-accept`).
  */
-export function resolveInputs(db: Db, given: AnalysisInputs): AnalysisInputs {
+export function resolveInputs(db: Db, given: AnalysisInputs, cleared: readonly AnalysisInputKind[] = []): AnalysisInputs {
   const stored = db.prepare(`SELECT kind, source, content FROM analysis_inputs ORDER BY rowid`).all() as AnalysisInputs['files'];
-  const givenKinds = new Set(given.files.map((f) => f.kind));
+  const givenKinds = new Set([...given.files.map((f) => f.kind), ...cleared]);
   const files = [...stored.filter((f) => !givenKinds.has(f.kind)), ...given.files];
   if (givenKinds.size > 0 && !db.readonly) {
     db.transaction(() => {

@@ -3,8 +3,7 @@ import { storedFlowsById } from '../store/store';
 import { VerdictWriter } from '../store/verdict-writer';
 import type { FlowRecord } from '../model/flow-record';
 import type { Verdict } from '../model/analysis';
-import { classifyFlow } from './classifier';
-import { findingsForFlow } from './findings';
+import { judgeFlow } from './judge';
 import { Topology } from './topology';
 import type { AnalysisInputs } from './context';
 import { classifyDatabase, storedNatViews, writeEndpoints, type ClassifySummary } from './classify-database';
@@ -38,8 +37,7 @@ export class InlineClassifier {
 
   /** A flow's verdict from what the topology knows now. */
   private judge(f: FlowRecord): Verdict {
-    const classification = classifyFlow(f, this.topology);
-    return { classification, findings: findingsForFlow(f, classification, { topology: this.topology, ca: this.inputs.ca }) };
+    return judgeFlow(f, this.topology, this.inputs);
   }
 
   /**
@@ -87,7 +85,8 @@ export class InlineClassifier {
     }
     if (stale.length > 0) redo();
     const findings = db.prepare(`SELECT COUNT(*) FROM findings WHERE capture_id IN (${marks})`).pluck().get(...captureIds) as number;
-    return { flows: ordinal, findings, endpoints: writeEndpoints(db, this.topology), reclassified, changed: writer.changed };
+    const accepted = db.prepare(`SELECT COUNT(*) FROM accepted_findings WHERE capture_id IN (${marks})`).pluck().get(...captureIds) as number;
+    return { flows: ordinal, findings, accepted, endpoints: writeEndpoints(db, this.topology), reclassified, changed: writer.changed };
   }
 
   /**

@@ -7,6 +7,7 @@ import { classifyDatabase, DatabasePass } from '../analysis/classify-database';
 import { InlineClassifier } from '../analysis/inline-classifier';
 import { Topology } from '../analysis/topology';
 import { loadAnalysisInputs, resolveInputs, type AnalysisInputs } from '../analysis/context';
+import { expireAcceptances, expiredLines } from '../analysis/acceptances';
 import { readCapture } from '../ingest/read-capture';
 import type { CaptureInfo } from '../ingest/capture-info';
 import type { Frame } from '../ingest/frame';
@@ -67,6 +68,8 @@ export interface LiveOptions {
   writeRing?: number;
   inventory?: string[];
   ca?: string[];
+  /** Accepted-findings files (acceptances.ts). */
+  accept?: string[];
   /**
    * TLS key log files (SSLKEYLOGFILE format), followed as they grow: secrets a client appends while
    * the capture runs decrypt its later connections. A file that does not exist yet is waited for.
@@ -116,7 +119,7 @@ function interfaceName(s: LiveSource): string {
  */
 export async function runLive(opts: LiveOptions): Promise<LiveResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const given = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? []);
+  const given = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? [], opts.accept ?? []);
   // Opened first: a path that cannot be written is an error before anything is recorded.
   const file = opts.writeFile !== undefined ? new LiveCaptureFile(opts.writeFile, interfaceName(opts.source), opts.writeLimit, opts.writeRing ?? null) : null;
   try {
@@ -139,7 +142,7 @@ class LiveRun {
   private readonly flows: LiveFlowStore;
   private readonly engine: Engine;
   private readonly evidence: EvidenceRecorder | null;
-  private readonly inputs: AnalysisInputs;
+  private inputs: AnalysisInputs;
   /**
    * Classifies flows as they are written. Each pass over the database hands it the topology the pass
    * learned, so it goes on from everything stored. Between passes, a flow written again (a snapshot,
@@ -179,6 +182,7 @@ class LiveRun {
         .run(source, file?.path ?? null, process.pid, new Date().toISOString()).lastInsertRowid,
     );
     this.inputs = resolveInputs(db, given);
+    for (const line of expiredLines(this.inputs.accept)) this.log(line);
     this.inline = new InlineClassifier(this.inputs);
     this.status = new LiveStatusWriter(db, source, this.captureId);
     this.flows = new LiveFlowStore(db, this.captureId, (rec) => {
@@ -381,6 +385,12 @@ class LiveRun {
   }
 
   private startPass(): void {
+    // An acceptance that ends while the capture runs: its findings are open from this pass on.
+    const accept = expireAcceptances(this.inputs.accept, Date.now());
+    if (accept !== this.inputs.accept) {
+      for (const line of expiredLines({ entries: [], expired: accept.expired.slice(this.inputs.accept.expired.length) })) this.log(line);
+      this.inputs = { ...this.inputs, accept };
+    }
     this.pass = { run: new DatabasePass(this.db, this.inputs, new Topology(this.inputs.inventory)), costMs: 0 };
     // What is written from now on is the next pass's to bring up to date.
     this.flows.changed = 0;

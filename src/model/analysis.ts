@@ -58,8 +58,26 @@ export interface Finding {
   frame: number | null;
 }
 
+/** Why a finding is accepted as a risk (an entry of an `--accept` file, see analysis/acceptances.ts). */
+export interface Acceptance {
+  /** Why the risk is accepted, as the entry says. */
+  reason: string;
+  /** When the acceptance ends (ISO 8601, or the last day), or null. */
+  until: string | null;
+  /** The entry: `file#n`, n counting the file's entries from 1. */
+  source: string;
+}
+
+/** A finding an accept entry matches: still raised and stored, not counted among the open ones. */
+export interface AcceptedFinding extends Finding {
+  acceptance: Acceptance;
+}
+
 /** What classification concludes about one flow. */
 export interface Verdict {
   classification: Classification;
+  /** The open findings. */
   findings: Finding[];
+  /** Findings accepted as risks (`--accept`). */
+  accepted: AcceptedFinding[];
 }

@@ -20,7 +20,7 @@ interface ClassRow {
   reasons: string;
 }
 
-export function flowJson(f: StoredFlow, cls: ClassRow, findingRules: string[], captureFile: string) {
+export function flowJson(f: StoredFlow, cls: ClassRow, findingRules: string[], captureFile: string, acceptedRules: string[] = []) {
   return {
     id: f.id,
     dbId: f.dbId,
@@ -59,6 +59,8 @@ export function flowJson(f: StoredFlow, cls: ClassRow, findingRules: string[], c
     http: f.http,
     ssh: f.ssh,
     findings: findingRules,
+    // findings raised on it that an --accept entry accepts (not counted among `findings`)
+    acceptedFindings: acceptedRules,
   };
 }
 
@@ -80,22 +82,43 @@ export interface FindingRow {
 export function* flowObjects(db: Db, captureIds: number[]): Generator<ReturnType<typeof flowJson>> {
   const cls = db.prepare(`SELECT id, path, path_detail, confidence, reasons FROM flows WHERE id = ?`);
   const rules = db.prepare(`SELECT rule FROM findings WHERE flow_id = ? ORDER BY severity_rank DESC, rule`).pluck();
+  const acceptedRules = db.prepare(`SELECT rule FROM accepted_findings WHERE flow_id = ? ORDER BY severity_rank DESC, rule`).pluck();
+  const anyAccepted = db.prepare(`SELECT EXISTS (SELECT 1 FROM accepted_findings)`).pluck().get() === 1;
   const files = new Map<number, string>();
   for (const r of db.prepare(`SELECT id, file FROM captures`).all() as { id: number; file: string }[]) files.set(r.id, r.file);
   for (const f of iterateStoredFlows(db, captureIds)) {
-    yield flowJson(f, cls.get(f.dbId) as ClassRow, rules.all(f.dbId) as string[], files.get(f.captureId) ?? '');
+    const accepted = anyAccepted ? (acceptedRules.all(f.dbId) as string[]) : [];
+    yield flowJson(f, cls.get(f.dbId) as ClassRow, rules.all(f.dbId) as string[], files.get(f.captureId) ?? '', accepted);
   }
 }
 
+/** The open findings of the given captures, most severe first. */
 export function findingObjects(db: Db, captureIds: number[]) {
-  const rows = db
+  return findingRows(db, 'findings', captureIds).map(findingJson);
+}
+
+/** The findings of the given captures accepted as risks, each with its acceptance. */
+export function acceptedFindingObjects(db: Db, captureIds: number[]) {
+  return (findingRows(db, 'accepted_findings', captureIds) as AcceptedRow[]).map((r) => ({
+    ...findingJson(r),
+    accepted: { reason: r.reason, until: r.until, source: r.accepted_by },
+  }));
+}
+
+type AcceptedRow = FindingRow & { flow_key: string | null; reason: string; until: string | null; accepted_by: string };
+
+function findingRows(db: Db, table: 'findings' | 'accepted_findings', captureIds: number[]) {
+  return db
     .prepare(
-      `SELECT f.*, fl.flow_key FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id
+      `SELECT f.*, fl.flow_key FROM ${table} f LEFT JOIN flows fl ON fl.id = f.flow_id
         WHERE f.capture_id IN (${captureIds.map(() => '?').join(',') || 'NULL'})
         ORDER BY f.severity_rank DESC, f.ts, f.id`,
     )
     .all(...captureIds) as (FindingRow & { flow_key: string | null })[];
-  return rows.map((r) => ({
+}
+
+function findingJson(r: FindingRow & { flow_key: string | null }) {
+  return {
     rule: r.rule,
     severity: r.severity,
     flowId: r.flow_key,
@@ -106,5 +129,5 @@ export function findingObjects(db: Db, captureIds: number[]) {
     cis: r.cis,
     ts: r.ts,
     frame: r.frame,
-  }));
+  };
 }

@@ -73,6 +73,21 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
       : `all of them: analyze with --db FILE, then planewatch findings --db FILE --rule ${r.rule}`;
     lines.push(`${' '.repeat(2 + 3 + 9 + RULE_WIDTH)}${all}`);
   }
+  // Findings accepted as risks: not counted above; say how many, why, and where to list them.
+  const accepted = db
+    .prepare(`SELECT rule, COUNT(*) n, MIN(reason) reason, COUNT(DISTINCT reason) reasons FROM accepted_findings
+               WHERE ${where(captureIds)} GROUP BY rule ORDER BY MAX(severity_rank) DESC, n DESC, rule`)
+    .all() as { rule: string; n: number; reason: string; reasons: number }[];
+  if (accepted.length > 0) {
+    const total = accepted.reduce((a, r) => a + r.n, 0);
+    const list = dbFile ? `planewatch findings --db ${terminalSafe(dbFile, 200)} --accepted` : 'analyze with --db FILE, then planewatch findings --db FILE --accepted';
+    lines.push('');
+    lines.push(`Accepted: ${plural(total, 'finding')} accepted as risks (--accept), not counted above (${list})`);
+    for (const r of accepted) {
+      const why = r.reasons === 1 ? terminalSafe(r.reason, 120) : `${r.reasons} reasons`;
+      lines.push(`  ${cell(r.rule, RULE_WIDTH)}${cell(r.n, 6)}${why}`);
+    }
+  }
   // Credentials in readable requests: how many, how many crossed in cleartext, where to read them.
   const cred = db
     .prepare(`SELECT COUNT(DISTINCT h.auth_hash) n,

@@ -490,6 +490,47 @@ export const MIGRATIONS: readonly string[] = [
      WHERE h.auth <> 'none'
      GROUP BY h.auth_hash, h.auth, fl.client_ip, fl.server_ip, fl.server_port, fl.path;
   `,
+  // 14: findings accepted as risks (\`--accept FILE\`): raised and kept, with the reason, the entry
+  // and its end, apart from the open findings that counts, views and \`--fail-on\` read. The accept
+  // files join the stored inputs (the table is rebuilt: SQLite cannot change a CHECK).
+  `
+  CREATE TABLE analysis_inputs_14 (
+    kind    TEXT NOT NULL CHECK (kind IN ('inventory','ca','accept')),
+    source  TEXT NOT NULL,
+    content TEXT NOT NULL
+  );
+  INSERT INTO analysis_inputs_14 (kind, source, content) SELECT kind, source, content FROM analysis_inputs ORDER BY rowid;
+  DROP TABLE analysis_inputs;
+  ALTER TABLE analysis_inputs_14 RENAME TO analysis_inputs;
+  CREATE TABLE accepted_findings (
+    id             INTEGER PRIMARY KEY,
+    rule           TEXT NOT NULL,
+    severity       TEXT NOT NULL,
+    severity_rank  INTEGER NOT NULL,
+    flow_id        INTEGER REFERENCES flows(id) ON DELETE CASCADE,
+    capture_id     INTEGER REFERENCES captures(id) ON DELETE CASCADE,
+    title          TEXT NOT NULL,
+    evidence       TEXT NOT NULL,
+    recommendation TEXT NOT NULL,
+    reference      TEXT NOT NULL,
+    cis            TEXT,
+    ts             REAL,
+    frame          INTEGER,
+    reason         TEXT NOT NULL,
+    until          TEXT,
+    accepted_by    TEXT NOT NULL
+  );
+  CREATE INDEX accepted_findings_flow ON accepted_findings(flow_id);
+  CREATE INDEX accepted_findings_capture ON accepted_findings(capture_id);
+  CREATE VIEW v_accepted_findings AS
+    SELECT a.id, a.rule, a.severity, a.severity_rank, a.title, a.evidence, a.reason, a.until, a.accepted_by,
+           a.recommendation, a.reference, a.cis, a.ts, datetime(a.ts, 'unixepoch') AS time, a.frame,
+           fl.id AS flow_id, fl.flow_key, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port,
+           fl.app, fl.community_id, c.file AS capture, COALESCE(c.packets_file, c.file) AS packets_file
+      FROM accepted_findings a
+      LEFT JOIN flows fl ON fl.id = a.flow_id
+      LEFT JOIN captures c ON c.id = a.capture_id;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,7 +4,7 @@ import { restoreDeferredIndexes } from './deferred-indexes';
 import { FingerprintReader, FingerprintWriter, MISSING_FINGERPRINT, type HelloFingerprint } from './tls-fingerprints';
 import type { FlowRecord } from '../model/flow-record';
 import type { CertificateInfo, TlsInfo } from '../model/records';
-import type { Finding, Verdict } from '../model/analysis';
+import type { AcceptedFinding, Finding, Verdict } from '../model/analysis';
 import { severityRank } from '../model/analysis';
 
 /** Flows written per transaction: large enough to amortise the commit, small enough to lose little. */
@@ -294,7 +294,10 @@ export class FlowWriter {
       ...(verdict === null ? UNCLASSIFIED : classificationColumns(verdict)),
     );
     const flowId = Number(r.lastInsertRowid);
-    if (verdict !== null) this.findings.insert(flowId, this.captureId, verdict.findings);
+    if (verdict !== null) {
+      this.findings.insert(flowId, this.captureId, verdict.findings);
+      if (verdict.accepted.length > 0) this.findings.insertAccepted(flowId, this.captureId, verdict.accepted);
+    }
     // A flow without HTTP or SSH evidence (TLS alone, DNS and other UDP, TCP without payload) has no
     // evidence row: reading it back gives the same empty evidence.
     if (rec.http.length > 0 || rec.ssh) {
@@ -687,19 +690,30 @@ export function classificationColumns({ classification: c, findings }: Verdict):
 /** The same columns for a flow not classified yet: the schema's defaults. */
 const UNCLASSIFIED: readonly unknown[] = Object.freeze(['other', '{}', 0, '[]', null, 0, 0]);
 
-/** Inserts a flow's findings. */
+/** Inserts a flow's findings: the open ones, and those accepted as risks. */
 export class FindingInserter {
   private readonly stmt;
+  private readonly acceptedStmt;
 
   constructor(db: Db) {
     this.stmt = db.prepare(`INSERT INTO findings (rule, severity, severity_rank, flow_id, capture_id, title,
       evidence, recommendation, reference, cis, ts, frame) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`);
+    this.acceptedStmt = db.prepare(`INSERT INTO accepted_findings (rule, severity, severity_rank, flow_id, capture_id, title,
+      evidence, recommendation, reference, cis, ts, frame, reason, until, accepted_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
   }
 
   insert(flowId: number, captureId: number, findings: Finding[]): void {
     for (const f of findings) {
       this.stmt.run(f.rule, f.severity, severityRank(f.severity), flowId, captureId, f.title, f.evidence,
         f.recommendation, f.reference, f.cis, f.ts, f.frame);
+    }
+  }
+
+  insertAccepted(flowId: number, captureId: number, findings: AcceptedFinding[]): void {
+    for (const f of findings) {
+      const a = f.acceptance;
+      this.acceptedStmt.run(f.rule, f.severity, severityRank(f.severity), flowId, captureId, f.title, f.evidence,
+        f.recommendation, f.reference, f.cis, f.ts, f.frame, a.reason, a.until, a.source);
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { Finding, Verdict } from '../model/analysis';
+import type { AcceptedFinding, Finding, Verdict } from '../model/analysis';
 import { severityRank } from '../model/analysis';
 import { classificationColumns, FindingInserter, type Db, type StoredFlow } from './store';
 
@@ -25,6 +25,7 @@ export class VerdictWriter {
   private readonly updateFlow;
   private readonly updateFinding;
   private readonly deleteFinding;
+  private readonly deleteAccepted;
   private readonly insertFindings: FindingInserter;
   /** Flows whose stored verdict changed. */
   changed = 0;
@@ -35,6 +36,7 @@ export class VerdictWriter {
     this.updateFinding = db.prepare(`UPDATE findings SET severity = ?, severity_rank = ?, title = ?, evidence = ?,
       recommendation = ?, reference = ?, cis = ?, ts = ?, frame = ? WHERE id = ?`);
     this.deleteFinding = db.prepare(`DELETE FROM findings WHERE id = ?`);
+    this.deleteAccepted = db.prepare(`DELETE FROM accepted_findings WHERE flow_id = ?`);
     this.insertFindings = new FindingInserter(db);
   }
 
@@ -45,10 +47,12 @@ export class VerdictWriter {
       const ids = chunk.map((u) => u.flow.dbId);
       const columns = this.storedColumns(ids);
       const findings = this.storedFindings(ids);
+      const accepted = this.storedAccepted(ids);
       for (const u of chunk) {
         const flowChanged = this.writeColumns(u, columns.get(u.flow.dbId));
         const findingsChanged = this.writeFindings(u, findings.get(u.flow.dbId) ?? []);
-        if (flowChanged || findingsChanged) this.changed++;
+        const acceptedChanged = this.writeAccepted(u, accepted.get(u.flow.dbId) ?? '');
+        if (flowChanged || findingsChanged || acceptedChanged) this.changed++;
       }
     }
   }
@@ -76,6 +80,33 @@ export class VerdictWriter {
       else out.set(r.flow_id, [r]);
     }
     return out;
+  }
+
+  /**
+   * Each flow's stored accepted findings, as the text `acceptedKey` makes of them (few flows have any:
+   * one query finds them).
+   */
+  private storedAccepted(ids: number[]): Map<number, string> {
+    const rows = this.db
+      .prepare(`SELECT flow_id, rule, severity, title, evidence, recommendation, reference, cis, ts, frame, reason, until, accepted_by
+                  FROM accepted_findings WHERE flow_id IN (${ids.map(() => '?').join(',')}) ORDER BY id`)
+      .raw(true)
+      .all(...ids) as unknown[][];
+    const out = new Map<number, string>();
+    for (const r of rows) {
+      const id = r[0] as number;
+      out.set(id, (out.get(id) ?? '') + JSON.stringify(r.slice(1)));
+    }
+    return out;
+  }
+
+  /** Accepted findings are few and rarely change: a flow's are replaced whole when they differ. */
+  private writeAccepted(u: VerdictUpdate, stored: string): boolean {
+    const next = acceptedKey(u.verdict.accepted);
+    if (next === stored) return false;
+    this.deleteAccepted.run(u.flow.dbId);
+    this.insertFindings.insertAccepted(u.flow.dbId, u.flow.captureId, u.verdict.accepted);
+    return true;
   }
 
   private writeColumns(u: VerdictUpdate, stored: unknown[] | undefined): boolean {
@@ -120,6 +151,16 @@ export class VerdictWriter {
     }
     return changed;
   }
+}
+
+/** The accepted findings as `storedAccepted` reads them back. */
+function acceptedKey(list: readonly AcceptedFinding[]): string {
+  let out = '';
+  for (const f of list) {
+    const a = f.acceptance;
+    out += JSON.stringify([f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.cis ?? null, f.ts ?? null, f.frame ?? null, a.reason, a.until, a.source]);
+  }
+  return out;
 }
 
 function sameFinding(s: StoredFinding, f: Finding): boolean {

@@ -147,7 +147,7 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
   } else if (detail !== null && detail.kind === 'flow') {
     body = <FlowDetailView detail={flowDetail} width={columns} height={bodyHeight} />;
   } else if (tab === 0) {
-    body = <OverviewTab paths={snap.paths} severityCounts={snap.severityCounts} natRepeats={snap.natRepeatedFindings} width={columns} height={bodyHeight} />;
+    body = <OverviewTab paths={snap.paths} severityCounts={snap.severityCounts} natRepeats={snap.natRepeatedFindings} accepted={snap.acceptedFindings} width={columns} height={bodyHeight} />;
   } else if (tab === 1) {
     body = <FindingsTab findings={snap.findings} selected={sel} width={columns} height={bodyHeight} />;
   } else if (tab === 2) {

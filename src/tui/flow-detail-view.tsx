@@ -34,6 +34,7 @@ export function FlowDetailView({ detail: d, width, height }: FlowDetailViewProps
     const s = SEVERITY_STYLE[x.severity] ?? SEVERITY_STYLE.info;
     lines.push({ text: `${s.symbol} ${s.label} ${x.rule}: ${x.title}`, color: s.color });
   }
+  for (const x of d.acceptedFindings) lines.push({ text: `accepted ${x.severity} ${x.rule}: ${x.reason}` });
   return (
     <Box flexDirection="column" width={width}>
       {lines.slice(0, Math.max(1, height)).map((l, i) => (

@@ -11,19 +11,20 @@ export interface OverviewTabProps {
   severityCounts: Record<Severity, number>;
   /** Findings repeated on the second view of a connection seen across a NAT. */
   natRepeats?: number;
+  accepted?: number;
   width: number;
   height: number;
 }
 
 /** Findings by severity, the paths with their counts and bytes, and the hub-and-spoke view. */
-export function OverviewTab({ paths, severityCounts, natRepeats, width, height }: OverviewTabProps) {
+export function OverviewTab({ paths, severityCounts, natRepeats, accepted, width, height }: OverviewTabProps) {
   const theme = useTheme();
   const hubHeight = Math.min(6, Math.max(0, height - 4 - paths.length));
   const pathRows = Math.max(0, height - 3 - (hubHeight > 0 ? hubHeight + 1 : 0));
   const nameW = Math.max(12, Math.min(27, width - 40));
   return (
     <Box flexDirection="column" width={width}>
-      <SeveritySummary counts={severityCounts} natRepeats={natRepeats} />
+      <SeveritySummary counts={severityCounts} natRepeats={natRepeats} accepted={accepted} />
       <Text bold wrap="truncate">
         {fit('PATH', nameW)} {fit('CONNS', 8)} {fit('BYTES', 10)} {fit('FINDINGS', 9)} WORST
       </Text>

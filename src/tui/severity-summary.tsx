@@ -6,10 +6,12 @@ export interface SeveritySummaryProps {
   counts: Record<Severity, number>;
   /** Of those, findings repeated on the second view of a connection seen across a NAT. */
   natRepeats?: number;
+  /** Findings accepted as risks (not in `counts`). */
+  accepted?: number;
 }
 
 /** Findings by severity on one line: symbol, name and count. */
-export function SeveritySummary({ counts, natRepeats = 0 }: SeveritySummaryProps) {
+export function SeveritySummary({ counts, natRepeats = 0, accepted = 0 }: SeveritySummaryProps) {
   const theme = useTheme();
   return (
     <Text wrap="truncate">
@@ -19,7 +21,8 @@ export function SeveritySummary({ counts, natRepeats = 0 }: SeveritySummaryProps
           {SEVERITY_STYLE[s].symbol} {s} {counts[s]}{'  '}
         </Text>
       ))}
-      {natRepeats > 0 ? <Text dimColor={theme.color}>({natRepeats} repeated across a NAT)</Text> : null}
+      {natRepeats > 0 ? <Text dimColor={theme.color}>({natRepeats} repeated across a NAT) </Text> : null}
+      {accepted > 0 ? <Text dimColor={theme.color}>(+{accepted} accepted as risks)</Text> : null}
     </Text>
   );
 }

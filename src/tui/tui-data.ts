@@ -96,6 +96,8 @@ export interface TuiSnapshot {
   severityCounts: Record<Severity, number>;
   /** Of those, findings a NAT'd connection's second view repeats from its first (see store/nat-repeats). */
   natRepeatedFindings: number;
+  /** Findings accepted as risks (analyze --accept), not among `findings` or the counts. */
+  acceptedFindings: number;
   findings: FindingRow[];
   flows: FlowRow[];
   /** Flows matching the filter (may exceed the rows fetched). */
@@ -117,6 +119,8 @@ export interface FlowDetail {
   http: { method: string | null; path: string | null; host: string | null; userAgent: string | null; auth: string | null; authSubject: string | null; impersonateUser: string | null; status: number | null }[];
   ssh: { clientBanner: string | null; serverBanner: string | null } | null;
   findings: { rule: string; severity: Severity; title: string }[];
+  /** Findings accepted as risks, with why. */
+  acceptedFindings: { rule: string; severity: Severity; title: string; reason: string }[];
   /** The same connection on the other side of a NAT, as "client → server". */
   natPeers: string[];
 }
@@ -139,6 +143,7 @@ export function emptySnapshot(source = ''): TuiSnapshot {
     paths: [],
     severityCounts: { critical: 0, high: 0, medium: 0, low: 0, info: 0 },
     natRepeatedFindings: 0,
+    acceptedFindings: 0,
     findings: [],
     flows: [],
     flowTotal: 0,
@@ -230,6 +235,7 @@ export class DbDataSource implements TuiDataSource {
       if (severity !== undefined) snap.severityCounts[severity] = r.n;
     }
     snap.natRepeatedFindings = natRepeatedFindings(db);
+    snap.acceptedFindings = db.prepare(`SELECT COUNT(*) FROM accepted_findings`).pluck().get() as number;
     snap.findings = (db.prepare(`SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.ts,
         fl.id AS flowId, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port
         FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id
@@ -325,6 +331,8 @@ export class DbDataSource implements TuiDataSource {
         .get(id) as FlowDetail['ssh'] | undefined;
       const findings = db.prepare(`SELECT rule, severity, title FROM findings WHERE flow_id = ? ORDER BY severity_rank DESC`)
         .all(id) as FlowDetail['findings'];
+      const acceptedFindings = db.prepare(`SELECT rule, severity, title, reason FROM accepted_findings WHERE flow_id = ? ORDER BY severity_rank DESC`)
+        .all(id) as FlowDetail['acceptedFindings'];
       const peers = r.nat_link === null
         ? []
         : (db.prepare(`SELECT client_ip, client_port, server_ip, server_port FROM flows WHERE nat_link = ? AND id != ? ORDER BY id LIMIT 5`)
@@ -332,7 +340,7 @@ export class DbDataSource implements TuiDataSource {
       return {
         flow: toFlowRow(r), transport: r.transport, communityId: r.community_id, state: r.state, history: r.history,
         confidence: r.confidence, reasons: parseJson<string[]>(r.reasons, []), pathDetail: parseJson<Record<string, string>>(r.path_detail, {}),
-        tls: tls ?? null, http, ssh: ssh ?? null, findings,
+        tls: tls ?? null, http, ssh: ssh ?? null, findings, acceptedFindings,
         natPeers: peers.map((p) => `${endpointText(p.client_ip, p.client_port)} → ${endpointText(p.server_ip, p.server_port)}`),
       };
     } catch {

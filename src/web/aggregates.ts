@@ -174,6 +174,7 @@ export class Aggregates {
         findingsBySeverity: bySeverity,
         findingsByRule: byRule,
         natRepeatedFindings: this.stmts.one<{ n: number }>(natRepeatedFindingsSql(this.db))!.n,
+        acceptedFindings: count('accepted_findings'),
         paths,
         captures: this.stmts.all<{ id: number; file: string; status: string; pid: number | null }>('SELECT id, file, status, pid FROM captures ORDER BY id'),
       };

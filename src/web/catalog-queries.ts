@@ -5,7 +5,7 @@
  */
 import { severityRank, SEVERITIES, type Severity } from '../model/analysis';
 import { likeContains, parseJson, placeholders, type StatementCache } from './statements';
-import { CERT_COLUMNS, certificateFromRow, FINDING_SELECT, findingItemFromRow, type CertificateRow, type FindingRow } from './row-mappers';
+import { ACCEPTED_FINDING_SELECT, CERT_COLUMNS, certificateFromRow, FINDING_SELECT, findingItemFromRow, type CertificateRow, type FindingRow } from './row-mappers';
 import type { Aggregates } from './aggregates';
 import { currentCaptureStatus } from '../store/store';
 import { CREDENTIAL_ENDPOINTS_SQL, CREDENTIAL_USES_SQL, usedBetween, type CredentialUseRow } from '../store/credential-uses';
@@ -42,6 +42,8 @@ export interface FindingQuery extends Page {
   flow?: number;
   ip?: string;
   q?: string;
+  /** The findings accepted as risks instead of the open ones. */
+  accepted?: boolean;
 }
 
 export function listFindings(stmts: StatementCache, q: FindingQuery) {
@@ -73,12 +75,14 @@ export function listFindings(stmts: StatementCache, q: FindingQuery) {
     params.push(like, like);
   }
   const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
+  const select = q.accepted === true ? ACCEPTED_FINDING_SELECT : FINDING_SELECT;
+  const table = q.accepted === true ? 'accepted_findings' : 'findings';
   const items = stmts
-    .all<FindingRow>(`${FINDING_SELECT} ${where} ORDER BY f.severity_rank DESC, f.ts, f.id LIMIT ? OFFSET ?`, [...params, q.limit, q.offset])
+    .all<FindingRow>(`${select} ${where} ORDER BY f.severity_rank DESC, f.ts, f.id LIMIT ? OFFSET ?`, [...params, q.limit, q.offset])
     .map(findingItemFromRow);
   // The join is needed only when a condition is on the flow.
   const needsFlow = Boolean(q.path?.length || q.ip);
-  const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM findings f ${needsFlow ? 'LEFT JOIN flows fl ON fl.id = f.flow_id' : ''} ${where}`, params)!.n;
+  const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} f ${needsFlow ? 'LEFT JOIN flows fl ON fl.id = f.flow_id' : ''} ${where}`, params)!.n;
   return { items, total, limit: q.limit, offset: q.offset };
 }
 

@@ -5,7 +5,7 @@
 import { flowPacketsProblem, locateCapture } from '../export/capture-location';
 import { storedIdentity } from '../analysis/client-identity';
 import { parseJson, type StatementCache } from './statements';
-import { CERT_COLUMNS, certificateFromRow, findingItemFromRow, FINDING_SELECT, type CertificateItem, type FindingItem, type FindingRow, type CertificateRow } from './row-mappers';
+import { ACCEPTED_FINDING_SELECT, CERT_COLUMNS, certificateFromRow, findingItemFromRow, FINDING_SELECT, type CertificateItem, type FindingItem, type FindingRow, type CertificateRow } from './row-mappers';
 
 type Verdict = 'verified' | 'unverified' | 'indeterminate' | 'self-signed' | 'not-evaluated' | 'no-certificate';
 const VERDICTS: readonly string[] = ['verified', 'unverified', 'indeterminate', 'self-signed', 'not-evaluated', 'no-certificate'];
@@ -104,6 +104,9 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
   );
   if (!r) return null;
   const findings = stmts.all<FindingRow>(`${FINDING_SELECT} WHERE f.flow_id = ? ORDER BY f.severity_rank DESC, f.id`, [id]).map(findingItemFromRow);
+  const acceptedFindings = stmts
+    .all<FindingRow>(`${ACCEPTED_FINDING_SELECT} WHERE f.flow_id = ? ORDER BY f.severity_rank DESC, f.id`, [id])
+    .map(findingItemFromRow);
   const certs = stmts.all<CertificateRow & { side: string; position: number }>(
     `SELECT fc.side, fc.position, ${CERT_COLUMNS} FROM flow_certificates fc JOIN certificates c ON c.sha256 = fc.sha256
       WHERE fc.flow_id = ? ORDER BY fc.side, fc.position`,
@@ -165,6 +168,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
     http,
     ssh: s ? { clientBanner: s.client_banner, serverBanner: s.server_banner, hassh: s.hassh, hasshServer: s.hassh_server } : null,
     findings,
+    acceptedFindings,
   };
 }
 

@@ -10,6 +10,8 @@ export interface FindingRow {
   cis: string | null; ts: number | null; frame: number | null; flow_id: number | null; path: string | null;
   client_ip: string | null; client_port: number | null; server_ip: string | null; server_port: number | null; app: string | null;
   nat_repeat: number | null;
+  /** Accepted findings only. */
+  reason?: string; until?: string | null; accepted_by?: string;
 }
 
 /**
@@ -21,11 +23,18 @@ export const FINDING_SELECT = `SELECT f.id, f.rule, f.severity, f.title, f.evide
   CASE WHEN fl.nat_repeat = 1 AND fl.nat_link IS NOT NULL THEN ${OTHER_VIEW_RAISED_IT} ELSE 0 END AS nat_repeat
   FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id`;
 
+/** The same for findings accepted as risks (their ids are their own, apart from the open findings'). */
+export const ACCEPTED_FINDING_SELECT = `SELECT f.id, f.rule, f.severity, f.title, f.evidence, f.recommendation, f.reference, f.cis, f.ts,
+  f.frame, f.flow_id, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port, fl.app, 0 AS nat_repeat,
+  f.reason, f.until, f.accepted_by
+  FROM accepted_findings f LEFT JOIN flows fl ON fl.id = f.flow_id`;
+
 export function findingItemFromRow(r: FindingRow) {
   return {
     id: r.id, rule: r.rule, severity: r.severity, title: r.title, evidence: r.evidence, recommendation: r.recommendation,
     reference: r.reference, cis: r.cis, ts: r.ts, frame: r.frame, flowId: r.flow_id, path: r.path, clientIp: r.client_ip,
     clientPort: r.client_port, serverIp: r.server_ip, serverPort: r.server_port, app: r.app, natRepeat: r.nat_repeat === 1,
+    acceptance: r.accepted_by === undefined ? null : { reason: r.reason ?? '', until: r.until ?? null, source: r.accepted_by },
   };
 }
 export type FindingItem = ReturnType<typeof findingItemFromRow>;

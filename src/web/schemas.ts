@@ -117,6 +117,7 @@ export const findingsQuery: Schema = {
     flow: { type: 'integer', minimum: 1, description: 'flow id' },
     ip: { ...ip, description: 'client or server address of the flow' },
     q: { ...search, description: 'substring of title or evidence' },
+    accepted: { type: 'boolean', description: 'list the findings accepted as risks (analyze --accept) instead of the open ones' },
     limit,
     offset,
   },
@@ -190,6 +191,8 @@ export const summaryResponse = obj({
   findingsByRule: { type: 'array', items: obj({ rule: str, severity: severityEnum, count: int, title: str }) },
   /** Findings on the second view of a connection seen across a NAT that its first view raised too. */
   natRepeatedFindings: int,
+  /** Findings accepted as risks (analyze --accept), not counted in findingsBySeverity. */
+  acceptedFindings: int,
   paths: { type: 'array', items: pathSummaryItem },
   captures: { type: 'array', items: obj({ id: int, file: str, status: str }) },
 });
@@ -222,6 +225,8 @@ const findingItem = obj({
   ts: nnum, frame: nint, flowId: nint, path: nstr, clientIp: nstr, clientPort: nint, serverIp: nstr, serverPort: nint, app: nstr,
   // on the second view of a connection seen across a NAT, as on its first
   natRepeat: bool,
+  // accepted as a risk (analyze --accept): why, until when, which entry; null for an open finding
+  acceptance: { anyOf: [obj({ reason: str, until: nstr, source: str }), { type: 'null' }] },
 });
 export const findingsResponse = list(findingItem, { total: int, limit: int, offset: int });
 
@@ -267,6 +272,7 @@ export const flowDetailResponse = obj({
   http: { type: 'array', items: httpItem },
   ssh: { anyOf: [obj({ clientBanner: nstr, serverBanner: nstr, hassh: nstr, hasshServer: nstr }), { type: 'null' }] },
   findings: { type: 'array', items: findingItem },
+  acceptedFindings: { type: 'array', items: findingItem },
 });
 
 const endpointItem = obj({

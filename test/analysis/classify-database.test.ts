@@ -1,3 +1,4 @@
+import { noAcceptances } from '../../src/analysis/acceptances';
 import { describe, expect, it } from 'vitest';
 import { FlowWriter, openStore, type Db } from '../../src/store/store';
 import { classifyDatabase } from '../../src/analysis/classify-database';
@@ -10,11 +11,11 @@ import { flow, tls } from './flow-builder';
  * them again at the end; the database it leaves must be the one updating them in place leaves.
  */
 
-const noInventory = (): AnalysisInputs => ({ inventory: emptyInventory(), ca: null, files: [] });
+const noInventory = (): AnalysisInputs => ({ inventory: emptyInventory(), ca: null, accept: noAcceptances(), files: [] });
 const withApiServers = (): AnalysisInputs => {
   const inventory = emptyInventory();
   mergeInventory(inventory, { apiServers: ['10.0.9.1', '10.0.9.2'], nodeCidrs: ['10.0.0.0/16'] }, 'test-inventory');
-  return { inventory, ca: null, files: [] };
+  return { inventory, ca: null, accept: noAcceptances(), files: [] };
 };
 
 /** `n` plain-HTTP flows to two addresses that only the inventory says are API servers. */

@@ -1,3 +1,4 @@
+import { noAcceptances } from '../../src/analysis/acceptances';
 import { describe, expect, it } from 'vitest';
 import { FlowWriter, openStore, type Db } from '../../src/store/store';
 import { deferIndexes } from '../../src/store/deferred-indexes';
@@ -17,7 +18,7 @@ import { fixtureCert, flow, req, tls } from './flow-builder';
 const inputs = (): AnalysisInputs => {
   const inventory = emptyInventory();
   mergeInventory(inventory, { apiServers: ['10.0.0.10'], nodeCidrs: ['10.0.0.0/24'] }, 'test-inventory');
-  return { inventory, ca: null, files: [] };
+  return { inventory, ca: null, accept: noAcceptances(), files: [] };
 };
 
 /** Flows whose verdicts depend on flows that may end after them. */

@@ -1,3 +1,4 @@
+import { noAcceptances } from '../../src/analysis/acceptances';
 import { describe, expect, it } from 'vitest';
 import { FlowWriter, openStore, type Db } from '../../src/store/store';
 import { classifyDatabase } from '../../src/analysis/classify-database';
@@ -12,12 +13,12 @@ import { fixtureCert, flow, req, tls } from './flow-builder';
  * fresh pass would leave it.
  */
 
-const noInventory = (): AnalysisInputs => ({ inventory: emptyInventory(), ca: null, files: [] });
+const noInventory = (): AnalysisInputs => ({ inventory: emptyInventory(), ca: null, accept: noAcceptances(), files: [] });
 
 const withInventory = (): AnalysisInputs => {
   const inventory = emptyInventory();
   mergeInventory(inventory, { apiServers: ['10.0.0.10'], nodeCidrs: ['10.0.0.0/24'] }, 'test-inventory');
-  return { inventory, ca: null, files: [] };
+  return { inventory, ca: null, accept: noAcceptances(), files: [] };
 };
 
 /** The flow builder numbers every flow it makes: built once, so both databases hold the same flows. */

@@ -1,3 +1,4 @@
+import { noAcceptances } from '../../src/analysis/acceptances';
 /**
  * A database holding one connection seen on both sides of a NAT and one that is not: plain bytes to
  * the kubelet's read-only port through a Service address, before and after the DNAT (the finding
@@ -16,6 +17,6 @@ export function natTrio(file: string): { db: Db; captureId: number } {
   writer.add(flow('10.244.1.5:40000', '10.0.0.21:10255', { natLink: 'a-b@1', natRepeat: true }));
   writer.add(flow('10.244.1.6:40001', '10.0.0.21:10255'));
   writer.flush();
-  classifyDatabase(db, { inventory: emptyInventory(), ca: null, files: [] });
+  classifyDatabase(db, { inventory: emptyInventory(), ca: null, accept: noAcceptances(), files: [] });
   return { db, captureId };
 }

@@ -287,7 +287,7 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}
         const dbId = fw.ids.get(p.rec.id)!;
         const stored = { ...p.rec, dbId, captureId } as StoredFlow;
         const c: Classification = { path: p.path, pathDetail: p.detail ?? {}, confidence: p.reasons.length > 1 ? 0.95 : 0.6, reasons: p.reasons };
-        return { flow: stored, verdict: { classification: c, findings: p.findings.map((f) => ({ ...f, flowId: p.rec.id, ts: p.rec.firstTs, frame: p.rec.firstFrame })) } };
+        return { flow: stored, verdict: { classification: c, findings: p.findings.map((f) => ({ ...f, flowId: p.rec.id, ts: p.rec.firstTs, frame: p.rec.firstFrame })), accepted: [] } };
       }),
     );
   })();

@@ -8,7 +8,8 @@ import { ingestCaptures } from '../../analysis/ingest-captures';
 import { classifyDatabase } from '../../analysis/classify-database';
 import { InlineClassifier } from '../../analysis/inline-classifier';
 import { loadAnalysisInputs, resolveInputs } from '../../analysis/context';
-import { flowObjects, findingObjects } from '../../report/flow-json';
+import { acceptedFindingObjects, flowObjects, findingObjects } from '../../report/flow-json';
+import { expiredLines } from '../../analysis/acceptances';
 import { textReport } from '../../report/text-report';
 import { Progress } from '../progress';
 import { collect, positiveInt, positiveNumber, severity, threadCount } from '../option-parsers';
@@ -26,6 +27,8 @@ export interface AnalyzeCommandOptions {
   db?: string;
   inventory?: string[];
   ca?: string[];
+  /** Accept files; false: `--no-accept` (drop those stored). */
+  accept?: string[] | false;
   failOn?: Severity;
   quiet?: boolean;
   idleTimeout?: number;
@@ -69,6 +72,8 @@ export function registerAnalyze(program: Command): void {
     .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
     .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
     .option('--keylog <file>', 'TLS key log (SSLKEYLOGFILE format) to decrypt TLS connections with (repeatable)', collect)
+    .option('--accept <file>', 'findings accepted as risks (YAML: rule, scope, reason, until; see the README): kept apart, not counted by --fail-on (repeatable)', collect)
+    .option('--no-accept', 'drop the accept files stored in the database: every finding counts again')
     .option('--json', 'print captures, flows and findings as one JSON document')
     .option('--ndjson', 'print captures, flows and findings as one JSON object per line')
     .option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse is raised', severity)
@@ -84,7 +89,7 @@ export function registerAnalyze(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nExit codes: 0 ok, 1 --fail-on threshold reached, 2 usage error, 3 a capture was damaged (everything\nreadable was analysed), 4 other error (database, inventory or CA file).`,
+      `\nExit codes: 0 ok, 1 --fail-on threshold reached, 2 usage error, 3 a capture was damaged (everything\nreadable was analysed), 4 other error (database, inventory, CA or accept file).`,
     )
     .action(async (files: string[], opts: AnalyzeCommandOptions) => {
       process.exitCode = await runAnalyze(files, opts, { stdout: process.stdout, stderr: process.stderr });
@@ -104,7 +109,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   let inputs;
   let keyLog: KeyLog;
   try {
-    inputs = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? []);
+    inputs = loadAnalysisInputs(opts.inventory ?? [], opts.ca ?? [], opts.accept || []);
     keyLog = loadKeyLogFiles(opts.keylog ?? []);
   } catch (e) {
     io.stderr.write(`planewatch: ${sanitize((e as Error).message)}\n`);
@@ -120,7 +125,16 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   }
   const machine = opts.json || opts.ndjson;
   const progress = new Progress(Boolean(opts.quiet || machine));
-  const resolved = resolveInputs(db, inputs);
+  let resolved;
+  try {
+    resolved = resolveInputs(db, inputs, opts.accept === false ? ['accept'] : []);
+  } catch (e) {
+    // Stored inputs that no longer read (an accept file written by a newer planewatch).
+    io.stderr.write(`planewatch: ${sanitize((e as Error).message)}\n`);
+    db.close();
+    return ExitCode.ERROR;
+  }
+  if (!opts.quiet) for (const line of expiredLines(resolved.accept)) io.stderr.write(`${sanitize(line)}\n`);
   // Into an empty database, flows are classified as they are stored, and only those whose verdict the
   // rest of the capture changed are classified again at the end. Flows already stored, a capture
   // found to be a duplicate (its flows are removed again) or one read twice (secrets after its
@@ -170,11 +184,20 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   }
   const captureIds = [...new Set(ingested.map((c) => c.captureId))];
   if (opts.json) {
-    await writeJsonObject([['captures', summaries], ['flows', flowObjects(db, captureIds)], ['findings', findingObjects(db, captureIds)]], io.stdout);
+    await writeJsonObject(
+      [
+        ['captures', summaries],
+        ['flows', flowObjects(db, captureIds)],
+        ['findings', findingObjects(db, captureIds)],
+        ['acceptedFindings', acceptedFindingObjects(db, captureIds)],
+      ],
+      io.stdout,
+    );
   } else if (opts.ndjson) {
     for (const c of summaries) await write(JSON.stringify({ type: 'capture', ...c }) + '\n', io.stdout);
     for (const f of flowObjects(db, captureIds)) await write(JSON.stringify({ type: 'flow', ...f }) + '\n', io.stdout);
     for (const f of findingObjects(db, captureIds)) await write(JSON.stringify({ type: 'finding', ...f }) + '\n', io.stdout);
+    for (const f of acceptedFindingObjects(db, captureIds)) await write(JSON.stringify({ type: 'accepted-finding', ...f }) + '\n', io.stdout);
   } else if (!opts.quiet) {
     for (const s of summaries) io.stdout.write(formatText(s));
     io.stdout.write(textReport(db, captureIds, opts.db) + '\n');

@@ -17,6 +17,7 @@ interface FindingsOptions {
   path?: string;
   limit?: number;
   summary?: boolean;
+  accepted?: boolean;
   json?: boolean;
 }
 
@@ -38,6 +39,8 @@ function findingText(r: Record<string, string | number | null>, dbArg: string, p
     `   evidence: ${terminalSafe(String(r.evidence), 400)}\n` +
     `   do: ${terminalSafe(String(r.recommendation), 400)}\n` +
     `   see: ${r.reference}${r.cis ? `  (${r.cis})` : ''}\n` +
+    (r.accepted_by === undefined ? ''
+      : `   accepted: ${terminalSafe(String(r.reason), 400)} (${r.until === null ? 'no end' : `until ${terminalSafe(String(r.until), 40)}`}; ${terminalSafe(String(r.accepted_by), 200)})\n`) +
     packetsLine +
     '\n'
   );
@@ -53,6 +56,7 @@ export function registerFindingsCommand(program: Command): void {
     .option('--path <id>', 'only findings on flows of this path', pathId)
     .option('--limit <n>', 'at most this many findings', positiveInt)
     .option('--summary', 'one line per finding id: how many, on how many clients and servers, first and last time')
+    .option('--accepted', 'the findings accepted as risks (analyze --accept) instead of the open ones, each with its reason')
     .option('--json', 'print JSON')
     .action(async (opts: FindingsOptions) => {
       const file = opts.db ?? defaultDbPath();
@@ -78,20 +82,22 @@ export function registerFindingsCommand(program: Command): void {
         params.push(opts.path);
       }
       const filter = where.length ? 'WHERE ' + where.join(' AND ') : '';
+      const view = opts.accepted ? 'v_accepted_findings' : 'v_findings';
+      const none = opts.accepted ? 'no accepted findings\n' : 'no findings\n';
       const limit = opts.limit !== undefined ? `LIMIT ${opts.limit}` : '';
       try {
         if (opts.summary) {
           const rows = db
             .prepare(`SELECT rule, severity, COUNT(*) AS findings, COUNT(DISTINCT client_ip) AS clients,
                         COUNT(DISTINCT server_ip || ':' || server_port) AS servers, MIN(time) AS first, MAX(time) AS last
-                      FROM v_findings ${filter} GROUP BY rule, severity ORDER BY MAX(severity_rank) DESC, findings DESC ${limit}`)
+                      FROM ${view} ${filter} GROUP BY rule, severity ORDER BY MAX(severity_rank) DESC, findings DESC ${limit}`)
             .all(...params) as Record<string, string | number | null>[];
           if (opts.json) await writeJsonArray(rows);
-          else if (rows.length === 0) await write('no findings\n');
+          else if (rows.length === 0) await write(none);
           else await printTable(rows);
           return;
         }
-        const stmt = db.prepare(`SELECT * FROM v_findings ${filter} ORDER BY severity_rank DESC, ts, id ${limit}`);
+        const stmt = db.prepare(`SELECT * FROM ${view} ${filter} ORDER BY severity_rank DESC, ts, id ${limit}`);
         const rows = stmt.iterate(...params) as IterableIterator<Record<string, string | number | null>>;
         if (opts.json) {
           await writeJsonArray(rows);
@@ -111,7 +117,11 @@ export function registerFindingsCommand(program: Command): void {
           await write(findingText(r, dbArg, packetsOf(r.packets_file)));
           n++;
         }
-        if (n === 0) await write('no findings\n');
+        if (n === 0) await write(none);
+        if (!opts.accepted) {
+          const accepted = db.prepare(`SELECT COUNT(*) FROM v_accepted_findings ${filter}`).pluck().get(...params) as number;
+          if (accepted > 0) await write(`(${accepted} finding${accepted === 1 ? '' : 's'} accepted as risks not listed: --accepted lists ${accepted === 1 ? 'it' : 'them'})\n`);
+        }
       } finally {
         db.close();
       }

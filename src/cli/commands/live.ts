@@ -25,6 +25,7 @@ interface LiveCommandOptions {
   keepDuplicates?: boolean;
   inventory?: string[];
   ca?: string[];
+  accept?: string[];
   keylog?: string[];
 }
 
@@ -52,6 +53,7 @@ export function registerLiveCommand(program: Command): void {
     .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
     .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
     .option('--keylog <file>', 'TLS key log (SSLKEYLOGFILE format) to decrypt with, followed as clients append to it (repeatable)', collect)
+    .option('--accept <file>', 'findings accepted as risks (YAML; see the README): kept apart from the open ones (repeatable)', collect)
     .action(async (opts: LiveCommandOptions) => {
       process.exitCode = await runLiveCommand(opts);
     });
@@ -113,6 +115,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
       writeRing: opts.ring,
       inventory: opts.inventory,
       ca: opts.ca,
+      accept: opts.accept,
       keyLogFiles: opts.keylog,
       signal: controller.signal,
       log,

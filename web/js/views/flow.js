@@ -121,6 +121,7 @@ export async function renderFlow(root, route) {
         detail.length ? ['Detail', detail.map(([k, v]) => `${k}: ${v}`).join(', ')] : null,
       ]), h('h3', null, 'Reasons'), f.reasons.length ? h('ul', { class: 'reasons' }, f.reasons.map((r) => h('li', null, r))) : h('p', { class: 'muted' }, 'none recorded'))),
     d.findings.length ? card(`Findings (${d.findings.length})`, h('div', { class: 'findings' }, d.findings.map((x) => findingCard(x, { hideFlow: true })))) : null,
+    d.acceptedFindings.length ? card(`Accepted as risks (${d.acceptedFindings.length})`, h('div', { class: 'findings accepted' }, d.acceptedFindings.map((x) => findingCard(x, { hideFlow: true })))) : null,
     d.tls ? tlsCard(d.tls) : null,
     d.http.length ? httpCard(d.http) : null,
     d.ssh ? card('SSH', kv([

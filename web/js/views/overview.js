@@ -67,6 +67,8 @@ export async function renderOverview(root) {
         card('Findings by severity', severityBars(bySev),
           sum.natRepeatedFindings > 0 ? h('p', { class: 'muted small nat-repeats' },
             `${fmtNum(sum.natRepeatedFindings)} of these repeat, on the second view of a connection seen on both sides of a NAT, a finding of its first view.`) : null,
+          sum.acceptedFindings > 0 ? h('p', { class: 'muted small accepted-count' },
+            h('a', { href: href('findings', null, { accepted: '1' }) }, `${fmtNum(sum.acceptedFindings)} accepted as risks`), ' (analyze --accept) are not counted here.') : null,
           topRules.length ? h('ul', { class: 'rules' }, topRules.map((r) => h('li', null, sevBadge(r.severity, ''), ' ',
             h('a', { href: href('findings', null, { rule: [r.rule] }), 'data-rule': r.rule }, r.title), h('span', { class: 'count' }, `×${fmtNum(r.count)}`)))) : null),
         card('Communication paths', pathTable(sum.paths)))),

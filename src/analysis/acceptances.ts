@@ -170,7 +170,8 @@ function parseUntil(v: unknown, source: string): { untilMs: number | null; until
     const text = v.trim();
     if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
       const day = Date.parse(`${text}T00:00:00Z`);
-      if (!Number.isNaN(day)) return { untilMs: day + DAY_MS, until: text };
+      // Date.parse rolls 2026-02-30 over into March: a day that does not exist is refused.
+      if (!Number.isNaN(day) && new Date(day).toISOString().startsWith(text)) return { untilMs: day + DAY_MS, until: text };
     } else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(text)) {
       // A time without a zone is read as UTC, not as the machine's local time.
       const ms = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? text : `${text}Z`);

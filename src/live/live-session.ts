@@ -341,7 +341,8 @@ class LiveRun {
       this.flows.flush();
       this.flushFile();
       if (final) this.classify();
-      else if (this.pass === null && this.flows.changed > 0 &&
+      // A pass also runs when nothing new was written but an acceptance has ended: its findings open.
+      else if (this.pass === null && (this.flows.changed > 0 || expireAcceptances(this.inputs.accept, now) !== this.inputs.accept) &&
         now - this.lastClassify >= Math.max(this.opts.classifyIntervalMs ?? CLASSIFY_MIN_INTERVAL_MS, this.classifyCostMs * CLASSIFY_DUTY)) {
         this.startPass();
       }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -92,5 +92,42 @@ describe('live capture brings earlier verdicts up to date a step at a time', () 
     }
     const result = await done;
     expect(result.failure).toBeNull();
+  });
+});
+
+describe('live capture with accepted findings (--accept)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-live-accept-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps an accepted finding apart while its acceptance lasts, and opens it at the first pass after it ends', async () => {
+    const db = join(dir, 'live.db');
+    const acceptFile = join(dir, 'accept.yaml');
+    // Accepted for a few seconds of this run only: the capture outlives the acceptance.
+    const ends = new Date(Date.now() + 2500).toISOString();
+    writeFileSync(acceptFile, `accept:\n  - rule: kubelet-readonly-port\n    server: 10.0.0.21\n    reason: metrics scraper, moving to 10250\n    until: ${ends}\n`);
+    const lines: string[] = [];
+    const input = new PassThrough();
+    const done = runLive({ db, source: { kind: 'stdin', input }, statusIntervalMs: 20, classifyIntervalMs: 0, accept: [acceptFile], log: (l) => lines.push(l) });
+    const read = new Database(db, { readonly: true });
+    const rules = (table: string, server: string) =>
+      read.prepare(`SELECT group_concat(f.rule) FROM ${table} f JOIN flows fl ON fl.id = f.flow_id WHERE fl.server_ip = ?`).pluck().get(server) as string | null;
+    try {
+      input.write(pcapOf(conversationFrames(readOnlyPortRequest('10.0.0.10', '10.0.0.21', 40000))));
+      input.write(pcapOf(conversationFrames(readOnlyPortRequest('10.0.0.10', '10.0.0.22', 40001)), 1_700_000_001).subarray(PCAP_HEADER_BYTES));
+      // The acceptance covers the first kubelet only.
+      expect(await until('the accepted finding', () => rules('accepted_findings', '10.0.0.21') ?? undefined)).toBe('kubelet-readonly-port');
+      expect(await until('the open finding', () => rules('findings', '10.0.0.22') ?? undefined)).toContain('kubelet-readonly-port');
+      expect(rules('findings', '10.0.0.21') ?? '').not.toContain('kubelet-readonly-port');
+      // Once it has ended, a pass opens the finding again and says why.
+      const reopened = await until('the finding open again', () => ((rules('findings', '10.0.0.21') ?? '').includes('kubelet-readonly-port') ? true : undefined), 20_000);
+      expect(reopened).toBe(true);
+      expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(ends));
+      expect(rules('accepted_findings', '10.0.0.21')).toBeNull();
+      expect(lines).toContain(`planewatch: ${acceptFile}#1 (kubelet-readonly-port) was accepted until ${ends}: its findings are open again`);
+    } finally {
+      read.close();
+      input.end();
+    }
+    expect((await done).failure).toBeNull();
   });
 });

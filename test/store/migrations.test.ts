@@ -207,6 +207,25 @@ describe('schema migrations', () => {
     }
   });
 
+  it('bring a version-13 database to accepted findings, keeping its stored inventory and CA', () => {
+    const file = join(dir, 'v13.db');
+    const old = databaseAt(13, file);
+    old.prepare(`INSERT INTO analysis_inputs (kind, source, content) VALUES ('inventory', 'inv.json', '{}'), ('ca', 'ca.pem', 'PEM')`).run();
+    expect(() => old.prepare(`INSERT INTO analysis_inputs (kind, source, content) VALUES ('accept', 'a.yaml', '')`).run()).toThrow(/CHECK/);
+    old.close();
+
+    const db = openStore(file);
+    expect(db.prepare(`SELECT kind, source, content FROM analysis_inputs ORDER BY rowid`).all()).toEqual([
+      { kind: 'inventory', source: 'inv.json', content: '{}' },
+      { kind: 'ca', source: 'ca.pem', content: 'PEM' },
+    ]);
+    db.prepare(`INSERT INTO analysis_inputs (kind, source, content) VALUES ('accept', 'a.yaml', '')`).run();
+    expect(() => db.prepare(`INSERT INTO analysis_inputs (kind, source, content) VALUES ('other', 'x', '')`).run()).toThrow(/CHECK/);
+    expect(db.prepare(`SELECT COUNT(*) FROM v_accepted_findings`).pluck().get()).toBe(0);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
   it('refuse a database from a newer planewatch', () => {
     const file = join(dir, 'future.db');
     const db = databaseAt(SCHEMA_VERSION, file);

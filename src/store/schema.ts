@@ -530,6 +530,20 @@ export const MIGRATIONS: readonly string[] = [
       FROM accepted_findings a
       LEFT JOIN flows fl ON fl.id = a.flow_id
       LEFT JOIN captures c ON c.id = a.capture_id;
+  -- An accepted risk is still what happened: the kubelets reached over unverified TLS include those
+  -- accepted, with the reason (\`accepted\` is NULL for the others).
+  DROP VIEW v_kubelet_unverified;
+  CREATE VIEW v_kubelet_unverified AS
+    SELECT fl.server_ip AS kubelet, fl.server_port AS port, fl.client_ip AS client,
+           datetime(fl.first_ts, 'unixepoch') AS first_seen, datetime(fl.last_ts, 'unixepoch') AS last_seen,
+           fl.path_detail, f.evidence, c.file AS capture, fl.id AS flow_id, NULL AS accepted
+      FROM findings f JOIN flows fl ON fl.id = f.flow_id JOIN captures c ON c.id = fl.capture_id
+     WHERE f.rule = 'kubelet-tls-unverified'
+    UNION ALL
+    SELECT fl.server_ip, fl.server_port, fl.client_ip, datetime(fl.first_ts, 'unixepoch'), datetime(fl.last_ts, 'unixepoch'),
+           fl.path_detail, a.evidence, c.file, fl.id, a.reason
+      FROM accepted_findings a JOIN flows fl ON fl.id = a.flow_id JOIN captures c ON c.id = fl.capture_id
+     WHERE a.rule = 'kubelet-tls-unverified';
   `,
 ];
 

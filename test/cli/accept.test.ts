@@ -73,6 +73,8 @@ describe('accepted findings (--accept)', () => {
       { rule: 'kubelet-tls-unverified', severity: 'high', reason: REASON, until: '2099-12-31', accepted_by: `${accept}#1`, path: 'apiserver-to-kubelet', server_port: 10250 },
     ]);
     expect(d.prepare(`SELECT kind FROM analysis_inputs`).pluck().all()).toEqual(['accept']);
+    // What happened is still there for an incident responder: the kubelets reached over unverified TLS, accepted or not.
+    expect(d.prepare(`SELECT DISTINCT kubelet, port, accepted FROM v_kubelet_unverified`).all()).toEqual([{ kubelet: '10.0.0.21', port: 10250, accepted: REASON }]);
     d.close();
 
     const open = cli(['findings', '--db', db]);

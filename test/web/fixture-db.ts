@@ -13,7 +13,7 @@ import { FlowWriter, openStore, type StoredFlow } from '../../src/store/store';
 import { VerdictWriter } from '../../src/store/verdict-writer';
 import type { FlowRecord } from '../../src/model/flow-record';
 import type { CertificateInfo, HttpRequestRecord, SshInfo, TlsInfo } from '../../src/model/records';
-import type { Classification, Finding, PathId, Severity } from '../../src/model/analysis';
+import type { Acceptance, AcceptedFinding, Classification, Finding, PathId, Severity } from '../../src/model/analysis';
 
 export const T0 = 1_700_000_000;
 export const HOSTILE = {
@@ -107,7 +107,25 @@ interface Planned {
   detail?: Record<string, string>;
   reasons: string[];
   findings: Finding[];
+  accepted?: AcceptedFinding[];
 }
+
+/**
+ * The findings `buildFixtureDb({ accepted: true })` stores as accepted as risks, by the fixture's flow
+ * name: none is among the open findings, so the open counts stay as without them.
+ */
+export const ACCEPTED: Record<'person' | 'kubelet13', { rule: string; severity: Severity; title: string; evidence: string; acceptance: Acceptance }> = {
+  person: {
+    rule: 'untrusted-network', severity: 'medium', title: 'Control-plane traffic with an endpoint outside the cluster networks',
+    evidence: 'client 192.168.10.15 is outside 10.0.0.0/16 and 10.244.0.0/16',
+    acceptance: { reason: 'Administrators reach the API server from the office VPN', until: '2030-06-30', source: 'accept.yaml#1' },
+  },
+  kubelet13: {
+    rule: 'cert-changed', severity: 'high', title: 'Server endpoint presented a different certificate',
+    evidence: '10.0.0.22:10250 presented 2 certificates',
+    acceptance: { reason: 'Kubelet serving certificates rotate every day', until: null, source: 'accept.yaml#2' },
+  },
+};
 
 export interface FixtureInfo {
   file: string;
@@ -123,8 +141,11 @@ const SSH: SshInfo = {
   hasshServerAlgorithms: null, clientKex: null, serverKex: null, encryptedFromFrame: [12, 13], bytes: [3000, 4000],
 };
 
-/** Writes the fixture database; `extraFlows` adds that many plain node → API server flows for paging tests. */
-export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}): FixtureInfo {
+/**
+ * Writes the fixture database; `extraFlows` adds that many plain node → API server flows for paging
+ * tests; `accepted` stores the findings of ACCEPTED as accepted as risks on their flows.
+ */
+export function buildFixtureDb(opts: { file?: string; extraFlows?: number; accepted?: boolean } = {}): FixtureInfo {
   const file = opts.file ?? join(mkdtempSync(join(tmpdir(), 'planewatch-web-')), 'fixture.db');
   const db = openStore(file);
   const cap = db
@@ -268,6 +289,12 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}
     rec: flow('10.0.0.21', 53000, '10.0.0.99', 53, { transport: 'udp', history: 'Dd', state: 'SF' }),
     path: 'other', reasons: ['not control-plane traffic'], findings: [],
   });
+  if (opts.accepted) {
+    for (const [name, a] of Object.entries(ACCEPTED)) {
+      const p = plan.find((x) => x.rec.id === keys[name])!;
+      p.accepted = [{ ...finding(a.rule, a.severity, a.title, a.evidence), acceptance: a.acceptance }];
+    }
+  }
   const extra = opts.extraFlows ?? 0;
   for (let i = 0; i < extra; i++) {
     const worker = `10.0.0.${21 + (i % 3)}`;
@@ -287,7 +314,11 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number } = {}
         const dbId = fw.ids.get(p.rec.id)!;
         const stored = { ...p.rec, dbId, captureId } as StoredFlow;
         const c: Classification = { path: p.path, pathDetail: p.detail ?? {}, confidence: p.reasons.length > 1 ? 0.95 : 0.6, reasons: p.reasons };
-        return { flow: stored, verdict: { classification: c, findings: p.findings.map((f) => ({ ...f, flowId: p.rec.id, ts: p.rec.firstTs, frame: p.rec.firstFrame })), accepted: [] } };
+        const on = { flowId: p.rec.id, ts: p.rec.firstTs, frame: p.rec.firstFrame };
+        return {
+          flow: stored,
+          verdict: { classification: c, findings: p.findings.map((f) => ({ ...f, ...on })), accepted: (p.accepted ?? []).map((f) => ({ ...f, ...on })) },
+        };
       }),
     );
   })();

@@ -21,8 +21,9 @@ export function SeveritySummary({ counts, natRepeats = 0, accepted = 0 }: Severi
           {SEVERITY_STYLE[s].symbol} {s} {counts[s]}{'  '}
         </Text>
       ))}
-      {natRepeats > 0 ? <Text dimColor={theme.color}>({natRepeats} repeated across a NAT) </Text> : null}
-      {accepted > 0 ? <Text dimColor={theme.color}>(+{accepted} accepted as risks)</Text> : null}
+      {/* Before the NAT note: the line is cut at the terminal's width, and this one changes what counts. */}
+      {accepted > 0 ? <Text dimColor={theme.color}>(+{accepted} accepted) </Text> : null}
+      {natRepeats > 0 ? <Text dimColor={theme.color}>({natRepeats} repeated across a NAT)</Text> : null}
     </Text>
   );
 }

@@ -126,7 +126,8 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
       alerts: alerts.map((a) => ({ level: String(a.level ?? 'unknown'), description: String(a.description ?? ''), from: String(a.from ?? ''), frame: typeof a.frame === 'number' ? a.frame : null })),
       serverChain,
       clientChain: chain(side('client'), r.first_ts),
-      verification: verdictFor(r.path, t.version, t.verification, serverChain, findings),
+      // A finding accepted as a risk still tells how the chain stands (accepting it verifies nothing).
+      verification: verdictFor(r.path, t.version, t.verification, serverChain, [...findings, ...acceptedFindings]),
     };
   }
   const http = stmts.all<HttpRow>('SELECT * FROM http_requests WHERE flow_id = ? ORDER BY seq LIMIT ?', [id, MAX_DETAIL_HTTP]).map((h) => ({

@@ -4,6 +4,7 @@ import { App } from '../../src/tui/app';
 import { DbDataSource } from '../../src/tui/tui-data';
 import { themeFromEnv } from '../../src/tui/theme';
 import { ANSI_UA, buildTuiFixture } from './tui-fixture';
+import { ACCEPTED } from '../web/fixture-db';
 
 const tick = (ms = 60) => new Promise((r) => setTimeout(r, ms));
 let file = '';
@@ -166,6 +167,50 @@ describe('the status message', () => {
     expect(lines[2]).toMatch(/Overview/);
     // ink-testing-library draws 100 columns by 24 rows: one line short of the screen, as without a message.
     expect(lines.length).toBeLessThanOrEqual(23);
+  });
+});
+
+describe('findings accepted as risks', () => {
+  it('the overview counts them apart from the findings by severity; a flow lists each with its reason', async () => {
+    const without = await mount(false);
+    expect(without.lastFrame()).toMatch(/Findings: .*info 2/);
+    expect(without.lastFrame()).not.toContain('accepted)');
+    without.unmount();
+    source.close();
+
+    const own = buildTuiFixture({ file: `${file}.accepted.db`, accepted: true }).file;
+    source = new DbDataSource(own);
+    app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
+    await tick();
+    const overview = app.lastFrame()!;
+    // The open findings' counts are those without accepted findings; the 2 accepted ones follow.
+    expect(overview).toMatch(/Findings: ‼ critical 3 +▲ high 4 +\S+ medium 6 +\S+ low 2 +\S+ info 2 +\(\+2 accepted\)/);
+    await press('2');
+    expect(app.lastFrame()).toMatch(/\[2 Findings \(17\)\]/);
+    expect(app.lastFrame()).not.toContain(ACCEPTED.kubelet13.rule);
+
+    // A flow with an open finding and an accepted one: the open one as a finding, the other with its reason.
+    await press('3');
+    await press('/');
+    await press('43100');
+    await press('\r');
+    await press('\r');
+    const kubelet = app.lastFrame()!;
+    expect(kubelet).toMatch(/10\.0\.0\.10:43100 → 10\.0\.0\.22:10250/);
+    expect(kubelet).toMatch(/\S+ info kubelet-tls-indeterminate: Kubelet TLS 1\.3/);
+    expect(kubelet).toContain(`accepted high ${ACCEPTED.kubelet13.rule}: ${ACCEPTED.kubelet13.acceptance.reason}`);
+    expect(kubelet.split('\n').filter((l) => l.includes(ACCEPTED.kubelet13.rule))).toHaveLength(1);
+
+    // A flow whose only finding is accepted.
+    await press('\u001b');
+    await press('\u001b');
+    await press('/');
+    await press('192.168.10.15');
+    await press('\r');
+    await press('\r');
+    const person = app.lastFrame()!;
+    expect(person).toMatch(/192\.168\.10\.15:52000 → 10\.0\.0\.10:6443/);
+    expect(person).toContain(`accepted medium ${ACCEPTED.person.rule}: ${ACCEPTED.person.acceptance.reason}`);
   });
 });
 

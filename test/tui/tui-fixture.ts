@@ -5,8 +5,11 @@ import { buildFixtureDb, flow, http, tls } from '../web/fixture-db';
 export const ANSI_SNI = 'evil\u001b[2J\u001b]0;owned\u0007.example';
 export const ANSI_UA = 'kube\u001b[31mRED\u001b[10;10H';
 
-/** The dashboard fixture database plus one flow whose wire strings carry terminal escapes. */
-export function buildTuiFixture(opts: { file?: string; extraFlows?: number } = {}): { file: string; hostileFlowId: number } {
+/**
+ * The dashboard fixture database plus one flow whose wire strings carry terminal escapes (`accepted`:
+ * with the fixture's findings accepted as risks, see ACCEPTED in ../web/fixture-db).
+ */
+export function buildTuiFixture(opts: { file?: string; extraFlows?: number; accepted?: boolean } = {}): { file: string; hostileFlowId: number } {
   const info = buildFixtureDb(opts);
   const db = openStore(info.file);
   try {

@@ -7,17 +7,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/web/app';
-import { ACCEPTED, buildFixtureDb, type FixtureInfo } from './fixture-db';
+import { FlowWriter, openStore, type StoredFlow } from '../../src/store/store';
+import { VerdictWriter } from '../../src/store/verdict-writer';
+import type { AcceptedFinding } from '../../src/model/analysis';
+import { ACCEPTED, buildFixtureDb, cert, CERTS, flow, tls, type FixtureInfo } from './fixture-db';
 
 let fx: FixtureInfo;
 let app: FastifyInstance;
-/** The same fixture without accepted findings: what the open side must still look like. */
+/** The same database with its accepted findings deleted: what the open side must still look like. */
 let plain: FastifyInstance;
 
 beforeAll(async () => {
   fx = buildFixtureDb({ accepted: true });
   app = await buildApp({ dbFile: fx.file });
-  plain = await buildApp({ dbFile: buildFixtureDb().file });
+  const copy = `${fx.file}.without-accepted.db`;
+  const db = openStore(fx.file);
+  db.prepare('VACUUM INTO ?').run(copy);
+  db.close();
+  const w = openStore(copy);
+  expect(w.prepare('DELETE FROM accepted_findings').run().changes).toBe(2);
+  w.close();
+  plain = await buildApp({ dbFile: copy });
 });
 afterAll(async () => {
   await app?.close();
@@ -103,9 +113,7 @@ describe('GET /api/summary', () => {
     expect(body.findingsByRule.map((r: any) => r.rule)).not.toContain(ACCEPTED.kubelet13.rule);
     const without = (await get('/api/summary', plain)).body;
     expect(without.acceptedFindings).toBe(0);
-    const { acceptedFindings: _a, captures: _c, ...rest } = body;
-    const { acceptedFindings: _b, captures: _d, ...restWithout } = without;
-    expect(rest).toEqual(restWithout);
+    expect({ ...body, acceptedFindings: 0 }).toEqual(without);
   });
 
   it('leaves flows, paths, the timeline and the version as they are without accepted findings', async () => {
@@ -139,6 +147,45 @@ describe('GET /api/flows/:id', () => {
     const other = (await get(`/api/flows/${fx.ids.get(fx.keys.proxy!)}`)).body;
     expect(other.acceptedFindings).toEqual([]);
     expect(other.findings).toHaveLength(2);
+  });
+});
+
+describe('the TLS verdict of a flow whose finding is accepted', () => {
+  it('stays unverified: accepting the risk does not verify the kubelet', async () => {
+    const file = `${fx.file}.kubelet.db`;
+    buildFixtureDb({ file });
+    const db = openStore(file);
+    const captureId = db.prepare('SELECT MIN(id) FROM captures').pluck().get() as number;
+    // A kubelet serving certificate issued by a CA other than the cluster's: neither self-signed nor verified.
+    const foreign = cert('CN=worker-3', 'CN=kubelet-ca');
+    const rec = flow('10.0.0.10', 43900, '10.0.0.23', 10250, { id: 'kubelet-foreign-ca', app: 'tls', tls: tls({ serverCertificates: [foreign], clientCertificates: [CERTS.kubeletClient], clientCertRequested: true }) });
+    const w = new FlowWriter(db, captureId);
+    w.add(rec);
+    w.flush();
+    const dbId = w.ids.get(rec.id)!;
+    const accepted: AcceptedFinding = {
+      rule: 'kubelet-tls-unverified', severity: 'high', flowId: rec.id, title: 'Kubelet serving certificate cannot be verified',
+      evidence: 'CN=worker-3 is issued by CN=kubelet-ca, not the cluster CA', recommendation: 'Verify the kubelet.', reference: '', cis: '1.2.5',
+      ts: rec.firstTs, frame: rec.firstFrame, acceptance: { reason: 'kubelets use their own CA until the migration', until: '2031-01-31', source: 'accept.yaml#3' },
+    };
+    db.transaction(() => new VerdictWriter(db).write([{
+      flow: { dbId, captureId } as StoredFlow,
+      verdict: { classification: { path: 'apiserver-to-kubelet', pathDetail: {}, confidence: 0.9, reasons: ['server port 10250'] }, findings: [], accepted: [accepted] },
+    }]))();
+    db.close();
+    const k = await buildApp({ dbFile: file });
+    try {
+      const r = await k.inject(`/api/flows/${dbId}`);
+      expect(r.statusCode).toBe(200);
+      const body = r.json();
+      expect(body.findings).toEqual([]);
+      expect(body.acceptedFindings.map((f: any) => f.rule)).toEqual(['kubelet-tls-unverified']);
+      expect(body.tls.serverChain[0].certificate).toMatchObject({ subject: 'CN=worker-3', selfSigned: false });
+      expect(body.tls.verification.verdict).toBe('unverified');
+      expect(body.tls.verification.reasons).toContain(accepted.evidence);
+    } finally {
+      await k.close();
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server';
-import { buildFixtureDb, HOSTILE, T0, type FixtureInfo } from './fixture-db';
+import { ACCEPTED, buildFixtureDb, HOSTILE, T0, type FixtureInfo } from './fixture-db';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -22,7 +22,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    fx = buildFixtureDb({ extraFlows: 150 });
+    fx = buildFixtureDb({ extraFlows: 150, accepted: true });
     srv = await startServer({ dbFile: fx.file, port: 0 });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
@@ -112,6 +112,59 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await waitView('flow');
     expect(new URL(page.url()).hash).toBe(`#/flow/${fx.ids.get(fx.keys.kubelet!)}`);
     await expect(page.locator('.cert-subject').first().textContent()).resolves.toBe('CN=worker-1@1700000000');
+  });
+
+  it('findings accepted as risks: their own tab with the reason and an accepted badge, and a card on their flow', async () => {
+    // The overview counts them apart from the findings by severity, and leads to them.
+    await open('#/', 'overview');
+    const link = page.locator('.accepted-count a');
+    await expect(link.textContent()).resolves.toBe('2 accepted as risks');
+    await page.evaluate(() => delete document.body.dataset.ready);
+    await link.click();
+    await waitView('findings');
+    expect(new URL(page.url()).hash).toBe('#/findings?accepted=1');
+    // The open findings: their tab is on, no card is an accepted one.
+    await open('#/findings', 'findings');
+    const tabs = page.locator('nav.tabs a.tab');
+    await expect(tabs.allTextContents()).resolves.toEqual(['Open (17)', 'Accepted (2)']);
+    await expect(page.locator('a.tab.on').getAttribute('data-tab')).resolves.toBe('open');
+    await expect(page.locator('article.finding').count()).resolves.toBe(17);
+    await expect(page.locator('.accepted-badge').count()).resolves.toBe(0);
+    await expect(page.locator(`article.finding[data-rule="${ACCEPTED.person.rule}"]`).count()).resolves.toBe(0);
+    // The accepted tab lists them, most severe first, each with its badge, reason, end and entry.
+    await page.evaluate(() => delete document.body.dataset.ready);
+    await page.locator('a.tab[data-tab="accepted"]').click();
+    await waitView('findings');
+    expect(new URL(page.url()).hash).toContain('accepted=1');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Accepted findings');
+    await expect(page.locator('a.tab.on').getAttribute('data-tab')).resolves.toBe('accepted');
+    const cards = page.locator('article.finding');
+    await expect(cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-rule')))).resolves.toEqual([ACCEPTED.kubelet13.rule, ACCEPTED.person.rule]);
+    await expect(cards.locator('.accepted-badge').allTextContents()).resolves.toEqual(['accepted', 'accepted']);
+    const person = page.locator(`article.finding[data-rule="${ACCEPTED.person.rule}"]`);
+    await expect(person.locator('dd.acceptance').textContent()).resolves.toBe(`${ACCEPTED.person.acceptance.reason} — until 2030-06-30 · accept.yaml#1`);
+    await expect(person.getByText(ACCEPTED.person.acceptance.reason, { exact: false }).isVisible()).resolves.toBe(true);
+    await expect(page.locator(`article.finding[data-rule="${ACCEPTED.kubelet13.rule}"] dd.acceptance`).textContent())
+      .resolves.toBe(`${ACCEPTED.kubelet13.acceptance.reason} — no end date · accept.yaml#2`);
+    await page.screenshot({ path: `${ARTIFACTS}/web-findings-accepted.png`, fullPage: true });
+    // A filter keeps the tab.
+    await page.evaluate(() => delete document.body.dataset.ready);
+    await page.locator('a.chip[data-severity="medium"]').click();
+    await waitView('findings');
+    expect(new URL(page.url()).hash).toContain('accepted=1');
+    await expect(cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-rule')))).resolves.toEqual([ACCEPTED.person.rule]);
+    // Its flow shows it in a card of its own, apart from the open findings (it has none).
+    await page.evaluate(() => delete document.body.dataset.ready);
+    await person.locator('a.flow-link').click();
+    await waitView('flow');
+    expect(new URL(page.url()).hash).toBe(`#/flow/${fx.ids.get(fx.keys.person!)}`);
+    const card = page.locator('section.card', { has: page.locator('h2', { hasText: 'Accepted as risks' }) });
+    await expect(card.locator('h2').textContent()).resolves.toBe('Accepted as risks (1)');
+    await expect(card.locator('article.finding').getAttribute('data-rule')).resolves.toBe(ACCEPTED.person.rule);
+    await expect(card.locator('.accepted-badge').isVisible()).resolves.toBe(true);
+    await expect(card.locator('dd.acceptance').textContent()).resolves.toContain(ACCEPTED.person.acceptance.reason);
+    await expect(page.locator('section.card h2', { hasText: /^Findings \(/ }).count()).resolves.toBe(0);
+    await page.screenshot({ path: `${ARTIFACTS}/web-flow-accepted.png`, fullPage: true });
   });
 
   it('filters and sorts the flows table, and the address keeps the state', async () => {

@@ -100,6 +100,10 @@ export const ANOMALIES = {
   'ssh.bad_packet_length': 'SSH binary packet length impossible',
   'ssh.malformed_kexinit': 'SSH KEXINIT could not be parsed',
   'ssh.no_banner': 'no SSH identification line within the lines or bytes allowed before it',
+
+  // DNS (UDP port 53)
+  'dns.malformed': 'a DNS message whose sections or names run past the datagram, or a name with a pointer loop',
+  'dns.too_many_transactions': 'more DNS queries on one flow than are kept',
 } as const;
 
 export type AnomalyCode = keyof typeof ANOMALIES;

@@ -1,4 +1,5 @@
 import type { Endpoint, FlowRecord } from '../model/flow-record';
+import { clusterName, DnsNames, namesOf } from './dns-names';
 import type { CertificateInfo } from '../model/records';
 import { emptyInventory, inNetworks, inventoryServes, type Inventory, type InventoryServerRole } from './inventory';
 import { ServerChains, type SeenChain } from './server-chains';
@@ -278,6 +279,8 @@ export class Topology {
    * kept in memory; set by whoever judges stored flows. Without it such a flow has no pair.
    */
   natViewReader: ((captureIndex: number, natLink: string) => NatView[]) | null = null;
+  /** Names from the capture's DNS answers, by address. */
+  private readonly dnsNames = new DnsNames();
   /** The service `service()` found last (the rules ask about one flow's service several times). */
   private lastServiceIp = '';
   private lastServicePort = -1;
@@ -492,7 +495,33 @@ export class Topology {
         server.claim('konnectivity-server', 0.9, `serves Konnectivity gRPC ${h.grpcMethod} ${where}`);
       }
     }
+    if (f.dns !== undefined && f.dns.length > 0) this.observeDns(f, where);
     if (f.natLink) this.observeNat(f);
+  }
+
+  /**
+   * A DNS flow's answers: each address gets the name it was asked by (shown where nothing better
+   * names it), and a cluster DNS name says what the address is (dns-names.ts).
+   */
+  private observeDns(f: FlowRecord, where: string): void {
+    for (const t of f.dns!) {
+      for (const { ip, name, ts } of namesOf(t)) {
+        this.dnsNames.add(ip, name, ts);
+        const cluster = clusterName(name);
+        if (cluster === null) continue;
+        const e = this.endpoint(ip);
+        e.claim(cluster.role, 0.6, `the cluster DNS answers ${name} with it ${where}`, cluster.name);
+        if (cluster.kubernetesService && !e.kubernetesService) {
+          e.kubernetesService = true;
+          e.touch();
+        }
+      }
+    }
+  }
+
+  /** The name the capture's DNS answers gave an address, or null. */
+  dnsNameOf(ip: string): string | null {
+    return this.dnsNames.nameOf(ip);
   }
 
   /**

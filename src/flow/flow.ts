@@ -5,6 +5,7 @@ import type { PacketStamp } from './packet-stamp';
 import type { StreamHandler } from './stream-handler';
 import { EndpointState, HISTORY_CHARS, HISTORY_CHARS_RESP, HistoryLetter } from './tcp-state';
 import type { AnomalyTarget, TcpReassembler } from './tcp-reassembler';
+import type { DnsLog } from '../../dissectors/dns/dns-log';
 
 /**
  * One bidirectional flow. Created once per flow by the flow table and updated in place per packet
@@ -71,6 +72,8 @@ export class Flow implements StreamHandler, AnomalyTarget {
   /** Asked for evidence at the end; kept after a detach so what was found is not lost. */
   describer: AppSession | null = null;
   anomalies: AnomalyCounter | null = null;
+  /** DNS transactions of a UDP flow on port 53 (null: none). */
+  dns: DnsLog | null = null;
   communityId: string | null = null;
   /**
    * Initial sequence numbers of the client's SYN and the server's SYN-ACK; for a connection picked

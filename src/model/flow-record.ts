@@ -1,6 +1,7 @@
 import type { AppProtocol, HttpRequestRecord, SshInfo, TlsInfo } from './records';
 import type { StreamHandler } from '../flow/stream-handler';
 import type { AnomalyCounter } from '../anomalies';
+import type { DnsTransaction } from '../../dissectors/dns/dns-log';
 
 export interface Endpoint {
   ip: string; // dotted quad or RFC 5952 IPv6
@@ -88,4 +89,6 @@ export interface FlowRecord extends AppEvidence {
    * again, left out where connections are counted (the path summary). Absent: false.
    */
   natRepeat?: boolean;
+  /** DNS transactions of a UDP flow on port 53 (absent or empty: none). */
+  dns?: DnsTransaction[];
 }

@@ -4,7 +4,7 @@
  */
 
 /** Application protocols a connection is dissected as. */
-export const APP_PROTOCOLS = ['tls', 'http', 'http2', 'ssh', 'unknown'] as const;
+export const APP_PROTOCOLS = ['tls', 'http', 'http2', 'ssh', 'dns', 'unknown'] as const;
 export type AppProtocol = (typeof APP_PROTOCOLS)[number];
 export type TlsVersionName = 'ssl3' | '1.0' | '1.1' | '1.2' | '1.3';
 

@@ -15,6 +15,8 @@ import type { AppEvidence, AppSession, FlowMeta, FlowRecord } from '../model/flo
 import { EngineStats } from './engine-stats';
 import { buildFlowRecord, unknownEvidence } from './flow-record-builder';
 import { shardOfPorts, type Shard } from './shard';
+import { DnsLog } from '../../dissectors/dns/dns-log';
+import { DNS_PORT } from '../../dissectors/dns/dns-message';
 
 export const DEFAULT_IDLE_TIMEOUT = 300;
 export const DEFAULT_MAX_FLOWS = 200_000;
@@ -128,7 +130,11 @@ export class Engine implements FlowExpiry {
       if (proto === PROTO_TCP && pkt.payloadLength + pkt.truncatedBytes > 0) stats.anomalies.add('tcp.data_after_close');
       return;
     }
-    if (proto !== PROTO_TCP) return; // UDP payloads are counted, not dissected.
+    if (proto !== PROTO_TCP) {
+      // UDP payloads are counted; DNS messages are read for the names they give addresses.
+      if (pkt.payloadLength > 0 && (pkt.srcPort === DNS_PORT || pkt.dstPort === DNS_PORT)) this.readDns(flow, now);
+      return;
+    }
     // The SYN-ACK completes both initial sequence numbers: the same connection behind a NAT shares them.
     if ((pkt.tcpFlags & SYN_ACK) === SYN_ACK && table.dir === 1) this.natLinker.handshake(flow);
     // `| 0`: the sequence number as a small integer (an unsigned one from 2^31 up would be boxed).
@@ -196,6 +202,14 @@ export class Engine implements FlowExpiry {
     } catch {
       flow.add('dissector.exception');
     }
+  }
+
+  private readDns(flow: Flow, now: MutableStamp): void {
+    const pkt = this.pkt;
+    const log = (flow.dns ??= new DnsLog());
+    const start = pkt.payloadOffset;
+    const code = log.add(pkt.data, start, start + pkt.payloadLength, now.ts, now.frame, pkt.truncatedBytes > 0);
+    if (code !== null) flow.add(code); // the flow's and the capture's
   }
 
   /** FIN both ways or RST: report at once; the flow lingers closed for trailing packets. */

@@ -58,6 +58,8 @@ export function flowJson(f: StoredFlow, cls: ClassRow, findingRules: string[], c
       : null,
     http: f.http,
     ssh: f.ssh,
+    // DNS transactions of a UDP flow on port 53: question, response code, answers
+    dns: f.dns ?? [],
     findings: findingRules,
     // findings raised on it that an --accept entry accepts (not counted among `findings`)
     acceptedFindings: acceptedRules,

@@ -545,6 +545,34 @@ export const MIGRATIONS: readonly string[] = [
       FROM accepted_findings a JOIN flows fl ON fl.id = a.flow_id JOIN captures c ON c.id = fl.capture_id
      WHERE a.rule = 'kubelet-tls-unverified';
   `,
+  // 15: DNS transactions of UDP flows on port 53 (the question, the response code, the answers),
+  // which name the addresses the capture shows; and every name an address was given.
+  `
+  CREATE TABLE dns_queries (
+    flow_id        INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+    seq            INTEGER NOT NULL,
+    ts             REAL,
+    frame          INTEGER,
+    message_id     INTEGER NOT NULL,
+    query          TEXT,
+    qtype          TEXT,
+    rcode          TEXT,
+    answers        TEXT NOT NULL,
+    response_ts    REAL,
+    response_frame INTEGER,
+    truncated      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (flow_id, seq)
+  );
+  CREATE INDEX dns_query ON dns_queries(query);
+  CREATE VIEW v_dns_names AS
+    SELECT json_extract(a.value, '$.data') AS address, d.query AS name, json_extract(a.value, '$.name') AS owner,
+           json_extract(a.value, '$.type') AS type, COUNT(*) AS answers,
+           datetime(MIN(COALESCE(d.response_ts, d.ts)), 'unixepoch') AS first_seen,
+           datetime(MAX(COALESCE(d.response_ts, d.ts)), 'unixepoch') AS last_seen
+      FROM dns_queries d, json_each(d.answers) a
+     WHERE json_extract(a.value, '$.type') IN ('A', 'AAAA')
+     GROUP BY 1, 2, 3, 4;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

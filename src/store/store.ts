@@ -155,6 +155,8 @@ export interface StoredEvidence {
     | null;
   http: FlowRecord['http'];
   ssh: FlowRecord['ssh'];
+  /** DNS transactions (schema 15 on; absent: none). */
+  dns?: FlowRecord['dns'];
 }
 
 /** Writes flows, certificates and their details in batched transactions. */
@@ -173,6 +175,7 @@ export class FlowWriter {
   private readonly insertTls;
   private readonly insertHttp;
   private readonly insertSsh;
+  private readonly insertDns;
   private readonly fingerprints: FingerprintWriter;
   /**
    * flow key → database id, for flows written by this writer (findings refer to them). Not kept when
@@ -210,6 +213,8 @@ export class FlowWriter {
       x_forwarded_for, x_forwarded_uri, x_forwarded_host, grpc_method, k8s_api, k8s_operation, k8s_target,
       k8s_namespace, k8s_name, auth_subject, auth_identity, impersonate_user) VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?)`);
     this.insertSsh = db.prepare(`INSERT INTO ssh_sessions (flow_id, client_banner, server_banner, hassh, hassh_server) VALUES (?,?,?,?,?)`);
+    this.insertDns = db.prepare(`INSERT INTO dns_queries (flow_id, seq, ts, frame, message_id, query, qtype, rcode, answers,
+      response_ts, response_frame, truncated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`);
   }
 
   /**
@@ -298,11 +303,16 @@ export class FlowWriter {
       this.findings.insert(flowId, this.captureId, verdict.findings);
       if (verdict.accepted.length > 0) this.findings.insertAccepted(flowId, this.captureId, verdict.accepted);
     }
-    // A flow without HTTP or SSH evidence (TLS alone, DNS and other UDP, TCP without payload) has no
+    // A flow without HTTP, SSH or DNS evidence (TLS alone, other UDP, TCP without payload) has no
     // evidence row: reading it back gives the same empty evidence.
-    if (rec.http.length > 0 || rec.ssh) {
-      const evidence: StoredEvidence = { http: rec.http, ssh: rec.ssh };
+    const dns = rec.dns ?? [];
+    if (rec.http.length > 0 || rec.ssh || dns.length > 0) {
+      const evidence: StoredEvidence = dns.length > 0 ? { http: rec.http, ssh: rec.ssh, dns } : { http: rec.http, ssh: rec.ssh };
       this.insertEvidence.run(flowId, JSON.stringify(evidence));
+    }
+    for (let i = 0; i < dns.length; i++) {
+      const d = dns[i]!;
+      this.insertDns.run(flowId, i, d.ts, d.frame, d.id, d.query, d.qtype, d.rcode, JSON.stringify(d.answers), d.responseTs, d.responseFrame, d.truncated ? 1 : 0);
     }
     if (this.trackIds) this.ids.set(rec.id, flowId);
     this.written++;
@@ -613,6 +623,7 @@ function rowToFlow(row: FlowRow, decoder: StoredFlowDecoder): StoredFlow {
     tls,
     http: ev.http ?? [],
     ssh: ev.ssh ?? null,
+    dns: ev.dns ?? [],
     natLink: row.nat_link,
     natRepeat: row.nat_repeat === 1,
   };

@@ -30,6 +30,7 @@ export function FlowDetailView({ detail: d, width, height }: FlowDetailViewProps
     lines.push({ text: `HTTP ${h.method ?? '?'} ${h.path ?? ''} → ${h.status ?? '-'}  host ${h.host ?? '-'}  UA ${h.userAgent ?? '-'}  auth ${h.auth ?? '-'}${h.authSubject ? ` (${h.authSubject})` : ''}${h.impersonateUser ? ` as ${h.impersonateUser}` : ''}` });
   }
   if (d.ssh !== null) lines.push({ text: `SSH ${d.ssh.clientBanner ?? '-'} / ${d.ssh.serverBanner ?? '-'}` });
+  for (const q of d.dns) lines.push({ text: `DNS ${q.qtype ?? '?'} ${q.query ?? '-'} → ${q.rcode ?? 'no response'}${q.answers ? `: ${q.answers}` : ''}` });
   for (const x of d.findings) {
     const s = SEVERITY_STYLE[x.severity] ?? SEVERITY_STYLE.info;
     lines.push({ text: `${s.symbol} ${s.label} ${x.rule}: ${x.title}`, color: s.color });

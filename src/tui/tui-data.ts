@@ -119,6 +119,8 @@ export interface FlowDetail {
   http: { method: string | null; path: string | null; host: string | null; userAgent: string | null; auth: string | null; authSubject: string | null; impersonateUser: string | null; status: number | null }[];
   ssh: { clientBanner: string | null; serverBanner: string | null } | null;
   findings: { rule: string; severity: Severity; title: string }[];
+  /** DNS questions with their response and answers (`A 10.96.0.1`, …). */
+  dns: { query: string | null; qtype: string | null; rcode: string | null; answers: string }[];
   /** Findings accepted as risks, with why. */
   acceptedFindings: { rule: string; severity: Severity; title: string; reason: string }[];
   /** The same connection on the other side of a NAT, as "client → server". */
@@ -331,6 +333,9 @@ export class DbDataSource implements TuiDataSource {
         .get(id) as FlowDetail['ssh'] | undefined;
       const findings = db.prepare(`SELECT rule, severity, title FROM findings WHERE flow_id = ? ORDER BY severity_rank DESC`)
         .all(id) as FlowDetail['findings'];
+      const dns = (db.prepare(`SELECT query, qtype, rcode, answers FROM dns_queries WHERE flow_id = ? ORDER BY seq LIMIT ${MAX_DETAIL_REQUESTS}`)
+        .all(id) as { query: string | null; qtype: string | null; rcode: string | null; answers: string }[])
+        .map((d) => ({ ...d, answers: parseJson<{ type: string; data: string }[]>(d.answers, []).map((a) => `${a.type} ${a.data}`).join(', ') }));
       const acceptedFindings = db.prepare(`SELECT rule, severity, title, reason FROM accepted_findings WHERE flow_id = ? ORDER BY severity_rank DESC`)
         .all(id) as FlowDetail['acceptedFindings'];
       const peers = r.nat_link === null
@@ -340,7 +345,7 @@ export class DbDataSource implements TuiDataSource {
       return {
         flow: toFlowRow(r), transport: r.transport, communityId: r.community_id, state: r.state, history: r.history,
         confidence: r.confidence, reasons: parseJson<string[]>(r.reasons, []), pathDetail: parseJson<Record<string, string>>(r.path_detail, {}),
-        tls: tls ?? null, http, ssh: ssh ?? null, findings, acceptedFindings,
+        tls: tls ?? null, http, ssh: ssh ?? null, dns, findings, acceptedFindings,
         natPeers: peers.map((p) => `${endpointText(p.client_ip, p.client_port)} → ${endpointText(p.server_ip, p.server_port)}`),
       };
     } catch {

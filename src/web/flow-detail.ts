@@ -149,6 +149,13 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
     'SELECT * FROM ssh_sessions WHERE flow_id = ?',
     [id],
   );
+  const dns = stmts.all<{ ts: number | null; frame: number | null; query: string | null; qtype: string | null; rcode: string | null; answers: string; truncated: number }>(
+    'SELECT ts, frame, query, qtype, rcode, answers, truncated FROM dns_queries WHERE flow_id = ? ORDER BY seq LIMIT ?',
+    [id, MAX_DETAIL_HTTP],
+  ).map((d) => ({
+    ts: d.ts, frame: d.frame, query: d.query, qtype: d.qtype, rcode: d.rcode, truncated: d.truncated === 1,
+    answers: parseJson<{ name: string; type: string; data: string; ttl: number }[]>(d.answers, []),
+  }));
   return {
     flow: {
       id: r.id, captureId: r.capture_id, captureFile: r.file, flowKey: r.flow_key, communityId: r.community_id,
@@ -168,6 +175,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
     tls,
     http,
     ssh: s ? { clientBanner: s.client_banner, serverBanner: s.server_banner, hassh: s.hassh, hasshServer: s.hassh_server } : null,
+    dns,
     findings,
     acceptedFindings,
   };

@@ -271,6 +271,9 @@ export const flowDetailResponse = obj({
   tls: { anyOf: [tlsDetail, { type: 'null' }] },
   http: { type: 'array', items: httpItem },
   ssh: { anyOf: [obj({ clientBanner: nstr, serverBanner: nstr, hassh: nstr, hasshServer: nstr }), { type: 'null' }] },
+  // DNS questions and answers of a UDP flow on port 53
+  dns: { type: 'array', items: obj({ ts: nnum, frame: nint, query: nstr, qtype: nstr, rcode: nstr, truncated: bool,
+    answers: { type: 'array', items: obj({ name: str, type: str, data: str, ttl: int }) } }) },
   findings: { type: 'array', items: findingItem },
   acceptedFindings: { type: 'array', items: findingItem },
 });

@@ -124,10 +124,22 @@ export async function renderFlow(root, route) {
     d.acceptedFindings.length ? card(`Accepted as risks (${d.acceptedFindings.length})`, h('div', { class: 'findings accepted' }, d.acceptedFindings.map((x) => findingCard(x, { hideFlow: true })))) : null,
     d.tls ? tlsCard(d.tls) : null,
     d.http.length ? httpCard(d.http) : null,
+    d.dns.length ? dnsCard(d.dns) : null,
     d.ssh ? card('SSH', kv([
       ['Client banner', h('span', { class: 'mono' }, d.ssh.clientBanner || '—')],
       ['Server banner', h('span', { class: 'mono' }, d.ssh.serverBanner || '—')],
       ['HASSH', h('span', { class: 'mono' }, d.ssh.hassh || '—')],
       ['HASSH server', h('span', { class: 'mono' }, d.ssh.hasshServer || '—')],
     ])) : null);
+}
+
+// DNS questions and what the server answered (A/AAAA addresses, CNAME and PTR names).
+function dnsCard(list) {
+  return card(`DNS (${list.length})`, h('div', { class: 'scroll' }, h('table', { class: 'grid compact dns-table' },
+    h('thead', null, h('tr', null, ['Time', 'Frame', 'Question', 'Type', 'Response', 'Answers'].map((x) => h('th', null, x)))),
+    h('tbody', null, list.map((q) => h('tr', null,
+      h('td', { class: 'nowrap' }, fmtTime(q.ts)), h('td', null, q.frame === null ? '—' : String(q.frame)),
+      h('td', { class: 'mono wrap' }, q.query || '—'), h('td', null, q.qtype || '—'),
+      h('td', null, q.rcode || 'no response', q.truncated ? h('div', { class: 'sub' }, 'truncated (TC)') : null),
+      h('td', { class: 'mono wrap' }, q.answers.length ? q.answers.map((a) => h('div', { 'data-answer': a.type }, `${a.type} ${a.data || '(data not read)'}`)) : '—')))))));
 }

@@ -429,7 +429,7 @@ export const SCENARIOS: Scenario[] = [
       ctx.cap.udp(pod, sport, CLUSTER.coreDns, 53, dnsQuery(id, 'example.com'), true);
       ctx.cap.advance(200, 900);
       ctx.cap.udp(CLUSTER.coreDns, 53, pod, sport, dnsResponse(id, 'example.com', CLUSTER.internetHost), false);
-      ctx.truth.push({ client: `${pod}:${sport}`, server: `${CLUSTER.coreDns}:53`, transport: 'udp', app: 'unknown', path: 'other', pathDetail: {}, findings: [],
+      ctx.truth.push({ client: `${pod}:${sport}`, server: `${CLUSTER.coreDns}:53`, transport: 'udp', app: 'dns', path: 'other', pathDetail: {}, findings: [],
         tls: null, http: [], ssh: null });
       const setup: TlsSetup = { version: '1.3', sni: 'example.com', serverCert: 'example-com', alpn: ['http/1.1'] };
       const calls: HttpCall[] = [{ method: 'GET', path: '/', headers: { Host: 'example.com', 'User-Agent': 'curl/8.5.0', Accept: '*/*' }, responseHeaders: { 'Content-Type': 'text/html' }, responseBody: '<!doctype html><title>Example Domain</title>' }];

@@ -30,7 +30,7 @@ export interface TruthConnection {
   client: string;
   server: string;
   transport: 'tcp' | 'udp';
-  app: 'tls' | 'http' | 'http2' | 'ssh' | 'unknown';
+  app: 'tls' | 'http' | 'http2' | 'ssh' | 'dns' | 'unknown';
   path: PathId;
   pathDetail: Record<string, string>;
   findings: FindingId[];

@@ -211,6 +211,17 @@ describe('findings accepted as risks', () => {
     const person = app.lastFrame()!;
     expect(person).toMatch(/192\.168\.10\.15:52000 → 10\.0\.0\.10:6443/);
     expect(person).toContain(`accepted medium ${ACCEPTED.person.rule}: ${ACCEPTED.person.acceptance.reason}`);
+
+    // A DNS flow lists its questions with the response and answers.
+    await press('\u001b');
+    await press('\u001b');
+    await press('/');
+    await press('53000');
+    await press('\r');
+    await press('\r');
+    const dns = app.lastFrame()!;
+    expect(dns).toContain('DNS A kubernetes.default.svc.cluster.local → NOERROR: A 10.96.0.1');
+    expect(dns).toContain('DNS AAAA nothing.example → no response');
   });
 });
 

@@ -88,6 +88,17 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect(page.locator('h1').textContent()).resolves.toBe('Certificate');
   });
 
+  it("a DNS flow's page lists its questions, response codes and answers", async () => {
+    await open(`#/flow/${fx.ids.get(fx.keys.dns!)}`, 'flow');
+    const rows = page.locator('table.dns-table tbody tr');
+    await expect(rows.count()).resolves.toBe(2);
+    await expect(rows.nth(0).locator('td').nth(2).textContent()).resolves.toBe('kubernetes.default.svc.cluster.local');
+    await expect(rows.nth(0).locator('td').nth(4).textContent()).resolves.toBe('NOERROR');
+    await expect(rows.nth(0).locator('[data-answer="A"]').textContent()).resolves.toBe('A 10.96.0.1');
+    await expect(rows.nth(1).locator('td').nth(4).textContent()).resolves.toBe('no response');
+    await expect(page.locator('h2', { hasText: 'DNS (2)' }).count()).resolves.toBe(1);
+  });
+
   it("a flow leads to the same connection on the other side of kube-proxy's DNAT", async () => {
     await open(`#/flow/${fx.ids.get(fx.keys.pod!)}`, 'flow');
     const peer = page.locator('a.nat-peer');

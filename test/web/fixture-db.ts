@@ -286,7 +286,15 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number; accep
     path: 'node-to-apiserver', reasons: ["client 192.168.10.15 is a person's workstation (sends User-Agent kubectl/v1.31.2, a user's tool)"], findings: [],
   });
   add('dns', {
-    rec: flow('10.0.0.21', 53000, '10.0.0.99', 53, { transport: 'udp', history: 'Dd', state: 'SF' }),
+    rec: flow('10.0.0.21', 53000, '10.0.0.99', 53, {
+      transport: 'udp', history: 'Dd', state: 'SF', app: 'dns',
+      dns: [{
+        id: 4660, ts: T0 + 2, frame: 11, query: 'kubernetes.default.svc.cluster.local', qtype: 'A', rcode: 'NOERROR', truncated: false,
+        answers: [{ name: 'kubernetes.default.svc.cluster.local', type: 'A', data: '10.96.0.1', ttl: 30 }], responseTs: T0 + 2.001, responseFrame: 12,
+      }, {
+        id: 4661, ts: T0 + 3, frame: 13, query: 'nothing.example', qtype: 'AAAA', rcode: null, truncated: false, answers: [], responseTs: null, responseFrame: null,
+      }],
+    }),
     path: 'other', reasons: ['not control-plane traffic'], findings: [],
   });
   if (opts.accepted) {

@@ -32,7 +32,51 @@ export function credentialIdentity(auth: HttpAuth, credential: string): Credenti
   if (auth !== 'bearer') return null;
   const boot = BOOTSTRAP_TOKEN.exec(credential);
   if (boot !== null) return { ...emptyIdentity('bootstrap'), subject: `system:bootstrap:${boot[1]}` };
+  if (credential.startsWith(EKS_PREFIX)) return awsIdentity(credential.slice(EKS_PREFIX.length));
+  if (GOOGLE_ACCESS_TOKEN.test(credential)) return emptyIdentity('gcp-oauth');
   return jwtIdentity(credential);
+}
+
+/** EKS (aws-iam-authenticator): `k8s-aws-v1.` and a presigned STS GetCallerIdentity URL, base64url. */
+const EKS_PREFIX = 'k8s-aws-v1.';
+/** How long EKS accepts such a token after it was signed (aws-iam-authenticator: 15 minutes). */
+const EKS_TOKEN_SECONDS = 15 * 60;
+const STS_HOST = /^sts(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?$/;
+/** `AKID/yyyymmdd/region/sts/aws4_request` (SigV4 credential scope). */
+const AWS_CREDENTIAL = /^([A-Z0-9]{16,128})\/(\d{8})\/([a-z0-9-]+)\/sts\/aws4_request$/;
+/** Google OAuth 2.0 access tokens (GKE's gke-gcloud-auth-plugin): opaque, they name no one. */
+const GOOGLE_ACCESS_TOKEN = /^ya29\.[A-Za-z0-9._-]+$/;
+
+/**
+ * An EKS token: the URL is signed by an AWS access key, whose id (not secret: the signature is what
+ * proves it) names the IAM user (AKIA…, a long-term key) or role session (ASIA…, temporary
+ * credentials) behind it; the signing time and region say when and where. The cluster it is for is a
+ * signed header whose value the URL does not carry.
+ */
+function awsIdentity(encoded: string): CredentialIdentity | null {
+  if (!BASE64URL.test(encoded)) return null;
+  let url: URL;
+  try {
+    url = new URL(Buffer.from(encoded, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'https:' || !STS_HOST.test(url.hostname) || url.searchParams.get('Action') !== 'GetCallerIdentity') return null;
+  const scope = AWS_CREDENTIAL.exec(url.searchParams.get('X-Amz-Credential') ?? '');
+  if (scope === null) return null;
+  const id = emptyIdentity('aws-iam');
+  id.subject = bound(`aws:${scope[1]}`);
+  id.issuer = bound(url.hostname);
+  id.audiences = [bound(scope[3]!)];
+  const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(url.searchParams.get('X-Amz-Date') ?? '');
+  if (date !== null) {
+    const t = Date.UTC(+date[1]!, +date[2]! - 1, +date[3]!, +date[4]!, +date[5]!, +date[6]!) / 1000;
+    if (Number.isFinite(t)) {
+      id.issuedAt = t;
+      id.expires = t + EKS_TOKEN_SECONDS;
+    }
+  }
+  return id;
 }
 
 function emptyIdentity(kind: CredentialIdentity['kind']): CredentialIdentity {

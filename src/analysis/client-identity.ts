@@ -141,6 +141,13 @@ export function describeIdentity(id: CredentialIdentity): string {
       return `basic credentials of user ${id.subject}`;
     case 'jwt':
       return `token of ${id.subject ?? 'an unnamed subject'}${id.issuer !== null ? ` issued by ${id.issuer}` : ''}`;
+    case 'aws-iam': {
+      const key = id.subject?.replace(/^aws:/, '') ?? '?';
+      const what = key.startsWith('AKIA') ? 'a long-term IAM user key' : key.startsWith('ASIA') ? 'temporary credentials of a role session' : 'an AWS key';
+      return `EKS token signed with AWS access key ${key} (${what}${id.audiences[0] ? `, region ${id.audiences[0]}` : ''})`;
+    }
+    case 'gcp-oauth':
+      return 'Google OAuth 2.0 access token (opaque: it does not name its holder)';
   }
 }
 

@@ -75,4 +75,32 @@ describe('credentialIdentity', () => {
     expect(id.audiences).toHaveLength(8);
     expect(id).toMatchObject({ kind: 'serviceaccount', expires: null, issuedAt: null, notBefore: 1e9, namespace: null, pod: null });
   });
+
+  it('reads an EKS token: the AWS access key it was signed with, the region, when it was signed and until when EKS takes it', () => {
+    // As aws-iam-authenticator and `aws eks get-token` make it: a presigned STS GetCallerIdentity URL
+    // (AWS's documentation example key id), base64url without padding, after "k8s-aws-v1.".
+    const url = 'https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256' +
+      '&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261204%2Feu-west-1%2Fsts%2Faws4_request&X-Amz-Date=20261204T070000Z' +
+      '&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=' + 'ab'.repeat(32);
+    const token = `k8s-aws-v1.${Buffer.from(url).toString('base64url')}`;
+    const id = credentialIdentity('bearer', token)!;
+    expect(id).toMatchObject({
+      kind: 'aws-iam', subject: 'aws:AKIAIOSFODNN7EXAMPLE', issuer: 'sts.eu-west-1.amazonaws.com', audiences: ['eu-west-1'],
+      issuedAt: Date.UTC(2026, 11, 4, 7, 0, 0) / 1000, expires: Date.UTC(2026, 11, 4, 7, 15, 0) / 1000, pod: null,
+    });
+    expect(describeIdentity(id)).toBe('EKS token signed with AWS access key AKIAIOSFODNN7EXAMPLE (a long-term IAM user key, region eu-west-1)');
+    const session = credentialIdentity('bearer', `k8s-aws-v1.${Buffer.from(url.replace('AKIAIOSFODNN7EXAMPLE', 'ASIAIOSFODNN7EXAMPLE')).toString('base64url')}`)!;
+    expect(describeIdentity(session)).toContain('temporary credentials of a role session');
+    // Not STS, not GetCallerIdentity, or no credential scope: no one is named.
+    for (const bad of [url.replace('sts.eu-west-1.amazonaws.com', 'sts.example.com'), url.replace('GetCallerIdentity', 'AssumeRole'), url.replace(/X-Amz-Credential=[^&]+/, 'X-Amz-Credential=x'), 'not a url']) {
+      expect(credentialIdentity('bearer', `k8s-aws-v1.${Buffer.from(bad).toString('base64url')}`)).toBeNull();
+    }
+    expect(credentialIdentity('bearer', 'k8s-aws-v1.!!!')).toBeNull();
+  });
+
+  it('knows a Google OAuth access token (GKE) as such, though it names no one', () => {
+    const id = credentialIdentity('bearer', 'ya29.a0AfB_byC-example_token-value.0123')!;
+    expect(id).toMatchObject({ kind: 'gcp-oauth', subject: null });
+    expect(describeIdentity(id)).toBe('Google OAuth 2.0 access token (opaque: it does not name its holder)');
+  });
 });

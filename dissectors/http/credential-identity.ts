@@ -79,7 +79,7 @@ function awsIdentity(encoded: string): CredentialIdentity | null {
   return id;
 }
 
-function emptyIdentity(kind: CredentialIdentity['kind']): CredentialIdentity {
+export function emptyIdentity(kind: CredentialIdentity['kind']): CredentialIdentity {
   return {
     kind,
     subject: null,
@@ -106,15 +106,20 @@ function basicIdentity(credential: string): CredentialIdentity | null {
   return { ...emptyIdentity('basic'), subject: bound(text.slice(0, colon)) };
 }
 
-/** A JWS in compact form (header.payload.signature) with a JSON object payload. */
-function jwtIdentity(token: string): CredentialIdentity | null {
+/** The claims of a JWS in compact form (header.payload.signature) with a JSON object payload, or null. */
+export function jwtClaims(token: string): Record<string, unknown> | null {
+  if (token.length > MAX_TOKEN_CHARS) return null;
   const parts = token.split('.');
   // Five parts is an encrypted JWT (JWE): its claims cannot be read.
   if (parts.length !== 3 || parts[0]!.length === 0 || parts[1]!.length === 0) return null;
   if (!BASE64URL.test(parts[0]!) || !BASE64URL.test(parts[1]!)) return null;
   const header = jsonObject(parts[0]!);
   if (header === null || typeof header.alg !== 'string') return null;
-  const claims = jsonObject(parts[1]!);
+  return jsonObject(parts[1]!);
+}
+
+function jwtIdentity(token: string): CredentialIdentity | null {
+  const claims = jwtClaims(token);
   if (claims === null) return null;
 
   const id = emptyIdentity('jwt');

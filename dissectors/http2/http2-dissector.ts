@@ -4,6 +4,7 @@ import type { Direction } from '../../src/flow/direction';
 import type { PacketStamp } from '../../src/flow/packet-stamp';
 import type { HttpRequestRecord } from '../../src/model/records';
 import { HpackDecoder, HpackStatus, type HeaderSink } from './hpack';
+import { applyEtcdPassword, applyEtcdToken, ETCD_PASSWORD_PATHS, isEtcdCall, MAX_AUTHENTICATE_BYTES } from './etcd-auth';
 import { applyAuthorization, applyWebSocketProtocol, boundValue, grpcMethodFromPath, MAX_PATH_CHARS, newHttpRecord } from '../http/http-record';
 import { parseK8sPath } from '../http/k8s-path';
 
@@ -150,6 +151,8 @@ class FieldSink implements HeaderSink {
       case 'x-forwarded-host': rec.xForwardedHost = boundValue(value); break;
       case 'x-forwarded-proto': rec.xForwardedProto = boundValue(value); break;
       case 'impersonate-user': rec.impersonateUser = boundValue(value); break;
+      // etcd's auth token (gRPC metadata); pseudo-headers come first, so the path is known here.
+      case 'token': if (isEtcdCall(rec.path)) applyEtcdToken(rec, value); break;
       default: break;
     }
   }
@@ -172,6 +175,8 @@ export class Http2Dissector implements Dissector<HttpRequestRecord[]> {
   port: number | undefined;
   goAway: GoAwayInfo | null;
   resets: number;
+  /** An etcd call carrying a password (Authenticate, UserAdd, …) whose request body is being read, or null. */
+  private authenticate: { stream: number; rec: HttpRequestRecord; buf: Uint8Array; len: number } | null = null;
 
   constructor(anomaly: AnomalySink) {
     this.anomaly = anomaly;
@@ -262,6 +267,7 @@ export class Http2Dissector implements Dissector<HttpRequestRecord[]> {
             this.countData(dir, d.frameStream, d.dataBody);
           }
           const n = Math.min(d.remaining, end - pos);
+          if (this.authenticate !== null && dir === 0 && d.frameType === FRAME_DATA) this.readAuthenticate(d, data, pos, n);
           d.remaining -= n;
           pos += n;
           if (d.remaining === 0) {
@@ -278,6 +284,8 @@ export class Http2Dissector implements Dissector<HttpRequestRecord[]> {
 
   gap(dir: Direction, bytes: number): void {
     const d = this.dirs[dir];
+    // A call's body with a hole in it cannot be read.
+    if (dir === 0) this.authenticate = null;
     if (d.state === ST_SKIP && d.dataBody >= 0 && bytes < d.remaining) {
       d.remaining -= bytes;
       return;
@@ -466,8 +474,22 @@ export class Http2Dissector implements Dissector<HttpRequestRecord[]> {
     if (isRequest && rec !== null) {
       if (rec.contentType !== null && rec.contentType.startsWith('application/grpc')) rec.grpcMethod = grpcMethodFromPath(rec.path);
       rec.k8s = parseK8sPath(rec.method, rec.path, this.port);
+      if (dir === 0 && ETCD_PASSWORD_PATHS.has(rec.path)) this.authenticate = { stream, rec, buf: new Uint8Array(MAX_AUTHENTICATE_BYTES), len: 0 };
     }
     if (d.blockEndStream) this.endStream(dir, d.blockStream);
+  }
+
+  /**
+   * Bytes of a DATA frame's body on the Authenticate call's stream: kept until the message is whole
+   * (a padded frame's pad length and padding are not body, and such a frame is not read).
+   */
+  private readAuthenticate(d: Http2Direction, data: Uint8Array, pos: number, n: number): void {
+    const a = this.authenticate!;
+    if (d.frameStream !== a.stream || (d.frameFlags & FLAG_PADDED) !== 0) return;
+    const take = Math.min(n, a.buf.length - a.len);
+    a.buf.set(data.subarray(pos, pos + take), a.len);
+    a.len += take;
+    if (applyEtcdPassword(a.rec, a.buf, a.len)) this.authenticate = null;
   }
 
   /** A stream id at or below one already kept that is no longer active (e.g. client trailers). */

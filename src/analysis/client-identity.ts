@@ -148,6 +148,8 @@ export function describeIdentity(id: CredentialIdentity): string {
     }
     case 'gcp-oauth':
       return 'Google OAuth 2.0 access token (opaque: it does not name its holder)';
+    case 'etcd':
+      return id.subject !== null ? `etcd user ${id.subject.replace(/^etcd:/, '')}` : 'etcd simple token (opaque: it does not name its user)';
   }
 }
 

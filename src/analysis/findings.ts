@@ -172,7 +172,7 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
   if (plaintext) {
     const withAuth = f.http.find((h) => h.auth !== 'none');
     if (withAuth) {
-      out.push(make('bearer-token-cleartext', f, `${conn(f)}: Authorization: ${withAuth.auth} credential (${withAuth.authHash ?? 'hash unavailable'}${credentialHolder(withAuth)}) sent in cleartext with ${withAuth.method} ${withAuth.path.slice(0, 100)} at frame ${withAuth.frame}`, withAuth.frame, withAuth.ts));
+      out.push(make('bearer-token-cleartext', f, `${conn(f)}: ${credentialCarrier(withAuth)} (${withAuth.authHash ?? 'hash unavailable'}${credentialHolder(withAuth)}) sent in cleartext with ${withAuth.method} ${withAuth.path.slice(0, 100)} at frame ${withAuth.frame}`, withAuth.frame, withAuth.ts));
     }
     const anonymousScope = CONTROL_PLANE_HTTP_PATHS.has(c.path);
     const anon = f.http.find((h) => h.auth === 'none' && h.k8s !== null);
@@ -282,6 +282,14 @@ function certChanged(f: FlowRecord, ctx: RuleContext): Finding[] {
 function namesTarget(c: CertificateInfo, f: FlowRecord): boolean {
   const sni = f.tls?.sni;
   return sni ? c.sanDns.some((p) => hostMatches(p, sni)) : c.sanIp.includes(f.server.ip);
+}
+
+/** What carried a request's credential: the Authorization header, or etcd's own (a password, a token). */
+function credentialCarrier(h: HttpRequestRecord): string {
+  if (h.authIdentity?.kind === 'etcd') {
+    return h.auth === 'basic' ? `etcd user's password in the ${h.path.replace(/^\/etcdserverpb\./, '')} call` : "etcd auth token (gRPC metadata 'token')";
+  }
+  return `Authorization: ${h.auth} credential`;
 }
 
 /**

@@ -104,9 +104,11 @@ export interface CredentialIdentity {
    * serviceaccount-legacy: a Secret-based service-account token (no expiry); bootstrap: a bootstrap
    * token; basic: basic credentials; jwt: any other JWT (an OIDC identity provider's); aws-iam: an
    * EKS token (a presigned STS request: subject "aws:<access key id>", issuer the STS host, audiences
-   * the region); gcp-oauth: a Google OAuth 2.0 access token (opaque: no subject).
+   * the region); gcp-oauth: a Google OAuth 2.0 access token (opaque: no subject); etcd: etcd's own
+   * authentication (subject "etcd:<user>": an Authenticate call's user, or a JWT token's; a simple
+   * token names no one).
    */
-  kind: 'serviceaccount' | 'serviceaccount-legacy' | 'bootstrap' | 'basic' | 'jwt' | 'aws-iam' | 'gcp-oauth';
+  kind: 'serviceaccount' | 'serviceaccount-legacy' | 'bootstrap' | 'basic' | 'jwt' | 'aws-iam' | 'gcp-oauth' | 'etcd';
   /** "system:serviceaccount:<ns>:<name>", "system:bootstrap:<id>", a JWT's "sub", a basic user name. */
   subject: string | null;
   issuer: string | null;

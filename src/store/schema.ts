@@ -526,10 +526,22 @@ export const MIGRATIONS: readonly string[] = [
     SELECT a.id, a.rule, a.severity, a.severity_rank, a.title, a.evidence, a.reason, a.until, a.accepted_by,
            a.recommendation, a.reference, a.cis, a.ts, datetime(a.ts, 'unixepoch') AS time, a.frame,
            fl.id AS flow_id, fl.flow_key, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port,
-           fl.app, fl.community_id, c.file AS capture, COALESCE(c.packets_file, c.file) AS packets_file
+           fl.app, fl.community_id, c.file AS capture, COALESCE(c.packets_file, c.file) AS packets_file,
+           a.capture_id
       FROM accepted_findings a
       LEFT JOIN flows fl ON fl.id = a.flow_id
       LEFT JOIN captures c ON c.id = a.capture_id;
+  -- v_findings names its capture's id too (several captures in one database may share a file name).
+  DROP VIEW v_findings;
+  CREATE VIEW v_findings AS
+    SELECT f.id, f.rule, f.severity, f.severity_rank, f.title, f.evidence, f.recommendation, f.reference, f.cis,
+           f.ts, datetime(f.ts, 'unixepoch') AS time, f.frame,
+           fl.id AS flow_id, fl.flow_key, fl.path, fl.client_ip, fl.client_port, fl.server_ip, fl.server_port,
+           fl.app, fl.community_id, c.file AS capture, COALESCE(c.packets_file, c.file) AS packets_file,
+           f.capture_id
+      FROM findings f
+      LEFT JOIN flows fl ON fl.id = f.flow_id
+      LEFT JOIN captures c ON c.id = f.capture_id;
   -- An accepted risk is still what happened: the kubelets reached over unverified TLS include those
   -- accepted, with the reason (\`accepted\` is NULL for the others).
   DROP VIEW v_kubelet_unverified;

@@ -132,6 +132,21 @@ describe('the SQLite store through the CLI', () => {
     expect(cli(['findings', '--db', db, '--severity', 'bogus']).code).toBe(2);
   });
 
+  it('findings and flows of one capture of several, named by id or by file', () => {
+    // Capture 1 is the kubelet sample, capture 2 the SSH tunnel (see the first test).
+    const ssh = JSON.parse(cli(['flows', '--db', db, '--capture', 'ssh-tunnel.pcap', '--json']).stdout) as { path: string }[];
+    expect(ssh.map((r) => r.path)).toEqual(['ssh-tunnel']);
+    expect(JSON.parse(cli(['flows', '--db', db, '--capture', join(SAMPLES, 'ssh-tunnel.pcap'), '--json']).stdout)).toEqual(ssh);
+    const first = JSON.parse(cli(['findings', '--db', db, '--capture', '1', '--json']).stdout) as { rule: string; capture_id: number }[];
+    expect(first.length).toBeGreaterThan(0);
+    expect(new Set(first.map((r) => `${r.capture_id} ${r.rule}`))).toEqual(new Set(['1 kubelet-tls-unverified']));
+    expect(JSON.parse(cli(['findings', '--db', db, '--capture', '2', '--json']).stdout).map((r: { rule: string }) => r.rule)).toEqual(['ssh-tunnel-deprecated']);
+    const unknown = cli(['findings', '--db', db, '--capture', 'nope.pcap']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^planewatch findings: no capture "nope\.pcap" in the database \(captures: 1 \S+kubelet-logs-exec-self-signed\.pcap; 2 \S+ssh-tunnel\.pcap\)\n$/);
+    expect(cli(['flows', '--db', db, '--capture', '9']).code).toBe(2);
+  });
+
   it('flows --credential finds where a credential was used, by its holder or its hash; the finding names the holder', () => {
     const cdb = join(dir, 'credentials.db');
     expect(cli(['analyze', join(SAMPLES, 'bearer-token-cleartext.pcap'), join(SAMPLES, 'ssh-tunnel.pcap'), '--db', cdb, '--quiet', ...inv]).code).toBe(0);

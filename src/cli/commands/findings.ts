@@ -9,6 +9,7 @@ import { SEVERITY_MARK } from '../../report/text-report';
 import { printTable, write, writeJsonArray } from '../output';
 import { findingRule, pathId, positiveInt } from '../option-parsers';
 import { warnCutOffCaptures } from '../cut-off-warning';
+import { captureIds } from '../capture-filter';
 
 interface FindingsOptions {
   db?: string;
@@ -18,6 +19,7 @@ interface FindingsOptions {
   limit?: number;
   summary?: boolean;
   accepted?: boolean;
+  capture?: string;
   json?: boolean;
 }
 
@@ -56,6 +58,7 @@ export function registerFindingsCommand(program: Command): void {
     .option('--path <id>', 'only findings on flows of this path', pathId)
     .option('--limit <n>', 'at most this many findings', positiveInt)
     .option('--summary', 'one line per finding id: how many, on how many clients and servers, first and last time')
+    .option('--capture <id|file>', "only findings of this capture: its id, or its file (as stored, or by name)")
     .option('--accepted', 'the findings accepted as risks (analyze --accept) instead of the open ones, each with its reason')
     .option('--json', 'print JSON')
     .action(async (opts: FindingsOptions) => {
@@ -80,6 +83,15 @@ export function registerFindingsCommand(program: Command): void {
       if (opts.path) {
         where.push('path = ?');
         params.push(opts.path);
+      }
+      if (opts.capture) {
+        try {
+          where.push(`capture_id IN (${captureIds(db, opts.capture).join(',')})`);
+        } catch (e) {
+          db.close();
+          process.stderr.write(`planewatch findings: ${(e as Error).message}\n`);
+          process.exit(EXIT.USAGE);
+        }
       }
       const filter = where.length ? 'WHERE ' + where.join(' AND ') : '';
       const view = opts.accepted ? 'v_accepted_findings' : 'v_findings';

@@ -5,6 +5,8 @@ import { printTable, writeJsonArray } from '../output';
 import { parseTime } from '../parse-time';
 import { appName, findingRule, pathId } from '../option-parsers';
 import { warnCutOffCaptures } from '../cut-off-warning';
+import { captureIds } from '../capture-filter';
+import { APP_PROTOCOLS } from '../../model/records';
 
 /** `ip:port` of a flow's side in SQL, IPv6 addresses in brackets (as endpointText writes them). */
 const ENDPOINT_SQL = (side: 'client' | 'server') =>
@@ -18,6 +20,7 @@ interface FlowsOptions {
   app?: string;
   finding?: string;
   credential?: string;
+  capture?: string;
   since?: string;
   until?: string;
   limit: string;
@@ -32,9 +35,10 @@ export function registerFlowsCommand(program: Command): void {
     .option('--path <id>', 'only this path id (e.g. apiserver-to-kubelet)', pathId)
     .option('--endpoint <ip>', 'only flows with this address on either side')
     .option('--port <n>', 'only flows to this server port')
-    .option('--app <app>', 'only this application protocol (tls, http, http2, ssh, unknown)', appName)
+    .option('--app <app>', `only this application protocol (${APP_PROTOCOLS.join(', ')})`, appName)
     .option('--finding <rule>', 'only flows that raised this finding', findingRule)
     .option('--credential <who>', "only flows whose requests carry this credential: its subject (system:serviceaccount:<ns>:<name>, a user) or its hash (sha256:…)")
+    .option('--capture <id|file>', "only flows of this capture: its id, or its file (as stored, or by name)")
     .option('--since <time>', 'only flows active at or after this time (ISO 8601 or epoch seconds)')
     .option('--until <time>', 'only flows that started at or before this time')
     .option('--limit <n>', 'at most this many rows', '100')
@@ -71,6 +75,10 @@ export function registerFlowsCommand(program: Command): void {
         params.push(opts.credential, opts.credential);
       }
       try {
+        if (opts.capture) {
+          const ids = captureIds(db, opts.capture);
+          where.push(`capture_id IN (${ids.join(',')})`);
+        }
         if (opts.since) {
           where.push('last_ts >= ?');
           params.push(parseTime(opts.since));

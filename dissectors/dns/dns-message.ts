@@ -8,6 +8,8 @@
  * answer section's A, AAAA, CNAME and PTR records (others are named by type, their data left out).
  */
 
+import { formatIp } from '../../src/decode/address';
+
 export const DNS_PORT = 53;
 
 /** Answers kept per response; the rest are counted, not read. */
@@ -112,34 +114,6 @@ function labelText(b: Uint8Array, from: number, to: number): string {
   return s;
 }
 
-function ipv4(b: Uint8Array, p: number): string {
-  return `${b[p]}.${b[p + 1]}.${b[p + 2]}.${b[p + 3]}`;
-}
-
-/** RFC 5952 text of 16 bytes: lower case, leading zeros dropped, the longest run of zero groups as ::. */
-function ipv6(b: Uint8Array, p: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[p + 2 * i]! << 8) | b[p + 2 * i + 1]!);
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number) => g.slice(from, to).map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(0, 8);
-  return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
-}
-
 /** Parses the DNS message in `b[start, end)` into `out`. */
 export function parseDnsMessage(b: Uint8Array, start: number, end: number): { status: DnsStatus; message: DnsMessage | null } {
   if (end - start < HEADER_BYTES) return { status: DnsStatus.MALFORMED, message: null };
@@ -186,8 +160,8 @@ export function parseDnsMessage(b: Uint8Array, start: number, end: number): { st
     const rd = q + 10;
     if (rd + rdlength > end) return { status: DnsStatus.MALFORMED, message };
     let data = '';
-    if (type === 1 && rdlength === 4) data = ipv4(b, rd);
-    else if (type === 28 && rdlength === 16) data = ipv6(b, rd);
+    if (type === 1 && rdlength === 4) data = formatIp(b.subarray(rd, rd + 4), 4);
+    else if (type === 28 && rdlength === 16) data = formatIp(b.subarray(rd, rd + 16), 6);
     else if (type === 5 || type === 12) {
       const target = readName(b, start, rd + rdlength, rd);
       if (target === null) return { status: DnsStatus.BAD_NAME, message };

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fmtAxisTime } from '../../web/js/format.js';
+import { APPS, PATHS, fmtAxisTime } from '../../web/js/format.js';
+import { APP_PROTOCOLS } from '../../src/model/records';
+import { PATH_IDS } from '../../src/model/analysis';
 
 describe('timeline axis times', () => {
   const t0 = Date.UTC(2026, 11, 3, 20, 30, 28, 120) / 1000;
@@ -17,5 +19,12 @@ describe('timeline axis times', () => {
     expect(fmtAxisTime(t0, 120)).toBe('20:30');
     expect(fmtAxisTime(t0, 86400)).toBe('12-03 20:30');
     expect(fmtAxisTime(null, 1)).toBe('—');
+  });
+});
+
+describe("the dashboard's lists of names", () => {
+  it('offer every application protocol and path the API knows (a new one would otherwise be missing from the filters)', () => {
+    expect([...APPS].sort()).toEqual([...APP_PROTOCOLS].sort());
+    expect([...PATHS].sort()).toEqual([...PATH_IDS].sort());
   });
 });

@@ -9,7 +9,7 @@ export const PATHS = [
   'node-to-apiserver', 'pod-to-apiserver', 'controlplane-to-apiserver', 'apiserver-to-kubelet', 'apiserver-proxy',
   'ssh-tunnel', 'konnectivity', 'apiserver-to-etcd', 'etcd-peer', 'other',
 ];
-export const APPS = ['tls', 'http', 'http2', 'ssh', 'unknown'];
+export const APPS = ['tls', 'http', 'http2', 'ssh', 'dns', 'unknown'];
 
 export function sevBadge(sev, text) {
   const key = sev || 'none';

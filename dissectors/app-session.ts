@@ -1,4 +1,5 @@
 import { AnomalyCounter, type AnomalyCode } from '../src/anomalies';
+import type { DnsTransaction } from './dns/dns-log';
 import type { Direction } from '../src/flow/direction';
 import { MutableStamp, type PacketStamp } from '../src/flow/packet-stamp';
 import type { AppEvidence, AppSession, FlowMeta } from '../src/model/flow-record';
@@ -79,6 +80,8 @@ function evidenceOf(id: DissectorId, r: unknown): AppEvidence {
       return { app: 'tls', tls: (r as TlsInfo | null) ?? null, http: [], ssh: null };
     case 'ssh':
       return { app: 'ssh', tls: null, http: [], ssh: (r as SshInfo | null) ?? null };
+    case 'dns':
+      return { app: 'dns', tls: null, http: [], ssh: null, dns: Array.isArray(r) ? (r as DnsTransaction[]) : [] };
     case 'http2':
       return { app: 'http2', tls: null, http: Array.isArray(r) ? (r as HttpRequestRecord[]) : [], ssh: null };
     case 'http': {

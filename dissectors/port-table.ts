@@ -1,8 +1,8 @@
 import type { DissectorId } from './types';
 
 /** Numeric codes stored in the port table (0 = no preference). */
-const CODE_OF: Record<DissectorId, number> = { tls: 1, http: 2, http2: 3, ssh: 4 };
-const ID_OF: readonly (DissectorId | null)[] = [null, 'tls', 'http', 'http2', 'ssh'];
+const CODE_OF: Record<DissectorId, number> = { tls: 1, http: 2, http2: 3, ssh: 4, dns: 5 };
+const ID_OF: readonly (DissectorId | null)[] = [null, 'tls', 'http', 'http2', 'ssh', 'dns'];
 
 /**
  * Default port → dissector preferences. Ports are only a hint about which probe to try first: every
@@ -23,6 +23,7 @@ export const DEFAULT_PORTS: ReadonlyArray<readonly [number, DissectorId]> = [
   [8080, 'http'], // legacy insecure API server port
   [80, 'http'],
   [22, 'ssh'],
+  [53, 'dns'], // DNS over TCP (large answers, NodeLocal DNSCache's forwarding)
 ];
 
 /** A flat 65536-entry table of dissector codes, looked up by port without hashing (gopacket style). */

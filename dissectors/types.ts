@@ -7,7 +7,7 @@ import type { KeyLog } from './tls/decrypt/key-log';
 export const ProbeResult = { NO_MATCH: 0, MATCH: 1, NEED_MORE: 2 } as const;
 export type ProbeResult = (typeof ProbeResult)[keyof typeof ProbeResult];
 
-export type DissectorId = 'tls' | 'http' | 'http2' | 'ssh';
+export type DissectorId = 'tls' | 'http' | 'http2' | 'ssh' | 'dns';
 
 /** Where a dissector reports anomalies (counted per flow and per capture by the engine). */
 export type AnomalySink = (code: AnomalyCode) => void;

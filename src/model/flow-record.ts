@@ -22,6 +22,8 @@ export interface AppEvidence {
   /** HTTP/1.x and HTTP/2 requests, in order. */
   http: HttpRequestRecord[];
   ssh: SshInfo | null;
+  /** DNS transactions (a UDP flow's datagrams on port 53, or DNS over TCP); absent or empty: none. */
+  dns?: DnsTransaction[];
 }
 
 /**
@@ -89,6 +91,4 @@ export interface FlowRecord extends AppEvidence {
    * again, left out where connections are counted (the path summary). Absent: false.
    */
   natRepeat?: boolean;
-  /** DNS transactions of a UDP flow on port 53 (absent or empty: none). */
-  dns?: DnsTransaction[];
 }

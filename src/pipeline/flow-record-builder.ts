@@ -71,6 +71,7 @@ export function buildFlowRecord(
     captureIndex,
     natLink: flow.natLink,
     natRepeat: flow.natRepeat,
-    dns: dns === null ? [] : dns.transactions,
+    // A UDP flow's datagrams, or the messages of DNS over TCP its session read.
+    dns: dns !== null ? dns.transactions : evidence.dns ?? [],
   };
 }

@@ -1,5 +1,6 @@
 /**
- * DNS from real tools: dnsmasq answers, Node's resolver (c-ares) asks, tcpdump records on loopback.
+ * DNS from real tools: dnsmasq answers, Node's resolver (c-ares) asks over UDP and dig over TCP,
+ * tcpdump records on loopback.
  * planewatch's questions, response codes and answers are compared with tshark's, frame by frame, and
  * the names they give addresses are checked in the database.
  */
@@ -10,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTool, startCapture, waitForOutput } from './loopback-capture';
+import { hasTool, run, startCapture, waitForOutput } from './loopback-capture';
 import { hasTshark } from './tshark-connections';
 
 const CLI = join(import.meta.dirname, '../../bin/planewatch.js');
-const ready = hasTool('dnsmasq') && hasTool('tcpdump') && hasTshark;
+const ready = hasTool('dnsmasq') && hasTool('dig') && hasTool('tcpdump') && hasTshark;
 const dir = mkdtempSync(join(tmpdir(), 'pw-dns-real-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -40,7 +41,7 @@ describe.skipIf(!ready)('DNS recorded from dnsmasq and a real resolver', () => {
   beforeAll(async () => {
     const hosts = join(dir, 'hosts');
     writeFileSync(hosts, '10.0.0.21 worker-1.example.internal\n');
-    const capture = await startCapture(PCAP, ['udp', 'port', '53', 'and', 'host', SERVER]);
+    const capture = await startCapture(PCAP, ['port', '53', 'and', 'host', SERVER]);
     let server: ChildProcess | null = null;
     try {
       server = spawn('dnsmasq', [
@@ -59,16 +60,22 @@ describe.skipIf(!ready)('DNS recorded from dnsmasq and a real resolver', () => {
       await resolver.resolve6('etcd-0.etcd.kube-system.svc.cluster.local');
       await resolver.reverse('10.0.0.21');
       await expect(resolver.resolve4('nothing.example.internal')).rejects.toThrow();
+      // DNS over TCP (RFC 7766), as NodeLocal DNSCache forwards the cluster zone.
+      for (const args of [['kubernetes.default.svc.cluster.local', 'A'], ['-x', '10.0.0.21']]) {
+        const r = await run('dig', ['+tcp', '+tries=1', '+time=3', `@${SERVER}`, ...args]);
+        expect(r.code, r.stderr).toBe(0);
+      }
     } finally {
       await capture.stop();
       server?.kill('SIGTERM');
     }
     const out = spawnSync(process.execPath, [CLI, 'analyze', PCAP, '--json', '--db', join(dir, 'dns.db')], { encoding: 'utf8' });
     expect(out.status, out.stderr).toBe(0);
-    const flows = (JSON.parse(out.stdout) as { flows: { app: string; dns: PwTransaction[] }[] }).flows;
+    const flows = (JSON.parse(out.stdout) as { flows: { app: string; transport: string; dns: PwTransaction[] }[] }).flows;
     expect(flows.every((f) => f.app === 'dns')).toBe(true);
+    expect(flows.filter((f) => f.transport === 'tcp').map((f) => f.dns.length)).toEqual([1, 1]);
     transactions = flows.flatMap((f) => f.dns);
-    const fields = spawnSync('tshark', ['-r', PCAP, '-T', 'fields', '-E', 'separator=\t', '-E', 'aggregator=,',
+    const fields = spawnSync('tshark', ['-r', PCAP, '-Y', 'dns', '-T', 'fields', '-E', 'separator=\t', '-E', 'aggregator=,',
       '-e', 'frame.number', '-e', 'dns.flags.response', '-e', 'dns.qry.name', '-e', 'dns.a', '-e', 'dns.aaaa', '-e', 'dns.ptr.domain_name', '-e', 'dns.flags.rcode'], { encoding: 'utf8' });
     expect(fields.status, fields.stderr).toBe(0);
     tshark = new Map(fields.stdout.trim().split('\n').map((line) => {
@@ -79,9 +86,9 @@ describe.skipIf(!ready)('DNS recorded from dnsmasq and a real resolver', () => {
   }, 30_000);
 
   it('reads every question and answer tshark reads, at the same frames', () => {
-    // Six questions, each answered.
-    expect(transactions).toHaveLength(6);
-    expect(tshark.size).toBe(12);
+    // Eight questions (six over UDP, two over TCP), each answered.
+    expect(transactions).toHaveLength(8);
+    expect(tshark.size).toBe(16);
     for (const t of transactions) {
       const q = tshark.get(t.frame)!;
       const r = tshark.get(t.responseFrame!)!;
@@ -98,9 +105,11 @@ describe.skipIf(!ready)('DNS recorded from dnsmasq and a real resolver', () => {
     expect(transactions.map((t) => `${t.qtype} ${t.query} ${t.rcode}`).sort()).toEqual([
       'A etcd-0.etcd.kube-system.svc.cluster.local NOERROR',
       'A kubernetes.default.svc.cluster.local NOERROR',
+      'A kubernetes.default.svc.cluster.local NOERROR',
       'A metrics-server.kube-system.svc.cluster.local NOERROR',
       'A nothing.example.internal REFUSED',
       'AAAA etcd-0.etcd.kube-system.svc.cluster.local NOERROR',
+      'PTR 21.0.0.10.in-addr.arpa NOERROR',
       'PTR 21.0.0.10.in-addr.arpa NOERROR',
     ]);
   });
@@ -120,7 +129,7 @@ describe.skipIf(!ready)('DNS recorded from dnsmasq and a real resolver', () => {
         { ip: '10.96.0.20', primary_role: 'service', name: 'kube-system/metrics-server' },
         { ip: 'fd00:10:244:1::5', primary_role: 'pod', name: 'kube-system/etcd-0' },
       ]);
-      expect(db.prepare(`SELECT COUNT(*) FROM dns_queries`).pluck().get()).toBe(6);
+      expect(db.prepare(`SELECT COUNT(*) FROM dns_queries`).pluck().get()).toBe(8);
     } finally {
       db.close();
     }

@@ -139,9 +139,22 @@ function ssh(): Conversation[] {
   ];
 }
 
+/** DNS over TCP: a query and its answer, each after its two-byte length (RFC 7766), then a second query. */
+function dnsTcp(): Conversation[] {
+  const name = [10, ...Buffer.from('kubernetes'), 7, ...Buffer.from('default'), 3, ...Buffer.from('svc'), 0];
+  const query = (id: number) => new Uint8Array([id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, ...name, 0, 1, 0, 1]);
+  const answer = new Uint8Array([0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, ...name, 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 96, 0, 1]);
+  const framed = (m: Uint8Array) => concat(new Uint8Array([m.length >> 8, m.length & 0xff]), m);
+  return [[
+    { dir: 0, bytes: framed(query(0x1234)) },
+    { dir: 1, bytes: framed(answer) },
+    { dir: 0, bytes: framed(query(0x1235)) },
+  ]];
+}
+
 /** Seed conversations for each dissector id (TLS and h2c recorded live on loopback). */
 export async function loadSeeds(): Promise<Record<DissectorId, Conversation[]>> {
-  const seeds: Record<DissectorId, Conversation[]> = { tls: [], http: http1(), http2: [], ssh: ssh() };
+  const seeds: Record<DissectorId, Conversation[]> = { tls: [], http: http1(), http2: [], ssh: ssh(), dns: dnsTcp() };
   const creds = selfSigned();
   if (creds !== null) {
     seeds.tls.push(await recordTls(creds, 'TLSv1.3'));

@@ -10,6 +10,7 @@ import { createAppSession } from '../../dissectors/app-session';
 import { FACTORIES } from '../../dissectors/registry';
 import { ProbeResult, type DissectorFactory, type DissectorId } from '../../dissectors/types';
 import { ANOMALIES } from '../../src/anomalies';
+import { APP_PROTOCOLS } from '../../src/model/records';
 import type { Direction } from '../../src/flow/direction';
 import { loadSeeds, type Conversation } from './fuzz-seeds';
 import { stampOf } from '../../src/flow/packet-stamp';
@@ -26,6 +27,7 @@ const CANDIDATES: ReadonlyArray<readonly [DissectorId, string, string]> = [
   ['http', '../../dissectors/http/http1-dissector', 'http1Factory'],
   ['http2', '../../dissectors/http2/http2-dissector', 'http2Factory'],
   ['ssh', '../../dissectors/ssh/ssh-dissector', 'sshFactory'],
+  ['dns', '../../dissectors/dns/dns-tcp-dissector', 'dnsTcpFactory'],
 ];
 
 async function loadFactories(): Promise<DissectorFactory[]> {
@@ -275,7 +277,7 @@ describe('fuzz: the app session over all registered dissectors', () => {
           s.onEnd(0);
           s.onEnd(1);
           const ev = s.describe();
-          expect(['tls', 'http', 'http2', 'ssh', 'unknown']).toContain(ev.app);
+          expect(APP_PROTOCOLS).toContain(ev.app);
           expect(longestString(JSON.parse(JSON.stringify(ev)))).toBeLessThanOrEqual(MAX_RESULT_STRING);
           // real dissectors must not throw: the boundary's catch is a last resort, not a code path
           expect(s.anomalies.get('dissector.exception')).toBe(0);

@@ -40,8 +40,9 @@ export function buildFlowRecord(
   // mode, about thirty times slower, and this runs once per flow.
   const dns = flow.dns;
   return {
-    // A UDP flow with DNS messages is a DNS flow (no session dissects UDP).
-    app: dns !== null && evidence.app === 'unknown' ? 'dns' : evidence.app,
+    // A UDP flow with DNS messages read is a DNS flow (no session dissects UDP); other traffic on
+    // port 53 (a tunnel dressed as DNS) stays unknown.
+    app: dns !== null && dns.transactions.length > 0 && evidence.app === 'unknown' ? 'dns' : evidence.app,
     tls: evidence.tls,
     http: evidence.http,
     ssh: evidence.ssh,

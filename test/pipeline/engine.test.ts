@@ -138,6 +138,27 @@ describe('Engine', () => {
     ]);
   });
 
+  it('reads DNS datagrams on port 53 into the flow: a query and its answer are a transaction; other traffic on the port stays unknown', () => {
+    const name = [7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0];
+    const query = new Uint8Array([0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, ...name, 0, 1, 0, 1]);
+    const answer = new Uint8Array([0xab, 0xcd, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, ...name, 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 93, 184, 216, 34]);
+    const q = { src: '10.244.1.5', dst: '10.96.0.10', sport: 40000, dport: 53, proto: 'udp' as const };
+    const r = { src: '10.96.0.10', dst: '10.244.1.5', sport: 53, dport: 40000, proto: 'udp' as const };
+    const tunnel = { src: '10.244.1.5', dst: '198.51.100.7', sport: 40001, dport: 53, proto: 'udp' as const, payload: 'not a DNS message at all' };
+    const { engine, records } = run([{ ...q, payload: query }, { ...r, payload: answer }, tunnel]);
+    engine.finish();
+    const dns = records.find((x) => x.client.port === 40000)!;
+    expect(dns.app).toBe('dns');
+    expect(dns.dns).toEqual([{
+      id: 0xabcd, ts: 1_700_000_000.01, frame: 1, query: 'example.com', qtype: 'A', rcode: 'NOERROR', truncated: false,
+      answers: [{ name: 'example.com', type: 'A', data: '93.184.216.34', ttl: 60 }], responseTs: 1_700_000_000.02, responseFrame: 2,
+    }]);
+    const other = records.find((x) => x.client.port === 40001)!;
+    expect(other.app).toBe('unknown');
+    expect(other.dns).toEqual([]);
+    expect(other.anomalies).toEqual({ 'dns.malformed': 1 });
+  });
+
   it('maxFlows evicts and reports with endReason evicted', () => {
     const pk: PacketSpec[] = [];
     for (let i = 0; i < 50; i++) pk.push({ src: '10.0.0.1', dst: '10.0.0.2', sport: 30000 + i, dport: 443, flags: TCP.SYN, seq: 7 });

@@ -57,7 +57,8 @@ export async function renderFindings(root, route) {
       select('path', 'Path', PATHS, first(p.path), (v) => set('path', v)),
       input('q', 'Search title or evidence', p.q, (v) => set('q', v)),
       input('ip', 'Address', p.ip, (v) => set('ip', v)),
-      Object.keys(p).length ? h('a', { href: href('findings'), class: 'btn ghost' }, 'Clear') : null),
+      // Clearing the filters keeps the tab.
+      Object.keys(p).some((k) => k !== 'accepted') ? h('a', { href: href('findings', null, accepted ? { accepted: '1' } : {}), class: 'btn ghost' }, 'Clear') : null),
     res.items.length ? h('div', { class: 'findings' }, res.items.map((f) => findingCard(f))) : h('p', { class: 'empty' }, accepted ? 'No accepted findings match.' : 'No findings match.'),
     pager(res, p));
 }

@@ -21,6 +21,8 @@ import { inNetworks } from './inventory';
  *     - rule: kubelet-tls-unverified      # a finding id, or "*" for any
  *       server: 10.0.1.0/24               # address or CIDR, or a list of them (optional)
  *       client: 10.0.0.10                 # the same, for the client (optional)
+ *       serverName: worker-*              # the server's name: a node, namespace/pod, Service, a DNS
+ *       clientName: kube-system/*         #   name; * matches any run of characters (optional)
  *       port: 10250                       # the server's port, or a list (optional)
  *       path: apiserver-to-kubelet        # a path id, or a list (optional)
  *       evidence: CN=lab-                 # text the evidence contains, any case (optional)
@@ -36,6 +38,9 @@ interface AcceptEntry {
   rule: string;
   clients: BlockList | null;
   servers: BlockList | null;
+  /** Name patterns (anchored, any case) the client's or the server's name must match. */
+  clientNames: RegExp[] | null;
+  serverNames: RegExp[] | null;
   ports: Set<number> | null;
   paths: Set<string> | null;
   evidence: string | null;
@@ -52,7 +57,7 @@ export interface AcceptList {
   expired: readonly { source: string; rule: string; until: string }[];
 }
 
-const KEYS = new Set(['rule', 'client', 'server', 'port', 'path', 'evidence', 'reason', 'until']);
+const KEYS = new Set(['rule', 'client', 'server', 'clientName', 'serverName', 'port', 'path', 'evidence', 'reason', 'until']);
 const DAY_MS = 86_400_000;
 
 /** An empty list: nothing accepted. */
@@ -121,6 +126,8 @@ function parseEntry(raw: unknown, source: string): AcceptEntry {
     rule: rule as string,
     clients: o.client === undefined ? null : networks(o.client, 'client', source),
     servers: o.server === undefined ? null : networks(o.server, 'server', source),
+    clientNames: o.clientName === undefined ? null : strings(o.clientName, 'clientName', source).map(glob),
+    serverNames: o.serverName === undefined ? null : strings(o.serverName, 'serverName', source).map(glob),
     ports,
     paths,
     evidence,
@@ -144,6 +151,12 @@ function portList(v: unknown, source: string): number[] {
     throw new Error(`${source}: "port" must be a port number (1–65535) or a list of them`);
   }
   return list as number[];
+}
+
+/** A name pattern: `*` any run of characters, everything else itself; the whole name, any case. */
+function glob(pattern: string): RegExp {
+  const body = pattern.split('*').map((part) => part.replace(/[\\^$.|?+()[\]{}]/g, '\\$&')).join('.*');
+  return new RegExp(`^${body}$`, 'i');
 }
 
 /** Addresses and CIDRs as a BlockList (an address is its own /32 or /128). */
@@ -191,12 +204,23 @@ export function expireAcceptances(list: AcceptList, nowMs: number): AcceptList {
   };
 }
 
+/** What an address is called (the topology's name for it), or null; names are matched by pattern. */
+export type NameOf = (ip: string) => string | null;
+
+const NO_NAMES: NameOf = () => null;
+
+function named(patterns: RegExp[], name: string | null): boolean {
+  return name !== null && patterns.some((p) => p.test(name));
+}
+
 /** The first entry in force that accepts this finding of flow `f`, or null. */
-export function acceptanceOf(list: AcceptList, finding: Finding, f: FlowRecord, c: Classification): Acceptance | null {
+export function acceptanceOf(list: AcceptList, finding: Finding, f: FlowRecord, c: Classification, nameOf: NameOf = NO_NAMES): Acceptance | null {
   for (const e of list.entries) {
     if (e.rule !== '*' && e.rule !== finding.rule) continue;
     if (e.clients !== null && !inNetworks(e.clients, f.client.ip)) continue;
     if (e.servers !== null && !inNetworks(e.servers, f.server.ip)) continue;
+    if (e.clientNames !== null && !named(e.clientNames, nameOf(f.client.ip))) continue;
+    if (e.serverNames !== null && !named(e.serverNames, nameOf(f.server.ip))) continue;
     if (e.ports !== null && !e.ports.has(f.server.port)) continue;
     if (e.paths !== null && !e.paths.has(c.path)) continue;
     if (e.evidence !== null && !finding.evidence.toLowerCase().includes(e.evidence)) continue;
@@ -211,12 +235,13 @@ export function applyAcceptances(
   findings: Finding[],
   f: FlowRecord,
   c: Classification,
+  nameOf: NameOf = NO_NAMES,
 ): { findings: Finding[]; accepted: AcceptedFinding[] } {
   if (list.entries.length === 0 || findings.length === 0) return { findings, accepted: [] };
   const open: Finding[] = [];
   const accepted: AcceptedFinding[] = [];
   for (const finding of findings) {
-    const acceptance = acceptanceOf(list, finding, f, c);
+    const acceptance = acceptanceOf(list, finding, f, c, nameOf);
     if (acceptance === null) open.push(finding);
     else accepted.push({ ...finding, acceptance });
   }

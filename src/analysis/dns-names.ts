@@ -94,14 +94,21 @@ function stripDot(name: string): string {
 export class DnsNames {
   private readonly names = new Map<string, { name: string; ts: number }>();
 
-  add(ip: string, name: string, ts: number): void {
+  /** Records a name; true when the address's name changed. */
+  add(ip: string, name: string, ts: number): boolean {
     const prev = this.names.get(ip);
     if (prev === undefined) {
-      if (this.names.size < MAX_DNS_NAMES) this.names.set(ip, { name, ts });
-    } else if (ts < prev.ts || (ts === prev.ts && name < prev.name)) {
+      if (this.names.size >= MAX_DNS_NAMES) return false;
+      this.names.set(ip, { name, ts });
+      return true;
+    }
+    if (ts < prev.ts || (ts === prev.ts && name < prev.name)) {
+      const changed = prev.name !== name;
       prev.name = name;
       prev.ts = ts;
+      return changed;
     }
+    return false;
   }
 
   nameOf(ip: string): string | null {

@@ -10,6 +10,6 @@ import type { Topology } from './topology';
 export function judgeFlow(f: FlowRecord, topology: Topology, inputs: AnalysisInputs): Verdict {
   const classification = classifyFlow(f, topology);
   const raised = findingsForFlow(f, classification, { topology, ca: inputs.ca });
-  const { findings, accepted } = applyAcceptances(inputs.accept, raised, f, classification);
+  const { findings, accepted } = applyAcceptances(inputs.accept, raised, f, classification, (ip) => topology.nameOf(ip));
   return { classification, findings, accepted };
 }

@@ -506,7 +506,8 @@ export class Topology {
   private observeDns(f: FlowRecord, where: string): void {
     for (const t of f.dns!) {
       for (const { ip, name, ts } of namesOf(t)) {
-        this.dnsNames.add(ip, name, ts);
+        // A verdict may read the name (an accept entry's serverName): a changed one is a changed fact.
+        if (this.dnsNames.add(ip, name, ts)) this.endpoints.get(ip)?.touch();
         const cluster = clusterName(name);
         if (cluster === null) continue;
         const e = this.endpoint(ip);
@@ -522,6 +523,11 @@ export class Topology {
   /** The name the capture's DNS answers gave an address, or null. */
   dnsNameOf(ip: string): string | null {
     return this.dnsNames.nameOf(ip);
+  }
+
+  /** What an address is called: the name its claims give it (inventory, certificates), else its DNS name. */
+  nameOf(ip: string): string | null {
+    return this.endpoints.get(ip)?.name ?? this.dnsNames.nameOf(ip);
   }
 
   /**

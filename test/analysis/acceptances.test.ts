@@ -77,6 +77,29 @@ accept:
     expect(acceptanceOf(list, finding('weak-tls', 'TLS 1.0'), flow('1.1.1.1', '2.2.2.2', 1), kubelet)).toBeNull();
   });
 
+  it('matches names by pattern (any case, * for any run), and an address without a name matches no name', () => {
+    const list = parse(`accept:
+  - rule: kubelet-tls-unverified
+    serverName: [worker-*, edge-1]
+    clientName: "kube-system/*"
+    reason: by name
+`);
+    const names: Record<string, string> = { '10.0.1.21': 'Worker-7', '10.0.1.22': 'edge-1', '10.0.1.23': 'edge-10', '10.0.0.5': 'kube-system/metrics-server-7d9', '10.0.0.6': 'default/web' };
+    const nameOf = (ip: string) => names[ip] ?? null;
+    const k = finding('kubelet-tls-unverified');
+    const ok = (client: string, server: string) => acceptanceOf(list, k, flow(client, server, 10250), kubelet, nameOf) !== null;
+    expect(ok('10.0.0.5', '10.0.1.21')).toBe(true);
+    expect(ok('10.0.0.5', '10.0.1.22')).toBe(true);
+    expect(ok('10.0.0.5', '10.0.1.23')).toBe(false); // edge-1 is the whole name, not a prefix
+    expect(ok('10.0.0.6', '10.0.1.21')).toBe(false); // another namespace
+    expect(ok('10.0.0.9', '10.0.1.21')).toBe(false); // a client with no name
+    expect(acceptanceOf(list, k, flow('10.0.0.5', '10.0.1.21', 10250), kubelet)).toBeNull(); // no names known at all
+    // A pattern's other characters are themselves: a dot is a dot.
+    const dotted = parse('accept:\n  - rule: "*"\n    serverName: api.example.com\n    reason: x\n');
+    expect(acceptanceOf(dotted, k, flow('a', 'b', 1), kubelet, () => 'apixexample.com')).toBeNull();
+    expect(acceptanceOf(dotted, k, flow('a', 'b', 1), kubelet, () => 'API.example.com')).not.toBeNull();
+  });
+
   it('splits a flow\'s findings into open and accepted, each accepted one with its acceptance', () => {
     const list = parse('accept:\n  - rule: kubelet-tls-unverified\n    reason: lab\n    until: 2026-12-31\n');
     const { findings, accepted } = applyAcceptances(list, [finding('kubelet-tls-unverified'), finding('cert-expired')], flow('a', 'b', 1), kubelet);

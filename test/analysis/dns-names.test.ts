@@ -80,5 +80,20 @@ describe('names from the capture\'s DNS answers', () => {
     // Any other name is a name only: no role, and no endpoint for an address nothing talked to.
     expect(t.dnsNameOf('203.0.113.9')).toBe('db.example.com');
     expect(t.endpoints.has('203.0.113.9')).toBe(false);
+    expect(t.nameOf('203.0.113.9')).toBe('db.example.com');
+    expect(t.nameOf('10.96.0.20')).toBe('kube-system/metrics-server');
+  });
+
+  it('count a name learned after an address\'s flows as a change of its facts (verdicts reading names are judged again)', () => {
+    const t = new Topology();
+    t.observe(flow('10.0.0.10:40000', '10.0.0.30:8443', { app: 'tls', tls: tls('1.3') }));
+    const before = t.endpoints.get('10.0.0.30')!.changedAt;
+    t.observe(dnsFlow(answer('api.internal.example', ['api.internal.example', 'A', '10.0.0.30'])));
+    expect(t.endpoints.get('10.0.0.30')!.changedAt).toBeGreaterThan(before);
+    expect(t.nameOf('10.0.0.30')).toBe('api.internal.example');
+    // The same answer again changes nothing.
+    const after = t.endpoints.get('10.0.0.30')!.changedAt;
+    t.observe(dnsFlow(answer('api.internal.example', ['api.internal.example', 'A', '10.0.0.30'])));
+    expect(t.endpoints.get('10.0.0.30')!.changedAt).toBe(after);
   });
 });

@@ -135,12 +135,19 @@ describe('accepted findings (--accept)', () => {
     d.close();
   });
 
+  it('scope an entry by the name planewatch knows a server by (here the kubelet certificate\'s node)', () => {
+    const byName = file('by-name.yaml', 'accept:\n  - rule: kubelet-tls-unverified\n    serverName: worker-*\n    reason: lab nodes\n');
+    const other = file('other-name.yaml', 'accept:\n  - rule: kubelet-tls-unverified\n    serverName: edge-*\n    reason: edge nodes\n');
+    expect(cli(['analyze', KUBELET, '--fail-on', 'high', '--accept', byName]).code).toBe(0);
+    expect(cli(['analyze', KUBELET, '--fail-on', 'high', '--accept', other]).code).toBe(1);
+  });
+
   it('refuse a file with a mistake, naming the file and the entry, before anything is written', () => {
     const bad = file('bad.yaml', 'accept:\n  - rule: kubelet-tls-unverified\n    sever: 10.0.0.21\n    reason: typo\n');
     const db = join(dir, 'bad.db');
     const r = cli(['analyze', KUBELET, '--db', db, '--accept', bad]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toBe(`planewatch: ${bad}#1: unknown key "sever" (known: rule, client, server, port, path, evidence, reason, until)\n`);
+    expect(r.stderr).toBe(`planewatch: ${bad}#1: unknown key "sever" (known: rule, client, server, clientName, serverName, port, path, evidence, reason, until)\n`);
     expect(existsSync(db)).toBe(false);
     expect(cli(['reclassify', '--db', join(dir, 'a.db'), '--accept', join(dir, 'missing.yaml')]).stderr).toMatch(/missing\.yaml: cannot read accepted findings/);
   });

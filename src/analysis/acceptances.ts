@@ -59,6 +59,7 @@ export interface AcceptList {
 
 const KEYS = new Set(['rule', 'client', 'server', 'clientName', 'serverName', 'port', 'path', 'evidence', 'reason', 'until']);
 const DAY_MS = 86_400_000;
+const MAX_REASON_CHARS = 500;
 
 /** An empty list: nothing accepted. */
 export function noAcceptances(): AcceptList {
@@ -116,6 +117,8 @@ function parseEntry(raw: unknown, source: string): AcceptEntry {
   }
   const reason = typeof o.reason === 'string' ? o.reason.trim() : '';
   if (reason === '') fail('"reason" is required: say why the risk is accepted');
+  // Stored with every finding it accepts, and shown on one line: a ticket's reference belongs here, not an essay.
+  if (reason.length > MAX_REASON_CHARS) fail(`"reason" is longer than ${MAX_REASON_CHARS} characters`);
   const paths = o.path === undefined ? null : new Set(strings(o.path, 'path', source));
   for (const p of paths ?? []) if (!(PATH_IDS as readonly string[]).includes(p)) fail(`"path": unknown path id "${p}" (known: ${PATH_IDS.join(', ')})`);
   const ports = o.port === undefined ? null : new Set(portList(o.port, source));

@@ -39,6 +39,7 @@ accept:
     expect(() => parse('accept:\n  - rule: weak-tls\n    sever: 10.0.0.1\n    reason: x\n')).toThrow(/accept\.yaml#1: unknown key "sever"/);
     expect(() => parse('accept:\n  - rule: weak-tls\n')).toThrow(/accept\.yaml#1: "reason" is required/);
     expect(() => parse('accept:\n  - rule: weak-tls\n    reason: "  "\n')).toThrow(/"reason" is required/);
+    expect(() => parse(`accept:\n  - rule: weak-tls\n    reason: ${'x'.repeat(501)}\n`)).toThrow(/"reason" is longer than 500 characters/);
     expect(() => parse('accept:\n  - reason: x\n')).toThrow(/"rule" must be a finding id/);
     expect(() => parse('accept:\n  - rule: kubelet-tls-unverfied\n    reason: x\n')).toThrow(/"rule" must be a finding id or "\*" \(got "kubelet-tls-unverfied"/);
     expect(() => parse('accept:\n  - rule: weak-tls\n    reason: x\n  - rule: weak-tls\n    reason: x\n    server: 10.0.0.0/33\n')).toThrow(/accept\.yaml#2: "server": not an address or CIDR: "10\.0\.0\.0\/33"/);

@@ -68,7 +68,8 @@ export function applyEtcdPassword(rec: HttpRequestRecord, b: Uint8Array, len: nu
     if (wire === 2) {
       const l = varint(b, p, end);
       if (l === null || l.next + l.value > end) return true;
-      const text = Buffer.from(b.buffer, b.byteOffset + l.next, l.value).toString('utf8');
+      // latin1: one character per byte, so the hash below is over the bytes as sent, whatever the encoding.
+      const text = Buffer.from(b.buffer, b.byteOffset + l.next, l.value).toString('latin1');
       if (field === 1) name = text;
       else if (field === 2) password = text;
       p = l.next + l.value;
@@ -81,14 +82,15 @@ export function applyEtcdPassword(rec: HttpRequestRecord, b: Uint8Array, len: nu
     else return true;
   }
   if (name === null) return true;
+  const subject = `etcd:${Buffer.from(name, 'latin1').toString('utf8').slice(0, MAX_NAME_CHARS)}`;
   if (password === null || password === '') {
-    rec.authIdentity ??= { ...emptyIdentity('etcd'), subject: `etcd:${name.slice(0, MAX_NAME_CHARS)}` };
+    rec.authIdentity ??= { ...emptyIdentity('etcd'), subject };
     return true;
   }
   rec.auth = 'basic';
   // The password is hashed with the user, as a basic credential is: the same password of two users differs.
-  rec.authHash = hashCredential(`${name}:${password ?? ''}`);
-  rec.authIdentity = { ...emptyIdentity('etcd'), subject: `etcd:${name.slice(0, MAX_NAME_CHARS)}` };
+  rec.authHash = hashCredential(`${name}:${password}`);
+  rec.authIdentity = { ...emptyIdentity('etcd'), subject };
   return true;
 }
 

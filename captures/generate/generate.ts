@@ -17,7 +17,7 @@ export const DEFAULT_SEED = 20260302;
 export const VARIANT_SCENARIO = 'kubelet-logs-exec-self-signed';
 /** The scenario written once more as pcapng with its keys in a Decryption Secrets Block. */
 /** Scenarios written once more as pcapng with their keys in a Decryption Secrets Block. */
-export const DSB_SCENARIOS: readonly string[] = ['kubelet-logs-tls13', 'token-used-elsewhere', 'legacy-serviceaccount-token'];
+export const DSB_SCENARIOS: readonly string[] = ['kubelet-logs-tls13', 'token-used-elsewhere', 'legacy-serviceaccount-token', 'credential-rejected'];
 
 export interface GenerateOptions {
   seed?: number;

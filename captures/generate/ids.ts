@@ -22,5 +22,6 @@ export const FINDING_IDS = [
   // beyond DESIGN.md §3.2
   'token-used-elsewhere',
   'legacy-serviceaccount-token',
+  'credential-rejected',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];

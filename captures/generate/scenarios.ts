@@ -487,6 +487,38 @@ export const SCENARIOS: Scenario[] = [
         actualFindings: ['legacy-serviceaccount-token'], tls: tlsTruth(ctx.pki, setup), http: [], ssh: null, actualHttp: toTruth(calls, null) });
     },
   },
+  {
+    name: 'credential-rejected',
+    sentence: "Pod default/backup-7f9c4-q2w8e on worker-2 asks the API server (TLS 1.3) for kube-system's Secrets with its own service-account token and is refused (403: its account may not), then lists pods with an expired token and is refused again (401). Its requests are visible with the key log.",
+    async run(ctx) {
+      const pod = 'backup-7f9c4-q2w8e';
+      const own = boundServiceAccountToken(ctx, { namespace: 'default', serviceAccount: 'backup', pod, podUid: uidOf(pod), node: CLUSTER.workers[1]!.name });
+      const iat = Math.floor(ctx.cap.nowUs / 1e6) - 7200;
+      const expired = signedToken(ctx, {
+        aud: ['https://kubernetes.default.svc.cluster.local'], exp: iat + 3607, iat, iss: 'https://kubernetes.default.svc.cluster.local',
+        'kubernetes.io': { namespace: 'default', pod: { name: pod, uid: uidOf(pod) }, serviceaccount: { name: 'backup', uid: uidOf('backup') } },
+        nbf: iat, sub: 'system:serviceaccount:default:backup',
+      });
+      const status = (code: number, reason: string, message: string) =>
+        json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+      const setup: TlsSetup = { version: '1.3', serverCert: 'apiserver', requestCert: true, alpn: ['http/1.1'] };
+      const ua = 'kubectl/v1.31.2 (linux/amd64) kubernetes/5864a46';
+      const calls: HttpCall[] = [
+        { method: 'GET', path: '/api/v1/namespaces/kube-system/secrets', headers: { Host: API, 'User-Agent': ua, Authorization: `Bearer ${own}`, Accept: 'application/json' },
+          status: 403, responseHeaders: { 'Content-Type': 'application/json' },
+          responseBody: status(403, 'Forbidden', 'secrets is forbidden: User "system:serviceaccount:default:backup" cannot list resource "secrets" in API group "" in the namespace "kube-system"') },
+        { method: 'GET', path: '/api/v1/namespaces/default/pods', headers: { Host: API, 'User-Agent': ua, Authorization: `Bearer ${expired}`, Accept: 'application/json' },
+          status: 401, responseHeaders: { 'Content-Type': 'application/json' }, responseBody: status(401, 'Unauthorized', 'Unauthorized') },
+      ];
+      const ends = await ctx.tcp('10.244.2.11', API, async (wire) => {
+        const pair = await tlsHandshake(wire, ctx.cap, ctx.pki, setup);
+        await http1Exchange(wire, ctx.cap, pair.client, pair.server, calls);
+        await tlsClose(wire, pair);
+      });
+      ctx.truth.push({ ...ends, transport: 'tcp', app: 'tls', path: 'pod-to-apiserver', pathDetail: {}, findings: [],
+        actualFindings: ['credential-rejected'], tls: tlsTruth(ctx.pki, setup), http: [], ssh: null, actualHttp: toTruth(calls, null) });
+    },
+  },
 ];
 
 /** A JWT as the API server signs one: RS256 over `claims`, with the API server's key. */

@@ -167,6 +167,15 @@ export const FINDINGS: Record<string, FindingDefinition> = {
     reference: DOC,
     cis: null,
   },
+  'credential-rejected': {
+    id: 'credential-rejected',
+    severity: 'low',
+    title: 'A credential was rejected by the API server or a kubelet',
+    recommendation:
+      "A 401 means the credential did not authenticate: expired, revoked, or a token from elsewhere tried here; a 403 means it did, and asked for more than its subject may do. Either is how a stolen credential is tried out. Find its holder (the evidence names it and its hash), check where else it was used (planewatch credentials, flows --credential), rotate it if it should not be there, and review the subject's RBAC if the request was not its job.",
+    reference: `${DOC}#node-to-control-plane`,
+    cis: null,
+  },
   'legacy-serviceaccount-token': {
     id: 'legacy-serviceaccount-token',
     severity: 'low',

@@ -196,6 +196,14 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
   if (controlPlane) {
     const elsewhere = tokenUsedElsewhere(f, ctx.topology);
     if (elsewhere !== null) out.push(elsewhere);
+    const rejected = f.http.filter((h) => h.auth !== 'none' && (h.status === 401 || h.status === 403) && h.k8s !== null);
+    if (rejected.length > 0) {
+      const h = rejected[0]!;
+      const codes = [...new Set(rejected.map((r) => r.status))].join(' and ');
+      out.push(make('credential-rejected', f,
+        `${conn(f)}: ${rejected.length} request${rejected.length === 1 ? '' : 's'} with a credential answered ${codes}; first ${h.method} ${h.path.slice(0, 100)} at frame ${h.frame} → ${h.status} (${h.authHash ?? 'hash unavailable'}${credentialHolder(h)})`,
+        h.frame, h.ts));
+    }
     const legacy = f.http.find((h) => h.authIdentity?.kind === 'serviceaccount-legacy' && !relayedByProxy(h));
     if (legacy) {
       out.push(make('legacy-serviceaccount-token', f,

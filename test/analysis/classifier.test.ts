@@ -630,3 +630,24 @@ describe('a legacy service-account token (legacy-serviceaccount-token)', () => {
     expect(b!.rules).not.toContain('legacy-serviceaccount-token');
   });
 });
+
+describe('a rejected credential (credential-rejected)', () => {
+  it('is raised once per connection whose credentialed requests were answered 401 or 403, never for anonymous ones or a success', () => {
+    const withStatus = (port: number, statuses: number[], auth = true) =>
+      flow(`10.244.2.11:${port}`, '10.0.0.10:6443', {
+        app: 'tls', tls: tls('1.3', { decrypted: true }),
+        http: statuses.map((status) => {
+          const r = req('GET', '/api/v1/namespaces/kube-system/secrets', { status });
+          if (auth) applyAuthorization(r, 'Bearer opaque-static-token-1');
+          return r;
+        }),
+      });
+    const [both, ok, anonymous] = analyse([withStatus(40000, [403, 200, 401]), withStatus(40001, [200, 404]), withStatus(40002, [401], false)], { inventory: { apiServers: ['10.0.0.10'] } });
+    const found = both!.findings.filter((x) => x.rule === 'credential-rejected');
+    expect(found).toHaveLength(1);
+    expect(found[0]!.severity).toBe('low');
+    expect(found[0]!.evidence).toMatch(/^10\.244\.2\.11:40000 → 10\.0\.0\.10:6443: 2 requests with a credential answered 403 and 401; first GET \/api\/v1\/namespaces\/kube-system\/secrets at frame 4 → 403 \(sha256:[0-9a-f]{16}\)$/);
+    expect(ok!.rules).not.toContain('credential-rejected');
+    expect(anonymous!.rules).not.toContain('credential-rejected');
+  });
+});

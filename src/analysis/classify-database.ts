@@ -161,7 +161,7 @@ export function writeEndpoints(db: Db, topology: Topology): number {
         e.ip,
         e.primaryRole,
         JSON.stringify(claims.map((c) => ({ role: c.role, strength: c.strength }))),
-        e.name ?? topology.dnsNameOf(e.ip),
+        topology.nameOf(e.ip),
         JSON.stringify(claims.map((c) => `${c.role}: ${c.reason}`)),
         e.flows,
         e.bytes,

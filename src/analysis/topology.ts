@@ -520,11 +520,6 @@ export class Topology {
     }
   }
 
-  /** The name the capture's DNS answers gave an address, or null. */
-  dnsNameOf(ip: string): string | null {
-    return this.dnsNames.nameOf(ip);
-  }
-
   /** What an address is called: the name its claims give it (inventory, certificates), else its DNS name. */
   nameOf(ip: string): string | null {
     return this.endpoints.get(ip)?.name ?? this.dnsNames.nameOf(ip);

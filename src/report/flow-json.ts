@@ -58,7 +58,7 @@ export function flowJson(f: StoredFlow, cls: ClassRow, findingRules: string[], c
       : null,
     http: f.http,
     ssh: f.ssh,
-    // DNS transactions of a UDP flow on port 53: question, response code, answers
+    // DNS transactions (datagrams on port 53, or DNS over TCP): question, response code, answers
     dns: f.dns ?? [],
     findings: findingRules,
     // findings raised on it that an --accept entry accepts (not counted among `findings`)

@@ -8,7 +8,7 @@ import { defaultPortTable, type PortTable } from './port-table';
 import { FACTORIES } from './registry';
 import type { KeyLog } from './tls/decrypt/key-log';
 import { TlsDissector } from './tls/tls-dissector';
-import { ProbeResult, type AnomalySink, type Dissector, type DissectorFactory, type DissectorId } from './types';
+import { ProbeResult, type AnomalySink, type Dissector, type DissectorFactory, type DissectorId, type PlaintextTap } from './types';
 
 /** Bytes per direction kept while no dissector has been chosen; probes look only at this prefix. */
 export const MAX_PROBE_BYTES = 2048;
@@ -30,6 +30,8 @@ export interface AppSessionOptions {
   portTable?: PortTable;
   /** TLS session secrets: connections whose keys are in it are decrypted (default: none). */
   keyLog?: KeyLog | null;
+  /** Receives what TLS connections decrypt to (see FlowContext.onPlaintext). */
+  onPlaintext?: PlaintextTap | null;
 }
 
 /** Bytes and events buffered until a dissector is chosen; dropped as soon as one is. */
@@ -120,6 +122,7 @@ class DissectorSession implements AppSession {
   private readonly external: AnomalySink | null;
   private readonly serverPort: number;
   private readonly keyLog: KeyLog | null;
+  private readonly onPlaintext: PlaintextTap | null;
 
   constructor(meta: FlowMeta, external: AnomalySink | null, options: AppSessionOptions | undefined) {
     this.factories = options?.factories ?? FACTORIES;
@@ -134,6 +137,7 @@ class DissectorSession implements AppSession {
     this.portIndex = portIndex;
     this.serverPort = meta.server.port;
     this.keyLog = options?.keyLog ?? null;
+    this.onPlaintext = options?.onPlaintext ?? null;
     this.external = external;
     this.sink = (code: AnomalyCode) => this.count(code);
   }
@@ -300,7 +304,7 @@ class DissectorSession implements AppSession {
     const f = this.factories[i]!;
     this.pinnedId = f.id;
     try {
-      this.dissector = f.create(this.sink, { serverPort: this.serverPort, keyLog: this.keyLog });
+      this.dissector = f.create(this.sink, { serverPort: this.serverPort, keyLog: this.keyLog, onPlaintext: this.onPlaintext });
       this.state = ST_PINNED;
     } catch {
       this.count('dissector.exception');

@@ -36,7 +36,15 @@ export interface FlowContext {
   serverPort: number;
   /** TLS session secrets of the run (key log files, pcapng Decryption Secrets Blocks); null/absent: none. */
   keyLog?: KeyLog | null;
+  /**
+   * Receives the application data a TLS connection decrypts to, as it is decrypted (`follow`'s view
+   * of a connection). `data` is valid only during the call. Absent: nobody listens.
+   */
+  onPlaintext?: PlaintextTap | null;
 }
+
+/** Decrypted application bytes of one direction, with the time and frame of the record that carried them. */
+export type PlaintextTap = (dir: Direction, data: Uint8Array, ts: number, frame: number) => void;
 
 /** Describes a dissector for the registry: how to recognise it and how to make one. */
 export interface DissectorFactory<R = unknown> {

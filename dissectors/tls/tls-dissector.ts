@@ -19,7 +19,7 @@
 import type { Direction } from '../../src/flow/direction';
 import { MutableStamp, type PacketStamp } from '../../src/flow/packet-stamp';
 import type { CertificateInfo, HttpRequestRecord, TlsAlert, TlsInfo } from '../../src/model/records';
-import { ProbeResult, type AnomalySink, type Dissector, type DissectorFactory, type FlowContext } from '../types';
+import { ProbeResult, type AnomalySink, type Dissector, type DissectorFactory, type FlowContext, type PlaintextTap } from '../types';
 import { cipherSuiteName } from './cipher-suites';
 import {
   alertName,
@@ -201,6 +201,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
   private frame = 0;
   private ts = 0;
   private readonly keyLog: KeyLog | null;
+  private readonly onPlaintext: PlaintextTap | null;
   private readonly serverPort: number;
   /** Kept only when a key log is present: the key log is indexed by it. */
   private clientRandom: Uint8Array | null;
@@ -243,6 +244,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
     this.serverCertificateSeen = false;
     this.serverAfterClient = false;
     this.keyLog = flow?.keyLog ?? null;
+    this.onPlaintext = flow?.onPlaintext ?? null;
     this.serverPort = flow?.serverPort ?? 0;
     this.clientRandom = null;
     this.decryptor = null;
@@ -443,6 +445,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
   /** Decrypted application data: to the inner HTTP dissector (chosen by ALPN or the first bytes). */
   private deliverApplication(dir: Direction, pt: Uint8Array): void {
     if (pt.length === 0) return;
+    if (this.onPlaintext !== null) this.onPlaintext(dir, pt, this.ts, this.frame);
     this.inner ??= new InnerApp(this.anomaly, this.info.alpnSelected, this.serverPort);
     this.inner.feed(dir, pt, 0, pt.length, (this.innerStamp ??= new MutableStamp()).set(this.ts, this.frame));
   }

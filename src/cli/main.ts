@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, registerAnalyze } from './commands/analyze';
 import { registerExtractCommand } from './commands/extract';
+import { registerFollowCommand } from './commands/follow';
 import { registerFindingsCommand } from './commands/findings';
 import { registerCredentialsCommand } from './commands/credentials';
 import { registerFlowsCommand } from './commands/flows';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerFlowsCommand(program);
   registerCredentialsCommand(program);
   registerExtractCommand(program);
+  registerFollowCommand(program);
   registerQueryCommand(program);
   registerReclassifyCommand(program);
   registerServeCommand(program);

@@ -16,6 +16,7 @@ import { DEFAULT_FRAGMENT_LIMITS } from '../decode/ip-fragments';
 import { MutableStamp } from '../flow/packet-stamp';
 import type { CaptureError } from '../ingest/capture-error';
 import type { Frame } from '../ingest/frame';
+import type { SecretsHandler } from '../ingest/pcapng-reader';
 import { readCaptureFrames } from './ring-files';
 import type { CaptureFileWriter } from './frame-writers';
 
@@ -166,7 +167,12 @@ export async function findFlowFrames(file: string, flows: FlowSelector[]): Promi
  * Second pass: hands the frames numbered in `frames` (ascending) to `out`, in capture order. What
  * `out` throws (a frame it cannot hold) stops the copy and is thrown from here.
  */
-export async function copyFrames(file: string, frames: number[], out: FrameWriter): Promise<CaptureError | null> {
+export async function copyFrames(
+  file: string,
+  frames: number[],
+  out: FrameWriter,
+  opts: { onSecrets?: SecretsHandler } = {},
+): Promise<CaptureError | null> {
   if (frames.length === 0) return null;
   let next = 0;
   let failure: unknown = null;
@@ -185,7 +191,7 @@ export async function copyFrames(file: string, frames: number[], out: FrameWrite
       abort.abort();
     }
   };
-  const info = await readCaptureFrames(file, sink, { hash: false, signal: abort.signal, fromFrame: frames[0] });
+  const info = await readCaptureFrames(file, sink, { hash: false, signal: abort.signal, fromFrame: frames[0], onSecrets: opts.onSecrets });
   if (failure !== null) throw failure;
   return info.error;
 }

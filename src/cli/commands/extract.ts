@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { openStoreReadOnly, type Db } from '../../store/store';
@@ -8,8 +8,7 @@ import { FdSink, type ByteSink } from '../../export/byte-sink';
 import { captureFileWriter, type CaptureFileFormat } from '../../export/frame-writers';
 import { STORED_FLOW_SELECTOR_SQL, writeFlowPackets, type StoredFlowSelector } from '../../export/flow-packets';
 import { flowPacketsProblem, locateCapture } from '../../export/capture-location';
-import { ringStart } from '../../export/ring-files';
-import { STDIN_CAPTURE } from '../../model/records';
+import { flowCaptureFile } from '../flow-capture';
 import { terminalSafe } from '../../report/terminal-text';
 
 interface ExtractOptions {
@@ -52,15 +51,8 @@ function selectFlows(db: Db, keys: string[], opts: ExtractOptions): StoredFlowSe
 
 /** The file to read a capture's packets from: --capture, or where the stored path leads. */
 function captureFile(storedFile: string, dbFile: string, override: string | undefined): string {
-  if (override !== undefined) {
-    // A ring of files (`live --write FILE --ring N`) is named by FILE, which is no file itself.
-    if (!existsSync(override) && ringStart(override) === null) fail(EXIT.ERROR, `no capture at ${override}`);
-    return override;
-  }
-  const where = locateCapture(storedFile, dbFile);
-  if ('file' in where) return where.file;
-  const hint = storedFile === STDIN_CAPTURE ? 'give the file it came from with --capture FILE' : 'give it with --capture FILE';
-  return fail(EXIT.ERROR, `${terminalSafe(where.problem)}: ${hint}`);
+  const found = flowCaptureFile(storedFile, dbFile, override);
+  return 'file' in found ? found.file : fail(EXIT.ERROR, found.problem);
 }
 
 function outputFormat(opts: ExtractOptions): CaptureFileFormat {

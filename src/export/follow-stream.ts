@@ -1,0 +1,221 @@
+/**
+ * One stored connection's conversation, read back from its capture (Wireshark's "Follow TCP
+ * Stream" and "Follow TLS Stream"): the flow's frames are found and run through the same engine and
+ * dissectors as the analysis, and the bytes each side sent come out in order — the reassembled TCP
+ * payload, or what TLS decrypts to when a key log (given, or in the capture's Decryption Secrets
+ * Blocks) has the connection's secrets. Gaps are reported with their size, never papered over.
+ */
+import type { Direction } from '../flow/direction';
+import type { PacketStamp } from '../flow/packet-stamp';
+import type { CaptureError } from '../ingest/capture-error';
+import { SECRETS_TLS_KEY_LOG, type CaptureSecret } from '../ingest/pcapng-reader';
+import type { AppEvidence, AppSession, FlowMeta, FlowRecord } from '../model/flow-record';
+import { Engine } from '../pipeline/engine';
+import { createAppSession } from '../../dissectors/app-session';
+import type { KeyLog } from '../../dissectors/tls/decrypt/key-log';
+import { copyFrames, findFlowFrames, type FlowSelector } from './flow-packets';
+
+/** What is shown: the TCP payload as sent, or the application data inside TLS. */
+export type FollowLayer = 'tcp' | 'tls';
+
+/** Bytes one side sent, in order (a copy the receiver may keep). */
+export interface FollowChunk {
+  dir: Direction;
+  data: Uint8Array;
+  ts: number;
+  frame: number;
+}
+
+export interface FollowSink {
+  data(chunk: FollowChunk): void;
+  /** `bytes` bytes of `dir` are missing from the capture (or could not be decrypted past this point). */
+  gap(dir: Direction, bytes: number): void;
+}
+
+export interface FollowOptions {
+  /** 'auto': the decrypted data when the connection is TLS and its keys are known, else the TCP payload. */
+  layer: FollowLayer | 'auto';
+  /** Secrets to decrypt with; the capture's own Decryption Secrets Blocks are added to it. */
+  keyLog: KeyLog;
+  sink: FollowSink;
+  /**
+   * With `layer: 'auto'`, TCP bytes held while waiting to see whether TLS decrypts (default 8 MiB);
+   * past it the TCP payload is shown.
+   */
+  holdBytes?: number;
+}
+
+export interface FollowResult {
+  /** The layer shown (with 'auto', the one chosen). */
+  layer: FollowLayer;
+  /** What the dissectors found on the connection (app, TLS version, whether it was decrypted). */
+  evidence: AppEvidence | null;
+  /** Frames of the flow found in the capture (IP fragments included). */
+  frames: number;
+  /** Frames that matched the flow's tuple (fragments not counted): fewer than stored means another capture. */
+  packets: number;
+  /** Damage that stopped the read early (what came before it was followed). */
+  error: CaptureError | null;
+  /** Why the layer shown is not the one a reader might expect, or null. */
+  note: string | null;
+}
+
+const DEFAULT_HOLD_BYTES = 8 * 1024 * 1024;
+
+/** Decides the layer and passes the chosen one's events on. */
+class LayerSwitch {
+  layer: FollowLayer | null;
+  note: string | null = null;
+  private held: ({ chunk: FollowChunk } | { dir: Direction; gap: number })[] = [];
+  private heldBytes = 0;
+
+  constructor(
+    wanted: FollowLayer | 'auto',
+    private readonly sink: FollowSink,
+    private readonly holdBytes: number,
+  ) {
+    this.layer = wanted === 'auto' ? null : wanted;
+  }
+
+  tcpData(dir: Direction, data: Uint8Array, at: PacketStamp): void {
+    if (this.layer === 'tls') return;
+    const chunk = { dir, data: data.slice(), ts: at.ts, frame: at.frame };
+    if (this.layer === 'tcp') {
+      this.sink.data(chunk);
+      return;
+    }
+    this.held.push({ chunk });
+    this.heldBytes += data.length;
+    if (this.heldBytes > this.holdBytes) {
+      this.note = `no decrypted data in the first ${this.holdBytes} bytes: the TCP payload is shown`;
+      this.choose('tcp');
+    }
+  }
+
+  tcpGap(dir: Direction, bytes: number): void {
+    if (this.layer === 'tcp') this.sink.gap(dir, bytes);
+    else if (this.layer === null) this.held.push({ dir, gap: bytes });
+  }
+
+  plaintext(dir: Direction, data: Uint8Array, ts: number, frame: number): void {
+    if (this.layer === null) this.choose('tls');
+    if (this.layer === 'tls') this.sink.data({ dir, data: data.slice(), ts, frame });
+  }
+
+  /** The connection is not TLS: nothing will decrypt. */
+  notTls(): void {
+    if (this.layer === null) this.choose('tcp');
+  }
+
+  choose(layer: FollowLayer): void {
+    this.layer = layer;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    if (layer !== 'tcp') return;
+    for (const h of held) {
+      if ('chunk' in h) this.sink.data(h.chunk);
+      else this.sink.gap(h.dir, h.gap);
+    }
+  }
+}
+
+/** The application session of the followed connection, with the TCP bytes tapped on their way in. */
+class FollowSession implements AppSession {
+  private readonly inner: ReturnType<typeof createAppSession>;
+  /** The engine took the stored flow's server for the client: directions are swapped back. */
+  private readonly flip: 0 | 1;
+
+  constructor(meta: FlowMeta, flow: FlowSelector, keyLog: KeyLog, private readonly out: LayerSwitch) {
+    this.flip = meta.client.ip === flow.clientIp && meta.client.port === flow.clientPort ? 0 : 1;
+    this.inner = createAppSession(meta, null, {
+      keyLog,
+      onPlaintext: (dir, data, ts, frame) => out.plaintext((dir ^ this.flip) as Direction, data, ts, frame),
+    });
+  }
+
+  get anomalies() {
+    return this.inner.anomalies;
+  }
+
+  onData(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
+    if (end > start) this.out.tcpData((dir ^ this.flip) as Direction, data.subarray(start, end), at);
+    this.inner.onData(dir, data, start, end, at);
+    this.afterInner();
+  }
+
+  onGap(dir: Direction, bytes: number): void {
+    this.out.tcpGap((dir ^ this.flip) as Direction, bytes);
+    this.inner.onGap(dir, bytes);
+    this.afterInner();
+  }
+
+  onEnd(dir: Direction): void {
+    this.inner.onEnd(dir);
+    this.afterInner();
+  }
+
+  describe(): AppEvidence {
+    return this.inner.describe();
+  }
+
+  private afterInner(): void {
+    const pinned = this.inner.pinned;
+    if ((pinned !== null && pinned !== 'tls') || this.inner.detached) this.out.notTls();
+  }
+}
+
+/** Follows `flow` in `file` (the capture it was stored from). */
+export async function followFlow(file: string, flow: FlowSelector, opts: FollowOptions): Promise<FollowResult> {
+  const out = new LayerSwitch(opts.layer, opts.sink, opts.holdBytes ?? DEFAULT_HOLD_BYTES);
+  const found = await findFlowFrames(file, [flow]);
+  let evidence: AppEvidence | null = null;
+  let sessions = 0;
+  const engine = new Engine({
+    // Only the followed connection gets a session: the frames are its own, but a NAT or tunnel
+    // view of another tuple must not be mistaken for it.
+    sessionFactory: (meta) => {
+      if (meta.transport !== 'tcp' || sessions > 0 || !sameConnection(meta, flow)) return null;
+      sessions++;
+      return new FollowSession(meta, flow, opts.keyLog, out);
+    },
+    onFlowEnd: (rec: FlowRecord) => {
+      if (evidence === null && sameConnection(rec, flow)) evidence = { app: rec.app, tls: rec.tls, http: rec.http, ssh: rec.ssh, dns: rec.dns };
+    },
+  });
+  const keyLog = opts.keyLog;
+  const copyError = await copyFrames(file, found.frames, { write: (f) => engine.processFrame(f) }, {
+    onSecrets: (secret: CaptureSecret) => {
+      if (secret.type === SECRETS_TLS_KEY_LOG) keyLog.addBytes(secret.data);
+    },
+  });
+  engine.finish();
+  if (out.layer === null) {
+    const ev = evidence as AppEvidence | null;
+    if (ev?.app === 'tls') {
+      out.note = ev.tls?.decrypted
+        ? 'the connection was decrypted but carried no application data'
+        : 'TLS without its secrets (give the key log with --keylog): the encrypted records are shown';
+    }
+    out.choose('tcp');
+  }
+  if (flow.transport !== 'tcp') out.note = 'a UDP flow: its datagrams are not followed (extract its packets instead)';
+  return {
+    layer: out.layer ?? 'tcp',
+    evidence,
+    frames: found.frames.length,
+    packets: found.perFlow[0] ?? 0,
+    error: found.error ?? copyError,
+    note: out.note,
+  };
+}
+
+/** The engine's connection is the stored one (either may name the client first). */
+function sameConnection(meta: FlowMeta, flow: FlowSelector): boolean {
+  const a = meta.client;
+  const b = meta.server;
+  return (
+    (a.ip === flow.clientIp && a.port === flow.clientPort && b.ip === flow.serverIp && b.port === flow.serverPort) ||
+    (a.ip === flow.serverIp && a.port === flow.serverPort && b.ip === flow.clientIp && b.port === flow.clientPort)
+  );
+}

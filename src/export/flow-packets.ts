@@ -171,14 +171,14 @@ export async function copyFrames(
   file: string,
   frames: number[],
   out: FrameWriter,
-  opts: { onSecrets?: SecretsHandler } = {},
+  opts: { onSecrets?: SecretsHandler; signal?: AbortSignal } = {},
 ): Promise<CaptureError | null> {
   if (frames.length === 0) return null;
   let next = 0;
   let failure: unknown = null;
   const abort = new AbortController();
   const sink = (f: Frame): void => {
-    if (next >= frames.length || failure !== null) {
+    if (next >= frames.length || failure !== null || opts.signal?.aborted === true) {
       abort.abort();
       return;
     }

@@ -43,6 +43,10 @@ export interface FollowOptions {
    * past it the TCP payload is shown.
    */
   holdBytes?: number;
+  /** Use the secrets in the capture's Decryption Secrets Blocks (default true). */
+  captureSecrets?: boolean;
+  /** Stops reading the capture (what was followed so far is the result). */
+  signal?: AbortSignal;
 }
 
 export interface FollowResult {
@@ -186,8 +190,9 @@ export async function followFlow(file: string, flow: FlowSelector, opts: FollowO
   const keyLog = opts.keyLog;
   const copyError = await copyFrames(file, found.frames, { write: (f) => engine.processFrame(f) }, {
     onSecrets: (secret: CaptureSecret) => {
-      if (secret.type === SECRETS_TLS_KEY_LOG) keyLog.addBytes(secret.data);
+      if (secret.type === SECRETS_TLS_KEY_LOG && opts.captureSecrets !== false) keyLog.addBytes(secret.data);
     },
+    signal: opts.signal,
   });
   engine.finish();
   if (out.layer === null) {

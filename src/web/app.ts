@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { openStoreReadOnly } from '../store/store';
+import type { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import { Aggregates } from './aggregates';
 import { EventHub } from './events';
 import { BadRequest } from './flow-queries';
@@ -22,6 +23,11 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Front-end directory (tests may point elsewhere). */
   webRoot?: string;
+  /**
+   * Decrypt TLS in the conversations the dashboard shows, with these secrets and those the captures
+   * carry. Absent: conversations are shown as captured (opt-in: the plaintext holds credentials).
+   */
+  decryption?: KeyLog | null;
 }
 
 export const API_VERSION = '1';
@@ -62,7 +68,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return reply.code(code).send({ statusCode: code, error: code === 500 ? 'Internal Server Error' : 'Error', message: code === 500 ? 'internal error' : err.message });
   });
 
-  const routes = apiRoutes({ stmts, agg, openEvents: (req, reply) => events.open(req, reply), dbFile: opts.dbFile });
+  const routes = apiRoutes({ stmts, agg, openEvents: (req, reply) => events.open(req, reply), dbFile: opts.dbFile, decryption: opts.decryption ?? null });
   for (const r of routes) {
     const responses: Record<string, unknown> = { 200: r.response, '4xx': errorResponse };
     app.get(r.url, {

@@ -9,6 +9,8 @@ import * as S from './schemas';
 import { listFlows, type FlowListQuery } from './flow-queries';
 import { flowDetail } from './flow-detail';
 import { sendFlowPackets } from './flow-packets';
+import { sendFlowStream, type StreamQuery } from './flow-stream';
+import type { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import {
   certificateDetail,
   endpointDetail,
@@ -45,6 +47,8 @@ export interface RouteContext {
   openEvents: (req: FastifyRequest, reply: FastifyReply) => void;
   /** The database file (a capture moved along with it is looked for beside it). */
   dbFile: string;
+  /** Secrets to decrypt conversations with, or null: the dashboard does not decrypt. */
+  decryption: KeyLog | null;
 }
 
 function notFound(reply: FastifyReply, what: string) {
@@ -79,6 +83,14 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       response: S.binaryResponse,
       content: { 'application/x-pcapng': S.binaryResponse },
       handler: (req, reply) => sendFlowPackets(stmts, ctx.dbFile, (req.params as { id: number }).id, reply),
+    },
+    {
+      url: '/api/flows/:id/stream',
+      summary: "A TCP flow's conversation read back from its capture (Follow Stream): decrypted TLS when the dashboard decrypts",
+      params: S.idParams,
+      querystring: S.flowStreamQuery,
+      response: S.flowStreamResponse,
+      handler: (req, reply) => sendFlowStream(stmts, ctx.dbFile, (req.params as { id: number }).id, req.query as StreamQuery, ctx.decryption, reply),
     },
     {
       url: '/api/findings',

@@ -86,6 +86,40 @@ export const flowsQuery: Schema = {
 /** A file download (a capture). */
 export const binaryResponse: Schema = { type: 'string', format: 'binary' };
 
+/** GET /api/flows/:id/stream */
+export const flowStreamQuery: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    layer: { type: 'string', enum: ['auto', 'tcp', 'tls'], default: 'auto', description: 'auto: decrypted TLS when the dashboard decrypts and has the keys, else the TCP payload' },
+    maxBytes: { type: 'integer', minimum: 1, maximum: 16 * 1024 * 1024, default: 1024 * 1024, description: 'bytes of conversation at most (truncated beyond)' },
+  },
+};
+
+export const flowStreamResponse = obj({
+  layer: { type: 'string', enum: ['tcp', 'tls'] },
+  app: str,
+  tlsVersion: nstr,
+  decrypted: bool,
+  decryption: { type: 'boolean', description: 'whether this dashboard decrypts TLS at all (serve --decrypt / --keylog)' },
+  note: nstr,
+  truncated: bool,
+  clientBytes: int,
+  serverBytes: int,
+  error: nstr,
+  chunks: {
+    type: 'array',
+    items: obj({
+      kind: { type: 'string', enum: ['data', 'gap'] },
+      side: { type: 'string', enum: ['client', 'server'] },
+      frame: nint,
+      ts: nnum,
+      bytes: { ...int, description: 'bytes in data, or bytes missing for a gap' },
+      data: { ...str, description: 'base64' },
+    }),
+  },
+});
+
 export const idParams: Schema = {
   type: 'object',
   additionalProperties: false,

@@ -1,6 +1,7 @@
 /** Starts the dashboard on an address; the one place that decides whether a token is required. */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app';
+import type { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import { isLoopbackHost } from './security';
 
 import { DEFAULT_HOST, DEFAULT_PORT } from './listen-defaults';
@@ -14,6 +15,8 @@ export interface ServerOptions {
   port?: number;
   token?: string;
   logger?: boolean;
+  /** See AppOptions.decryption. */
+  decryption?: KeyLog | null;
 }
 
 export interface RunningServer {
@@ -35,7 +38,7 @@ export function checkBind(host: string, token: string | undefined): void {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const host = opts.host ?? DEFAULT_HOST;
   checkBind(host, opts.token);
-  const app = await buildApp({ dbFile: opts.dbFile, token: opts.token, logger: opts.logger ?? false });
+  const app = await buildApp({ dbFile: opts.dbFile, token: opts.token, logger: opts.logger ?? false, decryption: opts.decryption ?? null });
   await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? DEFAULT_PORT);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { KeyLog } from '../../../dissectors/tls/decrypt/key-log';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runAnalyze } from './analyze';
@@ -49,7 +50,9 @@ export function registerDemoCommand(program: Command): void {
       }
       if (!o.serve) return;
       const { startServer } = await import('../../web/server');
-      const s = await startServer({ dbFile: o.db, port: Number(o.port) });
+      // The samples' conversations are shown decrypted with the key logs their captures carry, as
+      // the analysis read them (sample data, on loopback).
+      const s = await startServer({ dbFile: o.db, port: Number(o.port), decryption: new KeyLog() });
       process.stdout.write(`\nplanewatch dashboard: ${s.url}  (Ctrl-C stops it)\n`);
       const stop = () => void s.close().then(() => process.exit(0));
       process.once('SIGINT', stop);

@@ -125,6 +125,7 @@ export async function renderFlow(root, route) {
     d.tls ? tlsCard(d.tls) : null,
     d.http.length ? httpCard(d.http) : null,
     d.dns.length ? dnsCard(d.dns) : null,
+    f.transport === 'tcp' && f.packets.available ? conversationCard(f.id) : null,
     d.ssh ? card('SSH', kv([
       ['Client banner', h('span', { class: 'mono' }, d.ssh.clientBanner || '—')],
       ['Server banner', h('span', { class: 'mono' }, d.ssh.serverBanner || '—')],
@@ -142,4 +143,52 @@ function dnsCard(list) {
       h('td', { class: 'mono wrap' }, q.query || '—'), h('td', null, q.qtype || '—'),
       h('td', null, q.rcode || 'no response', q.truncated ? h('div', { class: 'sub' }, 'truncated (TC)') : null),
       h('td', { class: 'mono wrap' }, q.answers.length ? q.answers.map((a) => h('div', { 'data-answer': a.type }, `${a.type} ${a.data || '(data not read)'}`)) : '—')))))));
+}
+
+// Printable ASCII, newlines and tabs as they are, CRLF as a newline, every other byte a dot (as
+// Wireshark's Follow Stream shows text); the result only ever becomes a text node.
+export function asciiOf(bytes) {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === 0x0d && bytes[i + 1] === 0x0a) continue;
+    out += (c >= 0x20 && c < 0x7f) || c === 0x0a || c === 0x09 ? String.fromCharCode(c) : '.';
+  }
+  return out;
+}
+
+function base64Bytes(b64) {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+// The conversation (Follow Stream), read from the capture only when asked for: it may be large.
+function conversationCard(id) {
+  const body = h('div', { class: 'conversation' });
+  const load = async (button) => {
+    button.disabled = true;
+    mount(body, h('p', { class: 'muted' }, 'reading the capture…'));
+    try {
+      const c = await api(`flows/${encodeURIComponent(id)}/stream`);
+      const what = c.layer === 'tls' ? `decrypted TLS application data${c.tlsVersion ? ` (TLS ${c.tlsVersion})` : ''}` : 'TCP payload';
+      mount(body,
+        h('p', { class: 'muted small conversation-summary' }, `${what}: ${fmtBytes(c.clientBytes)} from the client, ${fmtBytes(c.serverBytes)} from the server`,
+          c.truncated ? ' — only the first part is shown (download the packets for all of it)' : ''),
+        c.note ? h('p', { class: 'note conversation-note' }, c.note) : null,
+        c.error ? h('p', { class: 'error' }, c.error) : null,
+        c.chunks.length ? c.chunks.map((x) => x.kind === 'gap'
+          ? h('div', { class: `turn gap turn-${x.side}` }, `[${fmtNum(x.bytes)} bytes from the ${x.side} missing]`)
+          : h('div', { class: `turn turn-${x.side}`, 'data-side': x.side },
+            h('div', { class: 'turn-head' }, `${x.side === 'client' ? 'client → server' : 'server → client'} · frame ${fmtNum(x.frame)} · ${fmtTime(x.ts)} · ${fmtBytes(x.bytes)}`),
+            h('pre', { class: 'turn-text' }, asciiOf(base64Bytes(x.data)))))
+          : h('p', { class: 'muted' }, 'no payload in either direction'));
+    } catch (e) {
+      mount(body, h('p', { class: 'error', role: 'alert' }, `Could not read the conversation: ${e.message}`));
+      button.disabled = false;
+    }
+  };
+  const button = h('button', { class: 'btn follow-button', type: 'button', on: { click: () => load(button) } }, 'Show conversation');
+  return card('Conversation', h('p', { class: 'muted small' }, 'What each side sent, read again from the capture (Follow Stream).'), button, body);
 }

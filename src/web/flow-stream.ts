@@ -1,0 +1,125 @@
+/**
+ * GET /api/flows/:id/stream: a TCP connection's conversation, read back from its capture (the
+ * dashboard's Follow Stream; `planewatch follow` on the command line). Decrypted TLS is shown only
+ * when the dashboard was started to decrypt (`serve --decrypt` / `--keylog`): a capture's key log
+ * blocks would otherwise hand anyone with the dashboard the tokens inside its connections.
+ */
+import type { FastifyReply } from 'fastify';
+import { flowPacketsProblem, locateCapture } from '../export/capture-location';
+import { STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
+import { followFlow, type FollowLayer } from '../export/follow-stream';
+import type { Direction } from '../flow/direction';
+import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
+import type { StatementCache } from './statements';
+
+/** Bytes of conversation one response carries unless asked for less (or more, up to MAX_STREAM_BYTES). */
+export const DEFAULT_STREAM_BYTES = 1024 * 1024;
+export const MAX_STREAM_BYTES = 16 * 1024 * 1024;
+
+export interface StreamQuery {
+  layer?: FollowLayer | 'auto';
+  maxBytes?: number;
+}
+
+interface StreamChunk {
+  kind: 'data' | 'gap';
+  side: 'client' | 'server';
+  frame: number | null;
+  ts: number | null;
+  /** Bytes in `data` (base64), or bytes missing for a gap. */
+  bytes: number;
+  data: string;
+}
+
+const SIDE = ['client', 'server'] as const;
+
+/** `decryption`: the secrets the dashboard decrypts with, or null when it does not decrypt. */
+export async function sendFlowStream(
+  stmts: StatementCache,
+  dbFile: string,
+  id: number,
+  q: StreamQuery,
+  decryption: KeyLog | null,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const row = stmts.one<StoredFlowSelector>(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`, [id]);
+  if (row === undefined) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'flow not found' });
+  if (row.transport !== 'tcp') {
+    return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `a ${row.transport} flow has no conversation to follow: download its packets instead` });
+  }
+  const where = locateCapture(row.captureFile, dbFile);
+  const problem = flowPacketsProblem(where, row.firstFrame);
+  if (problem !== null || !('file' in where)) {
+    return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `${problem}: its conversation cannot be read again` });
+  }
+  const maxBytes = q.maxBytes ?? DEFAULT_STREAM_BYTES;
+  const chunks: StreamChunk[] = [];
+  const pending: { side: Direction; frame: number; ts: number; parts: Uint8Array[]; size: number } = { side: 0, frame: 0, ts: 0, parts: [], size: 0 };
+  const totals = [0, 0];
+  let shown = 0;
+  let truncated = false;
+  const abort = new AbortController();
+  // Consecutive bytes from one side go out as one chunk, as the dashboard shows them.
+  const flush = () => {
+    if (pending.size === 0) return;
+    const data = Buffer.concat(pending.parts, pending.size);
+    chunks.push({ kind: 'data', side: SIDE[pending.side], frame: pending.frame, ts: pending.ts, bytes: data.length, data: data.toString('base64') });
+    pending.parts = [];
+    pending.size = 0;
+  };
+  const layer = decryption === null ? 'tcp' : (q.layer ?? 'auto');
+  const result = await followFlow(where.file, row, {
+    layer,
+    // A copy: secrets found in one capture are not kept for the next request's.
+    keyLog: decryption === null ? new KeyLog() : copyOf(decryption),
+    captureSecrets: decryption !== null,
+    signal: abort.signal,
+    sink: {
+      data: (c) => {
+        totals[c.dir] += c.data.length;
+        if (truncated) return;
+        let data = c.data;
+        if (shown + data.length > maxBytes) {
+          data = data.subarray(0, maxBytes - shown);
+          truncated = true;
+          abort.abort();
+        }
+        shown += data.length;
+        if (pending.size > 0 && pending.side !== c.dir) flush();
+        if (pending.size === 0) Object.assign(pending, { side: c.dir, frame: c.frame, ts: c.ts });
+        pending.parts.push(data);
+        pending.size += data.length;
+      },
+      gap: (dir, bytes) => {
+        if (truncated) return;
+        flush();
+        chunks.push({ kind: 'gap', side: SIDE[dir], frame: null, ts: null, bytes, data: '' });
+      },
+    },
+  });
+  flush();
+  let note = result.note;
+  if (decryption === null && result.evidence?.app === 'tls') {
+    note = 'this dashboard does not decrypt (start it with --decrypt, or --keylog FILE): the encrypted records are shown';
+  }
+  return {
+    layer: result.layer,
+    app: result.evidence?.app ?? 'unknown',
+    tlsVersion: result.evidence?.tls?.version ?? null,
+    decrypted: result.layer === 'tls',
+    decryption: decryption !== null,
+    note,
+    truncated,
+    // Up to the point where reading stopped (all of it unless truncated).
+    clientBytes: totals[0]!,
+    serverBytes: totals[1]!,
+    error: result.error?.message ?? null,
+    chunks,
+  };
+}
+
+function copyOf(keyLog: KeyLog): KeyLog {
+  const k = new KeyLog();
+  k.merge(keyLog);
+  return k;
+}

@@ -1,0 +1,86 @@
+/**
+ * The flow page's Conversation card in a real headless Chromium: a decrypting dashboard shows a TLS
+ * connection's requests and responses, side by side in Wireshark's colours; bytes from the wire that
+ * look like markup stay text.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../../src/web/server';
+import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
+import { buildPcap, tcpConversation } from '../pipeline/pcap-builder';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = join(__dirname, '../..');
+const HOSTILE_REQUEST = 'GET /<img src=x onerror=alert(1)> HTTP/1.1\r\nHost: x\r\n\r\n';
+
+describe.skipIf(!existsSync(CHROMIUM))('conversation card in Chromium', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-conv-'));
+  const db = join(dir, 'c.db');
+  let srv: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  const idOf = (where: string) => {
+    const d = new Database(db, { readonly: true });
+    try {
+      return (d.prepare(`SELECT f.id FROM flows f JOIN captures c ON c.id = f.capture_id WHERE ${where} LIMIT 1`).get() as { id: number }).id;
+    } finally {
+      d.close();
+    }
+  };
+
+  beforeAll(async () => {
+    copyFileSync(join(ROOT, 'captures/samples/kubelet-logs-tls13.dsb.pcapng'), join(dir, 'k.pcapng'));
+    writeFileSync(join(dir, 'h.pcap'), buildPcap(tcpConversation('10.9.0.1', 41000, '10.9.0.2', 8080, HOSTILE_REQUEST, 'HTTP/1.1 204 No Content\r\n\r\n')));
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', 'k.pcapng', 'h.pcap', '--db', db, '--quiet'], { cwd: dir, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    srv = await startServer({ dbFile: db, port: 0, decryption: new KeyLog() });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await srv?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function showConversation(id: number) {
+    await page.goto(`${srv.url}#/flow/${id}`);
+    await page.waitForSelector('body[data-ready="flow"]');
+    await page.locator('button.follow-button').click();
+    await page.waitForSelector('.conversation .conversation-summary');
+  }
+
+  it('shows a TLS connection decrypted, client turns red and server turns blue', async () => {
+    await showConversation(idOf(`c.file = 'k.pcapng' AND f.server_port = 10250`));
+    await expect(page.locator('.conversation-summary').textContent()).resolves.toMatch(/^decrypted TLS application data \(TLS 1\.3\): .* from the client, .* from the server$/);
+    const turns = page.locator('.conversation .turn[data-side]');
+    await expect(turns.evaluateAll((els) => els.map((e) => e.getAttribute('data-side')))).resolves.toEqual(['client', 'server']);
+    await expect(turns.nth(0).locator('.turn-text').textContent()).resolves.toMatch(/^GET \/containerLogs\/default\/db-0\/web\?follow=true HTTP\/1\.1\nHost: 10\.0\.0\.23:10250\n/);
+    await expect(turns.nth(0).locator('.turn-head').textContent()).resolves.toMatch(/^client → server · frame \d+ · /);
+    await expect(turns.nth(1).locator('.turn-text').textContent()).resolves.toMatch(/^HTTP\/1\.1 200 OK\n/);
+    await expect(turns.nth(0).locator('.turn-text').evaluate((e) => getComputedStyle(e).color)).resolves.toBe('rgb(145, 32, 24)');
+    await expect(turns.nth(1).locator('.turn-text').evaluate((e) => getComputedStyle(e).color)).resolves.toBe('rgb(24, 73, 169)');
+    await page.screenshot({ path: 'test-artifacts/web-conversation.png', fullPage: true });
+  });
+
+  it('keeps bytes that look like markup as text', async () => {
+    await showConversation(idOf(`c.file = 'h.pcap'`));
+    await expect(page.locator('.conversation .turn-client .turn-text').textContent()).resolves.toBe('GET /<img src=x onerror=alert(1)> HTTP/1.1\nHost: x\n\n');
+    await expect(page.locator('.conversation img').count()).resolves.toBe(0);
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/web/app';
+import { KeyLog, loadKeyLogFiles } from '../../dissectors/tls/decrypt/key-log';
+
+/**
+ * The dashboard's Follow Stream: GET /api/flows/:id/stream answers with a TCP flow's conversation,
+ * the same bytes `planewatch follow --json` prints, decrypted only when the dashboard was started to
+ * decrypt.
+ */
+const ROOT = join(__dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-stream-'));
+const db = join(dir, 's.db');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), ...args], { cwd: dir, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function flowId(where: string): { id: number; key: string } {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare(`SELECT f.id, f.flow_key AS key FROM flows f JOIN captures c ON c.id = f.capture_id WHERE ${where} ORDER BY f.id LIMIT 1`).get() as { id: number; key: string };
+  } finally {
+    d.close();
+  }
+}
+
+interface Stream {
+  layer: string; decrypted: boolean; decryption: boolean; note: string | null; truncated: boolean;
+  clientBytes: number; serverBytes: number; chunks: { kind: string; side: string; frame: number | null; bytes: number; data: string }[];
+}
+const text = (s: Stream, side: string) => Buffer.concat(s.chunks.filter((c) => c.side === side && c.kind === 'data').map((c) => Buffer.from(c.data, 'base64'))).toString('latin1');
+
+beforeAll(() => {
+  for (const f of ['kubelet-logs-tls13.dsb.pcapng', 'kubelet-readonly-port.pcap', 'other-traffic.pcap']) copyFileSync(join(ROOT, 'captures/samples', f), join(dir, f));
+  expect(cli(['analyze', 'kubelet-logs-tls13.dsb.pcapng', 'kubelet-readonly-port.pcap', 'other-traffic.pcap', '--db', db, '--quiet']).code).toBe(0);
+}, 60_000);
+
+describe('GET /api/flows/:id/stream', () => {
+  it('decrypts only when the dashboard was started to, with the key logs of the captures', async () => {
+    const tls = flowId(`c.file LIKE '%tls13.dsb.pcapng' AND f.server_port = 10250`);
+    const plain = await buildApp({ dbFile: db });
+    const decrypting = await buildApp({ dbFile: db, decryption: new KeyLog() });
+    try {
+      const off = (await plain.inject({ method: 'GET', url: `/api/flows/${tls.id}/stream` })).json() as Stream;
+      expect(off).toMatchObject({ layer: 'tcp', decrypted: false, decryption: false, truncated: false });
+      expect(off.note).toMatch(/does not decrypt \(start it with --decrypt, or --keylog FILE\)/);
+      expect(text(off, 'client')).not.toContain('GET /containerLogs');
+      // TLS records: 0x16 0x03 … (a ClientHello) from the client first.
+      expect(Buffer.from(off.chunks[0]!.data, 'base64').subarray(0, 2).toString('hex')).toBe('1603');
+
+      const on = (await decrypting.inject({ method: 'GET', url: `/api/flows/${tls.id}/stream` })).json() as Stream;
+      expect(on).toMatchObject({ layer: 'tls', decrypted: true, decryption: true, note: null });
+      expect(text(on, 'client')).toMatch(/^GET \/containerLogs\/default\/db-0\/web\?follow=true HTTP\/1\.1\r\n/);
+      expect(text(on, 'server')).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      // The same bytes as the command line's follow.
+      const viaCli = JSON.parse(cli(['follow', tls.key, '--db', db, '--json']).stdout) as { chunks: { side: string; data: string }[] };
+      for (const side of ['client', 'server']) {
+        expect(text(on, side)).toBe(Buffer.concat(viaCli.chunks.filter((c) => c.side === side).map((c) => Buffer.from(c.data, 'base64'))).toString('latin1'));
+      }
+      // ?layer=tcp shows the records even on a decrypting dashboard.
+      const records = (await decrypting.inject({ method: 'GET', url: `/api/flows/${tls.id}/stream?layer=tcp` })).json() as Stream;
+      expect(records.layer).toBe('tcp');
+      expect(records.clientBytes).toBe(off.clientBytes);
+    } finally {
+      await plain.close();
+      await decrypting.close();
+    }
+  });
+
+  it('merges consecutive bytes of one side, cuts at maxBytes, and refuses what it cannot follow', async () => {
+    const http = flowId(`c.file LIKE '%readonly-port.pcap' AND f.server_port = 10255`);
+    const app = await buildApp({ dbFile: db, decryption: loadKeyLogFiles([]) });
+    try {
+      const all = (await app.inject({ method: 'GET', url: `/api/flows/${http.id}/stream` })).json() as Stream;
+      expect(all.layer).toBe('tcp');
+      for (let i = 1; i < all.chunks.length; i++) expect(all.chunks[i]!.side).not.toBe(all.chunks[i - 1]!.side);
+      expect(text(all, 'client')).toMatch(/^GET \/pods HTTP\/1\.1\r\n[^]*GET \/stats\/summary/);
+      expect(text(all, 'client').length).toBe(all.clientBytes);
+      const cut = (await app.inject({ method: 'GET', url: `/api/flows/${http.id}/stream?maxBytes=100` })).json() as Stream;
+      expect(cut.truncated).toBe(true);
+      expect(cut.chunks.reduce((n, c) => n + Buffer.from(c.data, 'base64').length, 0)).toBe(100);
+      expect(text(cut, 'client')).toBe(text(all, 'client').slice(0, 100));
+      expect((await app.inject({ method: 'GET', url: `/api/flows/${http.id}/stream?maxBytes=0` })).statusCode).toBe(400);
+      expect((await app.inject({ method: 'GET', url: `/api/flows/${http.id}/stream?layer=http` })).statusCode).toBe(400);
+      expect((await app.inject({ method: 'GET', url: '/api/flows/999999/stream' })).statusCode).toBe(404);
+      const udp = flowId(`f.transport = 'udp'`);
+      const r = await app.inject({ method: 'GET', url: `/api/flows/${udp.id}/stream` });
+      expect(r.statusCode).toBe(400);
+      expect(r.json().message).toMatch(/a udp flow has no conversation to follow/);
+      rmSync(join(dir, 'kubelet-readonly-port.pcap'));
+      const gone = await app.inject({ method: 'GET', url: `/api/flows/${http.id}/stream` });
+      expect(gone.statusCode).toBe(404);
+      expect(gone.json().message).toMatch(/kubelet-readonly-port\.pcap is not there .*: its conversation cannot be read again/);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -4,6 +4,8 @@ import { EndpointsTab } from './endpoints-tab';
 import { FindingDetail } from './finding-detail';
 import { FindingsTab } from './findings-tab';
 import { FlowDetailView } from './flow-detail-view';
+import { ConversationView, conversationPageLines } from './conversation-view';
+import type { Conversation } from './conversation';
 import { FlowsTab } from './flows-tab';
 import { Footer } from './footer';
 import { Header, StatusMessage } from './header';
@@ -43,6 +45,9 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
   const [help, setHelp] = useState(false);
   /** What the last action said (a packets file written, or why not); cleared when the view changes. */
   const [note, setNote] = useState<string | null>(null);
+  /** The conversation shown over a flow's details (c), and how far it is scrolled. */
+  const [conversation, setConversation] = useState<Conversation | null>(null);
+  const [convTop, setConvTop] = useState(0);
   const queryRef = useRef(query);
   queryRef.current = query;
   const detailRef = useRef(detail);
@@ -101,6 +106,20 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
     }
     if (input === 'q') return quit();
     if (input === '?') return setHelp(true);
+    if (detail !== null && conversation !== null) {
+      const last = Math.max(0, conversation.lines.length - conversationPageLines(bodyHeight));
+      const scroll = (to: number) => setConvTop(Math.max(0, Math.min(last, to)));
+      if (key.escape || key.backspace || key.delete || key.leftArrow) {
+        setConversation(null);
+        setConvTop(0);
+      } else if (key.upArrow || input === 'k') scroll(convTop - 1);
+      else if (key.downArrow || input === 'j') scroll(convTop + 1);
+      else if (key.pageUp) scroll(convTop - conversationPageLines(bodyHeight));
+      else if (key.pageDown || input === ' ') scroll(convTop + conversationPageLines(bodyHeight));
+      else if (input === 'g' || key.home) scroll(0);
+      else if (input === 'G' || key.end) scroll(last);
+      return;
+    }
     if (detail !== null) {
       if (key.escape || key.backspace || key.delete || key.leftArrow) {
         setDetail(null);
@@ -112,6 +131,22 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
         if (flowId === null) return;
         setNote('writing packets…');
         data.writePackets(flowId).then(setNote, (e: unknown) => setNote(String(e)));
+      } else if (input === 'c' && data.conversation) {
+        const flowId = detail.kind === 'flow' ? detail.id : (snap.findings[detail.index]?.flowId ?? null);
+        if (flowId === null) return;
+        setNote('reading the conversation from the capture…');
+        const asked = detail;
+        data.conversation(flowId).then(
+          (r) => {
+            // The user may have gone back meanwhile: nothing pops up over another view.
+            if (detailRef.current !== asked) return;
+            if (typeof r === 'string') return setNote(r);
+            setNote(null);
+            setConvTop(0);
+            setConversation(r);
+          },
+          (e: unknown) => setNote(String(e)),
+        );
       }
       return;
     }
@@ -142,7 +177,9 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
 
   let body;
   if (help) body = <HelpOverlay width={columns} />;
-  else if (detail !== null && detail.kind === 'finding' && snap.findings[detail.index] !== undefined) {
+  else if (detail !== null && conversation !== null) {
+    body = <ConversationView conversation={conversation} top={convTop} width={columns} height={bodyHeight} />;
+  } else if (detail !== null && detail.kind === 'finding' && snap.findings[detail.index] !== undefined) {
     body = <FindingDetail finding={snap.findings[detail.index]!} width={columns} height={bodyHeight} />;
   } else if (detail !== null && detail.kind === 'flow') {
     body = <FlowDetailView detail={flowDetail} width={columns} height={bodyHeight} />;
@@ -155,10 +192,18 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
   } else {
     body = <EndpointsTab endpoints={snap.endpoints} selected={sel} width={columns} height={bodyHeight} />;
   }
-  const flowKeys = data.writePackets ? "Esc back · w write the flow's packets (pcapng) · ? help · q quit" : 'Esc back · ? help · q quit';
+  const flowKeys = [
+    'Esc back',
+    data.conversation ? 'c conversation' : null,
+    data.writePackets ? "w write the flow's packets (pcapng)" : null,
+    '? help',
+    'q quit',
+  ].filter((x) => x !== null).join(' · ');
   const hints = help
     ? 'any key: close help'
-    : note !== null
+    : detail !== null && conversation !== null
+      ? '↑↓ scroll · PgUp/PgDn page · g/G top/end · Esc back to the flow · q quit'
+      : note !== null
       ? `${note} · Esc back`
       : detail !== null
         ? flowKeys

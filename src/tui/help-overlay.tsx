@@ -7,6 +7,7 @@ export const HELP_LINES: [string, string][] = [
   ['Enter', 'details of the selected finding or flow'],
   ['Esc, Backspace', 'back from details'],
   ['w', "in a flow's or a finding's details: write the flow's packets, read again from the capture, to planewatch-<flow>.pcapng here"],
+  ['c', "in a flow's or a finding's details: the flow's conversation (Follow Stream), decrypted when the capture carries its keys; ↑/↓ scroll, Esc back"],
   ['/', 'filter flows (address, port, path, app, SNI, severity)'],
   ['s', 'cycle the flow sort key (time, bytes, severity, path, server)'],
   ['r', 'reverse the sort order'],

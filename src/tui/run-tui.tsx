@@ -9,6 +9,8 @@ export const MAX_FPS = 30;
 
 export interface StartTuiOptions {
   db: string;
+  /** Key logs to decrypt conversations with (besides the captures' own secrets). */
+  keyLogFiles?: readonly string[];
   onQuit?: () => void;
   stdin?: NodeJS.ReadStream | ReadStream;
   stdout?: NodeJS.WriteStream | WriteStream;
@@ -17,7 +19,7 @@ export interface StartTuiOptions {
 
 /** Mounts the dashboard on the terminal; `done` resolves when the user quits or `stop()` is called. */
 export function startTui(opts: StartTuiOptions): { done: Promise<void>; stop: () => Promise<void> } {
-  const data = new DbDataSource(opts.db);
+  const data = new DbDataSource(opts.db, '.', opts.keyLogFiles ?? []);
   const stdout = opts.stdout ?? process.stdout;
   // Alternate screen: the shell's scrollback is left as it was when the dashboard closes.
   stdout.write('\u001b[?1049h');

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { readConversation, type Conversation } from './conversation';
+import { loadKeyLogFiles } from '../../dissectors/tls/decrypt/key-log';
 import { join, resolve } from 'node:path';
 import { FdSink } from '../export/byte-sink';
 import { flowPacketsProblem, locateCapture } from '../export/capture-location';
@@ -136,6 +138,11 @@ export interface TuiDataSource {
    * resolves with a line for the user saying where (or why not). Absent: the key does nothing.
    */
   writePackets?(id: number): Promise<string>;
+  /**
+   * A flow's conversation read again from its capture (Follow Stream), or a line saying why it
+   * cannot be. Absent: the key does nothing.
+   */
+  conversation?(id: number): Promise<Conversation | string>;
   close(): void;
 }
 
@@ -187,10 +194,15 @@ export class DbDataSource implements TuiDataSource {
   private db: Db | null = null;
   private last: { version: number; key: string; snap: TuiSnapshot } | null = null;
 
-  /** `packetsDir`: where `writePackets` puts its files (default: the working directory). */
+  /**
+   * `packetsDir`: where `writePackets` puts its files (default: the working directory).
+   * `keyLogFiles`: key logs to decrypt conversations with, besides the secrets the captures carry;
+   * read again for each conversation (a live run's clients append to them).
+   */
   constructor(
     private readonly file: string,
     private readonly packetsDir = '.',
+    private readonly keyLogFiles: readonly string[] = [],
   ) {}
 
   private open(): Db | null {
@@ -312,6 +324,24 @@ export class DbDataSource implements TuiDataSource {
       return `${writer.packets} packets written to ${resolve(out)}`;
     } catch (e) {
       return `cannot write ${out}: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+
+  async conversation(id: number): Promise<Conversation | string> {
+    const db = this.open();
+    if (db === null) return 'no database yet';
+    const row = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`).get(id) as StoredFlowSelector | undefined;
+    if (row === undefined) return 'flow not found';
+    if (row.transport !== 'tcp') return `a ${row.transport} flow has no conversation to follow: w writes its packets`;
+    const where = locateCapture(row.captureFile, this.file);
+    const problem = flowPacketsProblem(where, row.firstFrame);
+    if (problem !== null || !('file' in where)) return `${problem}: its conversation cannot be read again`;
+    try {
+      // Decrypted with the key log blocks the capture carries (a live run's --write file has them)
+      // and the key logs the TUI was given.
+      return await readConversation(where.file, row, loadKeyLogFiles(this.keyLogFiles));
+    } catch (e) {
+      return `cannot read the conversation: ${e instanceof Error ? e.message : String(e)}`;
     }
   }
 

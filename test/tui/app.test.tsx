@@ -289,4 +289,56 @@ describe("a flow's packets from the TUI", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("c in a flow's or a finding's details shows the flow's conversation; or says why it cannot", async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { copyFileSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = join(__dirname, '../..');
+    const dir = mkdtempSync(join(tmpdir(), 'planewatch-tui-conv-'));
+    try {
+      copyFileSync(join(root, 'captures/samples/kubelet-logs-exec-self-signed.pcap'), join(dir, 'kubelet.pcap'));
+      const db = join(dir, 'kubelet.db');
+      const r = spawnSync(process.execPath, [join(root, 'bin/planewatch.js'), 'analyze', 'kubelet.pcap', '--db', db, '--quiet'], { cwd: dir });
+      expect(r.status).toBe(0);
+      // Without its key log the TLS connection shows its records, and says why.
+      source = new DbDataSource(db, dir);
+      app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
+      await tick();
+      await press('2');
+      await press('\r');
+      expect(app.lastFrame()).toMatch(/c conversation/);
+      await press('c', () => /TCP payload: /.test(app!.lastFrame()!));
+      expect(app.lastFrame()).toMatch(/▶ client → server {2}frame \d+\n/);
+      // Tabs in the bytes become spaces: no replacement characters on the screen.
+      expect(app.lastFrame()).not.toContain('\uFFFD');
+      expect(app.lastFrame()).toMatch(/↑↓ scroll/);
+      await press('j', () => /lines 2–/.test(app!.lastFrame()!));
+      await press('G', () => /lines \d+–45 of 45/.test(app!.lastFrame()!));
+      expect(app.lastFrame()).toMatch(/note: TLS without its secrets \(give the key log with --keylog\)/);
+      await press('\u001b');
+      await press('\u001b');
+      app.unmount();
+      source.close();
+      // With the key log the TUI was given: the requests inside.
+      source = new DbDataSource(db, dir, [join(root, 'captures/keylogs/kubelet-logs-exec-self-signed.keys')]);
+      app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
+      await tick();
+      await press('3');
+      await press('\r');
+      await press('c', () => /decrypted TLS application data/.test(app!.lastFrame()!));
+      expect(app.lastFrame()).toMatch(/\n(GET|POST) \/(containerLogs|exec|attach|portForward)\/default\//);
+      await press('\u001b');
+      expect(app.lastFrame()).not.toMatch(/decrypted TLS application data/);
+      expect(app.lastFrame()).toMatch(/c conversation/);
+      await press('\u001b');
+      rmSync(join(dir, 'kubelet.pcap'));
+      await press('\r');
+      await press('c', () => /cannot be read again/.test(app!.lastFrame()!));
+      expect(app.lastFrame()).toMatch(/the capture kubelet\.pcap is not there/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

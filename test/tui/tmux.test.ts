@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,5 +84,39 @@ describe.skipIf(!hasTmux)('planewatch tui under tmux', () => {
     await waitFor(() => (!screen().includes('q quit') ? true : undefined), 5000, 'the exit');
     s = screen();
     expect(s).not.toContain('Overview');
+  });
+
+  it("shows a flow's conversation on c, decrypted with the key log its capture carries, scrolls it and goes back", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-tmux-conv-'));
+    const pcap = join(dir, 'k.pcapng');
+    copyFileSync(join(import.meta.dirname, '../../captures/samples/kubelet-logs-tls13.dsb.pcapng'), pcap);
+    const db = join(dir, 'k.db');
+    const r = spawnSync(process.execPath, [...planewatchArgv(['analyze', pcap, '--db', db, '--quiet'])], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const session = 'conv';
+    const cmd = [process.execPath, ...planewatchArgv(['tui', '--db', db])].map(shellQuote).join(' ');
+    tmux('new-session', '-d', '-s', session, '-c', dir, '-x', '120', '-y', '16', `NO_COLOR=1 ${cmd}; sleep 30`);
+    const pane = () => tmux('capture-pane', '-p', '-t', session);
+    await waitFor(() => (pane().includes('Overview') ? true : undefined), 15_000, 'the first frame');
+    for (const k of ['3', 'Enter']) {
+      tmux('send-keys', '-t', session, k);
+      await new Promise((res) => setTimeout(res, 150));
+    }
+    await waitFor(() => (pane().includes('c conversation') ? true : undefined), 5000, 'the flow detail');
+    tmux('send-keys', '-t', session, 'c');
+    await waitFor(() => (pane().includes('client → server') ? true : undefined), 10_000, 'the conversation');
+    let s = pane();
+    expect(s).toMatch(/decrypted TLS application data: 199 B from the client, 245 B from the server {2}· {2}lines 1–\d+ of \d+/);
+    expect(s).toMatch(/▶ client → server {2}frame \d+\n\s*GET \/containerLogs\/default\/db-0\/web\?follow=true HTTP\/1\.1\n\s*Host: 10\.0\.0\.23:10250/);
+    expect(s).toMatch(/◀ server → client {2}frame \d+\n\s*HTTP\/1\.1 200 OK/);
+    expect(s).toContain('Esc back to the flow');
+    tmux('send-keys', '-t', session, 'j');
+    await waitFor(() => (/lines 2–/.test(pane()) ? true : undefined), 5000, 'a line scrolled');
+    expect(pane()).not.toContain('▶ client → server');
+    tmux('send-keys', '-t', session, 'Escape');
+    await waitFor(() => (pane().includes('c conversation') ? true : undefined), 5000, 'back to the flow detail');
+    s = pane();
+    expect(s).toMatch(/path apiserver-to-kubelet/);
+    tmux('send-keys', '-t', session, 'q');
   });
 });

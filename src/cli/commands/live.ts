@@ -123,7 +123,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
     if (opts.tui) {
       // The store exists once runLive has started (it opens it synchronously).
       const startTui = await loadTui();
-      const tui = startTui({ db, onQuit: () => controller.abort() });
+      const tui = startTui({ db, keyLogFiles: opts.keylog ?? [], onQuit: () => controller.abort() });
       stopTui = tui.stop;
     }
     const r = await running;

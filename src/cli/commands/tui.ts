@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { DB_OPTION_HELP, defaultDbPath, requireDb } from '../db-path';
+import { collect } from '../option-parsers';
 import { loadTui } from '../../tui/load-tui';
 
 interface TuiOptions {
   db?: string;
+  keylog?: string[];
 }
 
 /** Adds `tui` to the program: the terminal dashboard over a database (live or analysed). */
@@ -12,6 +14,7 @@ export function registerTuiCommand(program: Command): void {
     .command('tui')
     .description('terminal dashboard over the database (refreshes every second; use with `planewatch live --db`)')
     .option('--db <file>', DB_OPTION_HELP)
+    .option('--keylog <file>', "TLS key log to decrypt a flow's conversation (c) with, besides the captures' own key log blocks (repeatable)", collect)
     .action(async (opts: TuiOptions) => {
       const file = opts.db ?? defaultDbPath();
       requireDb(file);
@@ -21,6 +24,6 @@ export function registerTuiCommand(program: Command): void {
         return;
       }
       const startTui = await loadTui();
-      await startTui({ db: file }).done;
+      await startTui({ db: file, keyLogFiles: opts.keylog ?? [] }).done;
     });
 }

@@ -1,0 +1,84 @@
+/**
+ * A flow's conversation as lines for the terminal UI (what `planewatch follow` prints): a header
+ * line per turn naming who sent it, then the bytes as printable ASCII, every other byte a dot.
+ * Bounded: past MAX_CONVERSATION_BYTES the reading stops and the last line says so.
+ */
+import type { Direction } from '../flow/direction';
+import { followFlow } from '../export/follow-stream';
+import type { FlowSelector } from '../export/flow-packets';
+import { asciiText } from '../report/follow-text';
+import { formatBytes } from '../report/text-report';
+import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
+
+/** Bytes of conversation the TUI holds at most. */
+export const MAX_CONVERSATION_BYTES = 256 * 1024;
+
+export interface ConversationLine {
+  text: string;
+  /** The side that sent it (its header line included), or null for a line about the conversation. */
+  side: Direction | null;
+  header: boolean;
+}
+
+export interface Conversation {
+  /** One line on what is shown (decrypted TLS or TCP payload, bytes per side). */
+  summary: string;
+  lines: ConversationLine[];
+}
+
+export async function readConversation(file: string, flow: FlowSelector, keyLog = new KeyLog()): Promise<Conversation> {
+  const lines: ConversationLine[] = [];
+  const totals = [0, 0];
+  let shown = 0;
+  let side: Direction | -1 = -1;
+  /** The current turn's text not yet cut into lines (a line may span chunks). */
+  let partial = '';
+  const abort = new AbortController();
+  const endTurn = () => {
+    if (side === -1) return;
+    const text = partial.endsWith('\n') ? partial.slice(0, -1) : partial;
+    for (const l of text.split('\n')) lines.push({ text: expandTabs(l), side, header: false });
+    partial = '';
+  };
+  const result = await followFlow(file, flow, {
+    layer: 'auto',
+    keyLog,
+    signal: abort.signal,
+    sink: {
+      data: (c) => {
+        totals[c.dir] += c.data.length;
+        if (abort.signal.aborted) return;
+        const data = shown + c.data.length > MAX_CONVERSATION_BYTES ? c.data.subarray(0, MAX_CONVERSATION_BYTES - shown) : c.data;
+        shown += data.length;
+        if (c.dir !== side) {
+          endTurn();
+          side = c.dir;
+          lines.push({ text: `${c.dir === 0 ? '▶ client → server' : '◀ server → client'}  frame ${c.frame}`, side: c.dir, header: true });
+        }
+        partial += asciiText(data);
+        if (shown >= MAX_CONVERSATION_BYTES) abort.abort();
+      },
+      gap: (dir, bytes) => {
+        if (abort.signal.aborted) return;
+        endTurn();
+        side = -1;
+        lines.push({ text: `[${bytes} bytes from the ${dir === 0 ? 'client' : 'server'} missing]`, side: dir, header: true });
+      },
+    },
+  });
+  endTurn();
+  if (abort.signal.aborted) lines.push({ text: `… only the first ${formatBytes(MAX_CONVERSATION_BYTES)} are shown (planewatch follow prints all of it)`, side: null, header: false });
+  if (result.note !== null) lines.push({ text: `note: ${result.note}`, side: null, header: false });
+  if (result.error !== null) lines.push({ text: `${result.error.message} (what came before it is shown)`, side: null, header: false });
+  const what = result.layer === 'tls' ? 'decrypted TLS application data' : 'TCP payload';
+  const cut = abort.signal.aborted ? ' (so far)' : '';
+  return { summary: `${what}: ${formatBytes(totals[0]!)} from the client, ${formatBytes(totals[1]!)} from the server${cut}`, lines };
+}
+
+/** Tabs to spaces up to the next multiple of 8 (a tab is a control character to the screen's cleaner). */
+export function expandTabs(line: string): string {
+  if (!line.includes('\t')) return line;
+  let out = '';
+  for (const ch of line) out += ch === '\t' ? ' '.repeat(8 - (out.length % 8)) : ch;
+  return out;
+}

@@ -32,6 +32,8 @@ export function newHttpRecord(method: string, path: string, version: string, ts:
     xForwardedProto: null,
     impersonateUser: null,
     grpcMethod: null,
+    grpcStatus: null,
+    grpcMessage: null,
     streamId: null,
     frame,
     ts,

@@ -134,6 +134,11 @@ class FieldSink implements HeaderSink {
         if (Number.isFinite(s) && (rec.status === null || rec.status < 200)) rec.status = s;
       } else if (name === 'content-type' && rec.responseContentType === null) {
         rec.responseContentType = boundValue(value);
+      } else if (name === 'grpc-status') {
+        // In the trailers, or in the one header block of a trailers-only response.
+        if (/^\d{1,3}$/.test(value)) rec.grpcStatus = Number(value);
+      } else if (name === 'grpc-message') {
+        rec.grpcMessage = boundValue(percentDecode(value));
       }
       return;
     }
@@ -533,3 +538,21 @@ export const http2Factory: DissectorFactory<HttpRequestRecord[]> = {
     return d;
   },
 };
+
+/**
+ * grpc-message is percent-encoded UTF-8 (gRPC over HTTP/2, "Responses"); an escape that is not two
+ * hex digits is kept as it was, as the specification asks of a receiver.
+ */
+export function percentDecode(value: string): string {
+  if (!value.includes('%')) return value;
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x25 && i + 2 < value.length && /^[0-9A-Fa-f]{2}$/.test(value.slice(i + 1, i + 3))) {
+      bytes.push(Number.parseInt(value.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c <= 0xff) bytes.push(c); // header values are decoded a byte per character
+    else for (const b of Buffer.from(value[i]!, 'utf8')) bytes.push(b);
+  }
+  return Buffer.from(bytes).toString('utf8');
+}

@@ -170,9 +170,9 @@ export const FINDINGS: Record<string, FindingDefinition> = {
   'credential-rejected': {
     id: 'credential-rejected',
     severity: 'low',
-    title: 'A credential was rejected by the API server or a kubelet',
+    title: 'A credential was rejected by the API server, a kubelet or etcd',
     recommendation:
-      "A 401 means the credential did not authenticate: expired, revoked, or a token from elsewhere tried here; a 403 means it did, and asked for more than its subject may do. Either is how a stolen credential is tried out. Find its holder (the evidence names it and its hash), check where else it was used (planewatch credentials, flows --credential), rotate it if it should not be there, and review the subject's RBAC if the request was not its job.",
+      "A 401 (etcd: gRPC UNAUTHENTICATED, or a failed Authenticate) means the credential did not authenticate: expired, revoked, a wrong password, or a token from elsewhere tried here; a 403 (etcd: PERMISSION_DENIED) means it did, and asked for more than its subject may do. Either is how a stolen credential is tried out. Find its holder (the evidence names it and its hash), check where else it was used (planewatch credentials, flows --credential), rotate it if it should not be there, and review the subject's RBAC if the request was not its job.",
     reference: `${DOC}#node-to-control-plane`,
     cis: null,
   },

@@ -8,6 +8,7 @@ import { canJudgeNetworks, inNetworks, insideCluster } from './inventory';
 import type { Topology, SeenChain } from './topology';
 import { hostMatches, verifyChain, type CaBundle } from '../../dissectors/x509/verify-chain';
 import { isKnownNonApiClient } from './classifier';
+import { isEtcdCall } from '../../dissectors/http2/etcd-auth';
 
 /**
  * The rules: each looks at one classified flow (and what the topology learned elsewhere) and says
@@ -196,12 +197,12 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
   if (controlPlane) {
     const elsewhere = tokenUsedElsewhere(f, ctx.topology);
     if (elsewhere !== null) out.push(elsewhere);
-    const rejected = f.http.filter((h) => h.auth !== 'none' && (h.status === 401 || h.status === 403) && h.k8s !== null);
+    const rejected = f.http.filter((h) => h.auth !== 'none' && refusal(h) !== null);
     if (rejected.length > 0) {
       const h = rejected[0]!;
-      const codes = [...new Set(rejected.map((r) => r.status))].join(' and ');
+      const codes = [...new Set(rejected.map((r) => refusal(r)!))].join(' and ');
       out.push(make('credential-rejected', f,
-        `${conn(f)}: ${rejected.length} request${rejected.length === 1 ? '' : 's'} with a credential answered ${codes}; first ${h.method} ${h.path.slice(0, 100)} at frame ${h.frame} → ${h.status} (${h.authHash ?? 'hash unavailable'}${credentialHolder(h)})`,
+        `${conn(f)}: ${rejected.length} request${rejected.length === 1 ? '' : 's'} with a credential answered ${codes}; first ${h.method} ${h.path.slice(0, 100)} at frame ${h.frame} → ${refusal(h)}${h.grpcMessage ? ` "${h.grpcMessage.slice(0, 100)}"` : ''} (${h.authHash ?? 'hash unavailable'}${credentialHolder(h)})`,
         h.frame, h.ts));
     }
     const legacy = f.http.find((h) => h.authIdentity?.kind === 'serviceaccount-legacy' && !relayedByProxy(h));
@@ -220,6 +221,21 @@ export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleConte
     }
   }
   return out;
+}
+
+/**
+ * How a credentialed request was refused, or null: an API server's or kubelet's 401/403, or an etcd
+ * call whose gRPC status says the caller was not authenticated (16 UNAUTHENTICATED: a bad or expired
+ * token), not allowed (7 PERMISSION_DENIED), or — for Authenticate itself, which etcd answers with
+ * 3 INVALID_ARGUMENT — gave a wrong user name or password.
+ */
+function refusal(h: HttpRequestRecord): string | null {
+  if (h.k8s !== null && (h.status === 401 || h.status === 403)) return String(h.status);
+  if (h.grpcMethod === null || !isEtcdCall(h.path)) return null;
+  if (h.grpcStatus === 16) return 'grpc-status 16 UNAUTHENTICATED';
+  if (h.grpcStatus === 7) return 'grpc-status 7 PERMISSION_DENIED';
+  if (h.grpcStatus === 3 && h.path.endsWith('/Authenticate') && /authentication failed/i.test(h.grpcMessage ?? '')) return 'grpc-status 3 (authentication failed)';
+  return null;
 }
 
 function tlsHygiene(f: FlowRecord): Finding[] {

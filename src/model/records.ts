@@ -163,6 +163,13 @@ export interface HttpRequestRecord {
   impersonateUser?: string | null;
   /** gRPC service/method for HTTP/2 requests with content-type application/grpc. */
   grpcMethod: string | null;
+  /**
+   * The call's gRPC status (`grpc-status` in the response's trailers, or a trailers-only response:
+   * 0 OK, 7 PERMISSION_DENIED, 16 UNAUTHENTICATED, …) and its message (percent-decoded), or null.
+   * Optional only so that evidence stored before schema 16 stays valid.
+   */
+  grpcStatus?: number | null;
+  grpcMessage?: string | null;
   streamId: number | null;
   frame: number;
   ts: number;

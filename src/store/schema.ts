@@ -585,6 +585,11 @@ export const MIGRATIONS: readonly string[] = [
      WHERE json_extract(a.value, '$.type') IN ('A', 'AAAA')
      GROUP BY 1, 2, 3, 4;
   `,
+  // 16: a gRPC call's status and message (etcd's refusals: UNAUTHENTICATED, PERMISSION_DENIED).
+  `
+  ALTER TABLE http_requests ADD COLUMN grpc_status INTEGER;
+  ALTER TABLE http_requests ADD COLUMN grpc_message TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

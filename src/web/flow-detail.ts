@@ -86,6 +86,7 @@ interface HttpRow {
   host: string | null; user_agent: string | null; auth: string | null; auth_hash: string | null; status: number | null;
   reason: string | null; content_type: string | null; upgrade: string | null; stream_protocol: string | null;
   x_forwarded_for: string | null; x_forwarded_uri: string | null; x_forwarded_host: string | null; grpc_method: string | null;
+  grpc_status: number | null; grpc_message: string | null;
   k8s_api: string | null; k8s_operation: string | null; k8s_target: string | null; k8s_namespace: string | null; k8s_name: string | null;
   auth_subject: string | null; auth_identity: string | null; impersonate_user: string | null;
 }
@@ -134,7 +135,8 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
     seq: h.seq, ts: h.ts, frame: h.frame, version: h.version, method: h.method, path: h.path, host: h.host,
     userAgent: h.user_agent, auth: h.auth, authHash: h.auth_hash, status: h.status, reason: h.reason,
     contentType: h.content_type, upgrade: h.upgrade, streamProtocol: h.stream_protocol, xForwardedFor: h.x_forwarded_for,
-    xForwardedUri: h.x_forwarded_uri, xForwardedHost: h.x_forwarded_host, grpcMethod: h.grpc_method, k8sApi: h.k8s_api,
+    xForwardedUri: h.x_forwarded_uri, xForwardedHost: h.x_forwarded_host, grpcMethod: h.grpc_method,
+    grpcStatus: h.grpc_status, grpcMessage: h.grpc_message, k8sApi: h.k8s_api,
     k8sOperation: h.k8s_operation, k8sTarget: h.k8s_target, k8sNamespace: h.k8s_namespace, k8sName: h.k8s_name,
     ...credentialFields(h.auth_subject, h.auth_identity), impersonateUser: h.impersonate_user,
   }));

@@ -267,7 +267,7 @@ export const findingsResponse = list(findingItem, { total: int, limit: int, offs
 const httpItem = obj({
   seq: int, ts: nnum, frame: nint, version: nstr, method: nstr, path: nstr, host: nstr, userAgent: nstr, auth: nstr,
   authHash: nstr, status: nint, reason: nstr, contentType: nstr, upgrade: nstr, streamProtocol: nstr,
-  xForwardedFor: nstr, xForwardedUri: nstr, xForwardedHost: nstr, grpcMethod: nstr,
+  xForwardedFor: nstr, xForwardedUri: nstr, xForwardedHost: nstr, grpcMethod: nstr, grpcStatus: nint, grpcMessage: nstr,
   k8sApi: nstr, k8sOperation: nstr, k8sTarget: nstr, k8sNamespace: nstr, k8sName: nstr,
   // whose the credential claims to be (a service-account token's account and pod), and its expiry
   authSubject: nstr, authHolder: nstr, authExpires: nnum,

@@ -5,6 +5,7 @@ import { Topology } from '../../src/analysis/topology';
 import { emptyInventory, mergeInventory } from '../../src/analysis/inventory';
 import { loadCaBundle } from '../../dissectors/x509/verify-chain';
 import { applyAuthorization, grpcMethodFromPath } from '../../dissectors/http/http-record';
+import { applyEtcdToken } from '../../dissectors/http2/etcd-auth';
 import { parseK8sPath } from '../../dissectors/http/k8s-path';
 import { ownCredential } from '../../src/analysis/client-identity';
 import type { HttpRequestRecord } from '../../src/model/records';
@@ -649,5 +650,21 @@ describe('a rejected credential (credential-rejected)', () => {
     expect(found[0]!.evidence).toMatch(/^10\.244\.2\.11:40000 → 10\.0\.0\.10:6443: 2 requests with a credential answered 403 and 401; first GET \/api\/v1\/namespaces\/kube-system\/secrets at frame 4 → 403 \(sha256:[0-9a-f]{16}\)$/);
     expect(ok!.rules).not.toContain('credential-rejected');
     expect(anonymous!.rules).not.toContain('credential-rejected');
+  });
+
+  it("reads etcd's refusals from the gRPC status of calls carrying a token: UNAUTHENTICATED and PERMISSION_DENIED, not other errors", () => {
+    const etcd = (port: number, grpcStatus: number, grpcMessage: string | null) => {
+      const r = req('POST', '/etcdserverpb.KV/Range', { status: 200, grpcMethod: 'etcdserverpb.KV/Range', grpcStatus, grpcMessage, contentType: 'application/grpc' });
+      applyEtcdToken(r, 'qzEzPlRvYdBIzxzW.42');
+      return flow(`10.0.0.10:${port}`, '10.0.0.11:2379', { app: 'http2', http: [r] });
+    };
+    const [expired, denied, notFound] = analyse([etcd(45000, 16, 'etcdserver: invalid auth token'), etcd(45001, 7, 'etcdserver: permission denied'), etcd(45002, 5, null)],
+      { inventory: { apiServers: ['10.0.0.10'], etcdServers: ['10.0.0.11'] } });
+    expect(expired!.c.path).toBe('apiserver-to-etcd');
+    expect(expired!.findings.find((x) => x.rule === 'credential-rejected')!.evidence).toMatch(
+      /^10\.0\.0\.10:45000 → 10\.0\.0\.11:2379: 1 request with a credential answered grpc-status 16 UNAUTHENTICATED; first POST \/etcdserverpb\.KV\/Range at frame 4 → grpc-status 16 UNAUTHENTICATED "etcdserver: invalid auth token" \(sha256:[0-9a-f]{16}/,
+    );
+    expect(denied!.findings.find((x) => x.rule === 'credential-rejected')!.evidence).toContain('grpc-status 7 PERMISSION_DENIED "etcdserver: permission denied"');
+    expect(notFound!.rules).not.toContain('credential-rejected');
   });
 });

@@ -19,9 +19,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const HOST = `127.0.54.${10 + (process.pid % 200)}`;
 const PASSWORD = 'pl41ntext-s3cret';
+const READER_PASSWORD = 'r34der-pw';
 const hashOf = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex').slice(0, 16)}`;
 
-interface Request { path: string; auth: string; authHash: string | null; authIdentity: { kind: string; subject: string | null; expires: number | null } | null }
+interface Request {
+  path: string; auth: string; authHash: string | null; authIdentity: { kind: string; subject: string | null; expires: number | null } | null;
+  grpcStatus: number | null; grpcMessage: string | null;
+}
 interface Doc {
   flows: { id: string; path: string; findings: string[]; http: Request[] }[];
   findings: { rule: string; flowId: string; evidence: string }[];
@@ -46,11 +50,19 @@ describe.skipIf(!ready)('etcd auth in the clear, recorded from etcd and etcdctl'
         '--auth-token', `jwt,pub-key=${join(dir, 'jwt.pub')},priv-key=${key},sign-method=RS256,ttl=10m`], { stdio: 'ignore' });
       await waitForPort(HOST, 2379, 15_000);
       const etcdctl = (args: string[]) => run('etcdctl', ['--endpoints', `http://${HOST}:2379`, ...args], '', 15_000);
-      for (const args of [['user', 'add', 'root', `--new-user-password=${PASSWORD}`], ['user', 'grant-role', 'root', 'root'], ['auth', 'enable'],
+      for (const args of [['user', 'add', 'root', `--new-user-password=${PASSWORD}`], ['user', 'grant-role', 'root', 'root'],
+        ['user', 'add', 'reader', `--new-user-password=${READER_PASSWORD}`], ['auth', 'enable'],
         ['--user', `root:${PASSWORD}`, 'put', '/registry/secrets/kube-system/x', '{}']]) {
         const r = await etcdctl(args);
         expect(r.code, r.stderr).toBe(0);
       }
+      // Refused: a wrong password, and a user with no role writing a key.
+      const wrong = await etcdctl(['--user', 'root:not-the-password', 'get', '/registry/secrets/kube-system/x']);
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.stderr).toMatch(/authentication failed/);
+      const denied = await etcdctl(['--user', `reader:${READER_PASSWORD}`, 'put', '/registry/secrets/kube-system/y', '{}']);
+      expect(denied.code).not.toBe(0);
+      expect(denied.stderr).toMatch(/permission denied/);
     } finally {
       await capture.stop();
       etcd?.kill('SIGTERM');
@@ -66,7 +78,7 @@ describe.skipIf(!ready)('etcd auth in the clear, recorded from etcd and etcdctl'
   const requests = () => doc.flows.flatMap((f) => f.http.map((h) => ({ flow: f, h })));
 
   it('names the user whose password crossed, hashes it with the user, and keeps it nowhere', () => {
-    const withPassword = requests().filter(({ h }) => h.auth === 'basic');
+    const withPassword = requests().filter(({ h }) => h.auth === 'basic' && h.authHash === hashOf(`root:${PASSWORD}`));
     expect(withPassword.map(({ h }) => h.path).sort()).toEqual(['/etcdserverpb.Auth/Authenticate', '/etcdserverpb.Auth/UserAdd']);
     for (const { flow, h } of withPassword) {
       expect(h.authHash).toBe(hashOf(`root:${PASSWORD}`));
@@ -76,9 +88,29 @@ describe.skipIf(!ready)('etcd auth in the clear, recorded from etcd and etcdctl'
       expect(finding.evidence).toContain(`etcd user's password in the ${h.path.slice('/etcdserverpb.'.length)} call (${hashOf(`root:${PASSWORD}`)}; etcd user root) sent in cleartext`);
     }
     // The capture has it; planewatch's output and database do not.
-    expect(pcap.includes(PASSWORD)).toBe(true);
-    expect(JSON.stringify(doc)).not.toContain(PASSWORD);
-    expect(db.includes(PASSWORD)).toBe(false);
+    for (const secret of [PASSWORD, READER_PASSWORD, 'not-the-password']) {
+      expect(pcap.includes(secret)).toBe(true);
+      expect(JSON.stringify(doc)).not.toContain(secret);
+      expect(db.includes(secret)).toBe(false);
+    }
+  });
+
+  it("reads etcd's refusals from the calls' gRPC status: a wrong password and a user without the permission", () => {
+    const failed = requests().find(({ h }) => h.authHash === hashOf('root:not-the-password'))!;
+    expect(failed.h).toMatchObject({ path: '/etcdserverpb.Auth/Authenticate', grpcStatus: 3, grpcMessage: 'etcdserver: authentication failed, invalid user ID or password' });
+    expect(failed.flow.findings).toContain('credential-rejected');
+    expect(doc.findings.find((x) => x.flowId === failed.flow.id && x.rule === 'credential-rejected')!.evidence).toMatch(
+      /1 request with a credential answered grpc-status 3 \(authentication failed\); first POST \/etcdserverpb\.Auth\/Authenticate at frame \d+ → grpc-status 3 \(authentication failed\) "etcdserver: authentication failed, invalid user ID or password" \(sha256:[0-9a-f]{16}; etcd user root\)/,
+    );
+    const put = requests().find(({ h }) => h.path === '/etcdserverpb.KV/Put' && h.authIdentity?.subject === 'etcd:reader')!;
+    expect(put.h).toMatchObject({ auth: 'bearer', grpcStatus: 7, grpcMessage: 'etcdserver: permission denied' });
+    expect(doc.findings.find((x) => x.flowId === put.flow.id && x.rule === 'credential-rejected')!.evidence).toMatch(
+      /answered grpc-status 7 PERMISSION_DENIED; first POST \/etcdserverpb\.KV\/Put at frame \d+ → grpc-status 7 PERMISSION_DENIED "etcdserver: permission denied" \(sha256:[0-9a-f]{16}; etcd user reader, valid until \S+Z\)/,
+    );
+    // The calls etcd answered OK raise nothing of the kind.
+    const ok = requests().filter(({ h }) => h.authIdentity?.subject === 'etcd:root' && h.grpcStatus === 0);
+    expect(ok.length).toBeGreaterThan(0);
+    for (const { flow } of ok) if (flow.id !== failed.flow.id) expect(flow.findings).not.toContain('credential-rejected');
   });
 
   it("reads the user and expiry from etcd's JWT token in each later call's metadata", () => {

@@ -50,6 +50,33 @@ describe('probeHttp2', () => {
 });
 
 describe('Http2Dissector on node:http2 conversations', () => {
+  it("reads a gRPC call's status and percent-encoded message, from trailers or a trailers-only response", async () => {
+    const conv = await recordHttp2(
+      (stream, headers) => {
+        const path = String(headers[':path']);
+        if (path.endsWith('/Range')) {
+          // Trailers-only: the status in the one header block.
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'etcdserver: invalid auth token' }, { endStream: true });
+        } else {
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '7', 'grpc-message': 'denied%3A caf%C3%A9 %ZZ' }));
+          stream.end();
+        }
+      },
+      async (client) => {
+        await request(client, { ':method': 'POST', ':path': '/etcdserverpb.KV/Range', 'content-type': 'application/grpc', token: 'simple.token.1' }, Buffer.from([0, 0, 0, 0, 0]));
+        await request(client, { ':method': 'POST', ':path': '/etcdserverpb.KV/Put', 'content-type': 'application/grpc' }, Buffer.from([0, 0, 0, 0, 0]));
+      },
+    );
+    const { result, anomalies } = run(http2Factory, conv);
+    expect(anomalies).toEqual([]);
+    expect(result.map((r) => [r.path, r.status, r.grpcStatus, r.grpcMessage])).toEqual([
+      ['/etcdserverpb.KV/Range', 200, 16, 'etcdserver: invalid auth token'],
+      // Escapes decoded as UTF-8; a malformed one kept as sent.
+      ['/etcdserverpb.KV/Put', 200, 7, 'denied: café %ZZ'],
+    ]);
+  });
+
   it('decodes requests, responses, gRPC method, bodies and GOAWAY', async () => {
     const conv = await recordConversation();
     const { result, anomalies, dissector } = run(http2Factory, conv);
@@ -63,7 +90,8 @@ describe('Http2Dissector on node:http2 conversations', () => {
     expect(list).toMatchObject({ userAgent: 'kubectl/v1.29.0', auth: 'bearer', responseContentType: 'application/json', responseBodyBytes: 29 });
     expect(list!.authHash).toBe('sha256:' + createHash('sha256').update(TOKEN).digest('hex').slice(0, 16));
     expect(list!.k8s).toMatchObject({ api: 'apiserver', operation: 'list', target: 'pods', namespace: 'default' });
-    expect(grpc).toMatchObject({ contentType: 'application/grpc', grpcMethod: 'k8s.io.Runtime/ListPods', requestBodyBytes: 5, responseBodyBytes: 7 });
+    expect(grpc).toMatchObject({ contentType: 'application/grpc', grpcMethod: 'k8s.io.Runtime/ListPods', requestBodyBytes: 5, responseBodyBytes: 7, grpcStatus: 0, grpcMessage: null });
+    expect(list).toMatchObject({ grpcStatus: null, grpcMessage: null });
     expect(create).toMatchObject({ requestBodyBytes: 7, responseBodyBytes: 11, k8s: { operation: 'create', target: 'configmaps' } });
     expect(JSON.stringify(result)).not.toContain(TOKEN);
     expect((dissector as Http2Dissector).goAway).toMatchObject({ errorCode: 0, lastStreamId: expect.any(Number) });

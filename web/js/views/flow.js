@@ -78,9 +78,18 @@ function httpCard(reqs) {
         r.authExpires !== null && r.authExpires !== undefined ? h('div', { class: 'sub' }, `expires ${fmtTime(r.authExpires)}`) : null,
         r.impersonateUser ? h('div', { class: 'sub', 'data-impersonate': '' }, `acting as ${r.impersonateUser}`) : null,
         r.authHash ? h('div', { class: 'sub mono' }, r.authHash) : null),
-      h('td', null, r.status ? `${r.status} ${r.reason || ''}` : '—'),
+      h('td', null, r.status ? `${r.status} ${r.reason || ''}` : '—',
+        r.grpcStatus !== null && r.grpcStatus !== undefined ? h('div', { class: 'sub', 'data-grpc-status': String(r.grpcStatus) }, `gRPC ${grpcStatusName(r.grpcStatus)}${r.grpcMessage ? `: ${r.grpcMessage}` : ''}`) : null),
       h('td', null, r.k8sOperation ? `${r.k8sApi}: ${r.k8sOperation}${r.k8sTarget ? ` ${r.k8sTarget}` : ''}${r.k8sNamespace ? ` ${r.k8sNamespace}/` : ''}${r.k8sName || ''}` : '—',
         r.xForwardedFor ? h('div', { class: 'sub' }, `X-Forwarded-For ${r.xForwardedFor}`) : null)))))));
+}
+
+// gRPC status codes (grpc/doc/statuscodes.md), named as gRPC names them.
+const GRPC_CODES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
+  'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL',
+  'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+function grpcStatusName(code) {
+  return GRPC_CODES[code] ? `${code} ${GRPC_CODES[code]}` : String(code);
 }
 
 export async function renderFlow(root, route) {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, registerAnalyze } from './commands/analyze';
 import { registerExtractCommand } from './commands/extract';
 import { registerFollowCommand } from './commands/follow';
+import { registerShowCommand } from './commands/show';
 import { registerFindingsCommand } from './commands/findings';
 import { registerCredentialsCommand } from './commands/credentials';
 import { registerFlowsCommand } from './commands/flows';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerFlowsCommand(program);
   registerCredentialsCommand(program);
   registerExtractCommand(program);
+  registerShowCommand(program);
   registerFollowCommand(program);
   registerQueryCommand(program);
   registerReclassifyCommand(program);

@@ -36,7 +36,8 @@ export interface FollowRenderer extends FollowSink {
 
 const SIDE: readonly ['client', 'server'] = ['client', 'server'];
 
-function iso(ts: number): string {
+/** ISO 8601 with microseconds, as captures keep them. */
+export function iso(ts: number): string {
   // Microseconds, as captures keep them (toISOString stops at milliseconds).
   const ms = Math.floor(ts * 1000);
   const us = Math.round((ts * 1e6) % 1000);

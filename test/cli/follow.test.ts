@@ -58,9 +58,9 @@ function gapCapture(): Buffer {
 }
 
 beforeAll(() => {
-  for (const f of ['kubelet-logs-tls13.dsb.pcapng', 'kubelet-logs-tls13.pcap', 'kubelet-readonly-port.pcap', 'other-traffic.pcap']) copyFileSync(join(SAMPLES, f), join(dir, f));
+  for (const f of ['kubelet-logs-tls13.dsb.pcapng', 'kubelet-logs-tls13.pcap', 'kubelet-readonly-port.pcap', 'other-traffic.pcap', 'node-to-apiserver.pcap']) copyFileSync(join(SAMPLES, f), join(dir, f));
   writeFileSync(join(dir, 'gap.pcap'), gapCapture());
-  const r = cli(['analyze', 'kubelet-logs-tls13.dsb.pcapng', 'kubelet-logs-tls13.pcap', 'kubelet-readonly-port.pcap', 'other-traffic.pcap', 'gap.pcap', '--db', db, '--quiet']);
+  const r = cli(['analyze', 'kubelet-logs-tls13.dsb.pcapng', 'kubelet-logs-tls13.pcap', 'kubelet-readonly-port.pcap', 'other-traffic.pcap', 'gap.pcap', 'node-to-apiserver.pcap', '--db', db, '--quiet']);
   expect(r.err).toBe('');
 }, 60_000);
 
@@ -165,6 +165,21 @@ describe('planewatch follow', () => {
     const r = cli(['follow', key, '--db', db, '--capture', moved]);
     expect(r.code).toBe(0);
     expect(r.text).toContain('GET /pods HTTP/1.1');
+  });
+
+  it('--format http2 shows an HTTP/2 connection frame by frame with its header blocks decoded; anything else as text', () => {
+    const key = flowOf('node-to-apiserver.pcap', 6443);
+    const r = cli(['follow', key, '--db', db, '--keylog', join(KEYS, 'node-to-apiserver.keys'), '--format', 'http2']);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/\n──── client → server {2}frame \d+ {2}\S+ {2}connection preface\n/);
+    expect(r.text).toMatch(/\n──── client → server {2}frame \d+ {2}\S+ {2}HEADERS stream 1 \(END_STREAM\)\n:method: GET\n:path: \/api\/v1\/nodes\/worker-\d\?timeout=10s\n/);
+    expect(r.text).toMatch(/\n──── server → client {2}frame \d+ {2}\S+ {2}HEADERS stream 1\n:status: 200\n/);
+    expect(r.text).toMatch(/\n──── server → client {2}frame \d+ {2}\S+ {2}DATA stream 1, \d+ bytes \(END_STREAM\)\n\{"kind":"Node"/);
+    expect(r.text).toMatch(/\n──── server → client {2}frame \d+ {2}\S+ {2}SETTINGS \(ACK\)\n/);
+    expect(r.text).toMatch(/\n==== HTTP\/2 in the decrypted TLS application data: \d+ frames; \d+ bytes from the client, \d+ from the server\n$/);
+    const other = cli(['follow', flowOf('gap.pcap', 8080), '--db', db, '--format', 'http2']);
+    expect(other.text).toContain('not HTTP/2 (no connection preface from the client): shown as text\n');
+    expect(other.text).toMatch(/──── client → server {2}frame 4 .*\nhello \n/);
   });
 
   it('refuses what it cannot do with a usage error', () => {

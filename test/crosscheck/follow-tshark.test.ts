@@ -15,6 +15,8 @@ import { analyzeCapture } from '../../src/pipeline/analyze-file';
 import { keyLogSessionFactory } from '../../dissectors/app-session';
 import { loadKeyLogFiles } from '../../dissectors/tls/decrypt/key-log';
 import { hasTshark } from '../captures/tshark';
+import { Http2FollowRenderer } from '../../src/report/follow-http2';
+import { followRenderer } from '../../src/report/follow-text';
 
 const execFileAsync = promisify(execFile);
 const CAPTURES = join(import.meta.dirname, '../../captures');
@@ -130,6 +132,62 @@ describe.skipIf(!hasTshark)('follow agrees with tshark on every sample connectio
       expect(mine.bytes[1].toString('hex'), `${label} server`).toBe(want![1].toString('hex'));
       // The bytes were there to compare: a connection both followed as empty would prove nothing.
       expect(mine.bytes[0].length + mine.bytes[1].length, label).toBeGreaterThan(0);
+    }
+  }, 60_000);
+});
+
+/** Header blocks in `follow --format http2` output: the frame its line names, the stream, the fields. */
+function ourHeaderBlocks(text: string): string[] {
+  const out: string[] = [];
+  let cur: { frame: number; stream: number; fields: string[] } | null = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('──── ')) {
+      if (cur !== null) out.push(`${cur.frame}|${cur.stream}|${cur.fields.join('\n')}`);
+      const m = /frame (\d+) {2}\S+ {2}(?:HEADERS|PUSH_PROMISE) stream (\d+)/.exec(line);
+      cur = m === null ? null : { frame: Number(m[1]), stream: Number(m[2]), fields: [] };
+    } else if (cur !== null && line.startsWith('==== ')) {
+      out.push(`${cur.frame}|${cur.stream}|${cur.fields.join('\n')}`);
+      cur = null;
+    } else if (cur !== null && line !== '') cur.fields.push(line);
+  }
+  return out.sort();
+}
+
+describe.skipIf(!hasTshark)('follow --format http2 decodes the header blocks tshark decodes', () => {
+  const h2Samples = sampleFiles.filter((f) => !/\.(sll2|vlan|vxlan|two-interfaces)\./.test(f));
+  it.each(h2Samples)('%s', async (sample) => {
+    const file = join(SAMPLES, sample);
+    const keyFile = keyFileOf(sample);
+    const keyLog = loadKeyLogFiles(keyFile === null ? [] : [keyFile]);
+    const flows: FlowRecord[] = [];
+    await analyzeCapture(file, { onFlowEnd: (f) => flows.push(f), sessionFactory: keyLogSessionFactory(keyLog), keyLog });
+    const h2 = flows.filter((f) => f.transport === 'tcp' && f.http.some((h) => h.version === '2'));
+    for (const f of h2) {
+      let text = '';
+      const write = (s: string | Uint8Array) => void (text += typeof s === 'string' ? s : Buffer.from(s).toString('latin1'));
+      const r = new Http2FollowRenderer(write, false, followRenderer('ascii', write, { colour: false, side: null, warn: () => {} }));
+      const result = await followFlow(file, { transport: 'tcp', clientIp: f.client.ip, clientPort: f.client.port, serverIp: f.server.ip, serverPort: f.server.port, firstFrame: f.firstFrame, lastFrame: f.lastFrame }, {
+        layer: 'auto', keyLog: loadKeyLogFiles(keyFile === null ? [] : [keyFile]), sink: r,
+      });
+      r.end(result);
+      expect(text).not.toContain('not HTTP/2');
+      const filter = `tcp.port == ${f.client.port} && ip.addr == ${f.client.ip} && ip.addr == ${f.server.ip} && (http2.type == 1 || http2.type == 5)`;
+      const opts = keyFile === null ? [] : ['-o', `tls.keylog_file:${keyFile}`];
+      const { stdout } = await execFileAsync('tshark', ['-r', file, ...opts, ...(f.app === 'tls' ? [] : ['-d', `tcp.port==${f.server.port},http2`]), '-Y', filter, '-T', 'fields', '-E', 'separator=|', '-E', 'aggregator=\u0001',
+        '-e', 'frame.number', '-e', 'http2.streamid', '-e', 'http2.type', '-e', 'http2.header.name', '-e', 'http2.header.value'], { encoding: 'utf8' });
+      const theirs: string[] = [];
+      for (const line of stdout.split('\n').filter((l) => l !== '')) {
+        const [frame, streams, types, names, values] = line.split('|');
+        // A packet may carry several frames: tshark lists each frame's stream and type, and the fields of all.
+        const fieldNames = names!.split('\u0001');
+        const fieldValues = values!.split('\u0001');
+        const fields = fieldNames.map((n, i) => `${n}: ${fieldValues[i]}`);
+        const headerStreams = streams!.split('\u0001').filter((_, i) => ['1', '5'].includes(types!.split('\u0001')[i]!));
+        expect(new Set(headerStreams).size, `${sample} frame ${frame}: one header block per packet in the samples`).toBe(1);
+        theirs.push(`${frame}|${headerStreams[0]}|${fields.join('\n')}`);
+      }
+      expect(theirs.length, `${sample} ${f.client.port}`).toBeGreaterThan(0);
+      expect(ourHeaderBlocks(text), `${sample} ${f.client.port}`).toEqual(theirs.sort());
     }
   }, 60_000);
 });

@@ -6,6 +6,7 @@ import { STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../../export/
 import { openStoreReadOnly } from '../../store/store';
 import { followRenderer, FOLLOW_FORMATS, type FollowFormat, type FollowRenderer } from '../../report/follow-text';
 import { terminalSafe } from '../../report/terminal-text';
+import { Http2FollowRenderer } from '../../report/follow-http2';
 import { loadKeyLogFiles } from '../../../dissectors/tls/decrypt/key-log';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { collect } from '../option-parsers';
@@ -60,7 +61,7 @@ export function registerFollowCommand(program: Command): void {
     .description("print what the two sides of a stored TCP connection sent each other, read back from its capture (Wireshark's Follow TCP/TLS Stream); TLS is shown decrypted when its keys are known")
     .argument('<flow>', 'flow id as `planewatch flows` and `planewatch findings` print it (e.g. c1f8)')
     .option('--db <file>', DB_OPTION_HELP)
-    .option('--format <format>', `ascii (non-printable bytes as dots), hex, raw (one side's bytes exactly, with --side) or json`, 'ascii')
+    .option('--format <format>', `ascii (non-printable bytes as dots), hex, raw (one side's bytes exactly, with --side), json, or http2 (frame by frame, header blocks decoded)`, 'ascii')
     .option('--json', 'the same as --format json')
     .option('--layer <layer>', 'auto (decrypted TLS when its keys are known, else the TCP payload), tcp or tls', 'auto')
     .option('--side <side>', 'only what this side sent: client or server')
@@ -75,11 +76,12 @@ export function registerFollowCommand(program: Command): void {
         'Examples:\n' +
         '  planewatch follow c1f8\n' +
         '  planewatch follow c1f8 --keylog keys.log --format hex\n' +
+        '  planewatch follow c1f8 --keylog keys.log --format http2\n' +
         '  planewatch follow c1f8 --side server --format raw > response.bin\n',
     )
     .action(async (key: string, opts: FollowOptions) => {
-      const format = (opts.json ? 'json' : opts.format) as FollowFormat;
-      if (!FOLLOW_FORMATS.includes(format)) fail(EXIT.USAGE, `unknown format ${terminalSafe(opts.format)} (${FOLLOW_FORMATS.join(', ')})`);
+      const format = (opts.json ? 'json' : opts.format) as FollowFormat | 'http2';
+      if (format !== 'http2' && !FOLLOW_FORMATS.includes(format)) fail(EXIT.USAGE, `unknown format ${terminalSafe(opts.format)} (${[...FOLLOW_FORMATS, 'http2'].join(', ')})`);
       const layer = opts.layer as FollowLayer | 'auto';
       if (layer !== 'auto' && layer !== 'tcp' && layer !== 'tls') fail(EXIT.USAGE, `unknown layer ${terminalSafe(opts.layer)} (auto, tcp, tls)`);
       let side: Direction | null = null;
@@ -116,11 +118,11 @@ export function registerFollowCommand(program: Command): void {
       const where = flowCaptureFile(row.captureFile, dbFile, opts.capture);
       if (!('file' in where)) fail(EXIT.ERROR, where.problem);
 
-      const renderer = followRenderer(format, writeStdout, {
-        colour: process.stdout.isTTY === true && !process.env.NO_COLOR,
-        side,
-        warn: (s) => process.stderr.write(`planewatch follow: ${s}\n`),
-      });
+      const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+      const rendering = { colour, side, warn: (s: string) => process.stderr.write(`planewatch follow: ${s}\n`) };
+      const renderer = format === 'http2'
+        ? new Http2FollowRenderer(writeStdout, colour, followRenderer('ascii', writeStdout, rendering))
+        : followRenderer(format, writeStdout, rendering);
       renderer.begin({
         flowKey: row.key,
         client: endpointText(row.clientIp, row.clientPort),

@@ -8,6 +8,7 @@ import type { FastifyReply } from 'fastify';
 import { flowPacketsProblem, locateCapture } from '../export/capture-location';
 import { STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
 import { followFlow, type FollowLayer } from '../export/follow-stream';
+import { Http2FrameReader } from '../export/http2-frames';
 import type { Direction } from '../flow/direction';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { StatementCache } from './statements';
@@ -19,6 +20,25 @@ export const MAX_STREAM_BYTES = 16 * 1024 * 1024;
 export interface StreamQuery {
   layer?: FollowLayer | 'auto';
   maxBytes?: number;
+  /** 'bytes' (default): what each side sent; 'http2': its HTTP/2 frames, header blocks decoded. */
+  view?: 'bytes' | 'http2';
+}
+
+/** DATA bytes of one HTTP/2 frame sent to the dashboard; the rest is counted. */
+export const MAX_FRAME_DATA = 4096;
+
+interface Http2FrameItem {
+  side: 'client' | 'server';
+  frame: number;
+  ts: number;
+  type: string;
+  stream: number;
+  flags: string[];
+  headers: [string, string][] | null;
+  /** DATA payload (base64, at most MAX_FRAME_DATA bytes) and its full length. */
+  data: string | null;
+  dataBytes: number;
+  info: string;
 }
 
 interface StreamChunk {
@@ -68,6 +88,16 @@ export async function sendFlowStream(
     pending.size = 0;
   };
   const layer = decryption === null ? 'tcp' : (q.layer ?? 'auto');
+  const frames: Http2FrameItem[] = [];
+  const reader = q.view === 'http2'
+    ? new Http2FrameReader((e) => {
+        frames.push({
+          side: SIDE[e.dir], frame: e.frame, ts: e.ts, type: e.type, stream: e.stream, flags: e.flags, headers: e.headers,
+          data: e.data === null ? null : Buffer.from(e.data.subarray(0, MAX_FRAME_DATA)).toString('base64'),
+          dataBytes: e.data?.length ?? 0, info: e.info,
+        });
+      })
+    : null;
   const result = await followFlow(where.file, row, {
     layer,
     // A copy: secrets found in one capture are not kept for the next request's.
@@ -78,6 +108,17 @@ export async function sendFlowStream(
       data: (c) => {
         totals[c.dir] += c.data.length;
         if (truncated) return;
+        if (reader !== null) {
+          // Frames are read from the bytes up to the limit; the chunks themselves are not sent.
+          const take = Math.min(c.data.length, maxBytes - shown);
+          shown += take;
+          reader.data(take === c.data.length ? c : { ...c, data: c.data.subarray(0, take) });
+          if (shown >= maxBytes) {
+            truncated = true;
+            abort.abort();
+          }
+          return;
+        }
         let data = c.data;
         if (shown + data.length > maxBytes) {
           data = data.subarray(0, maxBytes - shown);
@@ -92,6 +133,7 @@ export async function sendFlowStream(
       },
       gap: (dir, bytes) => {
         if (truncated) return;
+        reader?.gap(dir);
         flush();
         chunks.push({ kind: 'gap', side: SIDE[dir], frame: null, ts: null, bytes, data: '' });
       },
@@ -115,6 +157,7 @@ export async function sendFlowStream(
     serverBytes: totals[1]!,
     error: result.error?.message ?? null,
     chunks,
+    http2: reader === null ? null : { isHttp2: !reader.notHttp2, frames: reader.notHttp2 ? [] : frames },
   };
 }
 

@@ -93,6 +93,7 @@ export const flowStreamQuery: Schema = {
   properties: {
     layer: { type: 'string', enum: ['auto', 'tcp', 'tls'], default: 'auto', description: 'auto: decrypted TLS when the dashboard decrypts and has the keys, else the TCP payload' },
     maxBytes: { type: 'integer', minimum: 1, maximum: 16 * 1024 * 1024, default: 1024 * 1024, description: 'bytes of conversation at most (truncated beyond)' },
+    view: { type: 'string', enum: ['bytes', 'http2'], default: 'bytes', description: "bytes: what each side sent (chunks); http2: its HTTP/2 frames, header blocks decoded (http2)" },
   },
 };
 
@@ -117,6 +118,30 @@ export const flowStreamResponse = obj({
       bytes: { ...int, description: 'bytes in data, or bytes missing for a gap' },
       data: { ...str, description: 'base64' },
     }),
+  },
+  http2: {
+    type: ['object', 'null'],
+    description: 'with view=http2: the HTTP/2 frames (isHttp2 false when the client did not start with the connection preface)',
+    additionalProperties: false,
+    required: ['isHttp2', 'frames'],
+    properties: {
+      isHttp2: bool,
+      frames: {
+        type: 'array',
+        items: obj({
+          side: { type: 'string', enum: ['client', 'server'] },
+          frame: int,
+          ts: num,
+          type: { ...str, description: "DATA, HEADERS, … ; 'preface'; or 'error' when decoding a side stopped" },
+          stream: int,
+          flags: strList,
+          headers: { type: ['array', 'null'], items: { type: 'array', items: str, minItems: 2, maxItems: 2 } },
+          data: { ...nstr, description: 'DATA payload, base64, at most 4 KiB' },
+          dataBytes: int,
+          info: str,
+        }),
+      },
+    },
   },
 });
 

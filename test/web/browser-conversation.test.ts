@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server';
-import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
+import { loadKeyLogFiles } from '../../dissectors/tls/decrypt/key-log';
 import { buildPcap, tcpConversation } from '../pipeline/pcap-builder';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -37,10 +37,11 @@ describe.skipIf(!existsSync(CHROMIUM))('conversation card in Chromium', () => {
 
   beforeAll(async () => {
     copyFileSync(join(ROOT, 'captures/samples/kubelet-logs-tls13.dsb.pcapng'), join(dir, 'k.pcapng'));
+    copyFileSync(join(ROOT, 'captures/samples/node-to-apiserver.pcap'), join(dir, 'n.pcap'));
     writeFileSync(join(dir, 'h.pcap'), buildPcap(tcpConversation('10.9.0.1', 41000, '10.9.0.2', 8080, HOSTILE_REQUEST, 'HTTP/1.1 204 No Content\r\n\r\n')));
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', 'k.pcapng', 'h.pcap', '--db', db, '--quiet'], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', 'k.pcapng', 'h.pcap', 'n.pcap', '--db', db, '--quiet'], { cwd: dir, encoding: 'utf8' });
     expect(r.status).toBe(0);
-    srv = await startServer({ dbFile: db, port: 0, decryption: new KeyLog() });
+    srv = await startServer({ dbFile: db, port: 0, decryption: loadKeyLogFiles([join(ROOT, 'captures/keylogs/node-to-apiserver.keys')]) });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -75,6 +76,22 @@ describe.skipIf(!existsSync(CHROMIUM))('conversation card in Chromium', () => {
     await expect(turns.nth(0).locator('.turn-text').evaluate((e) => getComputedStyle(e).color)).resolves.toBe('rgb(145, 32, 24)');
     await expect(turns.nth(1).locator('.turn-text').evaluate((e) => getComputedStyle(e).color)).resolves.toBe('rgb(24, 73, 169)');
     await page.screenshot({ path: 'test-artifacts/web-conversation.png', fullPage: true });
+  });
+
+  it("shows an HTTP/2 connection's frames with their header blocks decoded", async () => {
+    await page.goto(`${srv.url}#/flow/${idOf(`c.file = 'n.pcap' AND f.server_port = 6443`)}`);
+    await page.waitForSelector('body[data-ready="flow"]');
+    await page.locator('button.follow-http2-button').click();
+    await page.waitForSelector('.conversation [data-frame-type="HEADERS"]');
+    const get = page.locator('.conversation .turn-client[data-frame-type="HEADERS"]').first();
+    await expect(get.locator('.turn-head').textContent()).resolves.toMatch(/^client → server · frame \d+ · .* · HEADERS stream 1 \(END_STREAM\)$/);
+    await expect(get.locator('.h2-headers').textContent()).resolves.toMatch(/^:method: GET\n:path: \/api\/v1\/nodes\/worker-\d\?timeout=10s\n/);
+    await expect(page.locator('.conversation .turn-server[data-frame-type="DATA"] .turn-text').first().textContent()).resolves.toMatch(/^\{"kind":"Node"/);
+    // The other view is a click away; the one shown is disabled.
+    await expect(page.locator('button.follow-http2-button').isDisabled()).resolves.toBe(true);
+    await page.locator('button.follow-button').click();
+    await page.waitForSelector('.conversation .turn[data-side]:not([data-frame-type])');
+    await page.screenshot({ path: 'test-artifacts/web-conversation-http2.png', fullPage: true });
   });
 
   it('keeps bytes that look like markup as text', async () => {

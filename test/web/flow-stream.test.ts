@@ -38,8 +38,8 @@ interface Stream {
 const text = (s: Stream, side: string) => Buffer.concat(s.chunks.filter((c) => c.side === side && c.kind === 'data').map((c) => Buffer.from(c.data, 'base64'))).toString('latin1');
 
 beforeAll(() => {
-  for (const f of ['kubelet-logs-tls13.dsb.pcapng', 'kubelet-readonly-port.pcap', 'other-traffic.pcap']) copyFileSync(join(ROOT, 'captures/samples', f), join(dir, f));
-  expect(cli(['analyze', 'kubelet-logs-tls13.dsb.pcapng', 'kubelet-readonly-port.pcap', 'other-traffic.pcap', '--db', db, '--quiet']).code).toBe(0);
+  for (const f of ['kubelet-logs-tls13.dsb.pcapng', 'kubelet-readonly-port.pcap', 'other-traffic.pcap', 'node-to-apiserver.pcap']) copyFileSync(join(ROOT, 'captures/samples', f), join(dir, f));
+  expect(cli(['analyze', 'kubelet-logs-tls13.dsb.pcapng', 'kubelet-readonly-port.pcap', 'other-traffic.pcap', 'node-to-apiserver.pcap', '--db', db, '--quiet']).code).toBe(0);
 }, 60_000);
 
 describe('GET /api/flows/:id/stream', () => {
@@ -71,6 +71,37 @@ describe('GET /api/flows/:id/stream', () => {
     } finally {
       await plain.close();
       await decrypting.close();
+    }
+  });
+
+  it('?view=http2 gives the HTTP/2 frames with their header blocks decoded, as follow --format http2 prints them', async () => {
+    const h2 = flowId(`c.file = 'node-to-apiserver.pcap' AND f.server_port = 6443`);
+    const app = await buildApp({ dbFile: db, decryption: loadKeyLogFiles([join(ROOT, 'captures/keylogs/node-to-apiserver.keys')]) });
+    try {
+      const r = (await app.inject({ method: 'GET', url: `/api/flows/${h2.id}/stream?view=http2` })).json() as Stream & {
+        http2: { isHttp2: boolean; frames: { side: string; frame: number; type: string; stream: number; flags: string[]; headers: [string, string][] | null; data: string | null; dataBytes: number; info: string }[] };
+      };
+      expect(r).toMatchObject({ layer: 'tls', decrypted: true, chunks: [] });
+      expect(r.http2.isHttp2).toBe(true);
+      const f = r.http2.frames;
+      expect(f[0]).toMatchObject({ side: 'server', type: 'SETTINGS', stream: 0 });
+      expect(f.find((x) => x.type === 'preface')).toMatchObject({ side: 'client', info: 'connection preface' });
+      const get = f.find((x) => x.type === 'HEADERS' && x.side === 'client' && x.stream === 1)!;
+      expect(get.flags).toEqual(['END_STREAM']);
+      expect(get.headers!.slice(0, 2)).toEqual([[':method', 'GET'], [':path', expect.stringMatching(/^\/api\/v1\/nodes\/worker-\d\?timeout=10s$/)]]);
+      const body = f.find((x) => x.type === 'DATA' && x.side === 'server' && x.stream === 1)!;
+      expect(Buffer.from(body.data!, 'base64').toString()).toMatch(/^\{"kind":"Node"/);
+      expect(body.dataBytes).toBe(Buffer.from(body.data!, 'base64').length);
+      // The same frames, line for line, as the command line prints them.
+      const text = cli(['follow', h2.key, '--db', db, '--keylog', join(ROOT, 'captures/keylogs/node-to-apiserver.keys'), '--format', 'http2']).stdout;
+      expect(text.split('\n').filter((l) => l.startsWith('──── ')).length).toBe(f.length);
+      // Not HTTP/2: said, no frames.
+      const http1 = flowId(`c.file = 'kubelet-readonly-port.pcap'`);
+      const no = (await app.inject({ method: 'GET', url: `/api/flows/${http1.id}/stream?view=http2` })).json() as { http2: { isHttp2: boolean; frames: unknown[] } };
+      expect(no.http2).toEqual({ isHttp2: false, frames: [] });
+      expect((await app.inject({ method: 'GET', url: `/api/flows/${h2.id}/stream?view=frames` })).statusCode).toBe(400);
+    } finally {
+      await app.close();
     }
   });
 

@@ -134,7 +134,7 @@ export async function renderFlow(root, route) {
     d.tls ? tlsCard(d.tls) : null,
     d.http.length ? httpCard(d.http) : null,
     d.dns.length ? dnsCard(d.dns) : null,
-    f.transport === 'tcp' && f.packets.available ? conversationCard(f.id) : null,
+    f.transport === 'tcp' && f.packets.available ? conversationCard(f.id, f.app === 'http2' || (d.tls && d.tls.alpnSelected === 'h2')) : null,
     d.ssh ? card('SSH', kv([
       ['Client banner', h('span', { class: 'mono' }, d.ssh.clientBanner || '—')],
       ['Server banner', h('span', { class: 'mono' }, d.ssh.serverBanner || '—')],
@@ -173,21 +173,38 @@ function base64Bytes(b64) {
   return out;
 }
 
+function frameHead(x) {
+  const what = x.type === 'preface' || x.type === 'error' ? x.info
+    : `${x.type}${x.stream ? ` stream ${x.stream}` : ''}${x.data !== null ? `, ${fmtBytes(x.dataBytes)}` : ''}${x.info && x.data === null ? ` ${x.info}` : ''}${x.flags.length ? ` (${x.flags.join(', ')})` : ''}`;
+  return `${x.side === 'client' ? 'client → server' : 'server → client'} · frame ${fmtNum(x.frame)} · ${fmtTime(x.ts)} · ${what}`;
+}
+
+// HTTP/2 frames with their header blocks decoded, as Wireshark's Follow HTTP/2 Stream shows them.
+function http2View(c) {
+  if (!c.http2.isHttp2) return h('p', { class: 'note conversation-note' }, 'not HTTP/2: the client did not start with the connection preface');
+  return c.http2.frames.map((x) => h('div', { class: `turn turn-${x.side}${x.type === 'error' ? ' gap' : ''}`, 'data-side': x.side, 'data-frame-type': x.type },
+    h('div', { class: 'turn-head' }, frameHead(x)),
+    x.headers && x.headers.length ? h('pre', { class: 'turn-text h2-headers' }, x.headers.map(([n, v]) => `${n}: ${v}`).join('\n')) : null,
+    x.data ? h('pre', { class: 'turn-text' }, asciiOf(base64Bytes(x.data)) + (x.dataBytes > 4096 ? `\n[… ${fmtNum(x.dataBytes - 4096)} more bytes]` : '')) : null));
+}
+
 // The conversation (Follow Stream), read from the capture only when asked for: it may be large.
-function conversationCard(id) {
+function conversationCard(id, http2) {
   const body = h('div', { class: 'conversation' });
-  const load = async (button) => {
-    button.disabled = true;
+  const buttons = [];
+  const load = async (button, view) => {
+    for (const b of buttons) b.disabled = true;
     mount(body, h('p', { class: 'muted' }, 'reading the capture…'));
     try {
-      const c = await api(`flows/${encodeURIComponent(id)}/stream`);
+      const c = await api(`flows/${encodeURIComponent(id)}/stream`, view === 'http2' ? { view } : undefined);
+      for (const b of buttons) b.disabled = b === button;
       const what = c.layer === 'tls' ? `decrypted TLS application data${c.tlsVersion ? ` (TLS ${c.tlsVersion})` : ''}` : 'TCP payload';
       mount(body,
         h('p', { class: 'muted small conversation-summary' }, `${what}: ${fmtBytes(c.clientBytes)} from the client, ${fmtBytes(c.serverBytes)} from the server`,
           c.truncated ? ' — only the first part is shown (download the packets for all of it)' : ''),
         c.note ? h('p', { class: 'note conversation-note' }, c.note) : null,
         c.error ? h('p', { class: 'error' }, c.error) : null,
-        c.chunks.length ? c.chunks.map((x) => x.kind === 'gap'
+        view === 'http2' ? http2View(c) : c.chunks.length ? c.chunks.map((x) => x.kind === 'gap'
           ? h('div', { class: `turn gap turn-${x.side}` }, `[${fmtNum(x.bytes)} bytes from the ${x.side} missing]`)
           : h('div', { class: `turn turn-${x.side}`, 'data-side': x.side },
             h('div', { class: 'turn-head' }, `${x.side === 'client' ? 'client → server' : 'server → client'} · frame ${fmtNum(x.frame)} · ${fmtTime(x.ts)} · ${fmtBytes(x.bytes)}`),
@@ -195,9 +212,14 @@ function conversationCard(id) {
           : h('p', { class: 'muted' }, 'no payload in either direction'));
     } catch (e) {
       mount(body, h('p', { class: 'error', role: 'alert' }, `Could not read the conversation: ${e.message}`));
-      button.disabled = false;
+      for (const b of buttons) b.disabled = false;
     }
   };
-  const button = h('button', { class: 'btn follow-button', type: 'button', on: { click: () => load(button) } }, 'Show conversation');
-  return card('Conversation', h('p', { class: 'muted small' }, 'What each side sent, read again from the capture (Follow Stream).'), button, body);
+  const bytes = h('button', { class: 'btn follow-button', type: 'button', on: { click: () => load(bytes, 'bytes') } }, 'Show conversation');
+  buttons.push(bytes);
+  if (http2) {
+    const frames = h('button', { class: 'btn follow-http2-button', type: 'button', on: { click: () => load(frames, 'http2') } }, 'HTTP/2 frames');
+    buttons.push(frames);
+  }
+  return card('Conversation', h('p', { class: 'muted small' }, 'What each side sent, read again from the capture (Follow Stream).'), buttons, body);
 }

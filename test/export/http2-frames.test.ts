@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { Http2FrameReader, type Http2Event } from '../../src/export/http2-frames';
+import type { Direction } from '../../src/flow/direction';
+
+/** Hand-built frames (RFC 9113 §4.1) and HPACK literals without indexing (RFC 7541 §6.2.2). */
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+function frame(type: number, flags: number, stream: number, payload: Uint8Array | string): Buffer {
+  const p = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : Buffer.from(payload);
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(p.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(stream, 5);
+  return Buffer.concat([h, p]);
+}
+function literal(name: string, value: string): Buffer {
+  return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+}
+
+function read(chunks: [Direction, Buffer][], gaps: Direction[] = []) {
+  const events: Http2Event[] = [];
+  const r = new Http2FrameReader((e) => events.push({ ...e, data: e.data === null ? null : Buffer.from(e.data) }));
+  chunks.forEach(([dir, data], i) => {
+    r.data({ dir, data, ts: 1000 + i, frame: i + 1 });
+    if (gaps.includes(dir) && i === chunks.length - 1) r.gap(dir);
+  });
+  return { r, events };
+}
+
+describe('Http2FrameReader', () => {
+  it('reads frames split anywhere across chunks, with CONTINUATIONs, padding and priority removed', () => {
+    const block = Buffer.concat([literal(':method', 'GET'), literal(':path', '/api/v1/secrets')]);
+    const headers = Buffer.concat([
+      // HEADERS, PADDED | PRIORITY, stream 1: pad length 2, 5 priority bytes, the first field; then CONTINUATION with the second.
+      frame(1, 0x08 | 0x20, 1, Buffer.concat([Buffer.from([2]), Buffer.alloc(5), literal(':method', 'GET'), Buffer.alloc(2)])),
+      frame(9, 0x04, 1, literal(':path', '/api/v1/secrets')),
+    ]);
+    const data = frame(0, 0x08 | 0x01, 1, Buffer.concat([Buffer.from([3]), Buffer.from('{"a":1}'), Buffer.alloc(3)]));
+    const all = Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.from([0, 4, 0, 0, 0xff, 0xff])), headers, data]);
+    expect(block.length).toBeGreaterThan(0);
+    // Byte by byte: every boundary falls inside something.
+    const { r, events } = read([...all].map((b) => [0, Buffer.from([b])] as [Direction, Buffer]));
+    expect(events.map((e) => [e.type, e.stream, e.flags, e.headers, e.data?.toString(), e.info])).toEqual([
+      ['preface', 0, [], null, undefined, 'connection preface'],
+      ['SETTINGS', 0, [], null, undefined, 'INITIAL_WINDOW_SIZE=65535'],
+      ['HEADERS', 1, [], [[':method', 'GET'], [':path', '/api/v1/secrets']], undefined, ''],
+      ['DATA', 1, ['END_STREAM'], null, '{"a":1}', '7 bytes'],
+    ]);
+    expect(r.frames).toBe(4);
+    expect(r.leftover(0)).toEqual({ partial: 0, skipped: 0 });
+    // A header block is dated by the chunk it began in.
+    expect(events[2]!.frame).toBe(PREFACE.length + 15 + 1);
+  });
+
+  it('names control frames by their fields', () => {
+    const goaway = Buffer.concat([Buffer.from([0, 0, 0, 7, 0, 0, 0, 11]), Buffer.from('bye')]);
+    const { events } = read([[1, Buffer.concat([
+      frame(4, 0x01, 0, ''), frame(8, 0, 0, Buffer.from([0, 0, 0x10, 0])), frame(3, 0, 5, Buffer.from([0, 0, 0, 8])),
+      frame(6, 0x01, 0, Buffer.from('12345678')), frame(7, 0, 0, goaway), frame(0xfa, 0, 0, 'x'),
+    ])]]);
+    expect(events.map((e) => `${e.type} ${e.flags.join(',')} ${e.info}`)).toEqual([
+      'SETTINGS ACK ', 'WINDOW_UPDATE  connection +4096', 'RST_STREAM  CANCEL', 'PING ACK 3132333435363738',
+      'GOAWAY  last stream 7: ENHANCE_YOUR_CALM "bye"', 'type 0xfa  1 bytes (a type HTTP/2 ignores)',
+    ]);
+  });
+
+  it('stops a side at a gap, a header block that does not decode, or a frame interleaved with a header block', () => {
+    const afterGap = read([[0, Buffer.concat([PREFACE, frame(4, 0, 0, '')])], [0, frame(4, 0x01, 0, '')]], [0]);
+    expect(afterGap.events.at(-1)!.info).toBe('HTTP/2 decoding of this side stopped after a gap');
+    afterGap.r.data({ dir: 0, data: Buffer.alloc(10), ts: 0, frame: 9 });
+    expect(afterGap.r.leftover(0)).toEqual({ partial: 0, skipped: 10 });
+    // An indexed field beyond the tables: HPACK's COMPRESSION_ERROR.
+    const bad = read([[1, Buffer.concat([frame(1, 0x04, 1, Buffer.from([0xff, 0x70])), frame(4, 0, 0, '')])]]);
+    expect(bad.events.map((e) => e.type)).toEqual(['HEADERS', 'error']);
+    expect(bad.events[1]!.info).toMatch(/does not decode/);
+    expect(bad.r.leftover(1).skipped).toBe(9);
+    const interleaved = read([[1, Buffer.concat([frame(1, 0, 1, literal('a', 'b')), frame(0, 0, 1, 'x')])]]);
+    expect(interleaved.events.map((e) => e.info)).toEqual(['HTTP/2 decoding of this side stopped at a DATA frame inside the header block of stream 1']);
+  });
+
+  it('says the bytes are not HTTP/2 when the client does not start with the preface', () => {
+    const { r, events } = read([[0, Buffer.from('GET / HTTP/1.1\r\n\r\n')]]);
+    expect(r.notHttp2).toBe(true);
+    expect(events).toEqual([]);
+  });
+});

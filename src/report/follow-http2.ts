@@ -63,28 +63,39 @@ export class Http2FollowRenderer implements FollowRenderer {
   }
 
   private show(e: Http2Event): void {
-    const what = e.type === 'preface' || e.type === 'error'
-      ? e.info
-      : [
-          `${e.type}${e.stream !== 0 ? ` stream ${e.stream}` : ''}`,
-          e.data !== null ? `, ${e.data.length} bytes` : '',
-          e.info && e.data === null ? ` ${terminalSafe(e.info, 300)}` : '',
-          e.flags.length ? ` (${e.flags.join(', ')})` : '',
-        ].join('');
+    const { head, body } = http2EventText(e);
     const arrow = e.dir === 0 ? 'client → server' : 'server → client';
-    this.write(this.paint(e.dir, `──── ${arrow}  frame ${e.frame}  ${iso(e.ts)}  ${what}`) + '\n');
-    // Header names and values come from the wire: every control character is replaced.
-    if (e.headers !== null) for (const [n, v] of e.headers) this.write(`${terminalSafe(`${n}: ${v}`, 8192)}\n`);
-    if (e.data !== null && e.data.length > 0) {
-      const shown = Math.min(e.data.length, MAX_DATA_SHOWN);
-      const text = asciiText(e.data.subarray(0, shown));
-      this.write(text.endsWith('\n') ? text : `${text}\n`);
-      if (e.data.length > shown) this.write(`[… ${e.data.length - shown} more bytes]\n`);
-    }
+    this.write(this.paint(e.dir, `──── ${arrow}  frame ${e.frame}  ${iso(e.ts)}  ${head}`) + '\n');
+    for (const l of body) this.write(`${l}\n`);
   }
 
   private paint(dir: Direction, s: string): string {
     if (!this.colour) return s;
     return `${dir === 0 ? '\x1b[31m' : '\x1b[34m'}${s}\x1b[0m`;
   }
+}
+
+/**
+ * An HTTP/2 frame in words: its head (type, stream, size, flags or fields) and its body lines (the
+ * header fields, or DATA as text, at most MAX_DATA_SHOWN bytes). Wire strings are made terminal-safe.
+ */
+export function http2EventText(e: Http2Event): { head: string; body: string[] } {
+  const head = e.type === 'preface' || e.type === 'error'
+    ? e.info
+    : [
+        `${e.type}${e.stream !== 0 ? ` stream ${e.stream}` : ''}`,
+        e.data !== null ? `, ${e.data.length} bytes` : '',
+        e.info && e.data === null ? ` ${terminalSafe(e.info, 300)}` : '',
+        e.flags.length ? ` (${e.flags.join(', ')})` : '',
+      ].join('');
+  const body: string[] = [];
+  // Header names and values come from the wire: every control character is replaced.
+  if (e.headers !== null) for (const [n, v] of e.headers) body.push(terminalSafe(`${n}: ${v}`, 8192));
+  if (e.data !== null && e.data.length > 0) {
+    const shown = Math.min(e.data.length, MAX_DATA_SHOWN);
+    const text = asciiText(e.data.subarray(0, shown));
+    body.push(...(text.endsWith('\n') ? text.slice(0, -1) : text).split('\n'));
+    if (e.data.length > shown) body.push(`[… ${e.data.length - shown} more bytes]`);
+  }
+  return { head, body };
 }

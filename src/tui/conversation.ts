@@ -7,6 +7,8 @@ import type { Direction } from '../flow/direction';
 import { followFlow } from '../export/follow-stream';
 import type { FlowSelector } from '../export/flow-packets';
 import { asciiText } from '../report/follow-text';
+import { http2EventText } from '../report/follow-http2';
+import { Http2FrameReader } from '../export/http2-frames';
 import { formatBytes } from '../report/text-report';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 
@@ -26,7 +28,17 @@ export interface Conversation {
   lines: ConversationLine[];
 }
 
+/**
+ * An HTTP/2 connection (one whose client starts with the preface) is shown frame by frame with its
+ * header blocks decoded, as `follow --format http2` prints it; anything else as text.
+ */
 export async function readConversation(file: string, flow: FlowSelector, keyLog = new KeyLog()): Promise<Conversation> {
+  const h2lines: ConversationLine[] = [];
+  const h2 = new Http2FrameReader((e) => {
+    const { head, body } = http2EventText(e);
+    h2lines.push({ text: `${e.dir === 0 ? '▶ client → server' : '◀ server → client'}  frame ${e.frame}  ${head}`, side: e.dir, header: true });
+    for (const l of body) h2lines.push({ text: expandTabs(l), side: e.dir, header: false });
+  });
   const lines: ConversationLine[] = [];
   const totals = [0, 0];
   let shown = 0;
@@ -50,6 +62,7 @@ export async function readConversation(file: string, flow: FlowSelector, keyLog 
         if (abort.signal.aborted) return;
         const data = shown + c.data.length > MAX_CONVERSATION_BYTES ? c.data.subarray(0, MAX_CONVERSATION_BYTES - shown) : c.data;
         shown += data.length;
+        if (!h2.notHttp2) h2.data(data === c.data ? c : { ...c, data });
         if (c.dir !== side) {
           endTurn();
           side = c.dir;
@@ -60,6 +73,8 @@ export async function readConversation(file: string, flow: FlowSelector, keyLog 
       },
       gap: (dir, bytes) => {
         if (abort.signal.aborted) return;
+        h2.gap(dir);
+        h2lines.push({ text: `[${bytes} bytes from the ${dir === 0 ? 'client' : 'server'} missing]`, side: dir, header: true });
         endTurn();
         side = -1;
         lines.push({ text: `[${bytes} bytes from the ${dir === 0 ? 'client' : 'server'} missing]`, side: dir, header: true });
@@ -67,10 +82,12 @@ export async function readConversation(file: string, flow: FlowSelector, keyLog 
     },
   });
   endTurn();
+  const isHttp2 = !h2.notHttp2 && h2.frames > 0;
+  if (isHttp2) lines.splice(0, lines.length, ...h2lines);
   if (abort.signal.aborted) lines.push({ text: `… only the first ${formatBytes(MAX_CONVERSATION_BYTES)} are shown (planewatch follow prints all of it)`, side: null, header: false });
   if (result.note !== null) lines.push({ text: `note: ${result.note}`, side: null, header: false });
   if (result.error !== null) lines.push({ text: `${result.error.message} (what came before it is shown)`, side: null, header: false });
-  const what = result.layer === 'tls' ? 'decrypted TLS application data' : 'TCP payload';
+  const what = `${isHttp2 ? `HTTP/2 (${h2.frames} frames) in the ` : ''}${result.layer === 'tls' ? 'decrypted TLS application data' : 'TCP payload'}`;
   const cut = abort.signal.aborted ? ' (so far)' : '';
   return { summary: `${what}: ${formatBytes(totals[0]!)} from the client, ${formatBytes(totals[1]!)} from the server${cut}`, lines };
 }

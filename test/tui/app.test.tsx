@@ -290,6 +290,32 @@ describe("a flow's packets from the TUI", () => {
     }
   });
 
+  it("an HTTP/2 connection's conversation is shown frame by frame, header blocks decoded", async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = join(__dirname, '../..');
+    const dir = mkdtempSync(join(tmpdir(), 'planewatch-tui-h2-'));
+    try {
+      const db = join(dir, 'n.db');
+      expect(spawnSync(process.execPath, [join(root, 'bin/planewatch.js'), 'analyze', join(root, 'captures/samples/node-to-apiserver.pcap'), '--db', db, '--quiet']).status).toBe(0);
+      source = new DbDataSource(db, dir, [join(root, 'captures/keylogs/node-to-apiserver.keys')]);
+      const c = await source.conversation(1);
+      if (typeof c === 'string') throw new Error(c);
+      expect(c.summary).toMatch(/^HTTP\/2 \(\d+ frames\) in the decrypted TLS application data: /);
+      const texts = c.lines.map((l) => l.text);
+      const get = texts.findIndex((t) => /^▶ client → server {2}frame \d+ {2}HEADERS stream 1 \(END_STREAM\)$/.test(t));
+      expect(get).toBeGreaterThan(0);
+      expect(texts.slice(get + 1, get + 3)).toEqual([':method: GET', expect.stringMatching(/^:path: \/api\/v1\/nodes\/worker-\d\?timeout=10s$/)]);
+      expect(c.lines[get]).toMatchObject({ side: 0, header: true });
+      expect(c.lines[get + 1]).toMatchObject({ side: 0, header: false });
+      expect(texts).toContainEqual(expect.stringMatching(/^◀ server → client {2}frame \d+ {2}DATA stream 1, \d+ bytes \(END_STREAM\)$/));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("c in a flow's or a finding's details shows the flow's conversation; or says why it cannot", async () => {
     const { spawnSync } = await import('node:child_process');
     const { copyFileSync, mkdtempSync, rmSync } = await import('node:fs');

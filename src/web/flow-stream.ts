@@ -8,7 +8,7 @@ import type { FastifyReply } from 'fastify';
 import { flowPacketsProblem, locateCapture } from '../export/capture-location';
 import { STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
 import { followFlow, type FollowLayer } from '../export/follow-stream';
-import { Http2FrameReader } from '../export/http2-frames';
+import { Http2FrameReader, type Http2Event } from '../export/http2-frames';
 import type { Direction } from '../flow/direction';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { StatementCache } from './statements';
@@ -27,19 +27,13 @@ export interface StreamQuery {
 /** DATA bytes of one HTTP/2 frame sent to the dashboard; the rest is counted. */
 export const MAX_FRAME_DATA = 4096;
 
-interface Http2FrameItem {
+/** An HTTP/2 frame as the API sends it: the reader's event with its side named and DATA in base64. */
+type Http2FrameItem = Omit<Http2Event, 'dir' | 'data'> & {
   side: 'client' | 'server';
-  frame: number;
-  ts: number;
-  type: string;
-  stream: number;
-  flags: string[];
-  headers: [string, string][] | null;
   /** DATA payload (base64, at most MAX_FRAME_DATA bytes) and its full length. */
   data: string | null;
   dataBytes: number;
-  info: string;
-}
+};
 
 interface StreamChunk {
   kind: 'data' | 'gap';

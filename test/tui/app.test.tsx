@@ -32,6 +32,23 @@ async function mount(color = false, onQuit?: () => void) {
  * Sends keys, then waits for the frame they change (up to 2 s: a loaded machine renders late), or
  * until `done` holds for keys that change no frame.
  */
+/** A sample capture analysed into a database in a directory of its own (removed with `done`). */
+async function analysedSample(sample: string, copyAs: string | null = null) {
+  const { spawnSync } = await import('node:child_process');
+  const { copyFileSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const root = join(__dirname, '../..');
+  const dir = mkdtempSync(join(tmpdir(), 'planewatch-tui-sample-'));
+  const file = copyAs === null ? join(root, 'captures/samples', sample) : join(dir, copyAs);
+  if (copyAs !== null) copyFileSync(join(root, 'captures/samples', sample), file);
+  const db = join(dir, 'sample.db');
+  // A copy is named as it is in its directory, the working directory: stored under that name.
+  const r = spawnSync(process.execPath, [join(root, 'bin/planewatch.js'), 'analyze', copyAs ?? file, '--db', db, '--quiet'], { cwd: dir });
+  expect(r.status).toBe(0);
+  return { root, dir, db, file, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 async function press(keys: string, done?: () => boolean) {
   const before = app!.lastFrame();
   const settled = done ?? (() => app!.lastFrame() !== before);
@@ -246,18 +263,11 @@ describe('the TUI data source', () => {
 
 describe("a flow's packets from the TUI", () => {
   it("w in a flow's or a finding's details writes the flow's packets, read again from the capture, and says where; or why it cannot", async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { copyFileSync, mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
+    const { rmSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { readCapture } = await import('../../src/ingest/read-capture');
-    const root = join(__dirname, '../..');
-    const dir = mkdtempSync(join(tmpdir(), 'planewatch-tui-packets-'));
+    const { dir, db, done } = await analysedSample('kubelet-logs-exec-self-signed.pcap', 'kubelet.pcap');
     try {
-      copyFileSync(join(root, 'captures/samples/kubelet-logs-exec-self-signed.pcap'), join(dir, 'kubelet.pcap'));
-      const db = join(dir, 'kubelet.db');
-      const r = spawnSync(process.execPath, [join(root, 'bin/planewatch.js'), 'analyze', 'kubelet.pcap', '--db', db, '--quiet'], { cwd: dir });
-      expect(r.status).toBe(0);
       source = new DbDataSource(db, dir);
       app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
       await tick();
@@ -286,20 +296,14 @@ describe("a flow's packets from the TUI", () => {
       await press('w', () => /cannot be read again/.test(app!.lastFrame()!));
       expect(app.lastFrame()).toMatch(/the capture kubelet\.pcap is not there/);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      done();
     }
   });
 
   it("an HTTP/2 connection's conversation is shown frame by frame, header blocks decoded", async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const root = join(__dirname, '../..');
-    const dir = mkdtempSync(join(tmpdir(), 'planewatch-tui-h2-'));
+    const { root, dir, db, done } = await analysedSample('node-to-apiserver.pcap');
     try {
-      const db = join(dir, 'n.db');
-      expect(spawnSync(process.execPath, [join(root, 'bin/planewatch.js'), 'analyze', join(root, 'captures/samples/node-to-apiserver.pcap'), '--db', db, '--quiet']).status).toBe(0);
       source = new DbDataSource(db, dir, [join(root, 'captures/keylogs/node-to-apiserver.keys')]);
       const c = await source.conversation(1);
       if (typeof c === 'string') throw new Error(c);
@@ -312,22 +316,15 @@ describe("a flow's packets from the TUI", () => {
       expect(c.lines[get + 1]).toMatchObject({ side: 0, header: false });
       expect(texts).toContainEqual(expect.stringMatching(/^◀ server → client {2}frame \d+ {2}DATA stream 1, \d+ bytes \(END_STREAM\)$/));
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      done();
     }
   });
 
   it("c in a flow's or a finding's details shows the flow's conversation; or says why it cannot", async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { copyFileSync, mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
+    const { rmSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const root = join(__dirname, '../..');
-    const dir = mkdtempSync(join(tmpdir(), 'planewatch-tui-conv-'));
+    const { root, dir, db, done } = await analysedSample('kubelet-logs-exec-self-signed.pcap', 'kubelet.pcap');
     try {
-      copyFileSync(join(root, 'captures/samples/kubelet-logs-exec-self-signed.pcap'), join(dir, 'kubelet.pcap'));
-      const db = join(dir, 'kubelet.db');
-      const r = spawnSync(process.execPath, [join(root, 'bin/planewatch.js'), 'analyze', 'kubelet.pcap', '--db', db, '--quiet'], { cwd: dir });
-      expect(r.status).toBe(0);
       // Without its key log the TLS connection shows its records, and says why.
       source = new DbDataSource(db, dir);
       app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
@@ -364,7 +361,7 @@ describe("a flow's packets from the TUI", () => {
       await press('c', () => /cannot be read again/.test(app!.lastFrame()!));
       expect(app.lastFrame()).toMatch(/the capture kubelet\.pcap is not there/);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      done();
     }
   });
 });

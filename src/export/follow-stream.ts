@@ -13,10 +13,22 @@ import type { AppEvidence, AppSession, FlowMeta, FlowRecord } from '../model/flo
 import { Engine } from '../pipeline/engine';
 import { createAppSession } from '../../dissectors/app-session';
 import type { KeyLog } from '../../dissectors/tls/decrypt/key-log';
-import { copyFrames, findFlowFrames, type FlowSelector } from './flow-packets';
+import { copyFrames, findFlowFrames, type FlowFrames, type FlowSelector } from './flow-packets';
+import { AnomalyCounter } from '../anomalies';
+import { parseIp } from '../decode/address';
+import { DecodeStatus, DecodedPacket } from '../decode/packet';
+import { PacketDecoder } from '../decode/packet-decoder';
+import { MutableStamp } from '../flow/packet-stamp';
 
-/** What is shown: the TCP payload as sent, or the application data inside TLS. */
-export type FollowLayer = 'tcp' | 'tls';
+const PROTO_UDP = 17;
+
+/** What is shown: the TCP payload as sent, the application data inside TLS, or a UDP flow's datagrams. */
+export type FollowLayer = 'tcp' | 'tls' | 'udp';
+
+/** How a layer is named to a reader. */
+export function layerName(layer: FollowLayer): string {
+  return layer === 'tls' ? 'decrypted TLS application data' : layer === 'udp' ? 'UDP payload' : 'TCP payload';
+}
 
 /** Bytes one side sent, in order (a copy the receiver may keep). */
 export interface FollowChunk {
@@ -24,6 +36,8 @@ export interface FollowChunk {
   data: Uint8Array;
   ts: number;
   frame: number;
+  /** A UDP datagram: a message of its own, never merged with the next from the same side. */
+  datagram?: boolean;
 }
 
 export interface FollowSink {
@@ -169,10 +183,15 @@ class FollowSession implements AppSession {
   }
 }
 
-/** Follows `flow` in `file` (the capture it was stored from). */
+/**
+ * Follows `flow` in `file` (the capture it was stored from): a TCP connection's reassembled bytes
+ * (decrypted when TLS and its keys are known), or a UDP flow's datagrams, each a chunk of its own
+ * (Wireshark's Follow UDP Stream; `layer` is then ignored).
+ */
 export async function followFlow(file: string, flow: FlowSelector, opts: FollowOptions): Promise<FollowResult> {
-  const out = new LayerSwitch(opts.layer, opts.sink, opts.holdBytes ?? DEFAULT_HOLD_BYTES);
   const found = await findFlowFrames(file, [flow]);
+  if (flow.transport === 'udp') return followDatagrams(file, flow, found, opts);
+  const out = new LayerSwitch(opts.layer, opts.sink, opts.holdBytes ?? DEFAULT_HOLD_BYTES);
   let evidence: AppEvidence | null = null;
   let sessions = 0;
   const engine = new Engine({
@@ -204,7 +223,6 @@ export async function followFlow(file: string, flow: FlowSelector, opts: FollowO
     }
     out.choose('tcp');
   }
-  if (flow.transport !== 'tcp') out.note = 'a UDP flow: its datagrams are not followed (extract its packets instead)';
   return {
     layer: out.layer ?? 'tcp',
     evidence,
@@ -213,6 +231,39 @@ export async function followFlow(file: string, flow: FlowSelector, opts: FollowO
     error: found.error ?? copyError,
     note: out.note,
   };
+}
+
+/** A UDP flow's datagrams, decoded as the analysis decoded them (IP fragments reassembled). */
+async function followDatagrams(file: string, flow: FlowSelector, found: FlowFrames, opts: FollowOptions): Promise<FollowResult> {
+  const decoder = new PacketDecoder(new AnomalyCounter());
+  const pkt = new DecodedPacket();
+  const stamp = new MutableStamp();
+  const client = parseIp(flow.clientIp);
+  const copyError = await copyFrames(file, found.frames, {
+    write: (f) => {
+      const st = decoder.decodeBytes(f.buf, f.start, f.end, f.linkType, stamp.set(f.ts, f.number), pkt, f.origLen);
+      if (st !== DecodeStatus.OK || pkt.protocol !== PROTO_UDP || client === null || pkt.payloadLength === 0) return;
+      const fromClient = pkt.srcPort === flow.clientPort && sameBytes(pkt.src, client);
+      const toClient = pkt.dstPort === flow.clientPort && sameBytes(pkt.dst, client);
+      if (!fromClient && !toClient) return;
+      const data = pkt.data.slice(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength);
+      opts.sink.data({ dir: fromClient ? 0 : 1, data, ts: f.ts, frame: f.number, datagram: true });
+    },
+  }, { signal: opts.signal });
+  return {
+    layer: 'udp',
+    evidence: null,
+    frames: found.frames.length,
+    packets: found.perFlow[0] ?? 0,
+    error: found.error ?? copyError,
+    note: null,
+  };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length < b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The engine's connection is the stored one (either may name the client first). */

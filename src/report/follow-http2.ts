@@ -6,7 +6,7 @@
  * text instead.
  */
 import type { Direction } from '../flow/direction';
-import type { FollowChunk, FollowResult } from '../export/follow-stream';
+import { layerName, type FollowChunk, type FollowResult } from '../export/follow-stream';
 import { Http2FrameReader, type Http2Event } from '../export/http2-frames';
 import { asciiText, iso, type FollowHeader, type FollowRenderer, type Write } from './follow-text';
 import { terminalSafe } from './terminal-text';
@@ -57,8 +57,7 @@ export class Http2FollowRenderer implements FollowRenderer {
       if (skipped > 0) this.write(`[${skipped} bytes from the ${SIDE[dir]} not decoded]\n`);
       if (partial > 0) this.write(`[${partial} bytes from the ${SIDE[dir]} end in the middle of a frame]\n`);
     }
-    const what = r.layer === 'tls' ? 'decrypted TLS application data' : 'TCP payload';
-    this.write(`==== HTTP/2 in the ${what}: ${this.reader.frames} frames; ${this.totals[0]} bytes from the client, ${this.totals[1]} from the server\n`);
+    this.write(`==== HTTP/2 in the ${layerName(r.layer)}: ${this.reader.frames} frames; ${this.totals[0]} bytes from the client, ${this.totals[1]} from the server\n`);
     if (r.note !== null) this.write(`note: ${r.note}\n`);
   }
 

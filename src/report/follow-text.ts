@@ -5,7 +5,7 @@
  * and the time; a block is flushed early past BLOCK_BYTES so memory stays flat on any connection.
  */
 import type { Direction } from '../flow/direction';
-import type { FollowChunk, FollowResult, FollowSink } from '../export/follow-stream';
+import { layerName, type FollowChunk, type FollowResult, type FollowSink } from '../export/follow-stream';
 import { terminalSafe } from './terminal-text';
 
 export type FollowFormat = 'ascii' | 'hex' | 'raw' | 'json';
@@ -94,7 +94,7 @@ abstract class BlockRenderer implements FollowRenderer {
   }
 
   data(c: FollowChunk): void {
-    if (c.dir !== this.dir || this.size >= BLOCK_BYTES) this.flush();
+    if (c.dir !== this.dir || this.size >= BLOCK_BYTES || c.datagram === true) this.flush();
     if (this.size === 0) {
       this.dir = c.dir;
       this.frame = c.frame;
@@ -112,7 +112,7 @@ abstract class BlockRenderer implements FollowRenderer {
   end(r: FollowResult): void {
     this.flush();
     const total = `${this.offsets[0]} bytes from the client, ${this.offsets[1]} from the server`;
-    this.write(`==== ${r.layer === 'tls' ? 'decrypted TLS application data' : 'TCP payload'}: ${total}\n`);
+    this.write(`==== ${layerName(r.layer)}: ${total}\n`);
     if (r.note !== null) this.write(`note: ${r.note}\n`);
   }
 

@@ -4,7 +4,7 @@
  * Bounded: past MAX_CONVERSATION_BYTES the reading stops and the last line says so.
  */
 import type { Direction } from '../flow/direction';
-import { followFlow } from '../export/follow-stream';
+import { followFlow, layerName } from '../export/follow-stream';
 import type { FlowSelector } from '../export/flow-packets';
 import { asciiText } from '../report/follow-text';
 import { http2EventText } from '../report/follow-http2';
@@ -63,7 +63,7 @@ export async function readConversation(file: string, flow: FlowSelector, keyLog 
         const data = shown + c.data.length > MAX_CONVERSATION_BYTES ? c.data.subarray(0, MAX_CONVERSATION_BYTES - shown) : c.data;
         shown += data.length;
         if (!h2.notHttp2) h2.data(data === c.data ? c : { ...c, data });
-        if (c.dir !== side) {
+        if (c.dir !== side || c.datagram === true) {
           endTurn();
           side = c.dir;
           lines.push({ text: `${c.dir === 0 ? '▶ client → server' : '◀ server → client'}  frame ${c.frame}`, side: c.dir, header: true });
@@ -87,7 +87,7 @@ export async function readConversation(file: string, flow: FlowSelector, keyLog 
   if (abort.signal.aborted) lines.push({ text: `… only the first ${formatBytes(MAX_CONVERSATION_BYTES)} are shown (planewatch follow prints all of it)`, side: null, header: false });
   if (result.note !== null) lines.push({ text: `note: ${result.note}`, side: null, header: false });
   if (result.error !== null) lines.push({ text: `${result.error.message} (what came before it is shown)`, side: null, header: false });
-  const what = `${isHttp2 ? `HTTP/2 (${h2.frames} frames) in the ` : ''}${result.layer === 'tls' ? 'decrypted TLS application data' : 'TCP payload'}`;
+  const what = `${isHttp2 ? `HTTP/2 (${h2.frames} frames) in the ` : ''}${layerName(result.layer)}`;
   const cut = abort.signal.aborted ? ' (so far)' : '';
   return { summary: `${what}: ${formatBytes(totals[0]!)} from the client, ${formatBytes(totals[1]!)} from the server${cut}`, lines };
 }

@@ -332,7 +332,6 @@ export class DbDataSource implements TuiDataSource {
     if (db === null) return 'no database yet';
     const row = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`).get(id) as StoredFlowSelector | undefined;
     if (row === undefined) return 'flow not found';
-    if (row.transport !== 'tcp') return `a ${row.transport} flow has no conversation to follow: w writes its packets`;
     const where = locateCapture(row.captureFile, this.file);
     const problem = flowPacketsProblem(where, row.firstFrame);
     if (problem !== null || !('file' in where)) return `${problem}: its conversation cannot be read again`;

@@ -58,9 +58,6 @@ export async function sendFlowStream(
 ): Promise<unknown> {
   const row = stmts.one<StoredFlowSelector>(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`, [id]);
   if (row === undefined) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'flow not found' });
-  if (row.transport !== 'tcp') {
-    return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `a ${row.transport} flow has no conversation to follow: download its packets instead` });
-  }
   const where = locateCapture(row.captureFile, dbFile);
   const problem = flowPacketsProblem(where, row.firstFrame);
   if (problem !== null || !('file' in where)) {
@@ -120,7 +117,7 @@ export async function sendFlowStream(
           abort.abort();
         }
         shown += data.length;
-        if (pending.size > 0 && pending.side !== c.dir) flush();
+        if (pending.size > 0 && (pending.side !== c.dir || c.datagram === true)) flush();
         if (pending.size === 0) Object.assign(pending, { side: c.dir, frame: c.frame, ts: c.ts });
         pending.parts.push(data);
         pending.size += data.length;

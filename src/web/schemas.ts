@@ -98,7 +98,7 @@ export const flowStreamQuery: Schema = {
 };
 
 export const flowStreamResponse = obj({
-  layer: { type: 'string', enum: ['tcp', 'tls'] },
+  layer: { type: 'string', enum: ['tcp', 'tls', 'udp'] },
   app: str,
   tlsVersion: nstr,
   decrypted: bool,

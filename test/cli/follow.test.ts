@@ -182,6 +182,20 @@ describe('planewatch follow', () => {
     expect(other.text).toMatch(/──── client → server {2}frame 4 .*\nhello \n/);
   });
 
+  it("follows a UDP flow datagram by datagram (Follow UDP Stream), each under a line of its own", () => {
+    const d = new Database(db, { readonly: true });
+    const dns = d.prepare(`SELECT flow_key AS k, packets_client AS c, packets_server AS s FROM flows WHERE transport = 'udp' AND app = 'dns' AND packets_client > 0 AND packets_server > 0 LIMIT 1`).get() as { k: string; c: number; s: number };
+    d.close();
+    const r = cli(['follow', dns.k, '--db', db, '--format', 'hex']);
+    expect(r.code).toBe(0);
+    expect(r.text.match(/^──── client → server /gm)).toHaveLength(dns.c);
+    expect(r.text.match(/^──── server → client /gm)).toHaveLength(dns.s);
+    expect(r.text).toMatch(/\n==== UDP payload: \d+ bytes from the client, \d+ from the server\n$/);
+    const j = JSON.parse(cli(['follow', dns.k, '--db', db, '--json']).text) as { layer: string; chunks: unknown[] };
+    expect(j.layer).toBe('udp');
+    expect(j.chunks).toHaveLength(dns.c + dns.s);
+  });
+
   it('refuses what it cannot do with a usage error', () => {
     const udp = (() => {
       const d = new Database(db, { readonly: true });
@@ -193,7 +207,6 @@ describe('planewatch follow', () => {
     })();
     const cases: [string[], RegExp][] = [
       [['follow', 'c99f99', '--db', db], /no flow c99f99 in the database/],
-      [['follow', udp, '--db', db], /is udp, not a TCP connection: `planewatch extract/],
       [['follow', udp, '--db', db, '--format', 'raw'], /give --side client or --side server/],
       [['follow', udp, '--db', db, '--format', 'pdf'], /unknown format pdf/],
       [['follow', udp, '--db', db, '--side', 'both'], /--side is client or server/],

@@ -40,7 +40,7 @@ interface Followed {
   bytes: [Buffer, Buffer];
 }
 
-const FILTER = /^Filter: \(\(ipv?6?\.src eq (\S+) and tcp\.srcport eq (\d+)\) and \(ipv?6?\.dst eq (\S+) and tcp\.dstport eq (\d+)\)\)/;
+const FILTER = /^Filter: \(\(ipv?6?\.src eq (\S+) and (?:tcp|udp)\.srcport eq (\d+)\) and \(ipv?6?\.dst eq (\S+) and (?:tcp|udp)\.dstport eq (\d+)\)\)/;
 
 /** Parses tshark's raw Follow blocks (several -z options print them in an order of tshark's own). */
 function parseFollow(out: string): Followed[] {
@@ -74,7 +74,7 @@ function sides(b: Followed, f: FlowRecord): [Buffer, Buffer] | null {
 const pairOf = (f: FlowRecord) => `${endpoint(f.client.ip, f.client.port)},${endpoint(f.server.ip, f.server.port)}`;
 
 /** tshark's Follow of each flow, by `pairOf`. */
-async function tsharkFollow(file: string, keyFile: string | null, flows: FlowRecord[], proto: 'tcp' | 'tls'): Promise<Map<string, Followed>> {
+async function tsharkFollow(file: string, keyFile: string | null, flows: FlowRecord[], proto: 'tcp' | 'tls' | 'udp'): Promise<Map<string, Followed>> {
   const z = flows.flatMap((f) => ['-z', `follow,${proto},raw,${pairOf(f)}`]);
   const opts = keyFile === null ? [] : ['-o', `tls.keylog_file:${keyFile}`];
   const { stdout } = await execFileAsync('tshark', ['-r', file, ...opts, '-q', ...z], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
@@ -94,11 +94,12 @@ async function ours(file: string, keyFile: string | null, f: FlowRecord): Promis
 }
 
 describe.skipIf(!hasTshark)('follow agrees with tshark on every sample connection', () => {
-  const layers = { tcp: 0, tls: 0 };
+  const layers = { tcp: 0, tls: 0, udp: 0 };
   afterAll(() => {
     // Both views were compared: decrypted TLS and plain TCP payloads (encrypted records included).
     expect(layers.tls).toBeGreaterThan(20);
     expect(layers.tcp).toBeGreaterThan(20);
+    expect(layers.udp).toBeGreaterThan(0);
   });
   // Samples with a key log file are followed with it and without it (their TLS then stays encrypted).
   const cases = sampleFiles.flatMap((f) => [
@@ -132,6 +133,18 @@ describe.skipIf(!hasTshark)('follow agrees with tshark on every sample connectio
       expect(mine.bytes[1].toString('hex'), `${label} server`).toBe(want![1].toString('hex'));
       // The bytes were there to compare: a connection both followed as empty would prove nothing.
       expect(mine.bytes[0].length + mine.bytes[1].length, label).toBeGreaterThan(0);
+    }
+    // UDP flows (DNS): Follow UDP Stream, datagram payloads in order per side.
+    const udp = flows.filter((f) => f.transport === 'udp' && f.payloadBytes[0] + f.payloadBytes[1] > 0);
+    if (udp.length === 0) return;
+    const followedUdp = await tsharkFollow(file, null, udp, 'udp');
+    for (const f of udp) {
+      const mine = await ours(file, null, f);
+      const want = sides(followedUdp.get(pairOf(f))!, f);
+      expect(mine.layer).toBe('udp');
+      layers.udp++;
+      expect(mine.bytes[0].toString('hex'), `${sample} udp ${pairOf(f)} client`).toBe(want![0].toString('hex'));
+      expect(mine.bytes[1].toString('hex'), `${sample} udp ${pairOf(f)} server`).toBe(want![1].toString('hex'));
     }
   }, 60_000);
 });

@@ -58,7 +58,7 @@ function oneSide(side: Direction, r: FollowRenderer): FollowSink {
 export function registerFollowCommand(program: Command): void {
   program
     .command('follow')
-    .description("print what the two sides of a stored TCP connection sent each other, read back from its capture (Wireshark's Follow TCP/TLS Stream); TLS is shown decrypted when its keys are known")
+    .description("print what the two sides of a stored connection sent each other, read back from its capture (Wireshark's Follow TCP/TLS/UDP Stream); TLS is shown decrypted when its keys are known")
     .argument('<flow>', 'flow id as `planewatch flows` and `planewatch findings` print it (e.g. c1f8)')
     .option('--db <file>', DB_OPTION_HELP)
     .option('--format <format>', `ascii (non-printable bytes as dots), hex, raw (one side's bytes exactly, with --side), json, or http2 (frame by frame, header blocks decoded)`, 'ascii')
@@ -114,7 +114,6 @@ export function registerFollowCommand(program: Command): void {
         db.close();
       }
       if (row === undefined) fail(EXIT.USAGE, `no flow ${terminalSafe(key)} in the database (ids as \`planewatch flows\` prints them, e.g. c1f8)`);
-      if (row.transport !== 'tcp') fail(EXIT.USAGE, `flow ${terminalSafe(key)} is ${row.transport}, not a TCP connection: \`planewatch extract ${terminalSafe(key)}\` writes its packets`);
       const where = flowCaptureFile(row.captureFile, dbFile, opts.capture);
       if (!('file' in where)) fail(EXIT.ERROR, where.problem);
 

@@ -134,7 +134,7 @@ export async function renderFlow(root, route) {
     d.tls ? tlsCard(d.tls) : null,
     d.http.length ? httpCard(d.http) : null,
     d.dns.length ? dnsCard(d.dns) : null,
-    f.transport === 'tcp' && f.packets.available ? conversationCard(f.id, f.app === 'http2' || (d.tls && d.tls.alpnSelected === 'h2')) : null,
+    f.packets.available ? conversationCard(f.id, f.app === 'http2' || (d.tls && d.tls.alpnSelected === 'h2')) : null,
     d.ssh ? card('SSH', kv([
       ['Client banner', h('span', { class: 'mono' }, d.ssh.clientBanner || '—')],
       ['Server banner', h('span', { class: 'mono' }, d.ssh.serverBanner || '—')],

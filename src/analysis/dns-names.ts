@@ -91,8 +91,13 @@ function stripDot(name: string): string {
  * Each address's name from DNS. Of several, the one answered first is kept (ties: the smaller name),
  * so the result does not depend on the order flows are observed in.
  */
+/** What an address that answered cluster DNS names is called when no answer names it. */
+export const CLUSTER_DNS_NAME = 'cluster DNS';
+
 export class DnsNames {
   private readonly names = new Map<string, { name: string; ts: number }>();
+  /** Addresses that answered for the cluster's zone. */
+  private readonly resolvers = new Set<string>();
 
   /** Records a name; true when the address's name changed. */
   add(ip: string, name: string, ts: number): boolean {
@@ -111,8 +116,16 @@ export class DnsNames {
     return false;
   }
 
+  /** Records an address that answered for the cluster's DNS zone; true when it is new. */
+  addResolver(ip: string): boolean {
+    if (this.resolvers.has(ip) || this.resolvers.size >= MAX_DNS_NAMES) return false;
+    this.resolvers.add(ip);
+    return !this.names.has(ip);
+  }
+
+  /** The name an answer gave the address, else `cluster DNS` for one that answered for the cluster. */
   nameOf(ip: string): string | null {
-    return this.names.get(ip)?.name ?? null;
+    return this.names.get(ip)?.name ?? (this.resolvers.has(ip) ? CLUSTER_DNS_NAME : null);
   }
 
   get size(): number {

@@ -510,6 +510,9 @@ export class Topology {
         if (this.dnsNames.add(ip, name, ts)) this.endpoints.get(ip)?.touch();
         const cluster = clusterName(name);
         if (cluster === null) continue;
+        // Whoever answers for the cluster's zone is the cluster DNS (kube-dns's Service, a CoreDNS pod,
+        // NodeLocal DNSCache): named so where nothing better names it.
+        if (this.dnsNames.addResolver(f.server.ip)) this.endpoints.get(f.server.ip)?.touch();
         const e = this.endpoint(ip);
         e.claim(cluster.role, 0.6, `the cluster DNS answers ${name} with it ${where}`, cluster.name);
         if (cluster.kubernetesService && !e.kubernetesService) {

@@ -81,6 +81,19 @@ describe('names from the capture\'s DNS answers', () => {
     expect(t.endpoints.has('203.0.113.9')).toBe(false);
     expect(t.nameOf('203.0.113.9')).toBe('db.example.com');
     expect(t.nameOf('10.96.0.20')).toBe('kube-system/metrics-server');
+    // The server that answered for the cluster's zone is the cluster DNS.
+    expect(t.nameOf('10.96.0.10')).toBe('cluster DNS');
+  });
+
+  it("name the cluster DNS only by answers for the cluster's zone, and let a name an answer gives it win", () => {
+    const t = new Topology();
+    t.observe(flow('10.244.1.7:53000', '192.0.2.53:53', { transport: 'udp', app: 'dns', history: 'Dd', state: 'SF',
+      dns: [answer('db.example.com', ['db.example.com', 'A', '203.0.113.9'])] }));
+    expect(t.nameOf('192.0.2.53')).toBeNull();
+    t.observe(dnsFlow(answer('web.shop.svc.cluster.local', ['web.shop.svc.cluster.local', 'A', '10.96.3.4'])));
+    expect(t.nameOf('10.96.0.10')).toBe('cluster DNS');
+    t.observe(dnsFlow(answer('kube-dns.kube-system.svc.cluster.local', ['kube-dns.kube-system.svc.cluster.local', 'A', '10.96.0.10'])));
+    expect(t.nameOf('10.96.0.10')).toBe('kube-system/kube-dns');
   });
 
   it('count a name learned after an address\'s flows as a change of its facts (verdicts reading names are judged again)', () => {

@@ -200,6 +200,15 @@ describe('planewatch extract', () => {
     expect(piped.code).toBe(0);
     expect(piped.stdout.readUInt32LE(0)).toBe(0x0a0d0d0a); // a pcapng Section Header Block
     expect(piped.stdout.equals(readFileSync(out))).toBe(true);
+
+    // Accepted as a risk, the finding is still raised: its flows' packets are still its evidence.
+    const acceptFile = join(dir, 'accept-kubelets.yaml');
+    writeFileSync(acceptFile, '- rule: kubelet-tls-unverified\n  reason: lab kubelets, self-signed until the CSR approver is deployed\n');
+    expect(cli(['reclassify', '--db', db, '--accept', acceptFile]).code).toBe(0);
+    expect(cli(['findings', '--db', db, '--rule', 'kubelet-tls-unverified']).stdout.toString()).not.toMatch(/kubelet-tls-unverified/);
+    const accepted = cli(['extract', '--finding', 'kubelet-tls-unverified', '--db', db, '--keylog', keys]);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stdout.equals(readFileSync(out))).toBe(true);
   });
 
   it('finds a capture moved along with the database, takes --capture, and says when the capture is not the flow\'s', () => {

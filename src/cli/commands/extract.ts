@@ -41,9 +41,10 @@ function selectFlows(db: Db, keys: string[], opts: ExtractOptions): StoredFlowSe
     const rows = db
       .prepare(
         `${STORED_FLOW_SELECTOR_SQL}
-          WHERE f.id IN (SELECT flow_id FROM findings WHERE rule = ?) ORDER BY f.capture_id, f.first_frame LIMIT ?`,
+          WHERE f.id IN (SELECT flow_id FROM findings WHERE rule = ? UNION SELECT flow_id FROM accepted_findings WHERE rule = ?)
+          ORDER BY f.capture_id, f.first_frame LIMIT ?`,
       )
-      .all(opts.finding, opts.limit ?? 100) as StoredFlowSelector[];
+      .all(opts.finding, opts.finding, opts.limit ?? 100) as StoredFlowSelector[];
     for (const r of rows) if (!seen.has(r.key)) (seen.add(r.key), out.push(r));
   }
   return out;
@@ -71,7 +72,7 @@ export function registerExtractCommand(program: Command): void {
     .option('--db <file>', DB_OPTION_HELP)
     .option('-o, --output <file>', 'capture file to write (default: standard output when it is not a terminal)')
     .option('--format <format>', 'pcap or pcapng (default: pcap for a .pcap output name, else pcapng)')
-    .option('--finding <rule>', 'also every flow that raised this finding', findingRule)
+    .option('--finding <rule>', 'also every flow that raised this finding (accepted as a risk or not: the packets are its evidence either way)', findingRule)
     .option('--limit <n>', 'at most this many flows from --finding (default 100)', positiveInt)
     .option('--capture <file>', 'read the packets from this file instead of the stored capture path (one capture)')
     .option('--keylog <file>', 'embed this TLS key log in the output (pcapng Decryption Secrets Block; repeatable)', collect)

@@ -196,6 +196,11 @@ describe('planewatch extract', () => {
     const given = cli(hint[1]!.split(' '));
     expect(given.code, given.stderr).toBe(0);
     expect(given.stderr).toMatch(/packets of 1 flow written to c1f\d+\.pcapng/);
+    // And the commands for its details and its conversation, which work as given too.
+    const more = /^ {3}details: planewatch (show \S+ --db \S+) · conversation: planewatch (follow \S+ --db \S+)$/m.exec(listed.stdout.toString())!;
+    expect(more).not.toBeNull();
+    expect(cli(more[1]!.split(' ')).stdout.toString()).toMatch(/^Flow c1f\d+: /);
+    expect(cli(more[2]!.split(' ')).stdout.toString()).toMatch(/^Follow flow c1f\d+: /);
     const piped = cli(['extract', '--finding', 'kubelet-tls-unverified', '--db', db, '--keylog', keys]);
     expect(piped.code).toBe(0);
     expect(piped.stdout.readUInt32LE(0)).toBe(0x0a0d0d0a); // a pcapng Section Header Block

@@ -33,7 +33,7 @@ function findingText(r: Record<string, string | number | null>, dbArg: string, p
   // Kept when the frame the finding rests on still is (a ring of files deletes its oldest).
   const problem = packets === null ? null : flowPacketsProblem(packets, typeof r.frame === 'number' ? r.frame : 0);
   const packetsLine = key === null || packets === null ? ''
-    : problem === null ? `   packets: planewatch extract ${key}${dbArg} -o ${key}.pcapng\n`
+    : problem === null ? `   packets: planewatch extract ${key}${dbArg} -o ${key}.pcapng\n   details: planewatch show ${key}${dbArg} · conversation: planewatch follow ${key}${dbArg}\n`
     : `   packets: not available (${terminalSafe(problem, 300)})\n`;
   return (
     `${SEVERITY_MARK[sev] ?? ''} [${sev}] ${r.rule} — ${terminalSafe(String(r.title))}\n` +

@@ -63,7 +63,7 @@ export function registerFollowCommand(program: Command): void {
     .option('--db <file>', DB_OPTION_HELP)
     .option('--format <format>', `ascii (non-printable bytes as dots), hex, raw (one side's bytes exactly, with --side), json, or http2 (frame by frame, header blocks decoded)`, 'ascii')
     .option('--json', 'the same as --format json')
-    .option('--layer <layer>', 'auto (decrypted TLS when its keys are known, else the TCP payload), tcp or tls', 'auto')
+    .option('--layer <layer>', 'auto (decrypted TLS when its keys are known, else the TCP payload), tcp or tls; a UDP flow is shown datagram by datagram', 'auto')
     .option('--side <side>', 'only what this side sent: client or server')
     .option('--keylog <file>', 'TLS key log (SSLKEYLOGFILE format) to decrypt with, besides the capture\'s own Decryption Secrets Blocks (repeatable)', collect)
     .option('--capture <file>', 'read the packets from this file instead of the stored capture path')
@@ -140,7 +140,7 @@ export function registerFollowCommand(program: Command): void {
       } else if (result.packets < row.packets) {
         process.stderr.write(`planewatch follow: ${result.packets} of the flow's ${row.packets} packets found in ${terminalSafe(where.file, 500)}: is it the capture the flow came from?\n`);
       }
-      if (layer === 'tls' && result.evidence?.tls?.decrypted !== true) {
+      if (layer === 'tls' && result.layer !== 'udp' && result.evidence?.tls?.decrypted !== true) {
         process.stderr.write('planewatch follow: nothing was decrypted (--layer tls): give the key log with --keylog\n');
       }
     });

@@ -110,9 +110,10 @@ class LayerSwitch {
     }
   }
 
+  /** Missing bytes are said in either view: decrypting stops at them too. */
   tcpGap(dir: Direction, bytes: number): void {
-    if (this.layer === 'tcp') this.sink.gap(dir, bytes);
-    else if (this.layer === null) this.held.push({ dir, gap: bytes });
+    if (this.layer === null) this.held.push({ dir, gap: bytes });
+    else this.sink.gap(dir, bytes);
   }
 
   plaintext(dir: Direction, data: Uint8Array, ts: number, frame: number): void {
@@ -130,10 +131,9 @@ class LayerSwitch {
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
-    if (layer !== 'tcp') return;
     for (const h of held) {
-      if ('chunk' in h) this.sink.data(h.chunk);
-      else this.sink.gap(h.dir, h.gap);
+      if (!('chunk' in h)) this.sink.gap(h.dir, h.gap);
+      else if (layer === 'tcp') this.sink.data(h.chunk);
     }
   }
 }

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asciiText, hexLines } from '../../src/report/follow-text';
+import { readCapture } from '../../src/ingest/read-capture';
+import { captureFileWriter } from '../../src/export/frame-writers';
+import { FdSink } from '../../src/export/byte-sink';
+import { copyFrames } from '../../src/export/flow-packets';
 import { buildPcap, TCP, type PacketSpec } from '../pipeline/pcap-builder';
 
 /**
@@ -194,6 +198,30 @@ describe('planewatch follow', () => {
     const j = JSON.parse(cli(['follow', dns.k, '--db', db, '--json']).text) as { layer: string; chunks: unknown[] };
     expect(j.layer).toBe('udp');
     expect(j.chunks).toHaveLength(dns.c + dns.s);
+  });
+
+  it('says where bytes are missing in the decrypted view too: decryption stops there', async () => {
+    // The TLS 1.3 sample with the server's response record left out (its key log embedded as before).
+    const src = join(dir, 'kubelet-logs-tls13.dsb.pcapng');
+    const info = await readCapture(src, () => undefined);
+    const frames: number[] = [];
+    await readCapture(src, (f) => void frames.push(f.number));
+    const out = join(dir, 'lost-response.pcapng');
+    const writer = captureFileWriter('pcapng', FdSink.open(out), [info.keyLog]);
+    writer.source(0, src);
+    await copyFrames(src, frames.filter((n) => n !== 16), writer);
+    writer.close();
+    const lostDb = join(dir, 'lost.db');
+    expect(cli(['analyze', out, '--db', lostDb, '--quiet']).code).toBe(0);
+    const d = new Database(lostDb, { readonly: true });
+    const key = (d.prepare('SELECT flow_key FROM flows WHERE server_port = 10250').get() as { flow_key: string }).flow_key;
+    d.close();
+    const r = cli(['follow', key, '--db', lostDb]);
+    expect(r.code).toBe(0);
+    expect(r.text).toContain('GET /containerLogs/default/db-0/web?follow=true HTTP/1.1');
+    expect(r.text).not.toContain('HTTP/1.1 200 OK');
+    expect(r.text).toMatch(/\n\[\d+ bytes from the server missing\]\n/);
+    expect(r.text).toMatch(/==== decrypted TLS application data: 199 bytes from the client, 0 from the server\n$/);
   });
 
   it('refuses what it cannot do with a usage error', () => {

@@ -1,6 +1,7 @@
 /**
- * GET /api/flows/:id/stream: a TCP connection's conversation, read back from its capture (the
- * dashboard's Follow Stream; `planewatch follow` on the command line). Decrypted TLS is shown only
+ * GET /api/flows/:id/stream: a flow's conversation, read back from its capture (the dashboard's
+ * Follow Stream; `planewatch follow` on the command line): a TCP connection's bytes per turn, a UDP
+ * flow's datagrams, or with view=http2 its HTTP/2 frames. Decrypted TLS is shown only
  * when the dashboard was started to decrypt (`serve --decrypt` / `--keylog`): a capture's key log
  * blocks would otherwise hand anyone with the dashboard the tokens inside its connections.
  */
@@ -124,7 +125,8 @@ export async function sendFlowStream(
       },
       gap: (dir, bytes) => {
         if (truncated) return;
-        reader?.gap(dir);
+        // In the HTTP/2 view the side's decoding stops, which its frames say.
+        if (reader !== null) return reader.gap(dir);
         flush();
         chunks.push({ kind: 'gap', side: SIDE[dir], frame: null, ts: null, bytes, data: '' });
       },
@@ -135,9 +137,10 @@ export async function sendFlowStream(
   if (decryption === null && result.evidence?.app === 'tls') {
     note = 'this dashboard does not decrypt (start it with --decrypt, or --keylog FILE): the encrypted records are shown';
   }
+  const stored = stmts.one<{ app: string }>('SELECT app FROM flows WHERE id = ?', [id]);
   return {
     layer: result.layer,
-    app: result.evidence?.app ?? 'unknown',
+    app: result.evidence?.app ?? stored?.app ?? 'unknown',
     tlsVersion: result.evidence?.tls?.version ?? null,
     decrypted: result.layer === 'tls',
     decryption: decryption !== null,

@@ -7,6 +7,7 @@ import { PATH_IDS, SEVERITIES } from '../model/analysis';
 import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { APP_PROTOCOLS } from '../model/records';
 import { ROLE_GROUPS } from './roles';
+import { DEFAULT_STREAM_BYTES, MAX_FRAME_DATA, MAX_STREAM_BYTES } from './flow-stream';
 
 
 /** Largest page any list endpoint hands out. */
@@ -92,7 +93,7 @@ export const flowStreamQuery: Schema = {
   additionalProperties: false,
   properties: {
     layer: { type: 'string', enum: ['auto', 'tcp', 'tls'], default: 'auto', description: 'auto: decrypted TLS when the dashboard decrypts and has the keys, else the TCP payload' },
-    maxBytes: { type: 'integer', minimum: 1, maximum: 16 * 1024 * 1024, default: 1024 * 1024, description: 'bytes of conversation at most (truncated beyond)' },
+    maxBytes: { type: 'integer', minimum: 1, maximum: MAX_STREAM_BYTES, default: DEFAULT_STREAM_BYTES, description: 'bytes of conversation at most (truncated beyond)' },
     view: { type: 'string', enum: ['bytes', 'http2'], default: 'bytes', description: "bytes: what each side sent (chunks); http2: its HTTP/2 frames, header blocks decoded (http2)" },
   },
 };
@@ -136,7 +137,7 @@ export const flowStreamResponse = obj({
           stream: int,
           flags: strList,
           headers: { type: ['array', 'null'], items: { type: 'array', items: str, minItems: 2, maxItems: 2 } },
-          data: { ...nstr, description: 'DATA payload, base64, at most 4 KiB' },
+          data: { ...nstr, description: `DATA payload, base64, at most ${MAX_FRAME_DATA} bytes` },
           dataBytes: int,
           info: str,
         }),

@@ -87,13 +87,14 @@ function stripDot(name: string): string {
   return name.length > 1 && name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
-/**
- * Each address's name from DNS. Of several, the one answered first is kept (ties: the smaller name),
- * so the result does not depend on the order flows are observed in.
- */
 /** What an address that answered cluster DNS names is called when no answer names it. */
 export const CLUSTER_DNS_NAME = 'cluster DNS';
 
+/**
+ * Each address's name from DNS. Of several, the one answered first is kept (ties: the smaller name),
+ * so the result does not depend on the order flows are observed in; an address that answered for
+ * the cluster's zone is `cluster DNS` where no answer names it.
+ */
 export class DnsNames {
   private readonly names = new Map<string, { name: string; ts: number }>();
   /** Addresses that answered for the cluster's zone. */

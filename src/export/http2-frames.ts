@@ -6,6 +6,7 @@
  */
 import type { Direction } from '../flow/direction';
 import type { FollowChunk } from './follow-stream';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { HpackDecoder, HpackStatus, type HeaderSink } from '../../dissectors/http2/hpack';
 
 const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
@@ -19,6 +20,10 @@ const SETTINGS = ['', 'HEADER_TABLE_SIZE', 'ENABLE_PUSH', 'MAX_CONCURRENT_STREAM
 const ERRORS = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR',
   'REFUSED_STREAM', 'CANCEL', 'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM', 'INADEQUATE_SECURITY', 'HTTP_1_1_REQUIRED'];
 
+/** Compressed bytes of one message kept for decoding, and the decoded bytes made at most. */
+export const MAX_ENCODED_BODY = 4 * 1024 * 1024;
+export const MAX_DECODED_BODY = 16 * 1024 * 1024;
+
 const F_END_STREAM = 0x1;
 const F_ACK = 0x1;
 const F_END_HEADERS = 0x4;
@@ -31,14 +36,17 @@ export interface Http2Event {
   /** Capture frame (and time) of the chunk the HTTP/2 frame began in. */
   frame: number;
   ts: number;
-  /** 'preface', a frame type (DATA, HEADERS, …, or `type 0xNN`), or 'error' when decoding a side stops. */
+  /**
+   * 'preface', a frame type (DATA, HEADERS, …, or `type 0xNN`), 'error' when decoding a side stops,
+   * or 'body': a message's content-encoded body (gzip, deflate) decoded, once its stream ends.
+   */
   type: string;
   stream: number;
   /** END_STREAM, ACK: the flags that matter to a reader. */
   flags: string[];
   /** Decoded fields of a header block (HEADERS, PUSH_PROMISE with its CONTINUATIONs). */
   headers: [string, string][] | null;
-  /** A DATA frame's payload, padding removed (a view valid during the callback). */
+  /** A DATA frame's payload, padding removed, or a decoded body (a view valid during the callback). */
   data: Uint8Array | null;
   /** The control frame's fields, or what went wrong, in words. */
   info: string;
@@ -51,7 +59,18 @@ class LineSink implements HeaderSink {
   }
 }
 
+/** A message body being collected because its headers said it is content-encoded. */
+interface EncodedBody {
+  encoding: 'gzip' | 'deflate';
+  parts: Uint8Array[];
+  size: number;
+  /** More than MAX_ENCODED_BODY arrived: not decoded. */
+  over: boolean;
+}
+
 class Side {
+  /** Streams whose message from this side is content-encoded, with what has arrived of it. */
+  readonly bodies = new Map<number, EncodedBody>();
   buf = new Uint8Array(16 * 1024);
   len = 0;
   preface: number;
@@ -181,7 +200,18 @@ export class Http2FrameReader {
     switch (type) {
       case 0: {
         const { start, end } = unpad(p, flags);
-        return this.event(dir, frame, ts, name, stream, named([[F_END_STREAM, 'END_STREAM']]), null, p.subarray(start, end), `${end - start} bytes`);
+        const body = s.bodies.get(stream);
+        if (body !== undefined && !body.over) {
+          if (body.size + end - start > MAX_ENCODED_BODY) body.over = true;
+          else {
+            body.parts.push(p.slice(start, end));
+            body.size += end - start;
+          }
+        }
+        this.event(dir, frame, ts, name, stream, named([[F_END_STREAM, 'END_STREAM']]), null, p.subarray(start, end),
+          body !== undefined ? `${end - start} bytes, ${body.encoding}-encoded` : `${end - start} bytes`);
+        if ((flags & F_END_STREAM) !== 0) this.endBody(dir, frame, ts, stream);
+        return;
       }
       case 1:
       case 5: {
@@ -237,7 +267,30 @@ export class Http2FrameReader {
     const status = s.hpack.decode(bytes, 0, bytes.length, sink);
     const info = status === HpackStatus.LIST_TOO_LONG ? [blk.info, 'header list too long: the rest is not shown'].filter(Boolean).join('; ') : blk.info;
     this.event(dir, blk.frame, blk.ts, blk.type, blk.stream, blk.flags, sink.fields, null, info);
-    if (status === HpackStatus.ERROR) this.stop(dir, 'at a header block that does not decode (its HPACK state is lost)');
+    if (status === HpackStatus.ERROR) return this.stop(dir, 'at a header block that does not decode (its HPACK state is lost)');
+    // A message's headers say how its body is encoded; trailers (a second block) end it.
+    const encoding = sink.fields.find(([n]) => n === 'content-encoding')?.[1].trim().toLowerCase();
+    if (blk.type === 'HEADERS' && !s.bodies.has(blk.stream) && (encoding === 'gzip' || encoding === 'x-gzip' || encoding === 'deflate')) {
+      s.bodies.set(blk.stream, { encoding: encoding === 'deflate' ? 'deflate' : 'gzip', parts: [], size: 0, over: false });
+    }
+    if (blk.flags.includes('END_STREAM')) this.endBody(dir, blk.frame, blk.ts, blk.stream);
+  }
+
+  /** The stream's message from `dir` is complete: a content-encoded body is decoded and shown. */
+  private endBody(dir: Direction, frame: number, ts: number, stream: number): void {
+    const s = this.sides[dir];
+    const body = s.bodies.get(stream);
+    if (body === undefined) return;
+    s.bodies.delete(stream);
+    if (body.over) return this.event(dir, frame, ts, 'body', stream, [], null, null, `${body.encoding} body over ${MAX_ENCODED_BODY} bytes: not decoded`);
+    const encoded = Buffer.concat(body.parts, body.size);
+    try {
+      const opts = { maxOutputLength: MAX_DECODED_BODY };
+      const decoded = body.encoding === 'gzip' ? gunzipSync(encoded, opts) : inflateSync(encoded, opts);
+      this.event(dir, frame, ts, 'body', stream, [], null, decoded, `${body.encoding} body of ${body.size} bytes decoded to ${decoded.length}`);
+    } catch (e) {
+      this.event(dir, frame, ts, 'body', stream, [], null, null, `${body.encoding} body of ${body.size} bytes does not decode: ${(e as Error).message}`);
+    }
   }
 
   private event(dir: Direction, frame: number, ts: number, type: string, stream: number, flags: string[], headers: [string, string][] | null, data: Uint8Array | null, info: string): void {

@@ -11,8 +11,14 @@ import { Http2FrameReader, type Http2Event } from '../export/http2-frames';
 import { asciiText, iso, type FollowHeader, type FollowRenderer, type Write } from './follow-text';
 import { terminalSafe } from './terminal-text';
 
-/** DATA bytes printed per frame; the rest is counted. */
+/** DATA bytes printed per frame, and bytes of a decoded body; the rest is counted. */
 export const MAX_DATA_SHOWN = 4096;
+export const MAX_BODY_SHOWN = 65536;
+
+/** A DATA frame of a content-encoded message (its bytes are compressed). */
+export function isEncodedData(e: Http2Event): boolean {
+  return e.type === 'DATA' && e.info.endsWith('-encoded');
+}
 
 const SIDE = ['client', 'server'] as const;
 
@@ -81,17 +87,20 @@ export class Http2FollowRenderer implements FollowRenderer {
 export function http2EventText(e: Http2Event): { head: string; body: string[] } {
   const head = e.type === 'preface' || e.type === 'error'
     ? e.info
-    : [
+    : e.type === 'body'
+      ? `body of stream ${e.stream}: ${e.info}`
+      : [
         `${e.type}${e.stream !== 0 ? ` stream ${e.stream}` : ''}`,
-        e.data !== null ? `, ${e.data.length} bytes` : '',
+        e.data !== null ? `, ${e.info}` : '',
         e.info && e.data === null ? ` ${terminalSafe(e.info, 300)}` : '',
         e.flags.length ? ` (${e.flags.join(', ')})` : '',
       ].join('');
   const body: string[] = [];
   // Header names and values come from the wire: every control character is replaced.
   if (e.headers !== null) for (const [n, v] of e.headers) body.push(terminalSafe(`${n}: ${v}`, 8192));
-  if (e.data !== null && e.data.length > 0) {
-    const shown = Math.min(e.data.length, MAX_DATA_SHOWN);
+  // A content-encoded message's frames are shown decoded, as one body, when its stream ends.
+  if (e.data !== null && e.data.length > 0 && !isEncodedData(e)) {
+    const shown = Math.min(e.data.length, e.type === 'body' ? MAX_BODY_SHOWN : MAX_DATA_SHOWN);
     const text = asciiText(e.data.subarray(0, shown));
     body.push(...(text.endsWith('\n') ? text.slice(0, -1) : text).split('\n'));
     if (e.data.length > shown) body.push(`[… ${e.data.length - shown} more bytes]`);

@@ -25,8 +25,9 @@ export interface StreamQuery {
   view?: 'bytes' | 'http2';
 }
 
-/** DATA bytes of one HTTP/2 frame sent to the dashboard; the rest is counted. */
+/** DATA bytes of one HTTP/2 frame, and of a decoded (gzip, deflate) body, sent to the dashboard; the rest is counted. */
 export const MAX_FRAME_DATA = 4096;
+export const MAX_BODY_DATA = 65536;
 
 /** An HTTP/2 frame as the API sends it: the reader's event with its side named and DATA in base64. */
 type Http2FrameItem = Omit<Http2Event, 'dir' | 'data'> & {
@@ -85,7 +86,7 @@ export async function sendFlowStream(
     ? new Http2FrameReader((e) => {
         frames.push({
           side: SIDE[e.dir], frame: e.frame, ts: e.ts, type: e.type, stream: e.stream, flags: e.flags, headers: e.headers,
-          data: e.data === null ? null : Buffer.from(e.data.subarray(0, MAX_FRAME_DATA)).toString('base64'),
+          data: e.data === null ? null : Buffer.from(e.data.subarray(0, e.type === 'body' ? MAX_BODY_DATA : MAX_FRAME_DATA)).toString('base64'),
           dataBytes: e.data?.length ?? 0, info: e.info,
         });
       })

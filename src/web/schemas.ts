@@ -7,7 +7,7 @@ import { PATH_IDS, SEVERITIES } from '../model/analysis';
 import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { APP_PROTOCOLS } from '../model/records';
 import { ROLE_GROUPS } from './roles';
-import { DEFAULT_STREAM_BYTES, MAX_FRAME_DATA, MAX_STREAM_BYTES } from './flow-stream';
+import { DEFAULT_STREAM_BYTES, MAX_BODY_DATA, MAX_FRAME_DATA, MAX_STREAM_BYTES } from './flow-stream';
 
 
 /** Largest page any list endpoint hands out. */
@@ -133,11 +133,11 @@ export const flowStreamResponse = obj({
           side: { type: 'string', enum: ['client', 'server'] },
           frame: int,
           ts: num,
-          type: { ...str, description: "DATA, HEADERS, … ; 'preface'; or 'error' when decoding a side stopped" },
+          type: { ...str, description: "DATA, HEADERS, … ; 'preface'; 'error' when decoding a side stopped; 'body': a content-encoded message decoded" },
           stream: int,
           flags: strList,
           headers: { type: ['array', 'null'], items: { type: 'array', items: str, minItems: 2, maxItems: 2 } },
-          data: { ...nstr, description: `DATA payload, base64, at most ${MAX_FRAME_DATA} bytes` },
+          data: { ...nstr, description: `DATA payload, base64, at most ${MAX_FRAME_DATA} bytes; a decoded body (type 'body'), at most ${MAX_BODY_DATA}` },
           dataBytes: int,
           info: str,
         }),

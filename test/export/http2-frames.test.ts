@@ -1,4 +1,7 @@
+import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { recordHttp2, request } from '../dissectors/http2/record-h2';
+import { http2EventText } from '../../src/report/follow-http2';
 import { Http2FrameReader, type Http2Event } from '../../src/export/http2-frames';
 import type { Direction } from '../../src/flow/direction';
 
@@ -82,5 +85,51 @@ describe('Http2FrameReader', () => {
     const { r, events } = read([[0, Buffer.from('GET / HTTP/1.1\r\n\r\n')]]);
     expect(r.notHttp2).toBe(true);
     expect(events).toEqual([]);
+  });
+});
+
+describe('Http2FrameReader: content-encoded bodies', () => {
+  it("decodes a gzip'd response from node:http2 once its stream ends, the frames themselves shown as encoded", async () => {
+    const secretList = JSON.stringify({ kind: 'SecretList', items: Array.from({ length: 200 }, (_, i) => ({ metadata: { name: `s-${i}` }, data: { token: 'dG9rZW4=' } })) });
+    const segments = await recordHttp2(
+      (stream) => {
+        stream.respond({ ':status': 200, 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        const z = gzipSync(secretList);
+        // Two writes: the body arrives in several DATA frames.
+        stream.write(z.subarray(0, 100));
+        stream.end(z.subarray(100));
+      },
+      async (client) => {
+        await request(client, { ':method': 'GET', ':path': '/api/v1/namespaces/kube-system/secrets', 'accept-encoding': 'gzip' });
+      },
+    );
+    const events: Http2Event[] = [];
+    const r = new Http2FrameReader((e) => events.push({ ...e, data: e.data === null ? null : Buffer.from(e.data) }));
+    segments.forEach((sg, i) => r.data({ dir: sg.dir, data: sg.bytes, ts: i, frame: i + 1 }));
+    const data = events.filter((e) => e.type === 'DATA' && e.dir === 1);
+    expect(data.length).toBeGreaterThan(1);
+    for (const d of data) expect(d.info).toMatch(/^\d+ bytes, gzip-encoded$/);
+    const body = events.filter((e) => e.type === 'body');
+    expect(body).toHaveLength(1);
+    expect(body[0]).toMatchObject({ dir: 1, stream: 1 });
+    expect(body[0]!.info).toMatch(new RegExp(`^gzip body of \\d+ bytes decoded to ${Buffer.byteLength(secretList)}$`));
+    expect(body[0]!.data!.toString()).toBe(secretList);
+    // As follow --format http2 prints them: the frames without their compressed bytes, the body as text.
+    expect(http2EventText(data[0]!)).toEqual({ head: expect.stringMatching(/^DATA stream 1, \d+ bytes, gzip-encoded$/), body: [] });
+    const text = http2EventText(body[0]!);
+    expect(text.head).toMatch(/^body of stream 1: gzip body of \d+ bytes decoded to \d+$/);
+    expect(text.body[0]!.startsWith('{"kind":"SecretList","items":[{"metadata":{"name":"s-0"}')).toBe(true);
+  });
+
+  it('decodes deflate, ends a body at its trailers, and says when one does not decode or is too long', () => {
+    const h = (stream: number, flags: number, ...fields: [string, string][]) => frame(1, 0x04 | flags, stream, Buffer.concat(fields.map(([n, v]) => literal(n, v))));
+    const deflated = deflateSync('{"kind":"Status"}');
+    const { events } = read([[1, Buffer.concat([
+      h(1, 0, [':status', '200'], ['content-encoding', 'deflate']), frame(0, 0, 1, deflated), h(1, 0x01, ['grpc-status', '0']),
+      h(3, 0, [':status', '200'], ['content-encoding', 'gzip']), frame(0, 0x01, 3, 'not gzip at all'),
+    ])]]);
+    const bodies = events.filter((e) => e.type === 'body');
+    expect(bodies.map((b) => [b.stream, b.data?.toString() ?? null])).toEqual([[1, '{"kind":"Status"}'], [3, null]]);
+    expect(bodies[1]!.info).toMatch(/^gzip body of 15 bytes does not decode: /);
   });
 });

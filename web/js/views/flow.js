@@ -175,7 +175,8 @@ function base64Bytes(b64) {
 
 function frameHead(x) {
   const what = x.type === 'preface' || x.type === 'error' ? x.info
-    : `${x.type}${x.stream ? ` stream ${x.stream}` : ''}${x.data !== null ? `, ${fmtBytes(x.dataBytes)}` : ''}${x.info && x.data === null ? ` ${x.info}` : ''}${x.flags.length ? ` (${x.flags.join(', ')})` : ''}`;
+    : x.type === 'body' ? `body of stream ${x.stream}: ${x.info}`
+    : `${x.type}${x.stream ? ` stream ${x.stream}` : ''}${x.data !== null ? `, ${fmtBytes(x.dataBytes)}${x.info.endsWith('-encoded') ? `, ${x.info.split(', ').pop()}` : ''}` : ''}${x.info && x.data === null ? ` ${x.info}` : ''}${x.flags.length ? ` (${x.flags.join(', ')})` : ''}`;
   return `${x.side === 'client' ? 'client → server' : 'server → client'} · frame ${fmtNum(x.frame)} · ${fmtTime(x.ts)} · ${what}`;
 }
 
@@ -185,7 +186,10 @@ function http2View(c) {
   return c.http2.frames.map((x) => h('div', { class: `turn turn-${x.side}${x.type === 'error' ? ' gap' : ''}`, 'data-side': x.side, 'data-frame-type': x.type },
     h('div', { class: 'turn-head' }, frameHead(x)),
     x.headers && x.headers.length ? h('pre', { class: 'turn-text h2-headers' }, x.headers.map(([n, v]) => `${n}: ${v}`).join('\n')) : null,
-    x.data ? h('pre', { class: 'turn-text' }, asciiOf(base64Bytes(x.data)) + (x.dataBytes > 4096 ? `\n[… ${fmtNum(x.dataBytes - 4096)} more bytes]` : '')) : null));
+    // A content-encoded message's frames are compressed: its body is shown decoded when its stream ends.
+    x.data && !(x.type === 'DATA' && x.info.endsWith('-encoded'))
+      ? h('pre', { class: 'turn-text' }, asciiOf(base64Bytes(x.data)) + (x.dataBytes > base64Bytes(x.data).length ? `\n[… ${fmtNum(x.dataBytes - base64Bytes(x.data).length)} more bytes]` : ''))
+      : null));
 }
 
 // The conversation (Follow Stream), read from the capture only when asked for: it may be large.

@@ -200,6 +200,16 @@ describe('planewatch follow', () => {
     expect(j.chunks).toHaveLength(dns.c + dns.s);
   });
 
+  it('--format http shows HTTP/1 messages with their bodies de-chunked, in the decrypted view', () => {
+    const r = cli(['follow', flowOf('kubelet-logs-tls13.dsb.pcapng', 10250), '--db', db, '--format', 'http']);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/\n──── client → server {2}frame \d+ {2}\S+ {2}GET \/containerLogs\/default\/db-0\/web\?follow=true HTTP\/1\.1\nHost: 10\.0\.0\.23:10250\n/);
+    // The chunk sizes are gone: the body is the log lines themselves.
+    expect(r.text).toMatch(/\n──── server → client {2}frame \d+ {2}\S+ {2}HTTP\/1\.1 200 OK\n[^]*Transfer-Encoding: chunked\n\[body: 77 bytes, chunked\]\n2026-03-02T09:59:58\.123Z GET \/healthz 200\n2026-03-02T09:59:59\.456Z GET \/ 200\n==== HTTP\/1 in the decrypted TLS application data: 2 messages; 199 bytes from the client, 245 from the server\n$/);
+    const h2 = cli(['follow', flowOf('gap.pcap', 8080), '--db', db, '--format', 'http']);
+    expect(h2.text).toContain('not HTTP/1 (the client did not start with a request line): shown as text\n');
+  });
+
   it('says where bytes are missing in the decrypted view too: decryption stops there', async () => {
     // The TLS 1.3 sample with the server's response record left out (its key log embedded as before).
     const src = join(dir, 'kubelet-logs-tls13.dsb.pcapng');

@@ -7,6 +7,7 @@ import { openStoreReadOnly } from '../../store/store';
 import { followRenderer, FOLLOW_FORMATS, type FollowFormat, type FollowRenderer } from '../../report/follow-text';
 import { terminalSafe } from '../../report/terminal-text';
 import { Http2FollowRenderer } from '../../report/follow-http2';
+import { Http1FollowRenderer } from '../../report/follow-http1';
 import { loadKeyLogFiles } from '../../../dissectors/tls/decrypt/key-log';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { collect } from '../option-parsers';
@@ -61,7 +62,7 @@ export function registerFollowCommand(program: Command): void {
     .description("print what the two sides of a stored connection sent each other, read back from its capture (Wireshark's Follow TCP/TLS/UDP Stream); TLS is shown decrypted when its keys are known")
     .argument('<flow>', 'flow id as `planewatch flows` and `planewatch findings` print it (e.g. c1f8)')
     .option('--db <file>', DB_OPTION_HELP)
-    .option('--format <format>', `ascii (non-printable bytes as dots), hex, raw (one side's bytes exactly, with --side), json, or http2 (frame by frame, header blocks decoded)`, 'ascii')
+    .option('--format <format>', `ascii (non-printable bytes as dots), hex, raw (one side's bytes exactly, with --side), json, http (HTTP/1 message by message, bodies de-chunked and decoded) or http2 (frame by frame, header blocks and bodies decoded)`, 'ascii')
     .option('--json', 'the same as --format json')
     .option('--layer <layer>', 'auto (decrypted TLS when its keys are known, else the TCP payload), tcp or tls; a UDP flow is shown datagram by datagram', 'auto')
     .option('--side <side>', 'only what this side sent: client or server')
@@ -80,8 +81,8 @@ export function registerFollowCommand(program: Command): void {
         '  planewatch follow c1f8 --side server --format raw > response.bin\n',
     )
     .action(async (key: string, opts: FollowOptions) => {
-      const format = (opts.json ? 'json' : opts.format) as FollowFormat | 'http2';
-      if (format !== 'http2' && !FOLLOW_FORMATS.includes(format)) fail(EXIT.USAGE, `unknown format ${terminalSafe(opts.format)} (${[...FOLLOW_FORMATS, 'http2'].join(', ')})`);
+      const format = (opts.json ? 'json' : opts.format) as FollowFormat | 'http' | 'http2';
+      if (format !== 'http' && format !== 'http2' && !FOLLOW_FORMATS.includes(format)) fail(EXIT.USAGE, `unknown format ${terminalSafe(opts.format)} (${[...FOLLOW_FORMATS, 'http', 'http2'].join(', ')})`);
       const layer = opts.layer as FollowLayer | 'auto';
       if (layer !== 'auto' && layer !== 'tcp' && layer !== 'tls') fail(EXIT.USAGE, `unknown layer ${terminalSafe(opts.layer)} (auto, tcp, tls)`);
       let side: Direction | null = null;
@@ -121,7 +122,9 @@ export function registerFollowCommand(program: Command): void {
       const rendering = { colour, side, warn: (s: string) => process.stderr.write(`planewatch follow: ${s}\n`) };
       const renderer = format === 'http2'
         ? new Http2FollowRenderer(writeStdout, colour, followRenderer('ascii', writeStdout, rendering))
-        : followRenderer(format, writeStdout, rendering);
+        : format === 'http'
+          ? new Http1FollowRenderer(writeStdout, colour, followRenderer('ascii', writeStdout, rendering))
+          : followRenderer(format, writeStdout, rendering);
       renderer.begin({
         flowKey: row.key,
         client: endpointText(row.clientIp, row.clientPort),

@@ -1,0 +1,72 @@
+/**
+ * `follow --format http`: an HTTP/1.x connection message by message, as Wireshark's Follow HTTP
+ * Stream shows it — each message under a line naming the side, the frame it began in and its start
+ * line, its header fields as sent, and its body de-chunked and decoded (gzip, deflate) as text. A
+ * connection whose client does not start with an HTTP/1 request is shown as text instead.
+ */
+import type { Direction } from '../flow/direction';
+import { layerName, type FollowChunk, type FollowResult } from '../export/follow-stream';
+import { Http1MessageReader, type Http1Message } from '../export/http1-messages';
+import { asciiText, iso, type FollowHeader, type FollowRenderer, type Write } from './follow-text';
+import { MAX_BODY_SHOWN } from './follow-http2';
+import { terminalSafe } from './terminal-text';
+
+export class Http1FollowRenderer implements FollowRenderer {
+  private readonly reader = new Http1MessageReader((m) => this.show(m));
+  private readonly totals = [0, 0];
+  private fallback = false;
+
+  constructor(
+    private readonly write: Write,
+    private readonly colour: boolean,
+    private readonly asText: FollowRenderer,
+  ) {}
+
+  begin(h: FollowHeader): void {
+    this.asText.begin(h);
+  }
+
+  data(c: FollowChunk): void {
+    this.totals[c.dir] += c.data.length;
+    if (!this.fallback) {
+      this.reader.data(c);
+      if (!this.reader.notHttp1) return;
+      this.fallback = true;
+      this.write('not HTTP/1 (the client did not start with a request line): shown as text\n');
+    }
+    this.asText.data(c);
+  }
+
+  gap(dir: Direction, bytes: number): void {
+    if (this.fallback) return this.asText.gap(dir, bytes);
+    this.reader.gap(dir, bytes);
+  }
+
+  end(r: FollowResult): void {
+    if (this.fallback) return this.asText.end(r);
+    this.reader.end();
+    this.write(`==== HTTP/1 in the ${layerName(r.layer)}: ${this.reader.messages} messages; ${this.totals[0]} bytes from the client, ${this.totals[1]} from the server\n`);
+    if (r.note !== null) this.write(`note: ${r.note}\n`);
+  }
+
+  private show(m: Http1Message): void {
+    const arrow = m.dir === 0 ? 'client → server' : 'server → client';
+    // Start lines, fields and bodies come from the wire: every control character is replaced.
+    const what = m.notice ? m.info : terminalSafe(m.head[0] ?? '', 300);
+    this.write(this.paint(m.dir, `──── ${arrow}  frame ${m.frame}  ${iso(m.ts)}  ${what}`) + '\n');
+    if (m.notice) return;
+    for (const l of m.head.slice(1)) this.write(`${terminalSafe(l, 8192)}\n`);
+    if (m.info !== '') this.write(`[body: ${m.info}]\n`);
+    if (m.body !== null && m.body.length > 0) {
+      const shown = Math.min(m.body.length, MAX_BODY_SHOWN);
+      const text = asciiText(m.body.subarray(0, shown));
+      this.write(text.endsWith('\n') ? text : `${text}\n`);
+      if (m.body.length > shown) this.write(`[… ${m.body.length - shown} more bytes]\n`);
+    }
+  }
+
+  private paint(dir: Direction, s: string): string {
+    if (!this.colour) return s;
+    return `${dir === 0 ? '\x1b[31m' : '\x1b[34m'}${s}\x1b[0m`;
+  }
+}

@@ -50,23 +50,32 @@ export class Http1FollowRenderer implements FollowRenderer {
   }
 
   private show(m: Http1Message): void {
+    const { head, body } = http1MessageText(m);
     const arrow = m.dir === 0 ? 'client → server' : 'server → client';
-    // Start lines, fields and bodies come from the wire: every control character is replaced.
-    const what = m.notice ? m.info : terminalSafe(m.head[0] ?? '', 300);
-    this.write(this.paint(m.dir, `──── ${arrow}  frame ${m.frame}  ${iso(m.ts)}  ${what}`) + '\n');
-    if (m.notice) return;
-    for (const l of m.head.slice(1)) this.write(`${terminalSafe(l, 8192)}\n`);
-    if (m.info !== '') this.write(`[body: ${m.info}]\n`);
-    if (m.body !== null && m.body.length > 0) {
-      const shown = Math.min(m.body.length, MAX_BODY_SHOWN);
-      const text = asciiText(m.body.subarray(0, shown));
-      this.write(text.endsWith('\n') ? text : `${text}\n`);
-      if (m.body.length > shown) this.write(`[… ${m.body.length - shown} more bytes]\n`);
-    }
+    this.write(this.paint(m.dir, `──── ${arrow}  frame ${m.frame}  ${iso(m.ts)}  ${head}`) + '\n');
+    for (const l of body) this.write(`${l}\n`);
   }
 
   private paint(dir: Direction, s: string): string {
     if (!this.colour) return s;
     return `${dir === 0 ? '\x1b[31m' : '\x1b[34m'}${s}\x1b[0m`;
   }
+}
+
+/**
+ * An HTTP/1 message in words: its head (the start line, or what a notice says) and its body lines
+ * (header fields as sent, how the body came, the body as text, at most MAX_BODY_SHOWN bytes). Start
+ * lines, fields and bodies come from the wire: every control character is replaced.
+ */
+export function http1MessageText(m: Http1Message): { head: string; body: string[] } {
+  if (m.notice) return { head: m.info, body: [] };
+  const body = m.head.slice(1).map((l) => terminalSafe(l, 8192));
+  if (m.info !== '') body.push(`[body: ${m.info}]`);
+  if (m.body !== null && m.body.length > 0) {
+    const shown = Math.min(m.body.length, MAX_BODY_SHOWN);
+    const text = asciiText(m.body.subarray(0, shown));
+    body.push(...(text.endsWith('\n') ? text.slice(0, -1) : text).split('\n'));
+    if (m.body.length > shown) body.push(`[… ${m.body.length - shown} more bytes]`);
+  }
+  return { head: terminalSafe(m.head[0] ?? '', 300), body };
 }

@@ -8,6 +8,8 @@ import { followFlow, layerName } from '../export/follow-stream';
 import type { FlowSelector } from '../export/flow-packets';
 import { asciiText } from '../report/follow-text';
 import { http2EventText } from '../report/follow-http2';
+import { http1MessageText } from '../report/follow-http1';
+import { Http1MessageReader } from '../export/http1-messages';
 import { Http2FrameReader } from '../export/http2-frames';
 import { formatBytes } from '../report/text-report';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
@@ -30,7 +32,8 @@ export interface Conversation {
 
 /**
  * An HTTP/2 connection (one whose client starts with the preface) is shown frame by frame with its
- * header blocks decoded, as `follow --format http2` prints it; anything else as text.
+ * header blocks decoded, as `follow --format http2` prints it; an HTTP/1 one message by message with
+ * its bodies de-chunked and decoded, as `--format http` does; anything else as text.
  */
 export async function readConversation(file: string, flow: FlowSelector, keyLog = new KeyLog()): Promise<Conversation> {
   const h2lines: ConversationLine[] = [];
@@ -38,6 +41,12 @@ export async function readConversation(file: string, flow: FlowSelector, keyLog 
     const { head, body } = http2EventText(e);
     h2lines.push({ text: `${e.dir === 0 ? '▶ client → server' : '◀ server → client'}  frame ${e.frame}  ${head}`, side: e.dir, header: true });
     for (const l of body) h2lines.push({ text: expandTabs(l), side: e.dir, header: false });
+  });
+  const h1lines: ConversationLine[] = [];
+  const h1 = new Http1MessageReader((m) => {
+    const { head, body } = http1MessageText(m);
+    h1lines.push({ text: `${m.dir === 0 ? '▶ client → server' : '◀ server → client'}  frame ${m.frame}  ${head}`, side: m.dir, header: true });
+    for (const l of body) h1lines.push({ text: expandTabs(l), side: m.dir, header: false });
   });
   const lines: ConversationLine[] = [];
   const totals = [0, 0];
@@ -62,7 +71,9 @@ export async function readConversation(file: string, flow: FlowSelector, keyLog 
         if (abort.signal.aborted) return;
         const data = shown + c.data.length > MAX_CONVERSATION_BYTES ? c.data.subarray(0, MAX_CONVERSATION_BYTES - shown) : c.data;
         shown += data.length;
-        if (!h2.notHttp2) h2.data(data === c.data ? c : { ...c, data });
+        const part = data === c.data ? c : { ...c, data };
+        if (!h2.notHttp2) h2.data(part);
+        if (!h1.notHttp1) h1.data(part);
         if (c.dir !== side || c.datagram === true) {
           endTurn();
           side = c.dir;
@@ -74,6 +85,7 @@ export async function readConversation(file: string, flow: FlowSelector, keyLog 
       gap: (dir, bytes) => {
         if (abort.signal.aborted) return;
         h2.gap(dir);
+        h1.gap(dir, bytes);
         h2lines.push({ text: `[${bytes} bytes from the ${dir === 0 ? 'client' : 'server'} missing]`, side: dir, header: true });
         endTurn();
         side = -1;
@@ -82,12 +94,15 @@ export async function readConversation(file: string, flow: FlowSelector, keyLog 
     },
   });
   endTurn();
+  h1.end();
   const isHttp2 = !h2.notHttp2 && h2.frames > 0;
+  const isHttp1 = !isHttp2 && !h1.notHttp1 && h1.messages > 0;
   if (isHttp2) lines.splice(0, lines.length, ...h2lines);
+  else if (isHttp1) lines.splice(0, lines.length, ...h1lines);
   if (abort.signal.aborted) lines.push({ text: `… only the first ${formatBytes(MAX_CONVERSATION_BYTES)} are shown (planewatch follow prints all of it)`, side: null, header: false });
   if (result.note !== null) lines.push({ text: `note: ${result.note}`, side: null, header: false });
   if (result.error !== null) lines.push({ text: `${result.error.message} (what came before it is shown)`, side: null, header: false });
-  const what = `${isHttp2 ? `HTTP/2 (${h2.frames} frames) in the ` : ''}${layerName(result.layer)}`;
+  const what = `${isHttp2 ? `HTTP/2 (${h2.frames} frames) in the ` : isHttp1 ? `HTTP/1 (${h1.messages} messages) in the ` : ''}${layerName(result.layer)}`;
   const cut = abort.signal.aborted ? ' (so far)' : '';
   return { summary: `${what}: ${formatBytes(totals[0]!)} from the client, ${formatBytes(totals[1]!)} from the server${cut}`, lines };
 }

@@ -351,7 +351,8 @@ describe("a flow's packets from the TUI", () => {
       await press('3');
       await press('\r');
       await press('c', () => /decrypted TLS application data/.test(app!.lastFrame()!));
-      expect(app.lastFrame()).toMatch(/\n(GET|POST) \/(containerLogs|exec|attach|portForward)\/default\//);
+      expect(app.lastFrame()).toMatch(/frame \d+ {2}(GET|POST) \/(containerLogs|exec|attach|portForward)\/default\//);
+      expect(app.lastFrame()).toMatch(/HTTP\/1 \(\d+ messages\) in the decrypted TLS application data/);
       await press('\u001b');
       expect(app.lastFrame()).not.toMatch(/decrypted TLS application data/);
       expect(app.lastFrame()).toMatch(/c conversation/);

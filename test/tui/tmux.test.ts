@@ -106,9 +106,10 @@ describe.skipIf(!hasTmux)('planewatch tui under tmux', () => {
     tmux('send-keys', '-t', session, 'c');
     await waitFor(() => (pane().includes('client → server') ? true : undefined), 10_000, 'the conversation');
     let s = pane();
-    expect(s).toMatch(/decrypted TLS application data: 199 B from the client, 245 B from the server {2}· {2}lines 1–\d+ of \d+/);
-    expect(s).toMatch(/▶ client → server {2}frame \d+\n\s*GET \/containerLogs\/default\/db-0\/web\?follow=true HTTP\/1\.1\n\s*Host: 10\.0\.0\.23:10250/);
-    expect(s).toMatch(/◀ server → client {2}frame \d+\n\s*HTTP\/1\.1 200 OK/);
+    expect(s).toMatch(/HTTP\/1 \(2 messages\) in the decrypted TLS application data: 199 B from the client, 245 B from the server {2}· {2}lines 1–\d+/);
+    // An HTTP/1 connection message by message: start line on the turn's line, fields, the de-chunked body.
+    expect(s).toMatch(/▶ client → server {2}frame \d+ {2}GET \/containerLogs\/default\/db-0\/web\?follow=true HTTP\/1\.1\n\s*Host: 10\.0\.0\.23:10250/);
+    expect(s).toMatch(/◀ server → client {2}frame \d+ {2}HTTP\/1\.1 200 OK/);
     expect(s).toContain('Esc back to the flow');
     tmux('send-keys', '-t', session, 'j');
     await waitFor(() => (/lines 2–/.test(pane()) ? true : undefined), 5000, 'a line scrolled');

@@ -10,6 +10,7 @@ import { flowPacketsProblem, locateCapture } from '../export/capture-location';
 import { STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
 import { followFlow, type FollowLayer } from '../export/follow-stream';
 import { Http2FrameReader, type Http2Event } from '../export/http2-frames';
+import { Http1MessageReader, type Http1Message } from '../export/http1-messages';
 import type { Direction } from '../flow/direction';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { StatementCache } from './statements';
@@ -21,13 +22,24 @@ export const MAX_STREAM_BYTES = 16 * 1024 * 1024;
 export interface StreamQuery {
   layer?: FollowLayer | 'auto';
   maxBytes?: number;
-  /** 'bytes' (default): what each side sent; 'http2': its HTTP/2 frames, header blocks decoded. */
-  view?: 'bytes' | 'http2';
+  /**
+   * 'bytes' (default): what each side sent; 'http': its HTTP/1 messages, bodies de-chunked and
+   * decoded; 'http2': its HTTP/2 frames, header blocks decoded.
+   */
+  view?: 'bytes' | 'http' | 'http2';
 }
 
 /** DATA bytes of one HTTP/2 frame, and of a decoded (gzip, deflate) body, sent to the dashboard; the rest is counted. */
 export const MAX_FRAME_DATA = 4096;
 export const MAX_BODY_DATA = 65536;
+
+/** An HTTP/1 message as the API sends it: the reader's message with its side named and its body in base64. */
+type Http1MessageItem = Omit<Http1Message, 'dir' | 'body'> & {
+  side: 'client' | 'server';
+  /** The body (base64, at most MAX_BODY_DATA bytes) and its full length. */
+  body: string | null;
+  bodyBytes: number;
+};
 
 /** An HTTP/2 frame as the API sends it: the reader's event with its side named and DATA in base64. */
 type Http2FrameItem = Omit<Http2Event, 'dir' | 'data'> & {
@@ -91,6 +103,17 @@ export async function sendFlowStream(
         });
       })
     : null;
+  const messages: Http1MessageItem[] = [];
+  const h1 = q.view === 'http'
+    ? new Http1MessageReader((m) => {
+        messages.push({
+          side: SIDE[m.dir], frame: m.frame, ts: m.ts, head: m.head, info: m.info, notice: m.notice,
+          body: m.body === null ? null : Buffer.from(m.body.subarray(0, MAX_BODY_DATA)).toString('base64'),
+          bodyBytes: m.body?.length ?? 0,
+        });
+      })
+    : null;
+  const messageReader = reader ?? h1;
   const result = await followFlow(where.file, row, {
     layer,
     // A copy: secrets found in one capture are not kept for the next request's.
@@ -101,11 +124,11 @@ export async function sendFlowStream(
       data: (c) => {
         totals[c.dir] += c.data.length;
         if (truncated) return;
-        if (reader !== null) {
-          // Frames are read from the bytes up to the limit; the chunks themselves are not sent.
+        if (messageReader !== null) {
+          // Frames or messages are read from the bytes up to the limit; the chunks themselves are not sent.
           const take = Math.min(c.data.length, maxBytes - shown);
           shown += take;
-          reader.data(take === c.data.length ? c : { ...c, data: c.data.subarray(0, take) });
+          messageReader.data(take === c.data.length ? c : { ...c, data: c.data.subarray(0, take) });
           if (shown >= maxBytes) {
             truncated = true;
             abort.abort();
@@ -128,12 +151,14 @@ export async function sendFlowStream(
         if (truncated) return;
         // In the HTTP/2 view the side's decoding stops, which its frames say.
         if (reader !== null) return reader.gap(dir);
+        if (h1 !== null) return h1.gap(dir, bytes);
         flush();
         chunks.push({ kind: 'gap', side: SIDE[dir], frame: null, ts: null, bytes, data: '' });
       },
     },
   });
   flush();
+  h1?.end();
   let note = result.note;
   if (decryption === null && result.evidence?.app === 'tls') {
     note = 'this dashboard does not decrypt (start it with --decrypt, or --keylog FILE): the encrypted records are shown';
@@ -153,6 +178,7 @@ export async function sendFlowStream(
     error: result.error?.message ?? null,
     chunks,
     http2: reader === null ? null : { isHttp2: !reader.notHttp2, frames: reader.notHttp2 ? [] : frames },
+    http1: h1 === null ? null : { isHttp1: !h1.notHttp1, messages: h1.notHttp1 ? [] : messages },
   };
 }
 

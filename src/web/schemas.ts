@@ -94,7 +94,7 @@ export const flowStreamQuery: Schema = {
   properties: {
     layer: { type: 'string', enum: ['auto', 'tcp', 'tls'], default: 'auto', description: 'auto: decrypted TLS when the dashboard decrypts and has the keys, else the TCP payload' },
     maxBytes: { type: 'integer', minimum: 1, maximum: MAX_STREAM_BYTES, default: DEFAULT_STREAM_BYTES, description: 'bytes of conversation at most (truncated beyond)' },
-    view: { type: 'string', enum: ['bytes', 'http2'], default: 'bytes', description: "bytes: what each side sent (chunks); http2: its HTTP/2 frames, header blocks decoded (http2)" },
+    view: { type: 'string', enum: ['bytes', 'http', 'http2'], default: 'bytes', description: "bytes: what each side sent (chunks); http: its HTTP/1 messages, bodies de-chunked and decoded (http1); http2: its HTTP/2 frames, header blocks decoded (http2)" },
   },
 };
 
@@ -119,6 +119,28 @@ export const flowStreamResponse = obj({
       bytes: { ...int, description: 'bytes in data, or bytes missing for a gap' },
       data: { ...str, description: 'base64' },
     }),
+  },
+  http1: {
+    type: ['object', 'null'],
+    description: 'with view=http: the HTTP/1 messages (isHttp1 false when the client did not start with a request line)',
+    additionalProperties: false,
+    required: ['isHttp1', 'messages'],
+    properties: {
+      isHttp1: bool,
+      messages: {
+        type: 'array',
+        items: obj({
+          side: { type: 'string', enum: ['client', 'server'] },
+          frame: int,
+          ts: num,
+          head: { ...strList, description: 'start line and header fields as sent' },
+          body: { ...nstr, description: `the body de-chunked and decoded, base64, at most ${MAX_BODY_DATA} bytes` },
+          bodyBytes: int,
+          info: { ...str, description: 'how the body came, or what a notice says' },
+          notice: { ...bool, description: 'a line about the stream (an upgrade, a gap) rather than a message' },
+        }),
+      },
+    },
   },
   http2: {
     type: ['object', 'null'],

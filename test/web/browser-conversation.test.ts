@@ -78,6 +78,20 @@ describe.skipIf(!existsSync(CHROMIUM))('conversation card in Chromium', () => {
     await page.screenshot({ path: 'test-artifacts/web-conversation.png', fullPage: true });
   });
 
+  it("shows an HTTP/1 connection's messages with the response body de-chunked", async () => {
+    await page.goto(`${srv.url}#/flow/${idOf(`c.file = 'k.pcapng' AND f.server_port = 10250`)}`);
+    await page.waitForSelector('body[data-ready="flow"]');
+    await page.locator('button.follow-http-button').click();
+    await page.waitForSelector('.conversation [data-message="message"]');
+    const messages = page.locator('.conversation [data-message="message"]');
+    await expect(messages.locator('.turn-head').allTextContents()).resolves.toEqual([
+      expect.stringMatching(/^client → server · frame \d+ · .* · GET \/containerLogs\/default\/db-0\/web\?follow=true HTTP\/1\.1$/),
+      expect.stringMatching(/^server → client · frame \d+ · .* · HTTP\/1\.1 200 OK$/),
+    ]);
+    await expect(messages.nth(1).locator('.h1-headers').textContent()).resolves.toMatch(/\nTransfer-Encoding: chunked\n\[body: 77 bytes, chunked\]$/);
+    await expect(messages.nth(1).locator('.h1-body').textContent()).resolves.toBe('2026-03-02T09:59:58.123Z GET /healthz 200\n2026-03-02T09:59:59.456Z GET / 200\n');
+  });
+
   it("shows an HTTP/2 connection's frames with their header blocks decoded", async () => {
     await page.goto(`${srv.url}#/flow/${idOf(`c.file = 'n.pcap' AND f.server_port = 6443`)}`);
     await page.waitForSelector('body[data-ready="flow"]');

@@ -105,6 +105,32 @@ describe('GET /api/flows/:id/stream', () => {
     }
   });
 
+  it('?view=http gives the HTTP/1 messages with their bodies de-chunked, as follow --format http prints them', async () => {
+    const tls = flowId(`c.file LIKE '%tls13.dsb.pcapng' AND f.server_port = 10250`);
+    const h2 = flowId(`c.file = 'node-to-apiserver.pcap' AND f.server_port = 6443`);
+    const app = await buildApp({ dbFile: db, decryption: new KeyLog() });
+    try {
+      const r = (await app.inject({ method: 'GET', url: `/api/flows/${tls.id}/stream?view=http` })).json() as Stream & {
+        http1: { isHttp1: boolean; messages: { side: string; head: string[]; body: string | null; bodyBytes: number; info: string; notice: boolean }[] };
+      };
+      expect(r).toMatchObject({ layer: 'tls', chunks: [], http2: null });
+      expect(r.http1.isHttp1).toBe(true);
+      expect(r.http1.messages.map((m) => [m.side, m.head[0], m.notice])).toEqual([
+        ['client', 'GET /containerLogs/default/db-0/web?follow=true HTTP/1.1', false],
+        ['server', 'HTTP/1.1 200 OK', false],
+      ]);
+      const response = r.http1.messages[1]!;
+      expect(response.info).toBe('77 bytes, chunked');
+      expect(Buffer.from(response.body!, 'base64').toString()).toBe('2026-03-02T09:59:58.123Z GET /healthz 200\n2026-03-02T09:59:59.456Z GET / 200\n');
+      expect(response.bodyBytes).toBe(77);
+      // HTTP/2 is not HTTP/1: said, no messages.
+      const no = (await app.inject({ method: 'GET', url: `/api/flows/${h2.id}/stream?view=http` })).json() as { http1: unknown };
+      expect(no.http1).toEqual({ isHttp1: false, messages: [] });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('merges consecutive bytes of one side, cuts at maxBytes, and refuses what it cannot follow', async () => {
     const http = flowId(`c.file LIKE '%readonly-port.pcap' AND f.server_port = 10255`);
     const app = await buildApp({ dbFile: db, decryption: loadKeyLogFiles([]) });

@@ -134,7 +134,10 @@ export async function renderFlow(root, route) {
     d.tls ? tlsCard(d.tls) : null,
     d.http.length ? httpCard(d.http) : null,
     d.dns.length ? dnsCard(d.dns) : null,
-    f.packets.available ? conversationCard(f.id, f.app === 'http2' || (d.tls && d.tls.alpnSelected === 'h2')) : null,
+    f.packets.available ? conversationCard(f.id, {
+      http2: f.app === 'http2' || Boolean(d.tls && d.tls.alpnSelected === 'h2'),
+      http1: f.app === 'http' || Boolean(d.tls && d.tls.alpnSelected !== 'h2'),
+    }) : null,
     d.ssh ? card('SSH', kv([
       ['Client banner', h('span', { class: 'mono' }, d.ssh.clientBanner || '—')],
       ['Server banner', h('span', { class: 'mono' }, d.ssh.serverBanner || '—')],
@@ -192,15 +195,24 @@ function http2View(c) {
       : null));
 }
 
+// HTTP/1 messages with their bodies de-chunked and decoded, as Wireshark's Follow HTTP Stream shows them.
+function http1View(c) {
+  if (!c.http1.isHttp1) return h('p', { class: 'note conversation-note' }, 'not HTTP/1: the client did not start with a request line');
+  return c.http1.messages.map((m) => h('div', { class: `turn turn-${m.side}${m.notice ? ' gap' : ''}`, 'data-side': m.side, 'data-message': m.notice ? 'notice' : 'message' },
+    h('div', { class: 'turn-head' }, `${m.side === 'client' ? 'client → server' : 'server → client'} · frame ${fmtNum(m.frame)} · ${fmtTime(m.ts)} · ${m.notice ? m.info : m.head[0]}`),
+    m.notice ? null : h('pre', { class: 'turn-text h1-headers' }, m.head.slice(1).join('\n') + (m.info ? `\n[body: ${m.info}]` : '')),
+    m.body ? h('pre', { class: 'turn-text h1-body' }, asciiOf(base64Bytes(m.body)) + (m.bodyBytes > base64Bytes(m.body).length ? `\n[… ${fmtNum(m.bodyBytes - base64Bytes(m.body).length)} more bytes]` : '')) : null));
+}
+
 // The conversation (Follow Stream), read from the capture only when asked for: it may be large.
-function conversationCard(id, http2) {
+function conversationCard(id, views) {
   const body = h('div', { class: 'conversation' });
   const buttons = [];
   const load = async (button, view) => {
     for (const b of buttons) b.disabled = true;
     mount(body, h('p', { class: 'muted' }, 'reading the capture…'));
     try {
-      const c = await api(`flows/${encodeURIComponent(id)}/stream`, view === 'http2' ? { view } : undefined);
+      const c = await api(`flows/${encodeURIComponent(id)}/stream`, view === 'bytes' ? undefined : { view });
       for (const b of buttons) b.disabled = b === button;
       const what = c.layer === 'tls' ? `decrypted TLS application data${c.tlsVersion ? ` (TLS ${c.tlsVersion})` : ''}` : 'TCP payload';
       mount(body,
@@ -208,7 +220,7 @@ function conversationCard(id, http2) {
           c.truncated ? ' — only the first part is shown (download the packets for all of it)' : ''),
         c.note ? h('p', { class: 'note conversation-note' }, c.note) : null,
         c.error ? h('p', { class: 'error' }, c.error) : null,
-        view === 'http2' ? http2View(c) : c.chunks.length ? c.chunks.map((x) => x.kind === 'gap'
+        view === 'http2' ? http2View(c) : view === 'http' ? http1View(c) : c.chunks.length ? c.chunks.map((x) => x.kind === 'gap'
           ? h('div', { class: `turn gap turn-${x.side}` }, `[${fmtNum(x.bytes)} bytes from the ${x.side} missing]`)
           : h('div', { class: `turn turn-${x.side}`, 'data-side': x.side },
             h('div', { class: 'turn-head' }, `${x.side === 'client' ? 'client → server' : 'server → client'} · frame ${fmtNum(x.frame)} · ${fmtTime(x.ts)} · ${fmtBytes(x.bytes)}`),
@@ -221,7 +233,11 @@ function conversationCard(id, http2) {
   };
   const bytes = h('button', { class: 'btn follow-button', type: 'button', on: { click: () => load(bytes, 'bytes') } }, 'Show conversation');
   buttons.push(bytes);
-  if (http2) {
+  if (views.http1) {
+    const messages = h('button', { class: 'btn follow-http-button', type: 'button', on: { click: () => load(messages, 'http') } }, 'HTTP messages');
+    buttons.push(messages);
+  }
+  if (views.http2) {
     const frames = h('button', { class: 'btn follow-http2-button', type: 'button', on: { click: () => load(frames, 'http2') } }, 'HTTP/2 frames');
     buttons.push(frames);
   }

@@ -7,58 +7,37 @@
 import type { Direction } from '../flow/direction';
 import { layerName, type FollowChunk, type FollowResult } from '../export/follow-stream';
 import { Http1MessageReader, type Http1Message } from '../export/http1-messages';
-import { asciiText, iso, type FollowHeader, type FollowRenderer, type Write } from './follow-text';
+import { asciiText, type FollowRenderer, type Write } from './follow-text';
+import { DecodedViewRenderer } from './follow-decoded';
 import { MAX_BODY_SHOWN } from './follow-http2';
 import { terminalSafe } from './terminal-text';
 
-export class Http1FollowRenderer implements FollowRenderer {
-  private readonly reader = new Http1MessageReader((m) => this.show(m));
-  private readonly totals = [0, 0];
-  private fallback = false;
+export class Http1FollowRenderer extends DecodedViewRenderer {
+  private readonly reader = new Http1MessageReader((m) => {
+    const { head, body } = http1MessageText(m);
+    this.item(m.dir, m.frame, m.ts, head, body);
+  });
 
-  constructor(
-    private readonly write: Write,
-    private readonly colour: boolean,
-    private readonly asText: FollowRenderer,
-  ) {}
-
-  begin(h: FollowHeader): void {
-    this.asText.begin(h);
+  constructor(write: Write, colour: boolean, asText: FollowRenderer) {
+    super(write, colour, asText, 'not HTTP/1 (the client did not start with a request line)');
   }
 
-  data(c: FollowChunk): void {
-    this.totals[c.dir] += c.data.length;
-    if (!this.fallback) {
-      this.reader.data(c);
-      if (!this.reader.notHttp1) return;
-      this.fallback = true;
-      this.write('not HTTP/1 (the client did not start with a request line): shown as text\n');
-    }
-    this.asText.data(c);
+  protected feed(c: FollowChunk): void {
+    this.reader.data(c);
   }
 
-  gap(dir: Direction, bytes: number): void {
-    if (this.fallback) return this.asText.gap(dir, bytes);
+  protected rejected(): boolean {
+    return this.reader.notHttp1;
+  }
+
+  protected missing(dir: Direction, bytes: number): void {
     this.reader.gap(dir, bytes);
   }
 
-  end(r: FollowResult): void {
-    if (this.fallback) return this.asText.end(r);
+  protected finish(r: FollowResult): void {
     this.reader.end();
     this.write(`==== HTTP/1 in the ${layerName(r.layer)}: ${this.reader.messages} messages; ${this.totals[0]} bytes from the client, ${this.totals[1]} from the server\n`);
     if (r.note !== null) this.write(`note: ${r.note}\n`);
-  }
-
-  private show(m: Http1Message): void {
-    const { head, body } = http1MessageText(m);
-    const arrow = m.dir === 0 ? 'client → server' : 'server → client';
-    this.write(this.paint(m.dir, `──── ${arrow}  frame ${m.frame}  ${iso(m.ts)}  ${head}`) + '\n');
-    for (const l of body) this.write(`${l}\n`);
-  }
-
-  private paint(dir: Direction, s: string): string {
-    if (!this.colour) return s;
-    return `${dir === 0 ? '\x1b[31m' : '\x1b[34m'}${s}\x1b[0m`;
   }
 }
 

@@ -8,7 +8,8 @@
 import type { Direction } from '../flow/direction';
 import { layerName, type FollowChunk, type FollowResult } from '../export/follow-stream';
 import { Http2FrameReader, type Http2Event } from '../export/http2-frames';
-import { asciiText, iso, type FollowHeader, type FollowRenderer, type Write } from './follow-text';
+import { asciiText, type FollowRenderer, type Write } from './follow-text';
+import { DecodedViewRenderer } from './follow-decoded';
 import { terminalSafe } from './terminal-text';
 
 /** DATA bytes printed per frame, and bytes of a decoded body; the rest is counted. */
@@ -22,42 +23,30 @@ export function isEncodedData(e: Http2Event): boolean {
 
 const SIDE = ['client', 'server'] as const;
 
-export class Http2FollowRenderer implements FollowRenderer {
-  private readonly reader = new Http2FrameReader((e) => this.show(e));
-  private readonly totals = [0, 0];
-  /** Not HTTP/2 after all: everything goes to the text renderer. */
-  private fallback = false;
+export class Http2FollowRenderer extends DecodedViewRenderer {
+  private readonly reader = new Http2FrameReader((e) => {
+    const { head, body } = http2EventText(e);
+    this.item(e.dir, e.frame, e.ts, head, body);
+  });
 
-  constructor(
-    private readonly write: Write,
-    private readonly colour: boolean,
-    private readonly asText: FollowRenderer,
-  ) {}
-
-  begin(h: FollowHeader): void {
-    this.asText.begin(h);
+  constructor(write: Write, colour: boolean, asText: FollowRenderer) {
+    super(write, colour, asText, 'not HTTP/2 (no connection preface from the client)');
   }
 
-  data(c: FollowChunk): void {
-    this.totals[c.dir] += c.data.length;
-    if (!this.fallback) {
-      this.reader.data(c);
-      if (!this.reader.notHttp2) return;
-      // HTTP/1.1 (or h2c's Upgrade), or anything else: shown as text from here.
-      this.fallback = true;
-      this.write('not HTTP/2 (no connection preface from the client): shown as text\n');
-    }
-    this.asText.data(c);
+  protected feed(c: FollowChunk): void {
+    this.reader.data(c);
   }
 
-  gap(dir: Direction, bytes: number): void {
-    if (this.fallback) return this.asText.gap(dir, bytes);
-    this.write(this.paint(dir, `[${bytes} bytes from the ${SIDE[dir]} missing]`) + '\n');
+  protected rejected(): boolean {
+    return this.reader.notHttp2;
+  }
+
+  protected missing(dir: Direction, bytes: number): void {
+    this.said(dir, `[${bytes} bytes from the ${SIDE[dir]} missing]`);
     this.reader.gap(dir);
   }
 
-  end(r: FollowResult): void {
-    if (this.fallback) return this.asText.end(r);
+  protected finish(r: FollowResult): void {
     for (const dir of [0, 1] as const) {
       const { partial, skipped } = this.reader.leftover(dir);
       if (skipped > 0) this.write(`[${skipped} bytes from the ${SIDE[dir]} not decoded]\n`);
@@ -65,18 +54,6 @@ export class Http2FollowRenderer implements FollowRenderer {
     }
     this.write(`==== HTTP/2 in the ${layerName(r.layer)}: ${this.reader.frames} frames; ${this.totals[0]} bytes from the client, ${this.totals[1]} from the server\n`);
     if (r.note !== null) this.write(`note: ${r.note}\n`);
-  }
-
-  private show(e: Http2Event): void {
-    const { head, body } = http2EventText(e);
-    const arrow = e.dir === 0 ? 'client → server' : 'server → client';
-    this.write(this.paint(e.dir, `──── ${arrow}  frame ${e.frame}  ${iso(e.ts)}  ${head}`) + '\n');
-    for (const l of body) this.write(`${l}\n`);
-  }
-
-  private paint(dir: Direction, s: string): string {
-    if (!this.colour) return s;
-    return `${dir === 0 ? '\x1b[31m' : '\x1b[34m'}${s}\x1b[0m`;
   }
 }
 

@@ -305,19 +305,27 @@ export class DbDataSource implements TuiDataSource {
     };
   }
 
-  async writePackets(id: number): Promise<string> {
+  /** A stored flow and the file its packets can be read from again, or why not (`what` cannot be read again). */
+  private flowCapture(id: number, what: string): { row: StoredFlowSelector; file: string } | string {
     const db = this.open();
     if (db === null) return 'no database yet';
     const row = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`).get(id) as StoredFlowSelector | undefined;
     if (row === undefined) return 'flow not found';
     const where = locateCapture(row.captureFile, this.file);
     const problem = flowPacketsProblem(where, row.firstFrame);
-    if (problem !== null || !('file' in where)) return `${problem}: its packets cannot be read again`;
+    if (problem !== null || !('file' in where)) return `${problem}: ${what} cannot be read again`;
+    return { row, file: where.file };
+  }
+
+  async writePackets(id: number): Promise<string> {
+    const found = this.flowCapture(id, 'its packets');
+    if (typeof found === 'string') return found;
+    const { row, file } = found;
     const out = join(this.packetsDir, packetsFileName(row.key));
     try {
       const writer = captureFileWriter('pcapng', FdSink.open(out));
       try {
-        await writeFlowPackets(where.file, 0, [row], writer);
+        await writeFlowPackets(file, 0, [row], writer);
       } finally {
         writer.close();
       }
@@ -328,17 +336,12 @@ export class DbDataSource implements TuiDataSource {
   }
 
   async conversation(id: number): Promise<Conversation | string> {
-    const db = this.open();
-    if (db === null) return 'no database yet';
-    const row = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`).get(id) as StoredFlowSelector | undefined;
-    if (row === undefined) return 'flow not found';
-    const where = locateCapture(row.captureFile, this.file);
-    const problem = flowPacketsProblem(where, row.firstFrame);
-    if (problem !== null || !('file' in where)) return `${problem}: its conversation cannot be read again`;
+    const found = this.flowCapture(id, 'its conversation');
+    if (typeof found === 'string') return found;
     try {
       // Decrypted with the key log blocks the capture carries (a live run's --write file has them)
       // and the key logs the TUI was given.
-      return await readConversation(where.file, row, loadKeyLogFiles(this.keyLogFiles));
+      return await readConversation(found.file, found.row, loadKeyLogFiles(this.keyLogFiles));
     } catch (e) {
       return `cannot read the conversation: ${e instanceof Error ? e.message : String(e)}`;
     }

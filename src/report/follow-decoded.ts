@@ -5,7 +5,7 @@
  */
 import type { Direction } from '../flow/direction';
 import type { FollowChunk, FollowResult } from '../export/follow-stream';
-import { iso, type FollowHeader, type FollowRenderer, type Write } from './follow-text';
+import { iso, paintSide, type FollowHeader, type FollowRenderer, type Write } from './follow-text';
 
 export abstract class DecodedViewRenderer implements FollowRenderer {
   protected readonly totals = [0, 0];
@@ -57,8 +57,7 @@ export abstract class DecodedViewRenderer implements FollowRenderer {
   }
 
   private paint(dir: Direction, s: string): string {
-    if (!this.colour) return s;
-    return `${dir === 0 ? '\x1b[31m' : '\x1b[34m'}${s}\x1b[0m`;
+    return paintSide(dir, s, this.colour);
   }
 
   /** Hands the bytes to the protocol's reader. */

@@ -8,7 +8,7 @@
 import type { Direction } from '../flow/direction';
 import { layerName, type FollowChunk, type FollowResult } from '../export/follow-stream';
 import { Http2FrameReader, type Http2Event } from '../export/http2-frames';
-import { asciiText, type FollowRenderer, type Write } from './follow-text';
+import { asciiText, SIDE, type FollowRenderer, type Write } from './follow-text';
 import { DecodedViewRenderer } from './follow-decoded';
 import { terminalSafe } from './terminal-text';
 
@@ -21,7 +21,6 @@ export function isEncodedData(e: Http2Event): boolean {
   return e.type === 'DATA' && e.info.endsWith('-encoded');
 }
 
-const SIDE = ['client', 'server'] as const;
 
 export class Http2FollowRenderer extends DecodedViewRenderer {
   private readonly reader = new Http2FrameReader((e) => {

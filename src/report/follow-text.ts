@@ -34,7 +34,14 @@ export interface FollowRenderer extends FollowSink {
   end(r: FollowResult): void;
 }
 
-const SIDE: readonly ['client', 'server'] = ['client', 'server'];
+/** The sides by direction, as the views name them. */
+export const SIDE: readonly ['client', 'server'] = ['client', 'server'];
+
+/** A line in its side's colour on a terminal: client red, server blue, as Wireshark colours them. */
+export function paintSide(dir: Direction, s: string, colour: boolean): string {
+  if (!colour) return s;
+  return `${dir === 0 ? '\x1b[31m' : '\x1b[34m'}${s}\x1b[0m`;
+}
 
 /** ISO 8601 with microseconds, as captures keep them. */
 export function iso(ts: number): string {
@@ -129,10 +136,8 @@ abstract class BlockRenderer implements FollowRenderer {
     this.dir = -1;
   }
 
-  /** Client lines red, server lines blue, as Wireshark colours them (only on a terminal). */
   private paint(dir: Direction, s: string): string {
-    if (!this.colour) return s;
-    return `${dir === 0 ? '\x1b[31m' : '\x1b[34m'}${s}\x1b[0m`;
+    return paintSide(dir, s, this.colour);
   }
 
   protected abstract body(dir: Direction, bytes: Uint8Array): void;

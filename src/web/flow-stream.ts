@@ -14,6 +14,7 @@ import { Http1MessageReader, type Http1Message } from '../export/http1-messages'
 import type { Direction } from '../flow/direction';
 import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { StatementCache } from './statements';
+import { SIDE } from '../report/follow-text';
 
 /** Bytes of conversation one response carries unless asked for less (or more, up to MAX_STREAM_BYTES). */
 export const DEFAULT_STREAM_BYTES = 1024 * 1024;
@@ -59,7 +60,6 @@ interface StreamChunk {
   data: string;
 }
 
-const SIDE = ['client', 'server'] as const;
 
 /** `decryption`: the secrets the dashboard decrypts with, or null when it does not decrypt. */
 export async function sendFlowStream(

@@ -6,6 +6,7 @@ import { STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../../export/
 import { openStoreReadOnly } from '../../store/store';
 import { followRenderer, FOLLOW_FORMATS, type FollowFormat, type FollowRenderer } from '../../report/follow-text';
 import { terminalSafe } from '../../report/terminal-text';
+import { endpointText } from '../../decode/address';
 import { Http2FollowRenderer } from '../../report/follow-http2';
 import { Http1FollowRenderer } from '../../report/follow-http1';
 import { loadKeyLogFiles } from '../../../dissectors/tls/decrypt/key-log';
@@ -26,10 +27,6 @@ interface FollowOptions {
 function fail(code: number, message: string): never {
   process.stderr.write(`planewatch follow: ${message}\n`);
   process.exit(code);
-}
-
-function endpointText(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 /** Writes everything to standard output synchronously: a pipe closed early (`| head`) ends the command quietly. */

@@ -183,6 +183,12 @@ function frameHead(x) {
   return `${x.side === 'client' ? 'client → server' : 'server → client'} · frame ${fmtNum(x.frame)} · ${fmtTime(x.ts)} · ${what}`;
 }
 
+// Bytes as text, and how many more there were than the server sent.
+function textWithRest(bytes, total, extraClass) {
+  const rest = total > bytes.length ? `\n[… ${fmtNum(total - bytes.length)} more bytes]` : '';
+  return h('pre', { class: extraClass ? `turn-text ${extraClass}` : 'turn-text' }, asciiOf(bytes) + rest);
+}
+
 // HTTP/2 frames with their header blocks decoded, as Wireshark's Follow HTTP/2 Stream shows them.
 function http2View(c) {
   if (!c.http2.isHttp2) return h('p', { class: 'note conversation-note' }, 'not HTTP/2: the client did not start with the connection preface');
@@ -190,9 +196,7 @@ function http2View(c) {
     h('div', { class: 'turn-head' }, frameHead(x)),
     x.headers && x.headers.length ? h('pre', { class: 'turn-text h2-headers' }, x.headers.map(([n, v]) => `${n}: ${v}`).join('\n')) : null,
     // A content-encoded message's frames are compressed: its body is shown decoded when its stream ends.
-    x.data && !(x.type === 'DATA' && x.info.endsWith('-encoded'))
-      ? h('pre', { class: 'turn-text' }, asciiOf(base64Bytes(x.data)) + (x.dataBytes > base64Bytes(x.data).length ? `\n[… ${fmtNum(x.dataBytes - base64Bytes(x.data).length)} more bytes]` : ''))
-      : null));
+    x.data && !(x.type === 'DATA' && x.info.endsWith('-encoded')) ? textWithRest(base64Bytes(x.data), x.dataBytes) : null));
 }
 
 // HTTP/1 messages with their bodies de-chunked and decoded, as Wireshark's Follow HTTP Stream shows them.
@@ -201,7 +205,7 @@ function http1View(c) {
   return c.http1.messages.map((m) => h('div', { class: `turn turn-${m.side}${m.notice ? ' gap' : ''}`, 'data-side': m.side, 'data-message': m.notice ? 'notice' : 'message' },
     h('div', { class: 'turn-head' }, `${m.side === 'client' ? 'client → server' : 'server → client'} · frame ${fmtNum(m.frame)} · ${fmtTime(m.ts)} · ${m.notice ? m.info : m.head[0]}`),
     m.notice ? null : h('pre', { class: 'turn-text h1-headers' }, m.head.slice(1).join('\n') + (m.info ? `\n[body: ${m.info}]` : '')),
-    m.body ? h('pre', { class: 'turn-text h1-body' }, asciiOf(base64Bytes(m.body)) + (m.bodyBytes > base64Bytes(m.body).length ? `\n[… ${fmtNum(m.bodyBytes - base64Bytes(m.body).length)} more bytes]` : '')) : null));
+    m.body ? textWithRest(base64Bytes(m.body), m.bodyBytes, 'h1-body') : null));
 }
 
 // The conversation (Follow Stream), read from the capture only when asked for: it may be large.

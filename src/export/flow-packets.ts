@@ -16,7 +16,7 @@ import { DEFAULT_FRAGMENT_LIMITS } from '../decode/ip-fragments';
 import { MutableStamp } from '../flow/packet-stamp';
 import type { CaptureError } from '../ingest/capture-error';
 import type { Frame } from '../ingest/frame';
-import type { SecretsHandler } from '../ingest/pcapng-reader';
+import type { CaptureSecret, SecretsHandler } from '../ingest/pcapng-reader';
 import { readCaptureFrames } from './ring-files';
 import type { CaptureFileWriter } from './frame-writers';
 
@@ -61,6 +61,8 @@ export interface FlowFrames {
   perFlow: number[];
   /** Damage that stopped the read early, if any (frames before it are found). */
   error: CaptureError | null;
+  /** Capture time of the last frame found (NaN when none was). */
+  lastTs: number;
 }
 
 /** IP fragments held at most while waiting for the packet they complete. */
@@ -99,13 +101,17 @@ function matches(m: Matcher, p: DecodedPacket, frame: number): boolean {
   return p.srcPort === m.serverPort && p.dstPort === m.clientPort && sameAddress(p.src, m.server, len) && sameAddress(p.dst, m.client, len);
 }
 
-/** First pass: the numbers of the frames that carry the flows' packets. */
-export async function findFlowFrames(file: string, flows: FlowSelector[]): Promise<FlowFrames> {
+/**
+ * First pass: the numbers of the frames that carry the flows' packets. `onSecrets` is given the
+ * Decryption Secrets Blocks read on the way (the capture's start up to the last frame wanted).
+ */
+export async function findFlowFrames(file: string, flows: FlowSelector[], opts: { onSecrets?: SecretsHandler } = {}): Promise<FlowFrames> {
   const matchers = flows.map(matcherOf);
   const perFlow = flows.map(() => 0);
   const frames: number[] = [];
+  let lastTs = NaN;
   const live = matchers.filter((m): m is Matcher => m !== null);
-  if (live.length === 0) return { frames, perFlow, error: null };
+  if (live.length === 0) return { frames, perFlow, error: null, lastTs };
   const firstWanted = Math.min(...live.map((m) => m.first));
   const lastWanted = Math.max(...live.map((m) => m.last));
   const decoder = new PacketDecoder(new AnomalyCounter());
@@ -115,8 +121,11 @@ export async function findFlowFrames(file: string, flows: FlowSelector[]): Promi
   const pending = new Map<number, { frames: number[]; firstTs: number }>();
   let fragmentFrames = false;
   const abort = new AbortController();
+  // The reader stops between reads, not blocks: secrets it parses after the last frame are not taken.
+  let past = false;
   const sink = (f: Frame): void => {
-    if (f.number > lastWanted) {
+    if (past || f.number > lastWanted) {
+      past = true;
       abort.abort();
       return;
     }
@@ -157,10 +166,49 @@ export async function findFlowFrames(file: string, flows: FlowSelector[]): Promi
       fragmentFrames = true;
     }
     frames.push(f.number);
+    lastTs = ts;
   };
-  const info = await readCaptureFrames(file, sink, { hash: false, signal: abort.signal, fromFrame: firstWanted });
+  const onSecrets = opts.onSecrets;
+  const secrets = onSecrets === undefined ? undefined : (s: CaptureSecret) => past || onSecrets(s);
+  const info = await readCaptureFrames(file, sink, { hash: false, signal: abort.signal, fromFrame: firstWanted, onSecrets: secrets });
   if (fragmentFrames) frames.sort((a, b) => a - b);
-  return { frames, perFlow, error: info.error };
+  return { frames, perFlow, error: info.error, lastTs };
+}
+
+/** How far past a flow's last frame its secrets are looked for (seconds of capture time, frames). */
+export const LATE_SECRETS_SECONDS = 60;
+export const LATE_SECRETS_FRAMES = 1_000_000;
+
+/**
+ * Reads on past frame `after` (captured at `afterTs`) for Decryption Secrets Blocks, at most
+ * LATE_SECRETS_SECONDS of capture time and LATE_SECRETS_FRAMES frames: a live capture writes the
+ * secrets it learns from a client's key log when it learns them, which can be after a short
+ * connection's last packet. Resolves when the window or the capture ends.
+ */
+export async function readSecretsAfter(
+  file: string,
+  after: number,
+  afterTs: number,
+  onSecrets: SecretsHandler,
+  signal?: AbortSignal,
+): Promise<void> {
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  signal?.addEventListener('abort', stop, { once: true });
+  const until = afterTs + LATE_SECRETS_SECONDS;
+  const lastFrame = after + LATE_SECRETS_FRAMES;
+  // The reader stops between reads, not blocks: what it parses past the window is not taken.
+  let ended = false;
+  try {
+    await readCaptureFrames(file, (f) => {
+      if (ended || f.number > lastFrame || (f.number > after && f.ts > until)) {
+        ended = true;
+        abort.abort();
+      }
+    }, { hash: false, signal: abort.signal, fromFrame: after, onSecrets: (s: CaptureSecret) => ended || onSecrets(s) });
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
 }
 
 /**

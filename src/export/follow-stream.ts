@@ -13,7 +13,7 @@ import type { AppEvidence, AppSession, FlowMeta, FlowRecord } from '../model/flo
 import { Engine } from '../pipeline/engine';
 import { createAppSession } from '../../dissectors/app-session';
 import type { KeyLog } from '../../dissectors/tls/decrypt/key-log';
-import { copyFrames, findFlowFrames, type FlowFrames, type FlowSelector } from './flow-packets';
+import { copyFrames, findFlowFrames, readSecretsAfter, type FlowFrames, type FlowSelector } from './flow-packets';
 import { AnomalyCounter } from '../anomalies';
 import { parseIp } from '../decode/address';
 import { DecodeStatus, DecodedPacket } from '../decode/packet';
@@ -84,6 +84,8 @@ const DEFAULT_HOLD_BYTES = 8 * 1024 * 1024;
 class LayerSwitch {
   layer: FollowLayer | null;
   note: string | null = null;
+  /** Something was passed on to the sink. */
+  private shown = false;
   private held: ({ chunk: FollowChunk } | { dir: Direction; gap: number })[] = [];
   private heldBytes = 0;
 
@@ -95,11 +97,19 @@ class LayerSwitch {
     this.layer = wanted === 'auto' ? null : wanted;
   }
 
+  /**
+   * Nothing has been shown yet: the connection can still be followed again from its start (with
+   * secrets found later in the capture).
+   */
+  get untouched(): boolean {
+    return !this.shown;
+  }
+
   tcpData(dir: Direction, data: Uint8Array, at: PacketStamp): void {
     if (this.layer === 'tls') return;
     const chunk = { dir, data: data.slice(), ts: at.ts, frame: at.frame };
     if (this.layer === 'tcp') {
-      this.sink.data(chunk);
+      this.data(chunk);
       return;
     }
     this.held.push({ chunk });
@@ -110,15 +120,18 @@ class LayerSwitch {
     }
   }
 
-  /** Missing bytes are said in either view: decrypting stops at them too. */
+  /**
+   * Missing bytes are said in either view: decrypting stops at them too. In the decrypted view they
+   * wait for its first data (or its end), so that a connection without its secrets shows nothing yet.
+   */
   tcpGap(dir: Direction, bytes: number): void {
-    if (this.layer === null) this.held.push({ dir, gap: bytes });
-    else this.sink.gap(dir, bytes);
+    if (this.layer === null || (this.layer === 'tls' && !this.shown)) this.held.push({ dir, gap: bytes });
+    else this.gap(dir, bytes);
   }
 
   plaintext(dir: Direction, data: Uint8Array, ts: number, frame: number): void {
-    if (this.layer === null) this.choose('tls');
-    if (this.layer === 'tls') this.sink.data({ dir, data: data.slice(), ts, frame });
+    if (this.layer === null || (this.layer === 'tls' && this.held.length > 0)) this.choose('tls');
+    if (this.layer === 'tls') this.data({ dir, data: data.slice(), ts, frame });
   }
 
   /** The connection is not TLS: nothing will decrypt. */
@@ -126,15 +139,35 @@ class LayerSwitch {
     if (this.layer === null) this.choose('tcp');
   }
 
-  choose(layer: FollowLayer): void {
+  /** End of the connection: an undecided view shows the TCP payload, saying why when it is TLS. */
+  finish(evidence: AppEvidence | null): void {
+    if (this.layer === null && evidence?.app === 'tls') {
+      this.note = evidence.tls?.decrypted
+        ? 'the connection was decrypted but carried no application data'
+        : 'TLS without its secrets (give the key log with --keylog): the encrypted records are shown';
+    }
+    this.choose(this.layer ?? 'tcp');
+  }
+
+  private choose(layer: FollowLayer): void {
     this.layer = layer;
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
     for (const h of held) {
-      if (!('chunk' in h)) this.sink.gap(h.dir, h.gap);
-      else if (layer === 'tcp') this.sink.data(h.chunk);
+      if (!('chunk' in h)) this.gap(h.dir, h.gap);
+      else if (layer === 'tcp') this.data(h.chunk);
     }
+  }
+
+  private data(chunk: FollowChunk): void {
+    this.shown = true;
+    this.sink.data(chunk);
+  }
+
+  private gap(dir: Direction, bytes: number): void {
+    this.shown = true;
+    this.sink.gap(dir, bytes);
   }
 }
 
@@ -187,10 +220,45 @@ class FollowSession implements AppSession {
  * Follows `flow` in `file` (the capture it was stored from): a TCP connection's reassembled bytes
  * (decrypted when TLS and its keys are known), or a UDP flow's datagrams, each a chunk of its own
  * (Wireshark's Follow UDP Stream; `layer` is then ignored).
+ *
+ * The capture's secrets are gathered while its frames are looked for, so that a Decryption Secrets
+ * Block written after the handshake (a live capture learns a client's secrets when the client logs
+ * them) still decrypts it, as it does when the capture is analysed. A TLS connection still without
+ * its secrets is followed again if they turn up in the capture shortly after its last frame.
  */
 export async function followFlow(file: string, flow: FlowSelector, opts: FollowOptions): Promise<FollowResult> {
-  const found = await findFlowFrames(file, [flow]);
+  const keyLog = opts.keyLog;
+  const onSecrets = (secret: CaptureSecret): void => {
+    if (secret.type === SECRETS_TLS_KEY_LOG) keyLog.addBytes(secret.data);
+  };
+  const useSecrets = opts.captureSecrets !== false;
+  const found = await findFlowFrames(file, [flow], useSecrets ? { onSecrets } : {});
   if (flow.transport === 'udp') return followDatagrams(file, flow, found, opts);
+  let pass = await followConnection(file, flow, found, opts);
+  if (useSecrets && pass.out.untouched && pass.evidence?.app === 'tls' && pass.evidence.tls?.decrypted !== true && found.frames.length > 0) {
+    // Secrets stored for a session that was looked up and missed are counted as late ones.
+    const late = keyLog.lateSecrets;
+    await readSecretsAfter(file, found.frames[found.frames.length - 1]!, found.lastTs, onSecrets, opts.signal);
+    if (keyLog.lateSecrets > late && opts.signal?.aborted !== true) pass = await followConnection(file, flow, found, opts);
+  }
+  pass.out.finish(pass.evidence);
+  return {
+    layer: pass.out.layer ?? 'tcp',
+    evidence: pass.evidence,
+    frames: found.frames.length,
+    packets: found.perFlow[0] ?? 0,
+    error: found.error ?? pass.copyError,
+    note: pass.out.note,
+  };
+}
+
+/** One run of a TCP connection's frames through the engine, the chosen layer passed on. */
+async function followConnection(
+  file: string,
+  flow: FlowSelector,
+  found: FlowFrames,
+  opts: FollowOptions,
+): Promise<{ out: LayerSwitch; evidence: AppEvidence | null; copyError: CaptureError | null }> {
   const out = new LayerSwitch(opts.layer, opts.sink, opts.holdBytes ?? DEFAULT_HOLD_BYTES);
   let evidence: AppEvidence | null = null;
   let sessions = 0;
@@ -206,31 +274,10 @@ export async function followFlow(file: string, flow: FlowSelector, opts: FollowO
       if (evidence === null && sameConnection(rec, flow)) evidence = { app: rec.app, tls: rec.tls, http: rec.http, ssh: rec.ssh, dns: rec.dns };
     },
   });
-  const keyLog = opts.keyLog;
-  const copyError = await copyFrames(file, found.frames, { write: (f) => engine.processFrame(f) }, {
-    onSecrets: (secret: CaptureSecret) => {
-      if (secret.type === SECRETS_TLS_KEY_LOG && opts.captureSecrets !== false) keyLog.addBytes(secret.data);
-    },
-    signal: opts.signal,
-  });
+  // The capture's secrets were read while its frames were looked for.
+  const copyError = await copyFrames(file, found.frames, { write: (f) => engine.processFrame(f) }, { signal: opts.signal });
   engine.finish();
-  if (out.layer === null) {
-    const ev = evidence as AppEvidence | null;
-    if (ev?.app === 'tls') {
-      out.note = ev.tls?.decrypted
-        ? 'the connection was decrypted but carried no application data'
-        : 'TLS without its secrets (give the key log with --keylog): the encrypted records are shown';
-    }
-    out.choose('tcp');
-  }
-  return {
-    layer: out.layer ?? 'tcp',
-    evidence,
-    frames: found.frames.length,
-    packets: found.perFlow[0] ?? 0,
-    error: found.error ?? copyError,
-    note: out.note,
-  };
+  return { out, evidence, copyError };
 }
 
 /** A UDP flow's datagrams, decoded as the analysis decoded them (IP fragments reassembled). */

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,7 +8,8 @@ import { asciiText, hexLines } from '../../src/report/follow-text';
 import { readCapture } from '../../src/ingest/read-capture';
 import { captureFileWriter } from '../../src/export/frame-writers';
 import { FdSink } from '../../src/export/byte-sink';
-import { copyFrames } from '../../src/export/flow-packets';
+import { copyFrames, LATE_SECRETS_SECONDS } from '../../src/export/flow-packets';
+import { PcapngWriter } from '../../src/export/pcapng-writer';
 import { buildPcap, TCP, type PacketSpec } from '../pipeline/pcap-builder';
 
 /**
@@ -59,6 +60,24 @@ function gapCapture(): Buffer {
     { ...s, flags: TCP.FIN | TCP.ACK, seq: 910, ack: 120 },
   ];
   return buildPcap(pkts);
+}
+
+/**
+ * The keyless TLS 1.3 sample written as pcapng with its key log in a Decryption Secrets Block after
+ * frame `after` (as a live capture writes secrets it learns while the connection runs). Returns the
+ * file's name.
+ */
+async function secretsAfterFrame(name: string, after: number): Promise<string> {
+  const keys = readFileSync(join(KEYS, 'kubelet-logs-tls13.keys'), 'latin1');
+  const w = new PcapngWriter(FdSink.open(join(dir, name)));
+  const ifc = w.addInterface(1, { tsresolDigits: 9 });
+  let n = 0;
+  await readCapture(join(dir, 'kubelet-logs-tls13.pcap'), (f) => {
+    w.writePacket(ifc, f.tsSec, f.tsNsec, f.buf.subarray(f.start, f.end), f.origLen);
+    if (++n === after) w.writeTlsKeyLog(keys);
+  });
+  w.close();
+  return name;
 }
 
 beforeAll(() => {
@@ -232,6 +251,57 @@ describe('planewatch follow', () => {
     expect(r.text).not.toContain('HTTP/1.1 200 OK');
     expect(r.text).toMatch(/\n\[\d+ bytes from the server missing\]\n/);
     expect(r.text).toMatch(/==== decrypted TLS application data: 199 bytes from the client, 0 from the server\n$/);
+  });
+
+  it("decrypts with secrets the capture holds after the handshake, or after the connection's last packet", async () => {
+    // After the ServerHello (frame 5): the handshake looked its secrets up and missed them.
+    // After frame 22 (the last): the connection had ended before its secrets were written.
+    for (const [name, after] of [['secrets-mid.pcapng', 5], ['secrets-end.pcapng', 22]] as const) {
+      const lateDb = join(dir, `${name}.db`);
+      expect(cli(['analyze', await secretsAfterFrame(name, after), '--db', lateDb, '--quiet']).code).toBe(0);
+      const d = new Database(lateDb, { readonly: true });
+      const key = (d.prepare('SELECT flow_key FROM flows WHERE server_port = 10250').get() as { flow_key: string }).flow_key;
+      d.close();
+      for (const layer of [[], ['--layer', 'tls']]) {
+        const r = cli(['follow', key, '--db', lateDb, ...layer]);
+        expect(r.code, `${name} ${layer.join(' ')}`).toBe(0);
+        expect(r.text).toContain('GET /containerLogs/default/db-0/web?follow=true HTTP/1.1');
+        expect(r.text).toContain('HTTP/1.1 200 OK');
+        expect(r.text).toMatch(/==== decrypted TLS application data: 199 bytes from the client, \d+ from the server\n$/);
+      }
+    }
+  });
+
+  it('does not look for secrets further than a minute of capture time after the connection', async () => {
+    // The sample, then a packet of another connection more than the window after its last one, then
+    // the secrets.
+    const name = 'secrets-late.pcapng';
+    const lateDb = join(dir, 'secrets-late.db');
+    const keys = readFileSync(join(KEYS, 'kubelet-logs-tls13.keys'), 'latin1');
+    const w = new PcapngWriter(FdSink.open(join(dir, name)));
+    const ifc = w.addInterface(1, { tsresolDigits: 9 });
+    let last: { sec: number; nsec: number; data: Uint8Array } | null = null;
+    await readCapture(join(dir, 'kubelet-logs-tls13.pcap'), (f) => {
+      w.writePacket(ifc, f.tsSec, f.tsNsec, f.buf.subarray(f.start, f.end), f.origLen);
+      last = { sec: f.tsSec, nsec: f.tsNsec, data: f.buf.slice(f.start, f.end) };
+    });
+    const l = last as unknown as { sec: number; nsec: number; data: Uint8Array };
+    // The connection's last packet from another port (a packet of the connection would be one of its own).
+    const other = Buffer.from(l.data);
+    other.writeUInt16BE(other.readUInt16BE(34) + 1, 34);
+    w.writePacket(ifc, l.sec + LATE_SECRETS_SECONDS + 5, l.nsec, other);
+    w.writeTlsKeyLog(keys);
+    w.close();
+    expect(cli(['analyze', name, '--db', lateDb, '--quiet']).code).toBe(0);
+    const d = new Database(lateDb, { readonly: true });
+    const key = (d.prepare('SELECT flow_key FROM flows WHERE server_port = 10250 ORDER BY id LIMIT 1').get() as { flow_key: string }).flow_key;
+    d.close();
+    const r = cli(['follow', key, '--db', lateDb]);
+    expect(r.code).toBe(0);
+    expect(r.text).not.toContain('GET /containerLogs');
+    expect(r.text).toContain('note: TLS without its secrets');
+    // Given on the command line, the same secrets decrypt it.
+    expect(cli(['follow', key, '--db', lateDb, '--keylog', join(KEYS, 'kubelet-logs-tls13.keys')]).text).toContain('GET /containerLogs');
   });
 
   it('refuses what it cannot do with a usage error', () => {

@@ -19,6 +19,7 @@ import type { Frame } from '../ingest/frame';
 import type { CaptureSecret, SecretsHandler } from '../ingest/pcapng-reader';
 import { readCaptureFrames } from './ring-files';
 import type { CaptureFileWriter } from './frame-writers';
+import { FlowSecrets } from './flow-secrets';
 
 /** One stored flow to extract: its tuple and where it lies in its capture. */
 export interface FlowSelector {
@@ -101,11 +102,15 @@ function matches(m: Matcher, p: DecodedPacket, frame: number): boolean {
   return p.srcPort === m.serverPort && p.dstPort === m.clientPort && sameAddress(p.src, m.server, len) && sameAddress(p.dst, m.client, len);
 }
 
-/**
- * First pass: the numbers of the frames that carry the flows' packets. `onSecrets` is given the
- * Decryption Secrets Blocks read on the way (the capture's start up to the last frame wanted).
- */
-export async function findFlowFrames(file: string, flows: FlowSelector[], opts: { onSecrets?: SecretsHandler } = {}): Promise<FlowFrames> {
+export interface FindOptions {
+  /** Given the Decryption Secrets Blocks read on the way (the capture's start up to the last frame wanted). */
+  onSecrets?: SecretsHandler;
+  /** Given each packet of the flows, decoded (valid during the call). */
+  onPacket?: (pkt: DecodedPacket) => void;
+}
+
+/** First pass: the numbers of the frames that carry the flows' packets. */
+export async function findFlowFrames(file: string, flows: FlowSelector[], opts: FindOptions = {}): Promise<FlowFrames> {
   const matchers = flows.map(matcherOf);
   const perFlow = flows.map(() => 0);
   const frames: number[] = [];
@@ -161,6 +166,7 @@ export async function findFlowFrames(file: string, flows: FlowSelector[], opts: 
       }
     }
     if (!hit) return;
+    opts.onPacket?.(pkt);
     if (held !== undefined) {
       for (const n of held) frames.push(n);
       fragmentFrames = true;
@@ -253,11 +259,26 @@ export async function writeFlowPackets(
   index: number,
   flows: FlowSelector[],
   out: CaptureFileWriter,
-): Promise<{ perFlow: number[]; error: CaptureError | null }> {
-  const found = await findFlowFrames(file, flows);
+): Promise<{ perFlow: number[]; error: CaptureError | null; secretsLeftOut: boolean }> {
+  const { found, keyLog } = await findFlowPackets(file, flows);
   out.source(index, file);
+  const secretsLeftOut = keyLog !== '' && !out.secrets(keyLog);
   const copyError = await copyFrames(file, found.frames, out);
-  return { perFlow: found.perFlow, error: found.error ?? copyError };
+  return { perFlow: found.perFlow, error: found.error ?? copyError, secretsLeftOut };
+}
+
+/**
+ * The flows' frames, and the TLS secrets of their connections that the capture's Decryption Secrets
+ * Blocks hold (up to a minute of capture time after the last frame, as `follow` looks for them), as
+ * key log text ('' when none): written with the frames, the extract decrypts on its own.
+ */
+export async function findFlowPackets(file: string, flows: FlowSelector[]): Promise<{ found: FlowFrames; keyLog: string }> {
+  const secrets = new FlowSecrets();
+  const found = await findFlowFrames(file, flows, { onSecrets: secrets.onSecrets, onPacket: (p) => secrets.notePacket(p) });
+  if (secrets.missing > 0 && found.frames.length > 0) {
+    await readSecretsAfter(file, found.frames[found.frames.length - 1]!, found.lastTs, secrets.onSecrets);
+  }
+  return { found, keyLog: secrets.keyLog() };
 }
 
 /** The name a flow's packets are offered under (dashboard download, TUI): `planewatch-c1f8.pcapng`. */

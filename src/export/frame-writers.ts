@@ -16,6 +16,8 @@ export interface CaptureFileWriter extends FrameWriter {
   source(index: number, file: string): void;
   /** Frames written. */
   readonly packets: number;
+  /** Writes TLS secrets (key log text) ahead of the frames that follow; false when the format cannot hold them. */
+  secrets(keyLog: string): boolean;
   close(): void;
 }
 
@@ -31,6 +33,10 @@ class PcapFrameWriter implements CaptureFileWriter {
   }
 
   source(): void {}
+
+  secrets(): boolean {
+    return false;
+  }
 
   write(f: Frame): void {
     if (this.writer === null) {
@@ -67,6 +73,11 @@ class PcapngFrameWriter implements CaptureFileWriter {
   source(index: number, file: string): void {
     this.sourceIndex = index;
     this.sourceName = basename(file);
+  }
+
+  secrets(keyLog: string): boolean {
+    this.writer.writeTlsKeyLog(keyLog);
+    return true;
   }
 
   write(f: Frame): void {

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { ByteSink } from '../export/byte-sink';
 import { flowPacketsProblem, locateCapture } from '../export/capture-location';
-import { copyFrames, findFlowFrames, packetsFileName, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
+import { copyFrames, findFlowPackets, packetsFileName, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
 import { captureFileWriter } from '../export/frame-writers';
 import type { StatementCache } from './statements';
 
@@ -30,10 +30,12 @@ export async function sendFlowPackets(stmts: StatementCache, dbFile: string, id:
   if (problem !== null || !('file' in where)) {
     return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `${problem}: its packets cannot be read again` });
   }
-  const found = await findFlowFrames(where.file, [row]);
+  const { found, keyLog } = await findFlowPackets(where.file, [row]);
   const out = new PassThrough();
   const writer = captureFileWriter('pcapng', new StreamSink(out));
   writer.source(0, where.file);
+  // The connection's own secrets, if its capture holds them: the download decrypts in Wireshark.
+  if (keyLog !== '') writer.secrets(keyLog);
   copyFrames(where.file, found.frames, writer).then(
     () => writer.close(),
     (e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))),

@@ -9,6 +9,11 @@ import type { FlowRecord } from '../../src/model/flow-record';
 import { analyzeCapture } from '../../src/pipeline/analyze-file';
 import { buildFrame, buildPcap, pcapOfFrames, TCP } from '../pipeline/pcap-builder';
 import { ethernet, ipv4, udp, vxlan } from '../decode/builders';
+import { captureFileWriter } from '../../src/export/frame-writers';
+import { FdSink } from '../../src/export/byte-sink';
+import { copyFrames } from '../../src/export/flow-packets';
+
+const hasTshark = spawnSync('tshark', ['--version']).status === 0;
 
 /**
  * `planewatch extract`: a stored flow's packets written back out of its capture. What is written must
@@ -214,6 +219,49 @@ describe('planewatch extract', () => {
     const accepted = cli(['extract', '--finding', 'kubelet-tls-unverified', '--db', db, '--keylog', keys]);
     expect(accepted.code, accepted.stderr).toBe(0);
     expect(accepted.stdout.equals(readFileSync(out))).toBe(true);
+  });
+
+  it("embeds the capture's own TLS secrets of the extracted connections, and no other session's", async () => {
+    // The sample with its four sessions' key log in a Decryption Secrets Block ahead of the packets.
+    const sample = join(SAMPLES, 'kubelet-logs-exec-self-signed.pcap');
+    const keyLog = readFileSync(join(ROOT, 'captures/keylogs/kubelet-logs-exec-self-signed.keys'), 'latin1');
+    const source = join(dir, 'four-sessions.pcapng');
+    const frames: number[] = [];
+    await readCapture(sample, (f) => void frames.push(f.number));
+    const writer = captureFileWriter('pcapng', FdSink.open(source), [keyLog]);
+    writer.source(0, sample);
+    await copyFrames(sample, frames, writer);
+    writer.close();
+    const db = join(dir, 'four-sessions.db');
+    expect(cli(['analyze', source, '--db', db, '--quiet']).code).toBe(0);
+    const d = new Database(db, { readonly: true });
+    const tlsFlows = d.prepare(`SELECT f.flow_key FROM flows f JOIN tls_sessions t ON t.flow_id = f.id ORDER BY f.id`).pluck().all() as string[];
+    d.close();
+    expect(tlsFlows.length).toBe(4);
+    const randomsOf = (text: string) => new Set(text.split('\n').filter((l) => l !== '').map((l) => l.split(' ')[1]));
+    const seen = new Set<string>();
+    for (const key of tlsFlows) {
+      const out = join(dir, `four-sessions.${key}.pcapng`);
+      const r = cli(['extract', key, '--db', db, '-o', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const embedded = (await framesOf(out)).keyLog;
+      // One session's lines, taken from the capture's key log as they were.
+      const randoms = randomsOf(embedded);
+      expect(randoms.size).toBe(1);
+      for (const line of embedded.trim().split('\n')) expect(keyLog).toContain(line);
+      seen.add([...randoms][0]!);
+      if (hasTshark) {
+        // The extract decrypts on its own in Wireshark: its HTTP requests are readable.
+        const t = spawnSync('tshark', ['-r', out, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.uri'], { encoding: 'utf8' });
+        expect(t.stdout.trim()).toMatch(/^\/(exec|containerLogs|run|attach|portForward|logs|pods|stats)/);
+      }
+    }
+    // Each connection's own session: four extracts, the four sessions of the key log.
+    expect(seen).toEqual(randomsOf(keyLog));
+    // A pcap cannot carry them: the extract says so.
+    const r = cli(['extract', tlsFlows[0]!, '--db', db, '-o', join(dir, 'four-sessions.pcap')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('holds the TLS secrets of these connections; pcap cannot carry them: write pcapng to keep them');
   });
 
   it('finds a capture moved along with the database, takes --capture, and says when the capture is not the flow\'s', () => {

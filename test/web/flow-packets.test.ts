@@ -65,4 +65,28 @@ describe('GET /api/flows/:id/packets', () => {
       await app.close();
     }
   });
+
+  it("carries the connection's TLS secrets from its capture, so that the download decrypts on its own", async () => {
+    copyFileSync(join(ROOT, 'captures/samples/kubelet-logs-tls13.dsb.pcapng'), join(dir, 'k.pcapng'));
+    const db = join(dir, 'k.db');
+    expect(cli(['analyze', 'k.pcapng', '--db', db, '--quiet']).code).toBe(0);
+    const d = new Database(db, { readonly: true });
+    const f = d.prepare(`SELECT id, flow_key AS key FROM flows WHERE server_port = 10250`).get() as { id: number; key: string };
+    d.close();
+    const app = await buildApp({ dbFile: db });
+    try {
+      const r = await app.inject({ method: 'GET', url: `/api/flows/${f.id}/packets` });
+      expect(r.statusCode).toBe(200);
+      const file = join(dir, 'k-download.pcapng');
+      writeFileSync(file, r.rawPayload);
+      const captured = await readCapture(join(dir, 'k.pcapng'), () => undefined);
+      const downloaded = await readCapture(file, () => undefined);
+      const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter((l) => l !== '').sort();
+      expect(lines(captured.keyLog).length).toBeGreaterThan(0);
+      expect(lines(downloaded.keyLog)).toEqual(lines(captured.keyLog));
+      expect(cli(['extract', f.key, '--db', db]).stdout.equals(r.rawPayload)).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
 });

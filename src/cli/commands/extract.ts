@@ -123,7 +123,10 @@ export function registerExtractCommand(program: Command): void {
       let damaged = false;
       try {
         for (const [i, src] of sources.entries()) {
-          const { perFlow, error } = await writeFlowPackets(src.file, i, src.flows, writer);
+          const { perFlow, error, secretsLeftOut } = await writeFlowPackets(src.file, i, src.flows, writer);
+          if (secretsLeftOut) {
+            process.stderr.write(`planewatch extract: ${src.file} holds the TLS secrets of these connections; pcap cannot carry them: write pcapng to keep them\n`);
+          }
           if (error !== null) {
             damaged = true;
             process.stderr.write(`planewatch extract: ${error.message} (the frames before it are written)\n`);

@@ -1,11 +1,11 @@
 /**
  * The HTTP/1.x messages of a followed connection (RFC 9112), read from the bytes each side sent as
  * `followFlow` hands them out — what Wireshark's Follow HTTP Stream shows: each message's start line
- * and header fields as sent, and its body de-chunked and, when `Content-Encoding` is gzip or
- * deflate, decoded. A response to HEAD, a 1xx, 204 or 304 has no body; after a 101 (an upgrade to
+ * and header fields as sent, and its body de-chunked and, when `Content-Encoding` is gzip,
+ * deflate or br, decoded. A response to HEAD, a 1xx, 204 or 304 has no body; after a 101 (an upgrade to
  * WebSocket, SPDY or h2c) or a gap the side's bytes are no longer HTTP/1 and are only counted.
  */
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { contentCoding, decodeContent, type ContentCoding } from './content-coding';
 import type { Direction } from '../flow/direction';
 import type { FollowChunk } from './follow-stream';
 import { MAX_DECODED_BODY, MAX_ENCODED_BODY } from './http2-frames';
@@ -43,7 +43,7 @@ class Side {
   msgFrame = 0;
   msgTs = 0;
   chunked = false;
-  encoding: 'gzip' | 'deflate' | null = null;
+  encoding: ContentCoding | null = null;
   body: Uint8Array[] = [];
   bodySize = 0;
   /** Body bytes that arrived (also those beyond what is kept). */
@@ -209,8 +209,7 @@ export class Http1MessageReader {
     s.body = [];
     s.bodySize = 0;
     s.bodySeen = 0;
-    const coding = field('content-encoding')?.toLowerCase() ?? null;
-    s.encoding = coding === 'gzip' || coding === 'x-gzip' ? 'gzip' : coding === 'deflate' ? 'deflate' : null;
+    s.encoding = contentCoding(field('content-encoding'));
     s.chunked = /(^|,)\s*chunked\s*$/i.test(field('transfer-encoding') ?? '');
     const length = field('content-length');
     this.messages++;
@@ -260,8 +259,7 @@ export class Http1MessageReader {
     if (s.bodySeen > s.bodySize) how.push(`only the first ${s.bodySize} kept`);
     else if (s.encoding !== null && cut === undefined) {
       try {
-        const opts = { maxOutputLength: MAX_DECODED_BODY };
-        body = s.encoding === 'gzip' ? gunzipSync(raw, opts) : inflateSync(raw, opts);
+        body = decodeContent(s.encoding, raw, MAX_DECODED_BODY);
         how.push(`${s.encoding} decoded to ${body.length}`);
       } catch (e) {
         how.push(`${s.encoding} does not decode: ${(e as Error).message}`);

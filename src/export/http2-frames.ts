@@ -6,7 +6,7 @@
  */
 import type { Direction } from '../flow/direction';
 import type { FollowChunk } from './follow-stream';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { contentCoding, decodeContent, type ContentCoding } from './content-coding';
 import { HpackDecoder, HpackStatus, type HeaderSink } from '../../dissectors/http2/hpack';
 
 const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
@@ -38,7 +38,7 @@ export interface Http2Event {
   ts: number;
   /**
    * 'preface', a frame type (DATA, HEADERS, …, or `type 0xNN`), 'error' when decoding a side stops,
-   * or 'body': a message's content-encoded body (gzip, deflate) decoded, once its stream ends.
+   * or 'body': a message's content-encoded body (gzip, deflate, br) decoded, once its stream ends.
    */
   type: string;
   stream: number;
@@ -61,7 +61,7 @@ class LineSink implements HeaderSink {
 
 /** A message body being collected because its headers said it is content-encoded. */
 interface EncodedBody {
-  encoding: 'gzip' | 'deflate';
+  encoding: ContentCoding;
   parts: Uint8Array[];
   size: number;
   /** More than MAX_ENCODED_BODY arrived: not decoded. */
@@ -269,9 +269,9 @@ export class Http2FrameReader {
     this.event(dir, blk.frame, blk.ts, blk.type, blk.stream, blk.flags, sink.fields, null, info);
     if (status === HpackStatus.ERROR) return this.stop(dir, 'at a header block that does not decode (its HPACK state is lost)');
     // A message's headers say how its body is encoded; trailers (a second block) end it.
-    const encoding = sink.fields.find(([n]) => n === 'content-encoding')?.[1].trim().toLowerCase();
-    if (blk.type === 'HEADERS' && !s.bodies.has(blk.stream) && (encoding === 'gzip' || encoding === 'x-gzip' || encoding === 'deflate')) {
-      s.bodies.set(blk.stream, { encoding: encoding === 'deflate' ? 'deflate' : 'gzip', parts: [], size: 0, over: false });
+    const encoding = contentCoding(sink.fields.find(([n]) => n === 'content-encoding')?.[1]);
+    if (blk.type === 'HEADERS' && !s.bodies.has(blk.stream) && encoding !== null) {
+      s.bodies.set(blk.stream, { encoding, parts: [], size: 0, over: false });
     }
     if (blk.flags.includes('END_STREAM')) this.endBody(dir, blk.frame, blk.ts, blk.stream);
   }
@@ -285,8 +285,7 @@ export class Http2FrameReader {
     if (body.over) return this.event(dir, frame, ts, 'body', stream, [], null, null, `${body.encoding} body over ${MAX_ENCODED_BODY} bytes: not decoded`);
     const encoded = Buffer.concat(body.parts, body.size);
     try {
-      const opts = { maxOutputLength: MAX_DECODED_BODY };
-      const decoded = body.encoding === 'gzip' ? gunzipSync(encoded, opts) : inflateSync(encoded, opts);
+      const decoded = decodeContent(body.encoding, encoded, MAX_DECODED_BODY);
       this.event(dir, frame, ts, 'body', stream, [], null, decoded, `${body.encoding} body of ${body.size} bytes decoded to ${decoded.length}`);
     } catch (e) {
       this.event(dir, frame, ts, 'body', stream, [], null, null, `${body.encoding} body of ${body.size} bytes does not decode: ${(e as Error).message}`);

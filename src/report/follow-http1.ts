@@ -1,7 +1,7 @@
 /**
  * `follow --format http`: an HTTP/1.x connection message by message, as Wireshark's Follow HTTP
  * Stream shows it — each message under a line naming the side, the frame it began in and its start
- * line, its header fields as sent, and its body de-chunked and decoded (gzip, deflate) as text. A
+ * line, its header fields as sent, and its body de-chunked and decoded (gzip, deflate, br) as text. A
  * connection whose client does not start with an HTTP/1 request is shown as text instead.
  */
 import type { Direction } from '../flow/direction';

@@ -30,7 +30,7 @@ export interface StreamQuery {
   view?: 'bytes' | 'http' | 'http2';
 }
 
-/** DATA bytes of one HTTP/2 frame, and of a decoded (gzip, deflate) body, sent to the dashboard; the rest is counted. */
+/** DATA bytes of one HTTP/2 frame, and of a decoded (gzip, deflate, br) body, sent to the dashboard; the rest is counted. */
 export const MAX_FRAME_DATA = 4096;
 export const MAX_BODY_DATA = 65536;
 

@@ -1,4 +1,4 @@
-import { deflateSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { recordHttp2, request } from '../dissectors/http2/record-h2';
 import { http2EventText } from '../../src/report/follow-http2';
@@ -121,15 +121,17 @@ describe('Http2FrameReader: content-encoded bodies', () => {
     expect(text.body[0]!.startsWith('{"kind":"SecretList","items":[{"metadata":{"name":"s-0"}')).toBe(true);
   });
 
-  it('decodes deflate, ends a body at its trailers, and says when one does not decode or is too long', () => {
+  it('decodes deflate and br, ends a body at its trailers, and says when one does not decode or is too long', () => {
     const h = (stream: number, flags: number, ...fields: [string, string][]) => frame(1, 0x04 | flags, stream, Buffer.concat(fields.map(([n, v]) => literal(n, v))));
     const deflated = deflateSync('{"kind":"Status"}');
     const { events } = read([[1, Buffer.concat([
       h(1, 0, [':status', '200'], ['content-encoding', 'deflate']), frame(0, 0, 1, deflated), h(1, 0x01, ['grpc-status', '0']),
       h(3, 0, [':status', '200'], ['content-encoding', 'gzip']), frame(0, 0x01, 3, 'not gzip at all'),
+      h(5, 0, [':status', '200'], ['content-encoding', 'br']), frame(0, 0x01, 5, brotliCompressSync('{"kind":"PodList"}')),
     ])]]);
     const bodies = events.filter((e) => e.type === 'body');
-    expect(bodies.map((b) => [b.stream, b.data?.toString() ?? null])).toEqual([[1, '{"kind":"Status"}'], [3, null]]);
+    expect(bodies.map((b) => [b.stream, b.data?.toString() ?? null])).toEqual([[1, '{"kind":"Status"}'], [3, null], [5, '{"kind":"PodList"}']]);
+    expect(bodies[2]!.info).toMatch(/^br body of \d+ bytes decoded to 18$/);
     expect(bodies[1]!.info).toMatch(/^gzip body of 15 bytes does not decode: /);
   });
 });

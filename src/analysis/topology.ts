@@ -29,6 +29,11 @@ export const ROLES = [
 ] as const;
 export type Role = (typeof ROLES)[number];
 
+/** Roles whose claim names an address, most telling first (see EndpointInfo.name). */
+const NAMING_ORDER: readonly Role[] = [
+  'node', 'pod', 'service', 'kubelet', 'apiserver', 'etcd', 'konnectivity-server', 'user', 'controlplane-component', 'unknown',
+];
+
 export interface RoleClaim {
   role: Role;
   /** 0..1: 1 = declared by the inventory, ~0.9 = a certificate says so, ~0.3 = only a port. */
@@ -104,8 +109,13 @@ export class EndpointFacts {
     this.changedAt = this.clock.now;
   }
 
+  /**
+   * What the address is called: the name of what owns the address (a node, a pod, a Service) before
+   * the name of a server on it, and the name of a control-plane component last — it names a process,
+   * and on a control-plane node the address is the node's (kube-scheduler and the API server share it).
+   */
   get name(): string | null {
-    for (const r of ROLES) {
+    for (const r of NAMING_ORDER) {
       const c = this.claims.get(r);
       if (c?.name) return c.name;
     }

@@ -6,6 +6,7 @@ import { registerFollowCommand } from './commands/follow';
 import { registerShowCommand } from './commands/show';
 import { registerFindingsCommand } from './commands/findings';
 import { registerCredentialsCommand } from './commands/credentials';
+import { registerEndpointsCommand } from './commands/endpoints';
 import { registerFlowsCommand } from './commands/flows';
 import { registerQueryCommand } from './commands/query';
 import { registerReclassifyCommand } from './commands/reclassify';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerFindingsCommand(program);
   registerFlowsCommand(program);
   registerCredentialsCommand(program);
+  registerEndpointsCommand(program);
   registerExtractCommand(program);
   registerShowCommand(program);
   registerFollowCommand(program);

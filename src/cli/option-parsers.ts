@@ -2,6 +2,7 @@ import { InvalidArgumentError } from 'commander';
 import { PATH_IDS, SEVERITIES, type PathId, type Severity } from '../model/analysis';
 import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { APP_PROTOCOLS, type AppProtocol } from '../model/records';
+import { ROLES, type Role } from '../analysis/topology';
 
 /** Option value parsers shared by the commands: a bad value is a usage error (exit code 2). */
 
@@ -51,3 +52,4 @@ function oneOf<T extends string>(known: readonly string[], what: string): (text:
 export const pathId = oneOf<PathId>(PATH_IDS, 'path id');
 export const findingRule = oneOf<string>(FINDING_IDS, 'finding id');
 export const appName = oneOf<AppProtocol>(APP_PROTOCOLS, 'application protocol');
+export const roleName = oneOf<Role>(ROLES, 'role');

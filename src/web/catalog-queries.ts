@@ -104,10 +104,15 @@ function worst(rank: number): Severity | null {
   return null;
 }
 
+/** An endpoint's roles, strongest claim first (stored with their strengths: `[{role, strength}]`). */
+function roleNames(json: string): string[] {
+  return parseJson<({ role?: unknown } | string)[]>(json, []).map((c) => (typeof c === 'string' ? c : String(c.role)));
+}
+
 function endpointItem(r: EndpointRow, agg: Aggregates) {
   const a = agg.endpointActivity().get(r.ip);
   return {
-    ip: r.ip, primaryRole: r.primary_role, roles: parseJson<string[]>(r.roles, []), name: r.name,
+    ip: r.ip, primaryRole: r.primary_role, roles: roleNames(r.roles), name: r.name,
     reasons: parseJson<string[]>(r.reasons, []), flows: r.flows, bytes: r.bytes, firstTs: r.first_ts, lastTs: r.last_ts,
     flowsAsClient: a?.asClient ?? 0, flowsAsServer: a?.asServer ?? 0, findings: a?.findings ?? 0, worstSeverity: worst(a?.worstRank ?? 0),
   };

@@ -7,6 +7,7 @@ import { checkBind, startServer } from '../../src/web/server';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/security';
 import { registerServeCommand } from '../../src/cli/commands/serve';
 import { PATH_IDS } from '../../src/model/analysis';
+import { ROLES } from '../../src/analysis/topology';
 import { buildFixtureDb, HOSTILE, type FixtureInfo } from './fixture-db';
 
 const EXTRA = 240;
@@ -51,7 +52,13 @@ describe('API routes', () => {
     const eps = await get('/api/endpoints?sort=findings&limit=3');
     expect(eps.body.items[0].ip).toBe('10.0.0.10');
     expect(eps.body.total).toBe(14);
+    // Roles by name (the table keeps each with its strength).
+    for (const e of eps.body.items) {
+      expect(e.roles).toContain(e.primaryRole);
+      for (const r of e.roles) expect(ROLES).toContain(r);
+    }
     const ep = await get('/api/endpoints/10.0.0.21');
+    expect(ep.body.endpoint.roles).toContain('kubelet');
     expect(ep.body.certificates.map((c: any) => c.certificate.subject)).toContain('CN=worker-1@1700000000');
     expect(ep.body.peers.length).toBeGreaterThan(0);
     const certs = await get('/api/certificates?selfSigned=true');

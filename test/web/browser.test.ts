@@ -252,6 +252,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect(page.getByText(HOSTILE.reference, { exact: true }).isVisible()).resolves.toBe(true);
     await open('#/certificates', 'certificates');
     await open('#/endpoints', 'endpoints');
+    await expect(page.locator('main').textContent()).resolves.not.toContain('[object Object]');
     // Credentials: the token's holder shown as text, and its flows one click away.
     await open('#/credentials', 'credentials');
     await expect(page.locator('.credentials-table tbody tr').count()).resolves.toBe(1);

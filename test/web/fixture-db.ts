@@ -336,10 +336,10 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number; accep
     ['10.0.0.10', 'apiserver', ['apiserver'], 'cp-1', ['server certificate CN=kube-apiserver']],
     ['10.0.0.11', 'etcd', ['etcd'], 'etcd-1', ['serves 2379 with CN=etcd-1']],
     ['10.0.0.15', 'etcd', ['etcd'], 'etcd-2', ['etcd peer on 2380']],
-    ['10.0.0.12', 'kube-scheduler', ['kube-scheduler'], 'cp-1-scheduler', ['client certificate CN=system:kube-scheduler']],
-    ['10.0.0.13', 'kube-controller-manager', ['kube-controller-manager'], 'cp-1-cm', ['inventory']],
+    ['10.0.0.12', 'controlplane-component', ['controlplane-component'], 'cp-1-scheduler', ['client certificate CN=system:kube-scheduler']],
+    ['10.0.0.13', 'controlplane-component', ['controlplane-component'], 'cp-1-cm', ['inventory']],
     ['10.0.0.14', 'konnectivity-server', ['konnectivity-server'], 'konnectivity', ['serves 8132']],
-    ['10.0.0.21', 'kubelet', ['kubelet', 'konnectivity-agent'], 'worker-1', ['self-signed certificate CN=worker-1@1700000000 on 10250']],
+    ['10.0.0.21', 'kubelet', ['kubelet', 'node'], 'worker-1', ['self-signed certificate CN=worker-1@1700000000 on 10250']],
     ['10.0.0.22', 'kubelet', ['kubelet'], 'worker-2', ['serves 10250']],
     ['10.0.0.23', 'kubelet', ['kubelet'], 'worker-3', ['serves 10250']],
     ['10.96.0.1', 'service', ['service'], 'kubernetes', ['kubernetes Service VIP']],
@@ -353,7 +353,9 @@ export function buildFixtureDb(opts: { file?: string; extraFlows?: number; accep
     FROM flows WHERE client_ip = ? OR server_ip = ?`);
   for (const [ip, role, roles, name, reasons] of endpoints) {
     const a = act.get(ip, ip) as { n: number; b: number; a: number | null; z: number | null };
-    ins.run(ip, role, JSON.stringify(roles), name, JSON.stringify(reasons), a.n, a.b, a.a, a.z);
+    // As writeEndpoints stores them: each role with the strength of its claim, strongest first.
+    const claims = roles.map((r, i) => ({ role: r, strength: Math.round((0.9 - i * 0.1) * 100) / 100 }));
+    ins.run(ip, role, JSON.stringify(claims), name, JSON.stringify(reasons), a.n, a.b, a.a, a.z);
   }
   db.close();
   return { file, ids: fw.ids, keys, flowCount: plan.length };

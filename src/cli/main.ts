@@ -7,6 +7,7 @@ import { registerShowCommand } from './commands/show';
 import { registerFindingsCommand } from './commands/findings';
 import { registerCredentialsCommand } from './commands/credentials';
 import { registerEndpointsCommand } from './commands/endpoints';
+import { registerCertificatesCommand } from './commands/certificates';
 import { registerFlowsCommand } from './commands/flows';
 import { registerQueryCommand } from './commands/query';
 import { registerReclassifyCommand } from './commands/reclassify';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerFlowsCommand(program);
   registerCredentialsCommand(program);
   registerEndpointsCommand(program);
+  registerCertificatesCommand(program);
   registerExtractCommand(program);
   registerShowCommand(program);
   registerFollowCommand(program);

@@ -15,6 +15,7 @@ import { PacketDecoder } from '../decode/packet-decoder';
 import { DEFAULT_FRAGMENT_LIMITS } from '../decode/ip-fragments';
 import { MutableStamp } from '../flow/packet-stamp';
 import type { CaptureError } from '../ingest/capture-error';
+import type { CaptureFormat } from '../ingest/capture-format';
 import type { Frame } from '../ingest/frame';
 import type { CaptureSecret, SecretsHandler } from '../ingest/pcapng-reader';
 import { readCaptureFrames } from './ring-files';
@@ -64,6 +65,8 @@ export interface FlowFrames {
   error: CaptureError | null;
   /** Capture time of the last frame found (NaN when none was). */
   lastTs: number;
+  /** The capture's format (null: not recognised); only pcapng carries TLS secrets. */
+  format: CaptureFormat | null;
 }
 
 /** IP fragments held at most while waiting for the packet they complete. */
@@ -116,7 +119,7 @@ export async function findFlowFrames(file: string, flows: FlowSelector[], opts: 
   const frames: number[] = [];
   let lastTs = NaN;
   const live = matchers.filter((m): m is Matcher => m !== null);
-  if (live.length === 0) return { frames, perFlow, error: null, lastTs };
+  if (live.length === 0) return { frames, perFlow, error: null, lastTs, format: null };
   const firstWanted = Math.min(...live.map((m) => m.first));
   const lastWanted = Math.max(...live.map((m) => m.last));
   const decoder = new PacketDecoder(new AnomalyCounter());
@@ -178,7 +181,7 @@ export async function findFlowFrames(file: string, flows: FlowSelector[], opts: 
   const secrets = onSecrets === undefined ? undefined : (s: CaptureSecret) => past || onSecrets(s);
   const info = await readCaptureFrames(file, sink, { hash: false, signal: abort.signal, fromFrame: firstWanted, onSecrets: secrets });
   if (fragmentFrames) frames.sort((a, b) => a - b);
-  return { frames, perFlow, error: info.error, lastTs };
+  return { frames, perFlow, error: info.error, lastTs, format: info.format };
 }
 
 /** How far past a flow's last frame its secrets are looked for (seconds of capture time, frames). */
@@ -275,7 +278,7 @@ export async function writeFlowPackets(
 export async function findFlowPackets(file: string, flows: FlowSelector[]): Promise<{ found: FlowFrames; keyLog: string }> {
   const secrets = new FlowSecrets();
   const found = await findFlowFrames(file, flows, { onSecrets: secrets.onSecrets, onPacket: (p) => secrets.notePacket(p) });
-  if (secrets.missing > 0 && found.frames.length > 0) {
+  if (secrets.missing > 0 && found.frames.length > 0 && found.format === 'pcapng') {
     await readSecretsAfter(file, found.frames[found.frames.length - 1]!, found.lastTs, secrets.onSecrets);
   }
   return { found, keyLog: secrets.keyLog() };

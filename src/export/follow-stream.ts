@@ -235,7 +235,9 @@ export async function followFlow(file: string, flow: FlowSelector, opts: FollowO
   const found = await findFlowFrames(file, [flow], useSecrets ? { onSecrets } : {});
   if (flow.transport === 'udp') return followDatagrams(file, flow, found, opts);
   let pass = await followConnection(file, flow, found, opts);
-  if (useSecrets && pass.out.untouched && pass.evidence?.app === 'tls' && pass.evidence.tls?.decrypted !== true && found.frames.length > 0) {
+  // Only pcapng carries secrets: a pcap is not read again for them.
+  const lateSecretsPossible = useSecrets && found.format === 'pcapng' && found.frames.length > 0;
+  if (lateSecretsPossible && pass.out.untouched && pass.evidence?.app === 'tls' && pass.evidence.tls?.decrypted !== true) {
     // Secrets stored for a session that was looked up and missed are counted as late ones.
     const late = keyLog.lateSecrets;
     await readSecretsAfter(file, found.frames[found.frames.length - 1]!, found.lastTs, onSecrets, opts.signal);

@@ -10,6 +10,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Frame } from '../ingest/frame';
 import { readCapture, type ReadCaptureOptions } from '../ingest/read-capture';
 import type { CaptureError } from '../ingest/capture-error';
+import type { CaptureFormat } from '../ingest/capture-format';
 
 export interface RingPiece {
   file: string;
@@ -61,10 +62,11 @@ export async function readCaptureFrames(
   file: string,
   sink: (f: Frame) => void,
   opts: ReadCaptureOptions & { fromFrame?: number } = {},
-): Promise<{ error: CaptureError | null }> {
+): Promise<{ error: CaptureError | null; format: CaptureFormat | null }> {
   if (existsSync(file)) return readCapture(file, sink, opts);
   const pieces = ringPieces(file);
   const from = opts.fromFrame ?? 1;
+  let format: CaptureFormat | null = null;
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i]!;
     const next = pieces[i + 1];
@@ -78,10 +80,11 @@ export async function readCaptureFrames(
         f.number -= offset;
       }
     }, opts);
-    if (info.error !== null) return { error: info.error };
+    format ??= info.format;
+    if (info.error !== null) return { error: info.error, format };
     if (opts.signal?.aborted) break;
   }
-  return { error: null };
+  return { error: null, format };
 }
 
 /** The run's first frame still kept by the ring `base` (null: not a ring, or none of it is left). */

@@ -8,6 +8,7 @@ import { registerFindingsCommand } from './commands/findings';
 import { registerCredentialsCommand } from './commands/credentials';
 import { registerEndpointsCommand } from './commands/endpoints';
 import { registerCertificatesCommand } from './commands/certificates';
+import { registerRequestsCommand } from './commands/requests';
 import { registerFlowsCommand } from './commands/flows';
 import { registerQueryCommand } from './commands/query';
 import { registerReclassifyCommand } from './commands/reclassify';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerFindingsCommand(program);
   registerFlowsCommand(program);
+  registerRequestsCommand(program);
   registerCredentialsCommand(program);
   registerEndpointsCommand(program);
   registerCertificatesCommand(program);

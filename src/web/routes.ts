@@ -7,6 +7,7 @@ import type { Aggregates } from './aggregates';
 import type { StatementCache } from './statements';
 import * as S from './schemas';
 import { listFlows, type FlowListQuery } from './flow-queries';
+import { listRequests, type RequestQuery } from './request-queries';
 import { flowDetail } from './flow-detail';
 import { sendFlowPackets } from './flow-packets';
 import { sendFlowStream, type StreamQuery } from './flow-stream';
@@ -112,6 +113,13 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       params: S.ipParams,
       response: S.endpointDetailResponse,
       handler: (req, reply) => endpointDetail(stmts, agg, (req.params as { ip: string }).ip) ?? notFound(reply, 'endpoint'),
+    },
+    {
+      url: '/api/requests',
+      summary: 'Requests read on the connections (plain HTTP, or TLS with a key log), newest first: the Kubernetes operation on which resource, with whose credential, on which path',
+      querystring: S.requestsQuery,
+      response: S.requestsResponse,
+      handler: (req) => listRequests(stmts, req.query as RequestQuery),
     },
     {
       url: '/api/credentials',

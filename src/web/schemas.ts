@@ -229,6 +229,26 @@ export const credentialsQuery: Schema = {
   },
 };
 
+export const requestsQuery: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    operation: multi({ type: 'string', maxLength: 32, pattern: '^[a-z-]+$' }, 'Kubernetes operation (get, list, watch, create, update, patch, delete, exec, attach, logs, portforward, proxy …)'),
+    api: { type: 'string', enum: ['apiserver', 'kubelet'], description: "whose API: the API server's or a kubelet's" },
+    resource: { type: 'string', maxLength: 128, description: 'resource or subresource (pods, secrets, pods/exec …)' },
+    namespace: { type: 'string', maxLength: 253 },
+    status: { type: 'string', pattern: '^([1-5]xx|[1-5][0-9][0-9])$', description: 'an HTTP status (401) or a class of them (4xx)' },
+    credential: { type: 'string', maxLength: 300, description: 'the credential\'s subject (system:serviceaccount:<ns>:<name>) or hash (sha256:…)' },
+    ip: { ...ip, description: 'client or server address' },
+    path: multi({ type: 'string', enum: [...PATH_IDS] }, 'communication path of the connection'),
+    q: { ...search, description: 'substring of the request target, the user agent or the object name' },
+    from: { type: 'number', description: 'ts >= from (epoch seconds)' },
+    to: { type: 'number', description: 'ts < to (epoch seconds)' },
+    limit,
+    offset,
+  },
+};
+
 export const certificatesQuery: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -376,6 +396,13 @@ export const endpointDetailResponse = obj({
 
 const certificateListItem = obj({ certificate: certificateItem, flows: int, servers: strList });
 export const certificatesResponse = list(certificateListItem, { total: int, limit: int, offset: int });
+export const requestsResponse = list(obj({
+  id: int, flowId: int, flowKey: str, seq: int, ts: nnum, frame: nint, version: nstr, method: nstr, target: nstr, host: nstr,
+  userAgent: nstr, status: nint, reason: nstr, api: nstr, operation: nstr, resource: nstr, namespace: nstr, name: nstr,
+  auth: nstr, authHash: nstr, authSubject: nstr, impersonateUser: nstr, grpcMethod: nstr, grpcStatus: nint,
+  clientIp: str, clientRole: nstr, clientName: nstr, serverIp: str, serverPort: int, serverRole: nstr, serverName: nstr,
+  flowPath: str, cleartext: bool,
+}), { total: int, limit: int, offset: int });
 export const credentialsResponse = list(obj({
   authHash: str, scheme: str, subject: nstr, kind: nstr, holder: nstr, expires: nnum,
   requests: int, flows: int, clients: strList, servers: strList, cleartext: bool, firstTs: nnum, lastTs: nnum,

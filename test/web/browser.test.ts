@@ -264,7 +264,24 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await waitView('flows');
     await expect(page.locator('.flows-table tbody tr').count()).resolves.toBe(1);
     await expect(page.locator('a.chip').textContent()).resolves.toBe('credential: sha256:0f1e2d3c4b5a6978 ✕');
-    for (const hash of ['#/findings', '#/certificates', '#/credentials', `#/flow/${fx.ids.get(fx.keys.proxy!)}`, `#/flow/${fx.ids.get(fx.keys.proxyTls!)}`]) {
+    // Requests: every one read, newest first, the hostile target and user agent as text; a filter on
+    // the operation, and the connection one click away.
+    await open('#/requests', 'requests');
+    const total = (await (await fetch(new URL('/api/requests?limit=1', page.url()))).json()) as { total: number };
+    expect(total.total).toBeGreaterThan(2);
+    await expect(page.locator('.requests-table tbody tr').count()).resolves.toBe(total.total);
+    await expect(page.getByText(HOSTILE.userAgent, { exact: true }).isVisible()).resolves.toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}/web-requests.png`, fullPage: true });
+    await page.evaluate(() => delete document.body.dataset.ready);
+    await page.locator('select[name=operation]').selectOption('proxy');
+    await waitView('requests');
+    await expect(page.locator('.requests-table tbody tr').count()).resolves.toBe(1);
+    await expect(page.locator('[data-operation]').textContent()).resolves.toBe('proxy');
+    await page.evaluate(() => delete document.body.dataset.ready);
+    await page.locator('.requests-table a[data-flow]').click();
+    await waitView('flow');
+    expect(page.url()).toContain(`#/flow/${fx.ids.get(fx.keys.proxy!)}`);
+    for (const hash of ['#/findings', '#/certificates', '#/credentials', '#/requests', `#/flow/${fx.ids.get(fx.keys.proxy!)}`, `#/flow/${fx.ids.get(fx.keys.proxyTls!)}`]) {
       await open(hash, hash.startsWith('#/flow/') ? 'flow' : hash.slice(2));
       const injected = await page.evaluate(() => ({
         xss: (window as unknown as { __xss?: unknown }).__xss,

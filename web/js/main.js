@@ -11,6 +11,7 @@ import { renderFlow } from './views/flow.js';
 import { renderEndpoints, renderEndpoint } from './views/endpoints.js';
 import { renderCertificates, renderCertificate } from './views/certificates.js';
 import { renderCredentials } from './views/credentials.js';
+import { renderRequests } from './views/requests.js';
 
 const VIEWS = {
   overview: { nav: 'overview', render: renderOverview, autoRefresh: true },
@@ -21,6 +22,7 @@ const VIEWS = {
   endpoint: { nav: 'endpoints', render: renderEndpoint, autoRefresh: false },
   certificates: { nav: 'certificates', render: renderCertificates, autoRefresh: false },
   certificate: { nav: 'certificates', render: renderCertificate, autoRefresh: false },
+  requests: { nav: 'requests', render: renderRequests, autoRefresh: false },
   credentials: { nav: 'credentials', render: renderCredentials, autoRefresh: false },
 };
 

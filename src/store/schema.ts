@@ -590,6 +590,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE http_requests ADD COLUMN grpc_status INTEGER;
   ALTER TABLE http_requests ADD COLUMN grpc_message TEXT;
   `,
+  // 17: requests newest first (planewatch requests, GET /api/requests) without sorting them all.
+  `
+  CREATE INDEX http_ts ON http_requests(ts);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

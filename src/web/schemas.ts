@@ -402,7 +402,7 @@ export const requestsResponse = list(obj({
   auth: nstr, authHash: nstr, authSubject: nstr, impersonateUser: nstr, grpcMethod: nstr, grpcStatus: nint,
   clientIp: str, clientRole: nstr, clientName: nstr, serverIp: str, serverPort: int, serverRole: nstr, serverName: nstr,
   flowPath: str, cleartext: bool,
-}), { total: int, limit: int, offset: int });
+}), { total: int, totalCapped: bool, limit: int, offset: int });
 export const credentialsResponse = list(obj({
   authHash: str, scheme: str, subject: nstr, kind: nstr, holder: nstr, expires: nnum,
   requests: int, flows: int, clients: strList, servers: strList, cleartext: bool, firstTs: nnum, lastTs: nnum,

@@ -92,6 +92,7 @@ describe('planewatch requests', () => {
       const first = (await app.inject({ method: 'GET', url: '/api/requests?limit=2' })).json();
       const second = (await app.inject({ method: 'GET', url: '/api/requests?limit=2&offset=2' })).json();
       expect(first.total).toBe(json([]).length);
+      expect(first.totalCapped).toBe(false);
       expect([...first.items, ...second.items]).toEqual(json(['--limit', '4']));
       expect((await app.inject({ method: 'GET', url: '/api/requests?status=6xx' })).statusCode).toBe(400);
       expect((await app.inject({ method: 'GET', url: '/api/requests?operation=EXEC' })).statusCode).toBe(400);

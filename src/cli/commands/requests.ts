@@ -127,7 +127,9 @@ export function registerRequestsCommand(program: Command): void {
           who: who(r),
           tls: r.cleartext ? 'no' : 'yes',
         })), process.stdout, 60);
-        if (page.total > page.items.length) process.stdout.write(`(${page.items.length} of ${page.total}, newest first; --limit for more)\n`);
+        if (page.total > page.items.length) {
+          process.stdout.write(`(${page.items.length} of ${page.total}${page.totalCapped ? ' or more' : ''}, newest first; --limit for more)\n`);
+        }
       } finally {
         db.close();
       }

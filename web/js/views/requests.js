@@ -48,7 +48,7 @@ export async function renderRequests(root, route) {
         r.cleartext ? h('div', null, sevBadge('high', 'cleartext')) : null)))));
   mount(root,
     h('div', { class: 'page-head' }, h('h1', null, 'Requests'),
-      h('p', { class: 'muted' }, `${fmtNum(res.total)} read on the connections (plain HTTP, or TLS with a key log), newest first; credentials are kept as hashes`)),
+      h('p', { class: 'muted' }, `${fmtNum(res.total)}${res.totalCapped ? ' or more' : ''} read on the connections (plain HTTP, or TLS with a key log), newest first; credentials are kept as hashes`)),
     h('div', { class: 'filters' },
       select('operation', 'Operation', OPERATIONS, first(p.operation), set('operation')),
       select('api', 'API', [['apiserver', 'API server'], ['kubelet', 'kubelet']], p.api, set('api')),

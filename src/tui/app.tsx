@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, useApp, useInput } from 'ink';
 import { EndpointsTab } from './endpoints-tab';
+import { RequestsTab } from './requests-tab';
 import { FindingDetail } from './finding-detail';
 import { FindingsTab } from './findings-tab';
 import { FlowDetailView } from './flow-detail-view';
@@ -16,7 +17,7 @@ import { ThemeContext, type Theme } from './theme';
 import { MAX_FILTER_LENGTH, SORT_KEYS, type FlowDetail, type FlowQuery, type TuiDataSource, type TuiSnapshot } from './tui-data';
 import { useTerminalSize } from './use-terminal-size';
 
-export const TABS = ['Overview', 'Findings', 'Flows', 'Endpoints'] as const;
+export const TABS = ['Overview', 'Findings', 'Flows', 'Endpoints', 'Requests'] as const;
 /** How often the data is re-read (the live writer commits about once a second). */
 export const REFRESH_MS = 1000;
 
@@ -38,7 +39,7 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
   const [tab, setTab] = useState(0);
   const [query, setQuery] = useState<FlowQuery>({ filter: '', sort: 'time', desc: true });
   const [snap, setSnap] = useState<TuiSnapshot>(() => data.load({ filter: '', sort: 'time', desc: true }));
-  const [selected, setSelected] = useState([0, 0, 0, 0]);
+  const [selected, setSelected] = useState([0, 0, 0, 0, 0]);
   const [detail, setDetail] = useState<{ kind: 'finding'; index: number } | { kind: 'flow'; id: number } | null>(null);
   const [flowDetail, setFlowDetail] = useState<FlowDetail | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
@@ -73,7 +74,7 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
   // its packets stopped) takes a line of its own under the header.
   const message = snap.header.message;
   const bodyHeight = Math.max(3, height - 3 - (message !== null ? 1 : 0));
-  const listLength = [0, snap.findings.length, snap.flows.length, snap.endpoints.length][tab]!;
+  const listLength = [0, snap.findings.length, snap.flows.length, snap.endpoints.length, snap.requests.length][tab]!;
   const sel = Math.min(selected[tab]!, Math.max(0, listLength - 1));
   const move = (delta: number, absolute = false) => {
     setSelected((s) => {
@@ -152,7 +153,7 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
     }
     if (key.tab || key.rightArrow) return setTab((t) => (t + (key.shift ? TABS.length - 1 : 1)) % TABS.length);
     if (key.leftArrow) return setTab((t) => (t + TABS.length - 1) % TABS.length);
-    if (input >= '1' && input <= '4') return setTab(Number(input) - 1);
+    if (input >= '1' && input <= String(TABS.length)) return setTab(Number(input) - 1);
     if (key.upArrow || input === 'k') return move(-1);
     if (key.downArrow || input === 'j') return move(1);
     if (key.pageUp) return move(-(bodyHeight - 2));
@@ -167,8 +168,9 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
     if (tab === 2 && key.escape && query.filter !== '') return setQuery((q) => ({ ...q, filter: '' }));
     if (key.return) {
       if (tab === 1 && snap.findings[sel] !== undefined) setDetail({ kind: 'finding', index: sel });
-      if (tab === 2 && snap.flows[sel] !== undefined) {
-        const id = snap.flows[sel]!.id;
+      // A flow, or the flow that carried a request.
+      const id = tab === 2 ? snap.flows[sel]?.id : tab === 4 ? snap.requests[sel]?.flowId : undefined;
+      if (id !== undefined) {
         setDetail({ kind: 'flow', id });
         setFlowDetail(data.flowDetail(id));
       }
@@ -189,8 +191,10 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
     body = <FindingsTab findings={snap.findings} selected={sel} width={columns} height={bodyHeight} />;
   } else if (tab === 2) {
     body = <FlowsTab flows={snap.flows} total={snap.flowTotal} query={query} selected={sel} width={columns} height={bodyHeight} />;
-  } else {
+  } else if (tab === 3) {
     body = <EndpointsTab endpoints={snap.endpoints} selected={sel} width={columns} height={bodyHeight} />;
+  } else {
+    body = <RequestsTab requests={snap.requests} selected={sel} width={columns} height={bodyHeight} />;
   }
   const flowKeys = [
     'Esc back',
@@ -209,12 +213,13 @@ export function App({ data, theme, refreshMs = REFRESH_MS, onQuit }: AppProps) {
         ? flowKeys
         : tab === 2
           ? '↑↓ move · Enter detail · / filter · s sort · r reverse · Tab tabs · ? help · q quit'
-          : '↑↓ move · Enter detail · Tab/1-4 tabs · ? help · q quit';
+          : `↑↓ move · Enter detail${tab === 4 ? ' (its flow)' : ''} · Tab/1-${TABS.length} tabs · ? help · q quit`;
   const counts = [
     TABS[0],
     `${TABS[1]} (${snap.findings.length})`,
     `${TABS[2]} (${snap.flowTotal})`,
     `${TABS[3]} (${snap.endpoints.length})`,
+    `${TABS[4]} (${snap.requests.length})`,
   ];
   return (
     <ThemeContext.Provider value={theme}>

@@ -1,10 +1,10 @@
 import { Box, Text } from 'ink';
 
 export const HELP_LINES: [string, string][] = [
-  ['1-4, Tab, ←/→', 'switch tab (Overview, Findings, Flows, Endpoints)'],
+  ['1-5, Tab, ←/→', 'switch tab (Overview, Findings, Flows, Endpoints, Requests)'],
   ['↑/↓, j/k', 'move the selection'],
   ['PgUp/PgDn, g/G', 'page up/down, first/last row'],
-  ['Enter', 'details of the selected finding or flow'],
+  ['Enter', "details of the selected finding or flow (a request's: its flow)"],
   ['Esc, Backspace', 'back from details'],
   ['w', "in a flow's or a finding's details: write the flow's packets, read again from the capture, to planewatch-<flow>.pcapng here"],
   ['c', "in a flow's or a finding's details: the flow's conversation (Follow Stream), decrypted when the capture carries its keys; ↑/↓ scroll, Esc back"],

@@ -11,11 +11,15 @@ import { natRepeatedFindings } from '../store/nat-repeats';
 import { endpointText } from '../decode/address';
 import { readLiveStatus } from '../live/live-status';
 import { SEVERITIES, severityRank, type Severity } from '../model/analysis';
+import { listRequests, type RequestItem } from '../web/request-queries';
+import { StatementCache } from '../web/statements';
 
 /** Rows fetched per list at most: the screen shows a window, the count says how many there are. */
 export const MAX_FLOW_ROWS = 500;
 export const MAX_FINDING_ROWS = 1000;
 export const MAX_ENDPOINT_ROWS = 1000;
+/** Requests listed in the Requests tab, newest first. */
+export const MAX_REQUEST_ROWS = 500;
 /** HTTP requests shown in a flow's detail. */
 export const MAX_DETAIL_REQUESTS = 20;
 /** Longest filter text kept. */
@@ -92,6 +96,24 @@ export interface EndpointRow {
   findings: number;
 }
 
+/** A request read on a connection, newest first (the Requests tab). */
+export interface RequestRow {
+  id: number;
+  flowId: number;
+  ts: number | null;
+  operation: string | null;
+  /** `pods default/web-0`: the resource and the object, as kubectl names them. */
+  object: string;
+  /** Method and target (`POST /exec/default/web-0/web?…`). */
+  request: string;
+  status: number | null;
+  /** The credential's subject (else its kind) and whom it impersonated, or null. */
+  who: string | null;
+  client: string;
+  server: string;
+  cleartext: boolean;
+}
+
 export interface TuiSnapshot {
   header: HeaderInfo;
   paths: PathRow[];
@@ -105,6 +127,8 @@ export interface TuiSnapshot {
   /** Flows matching the filter (may exceed the rows fetched). */
   flowTotal: number;
   endpoints: EndpointRow[];
+  /** The newest requests (MAX_REQUEST_ROWS at most). */
+  requests: RequestRow[];
 }
 
 export interface FlowDetail {
@@ -157,6 +181,7 @@ export function emptySnapshot(source = ''): TuiSnapshot {
     flows: [],
     flowTotal: 0,
     endpoints: [],
+    requests: [],
   };
 }
 
@@ -174,6 +199,27 @@ interface RawFlow {
   finding_count: number; end_reason: string;
 }
 
+
+/** The credential's subject (else its kind), and whom it impersonated: `alice as system:admin`. */
+function whoSent(r: RequestItem): string | null {
+  const cred = r.authSubject ?? (r.auth !== null && r.auth !== 'none' ? r.auth : null);
+  if (r.impersonateUser === null) return cred;
+  return `${cred ?? 'anonymous'} as ${r.impersonateUser}`;
+}
+
+function toRequestRow(r: RequestItem): RequestRow {
+  const name = [r.namespace, r.name].filter((x) => x !== null).join('/');
+  return {
+    id: r.id, flowId: r.flowId, ts: r.ts, operation: r.operation,
+    object: [r.resource, name].filter((x) => x !== null && x !== '').join(' '),
+    request: `${r.method ?? r.grpcMethod ?? ''} ${r.target ?? ''}`.trim(),
+    status: r.status ?? r.grpcStatus,
+    who: whoSent(r),
+    client: r.clientName ?? r.clientIp,
+    server: endpointText(r.serverIp, r.serverPort),
+    cleartext: r.cleartext,
+  };
+}
 
 function toFlowRow(r: RawFlow): FlowRow {
   return {
@@ -279,6 +325,7 @@ export class DbDataSource implements TuiDataSource {
         FROM endpoints e LEFT JOIN (SELECT fl.server_ip AS ip, COUNT(*) AS n FROM findings f JOIN flows fl ON fl.id = f.flow_id
         GROUP BY fl.server_ip) x ON x.ip = e.ip
         ORDER BY e.flows DESC, e.ip LIMIT ${MAX_ENDPOINT_ROWS}`).all() as EndpointRow[];
+    snap.requests = listRequests(new StatementCache(db), { limit: MAX_REQUEST_ROWS, offset: 0 }).items.map(toRequestRow);
     return snap;
   }
 

@@ -84,6 +84,25 @@ describe('TUI', () => {
     expect(a.lastFrame()).toMatch(/\[3 Flows \(\d+\)\]/);
   });
 
+  it('lists the requests read, newest first, with operation, object, status and credential; Enter opens their flow', async () => {
+    const a = await mount();
+    await press('5');
+    const f = a.lastFrame()!;
+    expect(f).toMatch(/\[5 Requests \(\d+\)\]/);
+    expect(f).toMatch(/TIME\s+OP\s+OBJECT\s+STATUS\s+WHO\s+REQUEST/);
+    // The proxied request with the service account's token, and the impersonating one.
+    expect(f).toMatch(/proxy\s+pod default\/web\s+200\s+system:servicea/);
+    expect(f).toMatch(/list\s+secrets\s+200\s+anonymous as jane@/);
+    // Escape sequences in the user agent never reach the terminal.
+    expect(f).not.toContain('\u001b[31m');
+    const selected = f.split('\n').find((l) => l.startsWith('› '))!;
+    expect(selected).toBeDefined();
+    await press('\r');
+    expect(a.lastFrame()).toMatch(/path \S+ .*confidence/);
+    await press('\u001b');
+    expect(a.lastFrame()).toMatch(/\[5 Requests \(\d+\)\]/);
+  });
+
   it('filters flows with /, sorts with s, and opens a flow with Enter', async () => {
     const a = await mount();
     await press('3');

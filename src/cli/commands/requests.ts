@@ -45,11 +45,11 @@ function operationName(text: string, previous: string[] | undefined): string[] {
   return collect(text, previous);
 }
 
-/** Who sent it: the credential's subject, else the client's role and name. */
+/** Whose credential it carried (its subject, else its kind and hash), and whom it impersonated. */
 function who(r: RequestItem): string {
-  if (r.authSubject) return r.impersonateUser ? `${r.authSubject} as ${r.impersonateUser}` : r.authSubject;
-  if (r.auth && r.auth !== 'none') return `${r.auth} ${r.authHash ?? ''}`.trim();
-  return '-';
+  const cred = r.authSubject ?? (r.auth !== null && r.auth !== 'none' ? `${r.auth} ${r.authHash ?? ''}`.trim() : null);
+  if (r.impersonateUser !== null) return `${cred ?? 'anonymous'} as ${r.impersonateUser}`;
+  return cred ?? '-';
 }
 
 /** `pods/exec default/web-0`: the resource and the object, as kubectl names them. */

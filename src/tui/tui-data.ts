@@ -11,7 +11,7 @@ import { natRepeatedFindings } from '../store/nat-repeats';
 import { endpointText } from '../decode/address';
 import { readLiveStatus } from '../live/live-status';
 import { SEVERITIES, severityRank, type Severity } from '../model/analysis';
-import { listRequests, type RequestItem } from '../web/request-queries';
+import { listRequests, requestObject, requestSender, type RequestItem } from '../web/request-queries';
 import { StatementCache } from '../web/statements';
 
 /** Rows fetched per list at most: the screen shows a window, the count says how many there are. */
@@ -200,21 +200,13 @@ interface RawFlow {
 }
 
 
-/** The credential's subject (else its kind), and whom it impersonated: `alice as system:admin`. */
-function whoSent(r: RequestItem): string | null {
-  const cred = r.authSubject ?? (r.auth !== null && r.auth !== 'none' ? r.auth : null);
-  if (r.impersonateUser === null) return cred;
-  return `${cred ?? 'anonymous'} as ${r.impersonateUser}`;
-}
-
 function toRequestRow(r: RequestItem): RequestRow {
-  const name = [r.namespace, r.name].filter((x) => x !== null).join('/');
   return {
     id: r.id, flowId: r.flowId, ts: r.ts, operation: r.operation,
-    object: [r.resource, name].filter((x) => x !== null && x !== '').join(' '),
+    object: requestObject(r),
     request: `${r.method ?? r.grpcMethod ?? ''} ${r.target ?? ''}`.trim(),
     status: r.status ?? r.grpcStatus,
-    who: whoSent(r),
+    who: requestSender(r, false),
     client: r.clientName ?? r.clientIp,
     server: endpointText(r.serverIp, r.serverPort),
     cleartext: r.cleartext,

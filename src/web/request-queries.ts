@@ -141,3 +141,20 @@ function requestItem(r: RequestRow) {
 }
 
 export type RequestItem = ReturnType<typeof requestItem>;
+
+/** `pods default/web-0`: the resource and the object, as kubectl names them ('' when neither is known). */
+export function requestObject(r: RequestItem): string {
+  const name = [r.namespace, r.name].filter((x) => x !== null).join('/');
+  return [r.resource, name].filter((x) => x !== null && x !== '').join(' ');
+}
+
+/**
+ * Whose credential a request carried (its subject, else its kind, with its hash when `withHash`) and
+ * whom it impersonated (`alice as system:admin`); null when it carried none and impersonated no one.
+ */
+export function requestSender(r: RequestItem, withHash: boolean): string | null {
+  const kind = r.auth !== null && r.auth !== 'none' ? (withHash && r.authHash !== null ? `${r.auth} ${r.authHash}` : r.auth) : null;
+  const cred = r.authSubject ?? kind;
+  if (r.impersonateUser === null) return cred;
+  return `${cred ?? 'anonymous'} as ${r.impersonateUser}`;
+}

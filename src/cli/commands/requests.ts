@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { openStoreReadOnly } from '../../store/store';
-import { listRequests, statusRange, type RequestItem } from '../../web/request-queries';
+import { listRequests, requestObject, requestSender, statusRange } from '../../web/request-queries';
 import { StatementCache } from '../../web/statements';
 import { endpointText } from '../../decode/address';
 import { terminalSafe } from '../../report/terminal-text';
@@ -43,19 +43,6 @@ function apiName(text: string): 'apiserver' | 'kubelet' {
 function operationName(text: string, previous: string[] | undefined): string[] {
   if (!/^[a-z-]{1,32}$/.test(text)) throw new InvalidArgumentError(`"${text}" is not an operation (get, list, watch, create, update, patch, delete, exec, attach, logs, portforward, proxy …)`);
   return collect(text, previous);
-}
-
-/** Whose credential it carried (its subject, else its kind and hash), and whom it impersonated. */
-function who(r: RequestItem): string {
-  const cred = r.authSubject ?? (r.auth !== null && r.auth !== 'none' ? `${r.auth} ${r.authHash ?? ''}`.trim() : null);
-  if (r.impersonateUser !== null) return `${cred ?? 'anonymous'} as ${r.impersonateUser}`;
-  return cred ?? '-';
-}
-
-/** `pods/exec default/web-0`: the resource and the object, as kubectl names them. */
-function object(r: RequestItem): string {
-  const name = [r.namespace, r.name].filter((x) => x !== null).join('/');
-  return [r.resource, name].filter((x) => x !== null && x !== '').join(' ') || '-';
 }
 
 export function registerRequestsCommand(program: Command): void {
@@ -121,10 +108,10 @@ export function registerRequestsCommand(program: Command): void {
           client: `${r.clientIp}${r.clientName ? ` (${terminalSafe(r.clientName, 60)})` : r.clientRole ? ` (${r.clientRole})` : ''}`,
           server: `${endpointText(r.serverIp, r.serverPort)}${r.serverRole ? ` (${r.serverRole})` : ''}`,
           op: r.operation ?? '-',
-          object: object(r),
+          object: requestObject(r) || '-',
           request: `${r.method ?? r.grpcMethod ?? ''} ${r.target ?? ''}`.trim(),
           status: r.status ?? (r.grpcStatus !== null ? `grpc ${r.grpcStatus}` : '-'),
-          who: who(r),
+          who: requestSender(r, true) ?? '-',
           tls: r.cleartext ? 'no' : 'yes',
         })), process.stdout, 60);
         if (page.total > page.items.length) {

@@ -1,4 +1,5 @@
-import { cutOffCaptures, type Db } from '../store/store';
+import { cutOffCaptures, openStoreReadOnly, type Db } from '../store/store';
+import { defaultDbPath, requireDb } from './db-path';
 import { terminalSafe } from '../report/terminal-text';
 
 /**
@@ -13,4 +14,16 @@ export function warnCutOffCaptures(db: Db, dbFile: string): void {
         `connections' paths and findings are not final until planewatch reclassify --db ${terminalSafe(dbFile, 200)}\n`,
     );
   }
+}
+
+/**
+ * The database a listing command reads: `--db` or the default, which must exist (else the command
+ * exits saying so), opened read-only, with a word about captures cut off mid-ingest. The caller closes it.
+ */
+export function openListingDb(dbOption: string | undefined): { db: Db; file: string } {
+  const file = dbOption ?? defaultDbPath();
+  requireDb(file);
+  const db = openStoreReadOnly(file);
+  warnCutOffCaptures(db, file);
+  return { db, file };
 }

@@ -64,20 +64,40 @@ function gapCapture(): Buffer {
 
 /**
  * The keyless TLS 1.3 sample written as pcapng with its key log in a Decryption Secrets Block after
- * frame `after` (as a live capture writes secrets it learns while the connection runs). Returns the
- * file's name.
+ * frame `after` (as a live capture writes secrets it learns while the connection runs); with
+ * `strayAfter`, a packet of another connection (the frame with its source port plus one) that many
+ * seconds after that frame comes before the secrets. Returns the file's name.
  */
-async function secretsAfterFrame(name: string, after: number): Promise<string> {
+async function secretsAfterFrame(name: string, after: number, strayAfter: number | null = null): Promise<string> {
   const keys = readFileSync(join(KEYS, 'kubelet-logs-tls13.keys'), 'latin1');
   const w = new PcapngWriter(FdSink.open(join(dir, name)));
   const ifc = w.addInterface(1, { tsresolDigits: 9 });
   let n = 0;
   await readCapture(join(dir, 'kubelet-logs-tls13.pcap'), (f) => {
-    w.writePacket(ifc, f.tsSec, f.tsNsec, f.buf.subarray(f.start, f.end), f.origLen);
-    if (++n === after) w.writeTlsKeyLog(keys);
+    const bytes = f.buf.subarray(f.start, f.end);
+    w.writePacket(ifc, f.tsSec, f.tsNsec, bytes, f.origLen);
+    if (++n !== after) return;
+    if (strayAfter !== null) {
+      const stray = Buffer.from(bytes);
+      stray.writeUInt16BE(stray.readUInt16BE(34) + 1, 34); // Ethernet + IPv4: the TCP source port
+      w.writePacket(ifc, f.tsSec + strayAfter, f.tsNsec, stray);
+    }
+    w.writeTlsKeyLog(keys);
   });
   w.close();
   return name;
+}
+
+/** Analyses `capture` into a database of its own; the database and its connection to the kubelet (10250). */
+function analyzedKubeletFlow(capture: string, dbName: string): { db: string; key: string } {
+  const file = join(dir, dbName);
+  expect(cli(['analyze', capture, '--db', file, '--quiet']).code).toBe(0);
+  const d = new Database(file, { readonly: true });
+  try {
+    return { db: file, key: (d.prepare('SELECT flow_key FROM flows WHERE server_port = 10250 ORDER BY id LIMIT 1').get() as { flow_key: string }).flow_key };
+  } finally {
+    d.close();
+  }
 }
 
 beforeAll(() => {
@@ -240,11 +260,7 @@ describe('planewatch follow', () => {
     writer.source(0, src);
     await copyFrames(src, frames.filter((n) => n !== 16), writer);
     writer.close();
-    const lostDb = join(dir, 'lost.db');
-    expect(cli(['analyze', out, '--db', lostDb, '--quiet']).code).toBe(0);
-    const d = new Database(lostDb, { readonly: true });
-    const key = (d.prepare('SELECT flow_key FROM flows WHERE server_port = 10250').get() as { flow_key: string }).flow_key;
-    d.close();
+    const { db: lostDb, key } = analyzedKubeletFlow(out, 'lost.db');
     const r = cli(['follow', key, '--db', lostDb]);
     expect(r.code).toBe(0);
     expect(r.text).toContain('GET /containerLogs/default/db-0/web?follow=true HTTP/1.1');
@@ -257,11 +273,7 @@ describe('planewatch follow', () => {
     // After the ServerHello (frame 5): the handshake looked its secrets up and missed them.
     // After frame 22 (the last): the connection had ended before its secrets were written.
     for (const [name, after] of [['secrets-mid.pcapng', 5], ['secrets-end.pcapng', 22]] as const) {
-      const lateDb = join(dir, `${name}.db`);
-      expect(cli(['analyze', await secretsAfterFrame(name, after), '--db', lateDb, '--quiet']).code).toBe(0);
-      const d = new Database(lateDb, { readonly: true });
-      const key = (d.prepare('SELECT flow_key FROM flows WHERE server_port = 10250').get() as { flow_key: string }).flow_key;
-      d.close();
+      const { db: lateDb, key } = analyzedKubeletFlow(await secretsAfterFrame(name, after), `${name}.db`);
       for (const layer of [[], ['--layer', 'tls']]) {
         const r = cli(['follow', key, '--db', lateDb, ...layer]);
         expect(r.code, `${name} ${layer.join(' ')}`).toBe(0);
@@ -275,27 +287,7 @@ describe('planewatch follow', () => {
   it('does not look for secrets further than a minute of capture time after the connection', async () => {
     // The sample, then a packet of another connection more than the window after its last one, then
     // the secrets.
-    const name = 'secrets-late.pcapng';
-    const lateDb = join(dir, 'secrets-late.db');
-    const keys = readFileSync(join(KEYS, 'kubelet-logs-tls13.keys'), 'latin1');
-    const w = new PcapngWriter(FdSink.open(join(dir, name)));
-    const ifc = w.addInterface(1, { tsresolDigits: 9 });
-    let last: { sec: number; nsec: number; data: Uint8Array } | null = null;
-    await readCapture(join(dir, 'kubelet-logs-tls13.pcap'), (f) => {
-      w.writePacket(ifc, f.tsSec, f.tsNsec, f.buf.subarray(f.start, f.end), f.origLen);
-      last = { sec: f.tsSec, nsec: f.tsNsec, data: f.buf.slice(f.start, f.end) };
-    });
-    const l = last as unknown as { sec: number; nsec: number; data: Uint8Array };
-    // The connection's last packet from another port (a packet of the connection would be one of its own).
-    const other = Buffer.from(l.data);
-    other.writeUInt16BE(other.readUInt16BE(34) + 1, 34);
-    w.writePacket(ifc, l.sec + LATE_SECRETS_SECONDS + 5, l.nsec, other);
-    w.writeTlsKeyLog(keys);
-    w.close();
-    expect(cli(['analyze', name, '--db', lateDb, '--quiet']).code).toBe(0);
-    const d = new Database(lateDb, { readonly: true });
-    const key = (d.prepare('SELECT flow_key FROM flows WHERE server_port = 10250 ORDER BY id LIMIT 1').get() as { flow_key: string }).flow_key;
-    d.close();
+    const { db: lateDb, key } = analyzedKubeletFlow(await secretsAfterFrame('secrets-late.pcapng', 22, LATE_SECRETS_SECONDS + 5), 'secrets-late.db');
     const r = cli(['follow', key, '--db', lateDb]);
     expect(r.code).toBe(0);
     expect(r.text).not.toContain('GET /containerLogs');

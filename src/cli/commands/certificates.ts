@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { openStoreReadOnly } from '../../store/store';
 import { certificateDetail, listCertificates } from '../../web/catalog-queries';
 import { StatementCache } from '../../web/statements';
 import { certificateDetailText } from '../../report/certificate-text';
 import { terminalSafe } from '../../report/terminal-text';
-import { warnCutOffCaptures } from '../cut-off-warning';
-import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
+import { openListingDb } from '../cut-off-warning';
+import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { positiveInt } from '../option-parsers';
 import { printTable, writeJsonArray } from '../output';
 
@@ -45,10 +44,7 @@ export function registerCertificatesCommand(program: Command): void {
         '  planewatch certificates 167c8672\n',
     )
     .action(async (sha: string | undefined, opts: CertificatesOptions) => {
-      const file = opts.db ?? defaultDbPath();
-      requireDb(file);
-      const db = openStoreReadOnly(file);
-      warnCutOffCaptures(db, file);
+      const { db } = openListingDb(opts.db);
       try {
         const stmts = new StatementCache(db);
         if (sha !== undefined) {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { storedIdentity } from '../../analysis/client-identity';
 import { CREDENTIAL_ENDPOINTS_SQL, CREDENTIAL_USES_SQL, usedBetween, type CredentialUseRow } from '../../store/credential-uses';
-import { openStoreReadOnly } from '../../store/store';
-import { warnCutOffCaptures } from '../cut-off-warning';
-import { DB_OPTION_HELP, defaultDbPath, requireDb } from '../db-path';
+import { openListingDb } from '../cut-off-warning';
+import { DB_OPTION_HELP } from '../db-path';
 import { printTable, write, writeJsonArray } from '../output';
 import { positiveInt } from '../option-parsers';
 
@@ -34,10 +33,7 @@ export function registerCredentialsCommand(program: Command): void {
         'lists the connections that carried one.\n',
     )
     .action(async (opts: CredentialsOptions) => {
-      const file = opts.db ?? defaultDbPath();
-      requireDb(file);
-      const db = openStoreReadOnly(file);
-      warnCutOffCaptures(db, file);
+      const { db } = openListingDb(opts.db);
       try {
         const where: string[] = [];
         const params: (string | number)[] = [];

@@ -1,14 +1,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Role } from '../../analysis/topology';
-import { openStoreReadOnly } from '../../store/store';
 import { endpointDetail, listEndpoints, type EndpointQuery } from '../../web/catalog-queries';
 import { Aggregates } from '../../web/aggregates';
 import { StatementCache } from '../../web/statements';
 import { endpointDetailText, secondsText } from '../../report/endpoint-text';
 import { formatBytes } from '../../report/text-report';
 import { terminalSafe } from '../../report/terminal-text';
-import { warnCutOffCaptures } from '../cut-off-warning';
-import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
+import { openListingDb } from '../cut-off-warning';
+import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { positiveInt, roleName } from '../option-parsers';
 import { printTable, writeJsonArray } from '../output';
 
@@ -49,10 +48,7 @@ export function registerEndpointsCommand(program: Command): void {
         '  planewatch endpoints 10.0.0.10\n',
     )
     .action(async (ip: string | undefined, opts: EndpointsOptions) => {
-      const file = opts.db ?? defaultDbPath();
-      requireDb(file);
-      const db = openStoreReadOnly(file);
-      warnCutOffCaptures(db, file);
+      const { db } = openListingDb(opts.db);
       try {
         const stmts = new StatementCache(db);
         const agg = new Aggregates(db, stmts);

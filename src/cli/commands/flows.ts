@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { openStoreReadOnly } from '../../store/store';
-import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
+import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { printTable, writeJsonArray } from '../output';
 import { parseTime } from '../parse-time';
 import { appName, findingRule, pathId } from '../option-parsers';
-import { warnCutOffCaptures } from '../cut-off-warning';
+import { openListingDb } from '../cut-off-warning';
 import { captureIds } from '../capture-filter';
 import { APP_PROTOCOLS } from '../../model/records';
 
@@ -44,10 +43,7 @@ export function registerFlowsCommand(program: Command): void {
     .option('--limit <n>', 'at most this many rows', '100')
     .option('--json', 'print JSON')
     .action(async (opts: FlowsOptions) => {
-      const file = opts.db ?? defaultDbPath();
-      requireDb(file);
-      const db = openStoreReadOnly(file);
-      warnCutOffCaptures(db, file);
+      const { db } = openListingDb(opts.db);
       const where: string[] = [];
       const params: (string | number)[] = [];
       if (opts.path) {

@@ -1,12 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { openStoreReadOnly } from '../../store/store';
 import { listRequests, requestObject, requestSender, statusRange } from '../../web/request-queries';
 import { StatementCache } from '../../web/statements';
 import { endpointText } from '../../decode/address';
 import { terminalSafe } from '../../report/terminal-text';
 import { secondsText } from '../../report/endpoint-text';
-import { warnCutOffCaptures } from '../cut-off-warning';
-import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
+import { openListingDb } from '../cut-off-warning';
+import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { collect, pathId, positiveInt } from '../option-parsers';
 import { printTable, writeJsonArray } from '../output';
 import { parseTime } from '../parse-time';
@@ -74,8 +73,6 @@ export function registerRequestsCommand(program: Command): void {
         '  planewatch requests --status 4xx --namespace kube-system\n',
     )
     .action(async (opts: RequestsOptions) => {
-      const file = opts.db ?? defaultDbPath();
-      requireDb(file);
       let from: number | undefined;
       let to: number | undefined;
       try {
@@ -86,8 +83,7 @@ export function registerRequestsCommand(program: Command): void {
         process.exitCode = EXIT.USAGE;
         return;
       }
-      const db = openStoreReadOnly(file);
-      warnCutOffCaptures(db, file);
+      const { db } = openListingDb(opts.db);
       try {
         const page = listRequests(new StatementCache(db), {
           operation: opts.operation, api: opts.api, resource: opts.resource, namespace: opts.namespace, status: opts.status,

@@ -88,6 +88,17 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
       lines.push(`  ${cell(r.rule, RULE_WIDTH)}${cell(r.n, 6)}${why}`);
     }
   }
+  // Requests read: how many, how many got into a pod (exec, attach, port-forward), how many were refused.
+  const req = db
+    .prepare(`SELECT COUNT(*) n, COUNT(CASE WHEN h.k8s_operation IN ('exec','attach','portforward','run') THEN 1 END) pod,
+                     COUNT(CASE WHEN h.status IN (401, 403) THEN 1 END) refused
+                FROM http_requests h JOIN flows fl ON fl.id = h.flow_id WHERE fl.${where(captureIds)}`)
+    .get() as { n: number; pod: number; refused: number };
+  if (req.n > 0) {
+    lines.push('');
+    const list = dbFile ? `planewatch requests --db ${terminalSafe(dbFile, 200)}` : 'analyze with --db FILE, then planewatch requests --db FILE';
+    lines.push(`Requests: ${plural(req.n, 'request')} read, ${req.pod} into a pod (exec, attach, port-forward), ${req.refused} refused (401, 403) (each: ${list})`);
+  }
   // Credentials in readable requests: how many, how many crossed in cleartext, where to read them.
   const cred = db
     .prepare(`SELECT COUNT(DISTINCT h.auth_hash) n,

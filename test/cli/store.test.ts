@@ -170,7 +170,10 @@ describe('the SQLite store through the CLI', () => {
     // The summary analyze prints says how many, and where to read them.
     const summary = cli(['analyze', join(SAMPLES, 'bearer-token-cleartext.pcap'), '--db', join(dir, 'credentials-summary.db'), ...inv]);
     expect(summary.stdout).toMatch(/^Credentials: 1 credential seen in readable requests, 1 in cleartext \(whose, and where: planewatch credentials --db \S+credentials-summary\.db\)$/m);
-    expect(cli(['analyze', join(SAMPLES, 'ssh-tunnel.pcap'), '--db', join(dir, 'no-credentials.db')]).stdout).not.toMatch(/^Credentials:/m);
+    expect(summary.stdout).toMatch(/^Requests: 1 request read, 0 into a pod \(exec, attach, port-forward\), 0 refused \(401, 403\) \(each: planewatch requests --db \S+credentials-summary\.db\)$/m);
+    const none = cli(['analyze', join(SAMPLES, 'ssh-tunnel.pcap'), '--db', join(dir, 'no-credentials.db')]).stdout;
+    expect(none).not.toMatch(/^Credentials:/m);
+    expect(none).not.toMatch(/^Requests:/m);
   });
 
   it('findings: JSON as one array, --limit, a --summary per finding id', () => {

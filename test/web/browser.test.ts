@@ -281,6 +281,13 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.locator('.requests-table a[data-flow]').click();
     await waitView('flow');
     expect(page.url()).toContain(`#/flow/${fx.ids.get(fx.keys.proxy!)}`);
+    // An endpoint's requests, one click from its page, under a chip that removes the filter.
+    await open('#/endpoint/10.244.2.7', 'endpoint');
+    await page.evaluate(() => delete document.body.dataset.ready);
+    await page.locator('a[data-requests]').click();
+    await waitView('requests');
+    await expect(page.locator('.requests-table tbody tr').count()).resolves.toBe(2);
+    await expect(page.locator('a.chip').textContent()).resolves.toBe('address: 10.244.2.7 ✕');
     for (const hash of ['#/findings', '#/certificates', '#/credentials', '#/requests', `#/flow/${fx.ids.get(fx.keys.proxy!)}`, `#/flow/${fx.ids.get(fx.keys.proxyTls!)}`]) {
       await open(hash, hash.startsWith('#/flow/') ? 'flow' : hash.slice(2));
       const injected = await page.evaluate(() => ({

@@ -26,7 +26,7 @@ function side(ip, port, role, name) {
 export async function renderRequests(root, route) {
   const p = route.params;
   const offset = Number(p.offset) || 0;
-  const query = { operation: first(p.operation), api: p.api, namespace: p.namespace, status: p.status, credential: p.credential, q: p.q, limit: PAGE, offset };
+  const query = { operation: first(p.operation), api: p.api, namespace: p.namespace, status: p.status, credential: p.credential, ip: p.ip, q: p.q, limit: PAGE, offset };
   const res = await api('requests', query);
   const set = (k) => (v) => go('requests', null, { ...p, [k]: v, offset: undefined });
   const table = h('table', { class: 'grid requests-table' },
@@ -55,7 +55,8 @@ export async function renderRequests(root, route) {
       select('status', 'Status', STATUSES, p.status, set('status')),
       input('namespace', 'Namespace', p.namespace, set('namespace')),
       input('credential', 'Credential subject or hash', p.credential, set('credential')),
-      input('q', 'Search target, user agent, name', p.q, set('q'))),
+      input('q', 'Search target, user agent, name', p.q, set('q')),
+      p.ip ? h('span', { class: 'chips' }, h('a', { class: 'chip on', href: href('requests', null, { ...p, ip: undefined, offset: undefined }), title: 'remove this filter' }, `address: ${p.ip} ✕`)) : null),
     res.items.length ? table : h('p', { class: 'empty' }, 'No requests match. Requests inside TLS are read only with a key log (--keylog, or a pcapng Decryption Secrets Block).'),
     res.total > PAGE ? h('nav', { class: 'pager' },
       offset > 0 ? h('a', { class: 'btn', href: href('requests', null, { ...p, offset: Math.max(0, offset - PAGE) || undefined }) }, '← Previous') : null,

@@ -50,7 +50,7 @@ export async function renderOverview(root) {
   const c = sum.counts;
   const stats = h('div', { class: 'stats' },
     [['Flows', c.flows, href('flows')], ['Findings', c.findings, href('findings')], ['Endpoints', c.endpoints, href('endpoints')],
-      ['Certificates', c.certificates, href('certificates')], ['HTTP requests', c.httpRequests, null], ['SSH sessions', c.sshSessions, null]]
+      ['Certificates', c.certificates, href('certificates')], ['Requests', c.httpRequests, href('requests')], ['SSH sessions', c.sshSessions, null]]
       .map(([label, n, link]) => h(link ? 'a' : 'div', { class: 'stat', href: link }, h('div', { class: 'stat-n' }, fmtNum(n)), h('div', { class: 'stat-l' }, label))));
   const map = topo.nodes.length
     ? renderMap(topo, (e) => go('flows', null, edgeFilter(e)))

@@ -29,7 +29,7 @@ export const ROLES = [
 ] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Roles whose claim names an address, most telling first (see EndpointInfo.name). */
+/** Roles whose claim names an address, most telling first (see EndpointFacts.name). */
 const NAMING_ORDER: readonly Role[] = [
   'node', 'pod', 'service', 'kubelet', 'apiserver', 'etcd', 'konnectivity-server', 'user', 'controlplane-component', 'unknown',
 ];

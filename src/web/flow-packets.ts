@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { ByteSink } from '../export/byte-sink';
 import { flowPacketsProblem, locateCapture } from '../export/capture-location';
-import { copyFrames, findFlowPackets, packetsFileName, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
+import { copyFrames, findFlowFrames, findFlowPackets, packetsFileName, STORED_FLOW_SELECTOR_SQL, type StoredFlowSelector } from '../export/flow-packets';
 import { captureFileWriter } from '../export/frame-writers';
 import type { StatementCache } from './statements';
 
@@ -22,7 +22,11 @@ class StreamSink implements ByteSink {
   }
 }
 
-export async function sendFlowPackets(stmts: StatementCache, dbFile: string, id: number, reply: FastifyReply): Promise<unknown> {
+/**
+ * Sends a flow's packets as pcapng; `withSecrets`: with its connection's TLS secrets when its capture
+ * holds them (only on a dashboard that decrypts: they give the plaintext, credentials and all).
+ */
+export async function sendFlowPackets(stmts: StatementCache, dbFile: string, id: number, reply: FastifyReply, withSecrets: boolean): Promise<unknown> {
   const row = stmts.one<StoredFlowSelector>(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`, [id]);
   if (row === undefined) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'flow not found' });
   const where = locateCapture(row.captureFile, dbFile);
@@ -30,7 +34,7 @@ export async function sendFlowPackets(stmts: StatementCache, dbFile: string, id:
   if (problem !== null || !('file' in where)) {
     return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `${problem}: its packets cannot be read again` });
   }
-  const { found, keyLog } = await findFlowPackets(where.file, [row]);
+  const { found, keyLog } = withSecrets ? await findFlowPackets(where.file, [row]) : { found: await findFlowFrames(where.file, [row]), keyLog: '' };
   const out = new PassThrough();
   const writer = captureFileWriter('pcapng', new StreamSink(out));
   writer.source(0, where.file);

@@ -79,11 +79,12 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
     },
     {
       url: '/api/flows/:id/packets',
-      summary: "The flow's packets as a pcapng file, read back from its capture (404 when the capture is no longer readable)",
+      summary: "The flow's packets as a pcapng file, read back from its capture (404 when the capture is no longer readable); with the connection's TLS secrets from its capture when the dashboard decrypts",
       params: S.idParams,
       response: S.binaryResponse,
       content: { 'application/x-pcapng': S.binaryResponse },
-      handler: (req, reply) => sendFlowPackets(stmts, ctx.dbFile, (req.params as { id: number }).id, reply),
+      // The secrets would decrypt what the dashboard shows only when started with --decrypt: the same opt-in.
+      handler: (req, reply) => sendFlowPackets(stmts, ctx.dbFile, (req.params as { id: number }).id, reply, ctx.decryption !== null),
     },
     {
       url: '/api/flows/:id/stream',

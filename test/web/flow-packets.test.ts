@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/web/app';
 import { readCapture } from '../../src/ingest/read-capture';
+import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 
 /**
  * The dashboard's packet download: GET /api/flows/:id/packets answers with the flow's packets as a
@@ -66,14 +67,24 @@ describe('GET /api/flows/:id/packets', () => {
     }
   });
 
-  it("carries the connection's TLS secrets from its capture, so that the download decrypts on its own", async () => {
+  it("carries the connection's TLS secrets from its capture on a dashboard that decrypts (serve --decrypt), and only there", async () => {
     copyFileSync(join(ROOT, 'captures/samples/kubelet-logs-tls13.dsb.pcapng'), join(dir, 'k.pcapng'));
     const db = join(dir, 'k.db');
     expect(cli(['analyze', 'k.pcapng', '--db', db, '--quiet']).code).toBe(0);
     const d = new Database(db, { readonly: true });
     const f = d.prepare(`SELECT id, flow_key AS key FROM flows WHERE server_port = 10250`).get() as { id: number; key: string };
     d.close();
-    const app = await buildApp({ dbFile: db });
+    // Without --decrypt the download is the packets alone: the secrets would give what the dashboard does not show.
+    const plain = await buildApp({ dbFile: db });
+    try {
+      const r = await plain.inject({ method: 'GET', url: `/api/flows/${f.id}/packets` });
+      expect(r.statusCode).toBe(200);
+      writeFileSync(join(dir, 'k-plain.pcapng'), r.rawPayload);
+      expect((await readCapture(join(dir, 'k-plain.pcapng'), () => undefined)).keyLog).toBe('');
+    } finally {
+      await plain.close();
+    }
+    const app = await buildApp({ dbFile: db, decryption: new KeyLog() });
     try {
       const r = await app.inject({ method: 'GET', url: `/api/flows/${f.id}/packets` });
       expect(r.statusCode).toBe(200);

@@ -125,7 +125,7 @@ export function registerExtractCommand(program: Command): void {
         for (const [i, src] of sources.entries()) {
           const { perFlow, error, secretsLeftOut } = await writeFlowPackets(src.file, i, src.flows, writer);
           if (secretsLeftOut) {
-            process.stderr.write(`planewatch extract: ${src.file} holds the TLS secrets of these connections; pcap cannot carry them: write pcapng to keep them\n`);
+            process.stderr.write(`planewatch extract: ${terminalSafe(src.file, 300)} holds the TLS secrets of these connections; pcap cannot carry them: write pcapng to keep them\n`);
           }
           if (error !== null) {
             damaged = true;

@@ -22,7 +22,7 @@ const FLOWS = arg('--flows', 1_000_000);
 const SECONDS = arg('--seconds', 3);
 const DIR = join(import.meta.dirname, 'data');
 /** Bumped when buildDb makes different data, so that an older database is not reused. */
-const DATA_VERSION = 2;
+const DATA_VERSION = 3;
 const DB = join(DIR, `web-bench-${FLOWS}-schema${SCHEMA_VERSION}-data${DATA_VERSION}.db`);
 const T0 = 1_700_000_000;
 const BATCH = 50_000;
@@ -41,6 +41,11 @@ function buildDb(): void {
     server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server, payload_client,
     payload_server, history, state, midstream, end_reason, app, tls_version, sni, path, confidence, reasons, worst_severity,
     severity_rank, finding_count) VALUES (1,?,?, 'tcp', 4, ?,?,?,?, ?,?,?,?, 6,5,?,?,?,?, 'ShADadFf','SF',0,'fin', ?,?,?, ?,0.9,'[]', ?,?,?)`);
+  // One request per flow, as a capture read with its key logs gives: operations, statuses and
+  // namespaces spread as a busy cluster's are (exec and 401/403 rare, list/watch common).
+  const request = db.prepare(`INSERT INTO http_requests (flow_id, seq, ts, frame, version, method, path, host, user_agent, auth, auth_hash,
+    status, reason, k8s_api, k8s_operation, k8s_target, k8s_namespace, k8s_name, auth_subject) VALUES (?,0,?,?,'1.1',?,?,?,?,'bearer',?,?,?,?,?,?,?,?,?)`);
+  const OPS: [string, string, string][] = [['list', 'GET', 'pods'], ['watch', 'GET', 'pods'], ['get', 'GET', 'configmaps'], ['list', 'GET', 'secrets'], ['create', 'POST', 'events'], ['patch', 'PATCH', 'leases']];
   const finding = db.prepare(`INSERT INTO findings (rule, severity, severity_rank, flow_id, capture_id, title, evidence, recommendation, reference, ts, frame)
     VALUES (?,?,?,?,1,?,?,?,?,?,?)`);
   const RULES: [string, (typeof SEVERITIES)[number]][] = [['kubelet-tls-unverified', 'high'], ['plaintext-proxy', 'high'], ['bearer-token-cleartext', 'critical'], ['weak-tls', 'medium'], ['ssh-tunnel-deprecated', 'low'], ['kubelet-tls-indeterminate', 'info']];
@@ -66,17 +71,26 @@ function buildDb(): void {
         ins.run(`b${i}`, `1:bench${i}`, client, 30000 + (i % 30000), server, port, ts, ts + 2, i * 12, i * 12 + 11, b, b * 3, b - 200, b * 3 - 200,
           path === 'apiserver-proxy' ? 'http' : 'tls', path === 'apiserver-proxy' ? null : '1.3', path === 'pod-to-apiserver' ? 'kubernetes.default.svc' : null, path,
           rule ? rule[1] : null, rule ? severityRank(rule[1]) : 0, rule ? 1 : 0);
+        const kubelet = path === 'apiserver-to-kubelet';
+        const [op, method, resource] = kubelet ? (i % 5 === 0 ? ['exec', 'POST', 'pods'] : ['logs', 'GET', 'pods']) : OPS[i % OPS.length]!;
+        const ns = `ns-${i % 40}`;
+        const status = i % 101 === 0 ? 403 : i % 103 === 0 ? 401 : op === 'exec' ? 101 : op === 'create' ? 201 : 200;
+        request.run(i + 1, ts + 0.01, i * 12 + 3, method, kubelet ? `/${op === 'exec' ? 'exec' : 'containerLogs'}/${ns}/p${i}/c` : `/api/v1/namespaces/${ns}/${resource}`,
+          `${server}:${port}`, kubelet ? 'kube-apiserver/v1.31.2' : 'kubectl/v1.31.2', `sha256:${(i % 4999).toString(16).padStart(16, '0')}`, status,
+          status === 200 ? 'OK' : null, kubelet ? 'kubelet' : 'apiserver', op, resource, ns, `p${i}`, `system:serviceaccount:${ns}:sa-${i % 7}`);
         if (rule) finding.run(rule[0], rule[1], severityRank(rule[1]), i + 1, `${rule[0]} on flow ${i + 1}`, `evidence for flow ${i + 1}`, 'recommendation', 'https://kubernetes.io/docs/concepts/architecture/control-plane-node-communication/', ts, i * 12);
       }
     })();
   }
   const ep = db.prepare('INSERT OR IGNORE INTO endpoints (ip, primary_role, roles, name, reasons, flows, bytes) VALUES (?,?,?,?,?,?,?)');
   db.transaction(() => {
-    ep.run('10.0.0.10', 'apiserver', '["apiserver"]', 'cp-1', '[]', FLOWS, 0);
-    ep.run('10.0.0.11', 'etcd', '["etcd"]', 'etcd-1', '[]', 0, 0);
-    ep.run('10.96.0.1', 'service', '["service"]', 'kubernetes', '[]', 0, 0);
-    for (let n = 1; n <= 4; n++) for (let h = 1; h <= 200; h++) ep.run(`10.0.${n}.${h}`, 'kubelet', '["kubelet"]', `worker-${n}-${h}`, '[]', 0, 0);
-    for (let p = 0; p < pods; p++) ep.run(`10.244.${p >> 8}.${p % 256}`, 'pod', '["pod"]', null, '[]', 0, 0);
+    // Roles as the store writes them: each with the strength of its claim.
+    const roles = (r: string) => JSON.stringify([{ role: r, strength: 0.9 }]);
+    ep.run('10.0.0.10', 'apiserver', roles('apiserver'), 'cp-1', '[]', FLOWS, 0);
+    ep.run('10.0.0.11', 'etcd', roles('etcd'), 'etcd-1', '[]', 0, 0);
+    ep.run('10.96.0.1', 'service', roles('service'), 'kubernetes', '[]', 0, 0);
+    for (let n = 1; n <= 4; n++) for (let h = 1; h <= 200; h++) ep.run(`10.0.${n}.${h}`, 'kubelet', roles('kubelet'), `worker-${n}-${h}`, '[]', 0, 0);
+    for (let p = 0; p < pods; p++) ep.run(`10.244.${p >> 8}.${p % 256}`, 'pod', roles('pod'), null, '[]', 0, 0);
   })();
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
@@ -144,6 +158,11 @@ async function main(): Promise<void> {
     ['findings', '/api/findings?limit=100'],
     ['findings high', '/api/findings?severity=high&limit=100'],
     ['endpoints', '/api/endpoints?limit=100'],
+    ['requests (newest first)', '/api/requests?limit=50'],
+    ['requests exec', '/api/requests?operation=exec&limit=50'],
+    ['requests refused (4xx)', '/api/requests?status=4xx&limit=50'],
+    ['requests by namespace', '/api/requests?namespace=ns-7&limit=50'],
+    ['requests by credential', '/api/requests?credential=system:serviceaccount:ns-7:sa-3&limit=50'],
     ['certificates', '/api/certificates?limit=100'],
     ['summary (cached)', '/api/summary'],
     ['topology (cached)', '/api/topology'],

@@ -590,9 +590,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE http_requests ADD COLUMN grpc_status INTEGER;
   ALTER TABLE http_requests ADD COLUMN grpc_message TEXT;
   `,
-  // 17: requests newest first (planewatch requests, GET /api/requests) without sorting them all.
+  // 17: requests newest first (planewatch requests, GET /api/requests) without sorting them all:
+  // overall, and by operation, status (who was refused) and namespace, each index ending with the time.
   `
   CREATE INDEX http_ts ON http_requests(ts);
+  DROP INDEX IF EXISTS http_operation;
+  -- A load cut off before this version may have set the old index aside.
+  DELETE FROM deferred_indexes WHERE name = 'http_operation';
+  CREATE INDEX http_operation ON http_requests(k8s_operation, ts);
+  CREATE INDEX http_status ON http_requests(status, ts) WHERE status IS NOT NULL;
+  CREATE INDEX http_namespace ON http_requests(k8s_namespace, ts) WHERE k8s_namespace IS NOT NULL;
   `,
 ];
 

@@ -6,11 +6,8 @@
  */
 import { likeContains, placeholders, type StatementCache } from './statements';
 
-/** The operation as a filter term of the page query: `+` stops SQLite from using its index there. */
-const OPERATION_TERM = '+r.k8s_operation';
-
 /** Requests counted for a list's total at most. */
-export const MAX_REQUEST_COUNT = 10_000;
+export const MAX_REQUEST_COUNT = 1_000;
 
 export interface RequestQuery {
   /** Kubernetes operations (get, list, watch, create, exec, logs, portforward …). */
@@ -67,7 +64,7 @@ export function listRequests(stmts: StatementCache, q: RequestQuery) {
   const parts: string[] = [];
   const params: unknown[] = [];
   if (q.operation?.length) {
-    parts.push(`${OPERATION_TERM} IN (${placeholders(q.operation.length)})`);
+    parts.push(`r.k8s_operation IN (${placeholders(q.operation.length)})`);
     params.push(...q.operation);
   }
   if (q.api) {
@@ -114,15 +111,22 @@ export function listRequests(stmts: StatementCache, q: RequestQuery) {
   }
   const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
   // Counted up to a bound: past it the figure is a floor (`totalCapped`), as a busy cluster's millions
-  // of requests would otherwise be counted on every page.
+  // of requests would otherwise be counted on every page. The flow is joined only for a condition on it.
+  const join = q.ip || q.path?.length ? 'JOIN flows fl ON fl.id = r.flow_id' : '';
   const total = stmts.one<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM http_requests r JOIN flows fl ON fl.id = r.flow_id ${where.replaceAll(OPERATION_TERM, 'r.k8s_operation')} LIMIT ?)`,
+    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM http_requests r ${join} ${where} LIMIT ?)`,
     [...params, MAX_REQUEST_COUNT],
   )!.n;
-  // Newest first by walking the index on ts backwards (rowid breaks ties the same way) until a page
-  // matches. The operation's own index would be chosen otherwise, and every request of a common
-  // operation sorted: `+` keeps the term off it here (the count above still uses it).
-  const rows = stmts.all<RequestRow>(`${SELECT} ${where} ORDER BY r.ts DESC, r.id DESC LIMIT ? OFFSET ?`, [...params, q.limit, q.offset]);
+  // The page's ids first, from http_requests alone (the flow joined only for a condition on it), then
+  // their rows with the flow and its endpoints. The indexes by operation, status and namespace end
+  // with the time, so a filter on one of them is read newest first from it (or its matches' times
+  // sorted, never joined rows); without one, the index on ts is walked backwards until a page matches
+  // (rowid breaks ties the same way).
+  const rows = stmts.all<RequestRow>(
+    `${SELECT} WHERE r.id IN (SELECT r.id FROM http_requests r ${join} ${where} ORDER BY r.ts DESC, r.id DESC LIMIT ? OFFSET ?)
+      ORDER BY r.ts DESC, r.id DESC`,
+    [...params, q.limit, q.offset],
+  );
   return { items: rows.map(requestItem), total, totalCapped: total >= MAX_REQUEST_COUNT, limit: q.limit, offset: q.offset };
 }
 

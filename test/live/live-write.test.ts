@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/ingest/read-capture';
 import { LiveCaptureFile } from '../../src/live/capture-file';
 import { buildApp } from '../../src/web/app';
+import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import { planewatchArgv } from './live-helpers';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -90,7 +91,8 @@ describe('planewatch live --write', () => {
     }
     const ids = d.prepare(`SELECT flow_key, id FROM flows`).all() as { flow_key: string; id: number }[];
     d.close();
-    const app = await buildApp({ dbFile: liveDb });
+    // A dashboard that decrypts (serve --decrypt) sends what extract writes, the connection's secrets included.
+    const app = await buildApp({ dbFile: liveDb, decryption: new KeyLog() });
     try {
       for (const f of liveFlows) {
         // extract from the live database: the flow's frames of the original capture.

@@ -11,6 +11,18 @@ export const SWEEP_INTERVAL = 1;
 /** Seconds a closed flow lingers so its trailing ACKs/RSTs do not start a new flow (Zeek: 5 s). */
 export const CLOSED_LINGER = 5;
 /**
+ * Closed flows lingering at most, as a share of the table's flows: a flood of refused connections
+ * closes tens of thousands a second, and each would otherwise hold its place for CLOSED_LINGER.
+ * Beyond it the earliest closed goes first (a trailing packet of it then starts a new flow).
+ */
+export const MAX_CLOSED_SHARE = 1 / 8;
+/**
+ * Seconds an unanswered connection attempt (SYNs, nothing back) is kept before it ends as idle, as
+ * Zeek's tcp_attempt_delay: a scan or a SYN flood would otherwise hold its flows for the idle
+ * timeout. A SYN retransmitted later starts a new flow, as it does in Zeek.
+ */
+export const ATTEMPT_TIMEOUT = 5;
+/**
  * A packet of a flow moved to the tail of the activity list less than LRU_SLACK_PACKETS packets and
  * LRU_SLACK_SECONDS ago leaves it where it is: moving it costs a write to each of its neighbours, which
  * are seldom in cache, and it is near the tail anyway. The list is then in order of activity to within
@@ -72,8 +84,9 @@ export function ipv6Key(a: Uint8Array): number {
   return fmix32(h) & KEY_MASK;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array, len: number): boolean {
-  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+/** `a[at..at+16)` equals the 16-byte address `b`. */
+function sameBytesAt(a: Uint8Array, at: number, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[at + i] !== b[i]) return false;
   return true;
 }
 
@@ -103,6 +116,16 @@ export class FlowTable {
   private lruTail: Flow | null = null;
   private closedHead: Flow | null = null;
   private closedTail: Flow | null = null;
+  private closedCount = 0;
+  private readonly maxClosed: number;
+  /**
+   * Flows begun by a SYN, in the order they began, until ATTEMPT_TIMEOUT tells whether they were
+   * answered. A flow removed meanwhile leaves a null (its `attemptSlot` finds it); `attemptBase` is
+   * the position of `attempts[0]` counted from the first flow ever queued.
+   */
+  private attempts: (Flow | null)[] = [];
+  private attemptBase = 0;
+  private attemptHead = 0;
   private nextSweepTs = -Infinity;
   private flowCounter = 0;
   /** Packets given to process(); stamps a flow's move to the tail of the activity list. */
@@ -120,6 +143,7 @@ export class FlowTable {
     private readonly anomalies: AnomalyCounter,
   ) {
     this.lruSlackPackets = Math.min(LRU_SLACK_PACKETS, Math.floor(opts.maxFlows / 16));
+    this.maxClosed = Math.max(1, Math.floor(opts.maxFlows * MAX_CLOSED_SHARE));
   }
 
   /** Flows held (open and lingering closed). */
@@ -193,6 +217,7 @@ export class FlowTable {
     if (this.closedTail !== null) this.closedTail.listNext = flow;
     else this.closedHead = flow;
     this.closedTail = flow;
+    if (++this.closedCount > this.maxClosed) this.remove(this.closedHead!);
   }
 
   /** Open flows, least recently active first (a copy: callers may end them while iterating). */
@@ -217,7 +242,12 @@ export class FlowTable {
     flow.bucketNext = null;
     this.unlink(flow);
     if (!flow.closed) this.openCount--;
+    else this.closedCount--;
     this.count--;
+    if (flow.attemptSlot >= 0) {
+      this.attempts[flow.attemptSlot - this.attemptBase] = null;
+      flow.attemptSlot = -1;
+    }
   }
 
   /**
@@ -231,8 +261,12 @@ export class FlowTable {
     }
   }
 
-  /** Ends flows idle for `idleTimeout` and drops closed flows past their linger time. */
+  /**
+   * Ends flows idle for `idleTimeout` and connection attempts unanswered for ATTEMPT_TIMEOUT, and
+   * drops closed flows past their linger time.
+   */
   sweep(now: number): void {
+    this.endUnansweredAttempts(now - ATTEMPT_TIMEOUT);
     const idleBefore = now - this.opts.idleTimeout;
     while (this.lruHead !== null && this.lruHead.lastTs <= idleBefore) {
       const f = this.lruHead;
@@ -241,6 +275,30 @@ export class FlowTable {
     }
     const lingerBefore = now - CLOSED_LINGER;
     while (this.closedHead !== null && this.closedHead.lastTs <= lingerBefore) this.remove(this.closedHead);
+  }
+
+  /** Ends the attempts begun by `before` that nothing answered (Zeek's state S0). */
+  private endUnansweredAttempts(before: number): void {
+    const q = this.attempts;
+    const end = this.attemptBase + q.length;
+    while (this.attemptHead < end) {
+      const f = q[this.attemptHead - this.attemptBase] ?? null;
+      if (f !== null) {
+        if (f.firstTs > before) break;
+        f.attemptSlot = -1;
+        if (f.state1 === EndpointState.INACTIVE && (f.state0 === EndpointState.SYN_SENT || f.state0 === EndpointState.SYN_ACK_SENT)) {
+          this.expiry.expire(f, 'idle');
+          this.remove(f);
+        }
+      }
+      this.attemptHead++;
+    }
+    // Drop the consumed front once it is most of the array (each entry is moved at most once more).
+    const consumed = this.attemptHead - this.attemptBase;
+    if (consumed >= 1024 && consumed * 2 >= q.length) {
+      this.attempts = q.slice(consumed);
+      this.attemptBase = this.attemptHead;
+    }
   }
 
   /** Sets the packet's endpoint keys and returns the flow hash (symmetric in the endpoints). */
@@ -272,17 +330,17 @@ export class FlowTable {
     const dp = this.dstPortKey;
     for (let f: Flow | null = this.buckets[h & this.mask]!; f !== null; f = f.bucketNext) {
       if (f.hash !== h || f.protocol !== pkt.protocol || f.ipVersion !== pkt.ipVersion) continue;
-      const v6 = f.ipVersion === 6;
+      const a6 = f.addr6;
       if (
         f.clientKey === sk && f.clientPortKey === sp && f.serverKey === dk && f.serverPortKey === dp &&
-        (!v6 || (sameBytes(f.clientAddr, pkt.src, 16) && sameBytes(f.serverAddr, pkt.dst, 16)))
+        (a6 === null || (sameBytesAt(a6, 0, pkt.src) && sameBytesAt(a6, 16, pkt.dst)))
       ) {
         this.dir = 0;
         return f;
       }
       if (
         f.clientKey === dk && f.clientPortKey === dp && f.serverKey === sk && f.serverPortKey === sp &&
-        (!v6 || (sameBytes(f.clientAddr, pkt.dst, 16) && sameBytes(f.serverAddr, pkt.src, 16)))
+        (a6 === null || (sameBytesAt(a6, 0, pkt.dst) && sameBytesAt(a6, 16, pkt.src)))
       ) {
         this.dir = 1;
         return f;
@@ -303,6 +361,10 @@ export class FlowTable {
     let srcIsClient: boolean;
     if (pkt.protocol === PROTO_TCP && (pkt.tcpFlags & TcpFlag.SYN) !== 0) {
       srcIsClient = (pkt.tcpFlags & TcpFlag.ACK) === 0;
+      if (srcIsClient) {
+        flow.attemptSlot = this.attemptBase + this.attempts.length;
+        this.attempts.push(flow);
+      }
     } else {
       srcIsClient = !srcLooksLikeServer(pkt.srcPort, pkt.dstPort, pkt.protocol === PROTO_TCP);
       if (pkt.protocol === PROTO_TCP) {
@@ -310,9 +372,12 @@ export class FlowTable {
         flow.add('flow.midstream');
       }
     }
+    const a6 = flow.ipVersion === 6 ? (flow.addr6 = new Uint8Array(32)) : null;
     if (srcIsClient) {
-      flow.clientAddr.set(pkt.src);
-      flow.serverAddr.set(pkt.dst);
+      if (a6 !== null) {
+        a6.set(pkt.src, 0);
+        a6.set(pkt.dst, 16);
+      }
       flow.clientPort = pkt.srcPort;
       flow.serverPort = pkt.dstPort;
       flow.clientKey = this.srcKey;
@@ -321,8 +386,10 @@ export class FlowTable {
       flow.serverPortKey = this.dstPortKey;
       this.dir = 0;
     } else {
-      flow.clientAddr.set(pkt.dst);
-      flow.serverAddr.set(pkt.src);
+      if (a6 !== null) {
+        a6.set(pkt.dst, 0);
+        a6.set(pkt.src, 16);
+      }
       flow.clientPort = pkt.dstPort;
       flow.serverPort = pkt.srcPort;
       flow.clientKey = this.dstKey;

@@ -19,8 +19,12 @@ export class Flow implements StreamHandler, AnomalyTarget {
   hash = 0;
   ipVersion: 4 | 6 = 4;
   protocol = 0;
-  readonly clientAddr = new Uint8Array(16);
-  readonly serverAddr = new Uint8Array(16);
+  /**
+   * An IPv6 flow's addresses, client's then server's (32 bytes); null for IPv4, whose addresses the
+   * lookup keys hold exactly. Two typed arrays per flow cost more than the rest of a closed flow, and
+   * a capture of a scan or a flood holds hundreds of thousands of flows (see clientAddr).
+   */
+  addr6: Uint8Array | null = null;
   clientPort = 0;
   serverPort = 0;
   // Lookup keys of the endpoints, set by the flow table (see FlowTable.hashOf).
@@ -87,7 +91,26 @@ export class Flow implements StreamHandler, AnomalyTarget {
   /** This flow is the view of such a connection captured second: connection counts leave it out. */
   natRepeat = false;
 
+  /**
+   * Opens the application session when the first bytes (or gap) of the connection are delivered,
+   * then is cleared: a connection attempt, a scan's probe or a refused connection never carries a
+   * byte, and a session made for each would hold memory for nothing (see Engine.openSession).
+   */
+  sessionOpener: SessionOpener | null = null;
+  /** Position in the flow table's queue of connection attempts (-1: not queued). */
+  attemptSlot = -1;
+
   constructor(private readonly captureAnomalies: AnomalyCounter) {}
+
+  /** The client's address: 4 bytes (IPv4) or 16 (IPv6), a new array (made when a flow is reported). */
+  get clientAddr(): Uint8Array {
+    return this.addr6 !== null ? this.addr6.slice(0, 16) : ipv4FromKeys(this.clientKey, this.clientPortKey);
+  }
+
+  /** The server's address, as clientAddr. */
+  get serverAddr(): Uint8Array {
+    return this.addr6 !== null ? this.addr6.slice(16, 32) : ipv4FromKeys(this.serverKey, this.serverPortKey);
+  }
 
   /** Counts an anomaly for this flow and for the capture. */
   add(code: AnomalyCode, n = 1): void {
@@ -104,7 +127,7 @@ export class Flow implements StreamHandler, AnomalyTarget {
   }
 
   onData(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
-    const s = this.session;
+    const s = this.session ?? this.openSession();
     if (s === null) return;
     try {
       s.onData(dir, data, start, end, at);
@@ -117,7 +140,7 @@ export class Flow implements StreamHandler, AnomalyTarget {
     if (dir === 0) this.missing0 += bytes;
     else this.missing1 += bytes;
     this.addHistory(dir, HistoryLetter.GAP);
-    const s = this.session;
+    const s = this.session ?? this.openSession();
     if (s === null) return;
     try {
       s.onGap(dir, bytes);
@@ -126,6 +149,7 @@ export class Flow implements StreamHandler, AnomalyTarget {
     }
   }
 
+  /** An end without a byte before it opens no session: it would have had nothing to say. */
   onEnd(dir: Direction): void {
     const s = this.session;
     if (s === null) return;
@@ -136,9 +160,37 @@ export class Flow implements StreamHandler, AnomalyTarget {
     }
   }
 
+  private openSession(): AppSession | null {
+    const o = this.sessionOpener;
+    if (o === null) return null;
+    this.sessionOpener = null;
+    o.openSession(this);
+    return this.session;
+  }
+
   /** A session that threw is not called again for this flow; what it found so far is kept. */
   private detach(): void {
     this.add('dissector.exception');
     this.session = null;
   }
+}
+
+/** Makes a flow's application session when its first bytes arrive (sets `session` and `describer`). */
+export interface SessionOpener {
+  openSession(flow: Flow): void;
+}
+
+/**
+ * The IPv4 address of a flow endpoint from its lookup keys (see FlowTable.hashOf): the key holds the
+ * address's 30 high bits, the port key its 2 low bits above the port. Padded to 16 bytes with zeros,
+ * as the decoder's address arrays are.
+ */
+function ipv4FromKeys(key: number, portKey: number): Uint8Array {
+  const w = ((key << 2) | ((portKey >>> 16) & 3)) >>> 0;
+  const a = new Uint8Array(16);
+  a[0] = w >>> 24;
+  a[1] = (w >>> 16) & 0xff;
+  a[2] = (w >>> 8) & 0xff;
+  a[3] = w & 0xff;
+  return a;
 }

@@ -3,7 +3,7 @@ import { formatIp } from '../decode/address';
 import { DecodeStatus, DecodedPacket, TcpFlag } from '../decode/packet';
 import { PacketDecoder } from '../decode/packet-decoder';
 import { DuplicateFilter } from '../flow/duplicate-filter';
-import type { Flow } from '../flow/flow';
+import type { Flow, SessionOpener } from '../flow/flow';
 import { FlowTable, type FlowExpiry } from '../flow/flow-table';
 import { NatLinker } from '../flow/nat-linker';
 import { MutableStamp } from '../flow/packet-stamp';
@@ -58,7 +58,7 @@ const SYN_ACK = TcpFlag.SYN | TcpFlag.ACK;
  * a time; finished flows come out through `onFlowEnd`. Nothing here throws on bad input, and an
  * exception from a session is caught at this boundary (counted, session detached).
  */
-export class Engine implements FlowExpiry {
+export class Engine implements FlowExpiry, SessionOpener {
   readonly stats: EngineStats;
   private readonly decoder: PacketDecoder;
   private readonly pkt = new DecodedPacket();
@@ -189,6 +189,11 @@ export class Engine implements FlowExpiry {
     }
     stats.tcpConnections++;
     flow.reassembler = new TcpReassembler(flow, flow, this.budget);
+    if (this.sessionFactory !== null) flow.sessionOpener = this;
+  }
+
+  /** SessionOpener: the connection's first bytes (or gap) are about to be delivered. */
+  openSession(flow: Flow): void {
     if (this.sessionFactory === null) return;
     const meta: FlowMeta = {
       client: { ip: formatIp(flow.clientAddr, flow.ipVersion), port: flow.clientPort },
@@ -227,6 +232,7 @@ export class Engine implements FlowExpiry {
     flow.reassembler = null;
     flow.session = null;
     flow.describer = null;
+    flow.sessionOpener = null;
     this.onFlowEnd(rec);
   }
 

@@ -32,8 +32,10 @@ export function buildFlowRecord(
   id: string,
   captureIndex: number,
 ): FlowRecord {
+  const clientAddr = flow.clientAddr;
+  const serverAddr = flow.serverAddr;
   if (flow.communityId === null) {
-    flow.communityId = communityId(flow.ipVersion, flow.clientAddr, flow.serverAddr, flow.protocol, flow.clientPort, flow.serverPort);
+    flow.communityId = communityId(flow.ipVersion, clientAddr, serverAddr, flow.protocol, flow.clientPort, flow.serverPort);
   }
   const tcp = flow.protocol === PROTO_TCP;
   // Explicit fields, not a spread: V8 builds a spread-then-extend literal this size in dictionary
@@ -50,8 +52,8 @@ export function buildFlowRecord(
     communityId: flow.communityId,
     transport: tcp ? 'tcp' : 'udp',
     ipVersion: flow.ipVersion,
-    client: { ip: formatIp(flow.clientAddr, flow.ipVersion), port: flow.clientPort },
-    server: { ip: formatIp(flow.serverAddr, flow.ipVersion), port: flow.serverPort },
+    client: { ip: formatIp(clientAddr, flow.ipVersion), port: flow.clientPort },
+    server: { ip: formatIp(serverAddr, flow.ipVersion), port: flow.serverPort },
     firstTs: flow.firstTs,
     lastTs: flow.lastTs,
     firstFrame: flow.firstFrame,

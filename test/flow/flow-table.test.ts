@@ -3,7 +3,7 @@ import { AnomalyCounter } from '../../src/anomalies';
 import { parseIp } from '../../src/decode/address';
 import { DecodedPacket } from '../../src/decode/packet';
 import type { Flow } from '../../src/flow/flow';
-import { FlowTable, ipv6Key, LRU_SLACK_PACKETS, LRU_SLACK_SECONDS, type FlowExpiry } from '../../src/flow/flow-table';
+import { ATTEMPT_TIMEOUT, FlowTable, ipv6Key, LRU_SLACK_PACKETS, LRU_SLACK_SECONDS, type FlowExpiry } from '../../src/flow/flow-table';
 import { tcpConnState, udpConnState } from '../../src/flow/tcp-state';
 import { stampOf } from '../../src/flow/packet-stamp';
 
@@ -220,9 +220,10 @@ describe('FlowTable: Zeek history and conn_state', () => {
 describe('FlowTable: ending flows', () => {
   it('idle flows end after idleTimeout of capture time, in batches', () => {
     const { t, ex } = table(1000, 60);
-    t.process(fill({ ...C, flags: F.SYN }), stampOf(1000, 1));
-    t.process(fill({ src: '10.0.0.11', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.SYN }), stampOf(1030, 2));
-    t.process(fill({ src: '10.0.0.12', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.SYN }), stampOf(1061, 3));
+    // Established connections picked up midstream (an unanswered SYN would end sooner, see below).
+    t.process(fill({ ...C, flags: F.ACK, len: 1 }), stampOf(1000, 1));
+    t.process(fill({ src: '10.0.0.11', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.ACK, len: 1 }), stampOf(1030, 2));
+    t.process(fill({ src: '10.0.0.12', dst: '10.0.1.21', sport: 5000, dport: 6443, flags: F.ACK, len: 1 }), stampOf(1061, 3));
     expect(ex.list.map(([f, r]) => [f.clientAddr[3], r])).toEqual([[10, 'idle']]);
     expect(t.size).toBe(2);
     t.sweep(1200);
@@ -249,8 +250,65 @@ describe('FlowTable: ending flows', () => {
     expect(g).not.toBe(f);
     expect(t.isNew).toBe(true);
     expect(t.size).toBe(1);
+    expect(t.process(fill({ ...S, flags: F.SYN | F.ACK }), stampOf(3.1, 4))).toBe(g);
     t.sweep(100);
     expect(t.size).toBe(1); // open flows are not subject to the linger time
+  });
+
+  it('closed flows linger at most an eighth of maxFlows: beyond, the earliest closed goes first', () => {
+    const { t, ex } = table(80);
+    const closed: Flow[] = [];
+    for (let i = 0; i < 12; i++) {
+      const f = t.process(fill({ ...C, sport: 40000 + i, flags: F.ACK, len: 1 }), stampOf(1, i + 1));
+      t.markClosed(f);
+      closed.push(f);
+    }
+    expect(t.size).toBe(10);
+    // The two closed first are gone (not reported again: they were when they closed).
+    expect(ex.list).toEqual([]);
+    expect(t.process(fill({ ...S, dport: 40000, flags: F.ACK }), stampOf(1.5, 13))).not.toBe(closed[0]);
+    expect(t.isNew).toBe(true);
+    expect(t.process(fill({ ...S, dport: 40011, flags: F.ACK }), stampOf(1.5, 14))).toBe(closed[11]);
+    expect(t.isNew).toBe(false);
+  });
+
+  it('an unanswered connection attempt ends after ATTEMPT_TIMEOUT (Zeek S0); an answered one, a refused one or a late SYN do not', () => {
+    const { t, ex } = table(1000, 300);
+    const unanswered = t.process(fill({ ...C, flags: F.SYN }), stampOf(10, 1));
+    t.process(fill({ ...C, flags: F.SYN }), stampOf(11, 2)); // the SYN retransmitted: the same attempt
+    const answered = t.process(fill({ ...C, sport: 40001, flags: F.SYN }), stampOf(10.5, 3));
+    t.process(fill({ ...S, dport: 40001, flags: F.SYN | F.ACK }), stampOf(10.6, 4));
+    const midstream = t.process(fill({ ...C, sport: 40002, flags: F.ACK, len: 1 }), stampOf(10.5, 5));
+    t.sweep(10 + ATTEMPT_TIMEOUT - 0.1);
+    expect(ex.list).toEqual([]);
+    t.sweep(10.5 + ATTEMPT_TIMEOUT);
+    expect(ex.list).toEqual([[unanswered, 'idle']]);
+    expect(summary(unanswered)).toEqual({ history: 'S', state: 'S0' });
+    expect(t.size).toBe(2);
+    // A SYN retransmitted after that starts a new attempt, as in Zeek.
+    const again = t.process(fill({ ...C, flags: F.SYN }), stampOf(17, 6));
+    expect(again).not.toBe(unanswered);
+    expect(t.isNew).toBe(true);
+    t.sweep(100);
+    expect(ex.list.map(([f]) => f)).toEqual([unanswered, again]);
+    expect([answered, midstream].every((f) => !ex.list.some(([g]) => g === f))).toBe(true);
+  });
+
+  it('a SYN flood keeps the table small: each attempt ends ATTEMPT_TIMEOUT after it began', () => {
+    const { t, ex } = table(1_000_000, 300);
+    const p: P = { src: '100.64.0.0', dst: '10.0.0.10', sport: 1024, dport: 6443, flags: F.SYN };
+    let largest = 0;
+    for (let i = 0; i < 200_000; i++) {
+      const q = fill(p);
+      q.src[1] = 64 + (i >> 16);
+      q.src[2] = (i >> 8) & 0xff;
+      q.src[3] = i & 0xff;
+      t.process(q, stampOf(i * 0.0002, i + 1)); // 5,000 SYNs a second for 40 s
+      largest = Math.max(largest, t.size);
+    }
+    expect(largest).toBeLessThanOrEqual(5000 * (ATTEMPT_TIMEOUT + 1) + 1);
+    expect(ex.list.length).toBeGreaterThan(150_000);
+    expect(ex.list.every(([, r]) => r === 'idle')).toBe(true);
   });
 
   it('maxFlows evicts the least recently active flow and keeps memory flat (1e5 flows into 1000)', () => {

@@ -106,6 +106,32 @@ describe('Engine', () => {
     ]);
   });
 
+  it('opens a session at the first byte or gap: a connection that carries none (refused, unanswered, opened and closed) gets none', () => {
+    const c = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 6443 };
+    const s = { src: '10.0.0.2', dst: '10.0.0.1', sport: 6443, dport: 40000 };
+    const { records, sessions, engine } = run([
+      { ...c, flags: TCP.SYN, seq: 1 },
+      { ...s, flags: TCP.RST | TCP.ACK, seq: 0, ack: 2 },
+      { ...c, sport: 40001, flags: TCP.SYN, seq: 1 },
+      { ...s, dport: 40001, flags: TCP.SYN | TCP.ACK, seq: 50, ack: 2 },
+      { ...c, sport: 40001, flags: TCP.ACK, seq: 2, ack: 51 },
+      { ...c, sport: 40001, flags: TCP.FIN | TCP.ACK, seq: 2, ack: 51 },
+      { ...s, dport: 40001, flags: TCP.FIN | TCP.ACK, seq: 51, ack: 3 },
+      { ...c, sport: 40002, flags: TCP.SYN, seq: 1 },
+      { ...c, sport: 40003, flags: TCP.SYN, seq: 1 },
+      { ...c, sport: 40003, flags: TCP.ACK, seq: 2, payload: 'GET / HTTP/1.1\r\n\r\n' },
+    ]);
+    engine.finish();
+    expect(records.map((r) => [r.client.port, r.state, r.app])).toEqual([
+      [40000, 'REJ', 'unknown'],
+      [40001, 'SF', 'unknown'],
+      [40002, 'S0', 'unknown'],
+      [40003, 'OTH', 'http'],
+    ]);
+    expect(sessions.map((x) => x.meta.client.port)).toEqual([40003]);
+    expect(sessions[0]!.log).toEqual(['d0:GET / HTTP/1.1\r\n\r\n', 'e0', 'e1']);
+  });
+
   it('finish() ends open flows with eof, delivering a pending hole as a gap', () => {
     const c = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 443 };
     const { engine, records, sessions } = run([

@@ -87,8 +87,11 @@ const RANDOM_LENGTH = 32;
 
 /** The record-layer and handshake state of one direction. */
 class DirectionState {
-  /** Header bytes collected so far when a header is split across chunks. */
-  readonly header: Uint8Array;
+  /**
+   * Header bytes collected so far when a header is split across chunks; made the first time one is
+   * (seldom: most connections never split one, and every open connection would carry it).
+   */
+  header: Uint8Array | null;
   headerLen: number;
   inBody: boolean;
   recordType: number;
@@ -114,7 +117,7 @@ class DirectionState {
   decryptRecord: boolean;
 
   constructor() {
-    this.header = new Uint8Array(5);
+    this.header = null;
     this.headerLen = 0;
     this.inBody = false;
     this.recordType = 0;
@@ -287,7 +290,7 @@ export class TlsDissector implements Dissector<TlsInfo> {
           len = (data[p + 3] << 8) | data[p + 4];
           p += 5;
         } else {
-          const h = s.header;
+          const h = (s.header ??= new Uint8Array(5));
           while (s.headerLen < 5 && p < end) h[s.headerLen++] = data[p++];
           if (s.headerLen < 5) return;
           type = h[0];

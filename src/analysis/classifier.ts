@@ -3,6 +3,7 @@ import { endpointText } from '../decode/address';
 import type { Classification, PathId } from '../model/analysis';
 import type { HttpRequestRecord } from '../model/records';
 import type { NatPair, Role, Topology } from './topology';
+import { neverOpened } from './connection-attempt';
 import { describeIdentity, ownClientIdentity, ownCredential, personalClient } from './client-identity';
 
 /**
@@ -129,6 +130,8 @@ export function classifyFlow(f: FlowRecord, t: Topology): Classification {
   const nat = t.natPairOf(f);
   const c = classifyView(f, t, nat);
   if (nat !== undefined) c.reasons.push(natReason(f, nat));
+  const attempt = neverOpened(f);
+  if (attempt !== null) c.reasons.push(`a connection attempt only: ${attempt} (${f.state}), no byte exchanged; the path is the one it aimed at`);
   return c;
 }
 

@@ -1,3 +1,4 @@
+import { neverOpened } from './connection-attempt';
 import type { FlowRecord } from '../model/flow-record';
 import { endpointText } from '../decode/address';
 import type { CertificateInfo, HttpRequestRecord } from '../model/records';
@@ -128,6 +129,8 @@ function presentedCerts(f: FlowRecord): CertificateInfo[] {
 }
 
 export function findingsForFlow(f: FlowRecord, c: Classification, ctx: RuleContext): Finding[] {
+  // Nothing crossed a connection that never opened: no finding is about it (its reasons say so).
+  if (neverOpened(f) !== null) return [];
   const out: Finding[] = [];
   const controlPlane = c.path !== 'other';
   const plaintext = isPlaintextHttp(f);

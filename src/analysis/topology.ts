@@ -1,3 +1,4 @@
+import { neverOpened } from './connection-attempt';
 import type { Endpoint, FlowRecord } from '../model/flow-record';
 import { clusterName, DnsNames, namesOf } from './dns-names';
 import type { CertificateInfo } from '../model/records';
@@ -440,8 +441,9 @@ export class Topology {
     }
     const where = `(flow ${f.id})`;
 
+    // A port says what listens on it only if something accepted the connection.
     const hint = PORT_HINTS[f.server.port];
-    if (hint && f.transport === 'tcp') {
+    if (hint && f.transport === 'tcp' && neverOpened(f) === null) {
       server.claim(hint, 0.3, `listens on port ${f.server.port}, ${PORT_HINT_OWNERS[hint]}`);
     }
 

@@ -292,6 +292,37 @@ describe('classifier and findings', () => {
     expect(web!.c.path).toBe('other');
   });
 
+  it("a scan's connection attempts (no answer, refused) tell no role by their port, say what they were, and raise no finding", () => {
+    const attempt = (port: number, state: string, history: string) =>
+      flow(`10.244.3.4:${40000 + port % 1000}`, `10.0.0.50:${port}`, { state, history, packets: [1, state === 'REJ' ? 1 : 0], payloadBytes: [0, 0], endReason: state === 'REJ' ? 'rst' : 'idle' });
+    const scan = [attempt(6443, 'REJ', 'Sr'), attempt(10250, 'S0', 'S'), attempt(10255, 'REJ', 'Sr'), attempt(2379, 'RSTOS0', 'SR')];
+    // The same kind of flow to a port something accepted on (a kubelet answering on 10250).
+    const answered = flow('10.244.3.4:41000', '10.0.0.21:10250', { state: 'S1', history: 'Sh', payloadBytes: [0, 0] });
+    const inv = { inventory: { podCidrs: ['10.244.0.0/16'] } };
+    const out = analyse([...scan, answered], inv);
+    for (const [i, f] of scan.entries()) {
+      expect(out[i]!.c.path, `${f.server.port} ${f.state}`).toBe('other');
+      expect(out[i]!.c.reasons.at(-1)).toMatch(new RegExp(`^a connection attempt only: .*\\(${f.state}\\), no byte exchanged`));
+      expect(out[i]!.rules).toEqual([]);
+    }
+    expect(out[1]!.c.reasons.at(-1)).toContain('nothing answered it');
+    expect(out[0]!.c.reasons.at(-1)).toContain('the server refused it (RST)');
+    expect(out[4]!.c.path).toBe('apiserver-to-kubelet');
+    expect(out[4]!.rules).toContain('kubelet-direct-access');
+    expect(out[4]!.c.reasons.some((r) => r.startsWith('a connection attempt'))).toBe(false);
+  });
+
+  it('an attempt to an address known by other traffic keeps that path, and a TCP Fast Open SYN that carried bytes is not a mere attempt', () => {
+    const known = flow('10.0.0.10:40000', '10.0.0.21:10250', { app: 'tls', tls: { ...tls('1.2'), serverCertificates: [fixtureCert('kubelet-self')] } });
+    const refused = flow('10.0.0.10:40001', '10.0.0.21:10250', { state: 'REJ', history: 'Sr', payloadBytes: [0, 0] });
+    const fastOpen = flow('10.0.0.10:40002', '10.0.0.21:10250', { state: 'S0', history: 'SD', payloadBytes: [200, 0] });
+    const out = analyse([known, refused, fastOpen]);
+    expect(out.map((o) => o.c.path)).toEqual(['apiserver-to-kubelet', 'apiserver-to-kubelet', 'apiserver-to-kubelet']);
+    expect(out[1]!.c.reasons.at(-1)).toMatch(/^a connection attempt only: the server refused it \(RST\) \(REJ\)/);
+    expect(out[1]!.rules).toEqual([]);
+    expect(out[2]!.c.reasons.some((r) => r.startsWith('a connection attempt'))).toBe(false);
+  });
+
   it('flags the kubelet read-only port and a client that is not an API server', () => {
     const f = flow('10.244.2.7:42000', '10.0.0.22:10255', { app: 'http', http: [req('GET', '/pods', {}, 10255)] });
     const [r] = analyse([f], apiserverCert);

@@ -1,14 +1,15 @@
 import type { FlowRecord } from '../model/flow-record';
 
 /**
- * Zeek's states of a TCP connection the server never accepted, and what each says happened: S0 no
- * answer, REJ refused with a RST, RSTOS0 and SH the client gave up (RST, FIN) before any answer.
+ * Zeek's states of a TCP connection the server was not seen to accept, and what each says: S0 no
+ * answer seen, REJ refused with a RST, RSTOS0 and SH the client gave up (RST, FIN) with no answer
+ * seen. "Seen": a capture of one direction only shows no answer to any connection.
  */
-const NEVER_OPENED: Readonly<Record<string, string>> = {
-  S0: 'nothing answered it',
+export const NEVER_OPENED_STATES: Readonly<Record<string, string>> = {
+  S0: 'no answer seen',
   REJ: 'the server refused it (RST)',
-  RSTOS0: 'the client reset it before any answer',
-  SH: 'the client closed it before any answer',
+  RSTOS0: 'the client reset it, no answer seen',
+  SH: 'the client closed it, no answer seen',
 };
 
 /**
@@ -18,5 +19,5 @@ const NEVER_OPENED: Readonly<Record<string, string>> = {
  */
 export function neverOpened(f: Pick<FlowRecord, 'transport' | 'state' | 'payloadBytes'>): string | null {
   if (f.transport !== 'tcp' || f.payloadBytes[0] + f.payloadBytes[1] > 0) return null;
-  return NEVER_OPENED[f.state] ?? null;
+  return NEVER_OPENED_STATES[f.state] ?? null;
 }

@@ -3,6 +3,7 @@ import { PATH_IDS, SEVERITIES, type PathId, type Severity } from '../model/analy
 import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { APP_PROTOCOLS, type AppProtocol } from '../model/records';
 import { ROLES, type Role } from '../analysis/topology';
+import { CONN_STATES } from '../flow/tcp-state';
 
 /** Option value parsers shared by the commands: a bad value is a usage error (exit code 2). */
 
@@ -53,3 +54,13 @@ export const pathId = oneOf<PathId>(PATH_IDS, 'path id');
 export const findingRule = oneOf<string>(FINDING_IDS, 'finding id');
 export const appName = oneOf<AppProtocol>(APP_PROTOCOLS, 'application protocol');
 export const roleName = oneOf<Role>(ROLES, 'role');
+
+export { CONN_STATES };
+
+/** A comma-separated list of Zeek connection states (`--state S0,REJ`). */
+export function connStates(text: string): string {
+  for (const s of text.split(',')) {
+    if (!(CONN_STATES as readonly string[]).includes(s)) throw new InvalidArgumentError(`"${s}" is not a Zeek connection state (${CONN_STATES.join(', ')})`);
+  }
+  return text;
+}

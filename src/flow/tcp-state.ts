@@ -36,6 +36,9 @@ function inactive(s: number): boolean {
   return s === EndpointState.INACTIVE || s === EndpointState.PARTIAL;
 }
 
+/** Zeek's connection states (conn.log's conn_state), every value a flow's `state` takes. */
+export const CONN_STATES = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'] as const;
+
 /**
  * Zeek's conn_state for a TCP connection from the two endpoint states, the history and the payload
  * sizes (Zeek's base/protocols/conn/main.zeek).

@@ -3,6 +3,7 @@ import { cell, terminalSafe } from './terminal-text';
 import { SEVERITIES } from '../model/analysis';
 import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { natRepeatedFindings } from '../store/nat-repeats';
+import { NEVER_OPENED_STATES } from '../analysis/connection-attempt';
 
 /** Severity markers readable without colour. */
 export const SEVERITY_MARK: Record<string, string> = { critical: '!!', high: '!', medium: '~', low: '-', info: 'i' };
@@ -35,6 +36,18 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
   for (const p of paths) lines.push(`  ${cell(p.path, 28)}${cell(p.n, 8)}${cell(formatBytes(p.b), 12)}${p.fc}`);
   const repeats = db.prepare(`SELECT COUNT(*) FROM flows WHERE nat_repeat = 1 AND ${where(captureIds)}`).pluck().get() as number;
   if (repeats > 0) lines.push(`  (${plural(repeats, 'connection')} seen on both sides of a NAT counted once)`);
+  // Attempts that never opened (a scan, a flood, closed or filtered ports) are counted in their paths:
+  // say how many there were, and how to list them.
+  const states = Object.keys(NEVER_OPENED_STATES);
+  const attempts = db
+    .prepare(`SELECT state, COUNT(*) n FROM flows WHERE transport = 'tcp' AND payload_client + payload_server = 0
+                 AND state IN (${states.map(() => '?').join(',')}) AND ${where(captureIds)} GROUP BY state ORDER BY n DESC, state`)
+    .all(...states) as { state: string; n: number }[];
+  if (attempts.length > 0) {
+    const total = attempts.reduce((a, r) => a + r.n, 0);
+    const list = `planewatch flows${dbFile ? ` --db ${terminalSafe(dbFile, 200)}` : ''} --state ${states.join(',')}`;
+    lines.push(`  (${plural(total, 'connection attempt')} never opened: ${attempts.map((r) => `${r.n} ${r.state}`).join(', ')}; listed by ${list})`);
+  }
 
   const bySev = db
     .prepare(`SELECT severity, COUNT(*) n FROM findings WHERE ${where(captureIds)} GROUP BY severity`)

@@ -305,7 +305,7 @@ describe('classifier and findings', () => {
       expect(out[i]!.c.reasons.at(-1)).toMatch(new RegExp(`^a connection attempt only: .*\\(${f.state}\\), no byte exchanged`));
       expect(out[i]!.rules).toEqual([]);
     }
-    expect(out[1]!.c.reasons.at(-1)).toContain('nothing answered it');
+    expect(out[1]!.c.reasons.at(-1)).toContain('no answer seen');
     expect(out[0]!.c.reasons.at(-1)).toContain('the server refused it (RST)');
     expect(out[4]!.c.path).toBe('apiserver-to-kubelet');
     expect(out[4]!.rules).toContain('kubelet-direct-access');

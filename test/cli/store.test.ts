@@ -129,6 +129,12 @@ describe('the SQLite store through the CLI', () => {
     expect(f.stdout).not.toMatch(/\[low\]/);
     const fl = cli(['flows', '--db', db, '--path', 'ssh-tunnel', '--json']);
     expect(JSON.parse(fl.stdout).every((r: any) => r.path === 'ssh-tunnel')).toBe(true);
+    // By Zeek connection state: the samples' connections all opened and closed (SF).
+    const all = JSON.parse(cli(['flows', '--db', db, '--json']).stdout) as { id: string; state: string }[];
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.every((r) => r.state === 'SF')).toBe(true);
+    expect(JSON.parse(cli(['flows', '--db', db, '--state', 'SF', '--json']).stdout)).toEqual(all);
+    expect(JSON.parse(cli(['flows', '--db', db, '--state', 'S0,REJ', '--json']).stdout)).toEqual([]);
     expect(cli(['findings', '--db', db, '--severity', 'bogus']).code).toBe(2);
   });
 
@@ -187,7 +193,7 @@ describe('the SQLite store through the CLI', () => {
     expect(JSON.parse(cli(['findings', '--db', db, '--json', '--rule', 'etcd-plaintext']).stdout)).toEqual([]);
     for (const [command, option, value] of [
       ['findings', '--rule', 'kubelet-tls-unverifed'], ['findings', '--path', 'apiserver-to-kublet'],
-      ['flows', '--finding', 'no-such-rule'], ['flows', '--path', 'nope'], ['flows', '--app', 'quic'],
+      ['flows', '--finding', 'no-such-rule'], ['flows', '--path', 'nope'], ['flows', '--app', 'quic'], ['flows', '--state', 'S9'],
     ]) {
       const r = cli([command!, '--db', db, option!, value!]);
       expect(r.code).toBe(2);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { textReport } from '../../src/report/text-report';
 import { natTrio } from './nat-trio';
+import { noAcceptances } from '../../src/analysis/acceptances';
+import { classifyDatabase } from '../../src/analysis/classify-database';
+import { emptyInventory } from '../../src/analysis/inventory';
+import { FlowWriter, openStore } from '../../src/store/store';
+import { flow } from '../analysis/flow-builder';
 
 /** The summary `analyze` prints, on a connection seen on both sides of a NAT. */
 describe('the text report', () => {
@@ -13,6 +18,25 @@ describe('the text report', () => {
     // Without the link the same flows are three connections, and nothing repeats.
     db.prepare(`UPDATE flows SET nat_link = NULL, nat_repeat = 0`).run();
     expect(textReport(db, [captureId])).not.toMatch(/both sides of a NAT/);
+    db.close();
+  });
+
+  it('counts the connection attempts that never opened, by state, and says how to list them', () => {
+    const db = openStore(':memory:');
+    const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'complete', 'now')`).run().lastInsertRowid);
+    const w = new FlowWriter(db, captureId);
+    const probe = (port: number, state: string) => flow(`10.244.9.9:${50000 + port}`, `10.0.0.21:${port}`, { state, payloadBytes: [0, 0] });
+    for (const p of [1, 2, 3]) w.add(probe(p, 'REJ'));
+    w.add(probe(4, 'S0'));
+    // Not attempts: an open connection, and a SYN that carried bytes nobody answered.
+    w.add(flow('10.244.9.9:40000', '10.0.0.21:10250'));
+    w.add(flow('10.244.9.9:40001', '10.0.0.21:10250', { state: 'S0', payloadBytes: [10, 0] }));
+    w.flush();
+    classifyDatabase(db, { inventory: emptyInventory(), ca: null, accept: noAcceptances(), files: [] });
+    const text = textReport(db, [captureId], 'x.db');
+    expect(text).toContain('(4 connection attempts never opened: 3 REJ, 1 S0; listed by planewatch flows --db x.db --state S0,REJ,RSTOS0,SH)');
+    db.prepare(`UPDATE flows SET state = 'SF'`).run();
+    expect(textReport(db, [captureId])).not.toMatch(/never opened/);
     db.close();
   });
 });

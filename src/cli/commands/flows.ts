@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { printTable, writeJsonArray } from '../output';
 import { parseTime } from '../parse-time';
-import { appName, findingRule, pathId } from '../option-parsers';
+import { appName, CONN_STATES, connStates, findingRule, pathId } from '../option-parsers';
 import { openListingDb } from '../cut-off-warning';
 import { captureIds } from '../capture-filter';
 import { APP_PROTOCOLS } from '../../model/records';
@@ -19,6 +19,7 @@ interface FlowsOptions {
   app?: string;
   finding?: string;
   credential?: string;
+  state?: string;
   capture?: string;
   since?: string;
   until?: string;
@@ -37,6 +38,7 @@ export function registerFlowsCommand(program: Command): void {
     .option('--app <app>', `only this application protocol (${APP_PROTOCOLS.join(', ')})`, appName)
     .option('--finding <rule>', 'only flows that raised this finding', findingRule)
     .option('--credential <who>', "only flows whose requests carry this credential: its subject (system:serviceaccount:<ns>:<name>, a user) or its hash (sha256:…)")
+    .option('--state <states>', `only flows in these Zeek connection states, comma-separated (${CONN_STATES.join(', ')}); e.g. S0,REJ: attempts nothing answered or the server refused`, connStates)
     .option('--capture <id|file>', "only flows of this capture: its id, or its file (as stored, or by name)")
     .option('--since <time>', 'only flows active at or after this time (ISO 8601 or epoch seconds)')
     .option('--until <time>', 'only flows that started at or before this time')
@@ -70,6 +72,11 @@ export function registerFlowsCommand(program: Command): void {
         where.push('id IN (SELECT flow_id FROM http_requests WHERE auth_subject = ? OR auth_hash = ?)');
         params.push(opts.credential, opts.credential);
       }
+      if (opts.state) {
+        const states = opts.state.split(',');
+        where.push(`state IN (${states.map(() => '?').join(',')})`);
+        params.push(...states);
+      }
       try {
         if (opts.capture) {
           const ids = captureIds(db, opts.capture);
@@ -92,7 +99,7 @@ export function registerFlowsCommand(program: Command): void {
         .prepare(
           `SELECT flow_key AS id, datetime(first_ts, 'unixepoch') AS start, ${ENDPOINT_SQL('client')} AS client,
                   ${ENDPOINT_SQL('server')} AS server, app, path, path_detail AS detail, confidence,
-                  bytes_client + bytes_server AS bytes, worst_severity AS worst,
+                  bytes_client + bytes_server AS bytes, state, worst_severity AS worst,
                   (SELECT group_concat(rule, ',') FROM findings WHERE flow_id = flows.id) AS findings
              FROM flows ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
             ORDER BY first_ts, id LIMIT ${limit}`,

@@ -18,6 +18,8 @@ export const MAX_FILTERED_COUNT = 10_000;
 export interface FlowFilter {
   path?: PathId[];
   app?: string[];
+  /** Zeek connection states (`S0`, `REJ`, `SF`, …). */
+  state?: string[];
   severity?: Severity[];
   minSeverity?: Severity;
   rule?: string;
@@ -113,6 +115,10 @@ export function flowWhere(f: FlowFilter, stmts: StatementCache): { sql: string; 
   if (f.app && f.app.length > 0) {
     parts.push(`app IN (${placeholders(f.app.length)})`);
     params.push(...f.app);
+  }
+  if (f.state && f.state.length > 0) {
+    parts.push(`state IN (${placeholders(f.state.length)})`);
+    params.push(...f.state);
   }
   if (f.severity && f.severity.length > 0) {
     parts.push(`severity_rank IN (${placeholders(f.severity.length)})`);

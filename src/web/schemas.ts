@@ -3,6 +3,7 @@
  * serialises responses through them, so a field that is not declared here never leaves the server.
  * The OpenAPI document is generated from the same objects (openapi.ts).
  */
+import { CONN_STATES } from '../flow/tcp-state';
 import { PATH_IDS, SEVERITIES } from '../model/analysis';
 import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { APP_PROTOCOLS } from '../model/records';
@@ -63,6 +64,7 @@ export const flowsQuery: Schema = {
   properties: {
     path: multi({ type: 'string', enum: [...PATH_IDS] }, 'communication path id'),
     app: multi({ type: 'string', enum: [...APP_PROTOCOLS] }, 'application protocol'),
+    state: multi({ type: 'string', enum: [...CONN_STATES] }, 'Zeek connection state (S0: an attempt with no answer seen, REJ: refused, SF: opened and closed, …)'),
     severity: multi(severityEnum, 'worst finding severity on the flow'),
     minSeverity: { ...severityEnum, description: 'flows whose worst finding is at least this severe' },
     rule: { type: 'string', enum: [...FINDING_IDS], description: 'flows with a finding of this rule' },

@@ -190,6 +190,12 @@ describe('flows list', () => {
     expect((await get('/api/flows?severity=critical')).body.total).toBe(3);
     expect((await get('/api/flows?minSeverity=high')).body.total).toBe(6);
     expect((await get('/api/flows?app=ssh')).body.total).toBe(2);
+    // Zeek connection state: the fixture's connections all opened and closed.
+    const everyFlow = (await get('/api/flows')).body.total;
+    expect(everyFlow).toBeGreaterThan(0);
+    expect((await get('/api/flows?state=SF')).body.total).toBe(everyFlow);
+    expect((await get('/api/flows?state=S0&state=REJ')).body.total).toBe(0);
+    expect((await get('/api/flows?state=S9')).status).toBe(400);
     const sni = await get(`/api/flows?q=${encodeURIComponent('<script>')}`);
     expect(sni.body.items.map((f: any) => f.sni)).toEqual([HOSTILE.sni]);
     expect((await get('/api/flows?q=10_0')).body.total).toBe(0); // LIKE wildcards are literal

@@ -10,6 +10,8 @@ export const PATHS = [
   'ssh-tunnel', 'konnectivity', 'apiserver-to-etcd', 'etcd-peer', 'other',
 ];
 export const APPS = ['tls', 'http', 'http2', 'ssh', 'dns', 'unknown'];
+/** Zeek connection states; S0, REJ, RSTOS0 and SH are attempts that never opened. */
+export const STATES = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'];
 
 export function sevBadge(sev, text) {
   const key = sev || 'none';

@@ -2,13 +2,13 @@
 // on a hundred. Every control rewrites the address; the address is the state.
 import { api } from '../api.js';
 import { h, mount } from '../dom.js';
-import { APPS, PATHS, SEVERITIES, endpointText, fmtBytes, fmtDuration, fmtNum, fmtTime, pathBadge, roleBadge, sevBadge } from '../format.js';
+import { APPS, PATHS, SEVERITIES, STATES, endpointText, fmtBytes, fmtDuration, fmtNum, fmtTime, pathBadge, roleBadge, sevBadge } from '../format.js';
 import { go, href } from '../router.js';
 import { first, input, select, timeInput } from './filters.js';
 
 const PAGE = 100;
 const SORTABLE = { time: 'Start', client: 'Client', server: 'Server', path: 'Path', bytes: 'Bytes', severity: 'Worst finding' };
-const MULTI = ['path', 'app', 'severity'];
+const MULTI = ['path', 'app', 'state', 'severity'];
 
 export async function renderFlows(root, route) {
   const p = route.params;
@@ -31,7 +31,7 @@ export async function renderFlows(root, route) {
   const table = h('table', { class: 'grid flows-table' },
     h('thead', null, h('tr', null,
       h('th', null, sortLink('time')), h('th', null, sortLink('client')), h('th', null, sortLink('server')), h('th', null, sortLink('path')),
-      h('th', null, 'App / TLS'), h('th', { class: 'num' }, sortLink('bytes')), h('th', { class: 'num' }, 'Duration'), h('th', null, sortLink('severity')))),
+      h('th', null, 'App / TLS'), h('th', { class: 'num' }, sortLink('bytes')), h('th', { class: 'num' }, 'Duration / state'), h('th', null, sortLink('severity')))),
     h('tbody', null, res.items.map((f) => h('tr', { 'data-flow': f.id, class: `row-link ${f.worstSeverity ? `row-${f.worstSeverity}` : ''}`, on: { click: (ev) => { if (ev.target.tagName !== 'A') go('flow', f.id); } } },
       h('td', { class: 'nowrap' }, h('a', { href: href('flow', f.id), class: 'flow-link' }, fmtTime(f.firstTs))),
       h('td', null, h('span', { class: 'mono' }, endpointText(f.clientIp, f.clientPort)), h('div', { class: 'sub' }, f.clientRole || '')),
@@ -39,7 +39,7 @@ export async function renderFlows(root, route) {
       h('td', null, pathBadge(f.path), h('div', { class: 'sub' }, `confidence ${Math.round(f.confidence * 100)}%`)),
       h('td', null, f.app, f.tlsVersion ? ` ${f.tlsVersion}` : '', f.sni ? h('div', { class: 'sub sni', title: f.sni }, f.sni) : null),
       h('td', { class: 'num' }, fmtBytes(f.bytes)),
-      h('td', { class: 'num' }, fmtDuration(f.lastTs - f.firstTs)),
+      h('td', { class: 'num' }, fmtDuration(f.lastTs - f.firstTs), h('div', { class: 'sub', title: 'Zeek connection state' }, f.state)),
       h('td', null, f.worstSeverity ? sevBadge(f.worstSeverity, `${f.worstSeverity} ×${f.findingCount}`) : h('span', { class: 'muted' }, '—'))))));
   mount(root,
     h('div', { class: 'page-head' }, h('h1', null, 'Flows'),
@@ -47,6 +47,7 @@ export async function renderFlows(root, route) {
     h('form', { class: 'filters', on: { submit: (ev) => ev.preventDefault() } },
       select('path', 'Path', PATHS, first(p.path), (v) => set('path', v)),
       select('app', 'App', APPS, first(p.app), (v) => set('app', v)),
+      select('state', 'State', STATES, first(p.state), (v) => set('state', v)),
       select('severity', 'Severity', SEVERITIES, first(p.severity), (v) => set('severity', v)),
       input('q', 'Search SNI, address, Community ID', p.q, (v) => set('q', v)),
       input('ip', 'Address (either side)', p.ip, (v) => set('ip', v), { size: 14 }),

@@ -1,7 +1,7 @@
 // Hash routing: "#/flows?path=apiserver-to-kubelet&sort=bytes" — the address names the view and
 // its filters, so an analyst can paste it into a report and land on the same table.
 
-const MULTI = new Set(['path', 'app', 'severity', 'rule']);
+const MULTI = new Set(['path', 'app', 'state', 'severity', 'rule']);
 
 export function parseRoute(hash = location.hash) {
   const raw = hash.replace(/^#\/?/, '');

@@ -45,7 +45,9 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
     .all(...states) as { state: string; n: number }[];
   if (attempts.length > 0) {
     const total = attempts.reduce((a, r) => a + r.n, 0);
-    const list = `planewatch flows${dbFile ? ` --db ${terminalSafe(dbFile, 200)}` : ''} --state ${states.join(',')}`;
+    const list = dbFile
+      ? `planewatch flows --db ${terminalSafe(dbFile, 200)} --state ${states.join(',')}`
+      : `analyze with --db FILE, then planewatch flows --db FILE --state ${states.join(',')}`;
     lines.push(`  (${plural(total, 'connection attempt')} never opened: ${attempts.map((r) => `${r.n} ${r.state}`).join(', ')}; listed by ${list})`);
   }
 

@@ -35,6 +35,7 @@ describe('the text report', () => {
     classifyDatabase(db, { inventory: emptyInventory(), ca: null, accept: noAcceptances(), files: [] });
     const text = textReport(db, [captureId], 'x.db');
     expect(text).toContain('(4 connection attempts never opened: 3 REJ, 1 S0; listed by planewatch flows --db x.db --state S0,REJ,RSTOS0,SH)');
+    expect(textReport(db, [captureId])).toContain('listed by analyze with --db FILE, then planewatch flows --db FILE --state S0,REJ,RSTOS0,SH)');
     db.prepare(`UPDATE flows SET state = 'SF'`).run();
     expect(textReport(db, [captureId])).not.toMatch(/never opened/);
     db.close();

@@ -5,6 +5,7 @@ import { deferIndexes, restoreDeferredIndex, restoreDeferredIndexes } from '../s
 import { VerdictWriter, type VerdictUpdate } from '../store/verdict-writer';
 import { judgeFlow } from './judge';
 import { Topology, type NatView } from './topology';
+import { NEVER_OPENED_SQL } from './connection-attempt';
 import type { AnalysisInputs } from './context';
 
 /** Flows read and classified per transaction in one go (a page of parsed flows is held at once). */
@@ -148,12 +149,20 @@ export class DatabasePass {
   }
 }
 
-/** Replaces the endpoints table with what the topology learned. Returns how many were written. */
+/**
+ * Replaces the endpoints table with what the topology learned, and adds the activity of the
+ * connection attempts that never opened, which the topology does not keep (Topology.observeAttempt):
+ * summed from the stored flows, to the address's entry or to a new one of unknown role. Returns how
+ * many endpoints were written.
+ */
 export function writeEndpoints(db: Db, topology: Topology): number {
   const endpoints = topology.sortedEndpoints();
   const insert = db.prepare(`INSERT INTO endpoints (ip, primary_role, roles, name, reasons, flows, bytes, first_ts, last_ts)
     VALUES (?,?,?,?,?,?,?,?,?)`);
-  db.transaction(() => {
+  restoreDeferredIndex(db, 'flows_state');
+  const attempt = (ip: string) =>
+    `SELECT ${ip} AS ip, bytes_client + bytes_server AS bytes, first_ts, last_ts FROM flows WHERE ${NEVER_OPENED_SQL}`;
+  return db.transaction(() => {
     db.prepare('DELETE FROM endpoints').run();
     for (const e of endpoints) {
       const claims = [...e.claims.values()].sort((a, b) => b.strength - a.strength);
@@ -169,8 +178,25 @@ export function writeEndpoints(db: Db, topology: Topology): number {
         Number.isFinite(e.lastTs) ? e.lastTs : null,
       );
     }
+    // "WHERE true": an upsert's SELECT needs a clause for SQLite to parse the ON CONFLICT after it.
+    const added = db
+      .prepare(
+        `INSERT INTO endpoints (ip, primary_role, flows, bytes, first_ts, last_ts)
+         SELECT ip, 'unknown', COUNT(*), SUM(bytes), MIN(first_ts), MAX(last_ts)
+           FROM (${attempt('client_ip')} UNION ALL ${attempt('server_ip')}) WHERE true GROUP BY ip
+         ON CONFLICT (ip) DO UPDATE SET
+           flows = flows + excluded.flows,
+           bytes = bytes + excluded.bytes,
+           first_ts = MIN(COALESCE(first_ts, excluded.first_ts), excluded.first_ts),
+           last_ts = MAX(COALESCE(last_ts, excluded.last_ts), excluded.last_ts)`,
+      )
+      .run().changes;
+    if (added > 0) {
+      const name = db.prepare('UPDATE endpoints SET name = ? WHERE ip = ? AND name IS NULL');
+      for (const [ip, n] of topology.dnsNamedAddresses()) name.run(n, ip);
+    }
+    return db.prepare('SELECT COUNT(*) FROM endpoints').pluck().get() as number;
   })();
-  return endpoints.length;
 }
 
 /**

@@ -21,3 +21,8 @@ export function neverOpened(f: Pick<FlowRecord, 'transport' | 'state' | 'payload
   if (f.transport !== 'tcp' || f.payloadBytes[0] + f.payloadBytes[1] > 0) return null;
   return NEVER_OPENED_STATES[f.state] ?? null;
 }
+
+/** `neverOpened(f) !== null` as a condition on the flows table (the `flows_state` index finds them). */
+export const NEVER_OPENED_SQL = `state IN (${Object.keys(NEVER_OPENED_STATES)
+  .map((s) => `'${s}'`)
+  .join(', ')}) AND transport = 'tcp' AND payload_client + payload_server = 0`;

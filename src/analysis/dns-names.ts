@@ -132,4 +132,10 @@ export class DnsNames {
   get size(): number {
     return this.names.size;
   }
+
+  /** Every address with the name `nameOf` gives it. */
+  *entries(): Iterable<[ip: string, name: string]> {
+    for (const [ip, { name }] of this.names) yield [ip, name];
+    for (const ip of this.resolvers) if (!this.names.has(ip)) yield [ip, CLUSTER_DNS_NAME];
+  }
 }

@@ -429,6 +429,10 @@ export class Topology {
   observe(f: FlowRecord): void {
     this.clock.now++;
     this.clock.at = f.lastTs;
+    if (neverOpened(f) !== null) {
+      this.observeAttempt(f);
+      return;
+    }
     const client = this.endpoint(f.client.ip);
     const serverHost = this.endpoint(f.server.ip);
     const server = new ServerSide(serverHost, () => this.serviceFacts(f.server.ip, f.server.port));
@@ -441,9 +445,8 @@ export class Topology {
     }
     const where = `(flow ${f.id})`;
 
-    // A port says what listens on it only if something accepted the connection.
     const hint = PORT_HINTS[f.server.port];
-    if (hint && f.transport === 'tcp' && neverOpened(f) === null) {
+    if (hint && f.transport === 'tcp') {
       server.claim(hint, 0.3, `listens on port ${f.server.port}, ${PORT_HINT_OWNERS[hint]}`);
     }
 
@@ -509,6 +512,34 @@ export class Topology {
     }
     if (f.dns !== undefined && f.dns.length > 0) this.observeDns(f, where);
     if (f.natLink) this.observeNat(f);
+  }
+
+  /**
+   * A connection attempt that never opened (a scan's probe, a flood's SYN, a refused port) shows
+   * nothing about either address: what listens on the port is unknown, and a flood's addresses are
+   * spoofed by the million. So it makes no entry of its own, and its activity is counted from the
+   * stored flows when the endpoints are written (writeEndpoints). Only an address inside a declared
+   * network gets its entry: the network names its role, which the attempt's path reads.
+   */
+  private observeAttempt(f: FlowRecord): void {
+    if (this.inventory.hasNetworks) {
+      for (const ip of [f.client.ip, f.server.ip]) if (this.inDeclaredNetwork(ip)) this.endpoint(ip);
+    }
+    if (f.natLink) this.observeNat(f);
+  }
+
+  private inDeclaredNetwork(ip: string): boolean {
+    const inv = this.inventory;
+    return (
+      (inv.hasPodNetworks && inNetworks(inv.podNetworks, ip)) ||
+      (inv.hasServiceNetworks && inNetworks(inv.serviceNetworks, ip)) ||
+      (inv.hasNodeNetworks && inNetworks(inv.nodeNetworks, ip))
+    );
+  }
+
+  /** Addresses named by DNS answers, for endpoints the topology holds no entry for. */
+  dnsNamedAddresses(): Iterable<[ip: string, name: string]> {
+    return this.dnsNames.entries();
   }
 
   /**

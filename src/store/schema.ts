@@ -601,6 +601,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX http_status ON http_requests(status, ts) WHERE status IS NOT NULL;
   CREATE INDEX http_namespace ON http_requests(k8s_namespace, ts) WHERE k8s_namespace IS NOT NULL;
   `,
+  // 18: flows by connection state, newest first (planewatch flows --state, GET /api/flows?state=): a
+  // scan's refused or unanswered attempts among a million flows. The endpoints' activity counts the
+  // attempts through it too.
+  `
+  CREATE INDEX flows_state ON flows(state, first_ts);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

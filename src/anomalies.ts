@@ -66,6 +66,7 @@ export const ANOMALIES = {
   'packet.duplicate': 'a copy of a packet seen within 5 ms on another interface (tcpdump -i any) or mirror; counted once',
   'flow.evicted': 'flow evicted because the flow table was full',
   'flow.midstream': 'TCP connection picked up without its SYN',
+  'flow.attempt_cut_short': 'unanswered connection attempt ended early: too many begun in the last 5 s (a scan or a flood)',
   'tcp.retransmission': 'retransmitted TCP data (dropped)',
   'tcp.overlap': 'TCP segments overlap with different or same data (first wins)',
   'tcp.out_of_order': 'TCP data arrived out of order (buffered)',

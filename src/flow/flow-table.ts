@@ -23,6 +23,13 @@ export const MAX_CLOSED_SHARE = 1 / 8;
  */
 export const ATTEMPT_TIMEOUT = 5;
 /**
+ * Connections begun by a SYN in the last ATTEMPT_TIMEOUT followed at most, as a share of the table's
+ * flows. Beyond it (a flood: tens of thousands of SYNs a second), the earliest still unanswered ends
+ * at once as Suricata's emergency mode shortens its timeouts: the flood's attempts then hold little
+ * memory, and the connections answered meanwhile are untouched.
+ */
+export const MAX_ATTEMPT_SHARE = 1 / 8;
+/**
  * A packet of a flow moved to the tail of the activity list less than LRU_SLACK_PACKETS packets and
  * LRU_SLACK_SECONDS ago leaves it where it is: moving it costs a write to each of its neighbours, which
  * are seldom in cache, and it is near the tail anyway. The list is then in order of activity to within
@@ -68,6 +75,11 @@ function fmix32(x: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** A connection attempt nothing answered yet: SYNs from the client, nothing from the server. */
+function unanswered(f: Flow): boolean {
+  return f.state1 === EndpointState.INACTIVE && (f.state0 === EndpointState.SYN_SENT || f.state0 === EndpointState.SYN_ACK_SENT);
 }
 
 /** Largest value of a lookup key or hash: 30 bits, so V8 keeps it as a small integer in place. */
@@ -126,6 +138,7 @@ export class FlowTable {
   private attempts: (Flow | null)[] = [];
   private attemptBase = 0;
   private attemptHead = 0;
+  private readonly maxAttempts: number;
   private nextSweepTs = -Infinity;
   private flowCounter = 0;
   /** Packets given to process(); stamps a flow's move to the tail of the activity list. */
@@ -144,6 +157,7 @@ export class FlowTable {
   ) {
     this.lruSlackPackets = Math.min(LRU_SLACK_PACKETS, Math.floor(opts.maxFlows / 16));
     this.maxClosed = Math.max(1, Math.floor(opts.maxFlows * MAX_CLOSED_SHARE));
+    this.maxAttempts = Math.max(1, Math.floor(opts.maxFlows * MAX_ATTEMPT_SHARE));
   }
 
   /** Flows held (open and lingering closed). */
@@ -285,14 +299,43 @@ export class FlowTable {
       const f = q[this.attemptHead - this.attemptBase] ?? null;
       if (f !== null) {
         if (f.firstTs > before) break;
-        f.attemptSlot = -1;
-        if (f.state1 === EndpointState.INACTIVE && (f.state0 === EndpointState.SYN_SENT || f.state0 === EndpointState.SYN_ACK_SENT)) {
-          this.expiry.expire(f, 'idle');
-          this.remove(f);
-        }
+        this.settleAttempt(f);
       }
       this.attemptHead++;
     }
+    this.compactAttempts();
+  }
+
+  /**
+   * More connections were begun in the last ATTEMPT_TIMEOUT than maxAttempts: the earliest leaves
+   * the queue, ended if still unanswered (`flow.attempt_cut_short`).
+   */
+  private cutOldestAttempt(): void {
+    const q = this.attempts;
+    const end = this.attemptBase + q.length;
+    while (this.attemptHead < end) {
+      const f = q[this.attemptHead - this.attemptBase] ?? null;
+      this.attemptHead++;
+      if (f !== null) {
+        if (unanswered(f)) f.add('flow.attempt_cut_short');
+        this.settleAttempt(f);
+        break;
+      }
+    }
+    this.compactAttempts();
+  }
+
+  /** Takes a flow off the attempts queue, ending it if nothing answered it. */
+  private settleAttempt(f: Flow): void {
+    f.attemptSlot = -1;
+    if (unanswered(f)) {
+      this.expiry.expire(f, 'idle');
+      this.remove(f);
+    }
+  }
+
+  private compactAttempts(): void {
+    const q = this.attempts;
     // Drop the consumed front once it is most of the array (each entry is moved at most once more).
     const consumed = this.attemptHead - this.attemptBase;
     if (consumed >= 1024 && consumed * 2 >= q.length) {
@@ -362,6 +405,7 @@ export class FlowTable {
     if (pkt.protocol === PROTO_TCP && (pkt.tcpFlags & TcpFlag.SYN) !== 0) {
       srcIsClient = (pkt.tcpFlags & TcpFlag.ACK) === 0;
       if (srcIsClient) {
+        if (this.attemptBase + this.attempts.length - this.attemptHead >= this.maxAttempts) this.cutOldestAttempt();
         flow.attemptSlot = this.attemptBase + this.attempts.length;
         this.attempts.push(flow);
       }

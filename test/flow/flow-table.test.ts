@@ -3,7 +3,7 @@ import { AnomalyCounter } from '../../src/anomalies';
 import { parseIp } from '../../src/decode/address';
 import { DecodedPacket } from '../../src/decode/packet';
 import type { Flow } from '../../src/flow/flow';
-import { ATTEMPT_TIMEOUT, FlowTable, ipv6Key, LRU_SLACK_PACKETS, LRU_SLACK_SECONDS, type FlowExpiry } from '../../src/flow/flow-table';
+import { ATTEMPT_TIMEOUT, FlowTable, MAX_ATTEMPT_SHARE, ipv6Key, LRU_SLACK_PACKETS, LRU_SLACK_SECONDS, type FlowExpiry } from '../../src/flow/flow-table';
 import { tcpConnState, udpConnState } from '../../src/flow/tcp-state';
 import { stampOf } from '../../src/flow/packet-stamp';
 
@@ -314,7 +314,9 @@ describe('FlowTable: ending flows', () => {
   it('maxFlows evicts the least recently active flow and keeps memory flat (1e5 flows into 1000)', () => {
     const { t, ex, anomalies } = table(1000);
     const keep = t.process(fill({ ...C, flags: F.SYN }), stampOf(1, 1));
-    const p: P = { src: '10.1.0.0', dst: '10.2.0.1', sport: 0, dport: 443, flags: F.SYN };
+    // Connections picked up midstream: SYN-begun ones beyond an eighth of the table would be cut
+    // short as unanswered attempts before the table fills (the next test).
+    const p: P = { src: '10.1.0.0', dst: '10.2.0.1', sport: 0, dport: 443, flags: F.ACK };
     for (let i = 0; i < 100_000; i++) {
       const q = fill(p);
       q.src[2] = (i >> 8) & 0xff;
@@ -329,6 +331,42 @@ describe('FlowTable: ending flows', () => {
     expect(anomalies.get('flow.evicted')).toBe(100_001 - 1000);
     expect(ex.list.every(([, r]) => r === 'evicted')).toBe(true);
     expect(ex.list.some(([f]) => f === keep)).toBe(false);
+  });
+});
+
+describe('FlowTable: connection attempts beyond MAX_ATTEMPT_SHARE', () => {
+  it('ends the earliest still unanswered at once, counted, and leaves the answered ones alone', () => {
+    const { t, ex, anomalies } = table(1000, 300);
+    const max = 1000 * MAX_ATTEMPT_SHARE;
+    // A connection answered at once, then one whose answer comes after the flood's first wave.
+    const answered = t.process(fill({ ...C, flags: F.SYN }), stampOf(1, 1));
+    t.process(fill({ ...S, flags: F.SYN | F.ACK }), stampOf(1.001, 2));
+    const slow = t.process(fill({ ...C, sport: 40001, flags: F.SYN }), stampOf(1.002, 3));
+    // A flood within one second: far faster than ATTEMPT_TIMEOUT ends its attempts.
+    const flood: Flow[] = [];
+    for (let i = 0; i < 10 * max; i++) {
+      const q = fill({ src: '100.64.0.0', dst: '10.0.0.10', sport: 1024, dport: 6443, flags: F.SYN });
+      q.src[2] = i >> 8;
+      q.src[3] = i & 0xff;
+      flood.push(t.process(q, stampOf(1.01 + i * 1e-4, 10 + i)));
+      if (i === max - 3) {
+        // Answered while it is still followed: left alone from then on.
+        expect(t.process(fill({ ...S, dport: 40001, flags: F.SYN | F.ACK }), stampOf(1.05, 5000))).toBe(slow);
+      }
+      expect(t.size).toBeLessThanOrEqual(max + 2);
+    }
+    const ended = ex.list.map(([f]) => f);
+    expect(ended).toEqual(flood.slice(0, 10 * max - max));
+    expect(ex.list.every(([, r]) => r === 'idle')).toBe(true);
+    expect(ended.every((f) => summary(f).state === 'S0' && f.anomalies?.get('flow.attempt_cut_short') === 1)).toBe(true);
+    expect(anomalies.get('flow.attempt_cut_short')).toBe(ended.length);
+    expect(ended.includes(answered) || ended.includes(slow)).toBe(false);
+    // The flood's latest attempts are still followed, and a SYN-ACK to one of them finds it.
+    const last = flood[flood.length - 1]!;
+    const q = fill({ src: '10.0.0.10', dst: '100.64.0.0', sport: 6443, dport: 1024, flags: F.SYN | F.ACK });
+    q.dst[2] = (10 * max - 1) >> 8;
+    q.dst[3] = (10 * max - 1) & 0xff;
+    expect(t.process(q, stampOf(2, 99_999))).toBe(last);
   });
 });
 

@@ -22,7 +22,7 @@ const FLOWS = arg('--flows', 1_000_000);
 const SECONDS = arg('--seconds', 3);
 const DIR = join(import.meta.dirname, 'data');
 /** Bumped when buildDb makes different data, so that an older database is not reused. */
-const DATA_VERSION = 3;
+const DATA_VERSION = 4;
 const DB = join(DIR, `web-bench-${FLOWS}-schema${SCHEMA_VERSION}-data${DATA_VERSION}.db`);
 const T0 = 1_700_000_000;
 const BATCH = 50_000;
@@ -40,7 +40,7 @@ function buildDb(): void {
   const ins = db.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version, client_ip, client_port, server_ip,
     server_port, first_ts, last_ts, first_frame, last_frame, packets_client, packets_server, bytes_client, bytes_server, payload_client,
     payload_server, history, state, midstream, end_reason, app, tls_version, sni, path, confidence, reasons, worst_severity,
-    severity_rank, finding_count) VALUES (1,?,?, 'tcp', 4, ?,?,?,?, ?,?,?,?, 6,5,?,?,?,?, 'ShADadFf','SF',0,'fin', ?,?,?, ?,0.9,'[]', ?,?,?)`);
+    severity_rank, finding_count) VALUES (1,?,?, 'tcp', 4, ?,?,?,?, ?,?,?,?, 6,5,?,?,?,?, ?,?,0,?, ?,?,?, ?,0.9,'[]', ?,?,?)`);
   // One request per flow, as a capture read with its key logs gives: operations, statuses and
   // namespaces spread as a busy cluster's are (exec and 401/403 rare, list/watch common).
   const request = db.prepare(`INSERT INTO http_requests (flow_id, seq, ts, frame, version, method, path, host, user_agent, auth, auth_hash,
@@ -68,7 +68,10 @@ function buildDb(): void {
         const rule = i % 97 === 0 ? RULES[(i / 97) % RULES.length]! : i % 4 === 0 ? COMMON_RULE : null;
         const ts = T0 + i / 100;
         const b = 1000 + ((i * 7919) % 100_000);
-        ins.run(`b${i}`, `1:bench${i}`, client, 30000 + (i % 30000), server, port, ts, ts + 2, i * 12, i * 12 + 11, b, b * 3, b - 200, b * 3 - 200,
+        // One flow in 500 a probe the server refused (REJ), as a scan among the traffic gives.
+        const refused = i % 500 === 250;
+        ins.run(`b${i}`, `1:bench${i}`, client, 30000 + (i % 30000), server, port, ts, ts + 2, i * 12, i * 12 + 11, b, b * 3,
+          refused ? 0 : b - 200, refused ? 0 : b * 3 - 200, refused ? 'Sr' : 'ShADadFf', refused ? 'REJ' : 'SF', refused ? 'rst' : 'fin',
           path === 'apiserver-proxy' ? 'http' : 'tls', path === 'apiserver-proxy' ? null : '1.3', path === 'pod-to-apiserver' ? 'kubernetes.default.svc' : null, path,
           rule ? rule[1] : null, rule ? severityRank(rule[1]) : 0, rule ? 1 : 0);
         const kubelet = path === 'apiserver-to-kubelet';
@@ -155,6 +158,7 @@ async function main(): Promise<void> {
     ['flows rare rule', '/api/flows?rule=bearer-token-cleartext&limit=100'],
     ['flows common rule', '/api/flows?rule=kubelet-tls-indeterminate&limit=100'],
     ['flows text search', '/api/flows?q=10.0.2.33&limit=100'],
+    ['flows state=REJ', '/api/flows?state=REJ&limit=100'],
     ['findings', '/api/findings?limit=100'],
     ['findings high', '/api/findings?severity=high&limit=100'],
     ['endpoints', '/api/endpoints?limit=100'],

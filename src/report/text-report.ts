@@ -3,7 +3,7 @@ import { cell, terminalSafe } from './terminal-text';
 import { SEVERITIES } from '../model/analysis';
 import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { natRepeatedFindings } from '../store/nat-repeats';
-import { NEVER_OPENED_STATES } from '../analysis/connection-attempt';
+import { NEVER_OPENED_SQL, NEVER_OPENED_STATES } from '../analysis/connection-attempt';
 
 /** Severity markers readable without colour. */
 export const SEVERITY_MARK: Record<string, string> = { critical: '!!', high: '!', medium: '~', low: '-', info: 'i' };
@@ -18,8 +18,35 @@ const RULE_WIDTH = Math.max(...FINDING_IDS.map((id) => id.length)) + 1;
 /** Findings of one rule listed one by one; a rule with more gets one line with their spread. */
 const LISTED_PER_RULE = 3;
 
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
+}
+
+const addresses = (n: number) => plural(n, 'address', 'addresses');
+
+/** Sources of attempts named in the summary, most attempts first. */
+const LISTED_SOURCES = 3;
+
+/**
+ * Who made the attempts that never opened: how many addresses, and those that made the most with how
+ * many addresses and ports they tried (a port scan tries many ports of one address, an address scan
+ * one port of many; a flood from spoofed addresses is one attempt each).
+ */
+function attemptSources(db: Db, captureIds: number[]): string {
+  const rows = db
+    .prepare(
+      `WITH s AS MATERIALIZED (
+         SELECT client_ip ip, COUNT(*) n, COUNT(DISTINCT server_ip) a, COUNT(DISTINCT server_port) p
+           FROM flows WHERE ${NEVER_OPENED_SQL} AND ${where(captureIds)} GROUP BY client_ip)
+       SELECT (SELECT COUNT(*) FROM s) sources, ip, n, a, p FROM s ORDER BY n DESC, ip LIMIT ${LISTED_SOURCES}`,
+    )
+    .all() as { sources: number; ip: string; n: number; a: number; p: number }[];
+  const sources = rows[0]?.sources ?? 0;
+  const from = `from ${addresses(sources)}`;
+  const repeated = rows.filter((r) => r.n > 1);
+  if (repeated.length === 0) return sources === 1 ? from : `${from}, one attempt each`;
+  const each = repeated.map((r) => `${terminalSafe(r.ip, 64)} made ${r.n}, to ${addresses(r.a)} on ${plural(r.p, 'port')}`);
+  return `${from}; most by ${each.join('; ')}`;
 }
 
 /** The human summary `planewatch analyze` prints: paths, then findings by severity, rule by rule. */
@@ -40,15 +67,15 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
   // say how many there were, and how to list them.
   const states = Object.keys(NEVER_OPENED_STATES);
   const attempts = db
-    .prepare(`SELECT state, COUNT(*) n FROM flows WHERE transport = 'tcp' AND payload_client + payload_server = 0
-                 AND state IN (${states.map(() => '?').join(',')}) AND ${where(captureIds)} GROUP BY state ORDER BY n DESC, state`)
-    .all(...states) as { state: string; n: number }[];
+    .prepare(`SELECT state, COUNT(*) n FROM flows WHERE ${NEVER_OPENED_SQL} AND ${where(captureIds)} GROUP BY state ORDER BY n DESC, state`)
+    .all() as { state: string; n: number }[];
   if (attempts.length > 0) {
     const total = attempts.reduce((a, r) => a + r.n, 0);
     const list = dbFile
       ? `planewatch flows --db ${terminalSafe(dbFile, 200)} --state ${states.join(',')}`
       : `analyze with --db FILE, then planewatch flows --db FILE --state ${states.join(',')}`;
     lines.push(`  (${plural(total, 'connection attempt')} never opened: ${attempts.map((r) => `${r.n} ${r.state}`).join(', ')}; listed by ${list})`);
+    lines.push(`  (${attemptSources(db, captureIds)})`);
   }
 
   const bySev = db

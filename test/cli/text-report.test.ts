@@ -34,10 +34,34 @@ describe('the text report', () => {
     w.flush();
     classifyDatabase(db, { inventory: emptyInventory(), ca: null, accept: noAcceptances(), files: [] });
     const text = textReport(db, [captureId], 'x.db');
-    expect(text).toContain('(4 connection attempts never opened: 3 REJ, 1 S0; listed by planewatch flows --db x.db --state S0,REJ,RSTOS0,SH)');
+    expect(text).toContain('(4 connection attempts never opened: 3 REJ, 1 S0; listed by planewatch flows --db x.db --state S0,REJ,RSTOS0,SH)\n' +
+      '  (from 1 address; most by 10.244.9.9 made 4, to 1 address on 4 ports)');
     expect(textReport(db, [captureId])).toContain('listed by analyze with --db FILE, then planewatch flows --db FILE --state S0,REJ,RSTOS0,SH)');
     db.prepare(`UPDATE flows SET state = 'SF'`).run();
-    expect(textReport(db, [captureId])).not.toMatch(/never opened/);
+    expect(textReport(db, [captureId])).not.toMatch(/never opened|most by/);
+    db.close();
+  });
+
+  it('names who made the attempts: a port scan, an address scan, a spoofed flood', () => {
+    const db = openStore(':memory:');
+    const captureId = Number(db.prepare(`INSERT INTO captures (file, status, started_at) VALUES ('t', 'complete', 'now')`).run().lastInsertRowid);
+    const w = new FlowWriter(db, captureId);
+    const probe = (client: string, server: string) => flow(client, server, { state: 'REJ', payloadBytes: [0, 0] });
+    for (let p = 1; p <= 20; p++) w.add(probe('10.9.9.9:40000', `10.0.0.21:${p}`)); // ports of one host
+    for (let h = 1; h <= 12; h++) w.add(probe('10.8.8.8:40000', `10.0.1.${h}:22`)); // one port of many
+    w.add(probe('10.7.7.7:40000', '10.0.0.21:80'));
+    w.add(probe('10.7.7.7:40001', '10.0.0.21:80'));
+    w.add(probe('10.6.6.6:40000', '10.0.0.21:443'));
+    w.flush();
+    classifyDatabase(db, { inventory: emptyInventory(), ca: null, accept: noAcceptances(), files: [] });
+    expect(textReport(db, [captureId])).toContain(
+      '(from 4 addresses; most by 10.9.9.9 made 20, to 1 address on 20 ports; 10.8.8.8 made 12, to 12 addresses on 1 port; 10.7.7.7 made 2, to 1 address on 1 port)',
+    );
+    // A flood from spoofed addresses: one attempt each.
+    db.prepare(`DELETE FROM flows WHERE client_ip <> '10.6.6.6'`).run();
+    w.add(probe('10.5.5.5:40000', '10.0.0.21:443'));
+    w.flush();
+    expect(textReport(db, [captureId])).toContain('(from 2 addresses, one attempt each)');
     db.close();
   });
 });

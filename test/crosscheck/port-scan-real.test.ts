@@ -87,6 +87,9 @@ describe.skipIf(!hasTool('tcpdump'))('a port scan recorded on loopback', () => {
 
   it("counts them in analyze's summary and lists them with flows --state REJ", () => {
     expect(summary).toContain(`(${refused.length} connection attempt${refused.length === 1 ? '' : 's'} never opened: ${refused.length} REJ;`);
+    // One scanner, the one ports of one address.
+    const n = refused.length;
+    expect(summary).toMatch(n === 1 ? /\(from 1 address\)/ : new RegExp(`\\(from 1 address; most by 127\\.[0-9.]+ made ${n}, to 1 address on ${n} ports\\)`));
     const listed = spawnSync(process.execPath, [CLI, 'flows', '--db', DB, '--state', 'REJ', '--json'], { encoding: 'utf8' });
     expect(listed.status, listed.stderr).toBe(0);
     const flows = JSON.parse(listed.stdout) as { server: string; state: string }[];

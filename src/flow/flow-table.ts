@@ -26,9 +26,15 @@ export const ATTEMPT_TIMEOUT = 5;
  * Connections begun by a SYN in the last ATTEMPT_TIMEOUT followed at most, as a share of the table's
  * flows. Beyond it (a flood: tens of thousands of SYNs a second), the earliest still unanswered ends
  * at once as Suricata's emergency mode shortens its timeouts: the flood's attempts then hold little
- * memory, and the connections answered meanwhile are untouched.
+ * memory and never fill the table (which would evict established connections), and the connections
+ * answered meanwhile are untouched.
  */
 export const MAX_ATTEMPT_SHARE = 1 / 8;
+/**
+ * Attempts followed at least, whatever the share gives (up to the table's size): a small table
+ * (`--max-flows 500`) must not cut short a burst of connections opened together.
+ */
+export const MIN_ATTEMPTS_FOLLOWED = 1024;
 /**
  * A packet of a flow moved to the tail of the activity list less than LRU_SLACK_PACKETS packets and
  * LRU_SLACK_SECONDS ago leaves it where it is: moving it costs a write to each of its neighbours, which
@@ -157,7 +163,7 @@ export class FlowTable {
   ) {
     this.lruSlackPackets = Math.min(LRU_SLACK_PACKETS, Math.floor(opts.maxFlows / 16));
     this.maxClosed = Math.max(1, Math.floor(opts.maxFlows * MAX_CLOSED_SHARE));
-    this.maxAttempts = Math.max(1, Math.floor(opts.maxFlows * MAX_ATTEMPT_SHARE));
+    this.maxAttempts = Math.max(1, Math.floor(opts.maxFlows * MAX_ATTEMPT_SHARE), Math.min(opts.maxFlows, MIN_ATTEMPTS_FOLLOWED));
   }
 
   /** Flows held (open and lingering closed). */

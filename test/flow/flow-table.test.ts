@@ -336,8 +336,8 @@ describe('FlowTable: ending flows', () => {
 
 describe('FlowTable: connection attempts beyond MAX_ATTEMPT_SHARE', () => {
   it('ends the earliest still unanswered at once, counted, and leaves the answered ones alone', () => {
-    const { t, ex, anomalies } = table(1000, 300);
-    const max = 1000 * MAX_ATTEMPT_SHARE;
+    const { t, ex, anomalies } = table(16_000, 300);
+    const max = 16_000 * MAX_ATTEMPT_SHARE;
     // A connection answered at once, then one whose answer comes after the flood's first wave.
     const answered = t.process(fill({ ...C, flags: F.SYN }), stampOf(1, 1));
     t.process(fill({ ...S, flags: F.SYN | F.ACK }), stampOf(1.001, 2));
@@ -346,9 +346,10 @@ describe('FlowTable: connection attempts beyond MAX_ATTEMPT_SHARE', () => {
     const flood: Flow[] = [];
     for (let i = 0; i < 10 * max; i++) {
       const q = fill({ src: '100.64.0.0', dst: '10.0.0.10', sport: 1024, dport: 6443, flags: F.SYN });
-      q.src[2] = i >> 8;
+      q.src[1] = 64 + (i >> 16);
+      q.src[2] = (i >> 8) & 0xff;
       q.src[3] = i & 0xff;
-      flood.push(t.process(q, stampOf(1.01 + i * 1e-4, 10 + i)));
+      flood.push(t.process(q, stampOf(1.01 + i * 1e-5, 10 + i)));
       if (i === max - 3) {
         // Answered while it is still followed: left alone from then on.
         expect(t.process(fill({ ...S, dport: 40001, flags: F.SYN | F.ACK }), stampOf(1.05, 5000))).toBe(slow);
@@ -364,9 +365,51 @@ describe('FlowTable: connection attempts beyond MAX_ATTEMPT_SHARE', () => {
     // The flood's latest attempts are still followed, and a SYN-ACK to one of them finds it.
     const last = flood[flood.length - 1]!;
     const q = fill({ src: '10.0.0.10', dst: '100.64.0.0', sport: 6443, dport: 1024, flags: F.SYN | F.ACK });
-    q.dst[2] = (10 * max - 1) >> 8;
-    q.dst[3] = (10 * max - 1) & 0xff;
-    expect(t.process(q, stampOf(2, 99_999))).toBe(last);
+    const lastIndex = 10 * max - 1;
+    q.dst[1] = 64 + (lastIndex >> 16);
+    q.dst[2] = (lastIndex >> 8) & 0xff;
+    q.dst[3] = lastIndex & 0xff;
+    expect(t.process(q, stampOf(2, 999_999))).toBe(last);
+  });
+
+  it('a flood, refused or unanswered, never fills the table: established connections are not evicted', () => {
+    const { t, ex } = table(16_000, 300);
+    // Long-lived connections (an API server's watches) that have gone quiet for a while.
+    const established: Flow[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const c = { src: '10.0.2.1', dst: '10.0.0.10', sport: 20000 + i, dport: 6443 };
+      established.push(t.process(fill({ ...c, flags: F.SYN }), stampOf(1, 1)));
+      t.process(fill({ src: c.dst, dst: c.src, sport: c.dport, dport: c.sport, flags: F.SYN | F.ACK }), stampOf(1, 2));
+      t.process(fill({ ...c, flags: F.ACK }), stampOf(1, 3));
+    }
+    // 200,000 SYNs from as many addresses in 4 s, every other one refused with a RST.
+    for (let i = 0; i < 200_000; i++) {
+      const ts = 2 + i * 2e-5;
+      const q = fill({ src: '100.64.0.0', dst: '10.0.0.10', sport: 1024, dport: 6443, flags: F.SYN });
+      q.src[1] = 64 + (i >> 16);
+      q.src[2] = (i >> 8) & 0xff;
+      q.src[3] = i & 0xff;
+      t.process(q, stampOf(ts, 10 + i));
+      if (i % 2 === 0) {
+        const r = fill({ src: '10.0.0.10', dst: '100.64.0.0', sport: 6443, dport: 1024, flags: F.RST | F.ACK });
+        r.dst[1] = 64 + (i >> 16);
+        r.dst[2] = (i >> 8) & 0xff;
+        r.dst[3] = i & 0xff;
+        const f = t.process(r, stampOf(ts, 10 + i));
+        t.markClosed(f); // as the engine does at a RST
+      }
+    }
+    expect(ex.list.some(([, r]) => r === 'evicted')).toBe(false);
+    const ended = new Set(ex.list.map(([f]) => f));
+    expect(established.some((f) => ended.has(f))).toBe(false);
+  });
+
+  it('a small table follows a burst of attempts as large as itself', () => {
+    const { t, ex, anomalies } = table(500, 300);
+    for (let i = 0; i < 400; i++) t.process(fill({ ...C, sport: 30000 + i, flags: F.SYN }), stampOf(1 + i * 1e-6, i + 1));
+    expect(ex.list).toEqual([]);
+    expect(anomalies.get('flow.attempt_cut_short')).toBe(0);
+    expect(t.size).toBe(400);
   });
 });
 

@@ -313,20 +313,24 @@ export class FlowTable {
   }
 
   /**
-   * More connections were begun in the last ATTEMPT_TIMEOUT than maxAttempts: the earliest leaves
-   * the queue, ended if still unanswered (`flow.attempt_cut_short`).
+   * As many connections were begun in the last ATTEMPT_TIMEOUT as maxAttempts: the earliest leaves
+   * the queue, ended if still unanswered (`flow.attempt_cut_short`), unless passing over those the
+   * table removed meanwhile (evicted, or closed and gone) made room.
    */
   private cutOldestAttempt(): void {
     const q = this.attempts;
     const end = this.attemptBase + q.length;
     while (this.attemptHead < end) {
       const f = q[this.attemptHead - this.attemptBase] ?? null;
-      this.attemptHead++;
-      if (f !== null) {
-        if (unanswered(f)) f.add('flow.attempt_cut_short');
-        this.settleAttempt(f);
-        break;
+      if (f === null) {
+        this.attemptHead++;
+        continue;
       }
+      if (end - this.attemptHead < this.maxAttempts) break;
+      this.attemptHead++;
+      if (unanswered(f)) f.add('flow.attempt_cut_short');
+      this.settleAttempt(f);
+      break;
     }
     this.compactAttempts();
   }

@@ -187,8 +187,7 @@ describe('Engine', () => {
 
   it('maxFlows evicts and reports with endReason evicted', () => {
     const pk: PacketSpec[] = [];
-    // Picked up midstream: SYN-only attempts beyond an eighth of the table are cut short first.
-    for (let i = 0; i < 50; i++) pk.push({ src: '10.0.0.1', dst: '10.0.0.2', sport: 30000 + i, dport: 443, flags: TCP.ACK, seq: 7 });
+    for (let i = 0; i < 50; i++) pk.push({ src: '10.0.0.1', dst: '10.0.0.2', sport: 30000 + i, dport: 443, flags: TCP.SYN, seq: 7 });
     const { records, engine } = run(pk, { maxFlows: 10 });
     expect(records).toHaveLength(40);
     expect(records.every((r) => r.endReason === 'evicted' && r.anomalies['flow.evicted'] === 1)).toBe(true);

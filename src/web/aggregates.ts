@@ -181,19 +181,62 @@ export class Aggregates {
     });
   }
 
-  /** Primary role of every known endpoint. */
+  /**
+   * Primary role and name of every endpoint something is known about. An address of role `unknown`
+   * without a name is left out (a flood's million spoofed sources): the map draws it, and names it,
+   * as it would an address the table does not hold.
+   */
   roles(): Map<string, { role: string; name: string | null }> {
     return this.cached('roles', () => {
       const m = new Map<string, { role: string; name: string | null }>();
-      for (const r of this.stmts.all<{ ip: string; primary_role: string; name: string | null }>('SELECT ip, primary_role, name FROM endpoints')) {
+      for (const r of this.stmts.all<{ ip: string; primary_role: string; name: string | null }>(
+        `SELECT ip, primary_role, name FROM endpoints WHERE primary_role <> 'unknown' OR name IS NOT NULL`,
+      )) {
         m.set(r.ip, { role: r.primary_role, name: r.name });
       }
       return m;
     });
   }
 
-  endpointActivity(): Map<string, EndpointActivity> {
-    return this.overview().activity ?? this.activityFromTables();
+  /** The primary role of an address (`unknown` for one roles() leaves out), or null if it is no endpoint. */
+  roleOf(ip: string): string | null {
+    return this.roles().get(ip)?.role ?? this.stmts.one<{ r: string }>('SELECT primary_role AS r FROM endpoints WHERE ip = ?', [ip])?.r ?? null;
+  }
+
+  /**
+   * Flows as client and as server and findings per address: of every address, or, given `ips`, of
+   * those at least. When the map's groups covered every flow they are summed from them; otherwise
+   * the addresses asked for are counted on the tables, not all of them (a million distinct addresses
+   * would take seconds).
+   */
+  endpointActivity(ips?: readonly string[]): Map<string, EndpointActivity> {
+    const summed = this.overview().activity;
+    if (summed !== null) return summed;
+    return ips === undefined ? this.activityFromTables() : this.activityOf(ips);
+  }
+
+  /** endpointActivity of `ips` alone, counted on the tables through the indexes on the addresses. */
+  private activityOf(ips: readonly string[]): Map<string, EndpointActivity> {
+    const m = new Map<string, EndpointActivity>();
+    if (ips.length === 0) return m;
+    const wanted = [...new Set(ips)];
+    const marks = wanted.map(() => '?').join(',');
+    for (const ip of wanted) activityAt(m, ip);
+    for (const r of this.stmts.all<{ ip: string; n: number }>(`SELECT client_ip AS ip, COUNT(*) AS n FROM flows WHERE client_ip IN (${marks}) GROUP BY client_ip`, wanted)) {
+      activityAt(m, r.ip).asClient = r.n;
+    }
+    for (const r of this.stmts.all<{ ip: string; n: number }>(`SELECT server_ip AS ip, COUNT(*) AS n FROM flows WHERE server_ip IN (${marks}) GROUP BY server_ip`, wanted)) {
+      activityAt(m, r.ip).asServer = r.n;
+    }
+    const pairs = this.stmts.all<{ c: string; s: string; n: number; r: number }>(
+      `SELECT fl.client_ip AS c, fl.server_ip AS s, COUNT(*) AS n, MAX(f.severity_rank) AS r FROM findings f JOIN flows fl ON fl.id = f.flow_id
+        WHERE fl.id IN (SELECT id FROM flows WHERE client_ip IN (${marks}) UNION SELECT id FROM flows WHERE server_ip IN (${marks})) GROUP BY 1, 2`,
+      [...wanted, ...wanted],
+    );
+    for (const p of pairs) addFindings(m, p.c, p.s, p.n, p.r);
+    // Only the addresses asked for: the pairs also named their peers.
+    for (const ip of [...m.keys()]) if (!wanted.includes(ip)) m.delete(ip);
+    return m;
   }
 
   /** endpointActivity by its own queries (when the map's groups were too many to hold all flows). */

@@ -6,7 +6,7 @@
 import { severityRank, SEVERITIES, type Severity } from '../model/analysis';
 import { likeContains, parseJson, placeholders, type StatementCache } from './statements';
 import { ACCEPTED_FINDING_SELECT, CERT_COLUMNS, certificateFromRow, FINDING_SELECT, findingItemFromRow, type CertificateRow, type FindingRow } from './row-mappers';
-import type { Aggregates } from './aggregates';
+import type { Aggregates, EndpointActivity } from './aggregates';
 import { currentCaptureStatus } from '../store/store';
 import { CREDENTIAL_ENDPOINTS_SQL, CREDENTIAL_USES_SQL, usedBetween, type CredentialUseRow } from '../store/credential-uses';
 import { storedIdentity } from '../analysis/client-identity';
@@ -109,8 +109,8 @@ function roleNames(json: string): string[] {
   return parseJson<({ role?: unknown } | string)[]>(json, []).map((c) => (typeof c === 'string' ? c : String(c.role)));
 }
 
-function endpointItem(r: EndpointRow, agg: Aggregates) {
-  const a = agg.endpointActivity().get(r.ip);
+function endpointItem(r: EndpointRow, activity: Map<string, EndpointActivity>) {
+  const a = activity.get(r.ip);
   return {
     ip: r.ip, primaryRole: r.primary_role, roles: roleNames(r.roles), name: r.name,
     reasons: parseJson<string[]>(r.reasons, []), flows: r.flows, bytes: r.bytes, firstTs: r.first_ts, lastTs: r.last_ts,
@@ -142,13 +142,14 @@ export function listEndpoints(stmts: StatementCache, agg: Aggregates, q: Endpoin
   const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM endpoints ${where}`, params)!.n;
   let items;
   if (q.sort === 'findings') {
-    const all = stmts.all<EndpointRow>(`SELECT * FROM endpoints ${where}`, params).map((r) => endpointItem(r, agg));
+    const activity = agg.endpointActivity();
+    const all = stmts.all<EndpointRow>(`SELECT * FROM endpoints ${where}`, params).map((r) => endpointItem(r, activity));
     all.sort((a, b) => b.findings - a.findings || b.bytes - a.bytes);
     items = all.slice(q.offset, q.offset + q.limit);
   } else {
-    items = stmts
-      .all<EndpointRow>(`SELECT * FROM endpoints ${where} ORDER BY ${ENDPOINT_ORDER[q.sort]} LIMIT ? OFFSET ?`, [...params, q.limit, q.offset])
-      .map((r) => endpointItem(r, agg));
+    const rows = stmts.all<EndpointRow>(`SELECT * FROM endpoints ${where} ORDER BY ${ENDPOINT_ORDER[q.sort]} LIMIT ? OFFSET ?`, [...params, q.limit, q.offset]);
+    const activity = agg.endpointActivity(rows.map((r) => r.ip));
+    items = rows.map((r) => endpointItem(r, activity));
   }
   return { items, total, limit: q.limit, offset: q.offset };
 }
@@ -182,7 +183,7 @@ export function endpointDetail(stmts: StatementCache, agg: Aggregates, ip: strin
     [ip, ip, MAX_ENDPOINT_SCAN, ip, ip],
   );
   return {
-    endpoint: endpointItem(row, agg),
+    endpoint: endpointItem(row, agg.endpointActivity([row.ip])),
     certificates: certs.map((c) => ({ side: c.side, flows: c.flows, certificate: certificateFromRow(c) })),
     peers: peers.map((p) => ({ ip: p.peer, role: p.role, direction: p.direction, path: p.path, port: p.port, flows: p.flows, bytes: p.bytes, worstSeverity: worst(p.rank) })),
     scannedFlows: scanned,

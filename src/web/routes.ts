@@ -58,7 +58,7 @@ function notFound(reply: FastifyReply, what: string) {
 
 export function apiRoutes(ctx: RouteContext): RouteSpec[] {
   const { stmts, agg } = ctx;
-  const roleOf = (ip: string) => agg.roles().get(ip)?.role ?? null;
+  const roleOf = (ip: string) => agg.roleOf(ip);
   return [
     { url: '/api/captures', summary: 'Captures in the database, with status and anomaly counts', response: S.capturesResponse, handler: () => ({ items: listCaptures(stmts) }) },
     { url: '/api/summary', summary: 'Counts, time range, findings by severity and rule, path summary', response: S.summaryResponse, handler: () => agg.summary() },

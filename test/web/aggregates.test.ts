@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openStoreReadOnly } from '../../src/store/store';
+import { openStore, openStoreReadOnly } from '../../src/store/store';
 import { Aggregates } from '../../src/web/aggregates';
 import { StatementCache } from '../../src/web/statements';
 import { buildFixtureDb } from './fixture-db';
@@ -62,5 +62,43 @@ describe('dashboard aggregates', () => {
     expect(summed.activity.size).toBeGreaterThan(5);
     expect([...summed.activity.values()].some((a) => a.findings > 0)).toBe(true);
     expect(new Map([...summed.activity].sort())).toEqual(new Map([...counted.activity].sort()));
+  });
+
+  it('activity of the addresses asked for is the same counted for them alone (a page of endpoints)', () => {
+    const db = openStoreReadOnly(fx.file);
+    try {
+      const agg = new Aggregates(db, new StatementCache(db), 5);
+      expect(agg.topology().truncated).toBe(true);
+      const all = agg.endpointActivity();
+      const withFindings = [...all].filter(([, a]) => a.findings > 0).map(([ip]) => ip);
+      const page = [...withFindings.slice(0, 2), ...[...all.keys()].filter((ip) => !withFindings.includes(ip)).slice(0, 2), '192.0.2.250'];
+      expect(page.length).toBe(5);
+      const some = agg.endpointActivity(page);
+      expect([...some.keys()].sort()).toEqual([...page].sort());
+      for (const ip of page) expect(some.get(ip), ip).toEqual(all.get(ip) ?? { asClient: 0, asServer: 0, findings: 0, worstRank: 0 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('roles leave out the addresses nothing is known about; roleOf still tells them from non-endpoints', () => {
+    // A source seen only in a refused attempt: an endpoint of unknown role, without a name.
+    const w = openStore(fx.file);
+    w.prepare(`INSERT OR IGNORE INTO endpoints (ip, primary_role, flows, bytes) VALUES ('203.0.113.77', 'unknown', 1, 40)`).run();
+    w.close();
+    const db = openStoreReadOnly(fx.file);
+    try {
+      const agg = new Aggregates(db, new StatementCache(db));
+      const unknown = db.prepare(`SELECT ip FROM endpoints WHERE primary_role = 'unknown' AND name IS NULL`).pluck().all() as string[];
+      const known = db.prepare(`SELECT ip, primary_role FROM endpoints WHERE primary_role <> 'unknown'`).all() as { ip: string; primary_role: string }[];
+      expect(unknown.length).toBeGreaterThan(0);
+      expect(known.length).toBeGreaterThan(0);
+      expect(unknown.some((ip) => agg.roles().has(ip))).toBe(false);
+      for (const ip of unknown) expect(agg.roleOf(ip)).toBe('unknown');
+      for (const k of known) expect(agg.roleOf(k.ip)).toBe(k.primary_role);
+      expect(agg.roleOf('192.0.2.250')).toBeNull();
+    } finally {
+      db.close();
+    }
   });
 });

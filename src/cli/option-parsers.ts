@@ -55,7 +55,6 @@ export const findingRule = oneOf<string>(FINDING_IDS, 'finding id');
 export const appName = oneOf<AppProtocol>(APP_PROTOCOLS, 'application protocol');
 export const roleName = oneOf<Role>(ROLES, 'role');
 
-
 /** A comma-separated list of Zeek connection states (`--state S0,REJ`). */
 export function connStates(text: string): string {
   for (const s of text.split(',')) {

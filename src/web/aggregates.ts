@@ -219,7 +219,8 @@ export class Aggregates {
   private activityOf(ips: readonly string[]): Map<string, EndpointActivity> {
     const m = new Map<string, EndpointActivity>();
     if (ips.length === 0) return m;
-    const wanted = [...new Set(ips)];
+    const asked = new Set(ips);
+    const wanted = [...asked];
     const marks = wanted.map(() => '?').join(',');
     for (const ip of wanted) activityAt(m, ip);
     for (const r of this.stmts.all<{ ip: string; n: number }>(`SELECT client_ip AS ip, COUNT(*) AS n FROM flows WHERE client_ip IN (${marks}) GROUP BY client_ip`, wanted)) {
@@ -235,7 +236,7 @@ export class Aggregates {
     );
     for (const p of pairs) addFindings(m, p.c, p.s, p.n, p.r);
     // Only the addresses asked for: the pairs also named their peers.
-    for (const ip of [...m.keys()]) if (!wanted.includes(ip)) m.delete(ip);
+    for (const ip of [...m.keys()]) if (!asked.has(ip)) m.delete(ip);
     return m;
   }
 

@@ -246,12 +246,29 @@ export class Aggregates {
       const m = new Map<string, EndpointActivity>();
       for (const r of this.stmts.all<{ ip: string; n: number }>('SELECT client_ip AS ip, COUNT(*) AS n FROM flows GROUP BY client_ip')) activityAt(m, r.ip).asClient = r.n;
       for (const r of this.stmts.all<{ ip: string; n: number }>('SELECT server_ip AS ip, COUNT(*) AS n FROM flows GROUP BY server_ip')) activityAt(m, r.ip).asServer = r.n;
-      const pairs = this.stmts.all<{ c: string; s: string; n: number; r: number }>(
-        'SELECT fl.client_ip AS c, fl.server_ip AS s, COUNT(*) AS n, MAX(f.severity_rank) AS r FROM findings f JOIN flows fl ON fl.id = f.flow_id GROUP BY 1, 2',
-      );
-      for (const p of pairs) addFindings(m, p.c, p.s, p.n, p.r);
+      this.addAllFindings(m);
       return m;
     });
+  }
+
+  /**
+   * Findings and their worst rank per address, of the addresses with at least one. From the map's
+   * groups when they covered every flow; otherwise by a walk of the findings alone, which a flood's
+   * million finding-less addresses do not lengthen.
+   */
+  endpointFindings(): Map<string, EndpointActivity> {
+    const summed = this.overview().activity;
+    if (summed !== null) return new Map([...summed].filter(([, a]) => a.findings > 0));
+    return this.cached('endpoint-findings', () => this.addAllFindings(new Map()));
+  }
+
+  /** Adds every finding to the activity of its flow's two addresses. */
+  private addAllFindings(m: Map<string, EndpointActivity>): Map<string, EndpointActivity> {
+    const pairs = this.stmts.all<{ c: string; s: string; n: number; r: number }>(
+      'SELECT fl.client_ip AS c, fl.server_ip AS s, COUNT(*) AS n, MAX(f.severity_rank) AS r FROM findings f JOIN flows fl ON fl.id = f.flow_id GROUP BY 1, 2',
+    );
+    for (const p of pairs) addFindings(m, p.c, p.s, p.n, p.r);
+    return m;
   }
 
   topology() {

@@ -123,7 +123,7 @@ const ENDPOINT_ORDER: Record<EndpointQuery['sort'], string> = {
   flows: 'flows DESC, ip',
   ip: 'ip',
   role: 'primary_role, ip',
-  findings: 'bytes DESC, ip', // re-sorted below from the aggregates
+  findings: 'bytes DESC, ip', // those with findings first: endpointsByFindings
 };
 
 export function listEndpoints(stmts: StatementCache, agg: Aggregates, q: EndpointQuery) {
@@ -140,18 +140,32 @@ export function listEndpoints(stmts: StatementCache, agg: Aggregates, q: Endpoin
   }
   const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
   const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM endpoints ${where}`, params)!.n;
-  let items;
-  if (q.sort === 'findings') {
-    const activity = agg.endpointActivity();
-    const all = stmts.all<EndpointRow>(`SELECT * FROM endpoints ${where}`, params).map((r) => endpointItem(r, activity));
-    all.sort((a, b) => b.findings - a.findings || b.bytes - a.bytes);
-    items = all.slice(q.offset, q.offset + q.limit);
-  } else {
-    const rows = stmts.all<EndpointRow>(`SELECT * FROM endpoints ${where} ORDER BY ${ENDPOINT_ORDER[q.sort]} LIMIT ? OFFSET ?`, [...params, q.limit, q.offset]);
-    const activity = agg.endpointActivity(rows.map((r) => r.ip));
-    items = rows.map((r) => endpointItem(r, activity));
-  }
-  return { items, total, limit: q.limit, offset: q.offset };
+  const rows = q.sort === 'findings'
+    ? endpointsByFindings(stmts, agg, parts, params, q)
+    : stmts.all<EndpointRow>(`SELECT * FROM endpoints ${where} ORDER BY ${ENDPOINT_ORDER[q.sort]} LIMIT ? OFFSET ?`, [...params, q.limit, q.offset]);
+  const activity = agg.endpointActivity(rows.map((r) => r.ip));
+  return { items: rows.map((r) => endpointItem(r, activity)), total, limit: q.limit, offset: q.offset };
+}
+
+/**
+ * A page of endpoints ordered by findings (most first), then bytes, then address. Those with
+ * findings are few and sorted here; the rest follow in the table's own order by bytes, read a page
+ * at a time, so a flood's million addresses without findings are never all read.
+ */
+function endpointsByFindings(stmts: StatementCache, agg: Aggregates, parts: string[], params: unknown[], q: EndpointQuery): EndpointRow[] {
+  const findings = agg.endpointFindings();
+  const listed = JSON.stringify([...findings.keys()]);
+  const where = (extra: string) => `WHERE ${[...parts, extra].join(' AND ')}`;
+  const flagged = stmts
+    .all<EndpointRow>(`SELECT * FROM endpoints ${where('ip IN (SELECT value FROM json_each(?))')}`, [...params, listed])
+    .sort((a, b) => findings.get(b.ip)!.findings - findings.get(a.ip)!.findings || b.bytes - a.bytes || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+  const page = flagged.slice(q.offset, q.offset + q.limit);
+  if (page.length === q.limit) return page;
+  const rest = stmts.all<EndpointRow>(
+    `SELECT * FROM endpoints ${where('ip NOT IN (SELECT value FROM json_each(?))')} ORDER BY ${ENDPOINT_ORDER.bytes} LIMIT ? OFFSET ?`,
+    [...params, listed, q.limit - page.length, Math.max(0, q.offset - flagged.length)],
+  );
+  return [...page, ...rest];
 }
 
 /** Flows of one endpoint read for its detail page; a busy API server has far more, and the newest tell enough. */

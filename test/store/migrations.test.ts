@@ -166,6 +166,24 @@ describe('schema migrations', () => {
     db.close();
   });
 
+  it("index a version-18 database's flows by server address alone, even one cut off with the old index set aside", () => {
+    const file = join(dir, 'v18.db');
+    const old = databaseAt(18, file);
+    const server = old.prepare(`SELECT sql FROM sqlite_master WHERE name = 'flows_server'`).pluck().get() as string;
+    expect(server).toMatch(/server_ip, server_port\)$/);
+    old.exec(`DROP INDEX flows_server`);
+    old.prepare(`INSERT INTO deferred_indexes (name, sql) VALUES ('flows_server', ?)`).run(server);
+    old.close();
+
+    const db = openStore(file);
+    expect(db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'flows_server'`).pluck().get()).toMatch(/flows\(server_ip\)$/);
+    expect(db.prepare(`SELECT COUNT(*) FROM deferred_indexes`).pluck().get()).toBe(0);
+    // A server's newest flows come off the index in order: no sort of all of them.
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM flows WHERE server_ip = ? ORDER BY id DESC LIMIT 10`).all('10.0.0.10') as { detail: string }[];
+    expect(plan.map((p) => p.detail).join('\n')).not.toMatch(/TEMP B-TREE/);
+    db.close();
+  });
+
   it('make new databases with the larger page size, in WAL mode', () => {
     const db = openStore(join(dir, 'new.db'));
     expect(PAGE_SIZE).not.toBe(4096);

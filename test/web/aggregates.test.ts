@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openStore, openStoreReadOnly } from '../../src/store/store';
 import { Aggregates } from '../../src/web/aggregates';
+import { listEndpoints } from '../../src/web/catalog-queries';
 import { StatementCache } from '../../src/web/statements';
 import { buildFixtureDb } from './fixture-db';
 
@@ -101,4 +102,34 @@ describe('dashboard aggregates', () => {
       db.close();
     }
   });
+  for (const [name, limit] of [['the map\'s groups', 1_000_000], ['the tables, when the map is truncated', 5]] as const) {
+    it(`endpoints sorted by findings, page by page, from ${name}: most findings first, then bytes, then address`, () => {
+      const db = openStoreReadOnly(fx.file);
+      try {
+        const agg = new Aggregates(db, new StatementCache(db), limit);
+        const all = new Aggregates(db, new StatementCache(db)).endpointActivity();
+        const rows = db.prepare('SELECT ip, bytes, primary_role FROM endpoints').all() as { ip: string; bytes: number; primary_role: string }[];
+        const findingsOf = (ip: string) => all.get(ip)?.findings ?? 0;
+        const expected = (keep: (r: { primary_role: string }) => boolean) =>
+          rows.filter(keep).sort((a, b) => findingsOf(b.ip) - findingsOf(a.ip) || b.bytes - a.bytes || (a.ip < b.ip ? -1 : 1)).map((r) => r.ip);
+        const paged = (role?: string) => {
+          const ips: string[] = [];
+          for (let offset = 0; ; offset += 3) {
+            const page = listEndpoints(new StatementCache(db), agg, { sort: 'findings', role, limit: 3, offset });
+            ips.push(...page.items.map((i) => i.ip));
+            for (const i of page.items) expect(i.findings, i.ip).toBe(findingsOf(i.ip));
+            if (page.items.length < 3) return ips;
+          }
+        };
+        const everyone = expected(() => true);
+        expect(everyone.filter((ip) => findingsOf(ip) > 0).length).toBeGreaterThan(1);
+        expect(everyone.filter((ip) => findingsOf(ip) === 0).length).toBeGreaterThan(3);
+        expect(paged()).toEqual(everyone);
+        const role = rows.find((r) => findingsOf(r.ip) > 0 && r.primary_role !== 'unknown')!.primary_role;
+        expect(paged(role)).toEqual(expected((r) => r.primary_role === role));
+      } finally {
+        db.close();
+      }
+    });
+  }
 });

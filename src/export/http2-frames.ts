@@ -2,7 +2,9 @@
  * The HTTP/2 frames of a followed connection (RFC 9113), read from the bytes each side sent as
  * `followFlow` hands them out: frame boundaries across chunks, header blocks with their
  * CONTINUATIONs decoded by each side's HPACK table, padding removed, control frames with their
- * fields. What `follow --format http2` prints and the dashboard's HTTP/2 view shows.
+ * fields. A connection that starts as HTTP/1.1 and is upgraded (`Upgrade: h2c`, answered by 101,
+ * RFC 7540 §3.2) is read from its upgrade on, the request being stream 1. What `follow --format
+ * http2` prints and the dashboard's HTTP/2 view shows.
  */
 import type { Direction } from '../flow/direction';
 import type { FollowChunk } from './follow-stream';
@@ -13,6 +15,21 @@ const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 const FRAME_HEADER = 9;
 /** Frames longer than HTTP/2 allows (2^24 − 1) cannot occur: the bytes are not HTTP/2. */
 const MAX_FRAME = (1 << 24) - 1;
+/** Longest HTTP/1.1 head (request or response) read while looking for an upgrade to h2c. */
+export const MAX_UPGRADE_HEAD = 64 * 1024;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
+/** Where a connection is in an upgrade from HTTP/1.1 to h2c. */
+const enum Upgrade {
+  /** No HTTP/1.1 seen: the client is expected to start with the preface. */
+  NONE,
+  /** The client's bytes are HTTP/1.1: its request head is being read. */
+  READING_REQUEST,
+  /** The client asked for h2c: the server's answer is being read. */
+  REQUESTED,
+  /** The server switched protocols: both sides speak HTTP/2 from here. */
+  SWITCHED,
+}
 
 const TYPES = ['DATA', 'HEADERS', 'PRIORITY', 'RST_STREAM', 'SETTINGS', 'PUSH_PROMISE', 'PING', 'GOAWAY', 'WINDOW_UPDATE', 'CONTINUATION'];
 const SETTINGS = ['', 'HEADER_TABLE_SIZE', 'ENABLE_PUSH', 'MAX_CONCURRENT_STREAMS', 'INITIAL_WINDOW_SIZE', 'MAX_FRAME_SIZE', 'MAX_HEADER_LIST_SIZE'];
@@ -38,7 +55,9 @@ export interface Http2Event {
   ts: number;
   /**
    * 'preface', a frame type (DATA, HEADERS, …, or `type 0xNN`), 'error' when decoding a side stops,
-   * or 'body': a message's content-encoded body (gzip, deflate, br) decoded, once its stream ends.
+   * 'body': a message's content-encoded body (gzip, deflate, br) decoded, once its stream ends, or
+   * 'upgrade': the HTTP/1.1 request asking for h2c (stream 1) or the server's 101 answering it, its
+   * start line in `info` and its header fields in `headers`.
    */
   type: string;
   stream: number;
@@ -81,6 +100,10 @@ class Side {
   skipped = 0;
   frame = 0;
   ts = 0;
+  /** The side's bytes are an HTTP/1.1 head being collected in `buf` (an upgrade to h2c). */
+  head = false;
+  /** Bytes of the upgrade request's body still to pass over before the preface. */
+  bodyLeft = 0;
 
   constructor(dir: Direction) {
     this.preface = dir === 0 ? PREFACE.length : 0;
@@ -101,9 +124,10 @@ export class Http2FrameReader {
   private readonly sides: [Side, Side] = [new Side(0), new Side(1)];
   /** Frames read in all. */
   frames = 0;
-  /** The client did not start with the preface: these are not HTTP/2 bytes (set once, then nothing is read). */
+  /** The client neither started with the preface nor upgraded to h2c: not HTTP/2 bytes (set once, then nothing is read). */
   notHttp2 = false;
   private parsing = false;
+  private upgrade = Upgrade.NONE;
 
   constructor(private readonly emit: (e: Http2Event) => void) {}
 
@@ -115,12 +139,28 @@ export class Http2FrameReader {
       return;
     }
     let data = c.data;
+    if (s.head) return this.collectHead(c.dir, data, c.frame, c.ts);
+    if (s.bodyLeft > 0) {
+      const n = Math.min(s.bodyLeft, data.length);
+      s.bodyLeft -= n;
+      data = data.subarray(n);
+      if (data.length === 0) return;
+    }
     if (s.preface > 0) {
       const at = PREFACE.length - s.preface;
       const n = Math.min(s.preface, data.length);
       if (Buffer.from(data.subarray(0, n)).toString('latin1') !== PREFACE.slice(at, at + n)) {
-        this.notHttp2 = true;
-        return;
+        // Not the preface: perhaps an HTTP/1.1 request asking to upgrade to h2c, unless the server
+        // has spoken HTTP/2 already or the client has upgraded once.
+        if (this.upgrade !== Upgrade.NONE || this.frames > 0 || this.sides[1].len > 0) {
+          this.notHttp2 = true;
+          return;
+        }
+        this.upgrade = Upgrade.READING_REQUEST;
+        s.head = true;
+        // The server's bytes wait until the request has been read.
+        this.sides[1].head = true;
+        return this.collectHead(c.dir, Buffer.concat([Buffer.from(PREFACE.slice(0, at), 'latin1'), data]), c.frame, c.ts);
       }
       s.preface -= n;
       if (s.preface === 0) this.event(c.dir, c.frame, c.ts, 'preface', 0, [], null, null, 'connection preface');
@@ -134,9 +174,86 @@ export class Http2FrameReader {
     this.parse(c.dir, c.frame, c.ts);
   }
 
+  /** Adds bytes to the HTTP/1.1 head `dir` is sending, and reads it once it is complete. */
+  private collectHead(dir: Direction, data: Uint8Array, frame: number, ts: number): void {
+    const s = this.sides[dir];
+    if (s.len === 0) {
+      s.frame = frame;
+      s.ts = ts;
+    }
+    s.append(data);
+    this.readHead(dir);
+  }
+
+  /**
+   * Reads the HTTP/1.1 head collected from `dir` when it is complete and its turn has come: the
+   * client's request (does it ask for h2c?), then the server's answer (101 switches; an interim 1xx
+   * is passed over; anything else refuses, and the connection stays HTTP/1.1). What follows the
+   * head is read as what that side sends next.
+   */
+  private readHead(dir: Direction): void {
+    const s = this.sides[dir];
+    if (dir === 1 && this.upgrade !== Upgrade.REQUESTED) return;
+    const bytes = Buffer.from(s.buf.buffer, s.buf.byteOffset, s.len);
+    // A request starts with its method, a response with its version: anything else is no HTTP/1.1 head.
+    const opening = bytes.toString('latin1', 0, Math.min(bytes.length, dir === 0 ? 21 : 9));
+    if (!(dir === 0 ? /^[A-Z]{0,20}( |$)/ : /^(H|HT|HTT|HTTP|HTTP\/|HTTP\/1|HTTP\/1\.|HTTP\/1\.[01]|HTTP\/1\.[01] )?$/).test(opening)) {
+      this.notHttp2 = true;
+      return;
+    }
+    const end = bytes.indexOf(HEAD_END);
+    if (end < 0) {
+      if (s.len > MAX_UPGRADE_HEAD) this.notHttp2 = true;
+      return;
+    }
+    const lines = bytes.toString('latin1', 0, end).split('\r\n');
+    const start = lines[0]!;
+    const headers: [string, string][] = [];
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon > 0) headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+    }
+    const field = (name: string) => headers.find(([n]) => n.toLowerCase() === name)?.[1] ?? '';
+    // A copy: what follows is appended to the same buffer again.
+    const rest = Buffer.from(bytes.subarray(end + HEAD_END.length));
+    const { frame, ts } = s;
+    s.len = 0;
+    if (dir === 0) {
+      const asksH2c = /^[A-Z]+ \S+ HTTP\/1\.1$/.test(start) && field('upgrade').toLowerCase().split(',').some((p) => p.trim() === 'h2c');
+      const length = Number(field('content-length') || '0');
+      if (!asksH2c || !Number.isSafeInteger(length) || length < 0 || /chunked/i.test(field('transfer-encoding'))) {
+        this.notHttp2 = true;
+        return;
+      }
+      s.head = false;
+      s.bodyLeft = length;
+      s.preface = PREFACE.length;
+      this.upgrade = Upgrade.REQUESTED;
+      this.event(0, frame, ts, 'upgrade', 1, [], headers, null, start);
+      if (rest.length > 0) this.data({ dir: 0, data: rest, frame, ts });
+      // The server may have answered already.
+      if (!this.notHttp2 && this.sides[1].len > 0) this.readHead(1);
+      return;
+    }
+    const status = /^HTTP\/1\.[01] (\d{3})\b/.exec(start)?.[1];
+    if (status === '101') {
+      s.head = false;
+      this.upgrade = Upgrade.SWITCHED;
+      this.event(1, frame, ts, 'upgrade', 1, [], headers, null, start);
+      if (rest.length > 0) this.data({ dir: 1, data: rest, frame, ts });
+    } else if (status !== undefined && status.startsWith('1')) {
+      // 100 Continue and the like: the answer to the upgrade is still to come.
+      this.collectHead(1, rest, frame, ts);
+    } else {
+      this.notHttp2 = true;
+    }
+  }
+
   /** Bytes of `dir` are missing: frame boundaries and its HPACK table are lost, so that side stops. */
   gap(dir: Direction): void {
-    this.stop(dir, 'after a gap');
+    // Within an HTTP/1.1 head, whether the connection became HTTP/2 cannot be known.
+    if (this.sides[dir].head) this.notHttp2 = true;
+    else this.stop(dir, 'after a gap');
   }
 
   /** Bytes of each side held in an unfinished frame, and bytes not decoded after decoding stopped. */

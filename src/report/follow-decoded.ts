@@ -7,9 +7,21 @@ import type { Direction } from '../flow/direction';
 import type { FollowChunk, FollowResult } from '../export/follow-stream';
 import { iso, paintSide, type FollowHeader, type FollowRenderer, type Write } from './follow-text';
 
+/** Bytes held, before the reader has shown anything, to be shown as text should it refuse them. */
+export const MAX_HELD_BYTES = 1024 * 1024;
+
+type Held = { chunk: FollowChunk } | { gap: Direction; bytes: number };
+
 export abstract class DecodedViewRenderer implements FollowRenderer {
   protected readonly totals = [0, 0];
   private fallback = false;
+  /**
+   * What the reader was given while it had shown nothing: a reader may take several chunks to
+   * decide (a request head split over packets, a server that speaks first, an upgrade refused), and
+   * the text view must then begin at the connection's first byte. Null once something was shown.
+   */
+  private held: Held[] | null = [];
+  private heldBytes = 0;
 
   constructor(
     protected readonly write: Write,
@@ -27,16 +39,34 @@ export abstract class DecodedViewRenderer implements FollowRenderer {
     this.totals[c.dir] += c.data.length;
     if (!this.fallback) {
       this.feed(c);
-      if (!this.rejected()) return;
+      if (!this.rejected()) {
+        this.hold({ chunk: { ...c, data: Buffer.from(c.data) } }, c.data.length);
+        return;
+      }
       this.fallback = true;
       this.write(`${this.notThis}: shown as text\n`);
+      for (const h of this.held ?? []) {
+        if ('chunk' in h) this.asText.data(h.chunk);
+        else this.asText.gap(h.gap, h.bytes);
+      }
+      this.held = null;
     }
     this.asText.data(c);
   }
 
   gap(dir: Direction, bytes: number): void {
     if (this.fallback) this.asText.gap(dir, bytes);
-    else this.missing(dir, bytes);
+    else {
+      this.hold({ gap: dir, bytes }, 0);
+      this.missing(dir, bytes);
+    }
+  }
+
+  private hold(h: Held, bytes: number): void {
+    if (this.held === null) return;
+    this.heldBytes += bytes;
+    if (this.heldBytes > MAX_HELD_BYTES) this.held = null;
+    else this.held.push(h);
   }
 
   end(r: FollowResult): void {
@@ -46,6 +76,8 @@ export abstract class DecodedViewRenderer implements FollowRenderer {
 
   /** One item: a head line in the side's colour (on a terminal), then its body lines. */
   protected item(dir: Direction, frame: number, ts: number, head: string, body: readonly string[]): void {
+    // Shown decoded: should the reader refuse what comes later, the text view starts from there.
+    this.held = null;
     const arrow = dir === 0 ? 'client → server' : 'server → client';
     this.write(this.paint(dir, `──── ${arrow}  frame ${frame}  ${iso(ts)}  ${head}`) + '\n');
     for (const l of body) this.write(`${l}\n`);

@@ -2,8 +2,8 @@
  * `follow --format http2`: a (decrypted) HTTP/2 connection frame by frame, as Wireshark's Follow
  * HTTP/2 Stream and its packet details show it — each frame under a line naming the side, the
  * capture frame it began in, its type and stream; header blocks decoded, DATA as text, control
- * frames with their fields. A connection that does not start with the HTTP/2 preface is shown as
- * text instead.
+ * frames with their fields; a connection upgraded from HTTP/1.1 (`Upgrade: h2c`) from its upgrade
+ * request on. A connection that does neither is shown as text instead.
  */
 import type { Direction } from '../flow/direction';
 import { layerName, type FollowChunk, type FollowResult } from '../export/follow-stream';
@@ -29,7 +29,7 @@ export class Http2FollowRenderer extends DecodedViewRenderer {
   });
 
   constructor(write: Write, colour: boolean, asText: FollowRenderer) {
-    super(write, colour, asText, 'not HTTP/2 (no connection preface from the client)');
+    super(write, colour, asText, 'not HTTP/2 (neither the connection preface nor an upgrade to h2c from the client)');
   }
 
   protected feed(c: FollowChunk): void {
@@ -63,6 +63,8 @@ export class Http2FollowRenderer extends DecodedViewRenderer {
 export function http2EventText(e: Http2Event): { head: string; body: string[] } {
   const head = e.type === 'preface' || e.type === 'error'
     ? e.info
+    : e.type === 'upgrade'
+      ? `HTTP/1.1 ${e.dir === 0 ? 'upgrade request, stream 1' : 'upgrade answer'}: ${terminalSafe(e.info, 300)}`
     : e.type === 'body'
       ? `body of stream ${e.stream}: ${e.info}`
       : [

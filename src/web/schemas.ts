@@ -146,7 +146,7 @@ export const flowStreamResponse = obj({
   },
   http2: {
     type: ['object', 'null'],
-    description: 'with view=http2: the HTTP/2 frames (isHttp2 false when the client did not start with the connection preface)',
+    description: 'with view=http2: the HTTP/2 frames (isHttp2 false when the client neither started with the connection preface nor upgraded to h2c)',
     additionalProperties: false,
     required: ['isHttp2', 'frames'],
     properties: {
@@ -157,7 +157,7 @@ export const flowStreamResponse = obj({
           side: { type: 'string', enum: ['client', 'server'] },
           frame: int,
           ts: num,
-          type: { ...str, description: "DATA, HEADERS, … ; 'preface'; 'error' when decoding a side stopped; 'body': a content-encoded message decoded" },
+          type: { ...str, description: "DATA, HEADERS, … ; 'preface'; 'upgrade': the HTTP/1.1 request asking for h2c or the 101 answering it; 'error' when decoding a side stopped; 'body': a content-encoded message decoded" },
           stream: int,
           flags: strList,
           headers: { type: ['array', 'null'], items: { type: 'array', items: str, minItems: 2, maxItems: 2 } },

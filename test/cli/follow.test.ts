@@ -221,7 +221,7 @@ describe('planewatch follow', () => {
     expect(r.text).toMatch(/\n──── server → client {2}frame \d+ {2}\S+ {2}SETTINGS \(ACK\)\n/);
     expect(r.text).toMatch(/\n==== HTTP\/2 in the decrypted TLS application data: \d+ frames; \d+ bytes from the client, \d+ from the server\n$/);
     const other = cli(['follow', flowOf('gap.pcap', 8080), '--db', db, '--format', 'http2']);
-    expect(other.text).toContain('not HTTP/2 (no connection preface from the client): shown as text\n');
+    expect(other.text).toContain('not HTTP/2 (neither the connection preface nor an upgrade to h2c from the client): shown as text\n');
     expect(other.text).toMatch(/──── client → server {2}frame 4 .*\nhello \n/);
   });
 

@@ -88,6 +88,63 @@ describe('Http2FrameReader', () => {
   });
 });
 
+describe('Http2FrameReader: a connection upgraded from HTTP/1.1 (Upgrade: h2c)', () => {
+  const settings = frame(4, 0, 0, Buffer.from([0, 3, 0, 0, 0, 100]));
+  const response = Buffer.concat([frame(1, 0x04, 1, Buffer.from([0x88])), frame(0, 0x01, 1, '{"kind":"PodList"}')]);
+  const upgradeRequest = (method = 'GET', extra = '') =>
+    `${method} /api/v1/pods HTTP/1.1\r\nHost: 10.0.0.10:8080\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n${extra}\r\n`;
+  const switched = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n';
+  const summary = (events: Http2Event[]) => events.map((e) => [e.dir, e.type, e.stream, e.type === 'upgrade' ? e.info : e.data?.toString() ?? e.info]);
+  const expected = [
+    [0, 'upgrade', 1, 'GET /api/v1/pods HTTP/1.1'],
+    [1, 'upgrade', 1, 'HTTP/1.1 101 Switching Protocols'],
+    [1, 'SETTINGS', 0, 'MAX_CONCURRENT_STREAMS=100'],
+    [0, 'preface', 0, 'connection preface'],
+    [0, 'SETTINGS', 0, 'MAX_CONCURRENT_STREAMS=100'],
+    [1, 'HEADERS', 1, ''],
+    [1, 'DATA', 1, '{"kind":"PodList"}'],
+  ];
+
+  it('reads the upgrade request as stream 1, the 101, then both sides as HTTP/2, split anywhere', () => {
+    const client = Buffer.concat([Buffer.from(upgradeRequest(), 'latin1'), PREFACE, settings]);
+    const server = Buffer.concat([Buffer.from(switched, 'latin1'), settings, response]);
+    const whole = read([[0, client.subarray(0, client.indexOf(PREFACE))], [1, server.subarray(0, server.indexOf(response))], [0, PREFACE], [0, settings], [1, response]]);
+    expect(summary(whole.events)).toEqual(expected);
+    expect(whole.events[0]!.headers).toContainEqual(['Upgrade', 'h2c']);
+    expect(whole.events[5]!.headers).toEqual([[':status', '200']]);
+    expect(whole.r.frames).toBe(4);
+    // Byte by byte, the request and its preface in one stream of bytes, the answer in another.
+    const bytes = (dir: Direction, b: Buffer) => [...b].map((x) => [dir, Buffer.from([x])] as [Direction, Buffer]);
+    const split = read([...bytes(0, client.subarray(0, client.indexOf(PREFACE))), ...bytes(1, server.subarray(0, server.indexOf(response))),
+      ...bytes(0, client.subarray(client.indexOf(PREFACE))), ...bytes(1, response)]);
+    expect(summary(split.events)).toEqual(expected);
+    expect(split.r.leftover(0)).toEqual({ partial: 0, skipped: 0 });
+    expect(split.r.leftover(1)).toEqual({ partial: 0, skipped: 0 });
+  });
+
+  it('passes over the request body and an interim 100 Continue; a POST whose method starts like the preface is read too', () => {
+    const body = '{"spec":{}}';
+    const { r, events } = read([
+      [0, Buffer.concat([Buffer.from(upgradeRequest('POST', `Content-Length: ${body.length}\r\n`) + body, 'latin1'), PREFACE, settings])],
+      [1, Buffer.from('HTTP/1.1 100 Continue\r\n\r\n' + switched, 'latin1')],
+      [1, Buffer.concat([settings, response])],
+    ]);
+    expect(r.notHttp2).toBe(false);
+    expect(summary(events).map(([d, t]) => `${d}:${t}`)).toEqual(['0:upgrade', '0:preface', '0:SETTINGS', '1:upgrade', '1:SETTINGS', '1:HEADERS', '1:DATA']);
+    expect(events[0]!.info).toBe('POST /api/v1/pods HTTP/1.1');
+  });
+
+  it('leaves a refused upgrade, a request that asks for something else, and a server that spoke HTTP/2 first as not HTTP/2', () => {
+    expect(read([[0, Buffer.from(upgradeRequest(), 'latin1')], [1, Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')]]).r.notHttp2).toBe(true);
+    expect(read([[0, Buffer.from('GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')]]).r.notHttp2).toBe(true);
+    expect(read([[1, settings], [0, Buffer.from(upgradeRequest(), 'latin1')]]).r.notHttp2).toBe(true);
+    // Not a head at all: nothing is held past the limit.
+    const noise = read([[0, Buffer.alloc(70 * 1024, 0x41)]]);
+    expect(noise.r.notHttp2).toBe(true);
+    expect(noise.events).toEqual([]);
+  });
+});
+
 describe('Http2FrameReader: content-encoded bodies', () => {
   it("decodes a gzip'd response from node:http2 once its stream ends, the frames themselves shown as encoded", async () => {
     const secretList = JSON.stringify({ kind: 'SecretList', items: Array.from({ length: 200 }, (_, i) => ({ metadata: { name: `s-${i}` }, data: { token: 'dG9rZW4=' } })) });

@@ -178,6 +178,7 @@ function base64Bytes(b64) {
 
 function frameHead(x) {
   const what = x.type === 'preface' || x.type === 'error' ? x.info
+    : x.type === 'upgrade' ? `HTTP/1.1 ${x.side === 'client' ? 'upgrade request, stream 1' : 'upgrade answer'}: ${x.info}`
     : x.type === 'body' ? `body of stream ${x.stream}: ${x.info}`
     : `${x.type}${x.stream ? ` stream ${x.stream}` : ''}${x.data !== null ? `, ${fmtBytes(x.dataBytes)}${x.info.endsWith('-encoded') ? `, ${x.info.split(', ').pop()}` : ''}` : ''}${x.info && x.data === null ? ` ${x.info}` : ''}${x.flags.length ? ` (${x.flags.join(', ')})` : ''}`;
   return `${x.side === 'client' ? 'client → server' : 'server → client'} · frame ${fmtNum(x.frame)} · ${fmtTime(x.ts)} · ${what}`;
@@ -191,7 +192,7 @@ function textWithRest(bytes, total, extraClass) {
 
 // HTTP/2 frames with their header blocks decoded, as Wireshark's Follow HTTP/2 Stream shows them.
 function http2View(c) {
-  if (!c.http2.isHttp2) return h('p', { class: 'note conversation-note' }, 'not HTTP/2: the client did not start with the connection preface');
+  if (!c.http2.isHttp2) return h('p', { class: 'note conversation-note' }, 'not HTTP/2: the client neither started with the connection preface nor upgraded to h2c');
   return c.http2.frames.map((x) => h('div', { class: `turn turn-${x.side}${x.type === 'error' ? ' gap' : ''}`, 'data-side': x.side, 'data-frame-type': x.type },
     h('div', { class: 'turn-head' }, frameHead(x)),
     x.headers && x.headers.length ? h('pre', { class: 'turn-text h2-headers' }, x.headers.map(([n, v]) => `${n}: ${v}`).join('\n')) : null,

@@ -1,4 +1,5 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { recordHttp2, request } from '../dissectors/http2/record-h2';
 import { http2EventText } from '../../src/report/follow-http2';
@@ -142,6 +143,31 @@ describe('Http2FrameReader: a connection upgraded from HTTP/1.1 (Upgrade: h2c)',
     const noise = read([[0, Buffer.alloc(70 * 1024, 0x41)]]);
     expect(noise.r.notHttp2).toBe(true);
     expect(noise.events).toEqual([]);
+  });
+
+  it('never throws on an upgrade cut, mutated, split anywhere and broken by gaps, and holds no more than it was given', () => {
+    const client = Buffer.concat([Buffer.from(upgradeRequest('POST', 'Content-Length: 3\r\n') + 'abc', 'latin1'), PREFACE, settings]);
+    const server = Buffer.concat([Buffer.from('HTTP/1.1 100 Continue\r\n\r\n' + switched, 'latin1'), settings, response]);
+    const piece = fc.record({ dir: fc.constantFrom<Direction>(0, 1), size: fc.integer({ min: 1, max: 80 }), gap: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { maxLength: 4 }), (pieces, flips) => {
+        const bytes = [Buffer.from(client), Buffer.from(server)];
+        for (const [at, v] of flips) bytes[at % 2]![(at >> 1) % bytes[at % 2]!.length] = v;
+        const r = new Http2FrameReader(() => {});
+        const taken = [0, 0];
+        for (const p of pieces) {
+          const b = bytes[p.dir]!;
+          if (p.gap && taken[p.dir]! < b.length) r.gap(p.dir);
+          r.data({ dir: p.dir, data: b.subarray(taken[p.dir], taken[p.dir]! + p.size), ts: 0, frame: 1 });
+          taken[p.dir] = Math.min(b.length, taken[p.dir]! + p.size);
+        }
+        for (const dir of [0, 1] as const) {
+          const { partial } = r.leftover(dir);
+          expect(partial).toBeLessThanOrEqual(bytes[dir]!.length);
+        }
+      }),
+      { numRuns: 400 },
+    );
   });
 });
 

@@ -183,6 +183,8 @@ export class Http2FrameReader {
     }
     s.append(data);
     this.readHead(dir);
+    // A head that never ends, or a server that sends on while the request is still unread.
+    if (s.head && s.len > MAX_UPGRADE_HEAD) this.notHttp2 = true;
   }
 
   /**
@@ -202,10 +204,7 @@ export class Http2FrameReader {
       return;
     }
     const end = bytes.indexOf(HEAD_END);
-    if (end < 0) {
-      if (s.len > MAX_UPGRADE_HEAD) this.notHttp2 = true;
-      return;
-    }
+    if (end < 0) return;
     const lines = bytes.toString('latin1', 0, end).split('\r\n');
     const start = lines[0]!;
     const headers: [string, string][] = [];

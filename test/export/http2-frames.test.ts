@@ -143,6 +143,10 @@ describe('Http2FrameReader: a connection upgraded from HTTP/1.1 (Upgrade: h2c)',
     const noise = read([[0, Buffer.alloc(70 * 1024, 0x41)]]);
     expect(noise.r.notHttp2).toBe(true);
     expect(noise.events).toEqual([]);
+    // A server that sends on while the request's head is still incomplete.
+    const request = Buffer.from(upgradeRequest(), 'latin1');
+    const flooded = read([[0, request.subarray(0, 40)], [1, Buffer.alloc(70 * 1024, 0x48)]]);
+    expect(flooded.r.notHttp2).toBe(true);
   });
 
   it('never throws on an upgrade cut, mutated, split anywhere and broken by gaps, and holds no more than it was given', () => {

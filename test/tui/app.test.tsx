@@ -1,7 +1,7 @@
 import { render } from 'ink-testing-library';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../../src/tui/app';
-import { DbDataSource } from '../../src/tui/tui-data';
+import { DbDataSource, PATHS_SQL } from '../../src/tui/tui-data';
 import { themeFromEnv } from '../../src/tui/theme';
 import { ANSI_UA, buildTuiFixture } from './tui-fixture';
 import { ACCEPTED } from '../web/fixture-db';
@@ -277,6 +277,27 @@ describe('the TUI data source', () => {
     expect(b).not.toBe(a);
     expect(b.header.packets).toBe(a.header.packets + 1);
     src.close();
+  });
+
+  it("reads the paths from the covering index (not the table), and the same sums as a table scan, or while a bulk load has the indexes aside", async () => {
+    const { openStore, openStoreReadOnly } = await import('../../src/store/store');
+    const { deferIndexes } = await import('../../src/store/deferred-indexes');
+    const own = buildTuiFixture({ file: `${file}.paths.db`, extraFlows: 40 }).file;
+    const db = openStoreReadOnly(own);
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${PATHS_SQL}`).all() as { detail: string }[]).map((r) => r.detail);
+    expect(plan).toContain('SCAN flows USING COVERING INDEX flows_overview');
+    const scanned = db.prepare(PATHS_SQL.replace('FROM flows', 'FROM flows NOT INDEXED')).all();
+    const walked = db.prepare(PATHS_SQL).all();
+    db.close();
+    expect(walked.length).toBeGreaterThan(2);
+    expect(walked).toEqual(scanned);
+    // A load under way drops the indexes: the Overview still reads its paths.
+    const writer = openStore(own);
+    expect(deferIndexes(writer)).toBeGreaterThan(0);
+    const src = new DbDataSource(own);
+    expect(src.load({ filter: '', sort: 'time', desc: true }).paths).toEqual(walked);
+    src.close();
+    writer.close();
   });
 });
 

@@ -279,6 +279,40 @@ describe('the TUI data source', () => {
     src.close();
   });
 
+  it('reads a database that keeps changing at most a tenth of the time: the header at once, the lists when their turn comes', async () => {
+    const { openStore } = await import('../../src/store/store');
+    const own = buildTuiFixture({ file: `${file}.throttle.db` }).file;
+    // Each reading of the clock moves it 100 ms on: the first full read "costs" 100 ms.
+    let t = 0;
+    const src = new DbDataSource(own, '.', [], () => (t += 100));
+    const q = { filter: '', sort: 'bytes' as const, desc: true };
+    const a = src.load(q);
+    const writer = openStore(own);
+    const change = () => {
+      writer.prepare(`UPDATE captures SET packets = packets + 1`).run();
+      writer.prepare(`UPDATE flows SET bytes_client = bytes_client + 1000000000 WHERE id = (SELECT MIN(id) FROM flows)`).run();
+    };
+    change();
+    const b = src.load(q);
+    expect(b.header.packets).toBe(a.header.packets + 1);
+    expect(b.flows).toBe(a.flows);
+    expect(src.load(q).flows).toBe(a.flows);
+    // The interval (ten times the cost) has passed: everything is read again.
+    t += 2_000;
+    change();
+    const c = src.load(q);
+    expect(c.flows).not.toBe(a.flows);
+    expect(c.flows[0]!.bytes).toBeGreaterThan(2_000_000_000);
+    expect(c.header.packets).toBe(a.header.packets + 2);
+    // Within the next interval, a new question is still answered from the database as it is now.
+    change();
+    const ascending = src.load({ ...q, desc: false });
+    expect(ascending.header.packets).toBe(a.header.packets + 3);
+    expect(ascending.flows.at(-1)!.bytes).toBeGreaterThan(3_000_000_000);
+    writer.close();
+    src.close();
+  });
+
   it("reads the paths from the covering index (not the table), and the same sums as a table scan, or while a bulk load has the indexes aside", async () => {
     const { openStore, openStoreReadOnly } = await import('../../src/store/store');
     const { deferIndexes } = await import('../../src/store/deferred-indexes');

@@ -13,6 +13,12 @@ import type { StatementCache } from './statements';
 
 /** Shortest time between two recomputations of one aggregate while the database keeps changing. */
 export const MIN_REFRESH_MS = 2_000;
+/**
+ * Share of the time one aggregate may take to be recomputed while the database keeps changing: the
+ * map of a million flows costs over a second, so during a live run it is recomputed every 10 s or
+ * so rather than every 2 s, and the server keeps answering the lists.
+ */
+export const MAX_REFRESH_SHARE = 0.1;
 /** Addresses drawn as their own node on the map; the rest fold into their role group's node. */
 export const MAX_MAP_ADDRESSES = 48;
 /** Distinct (path, client, server) triples read for the map; beyond it the map says it is truncated. */
@@ -77,7 +83,9 @@ function activitySums(triples: readonly { c: string; s: string; n: number; f: nu
 
 interface Entry {
   version: number;
+  /** When it was computed, and what that cost. */
   at: number;
+  costMs: number;
   value: unknown;
 }
 
@@ -101,6 +109,8 @@ export class Aggregates {
     private readonly stmts: StatementCache,
     /** Groups the map reads at most (a lower bound for tests of the fallback). */
     private readonly maxMapTriples = MAX_MAP_TRIPLES,
+    /** The clock that spaces recomputations (tests give their own). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Changes whenever another connection commits to the database. */
@@ -110,11 +120,12 @@ export class Aggregates {
 
   private cached<T>(key: string, compute: () => T): T {
     const version = this.dataVersion();
-    const now = Date.now();
+    const now = this.now();
     const e = this.cache.get(key);
-    if (e && (e.version === version || now - e.at < MIN_REFRESH_MS)) return e.value as T;
+    if (e && (e.version === version || now - e.at < Math.max(MIN_REFRESH_MS, e.costMs / MAX_REFRESH_SHARE))) return e.value as T;
     const value = compute();
-    this.cache.set(key, { version, at: now, value });
+    const at = this.now();
+    this.cache.set(key, { version, at, costMs: at - now, value });
     return value;
   }
 

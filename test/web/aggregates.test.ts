@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openStore, openStoreReadOnly } from '../../src/store/store';
-import { Aggregates } from '../../src/web/aggregates';
+import { Aggregates, MAX_MAP_TRIPLES } from '../../src/web/aggregates';
 import { listEndpoints } from '../../src/web/catalog-queries';
 import { StatementCache } from '../../src/web/statements';
 import { buildFixtureDb } from './fixture-db';
@@ -132,4 +132,39 @@ describe('dashboard aggregates', () => {
       }
     });
   }
+  it('recomputes while the database keeps changing at most every 2 s, or ten times what the last computation cost', () => {
+    const own = buildFixtureDb({ file: `${fx.file}.refresh.db` }).file;
+    const db = openStoreReadOnly(own);
+    const writer = openStore(own);
+    try {
+      // The clock moves when the test says, and by `tick` at each reading (a computation then "costs" ticks).
+      let t = 0;
+      let tick = 0;
+      const agg = new Aggregates(db, new StatementCache(db), MAX_MAP_TRIPLES, () => (t += tick));
+      const findings = () => agg.summary().counts.findings;
+      const addFinding = () =>
+        writer.prepare(`INSERT INTO findings (rule, severity, severity_rank, title, evidence, recommendation, reference) VALUES ('weak-tls','medium',3,'t','e','r','')`).run();
+      const first = findings();
+      // A cheap computation: 2 s apart.
+      addFinding();
+      t += 1_000;
+      expect(findings()).toBe(first);
+      t += 1_100;
+      tick = 300;
+      expect(findings()).toBe(first + 1);
+      // That one cost at least 300 ms: 3 s at least before the next.
+      tick = 0;
+      addFinding();
+      t += 2_100;
+      expect(findings()).toBe(first + 1);
+      t += 60_000;
+      expect(findings()).toBe(first + 2);
+      // Nothing written since: what was computed stands, however long ago.
+      t += 600_000;
+      expect(findings()).toBe(first + 2);
+    } finally {
+      writer.close();
+      db.close();
+    }
+  });
 });

@@ -294,12 +294,16 @@ export class Aggregates {
   private overview() {
     return this.cached('overview', () => {
       const roles = this.roles();
-      const triples = this.stmts.all<{ path: string; c: string; s: string; n: number; b: number; u: number; ub: number; f: number; r: number; t0: number; t1: number }>(
-        `SELECT path, client_ip AS c, server_ip AS s, COUNT(*) AS n, SUM(bytes_client + bytes_server) AS b,
-                SUM(1 - nat_repeat) AS u, SUM(CASE WHEN nat_repeat = 0 THEN bytes_client + bytes_server ELSE 0 END) AS ub,
-                SUM(finding_count) AS f, MAX(severity_rank) AS r, MIN(first_ts) AS t0, MAX(last_ts) AS t1
+      const triples = this.stmts.rows(
+        `SELECT path, client_ip, server_ip, COUNT(*), SUM(bytes_client + bytes_server),
+                SUM(1 - nat_repeat), SUM(CASE WHEN nat_repeat = 0 THEN bytes_client + bytes_server ELSE 0 END),
+                SUM(finding_count), MAX(severity_rank), MIN(first_ts), MAX(last_ts)
            FROM flows GROUP BY path, client_ip, server_ip LIMIT ?`,
         [this.maxMapTriples + 1],
+        (r) => ({
+          path: r[0] as string, c: r[1] as string, s: r[2] as string, n: r[3] as number, b: r[4] as number, u: r[5] as number,
+          ub: r[6] as number, f: r[7] as number, r: r[8] as number, t0: r[9] as number, t1: r[10] as number,
+        }),
       );
       let truncated = triples.length > this.maxMapTriples;
       if (truncated) triples.length = this.maxMapTriples;

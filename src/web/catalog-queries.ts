@@ -225,7 +225,10 @@ export function listCredentials(stmts: StatementCache, q: CredentialQuery) {
     params.push(q.cleartext ? 1 : 0);
   }
   const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
-  const total = stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (${CREDENTIAL_USES_SQL}) ${where}`, params)!.n;
+  // Unfiltered, the credentials are counted on their index without summing their uses.
+  const total = where === ''
+    ? stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM http_requests WHERE auth_hash IS NOT NULL GROUP BY auth_hash, auth)`)!.n
+    : stmts.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (${CREDENTIAL_USES_SQL}) ${where}`, params)!.n;
   const rows = stmts.all<CredentialUseRow>(`SELECT * FROM (${CREDENTIAL_USES_SQL}) ${where} ORDER BY cleartext DESC, last_ts DESC, hash LIMIT ? OFFSET ?`, [
     ...params,
     q.limit,

@@ -184,6 +184,25 @@ describe('schema migrations', () => {
     db.close();
   });
 
+  it("index a version-19 database's credentials with what their list sums, even one cut off with the old index set aside", async () => {
+    const { CREDENTIAL_USES_SQL } = await import('../../src/store/credential-uses');
+    const file = join(dir, 'v19.db');
+    const old = databaseAt(19, file);
+    const index = old.prepare(`SELECT sql FROM sqlite_master WHERE name = 'http_auth_hash'`).pluck().get() as string;
+    expect(index).toMatch(/\(auth_hash\) WHERE/);
+    old.exec(`DROP INDEX http_auth_hash`);
+    old.prepare(`INSERT INTO deferred_indexes (name, sql) VALUES ('http_auth_hash', ?)`).run(index);
+    old.close();
+
+    const db = openStore(file);
+    expect(db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'http_auth_hash'`).pluck().get()).toMatch(/\(auth_hash, auth, flow_id, ts, auth_subject\) WHERE auth_hash IS NOT NULL$/);
+    expect(db.prepare(`SELECT COUNT(*) FROM deferred_indexes`).pluck().get()).toBe(0);
+    // The uses are summed from the index alone: the requests are read only for each credential's claims.
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${CREDENTIAL_USES_SQL}`).all() as { detail: string }[]).map((p) => p.detail);
+    expect(plan).toContain('SEARCH h USING COVERING INDEX http_auth_hash (auth_hash>?)');
+    db.close();
+  });
+
   it('make new databases with the larger page size, in WAL mode', () => {
     const db = openStore(join(dir, 'new.db'));
     expect(PAGE_SIZE).not.toBe(4096);

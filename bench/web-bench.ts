@@ -186,6 +186,17 @@ async function main(): Promise<void> {
     if (r.non2xx > 0) throw new Error(`${path}: ${r.non2xx} non-2xx responses`);
     console.log(`${name.padEnd(26)} ${seq.p50.toFixed(2).padStart(11)} ms ${seq.p95.toFixed(2).padStart(8)} ${seq.p99.toFixed(2).padStart(8)} | ${r.latency.p50.toFixed(0).padStart(10)} ms ${r.latency.p97_5.toFixed(0).padStart(8)} ${r.latency.p99.toFixed(0).padStart(8)} ${r.requests.average.toFixed(0).padStart(8)}`);
   }
+  // Lists that sum every use of something (each credential's requests): too slow for the rounds
+  // above, timed on their own, one client.
+  const slow: [string, string][] = [
+    ['credentials', '/api/credentials?limit=50'],
+    ['credentials cleartext', '/api/credentials?cleartext=true&limit=50'],
+  ];
+  console.log(`\n${'summing list'.padEnd(26)} ${'1 client, 20 requests: p50'.padStart(27)} ${'max'.padStart(8)}`);
+  for (const [name, path] of slow) {
+    const seq = await sequential(`${base}${path}`, 20);
+    console.log(`${name.padEnd(26)} ${seq.p50.toFixed(0).padStart(24)} ms ${seq.p99.toFixed(0).padStart(8)}`);
+  }
   if (paint) {
     console.log(`\noverview in Chromium: first contentful paint ${paint.coldFcp.toFixed(0)} ms cold / ${paint.warmFcp.toFixed(0)} ms warm;` +
       ` map and tables rendered at ${paint.coldData.toFixed(0)} ms cold (aggregates computed) / ${paint.warmData.toFixed(0)} ms warm`);

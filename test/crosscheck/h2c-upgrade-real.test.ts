@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, hasTool, run, startCapture } from './loopback-capture';
+import { h2Frame } from '../export/http2-frame-bytes';
 
 const CLI = join(import.meta.dirname, '../../bin/planewatch.js');
 const dir = mkdtempSync(join(tmpdir(), 'pw-h2c-real-'));
@@ -25,14 +26,7 @@ const BODY = '{"kind":"PodList","apiVersion":"v1","items":[]}';
 const UPGRADED_PATH = '/api/v1/namespaces/default/pods';
 const REFUSED_PATH = '/healthz';
 
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
+const frame = h2Frame;
 
 /**
  * Answers `Upgrade: h2c` with 101, the server's SETTINGS, and the response on stream 1 (HPACK:

@@ -5,18 +5,11 @@ import { recordHttp2, request } from '../dissectors/http2/record-h2';
 import { http2EventText } from '../../src/report/follow-http2';
 import { Http2FrameReader, type Http2Event } from '../../src/export/http2-frames';
 import type { Direction } from '../../src/flow/direction';
+import { h2Frame } from './http2-frame-bytes';
 
 /** Hand-built frames (RFC 9113 §4.1) and HPACK literals without indexing (RFC 7541 §6.2.2). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-function frame(type: number, flags: number, stream: number, payload: Uint8Array | string): Buffer {
-  const p = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : Buffer.from(payload);
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(p.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, p]);
-}
+const frame = h2Frame;
 function literal(name: string, value: string): Buffer {
   return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
 }

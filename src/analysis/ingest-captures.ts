@@ -59,15 +59,16 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
   for (const file of files) {
     const captureId = Number(insertCapture.run(file === '-' ? STDIN_CAPTURE : file, process.pid, new Date().toISOString()).lastInsertRowid);
     const read = async (classify: IngestOptions['classify']): Promise<{ result: CaptureAnalysis; writer: FlowWriter }> => {
-      // Classification reads flows back from the database: no key → id map is needed here.
-      const writer = new FlowWriter(db, captureId, { trackIds: false });
+      // Classification reads flows back from the database: no key → id map is needed here. The
+      // writer classifies the flows as it writes them, a queue at a time.
+      const writer = new FlowWriter(db, captureId, { trackIds: false, classify });
       const threads = analysisThreads(file, opts.threads);
       try {
         const analyse = threads === 0 ? analyzeCapture : (f: string, o: AnalyzeCaptureOptions) => analyzeCaptureOnWorker(f, o, threads);
         const result = await analyse(file, {
           sessionFactory,
           keyLog,
-          onFlowEnd: (rec) => writer.add(rec, classify ? classify(rec) : null),
+          onFlowEnd: (rec) => writer.add(rec),
           flowIdPrefix: `c${captureId}f`,
           captureIndex: captureId,
           idleTimeout: opts.idleTimeout,

@@ -184,13 +184,25 @@ export class FlowWriter {
   readonly ids = new Map<string, number>();
   written = 0;
   private readonly trackIds: boolean;
+  /**
+   * Classifies each flow as it is written, a queue at a time, rather than as each flow ends (see the
+   * constructor). Null: the verdict comes with `add`, or there is none.
+   */
+  private readonly classify: ((rec: FlowRecord) => Verdict) | null;
 
   constructor(
     private readonly db: Db,
     private readonly captureId: number,
-    opts: { trackIds?: boolean } = {},
+    /**
+     * `classify`: the writer gives each flow its verdict when it writes the queue, in the order the
+     * flows were added (the same verdicts as classifying each one as it ends). Classifying and storing
+     * a queue back to back keeps that code and its data in the processor's caches, where flows judged
+     * one by one between packets found them evicted by the packet path: 4 % of a 1 GB bulk load.
+     */
+    opts: { trackIds?: boolean; classify?: (rec: FlowRecord) => Verdict } = {},
   ) {
     this.trackIds = opts.trackIds ?? true;
+    this.classify = opts.classify ?? null;
     this.fingerprints = new FingerprintWriter(db);
     this.insertFlow = db.prepare(`INSERT INTO flows (capture_id, flow_key, community_id, transport, ip_version,
       client_ip, client_port, server_ip, server_port, first_ts, last_ts, first_frame, last_frame,
@@ -219,7 +231,8 @@ export class FlowWriter {
   }
 
   /**
-   * Stores a flow, with its classification and findings when they are known already. It is written
+   * Stores a flow, with its classification and findings when they are known already (a writer made
+   * with `classify` judges it itself: give none). It is written
    * within WRITE_QUEUE flows, and committed within WRITE_BATCH flows or by `flush`; inside a
    * transaction of the caller's, the caller commits.
    */
@@ -249,7 +262,8 @@ export class FlowWriter {
       this.ownsTransaction = true;
     }
     try {
-      for (let i = 0; i < n; i++) this.writeOne(flows[i]!, verdicts[i]!);
+      const classify = this.classify;
+      for (let i = 0; i < n; i++) this.writeOne(flows[i]!, classify !== null ? classify(flows[i]!) : verdicts[i]!);
     } catch (e) {
       // The transaction is rolled back (here or by the caller): rows remembered as written may be gone.
       this.forgetWritten();

@@ -43,6 +43,28 @@ describe('FlowWriter transactions', () => {
     expect(db.inTransaction).toBe(false);
   });
 
+  it('a writer given a classifier judges each flow when its queue is written, in the order added', () => {
+    const judged: number[] = [];
+    const w = new FlowWriter(db, captureId, {
+      classify: (rec) => {
+        judged.push(rec.client.port);
+        // Each verdict tells how many flows were judged before it: the order is visible in the rows.
+        return { classification: { path: 'other', pathDetail: {}, confidence: judged.length / 100, reasons: [`judged ${judged.length}`] }, findings: [], accepted: [] };
+      },
+    });
+    for (let i = 0; i < 3; i++) w.add(flow(`10.0.0.1:${2000 + i}`, '10.0.0.2:443'));
+    // Queued, not judged yet: the writer judges a queue just before storing it.
+    expect(judged).toEqual([]);
+    w.flush();
+    expect(judged).toEqual([2000, 2001, 2002]);
+    const rows = db.prepare(`SELECT client_port, confidence, reasons FROM flows ORDER BY id`).raw().all();
+    expect(rows).toEqual([
+      [2000, 0.01, '["judged 1"]'],
+      [2001, 0.02, '["judged 2"]'],
+      [2002, 0.03, '["judged 3"]'],
+    ]);
+  });
+
   it('a flow without dissected evidence has no evidence row, and reads back the same', () => {
     const w = new FlowWriter(db, captureId);
     const dns = flow('10.244.1.5:41000', '10.96.0.10:53', { transport: 'udp', app: 'unknown' });

@@ -7,6 +7,10 @@
  * algorithms, the first ALPN value) are hashed as numbers, without building anything, and compared
  * in full on a hit, so a remembered fingerprint is exactly the one that would be computed. Bounded:
  * when full, it starts over.
+ *
+ * A hit also hands back the remembered lists, equal to the hello's: a connection keeps those (they are
+ * part of its record) rather than its own copies, which would otherwise outlive the young generation
+ * with every connection still open and be copied by each garbage collection until it ends.
  */
 import type { ClientHello } from './hello-parser';
 import { ja3 } from './ja3';
@@ -17,16 +21,20 @@ export interface ClientFingerprints {
   ja3: string;
   ja3Full: string;
   ja4: string;
+  /**
+   * The hello's lists, equal to its own; shared by every hello with the same fields, so never to be
+   * changed.
+   */
+  ciphers: number[];
+  extensions: number[];
+  groups: number[];
+  pointFormats: number[];
+  sigAlgs: number[];
+  versions: number[];
 }
 
 interface Entry extends ClientFingerprints {
   legacyVersion: number;
-  ciphers: readonly number[];
-  extensions: readonly number[];
-  groups: readonly number[];
-  pointFormats: readonly number[];
-  sigAlgs: readonly number[];
-  versions: readonly number[];
   alpn0: string | undefined;
 }
 

@@ -44,7 +44,7 @@ import {
   TLS12,
   versionName,
 } from './constants';
-import { parseClientHello, parseServerHello, type ClientHello, type ServerHello } from './hello-parser';
+import { parseClientHello, parseServerHello, type ServerHello } from './hello-parser';
 import { ja3s } from './ja3';
 import { ja4Version } from './ja4';
 import { clientFingerprints } from './client-fingerprints';
@@ -192,7 +192,10 @@ export class TlsDissector implements Dissector<TlsInfo> {
   private readonly anomaly: AnomalySink;
   private readonly dirs: [DirectionState, DirectionState];
   private readonly info: TlsInfo;
-  private clientHello: ClientHello | null;
+  /** A ClientHello was read (the first one names the client). */
+  private clientHelloSeen: boolean;
+  /** Its session id (≤ 1.2: a server echoing it resumes the session). */
+  private clientSessionId: Uint8Array | null;
   private serverHello: ServerHello | null;
   /** TLS 1.3 negotiated (or a HelloRetryRequest seen): ChangeCipherSpec is then only a compatibility no-op. */
   private tls13: boolean;
@@ -241,7 +244,8 @@ export class TlsDissector implements Dissector<TlsInfo> {
     this.anomaly = anomaly;
     this.dirs = [new DirectionState(), new DirectionState()];
     this.info = emptyTlsInfo();
-    this.clientHello = null;
+    this.clientHelloSeen = false;
+    this.clientSessionId = null;
     this.serverHello = null;
     this.tls13 = false;
     this.serverCertificateSeen = false;
@@ -759,13 +763,14 @@ export class TlsDissector implements Dissector<TlsInfo> {
   private onClientHello(b: Uint8Array, start: number, end: number): void {
     // After a HelloRetryRequest the client sends a second ClientHello: the first one names the
     // client (fingerprints and offers); the second only adjusts key shares.
-    if (this.clientHello !== null) return;
+    if (this.clientHelloSeen) return;
     const ch = parseClientHello(b, start, end);
     if (ch === null) {
       this.anomaly('tls.malformed_client_hello');
       return;
     }
-    this.clientHello = ch;
+    this.clientHelloSeen = true;
+    this.clientSessionId = ch.sessionId;
     if (this.keyLog !== null && end - start >= 2 + RANDOM_LENGTH) this.clientRandom = b.slice(start + 2, start + 2 + RANDOM_LENGTH);
     const info = this.info;
     info.clientHelloFrame = this.frame;
@@ -773,16 +778,17 @@ export class TlsDissector implements Dissector<TlsInfo> {
     if (info.version === null) info.version = info.clientVersion;
     info.sni = ch.sni;
     info.alpn = ch.alpn;
-    info.clientCiphers = ch.ciphers;
-    info.clientExtensions = ch.extensions;
-    info.supportedGroups = ch.groups;
-    info.signatureAlgorithms = ch.sigAlgs;
-    info.supportedVersions = ch.versions;
-    info.ecPointFormats = ch.pointFormats;
     info.sessionTicket = ch.ticketPresented;
     info.psk = ch.psk;
     info.ech = ch.ech;
+    // The lists come from the fingerprint memo (equal to the hello's): the parsed hello dies young.
     const fp = clientFingerprints(ch);
+    info.clientCiphers = fp.ciphers;
+    info.clientExtensions = fp.extensions;
+    info.supportedGroups = fp.groups;
+    info.signatureAlgorithms = fp.sigAlgs;
+    info.supportedVersions = fp.versions;
+    info.ecPointFormats = fp.pointFormats;
     info.ja3 = fp.ja3;
     info.ja3Full = fp.ja3Full;
     info.ja4 = fp.ja4;
@@ -824,8 +830,8 @@ export class TlsDissector implements Dissector<TlsInfo> {
     }
     this.setupDecryption(false, sh.cipher, b, start, end);
     // ≤ 1.2: an echoed non-empty session id means resumption (confirmed by the missing Certificate).
-    const ch = this.clientHello;
-    info.resumed = ch !== null && sh.sessionId.length > 0 && sameBytes(sh.sessionId, ch.sessionId);
+    const sid = this.clientSessionId;
+    info.resumed = sid !== null && sh.sessionId.length > 0 && sameBytes(sh.sessionId, sid);
   }
 
   /** TLS 1.3 (decrypted): the server's ALPN choice travels in EncryptedExtensions (RFC 8446 §4.3.1). */

@@ -181,9 +181,18 @@ function managedApiEndpoint(host: string): string | null {
   return null;
 }
 
-/** Leaf CN of the kubelet's self-made serving certificate: `HOST@UNIXTIME`. */
+/**
+ * Leaf CN of the kubelet's self-made serving certificate: `HOST@UNIXTIME` (k8s.io/client-go's cert
+ * helper, with the node's name as HOST).
+ */
 const KUBELET_SELF_CN = /^([A-Za-z0-9.-]+)@\d{9,}$/;
 const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
+/**
+ * The HOST of the same helper's certificate when k8s.io/apiserver makes one for a server given none:
+ * metrics-server (which listens on 10250 too), prometheus-adapter, admission webhooks, aggregated API
+ * servers. A kubelet names its node.
+ */
+const APISERVER_LIBRARY_SELF_HOST = 'localhost';
 
 /** Paths of etcd's peer API (raft messages, snapshots and membership), which members call on each other. */
 export function isEtcdPeerPath(path: string): boolean {
@@ -658,7 +667,7 @@ export class Topology {
     }
     const self = KUBELET_SELF_CN.exec(cn);
     const issuerCN = chain[0]?.issuerCN ?? '';
-    if (self && (leaf.selfSigned || KUBELET_SELF_CA_CN.test(issuerCN))) {
+    if (self && self[1] !== APISERVER_LIBRARY_SELF_HOST && (leaf.selfSigned || KUBELET_SELF_CA_CN.test(issuerCN))) {
       server.claim('kubelet', 0.9, `kubelet-made serving certificate CN=${cn} ${where}`, self[1]!);
       server.claim('node', 0.8, `runs a kubelet (certificate CN=${cn}) ${where}`, self[1]!);
       return;

@@ -213,6 +213,35 @@ describe('classifier and findings', () => {
     expect(analyse([podCall], apiserverCert)[0]!.c.path).toBe('pod-to-apiserver');
   });
 
+  it("does not take k8s.io/apiserver's self-signed default (localhost@…) for a kubelet's certificate", () => {
+    // metrics-server, prometheus-adapter and many webhooks serve what k8s.io/apiserver makes when given
+    // no certificate: the kubelet's naming scheme, with "localhost" in place of a node name.
+    const chain = [fixtureCert('apiserver-self'), fixtureCert('apiserver-self-ca')];
+    // Within the certificates' validity (these fixtures were made apart from the others).
+    const at = Date.parse(chain[0]!.notBefore) / 1000 + 86_400;
+    const shown = (client: string, server: string, sni: string | null) =>
+      flow(client, server, { firstTs: at, lastTs: at + 1, app: 'tls', tls: tls('1.2', { sni, serverCertificates: chain, certificateFrame: 3 }) });
+    const [named, unnamed, scrape] = analyse([
+      shown('10.0.0.10:45100', '10.244.1.8:10250', 'metrics-server.kube-system.svc'),
+      shown('10.0.0.10:45101', '10.244.1.8:10250', null),
+      shown('10.244.2.4:47100', '10.244.1.8:10250', null),
+    ], apiserverCert);
+    // The API server calling the aggregated API by its Service name.
+    expect(named!.c.path).toBe('other');
+    expect(named!.c.pathDetail).toEqual({ callout: 'service', service: 'metrics-server.kube-system' });
+    expect(named!.rules).toEqual([]);
+    // Without a name, the API server dialing a pod is its proxy (whose HTTPS is not verified), not a kubelet.
+    expect(unnamed!.c.path).toBe('apiserver-proxy');
+    expect(unnamed!.rules).toEqual(['proxy-tls-unverified']);
+    expect(scrape!.c.path).toBe('other');
+    expect(scrape!.rules).toEqual([]);
+    for (const r of [named!, unnamed!, scrape!]) expect(r.c.reasons.join(' ')).not.toMatch(/kubelet-made/);
+    // The kubelet's own self-signed certificate still names it.
+    const [kubelet] = analyse([flow('10.0.0.10:45102', '10.0.0.21:10250', { app: 'tls', tls: tls('1.2', { serverCertificates: [fixtureCert('kubelet-self')] }) })], apiserverCert);
+    expect(kubelet!.c.path).toBe('apiserver-to-kubelet');
+    expect(kubelet!.c.reasons.join(' ')).toMatch(/kubelet-made serving certificate CN=worker-1@1700000000/);
+  });
+
   it("keeps an inventory API server's role to its own ports: a control-plane host's metrics, exporters and probes are other traffic", () => {
     const probe = { userAgent: 'kube-probe/1.30' };
     const [kubeProxy, etcdMetrics, nodeExporter, hidden, probed, api] = analyse([

@@ -10,6 +10,7 @@ import type { Topology, SeenChain } from './topology';
 import { hostMatches, verifyChain, type CaBundle } from '../../dissectors/x509/verify-chain';
 import { isKnownNonApiClient } from './classifier';
 import { isEtcdCall } from '../../dissectors/http2/etcd-auth';
+import { signedByOwnCa } from './self-made-certificates';
 
 /**
  * The rules: each looks at one classified flow (and what the topology learned elsewhere) and says
@@ -26,7 +27,6 @@ export interface RuleContext {
 const CONTROL_PLANE_HTTP_PATHS = new Set(['node-to-apiserver', 'pod-to-apiserver', 'controlplane-to-apiserver', 'apiserver-to-kubelet']);
 const ETCD_PATHS = new Set(['apiserver-to-etcd', 'etcd-peer']);
 const WEAK_CIPHER = /RC4|_DES_|3DES|DES40|_NULL_|NULL_WITH|EXPORT|_anon_|_MD5$/i;
-const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
 
 /** A certificate's validity in milliseconds (NaN where a date is missing), parsed once per certificate. */
 const validities = new WeakMap<CertificateInfo, { notBefore: number; notAfter: number }>();
@@ -80,7 +80,7 @@ function kubeletChainProblems(chain: CertificateInfo[], f: FlowRecord, ctx: Rule
   const problems: string[] = [];
   const at = new Date(f.firstTs * 1000);
   if (leaf.selfSigned) problems.push(`certificate ${leaf.subject} is self-signed`);
-  else if (KUBELET_SELF_CA_CN.test(leaf.issuerCN ?? '')) problems.push(`certificate ${leaf.subject} is signed by the kubelet's own CA ${leaf.issuer}, not a cluster CA`);
+  else if (signedByOwnCa(leaf)) problems.push(`certificate ${leaf.subject} is signed by the kubelet's own CA ${leaf.issuer}, not a cluster CA`);
   if (ctx.ca) {
     const v = verifyChain(chain, ctx.ca, { at, ip: f.server.ip });
     if (v.result !== 'ok' && !(v.result === 'self-signed' && leaf.selfSigned)) problems.push(`against the supplied CA bundle: ${v.result} (${v.reason})`);

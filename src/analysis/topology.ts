@@ -5,6 +5,7 @@ import type { CertificateInfo } from '../model/records';
 import { emptyInventory, inNetworks, inventoryServes, type Inventory, type InventoryServerRole } from './inventory';
 import { ServerChains, type SeenChain } from './server-chains';
 import { credentialRole, personEvidence } from './client-identity';
+import { kubeletSelfMadeHost } from './self-made-certificates';
 
 /**
  * Endpoint roles learned from everything analysed together, plus the user's inventory.
@@ -181,18 +182,6 @@ function managedApiEndpoint(host: string): string | null {
   return null;
 }
 
-/**
- * Leaf CN of the kubelet's self-made serving certificate: `HOST@UNIXTIME` (k8s.io/client-go's cert
- * helper, with the node's name as HOST).
- */
-const KUBELET_SELF_CN = /^([A-Za-z0-9.-]+)@\d{9,}$/;
-const KUBELET_SELF_CA_CN = /^([A-Za-z0-9.-]+)-ca@\d{9,}$/;
-/**
- * The HOST of the same helper's certificate when k8s.io/apiserver makes one for a server given none:
- * metrics-server (which listens on 10250 too), prometheus-adapter, admission webhooks, aggregated API
- * servers. A kubelet names its node.
- */
-const APISERVER_LIBRARY_SELF_HOST = 'localhost';
 
 /** Paths of etcd's peer API (raft messages, snapshots and membership), which members call on each other. */
 export function isEtcdPeerPath(path: string): boolean {
@@ -665,13 +654,13 @@ export class Topology {
       server.claim('apiserver', 0.95, `server certificate ${leaf.subject} names the API server ${where}`);
       return;
     }
-    const self = KUBELET_SELF_CN.exec(cn);
-    const issuerCN = chain[0]?.issuerCN ?? '';
-    if (self && self[1] !== APISERVER_LIBRARY_SELF_HOST && (leaf.selfSigned || KUBELET_SELF_CA_CN.test(issuerCN))) {
-      server.claim('kubelet', 0.9, `kubelet-made serving certificate CN=${cn} ${where}`, self[1]!);
-      server.claim('node', 0.8, `runs a kubelet (certificate CN=${cn}) ${where}`, self[1]!);
+    const selfMade = kubeletSelfMadeHost(leaf);
+    if (selfMade !== null) {
+      server.claim('kubelet', 0.9, `kubelet-made serving certificate CN=${cn} ${where}`, selfMade);
+      server.claim('node', 0.8, `runs a kubelet (certificate CN=${cn}) ${where}`, selfMade);
       return;
     }
+    const issuerCN = chain[0]?.issuerCN ?? '';
     if (cn.startsWith('system:node:') && leaf.extKeyUsage.includes('serverAuth')) {
       const name = cn.slice('system:node:'.length);
       server.claim('kubelet', 0.9, `kubelet serving certificate CN=${cn} ${where}`, name);

@@ -242,6 +242,24 @@ describe('classifier and findings', () => {
     expect(kubelet!.c.reasons.join(' ')).toMatch(/kubelet-made serving certificate CN=worker-1@1700000000/);
   });
 
+  it("does not call a cluster CA named like a self-made one (k3s's k3s-server-ca@…) the kubelet's own", () => {
+    const leaf = fixtureCert('k3s-kubelet');
+    const at = Date.parse(leaf.notBefore) / 1000 + 86_400;
+    const kubelet = () =>
+      flow('10.0.0.10:45200', '10.0.0.21:10250', { firstTs: at, lastTs: at + 1, app: 'tls', tls: tls('1.2', { serverCertificates: [leaf], certificateFrame: 3 }) });
+    // Nothing wrong can be seen without the CA: neither self-signed, nor signed by a CA the kubelet
+    // made, and it names the kubelet's address. No verdict either way.
+    const [plain] = analyse([kubelet()], apiserverCert);
+    expect(plain!.c.path).toBe('apiserver-to-kubelet');
+    expect(plain!.rules).toEqual([]);
+    // Given the cluster's CA it verifies; given another, it does not chain to it.
+    const [verified] = analyse([kubelet()], { ...apiserverCert, ca: fixturePem('k3s-server-ca') });
+    expect(verified!.rules).toEqual([]);
+    const [unverified] = analyse([kubelet()], { ...apiserverCert, ca: fixturePem('ca-rsa') });
+    expect(unverified!.rules).toEqual(['kubelet-tls-unverified']);
+    expect(unverified!.findings[0]!.evidence).not.toMatch(/own CA/);
+  });
+
   it("keeps an inventory API server's role to its own ports: a control-plane host's metrics, exporters and probes are other traffic", () => {
     const probe = { userAgent: 'kube-probe/1.30' };
     const [kubeProxy, etcdMetrics, nodeExporter, hidden, probed, api] = analyse([

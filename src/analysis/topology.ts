@@ -183,6 +183,9 @@ function managedApiEndpoint(host: string): string | null {
 }
 
 
+/** kubeadm's name for the API server's aggregation-layer client certificate (issued by front-proxy-ca). */
+const FRONT_PROXY_CLIENT_CN = 'front-proxy-client';
+
 /** Paths of etcd's peer API (raft messages, snapshots and membership), which members call on each other. */
 export function isEtcdPeerPath(path: string): boolean {
   return path === '/raft' || path.startsWith('/raft/') || path === '/members' || path.startsWith('/members/');
@@ -685,6 +688,9 @@ export class Topology {
       client.claim('controlplane-component', 0.95, `client certificate ${leaf.subject} ${where}`, cn.replace(/^system:/, ''));
     } else if (cn.startsWith('kube-apiserver')) {
       client.claim('apiserver', 0.9, `client certificate ${leaf.subject} ${where}`);
+    } else if (cn === FRONT_PROXY_CLIENT_CN) {
+      // --proxy-client-cert-file: what the API server presents to aggregated API servers it calls.
+      client.claim('apiserver', 0.9, `client certificate ${leaf.subject}, the aggregation layer's (kubeadm's name for it) ${where}`);
     } else if (cn === 'system:kube-proxy') {
       client.claim('node', 0.7, `client certificate ${leaf.subject} ${where}`);
     } else if (/etcd/i.test(cn) || /etcd/i.test(leaf.issuerCN ?? '')) {

@@ -111,6 +111,20 @@ describe('classifier and findings', () => {
     expect(classifyFlow(fromPod, t).path).toBe('pod-to-apiserver');
   });
 
+  it("knows the API server by its aggregation-layer client certificate (kubeadm's front-proxy-client)", () => {
+    const base = fixtureCert('client-rsa');
+    const frontProxy = { ...base, subject: 'CN=front-proxy-client', subjectCN: 'front-proxy-client', subjectO: [], issuer: 'CN=front-proxy-ca', issuerCN: 'front-proxy-ca' };
+    // Calling an aggregated API server by its Service name, then (another connection) a pod by its address.
+    const [callout, proxied] = analyse([
+      flow('10.0.0.12:45300', '10.244.1.8:443', { app: 'tls', tls: tls('1.2', { sni: 'custom-metrics.monitoring.svc', clientCertificates: [frontProxy] }) }),
+      flow('10.0.0.12:45301', '10.244.1.9:8443', { app: 'tls', tls: tls('1.3') }),
+    ], { inventory: { podCidrs: ['10.244.0.0/16'] } });
+    expect(callout!.c.path).toBe('other');
+    expect(callout!.c.pathDetail).toEqual({ callout: 'service', service: 'custom-metrics.monitoring' });
+    expect(callout!.c.reasons[0]).toMatch(/^10\.0\.0\.12 is an API server: client certificate CN=front-proxy-client, the aggregation layer's/);
+    expect(proxied!.c.path).toBe('apiserver-proxy');
+  });
+
   it("an administrator's client certificate (group system:masters) is a person's credential, said so with less certainty", () => {
     const base = fixtureCert('server-rsa');
     const admin = { ...base, subject: 'CN=kubernetes-admin,O=system:masters', subjectCN: 'kubernetes-admin', subjectO: ['system:masters'] };

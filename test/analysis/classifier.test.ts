@@ -267,7 +267,7 @@ describe('classifier and findings', () => {
     expect(plain!.c.path).toBe('apiserver-to-kubelet');
     expect(plain!.rules).toEqual([]);
     // Given the cluster's CA it verifies; given another, it does not chain to it.
-    const [verified] = analyse([kubelet()], { ...apiserverCert, ca: fixturePem('k3s-server-ca') });
+    const [verified] = analyse([kubelet()], { ...apiserverCert, ca: fixturePem('k3s-kubelet-ca') });
     expect(verified!.rules).toEqual([]);
     const [unverified] = analyse([kubelet()], { ...apiserverCert, ca: fixturePem('ca-rsa') });
     expect(unverified!.rules).toEqual(['kubelet-tls-unverified']);

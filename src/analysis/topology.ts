@@ -182,7 +182,6 @@ function managedApiEndpoint(host: string): string | null {
   return null;
 }
 
-
 /** kubeadm's name for the API server's aggregation-layer client certificate (issued by front-proxy-ca). */
 const FRONT_PROXY_CLIENT_CN = 'front-proxy-client';
 

@@ -232,9 +232,9 @@ export class FlowWriter {
 
   /**
    * Stores a flow, with its classification and findings when they are known already (a writer made
-   * with `classify` judges it itself: give none). It is written
-   * within WRITE_QUEUE flows, and committed within WRITE_BATCH flows or by `flush`; inside a
-   * transaction of the caller's, the caller commits.
+   * with `classify` judges it itself: give none). It is written within WRITE_QUEUE flows, and
+   * committed within WRITE_BATCH flows or by `flush`; inside a transaction of the caller's, the
+   * caller commits.
    */
   add(rec: FlowRecord, verdict: Verdict | null = null): void {
     this.queued.push(rec);

@@ -8,6 +8,7 @@ import { packetsFileName, STORED_FLOW_SELECTOR_SQL, writeFlowPackets, type Store
 import { captureFileWriter } from '../export/frame-writers';
 import { openStoreReadOnly, type Db } from '../store/store';
 import { natRepeatedFindings } from '../store/nat-repeats';
+import { mayRecompute } from '../store/refresh-spacing';
 import { endpointText } from '../decode/address';
 import { readLiveStatus } from '../live/live-status';
 import { SEVERITIES, severityRank, type Severity } from '../model/analysis';
@@ -24,13 +25,6 @@ export const MAX_REQUEST_ROWS = 500;
 export const MAX_DETAIL_REQUESTS = 20;
 /** Longest filter text kept. */
 export const MAX_FILTER_LENGTH = 100;
-
-/**
- * Share of the time the TUI may spend reading a database that keeps changing (a live run commits
- * every few seconds). Reading it all costs some 0.5 s at a million flows: it is then read at most
- * every 5 s, the header (the live run's counters) every refresh, so the screen keeps up with the keys.
- */
-export const MAX_REFRESH_SHARE = 0.1;
 
 export const SORT_KEYS = ['time', 'bytes', 'severity', 'path', 'server'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
@@ -287,9 +281,10 @@ export class DbDataSource implements TuiDataSource {
       const last = this.last;
       if (last !== null && last.key === key) {
         if (last.version === version) return last.snap;
-        // Changed again soon after a costly read: the header now, the rest when its turn comes. A
-        // new question (filter, sort) is always answered at once.
-        if (this.now() - last.at < last.costMs / MAX_REFRESH_SHARE) {
+        // Changed again soon after a costly read (all of it at a million flows: some 0.5 s, so at
+        // most every 5 s): the header, the live run's counters, now; the rest when its turn comes.
+        // A new question (filter, sort) is always answered at once.
+        if (!mayRecompute(last.at, last.costMs, this.now())) {
           last.snap = { ...last.snap, header: this.header(db) };
           return last.snap;
         }

@@ -10,15 +10,10 @@ import { PATH_INFO } from './path-info';
 import { drawnPerAddress, roleGroup, type RoleGroup } from './roles';
 import { natRepeatedFindingsSql } from '../store/nat-repeats';
 import type { StatementCache } from './statements';
+import { mayRecompute } from '../store/refresh-spacing';
 
 /** Shortest time between two recomputations of one aggregate while the database keeps changing. */
 export const MIN_REFRESH_MS = 2_000;
-/**
- * Share of the time one aggregate may take to be recomputed while the database keeps changing: the
- * map of a million flows costs over a second, so during a live run it is recomputed every 10 s or
- * so rather than every 2 s, and the server keeps answering the lists.
- */
-export const MAX_REFRESH_SHARE = 0.1;
 /** Addresses drawn as their own node on the map; the rest fold into their role group's node. */
 export const MAX_MAP_ADDRESSES = 48;
 /** Distinct (path, client, server) triples read for the map; beyond it the map says it is truncated. */
@@ -122,7 +117,9 @@ export class Aggregates {
     const version = this.dataVersion();
     const now = this.now();
     const e = this.cache.get(key);
-    if (e && (e.version === version || now - e.at < Math.max(MIN_REFRESH_MS, e.costMs / MAX_REFRESH_SHARE))) return e.value as T;
+    // While the database keeps changing, at most every MIN_REFRESH_MS, and a costly aggregate (the
+    // map of a million flows) only a tenth of the time: the server keeps answering the lists.
+    if (e && (e.version === version || !mayRecompute(e.at, e.costMs, now, MIN_REFRESH_MS))) return e.value as T;
     const value = compute();
     const at = this.now();
     this.cache.set(key, { version, at, costMs: at - now, value });

@@ -14,11 +14,16 @@ export class StatementCache {
   constructor(private readonly db: Db) {}
 
   get(sql: string): Statement {
-    let s = this.cache.get(sql);
+    return this.prepared(sql, () => this.db.prepare(sql));
+  }
+
+  /** The statement cached under `key`, prepared by `prepare` the first time. */
+  private prepared(key: string, prepare: () => Statement): Statement {
+    let s = this.cache.get(key);
     if (s === undefined) {
-      s = this.db.prepare(sql);
+      s = prepare();
       if (this.cache.size >= MAX_CACHED_STATEMENTS) this.cache.clear();
-      this.cache.set(sql, s);
+      this.cache.set(key, s);
     }
     return s;
   }
@@ -33,13 +38,7 @@ export class StatementCache {
    * turned into object literals (one shape) cost some 40 % less.
    */
   rows<T>(sql: string, params: readonly unknown[], make: (row: unknown[]) => T): T[] {
-    const key = `raw:${sql}`;
-    let s = this.cache.get(key);
-    if (s === undefined) {
-      s = this.db.prepare(sql).raw(true);
-      if (this.cache.size >= MAX_CACHED_STATEMENTS) this.cache.clear();
-      this.cache.set(key, s);
-    }
+    const s = this.prepared(`raw:${sql}`, () => this.db.prepare(sql).raw(true));
     return (s.all(...params) as unknown[][]).map(make);
   }
 

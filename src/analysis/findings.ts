@@ -102,7 +102,7 @@ function kubeletTlsFindings(f: FlowRecord, ctx: RuleContext): Finding[] {
     seen = { chain: tls.serverCertificates, flowId: f.id, ts: f.firstTs, frame: tls.certificateFrame || f.firstFrame };
   } else {
     seen = ctx.topology.chainFor(f.server.ip, f.server.port, f.firstTs);
-    if (seen) source = `on another connection to the same kubelet (flow ${seen.flowId}, frame ${seen.frame})`;
+    if (seen) source = `on another connection to the same kubelet (first on flow ${seen.flowId}, frame ${seen.frame})`;
   }
   if (!seen) {
     const why =

@@ -32,9 +32,10 @@ export class ServerChains {
   /** Observations of leaves beyond MAX_LEAVES_PER_SERVER, which are not remembered. */
   dropped = 0;
   /**
-   * The clock's reading when an answer of `nearest` may last have changed (any run's first or last
-   * sighting), and when one of `firstOtherLeaf` may have (a new leaf, or an earlier first sighting).
-   * A busy server's latest sighting moves with nearly every connection; its leaves rarely change.
+   * The clock's reading when an answer of `presentedAt` may last have changed, and when one of
+   * `firstOtherLeaf` may have. Both change with a new leaf or an earlier first sighting; the choice
+   * between leaves also rests on their latest sightings, which move with nearly every connection to
+   * a busy server, so those count only once there is more than one leaf to choose from.
    */
   changedAt = 0;
   leavesChangedAt = 0;
@@ -61,7 +62,7 @@ export class ServerChains {
     }
     if (seen.ts > run.last.ts) {
       run.last = seen;
-      this.changedAt = this.clock.now;
+      if (this.runs.size > 1) this.changedAt = this.clock.now;
     }
   }
 
@@ -78,21 +79,19 @@ export class ServerChains {
 
   /**
    * The chain the server was presenting at `ts`: the leaf whose span of sightings contains `ts`, or
-   * else the one whose span ends nearest to it. Returned is that leaf's sighting nearest to `ts`;
-   * ties go to the leaf observed first, then to its earlier sighting.
+   * else the one whose span ends nearest to it (ties: the nearer sighting, then the leaf observed
+   * first). Answered with that leaf's first sighting, so that every connection judged by one leaf
+   * cites the same one, however many connections show it later.
    */
-  nearest(ts: number): SeenChain | null {
+  presentedAt(ts: number): SeenChain | null {
     let best: SeenChain | null = null;
     let bestGap = Infinity;
     let bestDistance = Infinity;
     for (const run of this.runs.values()) {
       const gap = ts < run.first.ts ? run.first.ts - ts : ts > run.last.ts ? ts - run.last.ts : 0;
-      const dFirst = Math.abs(run.first.ts - ts);
-      const dLast = Math.abs(run.last.ts - ts);
-      const pick = dLast < dFirst ? run.last : run.first;
-      const distance = Math.min(dFirst, dLast);
+      const distance = Math.min(Math.abs(run.first.ts - ts), Math.abs(run.last.ts - ts));
       if (gap < bestGap || (gap === bestGap && distance < bestDistance)) {
-        best = pick;
+        best = run.first;
         bestGap = gap;
         bestDistance = distance;
       }

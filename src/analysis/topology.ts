@@ -700,11 +700,11 @@ export class Topology {
   }
 
   /**
-   * The certificate chain a server endpoint presented: this flow's own if it showed one, else the one
-   * seen on another connection to the same endpoint nearest in time.
+   * The certificate chain server endpoint ip:port was presenting at `ts`, as first seen on a connection
+   * to it (ServerChains.presentedAt).
    */
   chainFor(ip: string, port: number, ts: number): SeenChain | null {
-    return this.serverChains.get(`${ip}:${port}`)?.nearest(ts) ?? null;
+    return this.serverChains.get(`${ip}:${port}`)?.presentedAt(ts) ?? null;
   }
 
   /** The first chain seen on server endpoint ip:port whose leaf is not `leafSha256`, or null. */

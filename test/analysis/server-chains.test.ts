@@ -11,20 +11,21 @@ function seen(leaf: string, ts: number, n: number): SeenChain {
 describe('ServerChains', () => {
   it('tells which certificate a server presented at a time across a rotation', () => {
     const c = new ServerChains();
-    expect(c.nearest(1)).toBeNull();
+    expect(c.presentedAt(1)).toBeNull();
     // Leaf a from t=0 to t=100, then b from t=110 to t=200 (observed out of time order).
     c.add(seen('a', 50, 1));
     c.add(seen('b', 200, 2));
     c.add(seen('a', 0, 3));
     c.add(seen('a', 100, 4));
     c.add(seen('b', 110, 5));
-    expect(c.nearest(60)!.chain[0]!.sha256).toBe('a');
-    expect(c.nearest(60)!.flowId).toBe('f4'); // of a's sightings kept (t=0, t=100), t=100 is nearer
-    expect(c.nearest(150)!.chain[0]!.sha256).toBe('b');
-    expect(c.nearest(104)!.flowId).toBe('f4'); // between the runs: nearer to a's last sighting
-    expect(c.nearest(107)!.flowId).toBe('f5');
-    expect(c.nearest(-5)!.flowId).toBe('f3');
-    expect(c.nearest(999)!.flowId).toBe('f2');
+    // Answered with the leaf's first sighting: a from f3 (t=0), b from f5 (t=110).
+    expect(c.presentedAt(60)!.chain[0]!.sha256).toBe('a');
+    expect(c.presentedAt(60)!.flowId).toBe('f3');
+    expect(c.presentedAt(150)!.flowId).toBe('f5');
+    expect(c.presentedAt(104)!.flowId).toBe('f3'); // between the runs: nearer to a's span
+    expect(c.presentedAt(107)!.flowId).toBe('f5');
+    expect(c.presentedAt(-5)!.flowId).toBe('f3');
+    expect(c.presentedAt(999)!.flowId).toBe('f5');
   });
 
   it('breaks ties toward the leaf observed first and its earlier sighting', () => {
@@ -32,8 +33,31 @@ describe('ServerChains', () => {
     c.add(seen('a', 10, 1));
     c.add(seen('b', 20, 2));
     c.add(seen('a', 10, 3));
-    expect(c.nearest(15)!.flowId).toBe('f1');
-    expect(c.nearest(10)!.flowId).toBe('f1');
+    expect(c.presentedAt(15)!.flowId).toBe('f1');
+    expect(c.presentedAt(10)!.flowId).toBe('f1');
+  });
+
+  it('marks a change only when an answer can change', () => {
+    const clock = { now: 0 };
+    const c = new ServerChains(clock);
+    const step = (leaf: string, ts: number) => {
+      clock.now++;
+      c.add(seen(leaf, ts, clock.now));
+    };
+    step('a', 10);
+    expect([c.changedAt, c.leavesChangedAt]).toEqual([1, 1]);
+    // One leaf: later sightings leave every answer as it was (its first sighting).
+    step('a', 20);
+    step('a', 30);
+    expect([c.changedAt, c.leavesChangedAt]).toEqual([1, 1]);
+    expect(c.presentedAt(25)!.flowId).toBe('f1');
+    step('a', 5); // an earlier first sighting
+    expect([c.changedAt, c.leavesChangedAt]).toEqual([4, 4]);
+    step('b', 40); // a rotation: which leaf a time belongs to now rests on where each span ends
+    expect([c.changedAt, c.leavesChangedAt]).toEqual([5, 5]);
+    step('a', 35);
+    expect([c.changedAt, c.leavesChangedAt]).toEqual([6, 5]);
+    expect(c.presentedAt(36)!.flowId).toBe('f4');
   });
 
   it('finds the first chain with another leaf', () => {
@@ -64,7 +88,7 @@ describe('ServerChains', () => {
         const c = new ServerChains();
         const added = list.map(([leaf, ts], i) => seen(leaf, ts, i));
         for (const s of added) c.add(s);
-        const r = c.nearest(q)!;
+        const r = c.presentedAt(q)!;
         expect(added).toContain(r);
         const exact = added.filter((s) => s.ts === q).map((s) => s.chain[0]!.sha256);
         if (exact.length > 0) {

@@ -190,22 +190,20 @@ export function isEtcdPeerPath(path: string): boolean {
   return path === '/raft' || path.startsWith('/raft/') || path === '/members' || path.startsWith('/members/');
 }
 
-/** How a reason names whose default port a hinted port is. */
-const PORT_HINT_OWNERS = {
-  apiserver: "the API server's default",
-  kubelet: "the kubelet's default",
-  etcd: "etcd's default",
-  'konnectivity-server': "the Konnectivity server's default",
-} as const satisfies Partial<Record<Role, string>>;
-
-export const PORT_HINTS: Record<number, keyof typeof PORT_HINT_OWNERS> = {
-  6443: 'apiserver',
-  10250: 'kubelet',
-  10255: 'kubelet',
-  2379: 'etcd',
-  2380: 'etcd',
-  8132: 'konnectivity-server',
-  8131: 'konnectivity-server',
+/**
+ * Ports that hint at the role of what listens on them (a weak claim, 0.3), and whose port each is,
+ * as a reason names it. 16443 is MicroK8s's API server; minikube's 8443 is not here, being too common
+ * a port of webhooks and other HTTPS services (an inventory names such an API server).
+ */
+export const PORT_HINTS: Readonly<Record<number, readonly [role: Role, whose: string]>> = {
+  6443: ['apiserver', "the API server's default"],
+  16443: ['apiserver', "MicroK8s's API server port"],
+  10250: ['kubelet', "the kubelet's default"],
+  10255: ['kubelet', "the kubelet's default"],
+  2379: ['etcd', "etcd's default"],
+  2380: ['etcd', "etcd's default"],
+  8132: ['konnectivity-server', "the Konnectivity server's default"],
+  8131: ['konnectivity-server', "the Konnectivity server's default"],
 };
 
 /**
@@ -446,9 +444,7 @@ export class Topology {
     const where = `(flow ${f.id})`;
 
     const hint = PORT_HINTS[f.server.port];
-    if (hint && f.transport === 'tcp') {
-      server.claim(hint, 0.3, `listens on port ${f.server.port}, ${PORT_HINT_OWNERS[hint]}`);
-    }
+    if (hint && f.transport === 'tcp') server.claim(hint[0], 0.3, `listens on port ${f.server.port}, ${hint[1]}`);
 
     const tls = f.tls;
     if (tls) {

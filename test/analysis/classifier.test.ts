@@ -339,6 +339,19 @@ describe('classifier and findings', () => {
     expect(kubelet!.c.confidence).toBeGreaterThan(stranger!.c.confidence);
   });
 
+  it('takes MicroK8s\'s API server port as the same weak hint as 6443, with no inventory', () => {
+    const [usual, microk8s, other] = analyse([
+      flow('172.18.0.3:40000', '172.18.0.2:6443', { app: 'tls', tls: tls('1.3') }),
+      flow('172.18.0.3:40001', '172.18.0.2:16443', { app: 'tls', tls: tls('1.3') }),
+      flow('172.18.0.3:40002', '172.18.0.2:16444', { app: 'tls', tls: tls('1.3') }),
+    ]);
+    expect(microk8s!.c.path).toBe(usual!.c.path);
+    expect(microk8s!.c.path).not.toBe('other');
+    expect(microk8s!.c.confidence).toBe(usual!.c.confidence);
+    expect(microk8s!.c.reasons.join('\n')).toContain("listens on port 16443, MicroK8s's API server port");
+    expect(other!.c.path).toBe('other');
+  });
+
   it("knows a managed control plane's API endpoint on 443 by the name its clients ask for", () => {
     const conn = (client: string, sni: string) => flow(`${client}:43000`, '52.10.0.7:443', { app: 'tls', tls: tls('1.3', { sni }) });
     const [eks, aks, web] = analyse([

@@ -5,11 +5,17 @@ import { Flow } from './flow';
 import type { PacketStamp } from './packet-stamp';
 import { srcLooksLikeServer } from './server-ports';
 import { EndpointState, HistoryLetter } from './tcp-state';
+import { seqAdd, seqDiff } from './seq';
 
 /** Seconds (capture time) between idle sweeps: expiry is checked in batches, not per packet. */
 export const SWEEP_INTERVAL = 1;
 /** Seconds a closed flow lingers so its trailing ACKs/RSTs do not start a new flow (Zeek: 5 s). */
 export const CLOSED_LINGER = 5;
+/**
+ * Seconds a connection whose FINs were both seen waits for the ACK of the last one, which belongs to
+ * it (Zeek and Wireshark count it), before it ends without (that ACK was not captured).
+ */
+export const FINAL_ACK_WAIT = 5;
 /**
  * Closed flows lingering at most, as a share of the table's flows: a flood of refused connections
  * closes tens of thousands a second, and each would otherwise hold its place for CLOSED_LINGER.
@@ -142,6 +148,12 @@ export class FlowTable {
    * the position of `attempts[0]` counted from the first flow ever queued.
    */
   private attempts: (Flow | null)[] = [];
+  /**
+   * Flows waiting for the ACK of their last FIN (markClosing), in the order they began to wait, from
+   * `closingHead` on; an entry whose flow ended meanwhile is passed over.
+   */
+  private closing: Flow[] = [];
+  private closingHead = 0;
   private attemptBase = 0;
   private attemptHead = 0;
   private readonly maxAttempts: number;
@@ -240,6 +252,17 @@ export class FlowTable {
     if (++this.closedCount > this.maxClosed) this.remove(this.closedHead!);
   }
 
+  /**
+   * Both FINs seen, not both acknowledged: the flow stays open for the ACKs, which belong to it (its
+   * owner ends it with the last), and is ended by the sweep FINAL_ACK_WAIT after this if they never
+   * come.
+   */
+  markClosing(flow: Flow, at: PacketStamp): void {
+    flow.awaitingFinAcks = true;
+    flow.closingSince = at.ts;
+    this.closing.push(flow);
+  }
+
   /** Open flows, least recently active first (a copy: callers may end them while iterating). */
   openFlows(): Flow[] {
     const out: Flow[] = [];
@@ -287,6 +310,7 @@ export class FlowTable {
    */
   sweep(now: number): void {
     this.endUnansweredAttempts(now - ATTEMPT_TIMEOUT);
+    this.endClosingWithoutFinalAck(now - FINAL_ACK_WAIT);
     const idleBefore = now - this.opts.idleTimeout;
     while (this.lruHead !== null && this.lruHead.lastTs <= idleBefore) {
       const f = this.lruHead;
@@ -295,6 +319,24 @@ export class FlowTable {
     }
     const lingerBefore = now - CLOSED_LINGER;
     while (this.closedHead !== null && this.closedHead.lastTs <= lingerBefore) this.remove(this.closedHead);
+  }
+
+  /** Ends the flows that began waiting for the ACKs of their FINs by `before` and still wait. */
+  private endClosingWithoutFinalAck(before: number): void {
+    const q = this.closing;
+    let i = this.closingHead;
+    for (; i < q.length; i++) {
+      const f = q[i]!;
+      if (!f.awaitingFinAcks) continue; // ended meanwhile (the ACKs came, or it was evicted)
+      if (f.closingSince > before) break;
+      this.expiry.expire(f, 'idle');
+      this.remove(f);
+    }
+    if (i >= 1024 && i * 2 >= q.length) {
+      this.closing = q.slice(i);
+      i = 0;
+    }
+    this.closingHead = i;
   }
 
   /** Ends the attempts begun by `before` that nothing answered (Zeek's state S0). */
@@ -514,6 +556,7 @@ export class FlowTable {
         else if (dir === 1 && (flags & TcpFlag.ACK) !== 0) flow.serverIsn = pkt.seq >>> 0;
       }
       this.updateTcp(flow, dir, flags, payload);
+      if ((flags & TcpFlag.FIN) !== 0 || flow.finSeen !== 0) trackFins(flow, dir, flags, pkt.seq | 0, payload, pkt.ack | 0);
     } else if (payload > 0) flow.addHistory(dir, HistoryLetter.DATA);
   }
 
@@ -609,5 +652,21 @@ export class FlowTable {
     }
     this.buckets = next;
     this.mask = mask;
+  }
+}
+
+/** Notes a side's first FIN, and the other side's acknowledgement of it (see Flow.finSeen). */
+function trackFins(flow: Flow, dir: Direction, flags: number, seq: number, payload: number, ack: number): void {
+  const own = 1 << dir;
+  const other = own ^ 3;
+  if ((flags & TcpFlag.FIN) !== 0 && (flow.finSeen & own) === 0) {
+    flow.finSeen |= own;
+    // The FIN takes one sequence number after the segment's data.
+    if (dir === 0) flow.finEnd0 = seqAdd(seq, payload + 1);
+    else flow.finEnd1 = seqAdd(seq, payload + 1);
+  }
+  if ((flags & TcpFlag.ACK) !== 0 && (flow.finSeen & other) !== 0 && (flow.finAcked & other) === 0 &&
+    seqDiff(ack, dir === 0 ? flow.finEnd1 : flow.finEnd0) >= 0) {
+    flow.finAcked |= other;
   }
 }

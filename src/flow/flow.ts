@@ -54,6 +54,19 @@ export class Flow implements StreamHandler, AnomalyTarget {
   state1: number = EndpointState.INACTIVE;
   /** Reported already (FIN both ways or RST); kept briefly so trailing packets attach here. */
   closed = false;
+  /**
+   * The FINs of a TCP connection: bit 1 << direction set when that side's FIN was seen (`finSeen`)
+   * and when the other side acknowledged it (`finAcked`); `finEnd0`/`finEnd1`, the sequence number
+   * after each FIN. A connection closed by FINs ends when both are acknowledged.
+   */
+  finSeen = 0;
+  finAcked = 0;
+  finEnd0 = 0;
+  finEnd1 = 0;
+  /** FINs seen both ways, not both acknowledged yet (FlowTable.markClosing). */
+  awaitingFinAcks = false;
+  /** Capture time at which it began to wait. */
+  closingSince = 0;
 
   vlan = 0;
   tunnelType = 0;

@@ -141,7 +141,11 @@ export class Engine implements FlowExpiry, SessionOpener {
     flow.reassembler!.segment(table.dir, pkt.seq | 0, pkt.tcpFlags, pkt.data, pkt.payloadOffset, pkt.payloadLength,
       pkt.truncatedBytes, now);
     if (flow.state0 === EndpointState.RESET || flow.state1 === EndpointState.RESET) this.endFlow(flow, 'rst');
-    else if (flow.state0 === EndpointState.CLOSED && flow.state1 === EndpointState.CLOSED) this.endFlow(flow, 'fin');
+    else if (flow.finSeen === 3) {
+      // FINs both ways: the connection ends when both are acknowledged (those ACKs are its packets).
+      if (flow.finAcked === 3) this.endFlow(flow, 'fin');
+      else if (!flow.awaitingFinAcks) table.markClosing(flow, now);
+    }
   }
 
   /** End of input: every open flow ends with 'eof' (pending gaps and ends delivered first). */
@@ -217,13 +221,22 @@ export class Engine implements FlowExpiry, SessionOpener {
     if (code !== null) flow.add(code); // the flow's and the capture's
   }
 
-  /** FIN both ways or RST: report at once; the flow lingers closed for trailing packets. */
+  /**
+   * FINs both ways, both acknowledged, or RST: report at once; the flow lingers closed for
+   * trailing packets.
+   */
   private endFlow(flow: Flow, reason: 'fin' | 'rst'): void {
     this.finalize(flow, reason);
     this.table.markClosed(flow);
   }
 
   private finalize(flow: Flow, reason: FlowRecord['endReason']): void {
+    if (flow.awaitingFinAcks) {
+      // Closed by FINs both ways, whatever ended the wait for their ACKs (their absence, the end
+      // of the capture, room needed in the table).
+      flow.awaitingFinAcks = false;
+      if (reason !== 'rst') reason = 'fin';
+    }
     if (flow.reassembler !== null) flow.reassembler.close();
     const evidence = this.describe(flow);
     this.collectSessionAnomalies(flow);

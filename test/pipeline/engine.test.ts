@@ -3,6 +3,7 @@ import type { Direction } from '../../src/flow/direction';
 import type { AppEvidence, AppSession, FlowMeta, FlowRecord } from '../../src/model/flow-record';
 import { Engine, type EngineOptions } from '../../src/pipeline/engine';
 import { buildFrame, TCP, tcpConversation, toFrame, type PacketSpec } from './pcap-builder';
+import { FINAL_ACK_WAIT } from '../../src/flow/flow-table';
 
 /** Session that records what it is given, as text. */
 class RecordingSession implements AppSession {
@@ -61,13 +62,14 @@ describe('Engine', () => {
       state: 'SF',
       endReason: 'fin',
       midstream: false,
-      packets: [4, 3],
+      // The last ACK (frame 8) is the connection's, as Zeek and Wireshark count it.
+      packets: [5, 3],
       payloadBytes: [25, 19],
       missingBytes: [0, 0],
       app: 'http',
       captureIndex: 2,
       firstFrame: 1,
-      lastFrame: 7,
+      lastFrame: 8,
     });
     expect(r.communityId).toMatch(/^1:[A-Za-z0-9+/]{27}=$/);
     expect(sessions[0]!.log).toEqual(['d0:GET /healthz HTTP/1.1\r\n\r\n', 'd1:HTTP/1.1 200 OK\r\n\r\n', 'e0', 'e1']);
@@ -77,8 +79,55 @@ describe('Engine', () => {
     expect(st.tcpConnections).toBe(1);
     expect(st.activeFlows).toBe(0);
     expect([...st.linkTypes]).toEqual([[1, 8]]);
-    // The trailing ACK lands on the closed flow: no second flow.
     expect(st.flows).toBe(1);
+  });
+
+  it('a connection closed by FINs ends with the ACK of the last one, and what trails that lands on the closed flow', () => {
+    const c = { src: '10.0.0.10', dst: '10.0.1.21', sport: 51234, dport: 10250 };
+    const { engine, records } = run([...CONV, { ...CONV[7]!, ts: undefined }, { ...c, flags: TCP.ACK, seq: 1026, ack: 5021 }]);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.packets).toEqual([5, 3]);
+    expect(records[0]!.lastFrame).toBe(8);
+    expect(engine.getStats().flows).toBe(1);
+  });
+
+  it('ends a connection whose last ACK was not captured as closed by FINs: after a wait, or at the end of the capture', () => {
+    const withoutLastAck = CONV.slice(0, 7);
+    const atEof = run(withoutLastAck);
+    expect(atEof.records).toHaveLength(0); // still waiting for that ACK
+    atEof.engine.finish();
+    expect(atEof.records.map((r) => [r.endReason, r.state, r.lastFrame])).toEqual([['fin', 'SF', 7]]);
+
+    // Another connection's packets move the capture's clock past FINAL_ACK_WAIT.
+    const t0 = 1_700_000_000;
+    const other = { src: '10.0.0.11', dst: '10.0.1.21', sport: 40000, dport: 10250 };
+    const later = run([
+      ...withoutLastAck.map((p, i) => ({ ...p, ts: t0 + i * 0.01 })),
+      { ...other, flags: TCP.SYN, seq: 1, ts: t0 + FINAL_ACK_WAIT - 1 },
+      { ...other, flags: TCP.SYN, seq: 1, ts: t0 + FINAL_ACK_WAIT + 2 },
+    ]);
+    expect(later.records.map((r) => [r.client.port, r.endReason, r.packets])).toEqual([[51234, 'fin', [4, 3]]]);
+  });
+
+  it('a RST after both FINs ends the connection as reset', () => {
+    const s = { src: '10.0.1.21', dst: '10.0.0.10', sport: 10250, dport: 51234 };
+    const { records } = run([...CONV.slice(0, 7), { ...s, flags: TCP.RST, seq: 5021 }]);
+    expect(records.map((r) => [r.endReason, r.history, r.packets])).toEqual([['rst', 'ShADdFfr', [4, 4]]]);
+  });
+
+  it('a simultaneous close ends when both FINs are acknowledged, whichever ACK comes first', () => {
+    const c = { src: '10.0.0.10', dst: '10.0.1.21', sport: 51234, dport: 10250 };
+    const s = { src: '10.0.1.21', dst: '10.0.0.10', sport: 10250, dport: 51234 };
+    const open = CONV.slice(0, 5);
+    // Both FINs cross: neither acknowledges the other's.
+    const { records } = run([
+      ...open,
+      { ...c, flags: TCP.FIN | TCP.ACK, seq: 1026, ack: 5020 },
+      { ...s, flags: TCP.FIN | TCP.ACK, seq: 5020, ack: 1026 },
+      { ...s, flags: TCP.ACK, seq: 5021, ack: 1027 }, // acknowledges the client's FIN
+      { ...c, flags: TCP.ACK, seq: 1027, ack: 5021 },
+    ]);
+    expect(records.map((r) => [r.endReason, r.packets, r.lastFrame])).toEqual([['fin', [5, 4], 9]]);
   });
 
   it('a session that throws is detached and counted; ingestion goes on', () => {

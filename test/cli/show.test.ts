@@ -82,7 +82,7 @@ describe('planewatch show', () => {
   it('says so when there is no such flow', () => {
     const r = cli(['show', 'c9f99', '--db', db]);
     expect(r.code).toBe(2);
-    expect(r.err).toBe('planewatch show: no flow c9f99 in the database (ids as `planewatch flows` prints them, e.g. c1f8)\n');
+    expect(r.err).toBe('planewatch show: no flow c9f99 in the database (a flow id as `planewatch flows` prints it (e.g. c1f8) or a Community ID)\n');
     expect(r.out).toBe('');
   });
 });

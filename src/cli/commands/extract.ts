@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { openStoreReadOnly, type Db } from '../../store/store';
+import { FLOW_REF_HINT, flowKeysFor } from '../flow-ref';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { collect, findingRule, positiveInt } from '../option-parsers';
 import { FdSink, type ByteSink } from '../../export/byte-sink';
@@ -27,15 +28,19 @@ function fail(code: number, message: string): never {
 }
 
 /** The flows asked for, by key and by finding; an unknown key is a usage error. */
-function selectFlows(db: Db, keys: string[], opts: ExtractOptions): StoredFlowSelector[] {
+function selectFlows(db: Db, refs: string[], opts: ExtractOptions): StoredFlowSelector[] {
   const byKey = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.flow_key = ?`);
   const out: StoredFlowSelector[] = [];
   const seen = new Set<string>();
-  for (const k of keys) {
-    const row = byKey.get(k) as StoredFlowSelector | undefined;
-    if (row === undefined) fail(EXIT.USAGE, `no flow ${terminalSafe(k)} in the database (ids as \`planewatch flows\` prints them, e.g. c1f8)`);
-    if (!seen.has(row.key)) out.push(row);
-    seen.add(row.key);
+  for (const ref of refs) {
+    // A Community ID brings every flow of that connection's addresses and ports.
+    const keys = flowKeysFor(db, ref);
+    if (keys.length === 0) fail(EXIT.USAGE, `no flow ${terminalSafe(ref)} in the database (${FLOW_REF_HINT})`);
+    for (const k of keys) {
+      const row = byKey.get(k) as StoredFlowSelector;
+      if (!seen.has(row.key)) out.push(row);
+      seen.add(row.key);
+    }
   }
   if (opts.finding) {
     const rows = db
@@ -68,7 +73,7 @@ export function registerExtractCommand(program: Command): void {
   program
     .command('extract')
     .description("write the packets of stored flows to a capture file, read back from the captures they came from (Wireshark's Export Specified Packets for a connection)")
-    .argument('[flows...]', 'flow ids as `planewatch flows` and `planewatch findings` print them (e.g. c1f8)')
+    .argument('[flows...]', 'flow ids as `planewatch flows` and `planewatch findings` print them (e.g. c1f8), or Community IDs (each every flow of that connection)')
     .option('--db <file>', DB_OPTION_HELP)
     .option('-o, --output <file>', 'capture file to write (default: standard output when it is not a terminal)')
     .option('--format <format>', 'pcap or pcapng (default: pcap for a .pcap output name, else pcapng)')
@@ -86,7 +91,8 @@ export function registerExtractCommand(program: Command): void {
         '  planewatch extract c1f8 -o kubelet.pcap\n' +
         '  planewatch extract --finding kubelet-tls-unverified -o evidence.pcapng \\\n' +
         '      --keylog keys.log\n' +
-        '  planewatch extract c1f8 | wireshark -k -i -\n',
+        '  planewatch extract c1f8 | wireshark -k -i -\n' +
+        "  planewatch extract '1:LQU9qZlK+B5F3KDmev6m5PMibrg=' -o alert.pcapng   # from a Suricata alert\n",
     )
     .action(async (keys: string[], opts: ExtractOptions) => {
       const dbFile = opts.db ?? defaultDbPath();

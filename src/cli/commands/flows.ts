@@ -6,6 +6,7 @@ import { appName, connStates, findingRule, pathId } from '../option-parsers';
 import { CONN_STATES } from '../../flow/tcp-state';
 import { openListingDb } from '../cut-off-warning';
 import { captureIds } from '../capture-filter';
+import { communityIdOption } from '../flow-ref';
 import { APP_PROTOCOLS } from '../../model/records';
 
 /** `ip:port` of a flow's side in SQL, IPv6 addresses in brackets (as endpointText writes them). */
@@ -20,6 +21,7 @@ interface FlowsOptions {
   app?: string;
   finding?: string;
   credential?: string;
+  communityId?: string;
   state?: string;
   capture?: string;
   since?: string;
@@ -39,6 +41,7 @@ export function registerFlowsCommand(program: Command): void {
     .option('--app <app>', `only this application protocol (${APP_PROTOCOLS.join(', ')})`, appName)
     .option('--finding <rule>', 'only flows that raised this finding', findingRule)
     .option('--credential <who>', "only flows whose requests carry this credential: its subject (system:serviceaccount:<ns>:<name>, a user) or its hash (sha256:…)")
+    .option('--community-id <id>', 'only the flows of this Community ID (as Zeek, Suricata and Wireshark print it for the same connection)', communityIdOption)
     .option('--state <states>', `only flows in these Zeek connection states, comma-separated (${CONN_STATES.join(', ')}); e.g. S0,REJ: attempts nothing answered or the server refused`, connStates)
     .option('--capture <id|file>', "only flows of this capture: its id, or its file (as stored, or by name)")
     .option('--since <time>', 'only flows active at or after this time (ISO 8601 or epoch seconds)')
@@ -73,6 +76,10 @@ export function registerFlowsCommand(program: Command): void {
         where.push('id IN (SELECT flow_id FROM http_requests WHERE auth_subject = ? OR auth_hash = ?)');
         params.push(opts.credential, opts.credential);
       }
+      if (opts.communityId) {
+        where.push('community_id = ?');
+        params.push(opts.communityId);
+      }
       if (opts.state) {
         const states = opts.state.split(',');
         where.push(`state IN (${states.map(() => '?').join(',')})`);
@@ -100,7 +107,7 @@ export function registerFlowsCommand(program: Command): void {
         .prepare(
           `SELECT flow_key AS id, datetime(first_ts, 'unixepoch') AS start, ${ENDPOINT_SQL('client')} AS client,
                   ${ENDPOINT_SQL('server')} AS server, app, path, path_detail AS detail, confidence,
-                  bytes_client + bytes_server AS bytes, state, worst_severity AS worst,
+                  bytes_client + bytes_server AS bytes, state, worst_severity AS worst,${opts.json ? ' community_id,' : ''}
                   (SELECT group_concat(rule, ',') FROM findings WHERE flow_id = flows.id) AS findings
              FROM flows ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
             ORDER BY first_ts, id LIMIT ${limit}`,

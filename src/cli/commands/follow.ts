@@ -10,6 +10,7 @@ import { endpointText } from '../../decode/address';
 import { Http2FollowRenderer } from '../../report/follow-http2';
 import { Http1FollowRenderer } from '../../report/follow-http1';
 import { loadKeyLogFiles } from '../../../dissectors/tls/decrypt/key-log';
+import { FLOW_REF_HINT, oneFlowKey } from '../flow-ref';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { collect } from '../option-parsers';
 import { flowCaptureFile } from '../flow-capture';
@@ -57,7 +58,7 @@ export function registerFollowCommand(program: Command): void {
   program
     .command('follow')
     .description("print what the two sides of a stored connection sent each other, read back from its capture (Wireshark's Follow TCP/TLS/UDP Stream); TLS is shown decrypted when its keys are known")
-    .argument('<flow>', 'flow id as `planewatch flows` and `planewatch findings` print it (e.g. c1f8)')
+    .argument('<flow>', 'flow id as `planewatch flows` and `planewatch findings` print it (e.g. c1f8), or its Community ID (as Zeek and Suricata print it)')
     .option('--db <file>', DB_OPTION_HELP)
     .option('--format <format>', `ascii (non-printable bytes as dots), hex, raw (one side's bytes exactly, with --side), json, http (HTTP/1 message by message, bodies de-chunked and decoded) or http2 (frame by frame, header blocks and bodies decoded)`, 'ascii')
     .option('--json', 'the same as --format json')
@@ -77,7 +78,7 @@ export function registerFollowCommand(program: Command): void {
         '  planewatch follow c1f8 --keylog keys.log --format http2\n' +
         '  planewatch follow c1f8 --side server --format raw > response.bin\n',
     )
-    .action(async (key: string, opts: FollowOptions) => {
+    .action(async (ref: string, opts: FollowOptions) => {
       const format = (opts.json ? 'json' : opts.format) as FollowFormat | 'http' | 'http2';
       if (format !== 'http' && format !== 'http2' && !FOLLOW_FORMATS.includes(format)) fail(EXIT.USAGE, `unknown format ${terminalSafe(opts.format)} (${[...FOLLOW_FORMATS, 'http', 'http2'].join(', ')})`);
       const layer = opts.layer as FollowLayer | 'auto';
@@ -101,17 +102,19 @@ export function registerFollowCommand(program: Command): void {
       const db = openStoreReadOnly(dbFile);
       let row: (StoredFlowSelector & { path: string; app: string; cname: string | null; sname: string | null }) | undefined;
       try {
+        const found = oneFlowKey(db, ref, terminalSafe);
+        if ('problem' in found) fail(EXIT.USAGE, found.problem);
         row = db
           .prepare(
             `SELECT s.*, fl.path, fl.app, ce.name AS cname, se.name AS sname FROM (${STORED_FLOW_SELECTOR_SQL} WHERE f.flow_key = ?) s
                JOIN flows fl ON fl.flow_key = s.key AND fl.capture_id = s.captureId
                LEFT JOIN endpoints ce ON ce.ip = s.clientIp LEFT JOIN endpoints se ON se.ip = s.serverIp`,
           )
-          .get(key) as typeof row;
+          .get(found.key) as typeof row;
       } finally {
         db.close();
       }
-      if (row === undefined) fail(EXIT.USAGE, `no flow ${terminalSafe(key)} in the database (ids as \`planewatch flows\` prints them, e.g. c1f8)`);
+      if (row === undefined) fail(EXIT.USAGE, `no flow ${terminalSafe(ref)} in the database (${FLOW_REF_HINT})`);
       const where = flowCaptureFile(row.captureFile, dbFile, opts.capture);
       if (!('file' in where)) fail(EXIT.ERROR, where.problem);
 

@@ -5,6 +5,7 @@ import { StatementCache } from '../../web/statements';
 import { flowDetailText } from '../../report/flow-detail-text';
 import { terminalSafe } from '../../report/terminal-text';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
+import { oneFlowKey } from '../flow-ref';
 
 interface ShowOptions {
   db?: string;
@@ -15,22 +16,23 @@ export function registerShowCommand(program: Command): void {
   program
     .command('show')
     .description('everything known about one stored flow: endpoints and roles, path and reasons, findings with evidence, TLS with the certificate chains and their verdict, HTTP requests, SSH, DNS')
-    .argument('<flow>', 'flow id as `planewatch flows` and `planewatch findings` print it (e.g. c1f8)')
+    .argument('<flow>', 'flow id as `planewatch flows` and `planewatch findings` print it (e.g. c1f8), or its Community ID (as Zeek and Suricata print it)')
     .option('--db <file>', DB_OPTION_HELP)
     .option('--json', "print JSON (the dashboard's GET /api/flows/:id document)")
-    .action((key: string, opts: ShowOptions) => {
+    .action((ref: string, opts: ShowOptions) => {
       const file = opts.db ?? defaultDbPath();
       requireDb(file);
       const db = openStoreReadOnly(file);
       try {
-        const row = db.prepare('SELECT id FROM flows WHERE flow_key = ? ORDER BY id LIMIT 1').get(key) as { id: number } | undefined;
-        if (row === undefined) {
-          process.stderr.write(`planewatch show: no flow ${terminalSafe(key)} in the database (ids as \`planewatch flows\` prints them, e.g. c1f8)\n`);
+        const found = oneFlowKey(db, ref, terminalSafe);
+        if ('problem' in found) {
+          process.stderr.write(`planewatch show: ${found.problem}\n`);
           process.exitCode = EXIT.USAGE;
           return;
         }
+        const row = db.prepare('SELECT id FROM flows WHERE flow_key = ? ORDER BY id LIMIT 1').get(found.key) as { id: number };
         const d = flowDetail(new StatementCache(db), row.id, file)!;
-        process.stdout.write(opts.json ? `${JSON.stringify(d, null, 2)}\n` : flowDetailText(d, key));
+        process.stdout.write(opts.json ? `${JSON.stringify(d, null, 2)}\n` : flowDetailText(d, found.key));
       } finally {
         db.close();
       }

@@ -329,7 +329,7 @@ export class DbDataSource implements TuiDataSource {
       const like = `%${filter.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       where = `WHERE client_ip LIKE @like ESCAPE '\\' OR server_ip LIKE @like ESCAPE '\\' OR path LIKE @like ESCAPE '\\'
         OR app LIKE @like ESCAPE '\\' OR IFNULL(sni, '') LIKE @like ESCAPE '\\' OR CAST(server_port AS TEXT) = @exact
-        OR CAST(client_port AS TEXT) = @exact OR IFNULL(worst_severity, '') = @exact`;
+        OR CAST(client_port AS TEXT) = @exact OR IFNULL(worst_severity, '') = @exact OR community_id = @exact`;
       params.push({ like, exact: filter });
     }
     const dir = q.desc ? 'DESC' : 'ASC';

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { render } from 'ink-testing-library';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../../src/tui/app';
@@ -262,6 +263,22 @@ describe('findings accepted as risks', () => {
 });
 
 describe('the TUI data source', () => {
+  it("filters flows by a Community ID, as Zeek or Suricata printed it for the connection", () => {
+    const src = new DbDataSource(file);
+    const q = { filter: '', sort: 'time' as const, desc: true };
+    const all = src.load(q).flows;
+    const d = new Database(file, { readonly: true });
+    const [id, cid] = d.prepare('SELECT id, community_id FROM flows ORDER BY id LIMIT 1').raw(true).get() as [number, string];
+    const same = d.prepare('SELECT COUNT(*) FROM flows WHERE community_id = ?').pluck().get(cid) as number;
+    d.close();
+    const found = src.load({ ...q, filter: cid }).flows;
+    expect(all.length).toBeGreaterThan(same);
+    expect(found).toHaveLength(same);
+    expect(found.map((f) => f.id)).toContain(id);
+    src.close();
+  });
+
+
   it('hands back the same snapshot while nothing changes, and a new one after another connection commits', async () => {
     const { openStore } = await import('../../src/store/store');
     const own = buildTuiFixture({ file: `${file}.refresh.db` }).file;

@@ -15,6 +15,8 @@ export interface JsonFlow {
   capture: string;
   transport: string;
   firstTs: number;
+  /** Packets from the client and from the server. */
+  packets: [number, number];
   client: { ip: string; port: number };
   server: { ip: string; port: number };
   app: string;

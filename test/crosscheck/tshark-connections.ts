@@ -48,6 +48,9 @@ export interface TsharkConnection {
   first: Endpoint;
   other: Endpoint;
   payloadBytes: number;
+  /** Every frame of the TCP stream, as tshark's Conversations statistics count them. */
+  frames: number;
+  /** The frames that carried a value of a field asked for. */
   packets: TsharkPacket[];
 }
 
@@ -75,9 +78,10 @@ export function parseTsharkFields(stdout: string): TsharkConnection[] {
     const dst: Endpoint = { ip: innermost(col('ip.dst') || col('ipv6.dst')), port: Number(col('tcp.dstport')) };
     let conn = byStream.get(stream);
     if (conn === undefined) {
-      conn = { stream, first: src, other: dst, payloadBytes: 0, packets: [] };
+      conn = { stream, first: src, other: dst, payloadBytes: 0, frames: 0, packets: [] };
       byStream.set(stream, conn);
     }
+    conn.frames++;
     conn.payloadBytes += Number(col('tcp.len')) || 0;
     const values = new Map<Field, string[]>();
     for (let i = 8; i < ASKED.length; i++) {

@@ -24,6 +24,15 @@ interface TruthFile {
 }
 const truthOf = (f: string): TruthFile => JSON.parse(readFileSync(join(SAMPLES, f.replace(/\.pcap(ng)?$/, '.truth.json')), 'utf8')) as TruthFile;
 
+/** Connections whose packet count is not tshark's frame count for the stream (none compared: one line saying so). */
+function packetCountsDiffering(f: string, c: Compared): string[] {
+  const paired = c.matching.pairs.filter((p) => p.conn !== null);
+  if (paired.length === 0) return [`${f}: no connection compared`];
+  return paired
+    .filter((p) => p.flow.packets[0] + p.flow.packets[1] !== p.conn!.frames)
+    .map((p) => `${f}: ${p.where}: planewatch ${p.flow.packets[0] + p.flow.packets[1]} packets, tshark ${p.conn!.frames} frames`);
+}
+
 /** Fields where tshark actually reported something (guards against agreeing on nothing). */
 function nonEmpty(c: Compared, field: string): number {
   return c.checks.filter((x) => x.check.field === field && x.check.tshark !== null && !(Array.isArray(x.check.tshark) && x.check.tshark.length === 0)).length;
@@ -56,6 +65,10 @@ describe.skipIf(!hasTshark)('tshark and planewatch agree on the samples', () => 
     const r = results.get(f)!;
     expect(r.matching.pairs.filter((p) => p.conn === null).map((p) => `${f}: planewatch flow ${p.where} not seen by tshark`)).toEqual([]);
     expect(r.matching.unmatched.map((c) => `${f}: tshark connection ${c.first.ip}:${c.first.port} ↔ ${c.other.ip}:${c.other.port} has no planewatch flow`)).toEqual([]);
+  });
+
+  it.each(sampleFiles)('%s: every connection has as many packets as its TCP stream in tshark, its last ACK included', (f) => {
+    expect(packetCountsDiffering(f, results.get(f)!)).toEqual([]);
   });
 
   it.each(sampleFiles)('%s: TLS, HTTP and SSH fields agree', (f) => {
@@ -116,6 +129,10 @@ describe.skipIf(!hasLiveTools)('tshark and planewatch agree on traffic recorded 
     expect([...servers].sort(), JSON.stringify(live.runs, null, 1).slice(0, 2000)).toEqual(expected.sort());
     expect(result.matching.pairs.filter((p) => p.conn === null).map((p) => p.where)).toEqual([]);
     expect(result.matching.unmatched.map((c) => `${c.first.ip}:${c.first.port} ↔ ${c.other.ip}:${c.other.port}`)).toEqual([]);
+  });
+
+  it('every connection has as many packets as its TCP stream in tshark', () => {
+    expect(packetCountsDiffering('live', result)).toEqual([]);
   });
 
   it('TLS 1.2 from openssl s_client (client certificate) and curl: every TLS field agrees', () => {

@@ -15,8 +15,9 @@ export interface JsonFlow {
   capture: string;
   transport: string;
   firstTs: number;
-  /** Packets from the client and from the server. */
+  /** Packets from the client and from the server, and the TCP/UDP payload bytes they carried. */
   packets: [number, number];
+  payloadBytes: [number, number];
   client: { ip: string; port: number };
   server: { ip: string; port: number };
   app: string;

@@ -12,8 +12,8 @@ export const SWEEP_INTERVAL = 1;
 /** Seconds a closed flow lingers so its trailing ACKs/RSTs do not start a new flow (Zeek: 5 s). */
 export const CLOSED_LINGER = 5;
 /**
- * Seconds a connection whose FINs were both seen waits for the ACK of the last one, which belongs to
- * it (Zeek and Wireshark count it), before it ends without (that ACK was not captured).
+ * Seconds a connection whose FINs were both seen waits for their ACKs, which belong to it (Zeek and
+ * Wireshark count them), before it ends without (they were not captured).
  */
 export const FINAL_ACK_WAIT = 5;
 /**
@@ -148,15 +148,15 @@ export class FlowTable {
    * the position of `attempts[0]` counted from the first flow ever queued.
    */
   private attempts: (Flow | null)[] = [];
+  private attemptBase = 0;
+  private attemptHead = 0;
+  private readonly maxAttempts: number;
   /**
-   * Flows waiting for the ACK of their last FIN (markClosing), in the order they began to wait, from
+   * Flows waiting for the ACKs of their FINs (markClosing), in the order they began to wait, from
    * `closingHead` on; an entry whose flow ended meanwhile is passed over.
    */
   private closing: Flow[] = [];
   private closingHead = 0;
-  private attemptBase = 0;
-  private attemptHead = 0;
-  private readonly maxAttempts: number;
   private nextSweepTs = -Infinity;
   private flowCounter = 0;
   /** Packets given to process(); stamps a flow's move to the tail of the activity list. */
@@ -310,7 +310,7 @@ export class FlowTable {
    */
   sweep(now: number): void {
     this.endUnansweredAttempts(now - ATTEMPT_TIMEOUT);
-    this.endClosingWithoutFinalAck(now - FINAL_ACK_WAIT);
+    this.endClosingUnacknowledged(now - FINAL_ACK_WAIT);
     const idleBefore = now - this.opts.idleTimeout;
     while (this.lruHead !== null && this.lruHead.lastTs <= idleBefore) {
       const f = this.lruHead;
@@ -322,7 +322,7 @@ export class FlowTable {
   }
 
   /** Ends the flows that began waiting for the ACKs of their FINs by `before` and still wait. */
-  private endClosingWithoutFinalAck(before: number): void {
+  private endClosingUnacknowledged(before: number): void {
     const q = this.closing;
     let i = this.closingHead;
     for (; i < q.length; i++) {

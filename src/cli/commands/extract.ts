@@ -94,10 +94,10 @@ export function registerExtractCommand(program: Command): void {
         '  planewatch extract c1f8 | wireshark -k -i -\n' +
         "  planewatch extract '1:LQU9qZlK+B5F3KDmev6m5PMibrg=' -o alert.pcapng   # from a Suricata alert\n",
     )
-    .action(async (keys: string[], opts: ExtractOptions) => {
+    .action(async (refs: string[], opts: ExtractOptions) => {
       const dbFile = opts.db ?? defaultDbPath();
       requireDb(dbFile);
-      if (keys.length === 0 && !opts.finding) fail(EXIT.USAGE, 'name the flows to extract (ids from `planewatch flows`) or give --finding RULE');
+      if (refs.length === 0 && !opts.finding) fail(EXIT.USAGE, 'name the flows to extract (ids from `planewatch flows`) or give --finding RULE');
       const format = outputFormat(opts);
       if (opts.output === undefined && process.stdout.isTTY) fail(EXIT.USAGE, 'not writing a capture to a terminal: give -o FILE or pipe it');
       if (format === 'pcap' && opts.keylog?.length) fail(EXIT.USAGE, 'key logs are embedded in pcapng only (--format pcapng)');
@@ -112,7 +112,7 @@ export function registerExtractCommand(program: Command): void {
       const db = openStoreReadOnly(dbFile);
       let flows: StoredFlowSelector[];
       try {
-        flows = selectFlows(db, keys, opts);
+        flows = selectFlows(db, refs, opts);
       } finally {
         db.close();
       }

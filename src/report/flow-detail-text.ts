@@ -43,6 +43,9 @@ export function flowDetailText(d: FlowDetailDoc, flowKey: string): string {
   kv('Community ID', f.communityId);
   const anomalies = Object.entries(f.anomalies);
   if (anomalies.length > 0) kv('Anomalies', anomalies.map(([k, v]) => `${k} ×${v}`).join(', '));
+  for (const p of f.sameCommunityId) {
+    kv('Also seen', `flow ${t(p.flowKey)} in ${t(p.captureFile ?? `#${p.captureId}`, 200)} from ${time(p.firstTs)} (${p.path}): the same Community ID`);
+  }
   for (const p of f.natPeers) kv('Across NAT', `flow #${p.id} ${endpointText(p.clientIp, p.clientPort)} → ${endpointText(p.serverIp, p.serverPort)} (${p.path}): the same connection, addresses rewritten`);
 
   out.push('');

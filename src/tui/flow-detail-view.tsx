@@ -20,6 +20,7 @@ export function FlowDetailView({ detail: d, width, height }: FlowDetailViewProps
   lines.push({ text: `path ${f.path}${detail ? ` (${detail})` : ''}  confidence ${d.confidence.toFixed(2)}  community ${d.communityId}` });
   for (const r of d.reasons.slice(0, 4)) lines.push({ text: `  · ${r}` });
   for (const p of d.natPeers) lines.push({ text: `across NAT: ${p} (the same connection, addresses rewritten)` });
+  for (const p of d.sameCommunityId) lines.push({ text: `also seen: flow ${p} (the same Community ID)` });
   if (d.tls !== null) {
     const t = d.tls;
     lines.push({ text: `TLS ${t.version ?? '?'}  SNI ${t.sni ?? '-'}  cipher ${t.cipher ?? '-'}  ALPN ${t.alpn ?? '-'}`, bold: true });

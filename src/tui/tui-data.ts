@@ -152,6 +152,8 @@ export interface FlowDetail {
   acceptedFindings: { rule: string; severity: Severity; title: string; reason: string }[];
   /** The same connection on the other side of a NAT, as "client → server". */
   natPeers: string[];
+  /** Flows with the same Community ID: the connection in another capture, or its ports used again. */
+  sameCommunityId: string[];
 }
 
 /** Where the TUI gets its data: the database, or a fake in tests. */
@@ -436,11 +438,14 @@ export class DbDataSource implements TuiDataSource {
         ? []
         : (db.prepare(`SELECT client_ip, client_port, server_ip, server_port FROM flows WHERE nat_link = ? AND id != ? ORDER BY id LIMIT 5`)
             .all(r.nat_link, id) as { client_ip: string; client_port: number; server_ip: string; server_port: number }[]);
+      const same = db.prepare(`SELECT f.flow_key, c.file FROM flows f JOIN captures c ON c.id = f.capture_id
+          WHERE f.community_id = ? AND f.id != ? ORDER BY f.first_ts, f.id LIMIT 5`).all(r.community_id, id) as { flow_key: string; file: string | null }[];
       return {
         flow: toFlowRow(r), transport: r.transport, communityId: r.community_id, state: r.state, history: r.history,
         confidence: r.confidence, reasons: parseJson<string[]>(r.reasons, []), pathDetail: parseJson<Record<string, string>>(r.path_detail, {}),
         tls: tls ?? null, http, ssh: ssh ?? null, dns, findings, acceptedFindings,
         natPeers: peers.map((p) => `${endpointText(p.client_ip, p.client_port)} → ${endpointText(p.server_ip, p.server_port)}`),
+        sameCommunityId: same.map((x) => `${x.flow_key} in ${x.file ?? '?'}`),
       };
     } catch {
       return null;

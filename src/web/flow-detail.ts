@@ -147,6 +147,13 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
         `SELECT id, client_ip, client_port, server_ip, server_port, path FROM flows WHERE nat_link = ? AND id != ? ORDER BY id LIMIT 10`,
         [r.nat_link, id],
       ).map((p) => ({ id: p.id, clientIp: p.client_ip, clientPort: p.client_port, serverIp: p.server_ip, serverPort: p.server_port, path: p.path }));
+  // The same connection (addresses, ports, protocol) in another capture — recorded at both ends, say —
+  // or its ports used again: the flows with its Community ID.
+  const sameCommunityId = stmts.all<{ id: number; flow_key: string; capture_id: number; file: string | null; first_ts: number; path: string }>(
+    `SELECT f.id, f.flow_key, f.capture_id, c.file, f.first_ts, f.path FROM flows f JOIN captures c ON c.id = f.capture_id
+      WHERE f.community_id = ? AND f.id != ? ORDER BY f.first_ts, f.id LIMIT 10`,
+    [r.community_id, id],
+  ).map((p) => ({ id: p.id, flowKey: p.flow_key, captureId: p.capture_id, captureFile: p.file, firstTs: p.first_ts, path: p.path }));
   const s = stmts.one<{ client_banner: string | null; server_banner: string | null; hassh: string | null; hassh_server: string | null }>(
     'SELECT * FROM ssh_sessions WHERE flow_id = ?',
     [id],
@@ -171,6 +178,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
       app: r.app, path: r.path, pathDetail: parseJson<Record<string, string>>(r.path_detail, {}), confidence: r.confidence,
       reasons: parseJson<string[]>(r.reasons, []), worstSeverity: r.worst_severity, findingCount: r.finding_count,
       natPeers,
+      sameCommunityId,
       // Whether GET /api/flows/:id/packets can read the capture again, and if not, why.
       packets: packetsAvailability(r.packets_file ?? r.file, r.first_frame, dbFile),
     },

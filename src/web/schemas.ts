@@ -369,6 +369,8 @@ export const flowDetailResponse = obj({
     path: str, pathDetail: stringMap, confidence: num, reasons: strList, worstSeverity: nseverity, findingCount: int,
     // the same connection seen on the other side of a NAT
     natPeers: { type: 'array', items: obj({ id: int, clientIp: str, clientPort: int, serverIp: str, serverPort: int, path: str }) },
+    // the flows with the same Community ID: the connection in another capture, or its ports used again
+    sameCommunityId: { type: 'array', items: obj({ id: int, flowKey: str, captureId: int, captureFile: nstr, firstTs: num, path: str }) },
     // whether the flow's packets can be read again from its capture (GET /api/flows/:id/packets)
     packets: obj({ available: bool, problem: nstr }),
   }),

@@ -89,6 +89,13 @@ describe('Community ID', () => {
     const text = cli(['show', alone.community_id, '--db', db]);
     expect(text.out).toMatch(new RegExp(`^Flow ${alone.key}: `));
 
+    // Each view of the connection names the other.
+    const first = cli(['show', shared[0]!.key, '--db', db]);
+    expect(first.out).toMatch(new RegExp(`\\n  Also seen     flow ${shared[1]!.key} in \\S*later\\.pcap from .* \\(\\S+\\): the same Community ID\\n`));
+    const json = JSON.parse(cli(['show', shared[1]!.key, '--db', db, '--json']).out) as { flow: { sameCommunityId: { flowKey: string }[] } };
+    expect(json.flow.sameCommunityId.map((p) => p.flowKey)).toEqual([shared[0]!.key]);
+    expect(JSON.parse(byId.out).flow.sameCommunityId).toEqual([]);
+
     const several = cli(['show', shared[0]!.community_id, '--db', db]);
     expect(several.code).toBe(2);
     expect(several.err).toContain(`Community ID ${shared[0]!.community_id} is that of 2 flows: ${shared.map((f) => f.key).join(', ')}; name one by its id`);

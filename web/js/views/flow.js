@@ -119,6 +119,9 @@ export async function renderFlow(root, route) {
         ['State', `${f.state} · history ${f.history}${f.midstream ? ' · picked up midstream' : ''} · ended: ${f.endReason}`],
         ['Community ID', h('span', { class: 'mono' }, f.communityId)],
         ['Capture', f.captureFile || `#${f.captureId}`],
+        f.sameCommunityId.length ? ['Same Community ID', f.sameCommunityId.map((p, i) => [i ? ', ' : '', h('a', { href: href('flow', String(p.id)), class: 'mono same-community-id' },
+          `${p.flowKey} · ${p.captureFile || `#${p.captureId}`} · ${fmtTime(p.firstTs)}`)]).flat()
+          .concat([h('span', { class: 'muted' }, ' (the same addresses and ports: this connection in another capture, or its ports used again)')])] : null,
         Object.keys(f.anomalies).length ? ['Anomalies', Object.entries(f.anomalies).map(([k, v]) => `${k} ×${v}`).join(', ')] : null,
         f.natPeers.length ? ['Across NAT', f.natPeers.map((p, i) => [i ? ', ' : '', h('a', { href: href('flow', String(p.id)), class: 'mono nat-peer' },
           `${endpointText(p.clientIp, p.clientPort)} → ${endpointText(p.serverIp, p.serverPort)}`)]).flat()

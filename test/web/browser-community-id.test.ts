@@ -3,7 +3,7 @@
  * connection recorded in another capture — and back.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,11 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server';
 import { conversationFrames, pcapOf, readOnlyPortRequest } from '../live/packets';
+import { hasChromium, launchChromium, watchedPage } from './headless-chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = join(__dirname, '../..');
 
-describe.skipIf(!existsSync(CHROMIUM))('a flow page and the flows with its Community ID', () => {
+describe.skipIf(!hasChromium)('a flow page and the flows with its Community ID', () => {
   const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-cid-'));
   const db = join(dir, 'c.db');
   let srv: RunningServer;
@@ -35,10 +35,8 @@ describe.skipIf(!existsSync(CHROMIUM))('a flow page and the flows with its Commu
     flows = d.prepare('SELECT f.id, f.flow_key AS key, c.file FROM flows f JOIN captures c ON c.id = f.capture_id ORDER BY f.id').all() as typeof flows;
     d.close();
     srv = await startServer({ dbFile: db, port: 0 });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    browser = await launchChromium();
+    page = await watchedPage(browser, problems);
   }, 60_000);
 
   afterAll(async () => {

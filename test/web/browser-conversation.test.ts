@@ -4,7 +4,7 @@
  * look like markup stay text.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,12 +13,12 @@ import type { Browser, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server';
 import { loadKeyLogFiles } from '../../dissectors/tls/decrypt/key-log';
 import { buildPcap, tcpConversation } from '../pipeline/pcap-builder';
+import { hasChromium, launchChromium, watchedPage } from './headless-chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = join(__dirname, '../..');
 const HOSTILE_REQUEST = 'GET /<img src=x onerror=alert(1)> HTTP/1.1\r\nHost: x\r\n\r\n';
 
-describe.skipIf(!existsSync(CHROMIUM))('conversation card in Chromium', () => {
+describe.skipIf(!hasChromium)('conversation card in Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-conv-'));
   const db = join(dir, 'c.db');
   let srv: RunningServer;
@@ -42,14 +42,8 @@ describe.skipIf(!existsSync(CHROMIUM))('conversation card in Chromium', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', 'k.pcapng', 'h.pcap', 'n.pcap', '--db', db, '--quiet'], { cwd: dir, encoding: 'utf8' });
     expect(r.status).toBe(0);
     srv = await startServer({ dbFile: db, port: 0, decryption: loadKeyLogFiles([join(ROOT, 'captures/keylogs/node-to-apiserver.keys')]) });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('dialog', (d) => {
-      problems.push(`dialog: ${d.message()}`);
-      void d.dismiss();
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    browser = await launchChromium();
+    page = await watchedPage(browser, problems);
   }, 60_000);
 
   afterAll(async () => {

@@ -2,14 +2,13 @@
  * End to end in a real headless Chromium: map → flows → flow → certificate, finding → flow,
  * table filtering, deep links, and hostile wire strings that must stay text.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server';
 import { ACCEPTED, buildFixtureDb, HOSTILE, T0, type FixtureInfo } from './fixture-db';
+import { hasChromium, launchChromium } from './headless-chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = 'test-artifacts';
 
 describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
@@ -24,11 +23,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     fx = buildFixtureDb({ extraFlows: 150, accepted: true });
     srv = await startServer({ dbFile: fx.file, port: 0 });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
     page.on('dialog', (d) => {
       dialogs.push(d.message());

@@ -75,6 +75,18 @@ describe('Community ID', () => {
     expect(JSON.parse(none.out)).toEqual([]);
   });
 
+  it('findings --community-id lists the findings on the flows of it', () => {
+    // The conversation reads the kubelet's read-only port: each of its two flows has findings.
+    const r = cli(['findings', '--community-id', shared[0]!.community_id, '--db', db, '--json']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.out) as { flow_key: string; community_id: string }[];
+    expect(rows.length).toBeGreaterThan(0);
+    expect(new Set(rows.map((x) => x.flow_key))).toEqual(new Set(shared.map((f) => f.key)));
+    const other = JSON.parse(cli(['findings', '--community-id', alone.community_id, '--db', db, '--json']).out) as { flow_key: string }[];
+    expect(other.every((x) => x.flow_key === alone.key)).toBe(true);
+    expect(cli(['findings', '--community-id', 'nonsense', '--db', db]).code).toBe(2);
+  });
+
   it('a malformed one is a usage error, not an empty answer', () => {
     const r = cli(['flows', '--community-id', 'c1f1', '--db', db]);
     expect(r.code).toBe(2);

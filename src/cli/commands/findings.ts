@@ -10,6 +10,7 @@ import { printTable, write, writeJsonArray } from '../output';
 import { findingRule, pathId, positiveInt } from '../option-parsers';
 import { warnCutOffCaptures } from '../cut-off-warning';
 import { captureIds } from '../capture-filter';
+import { communityIdOption } from '../flow-ref';
 
 interface FindingsOptions {
   db?: string;
@@ -20,6 +21,7 @@ interface FindingsOptions {
   summary?: boolean;
   accepted?: boolean;
   capture?: string;
+  communityId?: string;
   json?: boolean;
 }
 
@@ -59,6 +61,7 @@ export function registerFindingsCommand(program: Command): void {
     .option('--limit <n>', 'at most this many findings', positiveInt)
     .option('--summary', 'one line per finding id: how many, on how many clients and servers, first and last time')
     .option('--capture <id|file>', "only findings of this capture: its id, or its file (as stored, or by name)")
+    .option('--community-id <id>', 'only findings on the flows of this Community ID (as Zeek, Suricata and Wireshark print it for the same connection)', communityIdOption)
     .option('--accepted', 'the findings accepted as risks (analyze --accept) instead of the open ones, each with its reason')
     .option('--json', 'print JSON')
     .action(async (opts: FindingsOptions) => {
@@ -83,6 +86,10 @@ export function registerFindingsCommand(program: Command): void {
       if (opts.path) {
         where.push('path = ?');
         params.push(opts.path);
+      }
+      if (opts.communityId) {
+        where.push('community_id = ?');
+        params.push(opts.communityId);
       }
       if (opts.capture) {
         try {

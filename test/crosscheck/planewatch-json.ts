@@ -15,6 +15,7 @@ export interface JsonFlow {
   capture: string;
   transport: string;
   firstTs: number;
+  lastTs: number;
   /** Packets from the client and from the server, and the TCP/UDP payload bytes they carried. */
   packets: [number, number];
   payloadBytes: [number, number];

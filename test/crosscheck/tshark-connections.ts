@@ -12,9 +12,12 @@ export const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' })
 /** Unit separator: user agents and paths may contain commas, tshark's default aggregator. */
 const AGGREGATOR = '\x1f';
 
-/** Fields asked of tshark; the first six locate the packet, the rest are compared with planewatch. */
+/**
+ * Fields asked of tshark; the first LOCATING locate and count the packet, the rest are compared with
+ * planewatch.
+ */
 export const FIELDS = [
-  'tcp.stream', 'ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst', 'ipv6.dst', 'tcp.dstport', 'tcp.len',
+  'tcp.stream', 'ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst', 'ipv6.dst', 'tcp.dstport', 'tcp.len', 'frame.time_epoch',
   'tls.handshake.type', 'tls.handshake.version', 'tls.handshake.extensions.supported_version',
   'tls.handshake.extensions_server_name', 'tls.handshake.ciphersuite', 'tls.handshake.extensions_alpn_str',
   'tls.handshake.certificate', 'tls.handshake.ja3', 'tls.handshake.ja3_full', 'tls.handshake.ja3s',
@@ -26,6 +29,7 @@ export const FIELDS = [
   'tls.handshake.ja4',
 ] as const;
 export type Field = (typeof FIELDS)[number];
+const LOCATING = 9;
 
 /** JA4 came to Wireshark after 4.0: where tshark lacks the field it is neither asked for nor compared. */
 export const tsharkHasJa4 =
@@ -50,6 +54,9 @@ export interface TsharkConnection {
   payloadBytes: number;
   /** Every frame of the TCP stream, as tshark's Conversations statistics count them. */
   frames: number;
+  /** Capture times of its first and last frames. */
+  firstTs: number;
+  lastTs: number;
   /** The frames that carried a value of a field asked for. */
   packets: TsharkPacket[];
 }
@@ -78,13 +85,16 @@ export function parseTsharkFields(stdout: string): TsharkConnection[] {
     const dst: Endpoint = { ip: innermost(col('ip.dst') || col('ipv6.dst')), port: Number(col('tcp.dstport')) };
     let conn = byStream.get(stream);
     if (conn === undefined) {
-      conn = { stream, first: src, other: dst, payloadBytes: 0, frames: 0, packets: [] };
+      conn = { stream, first: src, other: dst, payloadBytes: 0, frames: 0, firstTs: Infinity, lastTs: -Infinity, packets: [] };
       byStream.set(stream, conn);
     }
     conn.frames++;
+    const ts = Number(col('frame.time_epoch'));
+    if (ts < conn.firstTs) conn.firstTs = ts;
+    if (ts > conn.lastTs) conn.lastTs = ts;
     conn.payloadBytes += Number(col('tcp.len')) || 0;
     const values = new Map<Field, string[]>();
-    for (let i = 8; i < ASKED.length; i++) {
+    for (let i = LOCATING; i < ASKED.length; i++) {
       const v = cols[i] ?? '';
       if (v !== '') values.set(ASKED[i]!, v.split(AGGREGATOR));
     }

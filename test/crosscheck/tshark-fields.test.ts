@@ -25,18 +25,18 @@ interface TruthFile {
 const truthOf = (f: string): TruthFile => JSON.parse(readFileSync(join(SAMPLES, f.replace(/\.pcap(ng)?$/, '.truth.json')), 'utf8')) as TruthFile;
 
 /**
- * Connections whose packets or payload bytes are not tshark's frames and sum of `tcp.len` for the
- * stream (none compared: one line saying so).
+ * Connections whose packets, payload bytes, first or last packet's time are not tshark's for the
+ * stream (none compared: one line saying so). Times agree to the microsecond (pcap's resolution).
  */
 function packetCountsDiffering(f: string, c: Compared): string[] {
   const paired = c.matching.pairs.filter((p) => p.conn !== null);
   if (paired.length === 0) return [`${f}: no connection compared`];
   return paired.flatMap(({ flow, conn, where }) => {
-    const packets = flow.packets[0] + flow.packets[1];
-    const bytes = flow.payloadBytes[0] + flow.payloadBytes[1];
-    return packets === conn!.frames && bytes === conn!.payloadBytes
-      ? []
-      : [`${f}: ${where}: planewatch ${packets} packets and ${bytes} payload bytes, tshark ${conn!.frames} and ${conn!.payloadBytes}`];
+    const ours = { packets: flow.packets[0] + flow.packets[1], bytes: flow.payloadBytes[0] + flow.payloadBytes[1], first: flow.firstTs, last: flow.lastTs };
+    const theirs = { packets: conn!.frames, bytes: conn!.payloadBytes, first: conn!.firstTs, last: conn!.lastTs };
+    const same = ours.packets === theirs.packets && ours.bytes === theirs.bytes &&
+      Math.abs(ours.first - theirs.first) < 1e-6 && Math.abs(ours.last - theirs.last) < 1e-6;
+    return same ? [] : [`${f}: ${where}: planewatch ${JSON.stringify(ours)}, tshark ${JSON.stringify(theirs)}`];
   });
 }
 
@@ -74,7 +74,7 @@ describe.skipIf(!hasTshark)('tshark and planewatch agree on the samples', () => 
     expect(r.matching.unmatched.map((c) => `${f}: tshark connection ${c.first.ip}:${c.first.port} ↔ ${c.other.ip}:${c.other.port} has no planewatch flow`)).toEqual([]);
   });
 
-  it.each(sampleFiles)('%s: every connection has the packets and payload bytes of its TCP stream in tshark, its last ACK included', (f) => {
+  it.each(sampleFiles)('%s: every connection has the packets, payload bytes and time span of its TCP stream in tshark, its last ACK included', (f) => {
     expect(packetCountsDiffering(f, results.get(f)!)).toEqual([]);
   });
 
@@ -138,7 +138,7 @@ describe.skipIf(!hasLiveTools)('tshark and planewatch agree on traffic recorded 
     expect(result.matching.unmatched.map((c) => `${c.first.ip}:${c.first.port} ↔ ${c.other.ip}:${c.other.port}`)).toEqual([]);
   });
 
-  it('every connection has the packets and payload bytes of its TCP stream in tshark', () => {
+  it('every connection has the packets, payload bytes and time span of its TCP stream in tshark', () => {
     expect(packetCountsDiffering('live', result)).toEqual([]);
   });
 

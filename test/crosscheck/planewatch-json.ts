@@ -16,6 +16,7 @@ export interface JsonFlow {
   transport: string;
   firstTs: number;
   lastTs: number;
+  communityId: string;
   /** Packets from the client and from the server, and the TCP/UDP payload bytes they carried. */
   packets: [number, number];
   payloadBytes: [number, number];

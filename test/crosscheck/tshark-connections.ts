@@ -17,7 +17,7 @@ const AGGREGATOR = '\x1f';
  * planewatch.
  */
 export const FIELDS = [
-  'tcp.stream', 'ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst', 'ipv6.dst', 'tcp.dstport', 'tcp.len', 'frame.time_epoch',
+  'tcp.stream', 'ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst', 'ipv6.dst', 'tcp.dstport', 'tcp.len', 'frame.time_epoch', 'communityid',
   'tls.handshake.type', 'tls.handshake.version', 'tls.handshake.extensions.supported_version',
   'tls.handshake.extensions_server_name', 'tls.handshake.ciphersuite', 'tls.handshake.extensions_alpn_str',
   'tls.handshake.certificate', 'tls.handshake.ja3', 'tls.handshake.ja3_full', 'tls.handshake.ja3s',
@@ -29,12 +29,16 @@ export const FIELDS = [
   'tls.handshake.ja4',
 ] as const;
 export type Field = (typeof FIELDS)[number];
-const LOCATING = 9;
 
 /** JA4 came to Wireshark after 4.0: where tshark lacks the field it is neither asked for nor compared. */
 export const tsharkHasJa4 =
   hasTshark && /\ttls\.handshake\.ja4\t/.test(spawnSync('tshark', ['-G', 'fields'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout ?? '');
-const ASKED: readonly Field[] = tsharkHasJa4 ? FIELDS : FIELDS.filter((f) => f !== 'tls.handshake.ja4');
+/** Wireshark's Community ID post-dissector (3.4 and later), off by default: enabled where it exists. */
+export const tsharkHasCommunityId =
+  hasTshark && /\tcommunityid$/m.test(spawnSync('tshark', ['-G', 'protocols'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout ?? '');
+const ASKED: readonly Field[] = FIELDS.filter((f) => (f !== 'tls.handshake.ja4' || tsharkHasJa4) && (f !== 'communityid' || tsharkHasCommunityId));
+/** Fields before this index locate and count a packet; from it on they are compared with planewatch. */
+const LOCATING = ASKED.indexOf('tls.handshake.type');
 
 export interface Endpoint {
   ip: string;
@@ -57,6 +61,8 @@ export interface TsharkConnection {
   /** Capture times of its first and last frames. */
   firstTs: number;
   lastTs: number;
+  /** Its Community ID as Wireshark computes it (null where tshark has no Community ID support). */
+  communityId: string | null;
   /** The frames that carried a value of a field asked for. */
   packets: TsharkPacket[];
 }
@@ -85,7 +91,7 @@ export function parseTsharkFields(stdout: string): TsharkConnection[] {
     const dst: Endpoint = { ip: innermost(col('ip.dst') || col('ipv6.dst')), port: Number(col('tcp.dstport')) };
     let conn = byStream.get(stream);
     if (conn === undefined) {
-      conn = { stream, first: src, other: dst, payloadBytes: 0, frames: 0, firstTs: Infinity, lastTs: -Infinity, packets: [] };
+      conn = { stream, first: src, other: dst, payloadBytes: 0, frames: 0, firstTs: Infinity, lastTs: -Infinity, communityId: col('communityid') || null, packets: [] };
       byStream.set(stream, conn);
     }
     conn.frames++;
@@ -109,6 +115,7 @@ export function parseTsharkFields(stdout: string): TsharkConnection[] {
  */
 export async function tsharkConnections(file: string, decodeAs: string[] = [], options: string[] = []): Promise<TsharkConnection[]> {
   const args = ['-n', '-r', file, ...decodeAs.flatMap((d) => ['-d', d]), ...options, '-Y', 'tcp', '-T', 'fields', '-E', 'separator=/t', '-E', `aggregator=${AGGREGATOR}`];
+  if (tsharkHasCommunityId) args.push('--enable-protocol', 'communityid');
   for (const f of ASKED) args.push('-e', f);
   const { stdout } = await execFileAsync('tshark', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return parseTsharkFields(stdout);

@@ -13,7 +13,7 @@ import { compareAll, disagreements, type Compared } from './compare-all';
 import { droppedByKernel, hasTool } from './loopback-capture';
 import { HOSTS, USER_AGENT, recordLiveTraffic, type LiveCapture } from './live-traffic';
 import { analyzeJson } from './planewatch-json';
-import { hasTshark, tsharkConnections } from './tshark-connections';
+import { hasTshark, tsharkConnections, tsharkHasCommunityId } from './tshark-connections';
 
 const SAMPLES = join(import.meta.dirname, '../../captures/samples');
 const sampleFiles = readdirSync(SAMPLES).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
@@ -25,16 +25,17 @@ interface TruthFile {
 const truthOf = (f: string): TruthFile => JSON.parse(readFileSync(join(SAMPLES, f.replace(/\.pcap(ng)?$/, '.truth.json')), 'utf8')) as TruthFile;
 
 /**
- * Connections whose packets, payload bytes, first or last packet's time are not tshark's for the
- * stream (none compared: one line saying so). Times agree to the microsecond (pcap's resolution).
+ * Connections whose packets, payload bytes, first or last packet's time or Community ID are not
+ * tshark's for the stream (none compared: one line saying so). Times agree to the microsecond (pcap's
+ * resolution); the Community ID is compared where tshark computes it (Wireshark 3.4 and later).
  */
 function packetCountsDiffering(f: string, c: Compared): string[] {
   const paired = c.matching.pairs.filter((p) => p.conn !== null);
   if (paired.length === 0) return [`${f}: no connection compared`];
   return paired.flatMap(({ flow, conn, where }) => {
-    const ours = { packets: flow.packets[0] + flow.packets[1], bytes: flow.payloadBytes[0] + flow.payloadBytes[1], first: flow.firstTs, last: flow.lastTs };
-    const theirs = { packets: conn!.frames, bytes: conn!.payloadBytes, first: conn!.firstTs, last: conn!.lastTs };
-    const same = ours.packets === theirs.packets && ours.bytes === theirs.bytes &&
+    const ours = { packets: flow.packets[0] + flow.packets[1], bytes: flow.payloadBytes[0] + flow.payloadBytes[1], first: flow.firstTs, last: flow.lastTs, id: flow.communityId };
+    const theirs = { packets: conn!.frames, bytes: conn!.payloadBytes, first: conn!.firstTs, last: conn!.lastTs, id: conn!.communityId ?? flow.communityId };
+    const same = ours.packets === theirs.packets && ours.bytes === theirs.bytes && ours.id === theirs.id &&
       Math.abs(ours.first - theirs.first) < 1e-6 && Math.abs(ours.last - theirs.last) < 1e-6;
     return same ? [] : [`${f}: ${where}: planewatch ${JSON.stringify(ours)}, tshark ${JSON.stringify(theirs)}`];
   });
@@ -74,8 +75,14 @@ describe.skipIf(!hasTshark)('tshark and planewatch agree on the samples', () => 
     expect(r.matching.unmatched.map((c) => `${f}: tshark connection ${c.first.ip}:${c.first.port} ↔ ${c.other.ip}:${c.other.port} has no planewatch flow`)).toEqual([]);
   });
 
-  it.each(sampleFiles)('%s: every connection has the packets, payload bytes and time span of its TCP stream in tshark, its last ACK included', (f) => {
+  it.each(sampleFiles)('%s: every connection has the packets, payload bytes, time span and Community ID of its TCP stream in tshark, its last ACK included', (f) => {
     expect(packetCountsDiffering(f, results.get(f)!)).toEqual([]);
+  });
+
+  it.skipIf(!tsharkHasCommunityId)('compared Community IDs that tshark computed, on every sample', () => {
+    for (const [f, r] of results) {
+      expect(r.matching.pairs.filter((p) => p.conn?.communityId?.startsWith('1:')).length, f).toBeGreaterThan(0);
+    }
   });
 
   it.each(sampleFiles)('%s: TLS, HTTP and SSH fields agree', (f) => {
@@ -138,7 +145,7 @@ describe.skipIf(!hasLiveTools)('tshark and planewatch agree on traffic recorded 
     expect(result.matching.unmatched.map((c) => `${c.first.ip}:${c.first.port} ↔ ${c.other.ip}:${c.other.port}`)).toEqual([]);
   });
 
-  it('every connection has the packets, payload bytes and time span of its TCP stream in tshark', () => {
+  it('every connection has the packets, payload bytes, time span and Community ID of its TCP stream in tshark', () => {
     expect(packetCountsDiffering('live', result)).toEqual([]);
   });
 

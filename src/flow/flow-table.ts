@@ -238,7 +238,10 @@ export class FlowTable {
     return flow;
   }
 
-  /** Marks a flow reported (FIN both ways / RST): it lingers for trailing packets, then goes. */
+  /**
+   * Marks a flow reported (FINs both ways acknowledged, or RST): it lingers for trailing packets,
+   * then goes.
+   */
   markClosed(flow: Flow): void {
     if (flow.closed) return;
     flow.closed = true;

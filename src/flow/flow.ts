@@ -52,7 +52,10 @@ export class Flow implements StreamHandler, AnomalyTarget {
   historyMask = 0;
   state0: number = EndpointState.INACTIVE;
   state1: number = EndpointState.INACTIVE;
-  /** Reported already (FIN both ways or RST); kept briefly so trailing packets attach here. */
+  /**
+   * Reported already (FINs both ways acknowledged, or RST); kept briefly so trailing packets attach
+   * here.
+   */
   closed = false;
   /**
    * The FINs of a TCP connection: bit 1 << direction set when that side's FIN was seen (`finSeen`)

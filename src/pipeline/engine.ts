@@ -148,7 +148,10 @@ export class Engine implements FlowExpiry, SessionOpener {
     }
   }
 
-  /** End of input: every open flow ends with 'eof' (pending gaps and ends delivered first). */
+  /**
+   * End of input: every open flow ends with 'eof', one waiting for the ACKs of its FINs with 'fin'
+   * (pending gaps and ends delivered first).
+   */
   finish(): void {
     this.decoder.flush();
     for (const f of this.table.openFlows()) {

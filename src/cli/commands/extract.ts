@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { openStoreReadOnly, type Db } from '../../store/store';
-import { FLOW_REF_HINT, flowKeysFor } from '../flow-ref';
+import { FLOW_REF_HINT, flowsNamed } from '../flow-ref';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { collect, findingRule, positiveInt } from '../option-parsers';
 import { FdSink, type ByteSink } from '../../export/byte-sink';
@@ -29,17 +29,16 @@ function fail(code: number, message: string): never {
 
 /** The flows asked for, by key and by finding; an unknown key is a usage error. */
 function selectFlows(db: Db, refs: string[], opts: ExtractOptions): StoredFlowSelector[] {
-  const byKey = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.flow_key = ?`);
+  const byId = db.prepare(`${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?`);
   const out: StoredFlowSelector[] = [];
   const seen = new Set<string>();
   for (const ref of refs) {
     // A Community ID brings every flow of that connection's addresses and ports.
-    const keys = flowKeysFor(db, ref);
-    if (keys.length === 0) fail(EXIT.USAGE, `no flow ${terminalSafe(ref)} in the database (${FLOW_REF_HINT})`);
-    for (const k of keys) {
-      const row = byKey.get(k) as StoredFlowSelector;
-      if (!seen.has(row.key)) out.push(row);
-      seen.add(row.key);
+    const named = flowsNamed(db, ref);
+    if (named.length === 0) fail(EXIT.USAGE, `no flow ${terminalSafe(ref)} in the database (${FLOW_REF_HINT})`);
+    for (const f of named) {
+      if (!seen.has(f.key)) out.push(byId.get(f.id) as StoredFlowSelector);
+      seen.add(f.key);
     }
   }
   if (opts.finding) {

@@ -10,7 +10,7 @@ import { endpointText } from '../../decode/address';
 import { Http2FollowRenderer } from '../../report/follow-http2';
 import { Http1FollowRenderer } from '../../report/follow-http1';
 import { loadKeyLogFiles } from '../../../dissectors/tls/decrypt/key-log';
-import { FLOW_REF_HINT, oneFlowKey } from '../flow-ref';
+import { FLOW_REF_HINT, oneFlowNamed } from '../flow-ref';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
 import { collect } from '../option-parsers';
 import { flowCaptureFile } from '../flow-capture';
@@ -102,15 +102,15 @@ export function registerFollowCommand(program: Command): void {
       const db = openStoreReadOnly(dbFile);
       let row: (StoredFlowSelector & { path: string; app: string; cname: string | null; sname: string | null }) | undefined;
       try {
-        const found = oneFlowKey(db, ref, terminalSafe);
+        const found = oneFlowNamed(db, ref, terminalSafe);
         if ('problem' in found) fail(EXIT.USAGE, found.problem);
         row = db
           .prepare(
-            `SELECT s.*, fl.path, fl.app, ce.name AS cname, se.name AS sname FROM (${STORED_FLOW_SELECTOR_SQL} WHERE f.flow_key = ?) s
-               JOIN flows fl ON fl.flow_key = s.key AND fl.capture_id = s.captureId
+            `SELECT s.*, fl.path, fl.app, ce.name AS cname, se.name AS sname FROM (${STORED_FLOW_SELECTOR_SQL} WHERE f.id = ?) s
+               JOIN flows fl ON fl.id = ?
                LEFT JOIN endpoints ce ON ce.ip = s.clientIp LEFT JOIN endpoints se ON se.ip = s.serverIp`,
           )
-          .get(found.key) as typeof row;
+          .get(found.id, found.id) as typeof row;
       } finally {
         db.close();
       }

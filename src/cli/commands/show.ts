@@ -5,7 +5,7 @@ import { StatementCache } from '../../web/statements';
 import { flowDetailText } from '../../report/flow-detail-text';
 import { terminalSafe } from '../../report/terminal-text';
 import { DB_OPTION_HELP, EXIT, defaultDbPath, requireDb } from '../db-path';
-import { oneFlowKey } from '../flow-ref';
+import { oneFlowNamed } from '../flow-ref';
 
 interface ShowOptions {
   db?: string;
@@ -24,14 +24,13 @@ export function registerShowCommand(program: Command): void {
       requireDb(file);
       const db = openStoreReadOnly(file);
       try {
-        const found = oneFlowKey(db, ref, terminalSafe);
+        const found = oneFlowNamed(db, ref, terminalSafe);
         if ('problem' in found) {
           process.stderr.write(`planewatch show: ${found.problem}\n`);
           process.exitCode = EXIT.USAGE;
           return;
         }
-        const row = db.prepare('SELECT id FROM flows WHERE flow_key = ? ORDER BY id LIMIT 1').get(found.key) as { id: number };
-        const d = flowDetail(new StatementCache(db), row.id, file)!;
+        const d = flowDetail(new StatementCache(db), found.id, file)!;
         process.stdout.write(opts.json ? `${JSON.stringify(d, null, 2)}\n` : flowDetailText(d, found.key));
       } finally {
         db.close();

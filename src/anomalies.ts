@@ -27,6 +27,8 @@ export const ANOMALIES = {
   'link.truncated': 'link-layer header shorter than its type requires',
   'link.unknown_ethertype': 'an EtherType planewatch does not decode',
   'link.vlan_too_deep': 'more VLAN tags than planewatch follows',
+  'link.mpls_too_deep': 'more MPLS labels, or Ethernet pseudowires nested deeper, than planewatch follows',
+  'link.mpls_unknown_payload': 'an MPLS payload that is neither IPv4, IPv6 nor an Ethernet pseudowire with a control word',
   'link.unknown_address_family': 'loopback/NULL header names an address family that is neither IPv4 nor IPv6',
 
   // IPv4 / IPv6

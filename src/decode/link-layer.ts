@@ -24,10 +24,14 @@ export const EtherType = {
   QINQ_OLD: 0x9100,
   QINQ_OLD2: 0x9200,
   TEB: 0x6558,
+  MPLS: 0x8847,
+  MPLS_MULTICAST: 0x8848,
 } as const;
 
 /** VLAN tags followed before giving up (QinQ is 2; a few more for odd carrier setups). */
 export const MAX_VLAN_TAGS = 4;
+/** MPLS labels followed before giving up (provider networks stack two or three; VPN services a few more). */
+export const MAX_MPLS_LABELS = 8;
 /** NFLOG attributes walked before giving up on finding the payload. */
 export const MAX_NFLOG_TLVS = 64;
 
@@ -36,6 +40,14 @@ const SLL_HEADER = 16;
 const SLL2_HEADER = 20;
 const NFLOG_HEADER = 4;
 const NFULA_PAYLOAD = 9;
+const MPLS_LABEL = 4;
+/** Reserved labels (RFC 3032) that say what the payload is when they end the stack. */
+const MPLS_IPV4_EXPLICIT_NULL = 0;
+const MPLS_IPV6_EXPLICIT_NULL = 2;
+/** The pseudowire control word (RFC 4385) before an Ethernet frame carried over MPLS (RFC 4448). */
+const PW_CONTROL_WORD = 4;
+/** Ethernet pseudowires followed inside one another (each may carry labels again). */
+const MAX_PSEUDOWIRE_NESTING = 2;
 
 // BSD address families found in DLT_NULL / DLT_LOOP headers: IPv4 is 2 everywhere, IPv6 differs by OS.
 const AF_INET = 2;
@@ -57,6 +69,8 @@ export class LinkLayer {
   vlan = 0;
   /** End of the bytes the network layer may use (NFLOG payloads end before the frame does). */
   end = 0;
+  /** Ethernet pseudowires entered by the call under way (bounds the recursion). */
+  private pseudowires = 0;
 
   constructor(private readonly anomalies: AnomalyCounter) {}
 
@@ -103,6 +117,17 @@ export class LinkLayer {
     return this.decodeEtherType(buf, off + ETHERNET_HEADER, end, u16be(buf, off + 12), 0);
   }
 
+  /**
+   * An MPLS label stack at `off` whose carrier says nothing more (GRE protocol 0x8847, MPLS in UDP):
+   * like an Ethernet frame, the fields describe this call alone.
+   */
+  decodeMplsPayload(buf: Uint8Array, off: number, end: number): number {
+    this.vlan = 0;
+    this.network = NetworkType.NONE;
+    this.end = end;
+    return this.decodeMpls(buf, off, end);
+  }
+
   /** Follows VLAN tags and 802.2 SNAP to an EtherType we decode. `off` is just after `type`. */
   private decodeEtherType(buf: Uint8Array, off: number, end: number, type: number, tags: number): number {
     for (;;) {
@@ -120,6 +145,7 @@ export class LinkLayer {
         off += 4;
         continue;
       }
+      if (type === EtherType.MPLS || type === EtherType.MPLS_MULTICAST) return this.decodeMpls(buf, off, end);
       if (type <= 1500) {
         // 802.3 length field: only LLC/SNAP (AA AA 03, OUI 00 00 00) carries an EtherType.
         if (end - off >= 8 && buf[off] === 0xaa && buf[off + 1] === 0xaa && buf[off + 2] === 0x03 &&
@@ -133,6 +159,48 @@ export class LinkLayer {
       if (type !== EtherType.ARP && type !== EtherType.RARP) this.anomalies.add('link.unknown_ethertype');
       return DecodeStatus.NOT_ANALYSED;
     }
+  }
+
+  /**
+   * An MPLS label stack (RFC 3032: 20-bit label, traffic class, bottom-of-stack bit, TTL) down to
+   * its payload, which nothing in the stack names: as Wireshark does, the explicit-null labels say
+   * IPv4 or IPv6, else the payload's first nibble does (4, 6; 0 is a pseudowire control word before
+   * an Ethernet frame). The labels do not enter the flow key (Zeek and Suricata leave them out too).
+   */
+  private decodeMpls(buf: Uint8Array, off: number, end: number): number {
+    let label = -1;
+    for (let n = 0; ; n++) {
+      if (n === MAX_MPLS_LABELS) {
+        this.anomalies.add('link.mpls_too_deep');
+        return DecodeStatus.NOT_ANALYSED;
+      }
+      if (end - off < MPLS_LABEL) return this.truncated();
+      label = (buf[off] << 12) | (buf[off + 1] << 4) | (buf[off + 2] >> 4);
+      const bottom = (buf[off + 2] & 0x01) !== 0;
+      off += MPLS_LABEL;
+      if (bottom) break;
+    }
+    if (label === MPLS_IPV4_EXPLICIT_NULL) return this.ip(off, NetworkType.IPV4);
+    if (label === MPLS_IPV6_EXPLICIT_NULL) return this.ip(off, NetworkType.IPV6);
+    if (off >= end) return this.truncated();
+    const nibble = buf[off] >> 4;
+    if (nibble === 4) return this.ip(off, NetworkType.IPV4);
+    if (nibble === 6) return this.ip(off, NetworkType.IPV6);
+    if (nibble === 0) {
+      if (this.pseudowires === MAX_PSEUDOWIRE_NESTING) {
+        this.anomalies.add('link.mpls_too_deep');
+        return DecodeStatus.NOT_ANALYSED;
+      }
+      // An Ethernet pseudowire: the tag of the frame that carried the labels, if any, stays the VLAN.
+      const outer = this.vlan;
+      this.pseudowires++;
+      const st = this.decodeEthernet(buf, off + PW_CONTROL_WORD, end);
+      this.pseudowires--;
+      if (outer !== 0) this.vlan = outer;
+      return st;
+    }
+    this.anomalies.add('link.mpls_unknown_payload');
+    return DecodeStatus.NOT_ANALYSED;
   }
 
   /** DLT_NULL (host byte order of the capturing machine) and DLT_LOOP (always big-endian). */

@@ -13,13 +13,15 @@ import { InnerKind, TunnelHeader, TunnelParse, UdpPort } from './tunnels';
 export const MAX_TUNNEL_DEPTH = 4;
 
 export interface PacketDecoderOptions {
-  /** Follow VXLAN / Geneve / TZSP / GRE / IP-in-IP into the inner packet (default true). */
+  /** Follow VXLAN / Geneve / TZSP / GRE / IP-in-IP / MPLS in UDP into the inner packet (default true). */
   decodeTunnels?: boolean;
   maxTunnelDepth?: number;
   /** UDP destination ports decoded as VXLAN (default 4789 and 8472, the Linux kernel default). */
   vxlanPorts?: readonly number[];
   genevePorts?: readonly number[];
   tzspPorts?: readonly number[];
+  /** UDP destination ports decoded as MPLS in UDP (default 6635, RFC 7510). */
+  mplsUdpPorts?: readonly number[];
   /** Verify IPv4 header checksums and count `ip.bad_checksum` (never drops; default true). */
   verifyIpChecksum?: boolean;
   fragments?: Partial<FragmentLimits>;
@@ -68,6 +70,7 @@ export class PacketDecoder {
     for (const p of opts.vxlanPorts ?? [UdpPort.VXLAN, UdpPort.VXLAN_LINUX]) this.udpTunnelPorts[p & 0xffff] = TunnelType.VXLAN;
     for (const p of opts.genevePorts ?? [UdpPort.GENEVE]) this.udpTunnelPorts[p & 0xffff] = TunnelType.GENEVE;
     for (const p of opts.tzspPorts ?? [UdpPort.TZSP]) this.udpTunnelPorts[p & 0xffff] = TunnelType.TZSP;
+    for (const p of opts.mplsUdpPorts ?? [UdpPort.MPLS_UDP]) this.udpTunnelPorts[p & 0xffff] = TunnelType.MPLS_UDP;
   }
 
   /**
@@ -217,6 +220,7 @@ export class PacketDecoder {
         const t = this.tunnel;
         const r = kind === TunnelType.VXLAN ? t.parseVxlan(buf, pOff, pEnd)
           : kind === TunnelType.GENEVE ? t.parseGeneve(buf, pOff, pEnd)
+          : kind === TunnelType.MPLS_UDP ? t.parseMplsInUdp(buf, pOff, pEnd)
           : t.parseTzsp(buf, pOff, pEnd);
         return this.decodeTunnel(buf, pEnd, r, out);
       }
@@ -259,8 +263,8 @@ export class PacketDecoder {
     out.payloadLength = 0;
     const inner = t.inner;
     const innerOff = t.innerOffset;
-    if (inner === InnerKind.ETHERNET) {
-      const st = this.link.decodeEthernet(buf, innerOff, end);
+    if (inner === InnerKind.ETHERNET || inner === InnerKind.MPLS) {
+      const st = inner === InnerKind.ETHERNET ? this.link.decodeEthernet(buf, innerOff, end) : this.link.decodeMplsPayload(buf, innerOff, end);
       if (st !== DecodeStatus.OK) return st;
       if (out.vlan === 0) out.vlan = this.link.vlan;
       return this.decodeNetwork(buf, this.link.offset, end, this.link.network, out);

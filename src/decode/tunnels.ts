@@ -1,10 +1,10 @@
 import type { AnomalyCounter } from '../anomalies';
 import { TunnelType } from './packet';
-import { NetworkType } from './link-layer';
+import { MAX_MPLS_LABELS, NetworkType } from './link-layer';
 import { u16be, u24be, u32be } from './bytes';
 
 /** What a tunnel header carries. Extends NetworkType with a whole Ethernet frame. */
-export const InnerKind = { ...NetworkType, ETHERNET: 100 } as const;
+export const InnerKind = { ...NetworkType, ETHERNET: 100, MPLS: 101 } as const;
 
 /** Outcome of parsing a tunnel header. */
 export const TunnelParse = {
@@ -18,7 +18,8 @@ export const TunnelParse = {
   UNSUPPORTED: 3,
 } as const;
 
-export const UdpPort = { VXLAN: 4789, VXLAN_LINUX: 8472, GENEVE: 6081, TZSP: 37008 } as const;
+/** MPLS_UDP: MPLS in UDP (RFC 7510), as Tungsten Fabric (Contrail) carries pod traffic between nodes. */
+export const UdpPort = { VXLAN: 4789, VXLAN_LINUX: 8472, GENEVE: 6081, TZSP: 37008, MPLS_UDP: 6635 } as const;
 
 const VXLAN_HEADER = 8;
 const VXLAN_FLAG_VNI = 0x08;
@@ -41,9 +42,15 @@ export const GreProtocol = {
   IPV4: 0x0800,
   IPV6: 0x86dd,
   TEB: 0x6558,
+  MPLS: 0x8847,
+  MPLS_MULTICAST: 0x8848,
   ERSPAN_1_2: 0x88be,
   ERSPAN_3: 0x22eb,
 } as const;
+
+/** Control word and Ethernet header of an MPLS pseudowire: what MPLS in UDP must hold to be taken for one. */
+const PW_ETHERNET_MIN = 4 + 14;
+const PW_ETHER_TYPES: readonly number[] = [0x0800, 0x86dd, 0x0806, 0x8100, 0x88a8, 0x8847];
 
 const ERSPAN2_HEADER = 8;
 const ERSPAN3_HEADER = 12;
@@ -155,6 +162,9 @@ export class TunnelHeader {
         return this.found(TunnelType.GRE, key, InnerKind.IPV6, p);
       case GreProtocol.TEB:
         return this.found(TunnelType.GRE, key, InnerKind.ETHERNET, p);
+      case GreProtocol.MPLS:
+      case GreProtocol.MPLS_MULTICAST:
+        return this.found(TunnelType.GRE, key, InnerKind.MPLS, p);
       case GreProtocol.ERSPAN_1_2: {
         if (!hasSequence) return this.found(TunnelType.ERSPAN, -1, InnerKind.ETHERNET, p);
         if (end - p < ERSPAN2_HEADER) return this.truncated();
@@ -179,6 +189,28 @@ export class TunnelHeader {
     }
   }
 
+  /**
+   * MPLS in UDP (RFC 7510): a label stack is the whole UDP payload. Nothing marks it as one, so only
+   * a stack that ends within MAX_MPLS_LABELS on what looks like IPv4, IPv6 or a pseudowire control
+   * word is taken for MPLS; other traffic to the port stays plain UDP.
+   */
+  parseMplsInUdp(buf: Uint8Array, off: number, end: number): number {
+    let p = off;
+    for (let n = 0; n < MAX_MPLS_LABELS; n++) {
+      if (end - p < 5) return TunnelParse.NOT_TUNNEL;
+      const bottom = (buf[p + 2] & 0x01) !== 0;
+      p += 4;
+      if (!bottom) continue;
+      const nibble = buf[p] >> 4;
+      const looksLikeMpls = nibble === 4 ? (buf[p] & 0x0f) >= 5
+        : nibble === 6 ? true
+        // A control word, then an Ethernet header whose EtherType is one a pseudowire carries.
+        : nibble === 0 && end - p >= PW_ETHERNET_MIN && PW_ETHER_TYPES.includes(u16be(buf, p + PW_ETHERNET_MIN - 2));
+      return looksLikeMpls ? this.found(TunnelType.MPLS_UDP, -1, InnerKind.MPLS, off) : TunnelParse.NOT_TUNNEL;
+    }
+    return TunnelParse.NOT_TUNNEL;
+  }
+
   /** IP-in-IP (protocol 4) and IPv6-in-IP (41): no header of its own. */
   parseIpInIp(protocol: number, off: number): number {
     return this.found(TunnelType.IPIP, -1, protocol === 4 ? InnerKind.IPV4 : InnerKind.IPV6, off);
@@ -188,6 +220,7 @@ export class TunnelHeader {
     if (type === GreProtocol.TEB) return InnerKind.ETHERNET;
     if (type === GreProtocol.IPV4) return InnerKind.IPV4;
     if (type === GreProtocol.IPV6) return InnerKind.IPV6;
+    if (type === GreProtocol.MPLS || type === GreProtocol.MPLS_MULTICAST) return InnerKind.MPLS;
     return InnerKind.NONE;
   }
 

@@ -212,6 +212,22 @@ export function tzsp(inner: Uint8Array, o: { encapsulation?: number; tags?: Uint
   return concat(bytes(o.version ?? 1, 0, ...be16(o.encapsulation ?? 1)), o.tags ?? new Uint8Array(0), bytes(1), inner);
 }
 
+/**
+ * An MPLS label stack (RFC 3032): each entry label, traffic class 0, TTL 64; the last one has the
+ * bottom-of-stack bit unless `bottom` is false.
+ */
+export function mpls(labels: number[], payload: Uint8Array, bottom = true): Uint8Array {
+  const parts: number[] = [];
+  labels.forEach((label, i) => {
+    const s = bottom && i === labels.length - 1 ? 1 : 0;
+    parts.push((label >> 12) & 0xff, (label >> 4) & 0xff, ((label & 0x0f) << 4) | s, 64);
+  });
+  return concat(Uint8Array.from(parts), payload);
+}
+
+/** The pseudowire control word (RFC 4385, all zero) before an Ethernet frame carried over MPLS. */
+export const pwControlWord = (frame: Uint8Array): Uint8Array => concat(bytes(0, 0, 0, 0), frame);
+
 /** Linux cooked capture v1 (LINKTYPE_LINUX_SLL, 16 bytes). */
 export function sll(protocol: number, payload: Uint8Array): Uint8Array {
   return concat(bytes(0, 0, 0, 1, 0, 6), MAC_A, bytes(0, 0), bytes(...be16(protocol)), payload);
@@ -241,7 +257,7 @@ export function nflog(family: number, tlvs: Array<{ type: number; value: Uint8Ar
 }
 
 export const PROTO = { ICMP: 1, IPIP: 4, TCP: 6, UDP: 17, IPV6: 41, ROUTING: 43, FRAGMENT: 44, GRE: 47, ESP: 50, AH: 51, ICMPV6: 58, NO_NEXT: 59, DEST: 60, HOP: 0 } as const;
-export const ETH = { IPV4: 0x0800, IPV6: 0x86dd, ARP: 0x0806, VLAN: 0x8100, QINQ: 0x88a8, QINQ_OLD: 0x9100, LLDP: 0x88cc } as const;
+export const ETH = { IPV4: 0x0800, IPV6: 0x86dd, ARP: 0x0806, VLAN: 0x8100, QINQ: 0x88a8, QINQ_OLD: 0x9100, LLDP: 0x88cc, MPLS: 0x8847, MPLS_MULTICAST: 0x8848 } as const;
 export const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 export interface Decoded {

@@ -2,7 +2,8 @@ import { describe as group, expect, it } from 'vitest';
 import { DecodeStatus } from '../../src/decode/packet';
 import { LinkType } from '../../src/ingest/frame';
 import {
-  ascii, bytes, concat, decodeOnce, ETH, ethernet, fromHex, ipv4, ipv6, nflog, nullHeader, PROTO, sll, sll2, tcp, udp,
+  ascii, bytes, concat, decodeOnce, ETH, ethernet, fromHex, ipv4, ipv6, mpls, nflog, nullHeader, PROTO, pwControlWord, sll, sll2,
+  tcp, udp,
 } from './builders';
 
 /*
@@ -101,6 +102,73 @@ group('Ethernet and VLANs', () => {
     const r = decodeOnce(tagged.subarray(0, 16));
     expect(r.status).toBe(DecodeStatus.MALFORMED);
     expect(r.anomalies.get('link.truncated')).toBe(1);
+  });
+});
+
+/*
+ * Ethernet / MPLS label 16 (bottom of stack, TTL 64) / IPv4 / TCP 10.0.0.10:51234 -> 10.0.1.21:10250 "GET /"
+ * 0000  02 00 00 00 00 0b 02 00 00 00 00 0a 88 47 00 01
+ * 0010  01 40 45 00 00 2d ...   (the IPv4 packet of ETHERNET_TCP follows)
+ */
+const MPLS_HEADER = fromHex('02 00 00 00 00 0b 02 00 00 00 00 0a 88 47 00 01 01 40');
+
+group('MPLS', () => {
+  it('follows one label to IPv4 (hex fixture) and a stack of three to IPv6', () => {
+    const frame = ethernet(ETH.MPLS, mpls([16], v4Tcp()));
+    expect(frame.subarray(0, MPLS_HEADER.length)).toEqual(MPLS_HEADER);
+    expectV4(decodeOnce(frame));
+    const r = decodeOnce(ethernet(ETH.MPLS, mpls([1000, 0xfffff, 17], v6Tcp())));
+    expect(r.status).toBe(DecodeStatus.OK);
+    expect(r.src).toBe('fd00::10');
+    expect(r.out.dstPort).toBe(6443);
+    expect(r.anomalies.total).toBe(0);
+  });
+
+  it('takes the payload from an explicit-null label, and follows the multicast EtherType', () => {
+    expectV4(decodeOnce(ethernet(ETH.MPLS, mpls([0], v4Tcp()))));
+    expect(decodeOnce(ethernet(ETH.MPLS, mpls([2], v6Tcp()))).src).toBe('fd00::10');
+    expectV4(decodeOnce(ethernet(ETH.MPLS_MULTICAST, mpls([300], v4Tcp()))));
+  });
+
+  it('reads an Ethernet pseudowire after its control word; the VLAN of the carrying frame wins', () => {
+    const inner = ethernet(ETH.IPV4, v4Tcp(), [{ tpid: ETH.VLAN, vid: 44 }]);
+    const plain = decodeOnce(ethernet(ETH.MPLS, mpls([100, 200], pwControlWord(inner))));
+    expectV4(plain);
+    expect(plain.out.vlan).toBe(44);
+    const tagged = decodeOnce(ethernet(ETH.MPLS, mpls([100], pwControlWord(inner)), [{ tpid: ETH.VLAN, vid: 7 }]));
+    expectV4(tagged);
+    expect(tagged.out.vlan).toBe(7);
+  });
+
+  it('reads MPLS behind VLAN tags and in Linux cooked captures', () => {
+    expectV4(decodeOnce(ethernet(ETH.MPLS, mpls([16], v4Tcp()), [{ tpid: ETH.VLAN, vid: 9 }])));
+    expectV4(decodeOnce(sll(ETH.MPLS, mpls([16, 17], v4Tcp())), LinkType.LINUX_SLL));
+    expectV4(decodeOnce(sll2(ETH.MPLS, mpls([16], v4Tcp())), LinkType.LINUX_SLL2));
+  });
+
+  it('counts a stack deeper than it follows, a payload it cannot tell, and a stack cut short', () => {
+    const deep = decodeOnce(ethernet(ETH.MPLS, mpls([1, 2, 3, 4, 5, 6, 7, 8, 9], v4Tcp())));
+    expect(deep.status).toBe(DecodeStatus.NOT_ANALYSED);
+    expect(deep.anomalies.get('link.mpls_too_deep')).toBe(1);
+    const odd = decodeOnce(ethernet(ETH.MPLS, mpls([16], bytes(0x55, 1, 2, 3, 4, 5, 6, 7))));
+    expect(odd.status).toBe(DecodeStatus.NOT_ANALYSED);
+    expect(odd.anomalies.get('link.mpls_unknown_payload')).toBe(1);
+    // No bottom-of-stack bit before the frame ends, and a label cut in half.
+    const open = decodeOnce(ethernet(ETH.MPLS, mpls([16, 17], new Uint8Array(0), false)));
+    expect(open.status).toBe(DecodeStatus.MALFORMED);
+    expect(open.anomalies.get('link.truncated')).toBe(1);
+    expect(decodeOnce(ethernet(ETH.MPLS, bytes(0, 1, 1))).anomalies.get('link.truncated')).toBe(1);
+    expect(decodeOnce(ethernet(ETH.MPLS, mpls([16], new Uint8Array(0)))).anomalies.get('link.truncated')).toBe(1);
+  });
+
+  it('bounds pseudowires nested in pseudowires (a crafted frame must not recurse without end)', () => {
+    let frame = ethernet(ETH.IPV4, v4Tcp());
+    for (let i = 0; i < 2; i++) frame = ethernet(ETH.MPLS, mpls([16], pwControlWord(frame)));
+    expectV4(decodeOnce(frame));
+    for (let i = 0; i < 3000; i++) frame = ethernet(ETH.MPLS, mpls([16], pwControlWord(frame)));
+    const r = decodeOnce(frame);
+    expect(r.status).toBe(DecodeStatus.NOT_ANALYSED);
+    expect(r.anomalies.get('link.mpls_too_deep')).toBe(1);
   });
 });
 

@@ -9,8 +9,8 @@ import { DecodedPacket, DecodeStatus } from '../../src/decode/packet';
 import { PacketDecoder } from '../../src/decode/packet-decoder';
 import { LinkType } from '../../src/ingest/frame';
 import {
-  ascii, bytes, concat, erspan2, erspan3, ETH, ethernet, ext6, geneve, gre, ipv4, ipv6, nflog, nullHeader, PROTO, sll, sll2, tcp,
-  tzsp, udp, vxlan,
+  ascii, bytes, concat, erspan2, erspan3, ETH, ethernet, ext6, geneve, gre, ipv4, ipv6, mpls, nflog, nullHeader, PROTO, pwControlWord,
+  sll, sll2, tcp, tzsp, udp, vxlan,
 } from './builders';
 
 const hasTshark = ['/usr/bin/tshark', '/usr/local/bin/tshark'].some((p) => existsSync(p));
@@ -42,6 +42,7 @@ const seg = (sport: number, dport: number) => tcp({ sport, dport }, ascii('paylo
 const v4 = (src: string, dst: string, sport: number, dport: number) => ipv4({ protocol: PROTO.TCP, src, dst }, seg(sport, dport));
 const v6 = (src: string, dst: string, sport: number, dport: number) => ipv6({ nextHeader: PROTO.TCP, src, dst }, seg(sport, dport));
 const OUT = { src: '192.168.7.1', dst: '192.168.7.2' };
+const PSEUDOWIRE_LABEL = 100;
 const eth4 = (p: Uint8Array) => ethernet(ETH.IPV4, p);
 
 function fixtures(): Array<{ linkType: number; data: Uint8Array }> {
@@ -63,6 +64,11 @@ function fixtures(): Array<{ linkType: number; data: Uint8Array }> {
     { linkType: E, data: ethernet(ETH.IPV6, ipv6({ nextHeader: PROTO.HOP, src: 'fd00::a', dst: 'fd00::b' }, concat(ext6(PROTO.DEST, bytes(1, 4, 0, 0, 0, 0)), ext6(PROTO.TCP, bytes(1, 4, 0, 0, 0, 0)), seg(9999, 6443)))) },
     { linkType: E, data: eth4(ipv4({ protocol: PROTO.TCP, src: '10.9.0.1', dst: '10.9.0.2', id: 500, moreFragments: true }, fragSeg.subarray(0, 32))) },
     { linkType: E, data: eth4(ipv4({ protocol: PROTO.TCP, src: '10.9.0.1', dst: '10.9.0.2', id: 500, fragmentOffset: 32 }, fragSeg.subarray(32))) },
+    { linkType: E, data: ethernet(ETH.MPLS, mpls([16, 17], v4('10.14.0.1', '10.14.0.2', 1414, 6443))) },
+    { linkType: E, data: ethernet(ETH.MPLS, mpls([2], v6('fd00::14:1', 'fd00::14:2', 1415, 6443))) },
+    { linkType: E, data: ethernet(ETH.MPLS, mpls([PSEUDOWIRE_LABEL], pwControlWord(eth4(v4('10.15.0.1', '10.15.0.2', 1515, 10250))))) },
+    { linkType: E, data: eth4(ipv4({ protocol: PROTO.GRE, ...OUT }, gre({ protocol: 0x8847 }, mpls([300], v4('10.16.0.1', '10.16.0.2', 1616, 2379))))) },
+    { linkType: E, data: eth4(ipv4({ protocol: PROTO.UDP, ...OUT }, udp(50003, 6635, mpls([299776, 24], v4('10.17.0.1', '10.17.0.2', 1717, 8132))))) },
     { linkType: LinkType.LINUX_SLL, data: sll(ETH.IPV4, v4('10.10.0.1', '10.10.0.2', 1010, 6443)) },
     { linkType: LinkType.LINUX_SLL2, data: sll2(ETH.IPV6, v6('fd00::10:1', 'fd00::10:2', 2020, 6443)) },
     { linkType: LinkType.RAW, data: v4('10.11.0.1', '10.11.0.2', 3030, 443) },
@@ -82,7 +88,8 @@ group.skipIf(!hasTshark)('cross-check against tshark', () => {
     const frames = fixtures();
     const file = join(dir, 'fixtures.pcapng');
     writeFileSync(file, writePcapng(frames));
-    const text = execFileSync('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=l', '-E', 'separator=|',
+    // Wireshark decodes an MPLS pseudowire only where it is told which label carries one.
+    const text = execFileSync('tshark', ['-r', file, '-d', `mpls.label==${PSEUDOWIRE_LABEL},pwethcw`, '-T', 'fields', '-E', 'occurrence=l', '-E', 'separator=|',
       '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
     const rows = text.trimEnd().split('\n').map((l) => l.split('|'));
     expect(rows).toHaveLength(frames.length);

@@ -3,8 +3,8 @@ import { formatIp } from '../../src/decode/address';
 import { DecodeStatus, TunnelType } from '../../src/decode/packet';
 import { LinkType } from '../../src/ingest/frame';
 import {
-  ascii, bytes, decodeOnce, erspan2, erspan3, ETH, ethernet, fromHex, geneve, gre, ipv4, ipv6, PROTO, tcp, tzsp, udp, vxlan,
-  type Decoded,
+  ascii, bytes, decodeOnce, erspan2, erspan3, ETH, ethernet, fromHex, geneve, gre, ipv4, ipv6, mpls, PROTO, pwControlWord, tcp, tzsp,
+  udp, vxlan, type Decoded,
 } from './builders';
 
 /*
@@ -78,7 +78,7 @@ group('UDP tunnels', () => {
     const v1 = decodeOnce(outerUdp(6081, geneve(8, 0x0800, innerIp(), undefined, 1)));
     expect(v1.out.dstPort).toBe(6081);
     expect(v1.anomalies.get('tunnel.bad_geneve')).toBe(1);
-    const unk = decodeOnce(outerUdp(6081, geneve(8, 0x8847, innerIp())));
+    const unk = decodeOnce(outerUdp(6081, geneve(8, 0x880b, innerIp()))); // PPP
     expect(unk.status).toBe(DecodeStatus.NOT_ANALYSED);
     expect(unk.anomalies.get('tunnel.unknown_payload')).toBe(1);
     // Options length pointing past the packet.
@@ -137,6 +137,34 @@ group('GRE and ERSPAN', () => {
     const v1 = decodeOnce(outerGre(bytes(0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 0)));
     expect(v1.anomalies.get('tunnel.bad_gre')).toBe(1);
     expect(decodeOnce(outerGre(bytes(0x20, 0x00, 0x08, 0x00, 0, 0))).anomalies.get('tunnel.truncated')).toBe(1);
+  });
+});
+
+group('MPLS in tunnels', () => {
+  it('MPLS over GRE (0x8847): IP after the labels, or an Ethernet pseudowire', () => {
+    expectInner(decodeOnce(outerGre(gre({ protocol: 0x8847, key: 12 }, mpls([24, 25], innerIp())))), TunnelType.GRE, 12);
+    expectInner(decodeOnce(outerGre(gre({ protocol: 0x8847 }, mpls([24], pwControlWord(innerEth()))))), TunnelType.GRE, -1);
+  });
+
+  it('MPLS in UDP (RFC 7510, port 6635, as Tungsten Fabric carries pod traffic)', () => {
+    expectInner(decodeOnce(outerUdp(6635, mpls([299776], innerIp()))), TunnelType.MPLS_UDP, -1);
+    expectInner(decodeOnce(outerUdp(6635, mpls([16, 17], pwControlWord(innerEth())))), TunnelType.MPLS_UDP, -1);
+    expectInner(decodeOnce(outerUdp(7000, mpls([16], innerIp())), LinkType.ETHERNET, { mplsUdpPorts: [7000] }), TunnelType.MPLS_UDP, -1);
+  });
+
+  it('other traffic to port 6635 stays plain UDP: no stack ending on IP or a control word', () => {
+    for (const payload of [bytes(1, 2, 3, 4, 5, 6, 7, 8), mpls([16], bytes(0x55, 0, 0, 0)), mpls([16], new Uint8Array(0)), new Uint8Array(64).fill(0x10)]) {
+      const r = decodeOnce(outerUdp(6635, payload));
+      expect(r.status).toBe(DecodeStatus.OK);
+      expect(r.out.tunnelDepth).toBe(0);
+      expect(r.out.dstPort).toBe(6635);
+      expect(r.out.payloadLength).toBe(payload.length);
+      expect(r.anomalies.total).toBe(0);
+    }
+  });
+
+  it('Geneve carrying MPLS', () => {
+    expectInner(decodeOnce(outerUdp(6081, geneve(3, 0x8847, mpls([40], innerIp())))), TunnelType.GENEVE, 3);
   });
 });
 

@@ -24,6 +24,15 @@ function plural(n: number, noun: string, nouns = `${noun}s`): string {
 
 const addresses = (n: number) => plural(n, 'address', 'addresses');
 
+/** Findings of one rule looked at for copies of one connection (the rule's lines), as a multiple of those listed. */
+const FOLDED_COPIES = 4;
+
+/** What a listed finding stands for when the same connection raised it more than once. */
+function copiesNote(n: number, captures: number): string {
+  if (n === 1) return '';
+  return captures === n ? ` (the same connection in ${captures} captures)` : ` (${n} times, with the same addresses and ports, in ${plural(captures, 'capture')})`;
+}
+
 /** Sources of attempts named in the summary, most attempts first. */
 const LISTED_SOURCES = 3;
 
@@ -99,13 +108,24 @@ export function textReport(db: Db, captureIds: number[], dbFile?: string): strin
   const examples = db
     .prepare(`SELECT evidence FROM findings WHERE ${where(captureIds)} AND rule = ? AND severity = ? ORDER BY ts, id LIMIT ${LISTED_PER_RULE}`)
     .pluck();
+  // The same connection recorded in several captures (both ends, two taps, a copy with its keys)
+  // raises the same finding in each: such findings are listed once, with how many there are.
+  const sameConnection = db.prepare(
+    `SELECT f.evidence, COUNT(*) n, COUNT(DISTINCT f.capture_id) captures
+       FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id
+      WHERE f.${where(captureIds)} AND f.rule = ? AND f.severity = ?
+      GROUP BY f.evidence, COALESCE(fl.community_id, f.id) ORDER BY MIN(f.ts), MIN(f.id) LIMIT ${LISTED_PER_RULE + 1}`,
+  );
   for (const r of rules) {
     const head = `  ${cell(SEVERITY_MARK[r.severity] ?? '', 3)}${cell(r.severity, 9)}${cell(r.rule, RULE_WIDTH)}`;
-    const evidence = examples.all(r.rule, r.severity) as string[];
-    if (r.n <= LISTED_PER_RULE) {
-      for (const e of evidence) lines.push(head + terminalSafe(e, 160));
-      continue;
+    if (r.n <= LISTED_PER_RULE * FOLDED_COPIES) {
+      const groups = sameConnection.all(r.rule, r.severity) as { evidence: string; n: number; captures: number }[];
+      if (groups.length <= LISTED_PER_RULE) {
+        for (const g of groups) lines.push(head + terminalSafe(g.evidence, 160) + copiesNote(g.n, g.captures));
+        continue;
+      }
     }
+    const evidence = examples.all(r.rule, r.severity) as string[];
     // Many of one rule (a kubelet fleet, every connection of a client): one line with the spread and
     // the first occurrence, and where to read them all.
     const spread = `${r.n} findings, ${plural(r.servers, 'server')}, ${plural(r.clients, 'client')}`;

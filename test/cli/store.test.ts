@@ -136,6 +136,11 @@ describe('the SQLite store through the CLI', () => {
     expect(JSON.parse(cli(['flows', '--db', db, '--state', 'SF', '--json']).stdout)).toEqual(all);
     expect(JSON.parse(cli(['flows', '--db', db, '--state', 'S0,REJ', '--json']).stdout)).toEqual([]);
     expect(cli(['findings', '--db', db, '--severity', 'bogus']).code).toBe(2);
+    // The table shows a path's detail as key=value pairs (blank where there is none); JSON keeps it as stored.
+    const table = cli(['flows', '--db', db]).stdout;
+    expect(table).toMatch(/ apiserver-to-kubelet +operation=unknown +0\.\d+ /);
+    expect(table).toMatch(/ ssh-tunnel +0\.\d+ /);
+    expect(all.map((r) => (r as unknown as { detail: string }).detail)).toContain('{"operation":"unknown"}');
   });
 
   it('findings and flows of one capture of several, named by id or by file', () => {

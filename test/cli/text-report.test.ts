@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { textReport } from '../../src/report/text-report';
 import { natTrio } from './nat-trio';
@@ -7,8 +9,28 @@ import { emptyInventory } from '../../src/analysis/inventory';
 import { FlowWriter, openStore } from '../../src/store/store';
 import { flow } from '../analysis/flow-builder';
 
+const ROOT = join(__dirname, '../..');
+const SAMPLES = join(ROOT, 'captures/samples');
+
 /** The summary `analyze` prints, on a connection seen on both sides of a NAT. */
 describe('the text report', () => {
+  it('lists a finding of one connection recorded in several captures once, saying in how many', () => {
+    // The same connection twice: a copy with the TLS keys in the file, whose keys then open the capture.
+    const files = ['credential-rejected.dsb.pcapng', 'credential-rejected.pcap'].map((f) => join(SAMPLES, f));
+    const inv = ['--inventory', join(ROOT, 'captures/inventory.json'), '--ca', join(ROOT, 'captures/cluster-ca.pem')];
+    const run = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', ...args, ...inv], { encoding: 'utf8' });
+    const both = run(files);
+    expect(both.status).toBe(0);
+    const lines = both.stdout.split('\n').filter((l) => / low +credential-rejected /.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ answered 403 and 401; .* \(the same connection in 2 captures\)$/);
+    // Counted as what is stored: one finding per capture.
+    expect(both.stdout).toMatch(/, low 2,/);
+    // One capture alone: listed without the note.
+    const one = run([files[0]!]);
+    expect(one.stdout.split('\n').filter((l) => / low +credential-rejected /.test(l))).toEqual([expect.not.stringContaining('captures)')]);
+  });
+
   it('counts a connection seen across a NAT once, and says how many findings its second view repeats', () => {
     const { db, captureId } = natTrio(':memory:');
     expect(db.prepare(`SELECT COUNT(*) FROM findings WHERE rule = 'kubelet-readonly-port'`).pluck().get()).toBe(3);

@@ -30,6 +30,9 @@ interface FlowsOptions {
   json?: boolean;
 }
 
+/** A path's detail for the table: `target=pod scheme=http`, blank when there is none (JSON keeps the object). */
+const DETAIL_TEXT_SQL = `(SELECT group_concat(key || '=' || value, ' ') FROM json_each(path_detail))`;
+
 export function registerFlowsCommand(program: Command): void {
   program
     .command('flows')
@@ -106,7 +109,7 @@ export function registerFlowsCommand(program: Command): void {
       const rows = db
         .prepare(
           `SELECT flow_key AS id, datetime(first_ts, 'unixepoch') AS start, ${ENDPOINT_SQL('client')} AS client,
-                  ${ENDPOINT_SQL('server')} AS server, app, path, path_detail AS detail, confidence,
+                  ${ENDPOINT_SQL('server')} AS server, app, path, ${opts.json ? 'path_detail' : DETAIL_TEXT_SQL} AS detail, confidence,
                   bytes_client + bytes_server AS bytes, state, worst_severity AS worst,${opts.json ? ' community_id,' : ''}
                   (SELECT group_concat(rule, ',') FROM findings WHERE flow_id = flows.id) AS findings
              FROM flows ${where.length ? 'WHERE ' + where.join(' AND ') : ''}

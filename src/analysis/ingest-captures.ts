@@ -7,6 +7,7 @@ import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../model/flow-record';
 import { STDIN_CAPTURE } from '../model/records';
 import type { Verdict } from '../model/analysis';
+import { decoderOptionsFor, storedDecodeAs, type DecodeAsRule } from '../decode/decode-as';
 
 export interface IngestedCapture extends CaptureAnalysis {
   file: string;
@@ -19,6 +20,8 @@ export interface IngestedCapture extends CaptureAnalysis {
    * were applied to every connection by a second reading (its flows were stored again).
    */
   readTwice: boolean;
+  /** Captures of the same content stored decoded with other `--decode-as` rules (ids, with their rules as stored). */
+  otherDecodings: { id: number; decodeAs: string | null }[];
 }
 
 export interface IngestOptions {
@@ -26,6 +29,8 @@ export interface IngestOptions {
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
+  /** `--decode-as` rules: how UDP ports are decoded (stored with each capture). */
+  decodeAs?: DecodeAsRule[];
   /**
    * Threads in all: 1 everything on this thread; 2 each file read and dissected on a thread of its
    * own; n more: n − 1 threads share each file's connections (see analysisThreads).
@@ -55,9 +60,11 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
   const out: IngestedCapture[] = [];
   const keyLog = opts.keyLog ?? new KeyLog();
   const sessionFactory = keyLogSessionFactory(keyLog);
-  const insertCapture = db.prepare(`INSERT INTO captures (file, status, pid, started_at) VALUES (?, 'ingesting', ?, ?)`);
+  const insertCapture = db.prepare(`INSERT INTO captures (file, status, pid, started_at, decode_as) VALUES (?, 'ingesting', ?, ?, ?)`);
+  const decodeAs = storedDecodeAs(opts.decodeAs ?? []);
+  const decoder = decoderOptionsFor(opts.decodeAs ?? []);
   for (const file of files) {
-    const captureId = Number(insertCapture.run(file === '-' ? STDIN_CAPTURE : file, process.pid, new Date().toISOString()).lastInsertRowid);
+    const captureId = Number(insertCapture.run(file === '-' ? STDIN_CAPTURE : file, process.pid, new Date().toISOString(), decodeAs).lastInsertRowid);
     const read = async (classify: IngestOptions['classify']): Promise<{ result: CaptureAnalysis; writer: FlowWriter }> => {
       // Classification reads flows back from the database: no key → id map is needed here. The
       // writer classifies the flows as it writes them, a queue at a time.
@@ -74,6 +81,7 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
           idleTimeout: opts.idleTimeout,
           maxFlows: opts.maxFlows,
           keepDuplicates: opts.keepDuplicates,
+          decoder,
           signal: opts.signal,
           onProgress: opts.onProgress ? (n: number, packets: number) => opts.onProgress!(file, n, packets) : undefined,
         });
@@ -94,12 +102,18 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
       ({ result, writer } = await read(undefined));
     }
     const { info, stats } = result;
+    // The same content decoded the same way; decoded otherwise (--decode-as), it is another analysis.
     const dup = info.sha256
-      ? (db.prepare(`SELECT id FROM captures WHERE sha256 = ? AND id != ? AND status IN ('complete','damaged')`).pluck().get(info.sha256, captureId) as number | undefined)
+      ? (db.prepare(`SELECT id FROM captures WHERE sha256 = ? AND id != ? AND status IN ('complete','damaged') AND decode_as IS ?`)
+          .pluck().get(info.sha256, captureId, decodeAs) as number | undefined)
       : undefined;
+    const otherDecodings = info.sha256
+      ? (db.prepare(`SELECT id, decode_as AS decodeAs FROM captures WHERE sha256 = ? AND id != ? AND status IN ('complete','damaged') AND decode_as IS NOT ?`)
+          .all(info.sha256, captureId, decodeAs) as { id: number; decodeAs: string | null }[])
+      : [];
     if (dup !== undefined) {
       db.prepare(`DELETE FROM captures WHERE id = ?`).run(captureId);
-      out.push({ ...result, file, captureId: dup, duplicateOf: dup, flowsStored: 0, readTwice });
+      out.push({ ...result, file, captureId: dup, duplicateOf: dup, flowsStored: 0, readTwice, otherDecodings });
       continue;
     }
     const anomalies = stats.anomalies.toJSON();
@@ -116,7 +130,7 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
       const ins = db.prepare(`INSERT INTO anomalies (capture_id, code, count) VALUES (?,?,?)`);
       for (const [code, count] of Object.entries(anomalies)) ins.run(captureId, code, count);
     })();
-    out.push({ ...result, file, captureId, duplicateOf: null, flowsStored: writer.written, readTwice });
+    out.push({ ...result, file, captureId, duplicateOf: null, flowsStored: writer.written, readTwice, otherDecodings });
   }
   return out;
 }

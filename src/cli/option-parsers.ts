@@ -4,6 +4,7 @@ import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { APP_PROTOCOLS, type AppProtocol } from '../model/records';
 import { ROLES, type Role } from '../analysis/topology';
 import { CONN_STATES } from '../flow/tcp-state';
+import { parseDecodeAs, type DecodeAsRule } from '../decode/decode-as';
 
 /** Option value parsers shared by the commands: a bad value is a usage error (exit code 2). */
 
@@ -11,6 +12,20 @@ import { CONN_STATES } from '../flow/tcp-state';
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/** `--decode-as udp.port==PORT,KIND` (repeatable): every rule given, in order. */
+export function decodeAsRule(value: string, previous: DecodeAsRule[] | undefined): DecodeAsRule[] {
+  try {
+    return [...(previous ?? []), parseDecodeAs(value)];
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+/** What `--decode-as` says in every command's help. */
+export const DECODE_AS_HELP =
+  'decode UDP to PORT as KIND, as Wireshark\'s -d does (repeatable): udp.port==PORT,KIND with KIND vxlan, geneve, tzsp, mpls ' +
+  '(MPLS in UDP) or none (plain UDP), e.g. udp.port==48879,vxlan; stored with the capture, so its packets are read back the same way';
 
 export function positiveNumber(text: string): number {
   const n = Number(text);

@@ -6,12 +6,14 @@
  *
  * Two passes over the start of the file (reading stops after the last frame wanted): the first finds
  * the frame numbers, the second copies those frames, so fragments keep their place in the order.
- * The frames are decoded as the analysis decoded them (same decoder, same defaults).
+ * The frames are decoded as the analysis decoded them (same decoder, same defaults, the capture's
+ * `--decode-as` rules).
  */
 import { AnomalyCounter } from '../anomalies';
 import { parseIp } from '../decode/address';
 import { DecodeStatus, DecodedPacket } from '../decode/packet';
 import { PacketDecoder } from '../decode/packet-decoder';
+import { decoderOptionsOfStored } from '../decode/decode-as';
 import { DEFAULT_FRAGMENT_LIMITS } from '../decode/ip-fragments';
 import { MutableStamp } from '../flow/packet-stamp';
 import type { CaptureError } from '../ingest/capture-error';
@@ -31,6 +33,8 @@ export interface FlowSelector {
   serverPort: number;
   firstFrame: number;
   lastFrame: number;
+  /** The `--decode-as` rules its capture was analysed with, as stored (`captures.decode_as`; null: none). */
+  decodeAs?: string | null;
 }
 
 /**
@@ -48,7 +52,7 @@ export interface StoredFlowSelector extends FlowSelector {
 
 export const STORED_FLOW_SELECTOR_SQL = `SELECT f.flow_key AS key, f.capture_id AS captureId, COALESCE(c.packets_file, c.file) AS captureFile, f.transport,
   f.client_ip AS clientIp, f.client_port AS clientPort, f.server_ip AS serverIp, f.server_port AS serverPort,
-  f.first_frame AS firstFrame, f.last_frame AS lastFrame, f.packets_client + f.packets_server AS packets
+  f.first_frame AS firstFrame, f.last_frame AS lastFrame, f.packets_client + f.packets_server AS packets, c.decode_as AS decodeAs
   FROM flows f JOIN captures c ON c.id = f.capture_id`;
 
 /** Frames written somewhere (a pcap or pcapng writer). */
@@ -122,7 +126,8 @@ export async function findFlowFrames(file: string, flows: FlowSelector[], opts: 
   if (live.length === 0) return { frames, perFlow, error: null, lastTs, format: null };
   const firstWanted = Math.min(...live.map((m) => m.first));
   const lastWanted = Math.max(...live.map((m) => m.last));
-  const decoder = new PacketDecoder(new AnomalyCounter());
+  // The flows looked for together are of one capture, decoded one way.
+  const decoder = new PacketDecoder(new AnomalyCounter(), decoderOptionsOfStored(flows[0]?.decodeAs));
   const pkt = new DecodedPacket();
   const stamp = new MutableStamp();
   /** Frames of the fragments held per datagram, until the packet they make is decoded. */

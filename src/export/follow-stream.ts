@@ -18,6 +18,7 @@ import { AnomalyCounter } from '../anomalies';
 import { parseIp } from '../decode/address';
 import { DecodeStatus, DecodedPacket } from '../decode/packet';
 import { PacketDecoder } from '../decode/packet-decoder';
+import { decoderOptionsOfStored } from '../decode/decode-as';
 import { MutableStamp } from '../flow/packet-stamp';
 
 const PROTO_UDP = 17;
@@ -265,6 +266,7 @@ async function followConnection(
   let evidence: AppEvidence | null = null;
   let sessions = 0;
   const engine = new Engine({
+    decoder: decoderOptionsOfStored(flow.decodeAs),
     // Only the followed connection gets a session: the frames are its own, but a NAT or tunnel
     // view of another tuple must not be mistaken for it.
     sessionFactory: (meta) => {
@@ -284,7 +286,7 @@ async function followConnection(
 
 /** A UDP flow's datagrams, decoded as the analysis decoded them (IP fragments reassembled). */
 async function followDatagrams(file: string, flow: FlowSelector, found: FlowFrames, opts: FollowOptions): Promise<FollowResult> {
-  const decoder = new PacketDecoder(new AnomalyCounter());
+  const decoder = new PacketDecoder(new AnomalyCounter(), decoderOptionsOfStored(flow.decodeAs));
   const pkt = new DecodedPacket();
   const stamp = new MutableStamp();
   const client = parseIp(flow.clientIp);

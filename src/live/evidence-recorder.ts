@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AnomalyCounter } from '../anomalies';
 import { formatIp } from '../decode/address';
 import { DecodeStatus, DecodedPacket } from '../decode/packet';
-import { PacketDecoder } from '../decode/packet-decoder';
+import { PacketDecoder, type PacketDecoderOptions } from '../decode/packet-decoder';
 import { FdSink } from '../export/byte-sink';
 import { PcapWriter } from '../export/pcap-writer';
 import { MutableStamp } from '../flow/packet-stamp';
@@ -48,7 +48,7 @@ export function connectionKey(proto: string, ipA: string, portA: number, ipB: st
  * kept copies, which are capped per flow and in total.
  */
 export class EvidenceRecorder {
-  private readonly decoder = new PacketDecoder(new AnomalyCounter());
+  private readonly decoder: PacketDecoder;
   private readonly pkt = new DecodedPacket();
   private readonly now = new MutableStamp();
   private readonly byHash = new Map<number, PacketRing>();
@@ -57,7 +57,9 @@ export class EvidenceRecorder {
   /** Files written so far. */
   files = 0;
 
-  constructor(private readonly dir: string) {
+  /** `decoder`: decoded as the capture is (its `--decode-as` ports). */
+  constructor(private readonly dir: string, decoder?: PacketDecoderOptions) {
+    this.decoder = new PacketDecoder(new AnomalyCounter(), decoder);
     mkdirSync(dir, { recursive: true });
   }
 

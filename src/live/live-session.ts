@@ -12,6 +12,7 @@ import { readCapture } from '../ingest/read-capture';
 import type { CaptureInfo } from '../ingest/capture-info';
 import type { Frame } from '../ingest/frame';
 import { Engine } from '../pipeline/engine';
+import { decoderOptionsFor, storedDecodeAs, type DecodeAsRule } from '../decode/decode-as';
 import { openStore, type Db } from '../store/store';
 import { LiveCaptureFile } from './capture-file';
 import { EvidenceRecorder } from './evidence-recorder';
@@ -53,6 +54,8 @@ export interface LiveOptions {
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
+  /** `--decode-as` rules: how UDP ports are decoded (stored with the capture). */
+  decodeAs?: DecodeAsRule[];
   evidenceDir?: string;
   /**
    * Every frame analysed is also written to this pcapng file, whose path the database records as
@@ -178,8 +181,8 @@ class LiveRun {
   ) {
     const source = describeSource(opts.source);
     this.captureId = Number(
-      db.prepare(`INSERT INTO captures (file, packets_file, status, pid, started_at) VALUES (?, ?, 'ingesting', ?, ?)`)
-        .run(source, file?.path ?? null, process.pid, new Date().toISOString()).lastInsertRowid,
+      db.prepare(`INSERT INTO captures (file, packets_file, status, pid, started_at, decode_as) VALUES (?, ?, 'ingesting', ?, ?, ?)`)
+        .run(source, file?.path ?? null, process.pid, new Date().toISOString(), storedDecodeAs(opts.decodeAs ?? [])).lastInsertRowid,
     );
     this.inputs = resolveInputs(db, given);
     for (const line of expiredLines(this.inputs.accept)) this.log(line);
@@ -198,6 +201,7 @@ class LiveRun {
       this.keyLogFollower.attach();
       for (const path of this.keyLogFollower.missing) log(`planewatch: key log ${path} does not exist yet; it is read once it does`);
     }
+    const decoder = decoderOptionsFor(opts.decodeAs ?? []);
     this.engine = new Engine({
       sessionFactory: keyLogSessionFactory(this.keyLog),
       onFlowEnd: (rec) => this.flows.ended(rec),
@@ -206,8 +210,9 @@ class LiveRun {
       idleTimeout: opts.idleTimeout ?? LIVE_IDLE_TIMEOUT_S,
       maxFlows: opts.maxFlows ?? LIVE_MAX_FLOWS,
       keepDuplicates: opts.keepDuplicates,
+      decoder,
     });
-    this.evidence = opts.evidenceDir ? new EvidenceRecorder(opts.evidenceDir) : null;
+    this.evidence = opts.evidenceDir ? new EvidenceRecorder(opts.evidenceDir, decoder) : null;
     const engine = this.engine;
     const evidence = this.evidence;
     const counters = this.counters;

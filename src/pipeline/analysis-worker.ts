@@ -53,6 +53,7 @@ async function run(start: StartMessage): Promise<void> {
       idleTimeout: start.idleTimeout,
       maxFlows: start.maxFlows,
       keepDuplicates: start.keepDuplicates,
+      decoder: start.decoder,
       signal: aborter.signal,
       // The parent hashes the file on its own thread, where there is time to spare.
       hash: false,

@@ -186,6 +186,7 @@ export function analyzeCaptureOnWorker(
         // The flows kept at most are shared out: memory stays what one thread's table takes.
         maxFlows: opts.maxFlows === undefined || count === 1 ? opts.maxFlows : Math.max(1, Math.ceil(opts.maxFlows / count)),
         keepDuplicates: opts.keepDuplicates,
+        decoder: opts.decoder,
         flowIdPrefix: opts.flowIdPrefix,
         captureIndex: opts.captureIndex,
         shard: count > 1 ? { index, count } : undefined,

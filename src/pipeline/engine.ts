@@ -1,7 +1,7 @@
 import { AnomalyCounter, type AnomalyCode } from '../anomalies';
 import { formatIp } from '../decode/address';
 import { DecodeStatus, DecodedPacket, TcpFlag } from '../decode/packet';
-import { PacketDecoder } from '../decode/packet-decoder';
+import { PacketDecoder, type PacketDecoderOptions } from '../decode/packet-decoder';
 import { DuplicateFilter } from '../flow/duplicate-filter';
 import type { Flow, SessionOpener } from '../flow/flow';
 import { FlowTable, type FlowExpiry } from '../flow/flow-table';
@@ -47,6 +47,8 @@ export interface EngineOptions {
    * alone, so that the shards' counters add up to one thread's.
    */
   shard?: Shard;
+  /** How frames are decoded: tunnel ports (`--decode-as`), fragment limits (default: the decoder's defaults). */
+  decoder?: PacketDecoderOptions;
 }
 
 const PROTO_TCP = 6;
@@ -83,7 +85,7 @@ export class Engine implements FlowExpiry, SessionOpener {
     this.shardCount = opts.shard?.count ?? 1;
     this.shardIndex = opts.shard?.index ?? 0;
     // Every shard decodes every frame: the decoder's anomalies are shard 0's to count.
-    this.decoder = new PacketDecoder(this.shardIndex === 0 ? this.stats.anomalies : new AnomalyCounter());
+    this.decoder = new PacketDecoder(this.shardIndex === 0 ? this.stats.anomalies : new AnomalyCounter(), opts.decoder);
     this.table = new FlowTable(
       { idleTimeout: opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, maxFlows: Math.max(1, opts.maxFlows ?? DEFAULT_MAX_FLOWS) },
       this,

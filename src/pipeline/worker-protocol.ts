@@ -5,6 +5,7 @@
  */
 import { AnomalyCounter, type AnomalyCode } from '../anomalies';
 import type { CaptureInfo } from '../ingest/capture-info';
+import type { PacketDecoderOptions } from '../decode/packet-decoder';
 import { CaptureError } from '../ingest/capture-error';
 import type { ExportedSecret } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../model/flow-record';
@@ -27,6 +28,8 @@ export interface StartMessage {
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
+  /** Tunnel ports and other decoding choices (plain data). */
+  decoder?: PacketDecoderOptions;
   flowIdPrefix?: string;
   captureIndex?: number;
   /** The connections this thread analyses when several share the capture (see shard.ts). */

@@ -622,6 +622,14 @@ export const MIGRATIONS: readonly string[] = [
   DELETE FROM deferred_indexes WHERE name = 'http_auth_hash';
   CREATE INDEX http_auth_hash ON http_requests(auth_hash, auth, flow_id, ts, auth_subject) WHERE auth_hash IS NOT NULL;
   `,
+  // 21: the --decode-as rules a capture was analysed with (a JSON array of Wireshark-style rules such as
+  // "udp.port==48879,vxlan"; NULL: the standard ports), so its packets are read back the same way. The
+  // same content decoded otherwise is another analysis of it, stored as a capture of its own.
+  `
+  ALTER TABLE captures ADD COLUMN decode_as TEXT;
+  DROP INDEX captures_sha256;
+  CREATE UNIQUE INDEX captures_sha256 ON captures(sha256, COALESCE(decode_as, '')) WHERE status = 'complete' OR status = 'damaged';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,11 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSessionFactory } from '../../dissectors/app-session';
 import type { FlowRecord } from '../../src/model/flow-record';
 import { analyzeCapture } from '../../src/pipeline/analyze-file';
-import { concat, ethernet, gre, ipv4, mpls, PROTO, pwControlWord, udp } from '../decode/builders';
+import { ethernet, gre, ipv4, mpls, PROTO, pwControlWord, udp } from '../decode/builders';
+import { rewrapCapture } from '../rewrap-capture';
 
 /**
  * A bundled sample re-encapsulated the ways MPLS networks deliver traffic — labels on the wire of a
@@ -17,37 +18,9 @@ const SAMPLE = join(__dirname, '../../captures/samples/kubelet-logs-exec-self-si
 const dir = mkdtempSync(join(tmpdir(), 'pw-mpls-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Record16 {
-  header: Uint8Array;
-  frame: Uint8Array;
-}
-
-/** The records of a little-endian classic pcap with Ethernet frames: 16-byte header and frame each. */
-function records(file: string): { fileHeader: Uint8Array; recs: Record16[] } {
-  const b = readFileSync(file);
-  expect(b.readUInt32LE(0)).toBe(0xa1b2c3d4);
-  expect(b.readUInt32LE(20)).toBe(1);
-  const recs: Record16[] = [];
-  for (let off = 24; off < b.length; ) {
-    const incl = b.readUInt32LE(off + 8);
-    recs.push({ header: b.subarray(off, off + 16), frame: b.subarray(off + 16, off + 16 + incl) });
-    off += 16 + incl;
-  }
-  return { fileHeader: b.subarray(0, 24), recs };
-}
-
 function writeVariant(name: string, wrap: (frame: Uint8Array) => Uint8Array): string {
-  const { fileHeader, recs } = records(SAMPLE);
-  const parts: Uint8Array[] = [fileHeader];
-  for (const r of recs) {
-    const frame = wrap(r.frame);
-    const header = Buffer.from(r.header);
-    header.writeUInt32LE(frame.length, 8);
-    header.writeUInt32LE(frame.length, 12);
-    parts.push(header, frame);
-  }
   const file = join(dir, `${name}.pcap`);
-  writeFileSync(file, concat(...parts));
+  rewrapCapture(SAMPLE, file, wrap);
   return file;
 }
 

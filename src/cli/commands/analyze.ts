@@ -12,7 +12,8 @@ import { acceptedFindingObjects, flowObjects, findingObjects } from '../../repor
 import { expiredLines } from '../../analysis/acceptances';
 import { textReport } from '../../report/text-report';
 import { Progress } from '../progress';
-import { collect, positiveInt, positiveNumber, severity, threadCount } from '../option-parsers';
+import { collect, DECODE_AS_HELP, decodeAsRule, positiveInt, positiveNumber, severity, threadCount } from '../option-parsers';
+import { formatDecodeAs, type DecodeAsRule } from '../../decode/decode-as';
 import { write, writeJsonObject } from '../output';
 import { EXIT } from '../db-path';
 import { severityRank, type Severity } from '../../model/analysis';
@@ -34,6 +35,7 @@ export interface AnalyzeCommandOptions {
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
+  decodeAs?: DecodeAsRule[];
   keylog?: string[];
   threads?: number;
 }
@@ -56,6 +58,8 @@ export interface CaptureSummary {
   udpFlows: number;
   anomalies: Record<string, number>;
   error: { message: string; code: string; offset: number } | null;
+  /** The `--decode-as` rules it was decoded with (empty: the standard tunnel ports). */
+  decodeAs: string[];
 }
 
 
@@ -81,6 +85,7 @@ export function registerAnalyze(program: Command): void {
     .option('--idle-timeout <seconds>', 'end flows idle this long (capture time)', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveInt)
     .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
+    .option('--decode-as <rule>', DECODE_AS_HELP, decodeAsRule)
     .option(
       '--threads <n>',
       'threads in all. 1: one; 2: decode, reassemble and dissect a capture on a thread of its own while this one classifies and stores; ' +
@@ -152,6 +157,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
         idleTimeout: opts.idleTimeout,
         maxFlows: opts.maxFlows,
         keepDuplicates: opts.keepDuplicates,
+        decodeAs: opts.decodeAs,
         threads: opts.threads,
         keyLog,
         onProgress: (file, bytes, packets) => progress.update(file, bytes, packets),
@@ -172,7 +178,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   let damaged = false;
   const summaries: (CaptureSummary & { captureId: number; duplicateOf: number | null; sha256: string })[] = [];
   for (const c of ingested) {
-    const summary = summarize(c);
+    const summary = summarize(c, opts.decodeAs);
     summaries.push({ ...summary, captureId: c.captureId, duplicateOf: c.duplicateOf, sha256: c.info.sha256 });
     if (summary.error !== null) {
       damaged = true;
@@ -180,6 +186,10 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
     }
     if (c.duplicateOf !== null && !opts.quiet) {
       io.stderr.write(`planewatch: ${sanitize(c.file)} is already in the database as capture ${c.duplicateOf}; not stored again\n`);
+    }
+    if (c.otherDecodings.length > 0 && !opts.quiet) {
+      const others = c.otherDecodings.map((o) => `capture ${o.id} ${o.decodeAs === null ? 'with the standard tunnel ports' : `with --decode-as ${(JSON.parse(o.decodeAs) as string[]).join(' ')}`}`);
+      io.stderr.write(`planewatch: ${sanitize(c.file)} is also in the database decoded otherwise: ${sanitize(others.join('; '))}\n`);
     }
   }
   const captureIds = [...new Set(ingested.map((c) => c.captureId))];
@@ -215,7 +225,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
   return code;
 }
 
-export function summarize({ info, stats }: CaptureAnalysis): CaptureSummary {
+export function summarize({ info, stats }: CaptureAnalysis, decodeAs: readonly DecodeAsRule[] = []): CaptureSummary {
   const linkTypes = [...stats.linkTypes.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([linkType, packets]) => ({ linkType, name: linkTypeName(linkType), packets }));
@@ -231,6 +241,7 @@ export function summarize({ info, stats }: CaptureAnalysis): CaptureSummary {
     udpFlows: stats.udpFlows,
     anomalies: stats.anomalies.toJSON(),
     error: info.error === null ? null : { message: info.error.message, code: info.error.code, offset: info.error.offset },
+    decodeAs: decodeAs.map(formatDecodeAs),
   };
 }
 
@@ -257,6 +268,7 @@ function formatText(s: CaptureSummary): string {
     const width = Math.max(...codes.map((c) => c.length));
     for (const c of codes) lines.push(`    ${c.padEnd(width)}  ${s.anomalies[c]}`);
   }
+  if (s.decodeAs.length > 0) lines.push(`  decoded as       ${s.decodeAs.join(' ')}`);
   if (s.error !== null) lines.push(`  error            ${sanitize(s.error.message)}`);
   return lines.join('\n') + '\n\n';
 }

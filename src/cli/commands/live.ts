@@ -4,7 +4,8 @@ import { parseListen } from '../../live/udp-mirror-source';
 import type { MirrorKind } from '../../live/tunnel-frame';
 import { terminalSafe } from '../../report/terminal-text';
 import { DB_OPTION_HELP, EXIT, defaultDbPath } from '../db-path';
-import { collect, positiveInt, positiveNumber } from '../option-parsers';
+import { collect, DECODE_AS_HELP, decodeAsRule, positiveInt, positiveNumber } from '../option-parsers';
+import type { DecodeAsRule } from '../../decode/decode-as';
 import { loadTui } from '../../tui/load-tui';
 
 interface LiveCommandOptions {
@@ -23,6 +24,7 @@ interface LiveCommandOptions {
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
+  decodeAs?: DecodeAsRule[];
   inventory?: string[];
   ca?: string[];
   accept?: string[];
@@ -50,6 +52,7 @@ export function registerLiveCommand(program: Command): void {
     .option('--idle-timeout <seconds>', 'end flows idle this long', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveNumber)
     .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
+    .option('--decode-as <rule>', DECODE_AS_HELP, decodeAsRule)
     .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
     .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
     .option('--keylog <file>', 'TLS key log (SSLKEYLOGFILE format) to decrypt with, followed as clients append to it (repeatable)', collect)
@@ -109,6 +112,7 @@ export async function runLiveCommand(opts: LiveCommandOptions): Promise<number> 
       idleTimeout: opts.idleTimeout,
       maxFlows: opts.maxFlows,
       keepDuplicates: opts.keepDuplicates,
+      decodeAs: opts.decodeAs,
       evidenceDir: opts.evidence,
       writeFile: opts.write,
       writeLimit: opts.writeLimit === undefined ? undefined : opts.writeLimit * 1e6,

@@ -1,0 +1,116 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decoderOptionsFor, parseDecodeAs } from '../../src/decode/decode-as';
+import { ethernet, ipv4, PROTO, udp, vxlan } from '../decode/builders';
+import { spawnPlanewatch, waitExit } from '../live/live-helpers';
+import { rewrapCapture } from '../rewrap-capture';
+
+/**
+ * Mirrored traffic sent to a collector's own VXLAN port, not 4789: `--decode-as`, in Wireshark's
+ * syntax, says so; the capture remembers it, so its packets are read back the same way later.
+ */
+const ROOT = join(__dirname, '../..');
+const SAMPLE = join(ROOT, 'captures/samples/apiserver-proxy-http.pcap');
+const RULE = 'udp.port==48879,vxlan';
+const dir = mkdtempSync(join(tmpdir(), 'pw-decode-as-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The sample as a mirror delivers it: each frame in VXLAN (VNI 7) to UDP port 48879. */
+const MIRRORED = join(dir, 'mirrored-48879.pcap');
+rewrapCapture(SAMPLE, MIRRORED, (f) =>
+  ethernet(0x0800, ipv4({ protocol: PROTO.UDP, src: '172.31.9.1', dst: '172.31.9.2' }, udp(50123, 48879, vxlan(7, f)))));
+
+function cli(args: string[], cwd = dir) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), ...args], { encoding: 'utf8', cwd, maxBuffer: 64 << 20 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface JsonFlow { communityId: string; path: string; client: { ip: string }; tunnel?: { type: string; id: number } | null }
+const json = (args: string[]) => JSON.parse(cli(['analyze', ...args, '--json']).stdout) as { captures: { decodeAs: string[] }[]; flows: JsonFlow[] };
+
+describe('--decode-as', () => {
+  it('parses Wireshark-style rules and gives the port to the named tunnel alone', () => {
+    expect(parseDecodeAs('udp.port==48879,vxlan')).toEqual({ port: 48879, kind: 'vxlan' });
+    expect(parseDecodeAs(' UDP.PORT == 6081 , none ')).toEqual({ port: 6081, kind: 'none' });
+    for (const bad of ['tcp.port==443,tls', 'udp.port==0,vxlan', 'udp.port==70000,vxlan', 'udp.port==4789,gre', 'vxlan']) {
+      expect(() => parseDecodeAs(bad), bad).toThrow(/udp\.port==PORT,KIND/);
+    }
+    expect(decoderOptionsFor([])).toBeUndefined();
+    expect(decoderOptionsFor([{ port: 4789, kind: 'geneve' }, { port: 7000, kind: 'vxlan' }, { port: 6081, kind: 'none' }])).toEqual({
+      vxlanPorts: [8472, 7000], genevePorts: [4789], tzspPorts: [37008], mplsUdpPorts: [6635],
+    });
+  });
+
+  it('analyses the tunnelled connections only when told the port, as the capture itself would be', () => {
+    const original = json([SAMPLE]).flows;
+    expect(original.map((f) => f.path)).toEqual(['apiserver-proxy', 'apiserver-proxy']);
+    // Without the rule: the mirror's own UDP datagrams, nothing of what they carry.
+    const blind = json([MIRRORED]).flows;
+    expect(blind.map((f) => `${f.client.ip} ${f.path}`)).toEqual(['172.31.9.1 other']);
+    const seen = json([MIRRORED, '--decode-as', RULE]);
+    expect(seen.captures[0]!.decodeAs).toEqual([RULE]);
+    expect(seen.flows.map((f) => [f.communityId, f.path])).toEqual(original.map((f) => [f.communityId, f.path]));
+    expect(seen.flows.every((f) => f.tunnel?.type === 'vxlan' && f.tunnel.id === 7)).toBe(true);
+    // A standard port turned off: the VXLAN sample on 4789 is plain UDP then.
+    const vx = join(ROOT, 'captures/samples/kubelet-logs-exec-self-signed.vxlan.pcap');
+    expect(json([vx, '--decode-as', 'udp.port==4789,none']).flows.every((f) => f.path === 'other' && f.tunnel === null)).toBe(true);
+  });
+
+  it('is stored with the capture: follow and extract read the packets back the same way', () => {
+    const db = join(dir, 'stored.db');
+    const first = cli(['analyze', MIRRORED, '--decode-as', RULE, '--db', db]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`  decoded as       ${RULE}\n`);
+    const d = new Database(db, { readonly: true });
+    const flow = d.prepare(`SELECT flow_key FROM flows WHERE server_port = 8080`).pluck().get() as string;
+    expect(d.prepare(`SELECT decode_as FROM captures`).pluck().get()).toBe(JSON.stringify([RULE]));
+    d.close();
+    const followed = cli(['follow', flow, '--db', db]);
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toContain('GET / HTTP/1.1\nHost: 10.244.1.7:8080\n');
+    const out = join(dir, 'one-flow.pcap');
+    expect(cli(['extract', flow, '--db', db, '-o', out]).code).toBe(0);
+    // The extracted frames are the tunnelled ones, as captured; decoded the same way, one connection.
+    const again = json([out, '--decode-as', RULE]).flows;
+    expect(again.map((f) => f.path)).toEqual(['apiserver-proxy']);
+    expect(json([out]).flows.map((f) => f.path)).toEqual(['other']);
+  });
+
+  it('the same file decoded otherwise is another analysis of it; decoded the same way, a duplicate', () => {
+    const db = join(dir, 'twice.db');
+    expect(cli(['analyze', MIRRORED, '--db', db, '--quiet']).code).toBe(0);
+    const second = cli(['analyze', MIRRORED, '--decode-as', RULE, '--db', db]);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/mirrored-48879\.pcap is also in the database decoded otherwise: capture 1 with the standard tunnel ports/);
+    const third = cli(['analyze', MIRRORED, '--decode-as', RULE, '--db', db]);
+    expect(third.stderr).toMatch(/is already in the database as capture 2; not stored again/);
+    const d = new Database(db, { readonly: true });
+    expect(d.prepare(`SELECT id, decode_as FROM captures ORDER BY id`).raw(true).all()).toEqual([[1, null], [2, JSON.stringify([RULE])]]);
+    d.close();
+  });
+
+  it('a rule planewatch cannot decode is a usage error that says what it takes', () => {
+    const r = cli(['analyze', MIRRORED, '--decode-as', 'tcp.port==8443,tls']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/"tcp\.port==8443,tls" is not a rule planewatch decodes: udp\.port==PORT,KIND with KIND one of vxlan, geneve, tzsp, mpls, none/);
+  });
+
+  it('live --stdin takes the rules too, and stores them with its capture', async () => {
+    const db = join(dir, 'live.db');
+    const child = spawnPlanewatch(['live', '--stdin', '--db', db, '--decode-as', RULE], { stdin: 'pipe' });
+    child.stdin!.end(readFileSync(MIRRORED));
+    expect(await waitExit(child)).toBe(0);
+    expect(existsSync(db)).toBe(true);
+    const d = new Database(db, { readonly: true });
+    try {
+      expect(d.prepare(`SELECT decode_as FROM captures`).pluck().get()).toBe(JSON.stringify([RULE]));
+      expect(d.prepare(`SELECT path, json_extract(tunnel, '$.type') FROM flows ORDER BY id`).raw(true).all()).toEqual([['apiserver-proxy', 'vxlan'], ['apiserver-proxy', 'vxlan']]);
+    } finally {
+      d.close();
+    }
+  });
+});

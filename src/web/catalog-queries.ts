@@ -21,7 +21,7 @@ interface Page {
 interface CaptureRow {
   id: number; file: string; sha256: string | null; format: string | null; compressed: number; status: string; packets: number;
   bytes: number; flows: number; first_ts: number | null; last_ts: number | null; link_types: string; anomalies: string;
-  error: string | null; started_at: string; finished_at: string | null; pid: number | null;
+  error: string | null; started_at: string; finished_at: string | null; pid: number | null; decode_as: string | null;
 }
 
 export function listCaptures(stmts: StatementCache) {
@@ -29,7 +29,7 @@ export function listCaptures(stmts: StatementCache) {
     id: c.id, file: c.file, sha256: c.sha256, format: c.format, compressed: c.compressed === 1, status: currentCaptureStatus(c.status, c.pid),
     packets: c.packets, bytes: c.bytes, flows: c.flows, firstTs: c.first_ts, lastTs: c.last_ts,
     linkTypes: parseJson<unknown[]>(c.link_types, []).map(String), anomalies: parseJson<Record<string, number>>(c.anomalies, {}),
-    error: c.error, startedAt: c.started_at, finishedAt: c.finished_at,
+    error: c.error, startedAt: c.started_at, finishedAt: c.finished_at, decodeAs: parseJson<string[]>(c.decode_as ?? '[]', []),
   }));
 }
 

@@ -279,6 +279,8 @@ export const errorResponse: Schema = {
 export const captureItem = obj({
   id: int, file: str, sha256: nstr, format: nstr, compressed: bool, status: str, packets: int, bytes: int, flows: int,
   firstTs: nnum, lastTs: nnum, linkTypes: strList, anomalies: counts, error: nstr, startedAt: str, finishedAt: nstr,
+  /** The --decode-as rules the capture was decoded with (empty: the standard tunnel ports). */
+  decodeAs: strList,
 });
 export const capturesResponse = list(captureItem);
 

@@ -8,6 +8,7 @@ import { decoderOptionsFor, parseDecodeAs } from '../../src/decode/decode-as';
 import { ethernet, ipv4, PROTO, udp, vxlan } from '../decode/builders';
 import { spawnPlanewatch, waitExit } from '../live/live-helpers';
 import { rewrapCapture } from '../rewrap-capture';
+import { buildApp } from '../../src/web/app';
 
 /**
  * Mirrored traffic sent to a collector's own VXLAN port, not 4789: `--decode-as`, in Wireshark's
@@ -60,7 +61,7 @@ describe('--decode-as', () => {
     expect(json([vx, '--decode-as', 'udp.port==4789,none']).flows.every((f) => f.path === 'other' && f.tunnel === null)).toBe(true);
   });
 
-  it('is stored with the capture: follow and extract read the packets back the same way', () => {
+  it('is stored with the capture: follow, extract and the dashboard read the packets back the same way', async () => {
     const db = join(dir, 'stored.db');
     const first = cli(['analyze', MIRRORED, '--decode-as', RULE, '--db', db]);
     expect(first.code).toBe(0);
@@ -78,6 +79,19 @@ describe('--decode-as', () => {
     const again = json([out, '--decode-as', RULE]).flows;
     expect(again.map((f) => f.path)).toEqual(['apiserver-proxy']);
     expect(json([out]).flows.map((f) => f.path)).toEqual(['other']);
+    // The dashboard lists the rules with the capture, and serves the flow's packets decoded by them.
+    const api = await buildApp({ dbFile: db, logger: false });
+    try {
+      const caps = (await api.inject({ url: '/api/captures' })).json() as { items: { decodeAs: string[] }[] };
+      expect(caps.items.map((c) => c.decodeAs)).toEqual([[RULE]]);
+      const id = (await api.inject({ url: `/api/flows?port=8080` })).json() as { items: { id: number }[] };
+      const stream = await api.inject({ url: `/api/flows/${id.items[0]!.id}/stream` });
+      expect(stream.statusCode).toBe(200);
+      const chunks = (stream.json() as { chunks: { side: string; data: string }[] }).chunks;
+      expect(Buffer.from(chunks[0]!.data, 'base64').toString('latin1')).toMatch(/^GET \/ HTTP\/1\.1\r\nHost: 10\.244\.1\.7:8080\r\n/);
+    } finally {
+      await api.close();
+    }
   });
 
   it('the same file decoded otherwise is another analysis of it; decoded the same way, a duplicate', () => {

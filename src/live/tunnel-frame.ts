@@ -9,7 +9,7 @@ const IP_HEADER = 20;
 const UDP_HEADER = 8;
 
 /** The port the decoder recognises each tunnel by, whatever port we listen on. */
-const DECODER_PORT: Record<MirrorKind, number> = { vxlan: UdpPort.VXLAN, geneve: UdpPort.GENEVE, tzsp: UdpPort.TZSP };
+export const DECODER_PORT: Record<MirrorKind, number> = { vxlan: UdpPort.VXLAN, geneve: UdpPort.GENEVE, tzsp: UdpPort.TZSP };
 
 /**
  * Puts a received tunnel datagram behind a synthetic IPv4 + UDP header (raw-IP link type) so the

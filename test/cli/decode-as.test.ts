@@ -113,6 +113,13 @@ describe('--decode-as', () => {
     expect(r.stderr).toMatch(/"tcp\.port==8443,tls" is not a rule planewatch decodes: udp\.port==PORT,KIND with KIND one of vxlan, geneve, tzsp, mpls, none/);
   });
 
+  it('live refuses a rule that would keep its own mirror listener from decoding what it receives', () => {
+    const r = cli(['live', '--vxlan', '127.0.0.1:0', '--decode-as', 'udp.port==4789,none', '--db', join(dir, 'refused.db')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--decode-as udp.port==4789,none would stop --vxlan from decoding what it receives');
+    expect(existsSync(join(dir, 'refused.db'))).toBe(false);
+  });
+
   it('live --stdin takes the rules too, and stores them with its capture', async () => {
     const db = join(dir, 'live.db');
     const child = spawnPlanewatch(['live', '--stdin', '--db', db, '--decode-as', RULE], { stdin: 'pipe' });

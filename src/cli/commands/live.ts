@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { runLive, type LiveSource } from '../../live/live-session';
 import { parseListen } from '../../live/udp-mirror-source';
-import type { MirrorKind } from '../../live/tunnel-frame';
+import { DECODER_PORT, type MirrorKind } from '../../live/tunnel-frame';
 import { terminalSafe } from '../../report/terminal-text';
 import { DB_OPTION_HELP, EXIT, defaultDbPath } from '../db-path';
 import { collect, DECODE_AS_HELP, decodeAsRule, positiveInt, positiveNumber } from '../option-parsers';
-import type { DecodeAsRule } from '../../decode/decode-as';
+import { formatDecodeAs, type DecodeAsRule } from '../../decode/decode-as';
 import { loadTui } from '../../tui/load-tui';
 
 interface LiveCommandOptions {
@@ -75,6 +75,12 @@ function pickSource(opts: LiveCommandOptions): LiveSource | string {
   }
   if (chosen.length !== 1) return 'choose exactly one source: -i IFACE, --stdin, --vxlan, --geneve or --tzsp';
   if (opts.bpf !== undefined && opts.interface === undefined) return '--bpf applies to -i only';
+  // A mirror listener hands its datagrams to the decoder as UDP to the tunnel's standard port.
+  const mirror = chosen[0]!.kind === 'udp' ? chosen[0]!.listen.kind : null;
+  const clash = mirror === null ? undefined : opts.decodeAs?.find((r) => r.port === DECODER_PORT[mirror] && r.kind !== mirror);
+  if (mirror !== null && clash !== undefined) {
+    return `--decode-as ${formatDecodeAs(clash)} would stop --${mirror} from decoding what it receives (its datagrams are decoded as UDP port ${clash.port})`;
+  }
   if (opts.write === '-') return '--write needs a file name (standard output is not a capture here)';
   if (opts.writeLimit !== undefined && opts.write === undefined) return '--write-limit applies to --write only';
   if (opts.ring !== undefined && opts.writeLimit === undefined) return '--ring needs --write FILE and --write-limit MB (the size of each file)';

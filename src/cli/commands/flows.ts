@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DB_OPTION_HELP, EXIT } from '../db-path';
-import { printTable, writeJsonArray } from '../output';
+import { printTable, write, writeJsonArray } from '../output';
+import { ZEEK_CONN_COLUMNS, zeekConnJsonLines, zeekConnTsvLines, type ZeekConnRow } from '../../report/zeek-conn-log';
 import { parseTime } from '../parse-time';
 import { appName, connStates, findingRule, pathId } from '../option-parsers';
 import { CONN_STATES } from '../../flow/tcp-state';
@@ -26,8 +27,10 @@ interface FlowsOptions {
   capture?: string;
   since?: string;
   until?: string;
-  limit: string;
+  limit?: string;
   json?: boolean;
+  zeek?: boolean;
+  zeekJson?: boolean;
 }
 
 /** A path's detail for the table: `target=pod scheme=http`, blank when there is none (JSON keeps the object). */
@@ -49,9 +52,15 @@ export function registerFlowsCommand(program: Command): void {
     .option('--capture <id|file>', "only flows of this capture: its id, or its file (as stored, or by name)")
     .option('--since <time>', 'only flows active at or after this time (ISO 8601 or epoch seconds)')
     .option('--until <time>', 'only flows that started at or before this time')
-    .option('--limit <n>', 'at most this many rows', '100')
+    .option('--limit <n>', 'at most this many rows (default 100; with --zeek or --zeek-json every flow)')
     .option('--json', 'print JSON')
+    .option('--zeek', "print a Zeek conn.log (tab-separated, Zeek's header and fields, for zeek-cut and Zeek log readers), with the Community ID, planewatch_path and planewatch_findings")
+    .option('--zeek-json', "print the same as Zeek's JSON logs: one object a line")
     .action(async (opts: FlowsOptions) => {
+      if ([opts.json, opts.zeek, opts.zeekJson].filter(Boolean).length > 1) {
+        process.stderr.write('planewatch flows: choose one of --json, --zeek and --zeek-json\n');
+        process.exit(EXIT.USAGE);
+      }
       const { db } = openListingDb(opts.db);
       const where: string[] = [];
       const params: (string | number)[] = [];
@@ -105,15 +114,26 @@ export function registerFlowsCommand(program: Command): void {
         process.stderr.write(`planewatch flows: ${(e as Error).message}\n`);
         process.exit(EXIT.USAGE);
       }
-      const limit = Math.max(1, Math.min(1_000_000, Number(opts.limit) || 100));
+      const zeek = opts.zeek === true || opts.zeekJson === true;
+      // A log export is every flow unless a limit is given; a listing, a page.
+      const limit = opts.limit === undefined && zeek ? null : Math.max(1, Math.min(1_000_000, Number(opts.limit) || 100));
+      const filter = `${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY first_ts, id ${limit === null ? '' : `LIMIT ${limit}`}`;
+      if (zeek) {
+        const rows = db.prepare(`SELECT ${ZEEK_CONN_COLUMNS} FROM flows ${filter}`).iterate(...params) as IterableIterator<ZeekConnRow>;
+        try {
+          for (const line of opts.zeek ? zeekConnTsvLines(rows) : zeekConnJsonLines(rows)) await write(line);
+        } finally {
+          db.close();
+        }
+        return;
+      }
       const rows = db
         .prepare(
           `SELECT flow_key AS id, datetime(first_ts, 'unixepoch') AS start, ${ENDPOINT_SQL('client')} AS client,
                   ${ENDPOINT_SQL('server')} AS server, app, path, ${opts.json ? 'path_detail' : DETAIL_TEXT_SQL} AS detail, confidence,
                   bytes_client + bytes_server AS bytes, state, worst_severity AS worst,${opts.json ? ' community_id,' : ''}
                   (SELECT group_concat(rule, ',') FROM findings WHERE flow_id = flows.id) AS findings
-             FROM flows ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-            ORDER BY first_ts, id LIMIT ${limit}`,
+             FROM flows ${filter}`,
         )
         .iterate(...params) as IterableIterator<Record<string, unknown>>;
       try {

@@ -52,18 +52,25 @@ const FIELDS: readonly [string, string][] = [
 type Value = string | number | boolean | string[] | undefined;
 
 /**
+ * Whether an address is local, as Zeek's `Site::local_nets` says: here the cluster the inventory
+ * declares (its nodes, pods, Services and networks). Without one, `local_orig` and `local_resp` stay
+ * unset, as Zeek leaves them without local networks.
+ */
+export type IsLocal = ((ip: string) => boolean) | null;
+
+/**
  * One connection's fields by name; undefined where Zeek leaves a field unset. As Zeek does, the
  * duration and payload byte counts are set only for a connection that lasted (more than one
- * instant); whether an address is local, and the tunnel's own connection, are not known here.
+ * instant). The tunnel's own connection (`tunnel_parents`) is not a flow here: unset.
  */
-export function zeekConnFields(r: ZeekConnRow): Map<string, Value> {
+export function zeekConnFields(r: ZeekConnRow, isLocal: IsLocal = null): Map<string, Value> {
   const duration = r.last_ts - r.ts;
   const lasted = duration > 0;
   return new Map<string, Value>([
     ['ts', r.ts], ['uid', r.uid], ['id.orig_h', r.orig_h], ['id.orig_p', r.orig_p], ['id.resp_h', r.resp_h], ['id.resp_p', r.resp_p],
     ['proto', r.proto], ['service', SERVICE[r.app]], ['duration', lasted ? Math.round(duration * 1e6) / 1e6 : undefined],
     ['orig_bytes', lasted ? r.orig_bytes : undefined], ['resp_bytes', lasted ? r.resp_bytes : undefined],
-    ['conn_state', r.conn_state], ['local_orig', undefined], ['local_resp', undefined], ['missed_bytes', r.missed_bytes],
+    ['conn_state', r.conn_state], ['local_orig', isLocal?.(r.orig_h)], ['local_resp', isLocal?.(r.resp_h)], ['missed_bytes', r.missed_bytes],
     ['history', r.history], ['orig_pkts', r.orig_pkts], ['orig_ip_bytes', r.orig_ip_bytes], ['resp_pkts', r.resp_pkts],
     ['resp_ip_bytes', r.resp_ip_bytes], ['tunnel_parents', undefined], ['community_id', r.community_id],
     ['planewatch_path', r.path ?? undefined], ['planewatch_findings', r.findings ? r.findings.split(',') : []],
@@ -91,21 +98,21 @@ function logTime(d: Date): string {
 }
 
 /** The lines of a tab-separated conn.log: Zeek's header, a line per row, the `#close` line. */
-export function* zeekConnTsvLines(rows: Iterable<ZeekConnRow>, now = () => new Date()): Generator<string> {
+export function* zeekConnTsvLines(rows: Iterable<ZeekConnRow>, isLocal: IsLocal = null, now = () => new Date()): Generator<string> {
   yield ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tconn',
     `#open\t${logTime(now())}`, `#fields\t${FIELDS.map((f) => f[0]).join('\t')}`, `#types\t${FIELDS.map((f) => f[1]).join('\t')}`].join('\n') + '\n';
   for (const r of rows) {
-    const f = zeekConnFields(r);
+    const f = zeekConnFields(r, isLocal);
     yield FIELDS.map(([name, type]) => tsvValue(f.get(name), type)).join('\t') + '\n';
   }
   yield `#close\t${logTime(now())}\n`;
 }
 
 /** The lines of Zeek's JSON logs: one object a line, unset fields left out. */
-export function* zeekConnJsonLines(rows: Iterable<ZeekConnRow>): Generator<string> {
+export function* zeekConnJsonLines(rows: Iterable<ZeekConnRow>, isLocal: IsLocal = null): Generator<string> {
   for (const r of rows) {
     const o: Record<string, Value> = {};
-    for (const [name, v] of zeekConnFields(r)) if (v !== undefined && !(Array.isArray(v) && v.length === 0)) o[name] = v;
+    for (const [name, v] of zeekConnFields(r, isLocal)) if (v !== undefined && !(Array.isArray(v) && v.length === 0)) o[name] = v;
     yield JSON.stringify(o) + '\n';
   }
 }

@@ -70,7 +70,8 @@ describe('flows as a Zeek conn.log', () => {
       expect(z.planewatch_path).toBe(f.path);
       expect(z.planewatch_findings).toBe(f.findings ?? '(empty)');
       expect(z.duration).toMatch(/^\d+\.\d{6}$/);
-      expect(z.local_orig).toBe('-');
+      // Local: inside the cluster the stored inventory declares (every address of these samples is).
+      expect([z.local_orig, z.local_resp]).toEqual(['T', 'T']);
       expect(z.tunnel_parents).toBe('-');
     }
     expect(rows.map((z) => z.service)).toEqual(['ssl', 'ssl', 'ssl', 'ssl', 'ssh']);
@@ -100,8 +101,20 @@ describe('flows as a Zeek conn.log', () => {
     expect(lines[0]).toMatchObject({ uid: 'c1f1', proto: 'tcp', service: 'ssl', conn_state: 'SF', planewatch_path: 'apiserver-to-kubelet' });
     expect(typeof lines[0]!['id.orig_p']).toBe('number');
     expect(lines[0]!.planewatch_findings).toEqual(expect.arrayContaining(['kubelet-tls-unverified']));
-    expect(lines[0]).not.toHaveProperty('local_orig');
+    expect(lines[0]).toMatchObject({ local_orig: true, local_resp: true });
     expect(lines[0]).not.toHaveProperty('tunnel_parents');
+  });
+
+  it('local_orig and local_resp say who is outside the cluster of the inventory, and stay unset without one', () => {
+    const sample = join(SAMPLES, 'untrusted-network.pcap');
+    const withInventory = join(dir, 'inv.db');
+    expect(cli(['analyze', sample, '--db', withInventory, '--quiet', '--inventory', join(ROOT, 'captures/inventory.json')]).code).toBe(0);
+    const outside = zeekCut(cli(['flows', '--db', withInventory, '--zeek', '--finding', 'untrusted-network']).stdout).rows;
+    expect(outside.length).toBeGreaterThan(0);
+    for (const z of outside) expect([z['id.orig_h'], z.local_orig, z.local_resp]).toEqual(['203.0.113.7', 'F', 'T']);
+    const without = join(dir, 'no-inv.db');
+    expect(cli(['analyze', sample, '--db', without, '--quiet']).code).toBe(0);
+    for (const z of zeekCut(cli(['flows', '--db', without, '--zeek']).stdout).rows) expect([z.local_orig, z.local_resp]).toEqual(['-', '-']);
   });
 
   it('one output format at a time', () => {
@@ -116,7 +129,7 @@ describe('flows as a Zeek conn.log', () => {
       proto: 'tcp', app: 'unknown', orig_bytes: 0, resp_bytes: 0, conn_state: 'S0', missed_bytes: 0, history: 'S', orig_pkts: 1,
       orig_ip_bytes: 80, resp_pkts: 0, resp_ip_bytes: 0, community_id: '1:x', path: 'other', findings: null,
     };
-    const lines = [...zeekConnTsvLines([row, { ...row, uid: 'tab\there', path: null, findings: 'a,b' }], () => new Date(0))];
+    const lines = [...zeekConnTsvLines([row, { ...row, uid: 'tab\there', path: null, findings: 'a,b' }], null, () => new Date(0))];
     const { rows } = zeekCut(lines.join(''));
     expect(rows[0]).toMatchObject({ ts: '1700000000.500000', service: '-', duration: '-', orig_bytes: '-', resp_bytes: '-', conn_state: 'S0', orig_pkts: '1', planewatch_findings: '(empty)' });
     expect(rows[1]).toMatchObject({ uid: 'tab\\x09here', planewatch_path: '-', planewatch_findings: 'a,b' });

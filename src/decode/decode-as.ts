@@ -6,8 +6,7 @@
  * The rules a capture was analysed with are stored with it (`captures.decode_as`), so that reading its
  * packets back later (`follow`, `extract`, the dashboard) decodes them the same way.
  */
-import type { PacketDecoderOptions } from './packet-decoder';
-import { UdpPort } from './tunnels';
+import { STANDARD_TUNNEL_PORTS, type PacketDecoderOptions } from './packet-decoder';
 
 /** What a UDP port can be decoded as: a tunnel, or `none` (plain UDP, even on a tunnel's standard port). */
 export const DECODE_AS_KINDS = ['vxlan', 'geneve', 'tzsp', 'mpls', 'none'] as const;
@@ -17,14 +16,6 @@ export interface DecodeAsRule {
   port: number;
   kind: DecodeAsKind;
 }
-
-/** The decoder's standard ports per tunnel (packet-decoder.ts uses the same when given none). */
-const STANDARD_PORTS: Record<Exclude<DecodeAsKind, 'none'>, readonly number[]> = {
-  vxlan: [UdpPort.VXLAN, UdpPort.VXLAN_LINUX],
-  geneve: [UdpPort.GENEVE],
-  tzsp: [UdpPort.TZSP],
-  mpls: [UdpPort.MPLS_UDP],
-};
 
 const RULE = /^udp\.port\s*==\s*(\d{1,5})\s*,\s*([a-z]+)$/;
 
@@ -53,7 +44,7 @@ export function decoderOptionsFor(rules: readonly DecodeAsRule[]): PacketDecoder
   const byPort = new Map<number, DecodeAsKind>();
   for (const r of rules) byPort.set(r.port, r.kind);
   const ports = (kind: Exclude<DecodeAsKind, 'none'>): number[] => [
-    ...STANDARD_PORTS[kind].filter((p) => !byPort.has(p)),
+    ...STANDARD_TUNNEL_PORTS[kind].filter((p) => !byPort.has(p)),
     ...[...byPort].filter(([, k]) => k === kind).map(([p]) => p),
   ];
   return { vxlanPorts: ports('vxlan'), genevePorts: ports('geneve'), tzspPorts: ports('tzsp'), mplsUdpPorts: ports('mpls') };
@@ -62,6 +53,18 @@ export function decoderOptionsFor(rules: readonly DecodeAsRule[]): PacketDecoder
 /** The rules as stored with a capture: a JSON array of rule strings, or null for none. */
 export function storedDecodeAs(rules: readonly DecodeAsRule[]): string | null {
   return rules.length === 0 ? null : JSON.stringify(rules.map(formatDecodeAs));
+}
+
+/** A capture's stored rules in words: `with --decode-as udp.port==48879,vxlan`, or the standard ports. */
+export function describeStoredDecodeAs(stored: string | null): string {
+  let specs: unknown = null;
+  try {
+    specs = stored === null ? null : JSON.parse(stored);
+  } catch {
+    // Unreadable: said as it is stored.
+  }
+  if (stored === null) return 'with the standard tunnel ports';
+  return `with --decode-as ${Array.isArray(specs) ? specs.map(String).join(' ') : stored}`;
 }
 
 /** The decoder options of a capture's stored rules (null or unreadable: the defaults). */

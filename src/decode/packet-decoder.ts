@@ -9,6 +9,14 @@ import { TcpDecoder } from './tcp';
 import { UdpDecoder } from './udp';
 import { InnerKind, TunnelHeader, TunnelParse, UdpPort } from './tunnels';
 
+/** The UDP destination ports each tunnel is decoded on unless told otherwise (`--decode-as`). */
+export const STANDARD_TUNNEL_PORTS = {
+  vxlan: [UdpPort.VXLAN, UdpPort.VXLAN_LINUX],
+  geneve: [UdpPort.GENEVE],
+  tzsp: [UdpPort.TZSP],
+  mpls: [UdpPort.MPLS_UDP],
+} as const satisfies Record<string, readonly number[]>;
+
 /** Tunnels peeled off one packet before giving up (mirrored traffic rarely nests more than twice). */
 export const MAX_TUNNEL_DEPTH = 4;
 
@@ -67,10 +75,10 @@ export class PacketDecoder {
     this.fragments = new FragmentReassembler(anomalies, opts.fragments);
     this.decodeTunnels = opts.decodeTunnels ?? true;
     this.maxTunnelDepth = opts.maxTunnelDepth ?? MAX_TUNNEL_DEPTH;
-    for (const p of opts.vxlanPorts ?? [UdpPort.VXLAN, UdpPort.VXLAN_LINUX]) this.udpTunnelPorts[p & 0xffff] = TunnelType.VXLAN;
-    for (const p of opts.genevePorts ?? [UdpPort.GENEVE]) this.udpTunnelPorts[p & 0xffff] = TunnelType.GENEVE;
-    for (const p of opts.tzspPorts ?? [UdpPort.TZSP]) this.udpTunnelPorts[p & 0xffff] = TunnelType.TZSP;
-    for (const p of opts.mplsUdpPorts ?? [UdpPort.MPLS_UDP]) this.udpTunnelPorts[p & 0xffff] = TunnelType.MPLS_UDP;
+    for (const p of opts.vxlanPorts ?? STANDARD_TUNNEL_PORTS.vxlan) this.udpTunnelPorts[p & 0xffff] = TunnelType.VXLAN;
+    for (const p of opts.genevePorts ?? STANDARD_TUNNEL_PORTS.geneve) this.udpTunnelPorts[p & 0xffff] = TunnelType.GENEVE;
+    for (const p of opts.tzspPorts ?? STANDARD_TUNNEL_PORTS.tzsp) this.udpTunnelPorts[p & 0xffff] = TunnelType.TZSP;
+    for (const p of opts.mplsUdpPorts ?? STANDARD_TUNNEL_PORTS.mpls) this.udpTunnelPorts[p & 0xffff] = TunnelType.MPLS_UDP;
   }
 
   /**

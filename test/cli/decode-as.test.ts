@@ -102,6 +102,9 @@ describe('--decode-as', () => {
     expect(second.stderr).toMatch(/mirrored-48879\.pcap is also in the database decoded otherwise: capture 1 with the standard tunnel ports/);
     const third = cli(['analyze', MIRRORED, '--decode-as', RULE, '--db', db]);
     expect(third.stderr).toMatch(/is already in the database as capture 2; not stored again/);
+    const fourth = cli(['analyze', MIRRORED, '--db', db]);
+    expect(fourth.stderr).toMatch(/is already in the database as capture 1; not stored again/);
+    expect(fourth.stderr).toContain(`is also in the database decoded otherwise: capture 2 with --decode-as ${RULE}`);
     const d = new Database(db, { readonly: true });
     expect(d.prepare(`SELECT id, decode_as FROM captures ORDER BY id`).raw(true).all()).toEqual([[1, null], [2, JSON.stringify([RULE])]]);
     d.close();

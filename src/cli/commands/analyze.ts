@@ -13,7 +13,7 @@ import { expiredLines } from '../../analysis/acceptances';
 import { textReport } from '../../report/text-report';
 import { Progress } from '../progress';
 import { collect, DECODE_AS_HELP, decodeAsRule, positiveInt, positiveNumber, severity, threadCount } from '../option-parsers';
-import { formatDecodeAs, type DecodeAsRule } from '../../decode/decode-as';
+import { describeStoredDecodeAs, formatDecodeAs, type DecodeAsRule } from '../../decode/decode-as';
 import { write, writeJsonObject } from '../output';
 import { EXIT } from '../db-path';
 import { severityRank, type Severity } from '../../model/analysis';
@@ -188,7 +188,7 @@ export async function runAnalyze(files: string[], opts: AnalyzeCommandOptions, i
       io.stderr.write(`planewatch: ${sanitize(c.file)} is already in the database as capture ${c.duplicateOf}; not stored again\n`);
     }
     if (c.otherDecodings.length > 0 && !opts.quiet) {
-      const others = c.otherDecodings.map((o) => `capture ${o.id} ${o.decodeAs === null ? 'with the standard tunnel ports' : `with --decode-as ${(JSON.parse(o.decodeAs) as string[]).join(' ')}`}`);
+      const others = c.otherDecodings.map((o) => `capture ${o.id} ${describeStoredDecodeAs(o.decodeAs)}`);
       io.stderr.write(`planewatch: ${sanitize(c.file)} is also in the database decoded otherwise: ${sanitize(others.join('; '))}\n`);
     }
   }

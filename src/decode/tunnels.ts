@@ -1,6 +1,6 @@
 import type { AnomalyCounter } from '../anomalies';
 import { TunnelType } from './packet';
-import { MAX_MPLS_LABELS, NetworkType } from './link-layer';
+import { EtherType, MAX_MPLS_LABELS, NetworkType } from './link-layer';
 import { u16be, u24be, u32be } from './bytes';
 
 /** What a tunnel header carries. Extends NetworkType with a whole Ethernet frame. */
@@ -50,7 +50,7 @@ export const GreProtocol = {
 
 /** Control word and Ethernet header of an MPLS pseudowire: what MPLS in UDP must hold to be taken for one. */
 const PW_ETHERNET_MIN = 4 + 14;
-const PW_ETHER_TYPES: readonly number[] = [0x0800, 0x86dd, 0x0806, 0x8100, 0x88a8, 0x8847];
+const PW_ETHER_TYPES: readonly number[] = [EtherType.IPV4, EtherType.IPV6, EtherType.ARP, EtherType.VLAN, EtherType.QINQ, EtherType.MPLS];
 
 const ERSPAN2_HEADER = 8;
 const ERSPAN3_HEADER = 12;

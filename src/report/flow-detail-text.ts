@@ -7,6 +7,7 @@ import type { flowDetail } from '../web/flow-detail';
 import { endpointText } from '../decode/address';
 import { formatBytes, SEVERITY_MARK } from './text-report';
 import { terminalSafe } from './terminal-text';
+import { tunnelText } from './tunnel-text';
 
 export type FlowDetailDoc = NonNullable<ReturnType<typeof flowDetail>>;
 
@@ -36,7 +37,7 @@ export function flowDetailText(d: FlowDetailDoc, flowKey: string): string {
   out.push(`Flow ${t(flowKey)}: ${side(f.clientIp, f.clientPort, f.clientRole, f.clientName)} → ${side(f.serverIp, f.serverPort, f.serverRole, f.serverName)}`);
   kv('Capture', `${t(f.captureFile ?? `#${f.captureId}`, 500)}, frames ${f.firstFrame}–${f.lastFrame}`);
   kv('Time', `${time(f.firstTs)} → ${time(f.lastTs)} (${duration(f.lastTs - f.firstTs)})`);
-  kv('Transport', `${f.transport.toUpperCase()}/IPv${f.ipVersion}${f.vlan ? `, VLAN ${f.vlan}` : ''}${f.tunnel ? `, tunnel ${t(f.tunnel)}` : ''}, app ${f.app}`);
+  kv('Transport', `${f.transport.toUpperCase()}/IPv${f.ipVersion}${f.vlan ? `, VLAN ${f.vlan}` : ''}${f.tunnel ? `, tunnel ${t(tunnelText(f.tunnel) ?? '', 300)}` : ''}, app ${f.app}`);
   kv('Packets', `${f.packetsClient} → / ← ${f.packetsServer}; bytes ${formatBytes(f.bytesClient)} → / ← ${formatBytes(f.bytesServer)}`);
   if (f.missingClient || f.missingServer) kv('Missing', `${formatBytes(f.missingClient)} from the client, ${formatBytes(f.missingServer)} from the server`);
   kv('State', `${f.state}, history ${t(f.history)}${f.midstream ? ', picked up midstream' : ''}, ended: ${f.endReason}`);

@@ -6,6 +6,7 @@ import { flowPacketsProblem, locateCapture } from '../export/capture-location';
 import { storedIdentity } from '../analysis/client-identity';
 import { parseJson, type StatementCache } from './statements';
 import { ACCEPTED_FINDING_SELECT, CERT_COLUMNS, certificateFromRow, findingItemFromRow, FINDING_SELECT, type CertificateItem, type FindingItem, type FindingRow, type CertificateRow } from './row-mappers';
+import { tunnelText } from '../report/tunnel-text';
 
 type Verdict = 'verified' | 'unverified' | 'indeterminate' | 'self-signed' | 'not-evaluated' | 'no-certificate';
 const VERDICTS: readonly string[] = ['verified', 'unverified', 'indeterminate', 'self-signed', 'not-evaluated', 'no-certificate'];
@@ -174,7 +175,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
       packetsClient: r.packets_client, packetsServer: r.packets_server, bytesClient: r.bytes_client, bytesServer: r.bytes_server,
       payloadClient: r.payload_client, payloadServer: r.payload_server, missingClient: r.missing_client,
       missingServer: r.missing_server, history: r.history, state: r.state, midstream: r.midstream === 1,
-      endReason: r.end_reason, tunnel: r.tunnel, vlan: r.vlan, anomalies: parseJson<Record<string, number>>(r.anomalies, {}),
+      endReason: r.end_reason, tunnel: r.tunnel, tunnelText: tunnelText(r.tunnel), vlan: r.vlan, anomalies: parseJson<Record<string, number>>(r.anomalies, {}),
       app: r.app, path: r.path, pathDetail: parseJson<Record<string, string>>(r.path_detail, {}), confidence: r.confidence,
       reasons: parseJson<string[]>(r.reasons, []), worstSeverity: r.worst_severity, findingCount: r.finding_count,
       natPeers,

@@ -366,7 +366,7 @@ export const flowDetailResponse = obj({
     clientName: nstr, serverName: nstr,
     firstTs: num, lastTs: num, firstFrame: int, lastFrame: int,
     packetsClient: int, packetsServer: int, bytesClient: int, bytesServer: int, payloadClient: int, payloadServer: int,
-    missingClient: int, missingServer: int, history: str, state: str, midstream: bool, endReason: str, tunnel: nstr,
+    missingClient: int, missingServer: int, history: str, state: str, midstream: bool, endReason: str, tunnel: nstr, tunnelText: nstr,
     vlan: int, anomalies: counts, app: str,
     path: str, pathDetail: stringMap, confidence: num, reasons: strList, worstSeverity: nseverity, findingCount: int,
     // the same connection seen on the other side of a NAT

@@ -109,7 +109,7 @@ export async function renderFlow(root, route) {
       card('Connection', kv([
         ['Client', [h('a', { href: href('endpoint', f.clientIp), class: 'mono' }, endpointText(f.clientIp, f.clientPort)), ' ', roleBadge(f.clientRole), f.clientName ? ` ${f.clientName}` : '']],
         ['Server', [h('a', { href: href('endpoint', f.serverIp), class: 'mono' }, endpointText(f.serverIp, f.serverPort)), ' ', roleBadge(f.serverRole), f.serverName ? ` ${f.serverName}` : '']],
-        ['Transport', `${f.transport.toUpperCase()} / IPv${f.ipVersion}${f.vlan ? ` · VLAN ${f.vlan}` : ''}${f.tunnel ? ` · tunnel ${f.tunnel}` : ''}`],
+        ['Transport', `${f.transport.toUpperCase()} / IPv${f.ipVersion}${f.vlan ? ` · VLAN ${f.vlan}` : ''}${f.tunnelText ? ` · tunnel ${f.tunnelText}` : ''}`],
         ['Application', f.app],
         ['Start', fmtTime(f.firstTs)], ['End', fmtTime(f.lastTs)], ['Duration', fmtDuration(f.lastTs - f.firstTs)],
         ['Frames', `${fmtNum(f.firstFrame)} – ${fmtNum(f.lastFrame)}`],

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { tunnelText } from '../../src/report/tunnel-text';
+
+describe("a flow's tunnel in words", () => {
+  it('names the tunnel, its outer addresses and its id where it has one', () => {
+    const t = (type: string, id: number | null) => JSON.stringify({ type, outerSrc: '192.0.2.1', outerDst: '192.0.2.2', id });
+    expect(tunnelText(t('vxlan', 4242))).toBe('VXLAN 192.0.2.1 → 192.0.2.2, VNI 4242');
+    expect(tunnelText(t('geneve', 7))).toBe('Geneve 192.0.2.1 → 192.0.2.2, VNI 7');
+    expect(tunnelText(t('gre', 5))).toBe('GRE 192.0.2.1 → 192.0.2.2, key 5');
+    expect(tunnelText(t('gre', null))).toBe('GRE 192.0.2.1 → 192.0.2.2');
+    expect(tunnelText(t('erspan', 300))).toBe('ERSPAN 192.0.2.1 → 192.0.2.2, session 300');
+    expect(tunnelText(t('mpls-udp', null))).toBe('MPLS in UDP 192.0.2.1 → 192.0.2.2');
+    expect(tunnelText(t('ipip', null))).toBe('IP-in-IP 192.0.2.1 → 192.0.2.2');
+  });
+
+  it('none is null; what it cannot read is given back as stored', () => {
+    expect(tunnelText(null)).toBeNull();
+    expect(tunnelText('not json')).toBe('not json');
+    expect(tunnelText('{"type":"wormhole"}')).toBe('{"type":"wormhole"}');
+  });
+});

@@ -30,7 +30,7 @@ function cli(args: string[], cwd = dir) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface JsonFlow { communityId: string; path: string; client: { ip: string }; tunnel?: { type: string; id: number } | null }
+interface JsonFlow { id: string; dbId?: number; communityId: string; path: string; client: { ip: string }; tunnel?: { type: string; id: number } | null }
 const json = (args: string[]) => JSON.parse(cli(['analyze', ...args, '--json']).stdout) as { captures: { decodeAs: string[] }[]; flows: JsonFlow[] };
 
 describe('--decode-as', () => {
@@ -56,6 +56,10 @@ describe('--decode-as', () => {
     expect(seen.captures[0]!.decodeAs).toEqual([RULE]);
     expect(seen.flows.map((f) => [f.communityId, f.path])).toEqual(original.map((f) => [f.communityId, f.path]));
     expect(seen.flows.every((f) => f.tunnel?.type === 'vxlan' && f.tunnel.id === 7)).toBe(true);
+    // The rules reach the analysis threads too: one of its own, or two sharing the connections (whose
+    // records may then be stored in either order).
+    const byId = (flows: JsonFlow[]) => [...flows].sort((a, b) => a.id.localeCompare(b.id)).map(({ dbId: _, ...f }) => f);
+    for (const threads of ['2', '3']) expect(byId(json([MIRRORED, '--decode-as', RULE, '--threads', threads]).flows)).toEqual(byId(seen.flows));
     // A standard port turned off: the VXLAN sample on 4789 is plain UDP then.
     const vx = join(ROOT, 'captures/samples/kubelet-logs-exec-self-signed.vxlan.pcap');
     expect(json([vx, '--decode-as', 'udp.port==4789,none']).flows.every((f) => f.path === 'other' && f.tunnel === null)).toBe(true);

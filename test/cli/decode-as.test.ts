@@ -53,6 +53,8 @@ describe('--decode-as', () => {
     const blind = json([MIRRORED]).flows;
     expect(blind.map((f) => `${f.client.ip} ${f.path}`)).toEqual(['172.31.9.1 other']);
     const seen = json([MIRRORED, '--decode-as', RULE]);
+    // tshark's own short form too.
+    expect(json([MIRRORED, '-d', RULE]).flows).toEqual(seen.flows);
     expect(seen.captures[0]!.decodeAs).toEqual([RULE]);
     expect(seen.flows.map((f) => [f.communityId, f.path])).toEqual(original.map((f) => [f.communityId, f.path]));
     expect(seen.flows.every((f) => f.tunnel?.type === 'vxlan' && f.tunnel.id === 7)).toBe(true);

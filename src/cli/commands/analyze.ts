@@ -85,7 +85,7 @@ export function registerAnalyze(program: Command): void {
     .option('--idle-timeout <seconds>', 'end flows idle this long (capture time)', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveInt)
     .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
-    .option('--decode-as <rule>', DECODE_AS_HELP, decodeAsRule)
+    .option('-d, --decode-as <rule>', DECODE_AS_HELP, decodeAsRule)
     .option(
       '--threads <n>',
       'threads in all. 1: one; 2: decode, reassemble and dissect a capture on a thread of its own while this one classifies and stores; ' +

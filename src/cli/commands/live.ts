@@ -52,7 +52,7 @@ export function registerLiveCommand(program: Command): void {
     .option('--idle-timeout <seconds>', 'end flows idle this long', positiveNumber)
     .option('--max-flows <n>', 'flows kept in memory at most', positiveNumber)
     .option('--keep-duplicates', 'analyse copies of a packet seen on several interfaces (tcpdump -i any) as packets of their own')
-    .option('--decode-as <rule>', DECODE_AS_HELP, decodeAsRule)
+    .option('-d, --decode-as <rule>', DECODE_AS_HELP, decodeAsRule)
     .option('--inventory <file>', 'kubectl get nodes,pods,services -A -o json output, or a planewatch cluster file (repeatable)', collect)
     .option('--ca <file>', 'PEM CA bundle to verify certificates against: cluster CA, etcd CA (repeatable)', collect)
     .option('--keylog <file>', 'TLS key log (SSLKEYLOGFILE format) to decrypt with, followed as clients append to it (repeatable)', collect)

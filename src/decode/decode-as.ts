@@ -55,16 +55,21 @@ export function storedDecodeAs(rules: readonly DecodeAsRule[]): string | null {
   return rules.length === 0 ? null : JSON.stringify(rules.map(formatDecodeAs));
 }
 
+/** A capture's stored rules as the rule strings (none, or unreadable: empty). */
+export function decodeAsRules(stored: string | null): string[] {
+  if (!stored) return [];
+  try {
+    const specs = JSON.parse(stored) as unknown;
+    return Array.isArray(specs) ? specs.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** A capture's stored rules in words: `with --decode-as udp.port==48879,vxlan`, or the standard ports. */
 export function describeStoredDecodeAs(stored: string | null): string {
-  let specs: unknown = null;
-  try {
-    specs = stored === null ? null : JSON.parse(stored);
-  } catch {
-    // Unreadable: said as it is stored.
-  }
-  if (stored === null) return 'with the standard tunnel ports';
-  return `with --decode-as ${Array.isArray(specs) ? specs.map(String).join(' ') : stored}`;
+  const rules = decodeAsRules(stored);
+  return rules.length === 0 ? 'with the standard tunnel ports' : `with --decode-as ${rules.join(' ')}`;
 }
 
 /** The decoder options of a capture's stored rules (null or unreadable: the defaults). */

@@ -35,7 +35,7 @@ export function flowDetailText(d: FlowDetailDoc, flowKey: string): string {
   const out: string[] = [];
   const kv = (k: string, v: string) => out.push(`  ${k.padEnd(13)} ${v}`);
   out.push(`Flow ${t(flowKey)}: ${side(f.clientIp, f.clientPort, f.clientRole, f.clientName)} → ${side(f.serverIp, f.serverPort, f.serverRole, f.serverName)}`);
-  kv('Capture', `${t(f.captureFile ?? `#${f.captureId}`, 500)}, frames ${f.firstFrame}–${f.lastFrame}`);
+  kv('Capture', `${t(f.captureFile ?? `#${f.captureId}`, 500)}, frames ${f.firstFrame}–${f.lastFrame}${f.captureDecodeAs.length > 0 ? `, decoded with -d ${t(f.captureDecodeAs.join(' '))}` : ''}`);
   kv('Time', `${time(f.firstTs)} → ${time(f.lastTs)} (${duration(f.lastTs - f.firstTs)})`);
   kv('Transport', `${f.transport.toUpperCase()}/IPv${f.ipVersion}${f.vlan ? `, VLAN ${f.vlan}` : ''}${f.tunnel ? `, tunnel ${t(tunnelText(f.tunnel) ?? '', 300)}` : ''}, app ${f.app}`);
   kv('Packets', `${f.packetsClient} → / ← ${f.packetsServer}; bytes ${formatBytes(f.bytesClient)} → / ← ${formatBytes(f.bytesServer)}`);

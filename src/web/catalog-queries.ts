@@ -10,6 +10,7 @@ import type { Aggregates, EndpointActivity } from './aggregates';
 import { currentCaptureStatus } from '../store/store';
 import { CREDENTIAL_ENDPOINTS_SQL, CREDENTIAL_USES_SQL, usedBetween, type CredentialUseRow } from '../store/credential-uses';
 import { storedIdentity } from '../analysis/client-identity';
+import { decodeAsRules } from '../decode/decode-as';
 
 interface Page {
   limit: number;
@@ -29,7 +30,7 @@ export function listCaptures(stmts: StatementCache) {
     id: c.id, file: c.file, sha256: c.sha256, format: c.format, compressed: c.compressed === 1, status: currentCaptureStatus(c.status, c.pid),
     packets: c.packets, bytes: c.bytes, flows: c.flows, firstTs: c.first_ts, lastTs: c.last_ts,
     linkTypes: parseJson<unknown[]>(c.link_types, []).map(String), anomalies: parseJson<Record<string, number>>(c.anomalies, {}),
-    error: c.error, startedAt: c.started_at, finishedAt: c.finished_at, decodeAs: parseJson<string[]>(c.decode_as ?? '[]', []),
+    error: c.error, startedAt: c.started_at, finishedAt: c.finished_at, decodeAs: decodeAsRules(c.decode_as),
   }));
 }
 

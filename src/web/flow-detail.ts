@@ -7,6 +7,7 @@ import { storedIdentity } from '../analysis/client-identity';
 import { parseJson, type StatementCache } from './statements';
 import { ACCEPTED_FINDING_SELECT, CERT_COLUMNS, certificateFromRow, findingItemFromRow, FINDING_SELECT, type CertificateItem, type FindingItem, type FindingRow, type CertificateRow } from './row-mappers';
 import { tunnelText } from '../report/tunnel-text';
+import { decodeAsRules } from '../decode/decode-as';
 
 type Verdict = 'verified' | 'unverified' | 'indeterminate' | 'self-signed' | 'not-evaluated' | 'no-certificate';
 const VERDICTS: readonly string[] = ['verified', 'unverified', 'indeterminate', 'self-signed', 'not-evaluated', 'no-certificate'];
@@ -66,7 +67,7 @@ function verdictFor(
 }
 
 interface FlowDetailRow {
-  id: number; capture_id: number; file: string | null; packets_file: string | null; flow_key: string; community_id: string; transport: string;
+  id: number; capture_id: number; file: string | null; packets_file: string | null; decode_as: string | null; flow_key: string; community_id: string; transport: string;
   ip_version: number; client_ip: string; client_port: number; server_ip: string; server_port: number; first_ts: number;
   last_ts: number; first_frame: number; last_frame: number; packets_client: number; packets_server: number;
   bytes_client: number; bytes_server: number; payload_client: number; payload_server: number; missing_client: number;
@@ -98,7 +99,7 @@ export const MAX_DETAIL_HTTP = 500;
 /** `dbFile`: the database, beside which a capture moved along with it is looked for. */
 export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
   const r = stmts.one<FlowDetailRow>(
-    `SELECT fl.*, c.file, c.packets_file, ce.primary_role AS c_role, ce.name AS c_name, se.primary_role AS s_role, se.name AS s_name
+    `SELECT fl.*, c.file, c.packets_file, c.decode_as, ce.primary_role AS c_role, ce.name AS c_name, se.primary_role AS s_role, se.name AS s_name
        FROM flows fl LEFT JOIN captures c ON c.id = fl.capture_id
        LEFT JOIN endpoints ce ON ce.ip = fl.client_ip LEFT JOIN endpoints se ON se.ip = fl.server_ip
       WHERE fl.id = ?`,
@@ -168,7 +169,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
   }));
   return {
     flow: {
-      id: r.id, captureId: r.capture_id, captureFile: r.file, flowKey: r.flow_key, communityId: r.community_id,
+      id: r.id, captureId: r.capture_id, captureFile: r.file, captureDecodeAs: decodeAsRules(r.decode_as), flowKey: r.flow_key, communityId: r.community_id,
       transport: r.transport, ipVersion: r.ip_version, clientIp: r.client_ip, clientPort: r.client_port, serverIp: r.server_ip,
       serverPort: r.server_port, clientRole: r.c_role, serverRole: r.s_role, clientName: r.c_name, serverName: r.s_name,
       firstTs: r.first_ts, lastTs: r.last_ts, firstFrame: r.first_frame, lastFrame: r.last_frame,

@@ -361,7 +361,7 @@ const tlsDetail = obj({
 
 export const flowDetailResponse = obj({
   flow: obj({
-    id: int, captureId: int, captureFile: nstr, flowKey: str, communityId: str, transport: str, ipVersion: int,
+    id: int, captureId: int, captureFile: nstr, captureDecodeAs: strList, flowKey: str, communityId: str, transport: str, ipVersion: int,
     clientIp: str, clientPort: int, serverIp: str, serverPort: int, clientRole: nstr, serverRole: nstr,
     clientName: nstr, serverName: nstr,
     firstTs: num, lastTs: num, firstFrame: int, lastFrame: int,

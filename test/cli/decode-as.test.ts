@@ -76,7 +76,9 @@ describe('--decode-as', () => {
     const flow = d.prepare(`SELECT flow_key FROM flows WHERE server_port = 8080`).pluck().get() as string;
     expect(d.prepare(`SELECT decode_as FROM captures`).pluck().get()).toBe(JSON.stringify([RULE]));
     d.close();
-    expect(cli(['show', flow, '--db', db]).stdout).toMatch(/^  Transport     TCP\/IPv4, tunnel VXLAN 172\.31\.9\.1 → 172\.31\.9\.2, VNI 7, app http$/m);
+    const shown = cli(['show', flow, '--db', db]).stdout;
+    expect(shown).toMatch(/^  Capture       .*mirrored-48879\.pcap, frames 1–9, decoded with -d udp\.port==48879,vxlan$/m);
+    expect(shown).toMatch(/^  Transport     TCP\/IPv4, tunnel VXLAN 172\.31\.9\.1 → 172\.31\.9\.2, VNI 7, app http$/m);
     const followed = cli(['follow', flow, '--db', db]);
     expect(followed.code).toBe(0);
     expect(followed.stdout).toContain('GET / HTTP/1.1\nHost: 10.244.1.7:8080\n');
@@ -92,8 +94,9 @@ describe('--decode-as', () => {
       const caps = (await api.inject({ url: '/api/captures' })).json() as { items: { decodeAs: string[] }[] };
       expect(caps.items.map((c) => c.decodeAs)).toEqual([[RULE]]);
       const id = (await api.inject({ url: `/api/flows?port=8080` })).json() as { items: { id: number }[] };
-      const detail = (await api.inject({ url: `/api/flows/${id.items[0]!.id}` })).json() as { flow: { tunnelText: string } };
+      const detail = (await api.inject({ url: `/api/flows/${id.items[0]!.id}` })).json() as { flow: { tunnelText: string; captureDecodeAs: string[] } };
       expect(detail.flow.tunnelText).toBe('VXLAN 172.31.9.1 → 172.31.9.2, VNI 7');
+      expect(detail.flow.captureDecodeAs).toEqual([RULE]);
       const stream = await api.inject({ url: `/api/flows/${id.items[0]!.id}/stream` });
       expect(stream.statusCode).toBe(200);
       const chunks = (stream.json() as { chunks: { side: string; data: string }[] }).chunks;

@@ -118,7 +118,7 @@ export async function renderFlow(root, route) {
         f.missingClient || f.missingServer ? ['Missing', `${fmtBytes(f.missingClient)} / ${fmtBytes(f.missingServer)}`] : null,
         ['State', `${f.state} · history ${f.history}${f.midstream ? ' · picked up midstream' : ''} · ended: ${f.endReason}`],
         ['Community ID', h('span', { class: 'mono' }, f.communityId)],
-        ['Capture', f.captureFile || `#${f.captureId}`],
+        ['Capture', `${f.captureFile || `#${f.captureId}`}${f.captureDecodeAs.length > 0 ? ` · decoded with -d ${f.captureDecodeAs.join(' ')}` : ''}`],
         f.sameCommunityId.length ? ['Same Community ID', f.sameCommunityId.map((p, i) => [i ? ', ' : '', h('a', { href: href('flow', String(p.id)), class: 'mono same-community-id' },
           `${p.flowKey} · ${p.captureFile || `#${p.captureId}`} · ${fmtTime(p.firstTs)}`)]).flat()
           .concat([h('span', { class: 'muted' }, ' (the same addresses and ports: this connection in another capture, or its ports used again)')])] : null,

@@ -8,18 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../src/web/server';
+import type { Page } from 'playwright-core';
+import type { RunningServer } from '../../src/web/server';
 import { conversationFrames, pcapOf, readOnlyPortRequest } from '../live/packets';
-import { hasChromium, launchChromium, watchedPage } from './headless-chromium';
+import { hasChromium, openDashboardPage, type DashboardPage } from './headless-chromium';
 
 const ROOT = join(__dirname, '../..');
 
 describe.skipIf(!hasChromium)('a flow page and the flows with its Community ID', () => {
   const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-cid-'));
   const db = join(dir, 'c.db');
+  let dash: DashboardPage | undefined;
   let srv: RunningServer;
-  let browser: Browser;
   let page: Page;
   let flows: { id: number; key: string; file: string }[] = [];
   const problems: string[] = [];
@@ -34,14 +34,12 @@ describe.skipIf(!hasChromium)('a flow page and the flows with its Community ID',
     const d = new Database(db, { readonly: true });
     flows = d.prepare('SELECT f.id, f.flow_key AS key, c.file FROM flows f JOIN captures c ON c.id = f.capture_id ORDER BY f.id').all() as typeof flows;
     d.close();
-    srv = await startServer({ dbFile: db, port: 0 });
-    browser = await launchChromium();
-    page = await watchedPage(browser, problems);
+    dash = await openDashboardPage({ dbFile: db }, problems);
+    ({ srv, page } = dash);
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await srv?.close();
+    await dash?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../src/web/server';
+import type { Page } from 'playwright-core';
+import type { RunningServer } from '../../src/web/server';
 import { loadKeyLogFiles } from '../../dissectors/tls/decrypt/key-log';
 import { buildPcap, tcpConversation } from '../pipeline/pcap-builder';
-import { hasChromium, launchChromium, watchedPage } from './headless-chromium';
+import { hasChromium, openDashboardPage, type DashboardPage } from './headless-chromium';
 
 const ROOT = join(__dirname, '../..');
 const HOSTILE_REQUEST = 'GET /<img src=x onerror=alert(1)> HTTP/1.1\r\nHost: x\r\n\r\n';
@@ -21,8 +21,8 @@ const HOSTILE_REQUEST = 'GET /<img src=x onerror=alert(1)> HTTP/1.1\r\nHost: x\r
 describe.skipIf(!hasChromium)('conversation card in Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-conv-'));
   const db = join(dir, 'c.db');
+  let dash: DashboardPage | undefined;
   let srv: RunningServer;
-  let browser: Browser;
   let page: Page;
   const problems: string[] = [];
 
@@ -41,14 +41,12 @@ describe.skipIf(!hasChromium)('conversation card in Chromium', () => {
     writeFileSync(join(dir, 'h.pcap'), buildPcap(tcpConversation('10.9.0.1', 41000, '10.9.0.2', 8080, HOSTILE_REQUEST, 'HTTP/1.1 204 No Content\r\n\r\n')));
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', 'k.pcapng', 'h.pcap', 'n.pcap', '--db', db, '--quiet'], { cwd: dir, encoding: 'utf8' });
     expect(r.status).toBe(0);
-    srv = await startServer({ dbFile: db, port: 0, decryption: loadKeyLogFiles([join(ROOT, 'captures/keylogs/node-to-apiserver.keys')]) });
-    browser = await launchChromium();
-    page = await watchedPage(browser, problems);
+    dash = await openDashboardPage({ dbFile: db, decryption: loadKeyLogFiles([join(ROOT, 'captures/keylogs/node-to-apiserver.keys')]) }, problems);
+    ({ srv, page } = dash);
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await srv?.close();
+    await dash?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -8,19 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../src/web/server';
+import type { Page } from 'playwright-core';
+import type { RunningServer } from '../../src/web/server';
 import { ethernet, ipv4, PROTO, udp, vxlan } from '../decode/builders';
 import { rewrapCapture } from '../rewrap-capture';
-import { hasChromium, launchChromium, watchedPage } from './headless-chromium';
+import { hasChromium, openDashboardPage, type DashboardPage } from './headless-chromium';
 
 const ROOT = join(__dirname, '../..');
 
 describe.skipIf(!hasChromium)('a flow page of tunnelled traffic', () => {
   const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-decode-as-'));
   const db = join(dir, 't.db');
+  let dash: DashboardPage | undefined;
   let srv: RunningServer;
-  let browser: Browser;
   let page: Page;
   let flowId = 0;
   const problems: string[] = [];
@@ -35,14 +35,12 @@ describe.skipIf(!hasChromium)('a flow page of tunnelled traffic', () => {
     const d = new Database(db, { readonly: true });
     flowId = d.prepare('SELECT id FROM flows WHERE server_port = 8080').pluck().get() as number;
     d.close();
-    srv = await startServer({ dbFile: db, port: 0 });
-    browser = await launchChromium();
-    page = await watchedPage(browser, problems);
+    dash = await openDashboardPage({ dbFile: db }, problems);
+    ({ srv, page } = dash);
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await srv?.close();
+    await dash?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

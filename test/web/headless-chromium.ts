@@ -1,6 +1,7 @@
 /** Debian's Chromium, headless, driven through playwright-core: the browser the dashboard tests use. */
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/web/server';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
@@ -25,4 +26,28 @@ export async function watchedPage(browser: Browser, problems: string[], viewport
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   return page;
+}
+
+/** A dashboard served on a free port and one watched page of a headless Chromium on it. */
+export interface DashboardPage {
+  srv: RunningServer;
+  browser: Browser;
+  page: Page;
+  /** Closes the browser, then the server. */
+  close(): Promise<void>;
+}
+
+export async function openDashboardPage(opts: Omit<ServerOptions, 'port'>, problems: string[]): Promise<DashboardPage> {
+  const srv = await startServer({ ...opts, port: 0 });
+  const browser = await launchChromium();
+  const page = await watchedPage(browser, problems);
+  return {
+    srv,
+    browser,
+    page,
+    close: async () => {
+      await browser.close();
+      await srv.close();
+    },
+  };
 }

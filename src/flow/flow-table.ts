@@ -144,8 +144,9 @@ export class FlowTable {
   private readonly maxClosed: number;
   /**
    * Flows begun by a SYN, in the order they began, until ATTEMPT_TIMEOUT tells whether they were
-   * answered. A flow removed meanwhile leaves a null (its `attemptSlot` finds it); `attemptBase` is
-   * the position of `attempts[0]` counted from the first flow ever queued.
+   * answered. A flow removed meanwhile leaves a null (its `attemptSlot` finds it), and so does one
+   * taken off the front, so the queue never keeps a flow alive that the table has let go;
+   * `attemptBase` is the position of `attempts[0]` counted from the first flow ever queued.
    */
   private attempts: (Flow | null)[] = [];
   private attemptBase = 0;
@@ -153,9 +154,9 @@ export class FlowTable {
   private readonly maxAttempts: number;
   /**
    * Flows waiting for the ACKs of their FINs (markClosing), in the order they began to wait, from
-   * `closingHead` on; an entry whose flow ended meanwhile is passed over.
+   * `closingHead` on (entries before it are null); an entry whose flow ended meanwhile is passed over.
    */
-  private closing: Flow[] = [];
+  private closing: (Flow | null)[] = [];
   private closingHead = 0;
   private nextSweepTs = -Infinity;
   private flowCounter = 0;
@@ -330,8 +331,11 @@ export class FlowTable {
     let i = this.closingHead;
     for (; i < q.length; i++) {
       const f = q[i]!;
+      if (f.awaitingFinAcks && f.closingSince > before) break;
+      // Passed entries are cleared: the consumed front is dropped only now and then, and would
+      // otherwise keep the flows it names alive after the table has let them go.
+      q[i] = null;
       if (!f.awaitingFinAcks) continue; // ended meanwhile (the ACKs came, or it was evicted)
-      if (f.closingSince > before) break;
       this.expiry.expire(f, 'idle');
       this.remove(f);
     }
@@ -350,6 +354,7 @@ export class FlowTable {
       const f = q[this.attemptHead - this.attemptBase] ?? null;
       if (f !== null) {
         if (f.firstTs > before) break;
+        q[this.attemptHead - this.attemptBase] = null;
         this.settleAttempt(f);
       }
       this.attemptHead++;
@@ -372,6 +377,7 @@ export class FlowTable {
         continue;
       }
       if (end - this.attemptHead < this.maxAttempts) break;
+      q[this.attemptHead - this.attemptBase] = null;
       this.attemptHead++;
       if (unanswered(f)) f.add('flow.attempt_cut_short');
       this.settleAttempt(f);

@@ -1,9 +1,11 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { AnomalyCounter } from '../../src/anomalies';
 import { parseIp } from '../../src/decode/address';
 import { DecodedPacket } from '../../src/decode/packet';
 import type { Flow } from '../../src/flow/flow';
-import { ATTEMPT_TIMEOUT, FlowTable, MAX_ATTEMPT_SHARE, ipv6Key, LRU_SLACK_PACKETS, LRU_SLACK_SECONDS, type FlowExpiry } from '../../src/flow/flow-table';
+import { ATTEMPT_TIMEOUT, CLOSED_LINGER, FINAL_ACK_WAIT, FlowTable, MAX_ATTEMPT_SHARE, ipv6Key, LRU_SLACK_PACKETS, LRU_SLACK_SECONDS, type FlowExpiry } from '../../src/flow/flow-table';
 import { tcpConnState, udpConnState } from '../../src/flow/tcp-state';
 import { stampOf } from '../../src/flow/packet-stamp';
 
@@ -329,6 +331,60 @@ describe('FlowTable: ending flows', () => {
     expect(anomalies.get('flow.evicted')).toBe(100_001 - 1000);
     expect(ex.list.every(([, r]) => r === 'evicted')).toBe(true);
     expect(ex.list.some(([f]) => f === keep)).toBe(false);
+  });
+});
+
+describe('FlowTable: memory', () => {
+  it('keeps no flow alive once it has let it go (the attempt and closing queues included)', async () => {
+    // A collector reachable from the test: --expose-gc set at run time, gc() taken from a new context.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let expired = 0; // counted, not kept
+    const t = new FlowTable({ idleTimeout: 300, maxFlows: 1_000_000 }, { expire: () => void expired++ }, new AnomalyCounter());
+    const p: P = { src: '10.1.0.0', dst: '10.2.0.1', sport: 0, dport: 443 };
+    const refs: WeakRef<Flow>[] = [];
+    const perSecond = 1000;
+    const seconds = 30;
+    for (let i = 0; i < perSecond * seconds; i++) {
+      const ts = i / perSecond;
+      const at = (dt: number, n: number) => stampOf(ts + dt, i * 4 + n);
+      const q = fill({ ...p, flags: F.SYN });
+      q.src[2] = (i >> 8) & 0xff;
+      q.src[3] = i & 0xff;
+      q.srcPort = 1024 + (i >> 16);
+      const flow = t.process(q, at(0, 0));
+      // The answer, from the server to the client's address and port.
+      q.tcpFlags = F.SYN | F.ACK;
+      [q.srcPort, q.dstPort] = [q.dstPort, q.srcPort];
+      const src = Uint8Array.from(q.src);
+      q.src.set(q.dst);
+      q.dst.set(src);
+      t.process(q, at(0.001, 1));
+      // FINs both ways; half have both acknowledged (closed, then lingering), half never do (the
+      // sweep ends them FINAL_ACK_WAIT later), as the engine would mark them.
+      t.markClosing(flow, at(0.2, 2));
+      if (i % 2 === 0) {
+        flow.awaitingFinAcks = false;
+        t.markClosed(flow);
+      }
+      refs.push(new WeakRef(flow));
+    }
+    const lastSweep = seconds + 1;
+    t.sweep(lastSweep);
+    // Let the WeakRefs made in this turn lapse, then collect.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    // Flows begun a second more than the longest of the attempt timeout, the linger and the wait for
+    // final ACKs before the last sweep are neither in the table nor in its queues, and nothing else
+    // here holds them.
+    const leftBy = lastSweep - Math.max(ATTEMPT_TIMEOUT, CLOSED_LINGER, FINAL_ACK_WAIT) - 1;
+    const gone = refs.slice(0, perSecond * leftBy);
+    expect(gone.filter((r) => r.deref() !== undefined).length).toBe(0);
+    // The ones begun since are still there.
+    const recent = refs.slice(perSecond * (seconds - 1));
+    expect(recent.length).toBe(perSecond);
+    expect(recent.every((r) => r.deref() !== undefined)).toBe(true);
+    expect(expired).toBeGreaterThanOrEqual(gone.length / 2);
   });
 });
 

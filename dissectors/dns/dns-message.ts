@@ -63,6 +63,22 @@ export function dnsTypeName(t: number): string {
   return TYPES[t] ?? `TYPE${t}`;
 }
 
+/** The number of a type as dnsTypeName names it (`AAAA` → 28, `TYPE99` → 99); null for another text. */
+export function dnsTypeNumber(name: string): number | null {
+  const known = Object.entries(TYPES).find(([, n]) => n === name);
+  if (known !== undefined) return Number(known[0]);
+  const m = /^TYPE(\d{1,5})$/.exec(name);
+  return m !== null ? Number(m[1]) : null;
+}
+
+/** The number of an RCODE as a response's `rcode` names it (`NXDOMAIN` → 3, `RCODE12` → 12); null for another text. */
+export function dnsRcodeNumber(name: string): number | null {
+  const i = RCODES.indexOf(name);
+  if (i >= 0) return i;
+  const m = /^RCODE(\d{1,4})$/.exec(name);
+  return m !== null ? Number(m[1]) : null;
+}
+
 /** Reads a name at `off`; returns its text and where the record goes on, or null if malformed. */
 function readName(b: Uint8Array, start: number, end: number, off: number): { name: string; next: number } | null {
   let p = off;

@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, registerAnalyze } from './commands/analyze';
 import { registerExtractCommand } from './commands/extract';
+import { registerExportCommand } from './commands/export';
 import { registerFollowCommand } from './commands/follow';
 import { registerShowCommand } from './commands/show';
 import { registerFindingsCommand } from './commands/findings';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerEndpointsCommand(program);
   registerCertificatesCommand(program);
   registerExtractCommand(program);
+  registerExportCommand(program);
   registerShowCommand(program);
   registerFollowCommand(program);
   registerQueryCommand(program);

@@ -24,6 +24,17 @@ function duration(s: number): string {
   return `${(s / 60).toFixed(1)} min`;
 }
 
+/**
+ * A request's and its response's body sizes, with the response's media type (`body 0 B → 77 B
+ * text/plain`); null when they were not stored (an older database) or both are empty and untyped.
+ */
+function bodies(h: FlowDetailDoc['http'][number]): string | null {
+  if (h.requestBodyBytes === null || h.responseBodyBytes === null) return null;
+  if (h.requestBodyBytes === 0 && h.responseBodyBytes === 0 && h.responseContentType === null) return null;
+  const type = h.responseContentType ? ` ${t(h.responseContentType.split(';', 1)[0]!.trim(), 80)}` : '';
+  return `body ${formatBytes(h.requestBodyBytes)} → ${formatBytes(h.responseBodyBytes)}${type}`;
+}
+
 /** What a flow's `flowKey` is called by, with the names and roles of its two sides. */
 function side(ip: string, port: number, role: string | null, name: string | null): string {
   const who = [role, name ? t(name, 120) : null].filter((x) => x !== null).join(' ');
@@ -106,6 +117,7 @@ export function flowDetailText(d: FlowDetailDoc, flowKey: string): string {
         h.impersonateUser ? `acting as ${t(h.impersonateUser, 100)}` : null,
         h.k8sOperation ? `${h.k8sApi}: ${h.k8sOperation}${h.k8sTarget ? ` ${t(h.k8sTarget, 60)}` : ''}${h.k8sNamespace ? ` ${t(h.k8sNamespace, 60)}/` : ''}${t(h.k8sName ?? '', 100)}` : null,
         h.xForwardedFor ? `X-Forwarded-For ${t(h.xForwardedFor, 100)}` : null,
+        bodies(h),
       ].filter((x) => x !== null);
       if (more.length > 0) out.push(`      ${more.join('; ')}`);
     }

@@ -630,6 +630,14 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX captures_sha256;
   CREATE UNIQUE INDEX captures_sha256 ON captures(sha256, COALESCE(decode_as, '')) WHERE status = 'complete' OR status = 'damaged';
   `,
+  // 22: each request's and response's body size (bytes of the message body as sent, chunked framing
+  // removed, not decompressed; HTTP/2: the DATA frames' payload less padding) and the response's
+  // Content-Type, as Zeek's http.log gives them. NULL for requests stored before.
+  `
+  ALTER TABLE http_requests ADD COLUMN request_body_bytes INTEGER;
+  ALTER TABLE http_requests ADD COLUMN response_body_bytes INTEGER;
+  ALTER TABLE http_requests ADD COLUMN response_content_type TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

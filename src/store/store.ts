@@ -223,8 +223,9 @@ export class FlowWriter {
     this.insertHttp = db.prepare(`INSERT INTO http_requests (flow_id, seq, ts, frame, version, method, path,
       host, user_agent, auth, auth_hash, status, reason, content_type, upgrade, stream_protocol,
       x_forwarded_for, x_forwarded_uri, x_forwarded_host, grpc_method, k8s_api, k8s_operation, k8s_target,
-      k8s_namespace, k8s_name, auth_subject, auth_identity, impersonate_user, grpc_status, grpc_message)
-      VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?,?)`);
+      k8s_namespace, k8s_name, auth_subject, auth_identity, impersonate_user, grpc_status, grpc_message,
+      request_body_bytes, response_body_bytes, response_content_type)
+      VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?)`);
     this.insertSsh = db.prepare(`INSERT INTO ssh_sessions (flow_id, client_banner, server_banner, hassh, hassh_server) VALUES (?,?,?,?,?)`);
     this.insertDns = db.prepare(`INSERT INTO dns_queries (flow_id, seq, ts, frame, message_id, query, qtype, rcode, answers,
       response_ts, response_frame, truncated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`);
@@ -353,6 +354,7 @@ export class FlowWriter {
         h.grpcMethod, h.k8s?.api ?? null, h.k8s?.operation ?? null, h.k8s?.target ?? null, h.k8s?.namespace ?? null,
         h.k8s?.name ?? null, h.authIdentity?.subject ?? null, h.authIdentity ? JSON.stringify(h.authIdentity) : null,
         h.impersonateUser ?? null, h.grpcStatus ?? null, h.grpcMessage ?? null,
+        h.requestBodyBytes, h.responseBodyBytes, h.responseContentType,
       );
     });
     if (rec.ssh) {

@@ -91,6 +91,7 @@ interface HttpRow {
   grpc_status: number | null; grpc_message: string | null;
   k8s_api: string | null; k8s_operation: string | null; k8s_target: string | null; k8s_namespace: string | null; k8s_name: string | null;
   auth_subject: string | null; auth_identity: string | null; impersonate_user: string | null;
+  request_body_bytes: number | null; response_body_bytes: number | null; response_content_type: string | null;
 }
 
 /** HTTP requests listed per flow; a long-lived watch connection can carry many thousands. */
@@ -141,6 +142,7 @@ export function flowDetail(stmts: StatementCache, id: number, dbFile: string) {
     grpcStatus: h.grpc_status, grpcMessage: h.grpc_message, k8sApi: h.k8s_api,
     k8sOperation: h.k8s_operation, k8sTarget: h.k8s_target, k8sNamespace: h.k8s_namespace, k8sName: h.k8s_name,
     ...credentialFields(h.auth_subject, h.auth_identity), impersonateUser: h.impersonate_user,
+    requestBodyBytes: h.request_body_bytes, responseBodyBytes: h.response_body_bytes, responseContentType: h.response_content_type,
   }));
   // The same connection on the other side of a NAT (before or after kube-proxy's DNAT, or an SNAT).
   const natPeers = r.nat_link === null

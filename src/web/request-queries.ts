@@ -39,14 +39,16 @@ interface RequestRow {
   method: string | null; target: string | null; host: string | null; user_agent: string | null; auth: string | null;
   auth_hash: string | null; status: number | null; reason: string | null; k8s_api: string | null; k8s_operation: string | null;
   k8s_target: string | null; k8s_namespace: string | null; k8s_name: string | null; auth_subject: string | null;
-  impersonate_user: string | null; grpc_method: string | null; grpc_status: number | null; client_ip: string; server_ip: string;
+  impersonate_user: string | null; grpc_method: string | null; grpc_status: number | null; request_body_bytes: number | null;
+  response_body_bytes: number | null; response_content_type: string | null; client_ip: string; server_ip: string;
   server_port: number; flow_path: string; app: string; client_role: string | null; client_name: string | null;
   server_role: string | null; server_name: string | null;
 }
 
 const SELECT = `SELECT r.id, r.flow_id, fl.flow_key, r.seq, r.ts, r.frame, r.version, r.method, r.path AS target, r.host,
     r.user_agent, r.auth, r.auth_hash, r.status, r.reason, r.k8s_api, r.k8s_operation, r.k8s_target, r.k8s_namespace,
-    r.k8s_name, r.auth_subject, r.impersonate_user, r.grpc_method, r.grpc_status, fl.client_ip, fl.server_ip,
+    r.k8s_name, r.auth_subject, r.impersonate_user, r.grpc_method, r.grpc_status, r.request_body_bytes,
+    r.response_body_bytes, r.response_content_type, fl.client_ip, fl.server_ip,
     fl.server_port, fl.path AS flow_path, fl.app, ce.primary_role AS client_role, ce.name AS client_name,
     se.primary_role AS server_role, se.name AS server_name
   FROM http_requests r JOIN flows fl ON fl.id = r.flow_id
@@ -60,7 +62,11 @@ export function statusRange(text: string): [number, number] | null {
   return null;
 }
 
-export function listRequests(stmts: StatementCache, q: RequestQuery) {
+/**
+ * The query's conditions on `http_requests r` (and `flows fl` when `join` is not empty: a condition on
+ * the flow), for a listing here and for an export of every match (`requests --zeek`).
+ */
+export function requestConditions(q: Omit<RequestQuery, 'limit' | 'offset'>): { where: string; join: string; params: unknown[] } {
   const parts: string[] = [];
   const params: unknown[] = [];
   if (q.operation?.length) {
@@ -110,9 +116,14 @@ export function listRequests(stmts: StatementCache, q: RequestQuery) {
     params.push(q.to);
   }
   const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
+  const join = q.ip || q.path?.length ? 'JOIN flows fl ON fl.id = r.flow_id' : '';
+  return { where, join, params };
+}
+
+export function listRequests(stmts: StatementCache, q: RequestQuery) {
+  const { where, join, params } = requestConditions(q);
   // Counted up to a bound: past it the figure is a floor (`totalCapped`), as a busy cluster's millions
   // of requests would otherwise be counted on every page. The flow is joined only for a condition on it.
-  const join = q.ip || q.path?.length ? 'JOIN flows fl ON fl.id = r.flow_id' : '';
   const total = stmts.one<{ n: number }>(
     `SELECT COUNT(*) AS n FROM (SELECT 1 FROM http_requests r ${join} ${where} LIMIT ?)`,
     [...params, MAX_REQUEST_COUNT],
@@ -138,6 +149,8 @@ function requestItem(r: RequestRow) {
     // Credentials are kept as their kind and hash only (`Bearer`, `sha256:…`).
     auth: r.auth, authHash: r.auth_hash, authSubject: r.auth_subject, impersonateUser: r.impersonate_user,
     grpcMethod: r.grpc_method, grpcStatus: r.grpc_status,
+    // Body sizes as sent (null: stored by a version that did not keep them).
+    requestBodyBytes: r.request_body_bytes, responseBodyBytes: r.response_body_bytes, responseContentType: r.response_content_type,
     clientIp: r.client_ip, clientRole: r.client_role, clientName: r.client_name,
     serverIp: r.server_ip, serverPort: r.server_port, serverRole: r.server_role, serverName: r.server_name,
     flowPath: r.flow_path, cleartext: r.app !== 'tls',

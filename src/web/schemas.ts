@@ -345,6 +345,8 @@ const httpItem = obj({
   authSubject: nstr, authHolder: nstr, authExpires: nnum,
   // the user the request acts as (Impersonate-User, kubectl --as)
   impersonateUser: nstr,
+  // body sizes as sent and the response's Content-Type (null: stored by a version that did not keep them)
+  requestBodyBytes: nint, responseBodyBytes: nint, responseContentType: nstr,
 });
 
 const tlsAlert = obj({ level: str, description: str, from: str, frame: nint });
@@ -406,6 +408,7 @@ export const requestsResponse = list(obj({
   id: int, flowId: int, flowKey: str, seq: int, ts: nnum, frame: nint, version: nstr, method: nstr, target: nstr, host: nstr,
   userAgent: nstr, status: nint, reason: nstr, api: nstr, operation: nstr, resource: nstr, namespace: nstr, name: nstr,
   auth: nstr, authHash: nstr, authSubject: nstr, impersonateUser: nstr, grpcMethod: nstr, grpcStatus: nint,
+  requestBodyBytes: nint, responseBodyBytes: nint, responseContentType: nstr,
   clientIp: str, clientRole: nstr, clientName: nstr, serverIp: str, serverPort: int, serverRole: nstr, serverName: nstr,
   flowPath: str, cleartext: bool,
 }), { total: int, totalCapped: bool, limit: int, offset: int });

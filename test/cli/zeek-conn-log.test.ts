@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { zeekConnJsonLines, zeekConnTsvLines, type ZeekConnRow } from '../../src/report/zeek-conn-log';
+import { zeekConnJsonLines, zeekConnTsvLines, type ZeekConnRow } from '../../src/report/zeek/conn-log';
+import { zeekCut } from './zeek-cut';
 
 /** `planewatch flows --zeek` / `--zeek-json`: the stored connections as Zeek's conn.log. */
 const ROOT = join(__dirname, '../..');
@@ -15,26 +16,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), ...args], { encoding: 'utf8', cwd: dir });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** What zeek-cut does: the data lines as objects keyed by the `#fields` names. */
-function zeekCut(log: string): { header: Map<string, string>; rows: Record<string, string>[] } {
-  const header = new Map<string, string>();
-  const rows: Record<string, string>[] = [];
-  let fields: string[] = [];
-  for (const line of log.split('\n')) {
-    if (line === '') continue;
-    if (line.startsWith('#')) {
-      const [key, ...rest] = line.slice(1).split(line.startsWith('#separator') ? ' ' : '\t');
-      header.set(key!, rest.join('\t'));
-      if (key === 'fields') fields = rest;
-      continue;
-    }
-    const values = line.split('\t');
-    expect(values).toHaveLength(fields.length);
-    rows.push(Object.fromEntries(fields.map((f, i) => [f, values[i]!])));
-  }
-  return { header, rows };
 }
 
 interface JsonFlow { id: string; client: string; server: string; app: string; path: string; state: string; community_id: string; findings: string | null }

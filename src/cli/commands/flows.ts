@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { printTable, write, writeJsonArray } from '../output';
-import { resolveInputs } from '../../analysis/context';
-import { canJudgeNetworks, emptyInventory, insideCluster } from '../../analysis/inventory';
-import { noAcceptances } from '../../analysis/acceptances';
-import { ZEEK_CONN_COLUMNS, zeekConnJsonLines, zeekConnTsvLines, type ZeekConnRow } from '../../report/zeek-conn-log';
+import { ZEEK_CONN_COLUMNS, zeekConnJsonLines, zeekConnTsvLines, type ZeekConnRow } from '../../report/zeek/conn-log';
 import { parseTime } from '../parse-time';
+import { zeekLocalNets } from '../zeek-local-nets';
 import { appName, connStates, findingRule, pathId } from '../option-parsers';
 import { CONN_STATES } from '../../flow/tcp-state';
 import { openListingDb } from '../cut-off-warning';
@@ -122,9 +120,7 @@ export function registerFlowsCommand(program: Command): void {
       const limit = opts.limit === undefined && zeek ? null : Math.max(1, Math.min(1_000_000, Number(opts.limit) || 100));
       const filter = `${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY first_ts, id ${limit === null ? '' : `LIMIT ${limit}`}`;
       if (zeek) {
-        // Local networks, as Zeek's Site::local_nets: the cluster of the inventory stored with the database.
-        const { inventory } = resolveInputs(db, { inventory: emptyInventory(), ca: null, accept: noAcceptances(), files: [] });
-        const isLocal = canJudgeNetworks(inventory) ? (ip: string) => insideCluster(inventory, ip) : null;
+        const isLocal = zeekLocalNets(db);
         const rows = db.prepare(`SELECT ${ZEEK_CONN_COLUMNS} FROM flows ${filter}`).iterate(...params) as IterableIterator<ZeekConnRow>;
         try {
           for (const line of opts.zeek ? zeekConnTsvLines(rows, isLocal) : zeekConnJsonLines(rows, isLocal)) await write(line);

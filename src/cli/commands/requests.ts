@@ -1,5 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { listRequests, requestObject, requestSender, statusRange } from '../../web/request-queries';
+import { listRequests, requestConditions, requestObject, requestSender, statusRange } from '../../web/request-queries';
+import { HTTP_LOG, ZEEK_HTTP_COLUMNS, zeekHttpFields, type ZeekHttpRow } from '../../report/zeek/http-log';
+import { zeekLogLines } from '../../report/zeek/zeek-log';
 import { StatementCache } from '../../web/statements';
 import { endpointText } from '../../decode/address';
 import { terminalSafe } from '../../report/terminal-text';
@@ -7,7 +9,7 @@ import { secondsText } from '../../report/endpoint-text';
 import { openListingDb } from '../cut-off-warning';
 import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { collect, pathId, positiveInt } from '../option-parsers';
-import { printTable, writeJsonArray } from '../output';
+import { printTable, write, writeJsonArray } from '../output';
 import { parseTime } from '../parse-time';
 
 interface RequestsOptions {
@@ -25,6 +27,8 @@ interface RequestsOptions {
   until?: string;
   limit?: number;
   json?: boolean;
+  zeek?: boolean;
+  zeekJson?: boolean;
 }
 
 const DEFAULT_LIMIT = 100;
@@ -60,8 +64,10 @@ export function registerRequestsCommand(program: Command): void {
     .option('--search <text>', 'only requests whose target, user agent or object name contains this')
     .option('--since <time>', 'only requests at or after this time (ISO 8601 or epoch seconds)')
     .option('--until <time>', 'only requests before this time')
-    .option('--limit <n>', `at most this many (default ${DEFAULT_LIMIT})`, positiveInt)
+    .option('--limit <n>', `at most this many (default ${DEFAULT_LIMIT}; with --zeek or --zeek-json every request)`, positiveInt)
     .option('--json', "print JSON (the dashboard's GET /api/requests items)")
+    .option('--zeek', "print a Zeek http.log (tab-separated, Zeek's header and fields, oldest first), with the Kubernetes operation and credential in planewatch_* fields")
+    .option('--zeek-json', "print the same as Zeek's JSON logs: one object a line")
     .addHelpText(
       'after',
       '\nRequests are read in plain HTTP, and inside TLS with a key log (--keylog when\n' +
@@ -70,9 +76,15 @@ export function registerRequestsCommand(program: Command): void {
         'Examples:\n' +
         '  planewatch requests --operation exec --operation attach --operation portforward\n' +
         '  planewatch requests --resource secrets --status 2xx\n' +
-        '  planewatch requests --status 4xx --namespace kube-system\n',
+        '  planewatch requests --status 4xx --namespace kube-system\n' +
+        '  planewatch requests --zeek | zeek-cut id.orig_h method uri status_code planewatch_credential\n',
     )
     .action(async (opts: RequestsOptions) => {
+      if ([opts.json, opts.zeek, opts.zeekJson].filter(Boolean).length > 1) {
+        process.stderr.write('planewatch requests: choose one of --json, --zeek and --zeek-json\n');
+        process.exitCode = EXIT.USAGE;
+        return;
+      }
       let from: number | undefined;
       let to: number | undefined;
       try {
@@ -84,12 +96,21 @@ export function registerRequestsCommand(program: Command): void {
         return;
       }
       const { db } = openListingDb(opts.db);
+      const query = {
+        operation: opts.operation, api: opts.api, resource: opts.resource, namespace: opts.namespace, status: opts.status,
+        credential: opts.credential, ip: opts.endpoint, path: opts.path, q: opts.search, from, to,
+      };
       try {
-        const page = listRequests(new StatementCache(db), {
-          operation: opts.operation, api: opts.api, resource: opts.resource, namespace: opts.namespace, status: opts.status,
-          credential: opts.credential, ip: opts.endpoint, path: opts.path, q: opts.search, from, to,
-          limit: opts.limit ?? DEFAULT_LIMIT, offset: 0,
-        });
+        if (opts.zeek || opts.zeekJson) {
+          // A log: every match unless a limit is given, oldest first as Zeek writes it.
+          const { where, params } = requestConditions(query);
+          const limit = opts.limit !== undefined ? `LIMIT ${opts.limit}` : '';
+          const rows = db.prepare(`SELECT ${ZEEK_HTTP_COLUMNS} FROM http_requests r JOIN flows fl ON fl.id = r.flow_id ${where}
+            ORDER BY r.ts, r.id ${limit}`).iterate(...params) as IterableIterator<ZeekHttpRow>;
+          for (const line of zeekLogLines(HTTP_LOG, zeekHttpFields, rows, opts.zeek ? 'zeek' : 'zeek-json')) await write(line);
+          return;
+        }
+        const page = listRequests(new StatementCache(db), { ...query, limit: opts.limit ?? DEFAULT_LIMIT, offset: 0 });
         if (opts.json) {
           await writeJsonArray(page.items);
           return;

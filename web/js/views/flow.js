@@ -67,6 +67,13 @@ function tlsCard(t) {
     chainView('Client certificate chain', t.clientChain));
 }
 
+// The request's and response's body sizes and the response's media type; nothing when not stored.
+function bodiesLine(r) {
+  if (r.requestBodyBytes === null || r.requestBodyBytes === undefined || r.responseBodyBytes === null) return null;
+  const type = r.responseContentType ? ` ${r.responseContentType.split(';')[0].trim()}` : '';
+  return h('div', { class: 'sub', 'data-bodies': '' }, `body ${fmtBytes(r.requestBodyBytes)} → ${fmtBytes(r.responseBodyBytes)}${type}`);
+}
+
 function httpCard(reqs) {
   return card(`HTTP requests (${reqs.length})`, h('div', { class: 'scroll' }, h('table', { class: 'grid compact http-table' },
     h('thead', null, h('tr', null, ['#', 'Time', 'Method', 'Path', 'Host', 'User agent', 'Auth', 'Status', 'Kubernetes'].map((x) => h('th', null, x)))),
@@ -79,6 +86,7 @@ function httpCard(reqs) {
         r.impersonateUser ? h('div', { class: 'sub', 'data-impersonate': '' }, `acting as ${r.impersonateUser}`) : null,
         r.authHash ? h('div', { class: 'sub mono' }, r.authHash) : null),
       h('td', null, r.status ? `${r.status} ${r.reason || ''}` : '—',
+        bodiesLine(r),
         r.grpcStatus !== null && r.grpcStatus !== undefined ? h('div', { class: 'sub', 'data-grpc-status': String(r.grpcStatus) }, `gRPC ${grpcStatusName(r.grpcStatus)}${r.grpcMessage ? `: ${r.grpcMessage}` : ''}`) : null),
       h('td', null, r.k8sOperation ? `${r.k8sApi}: ${r.k8sOperation}${r.k8sTarget ? ` ${r.k8sTarget}` : ''}${r.k8sNamespace ? ` ${r.k8sNamespace}/` : ''}${r.k8sName || ''}` : '—',
         r.xForwardedFor ? h('div', { class: 'sub' }, `X-Forwarded-For ${r.xForwardedFor}`) : null)))))));

@@ -1,0 +1,37 @@
+/**
+ * The whole database as Zeek's logs: conn, dns, http, ssl, x509 and ssh, each read from its tables in
+ * time order (as Zeek writes them), every connection under the same uid in all of them.
+ */
+import type { Db } from '../../store/store';
+import { CONN_LOG, ZEEK_CONN_COLUMNS, zeekConnFields, type IsLocal, type ZeekConnRow } from './conn-log';
+import { DNS_LOG, ZEEK_DNS_COLUMNS, ZEEK_DNS_FROM, zeekDnsFields, type ZeekDnsRow } from './dns-log';
+import { HTTP_LOG, ZEEK_HTTP_COLUMNS, ZEEK_HTTP_FROM, zeekHttpFields, type ZeekHttpRow } from './http-log';
+import { SSH_LOG, ZEEK_SSH_COLUMNS, ZEEK_SSH_FROM, zeekSshFields, type ZeekSshRow } from './ssh-log';
+import { SSL_LOG, ZEEK_SSL_COLUMNS, ZEEK_SSL_FROM, zeekSslFields, type ZeekSslRow } from './ssl-log';
+import { X509_LOG, ZEEK_X509_SQL, zeekX509Fields, type ZeekX509Row } from './x509-log';
+import { zeekLogLines, type ZeekFormat, type ZeekLogSpec, type ZeekRecord } from './zeek-log';
+
+/** One log: what it is, the query of its rows, and how a row becomes a record. */
+export interface ZeekLogSource {
+  spec: ZeekLogSpec;
+  /** What a line of it stands for, one and many, to say how many were written. */
+  noun: readonly [string, string];
+  /** The log's lines from the database, in the given format. */
+  lines(db: Db, format: ZeekFormat): Generator<string>;
+}
+
+function source<R>(spec: ZeekLogSpec, noun: readonly [string, string], sql: string, fields: (r: R) => ZeekRecord): ZeekLogSource {
+  return { spec, noun, lines: (db, format) => zeekLogLines(spec, fields, db.prepare(sql).iterate() as IterableIterator<R>, format) };
+}
+
+/** The logs, in the order Zeek users read them; `isLocal` sets conn.log's local_orig/local_resp. */
+export function zeekLogSources(isLocal: IsLocal): ZeekLogSource[] {
+  return [
+    source<ZeekConnRow>(CONN_LOG, ['connection', 'connections'], `SELECT ${ZEEK_CONN_COLUMNS} FROM flows ORDER BY first_ts, id`, (r) => zeekConnFields(r, isLocal)),
+    source<ZeekDnsRow>(DNS_LOG, ['DNS query', 'DNS queries'], `SELECT ${ZEEK_DNS_COLUMNS} FROM ${ZEEK_DNS_FROM} ORDER BY d.ts, d.flow_id, d.seq`, zeekDnsFields),
+    source<ZeekHttpRow>(HTTP_LOG, ['HTTP request', 'HTTP requests'], `SELECT ${ZEEK_HTTP_COLUMNS} FROM ${ZEEK_HTTP_FROM} ORDER BY r.ts, r.id`, zeekHttpFields),
+    source<ZeekSslRow>(SSL_LOG, ['TLS session', 'TLS sessions'], `SELECT ${ZEEK_SSL_COLUMNS} FROM ${ZEEK_SSL_FROM} ORDER BY fl.first_ts, fl.id`, zeekSslFields),
+    source<ZeekX509Row>(X509_LOG, ['certificate', 'certificates'], ZEEK_X509_SQL, zeekX509Fields),
+    source<ZeekSshRow>(SSH_LOG, ['SSH session', 'SSH sessions'], `SELECT ${ZEEK_SSH_COLUMNS} FROM ${ZEEK_SSH_FROM} ORDER BY fl.first_ts, fl.id`, zeekSshFields),
+  ];
+}

@@ -11,6 +11,8 @@ import { listRequests, type RequestQuery } from './request-queries';
 import { flowDetail } from './flow-detail';
 import { sendFlowPackets } from './flow-packets';
 import { sendFlowStream, type StreamQuery } from './flow-stream';
+import { sendZeekLog } from './zeek-download';
+import type { ZeekFormat } from '../report/zeek/zeek-log';
 import type { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import {
   certificateDetail,
@@ -93,6 +95,15 @@ export function apiRoutes(ctx: RouteContext): RouteSpec[] {
       querystring: S.flowStreamQuery,
       response: S.flowStreamResponse,
       handler: (req, reply) => sendFlowStream(stmts, ctx.dbFile, (req.params as { id: number }).id, req.query as StreamQuery, ctx.decryption, reply),
+    },
+    {
+      url: '/api/zeek/:log',
+      summary: "One of Zeek's logs (conn, dns, http, ssl, x509, ssh) of the whole database, as `planewatch export` writes it: every connection under its flow id as uid",
+      params: S.zeekLogParams,
+      querystring: S.zeekLogQuery,
+      response: S.binaryResponse,
+      content: { 'text/plain': S.binaryResponse, 'application/x-ndjson': S.binaryResponse },
+      handler: (req, reply) => sendZeekLog(ctx.dbFile, (req.params as { log: string }).log, (req.query as { format: ZeekFormat }).format, reply),
     },
     {
       url: '/api/findings',

@@ -9,6 +9,7 @@ import { FINDING_IDS } from '../analysis/finding-catalogue';
 import { APP_PROTOCOLS } from '../model/records';
 import { ROLE_GROUPS } from './roles';
 import { DEFAULT_STREAM_BYTES, MAX_BODY_DATA, MAX_FRAME_DATA, MAX_STREAM_BYTES } from './flow-stream';
+import { ZEEK_LOG_PATHS } from '../report/zeek/zeek-logs';
 
 
 /** Largest page any list endpoint hands out. */
@@ -88,6 +89,22 @@ export const flowsQuery: Schema = {
 
 /** A file download (a capture). */
 export const binaryResponse: Schema = { type: 'string', format: 'binary' };
+
+/** GET /api/zeek/:log */
+export const zeekLogParams: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['log'],
+  properties: { log: { type: 'string', enum: [...ZEEK_LOG_PATHS] } },
+};
+
+export const zeekLogQuery: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    format: { type: 'string', enum: ['zeek', 'zeek-json'], default: 'zeek', description: "zeek: tab-separated with Zeek's header (zeek-cut); zeek-json: Zeek's JSON logs, one object a line" },
+  },
+};
 
 /** GET /api/flows/:id/stream */
 export const flowStreamQuery: Schema = {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { write } from '../output';
 import { openListingDb } from '../cut-off-warning';
-import { zeekLocalNets } from '../zeek-local-nets';
+import { zeekLocalNets } from '../../report/zeek/local-nets';
 import { zeekLogSources } from '../../report/zeek/zeek-logs';
 import type { ZeekFormat } from '../../report/zeek/zeek-log';
 import { terminalSafe } from '../../report/terminal-text';

@@ -3,7 +3,7 @@ import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { printTable, write, writeJsonArray } from '../output';
 import { ZEEK_CONN_COLUMNS, zeekConnJsonLines, zeekConnTsvLines, type ZeekConnRow } from '../../report/zeek/conn-log';
 import { parseTime } from '../parse-time';
-import { zeekLocalNets } from '../zeek-local-nets';
+import { zeekLocalNets } from '../../report/zeek/local-nets';
 import { appName, connStates, findingRule, pathId } from '../option-parsers';
 import { CONN_STATES } from '../../flow/tcp-state';
 import { openListingDb } from '../cut-off-warning';

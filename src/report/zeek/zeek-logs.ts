@@ -35,3 +35,6 @@ export function zeekLogSources(isLocal: IsLocal): ZeekLogSource[] {
     source<ZeekSshRow>(SSH_LOG, ['SSH session', 'SSH sessions'], `SELECT ${ZEEK_SSH_COLUMNS} FROM ${ZEEK_SSH_FROM} ORDER BY fl.first_ts, fl.id`, zeekSshFields),
   ];
 }
+
+/** The logs' names (`conn`, `http` …). */
+export const ZEEK_LOG_PATHS: readonly string[] = zeekLogSources(null).map((s) => s.spec.path);

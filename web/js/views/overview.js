@@ -45,6 +45,15 @@ function legend() {
       h('span', { class: 'legend-item muted' }, 'width = bytes · click an edge for its flows')));
 }
 
+// The whole database as Zeek's logs (what `planewatch export` writes), for Zeek tooling and SIEMs.
+const ZEEK_LOGS = ['conn', 'dns', 'http', 'ssl', 'x509', 'ssh'];
+
+function zeekLinks() {
+  return h('p', { class: 'muted small zeek-logs', title: "the whole database as Zeek's logs (tab-separated, for zeek-cut and Zeek log readers)" },
+    'Zeek logs: ', ZEEK_LOGS.flatMap((log, i) => [i > 0 ? ' · ' : null,
+      h('a', { href: new URL(`/api/zeek/${log}`, location.href).href, 'data-zeek-log': log }, `${log}.log`)]));
+}
+
 export async function renderOverview(root) {
   const [sum, topo, tl] = await Promise.all([api('summary'), api('topology'), api('timeline', { buckets: 80 })]);
   const c = sum.counts;
@@ -59,7 +68,8 @@ export async function renderOverview(root) {
   const topRules = sum.findingsByRule.slice(0, 8);
   mount(root,
     h('div', { class: 'page-head' }, h('h1', null, 'Cluster overview'),
-      h('p', { class: 'muted' }, sum.timeRange.first ? `${new Date(sum.timeRange.first * 1000).toISOString().replace('T', ' ').slice(0, 19)} – ${new Date(sum.timeRange.last * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC` : 'empty')),
+      h('p', { class: 'muted' }, sum.timeRange.first ? `${new Date(sum.timeRange.first * 1000).toISOString().replace('T', ' ').slice(0, 19)} – ${new Date(sum.timeRange.last * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC` : 'empty'),
+      zeekLinks()),
     stats,
     h('div', { class: 'overview' },
       h('section', { class: 'card map-card' }, h('h2', null, 'Control-plane map'), map, legend(), topo.truncated ? h('p', { class: 'muted' }, 'Busy addresses only; quieter ones are folded into their group.') : null),

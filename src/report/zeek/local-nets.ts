@@ -1,8 +1,8 @@
-import { resolveInputs } from '../analysis/context';
-import { canJudgeNetworks, emptyInventory, insideCluster } from '../analysis/inventory';
-import { noAcceptances } from '../analysis/acceptances';
-import type { IsLocal } from '../report/zeek/conn-log';
-import type { Db } from '../store/store';
+import { resolveInputs } from '../../analysis/context';
+import { canJudgeNetworks, emptyInventory, insideCluster } from '../../analysis/inventory';
+import { noAcceptances } from '../../analysis/acceptances';
+import type { IsLocal } from './conn-log';
+import type { Db } from '../../store/store';
 
 /**
  * Local networks, as Zeek's Site::local_nets: the cluster of the inventory stored with the database

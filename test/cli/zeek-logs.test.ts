@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zeekDnsFields, type ZeekDnsRow } from '../../src/report/zeek/dns-log';
+import { noticeType } from '../../src/report/zeek/notice-log';
 import { zeekSshFields, type ZeekSshRow } from '../../src/report/zeek/ssh-log';
 import { x509Version } from '../../src/report/zeek/x509-log';
 import { zeekJsonLines, zeekTsvLines, type ZeekLogSpec } from '../../src/report/zeek/zeek-log';
@@ -49,8 +50,8 @@ describe('planewatch export: the database as Zeek logs', () => {
     logs = Object.fromEntries(readdirSync(out).map((f) => [f, zeekCut(readFileSync(join(out, f), 'utf8'))]));
   });
 
-  it('writes the six logs, each with its #path and a type for every field, and says how many lines', () => {
-    expect(Object.keys(logs).sort()).toEqual(['conn.log', 'dns.log', 'http.log', 'ssh.log', 'ssl.log', 'x509.log']);
+  it('writes the seven logs, each with its #path and a type for every field, and says how many lines', () => {
+    expect(Object.keys(logs).sort()).toEqual(['conn.log', 'dns.log', 'http.log', 'notice.log', 'ssh.log', 'ssl.log', 'x509.log']);
     for (const [file, { header }] of Object.entries(logs)) {
       expect(header.get('path')).toBe(file.replace('.log', ''));
       expect(header.get('types')!.split('\t')).toHaveLength(header.get('fields')!.split('\t').length);
@@ -63,6 +64,7 @@ describe('planewatch export: the database as Zeek logs', () => {
       expect(logs['ssl.log']!.rows).toHaveLength(count('SELECT COUNT(*) AS n FROM tls_sessions'));
       expect(logs['ssh.log']!.rows).toHaveLength(count('SELECT COUNT(*) AS n FROM ssh_sessions'));
       expect(logs['dns.log']!.rows).toHaveLength(count('SELECT COUNT(*) AS n FROM dns_queries'));
+      expect(logs['notice.log']!.rows).toHaveLength(count('SELECT COUNT(*) AS n FROM findings'));
       const summary = cli(['export', join(dir, 'again'), '--db', db]).stdout;
       expect(summary).toContain(`http.log: ${logs['http.log']!.rows.length} HTTP requests`);
     } finally {
@@ -72,7 +74,7 @@ describe('planewatch export: the database as Zeek logs', () => {
 
   it('names each connection by the same uid in every log, as Zeek does', () => {
     const conn = new Map(logs['conn.log']!.rows.map((r) => [r.uid, r]));
-    for (const file of ['http.log', 'ssl.log', 'ssh.log', 'dns.log']) {
+    for (const file of ['http.log', 'ssl.log', 'ssh.log', 'dns.log', 'notice.log']) {
       for (const row of logs[file]!.rows) {
         const c = conn.get(row.uid!);
         expect(c, `${file} ${row.uid}`).toBeDefined();
@@ -142,6 +144,19 @@ describe('planewatch export: the database as Zeek logs', () => {
     } finally {
       d.close();
     }
+  });
+
+  it('notice.log: a notice per finding, typed by its rule, with what findings --json says of it', () => {
+    const listed = JSON.parse(cli(['findings', '--db', db, '--json', '--limit', '1000']).stdout) as { rule: string; flow_key: string | null; title: string; severity: string }[];
+    const notices = logs['notice.log']!.rows;
+    expect(notices.map((n) => [n.planewatch_rule, n.uid, n.msg, n.planewatch_severity]).sort())
+      .toEqual(listed.map((f) => [f.rule, f.flow_key ?? '-', f.title, f.severity]).sort());
+    const kubelet = notices.find((n) => n.planewatch_rule === 'kubelet-readonly-port')!;
+    expect(kubelet).toMatchObject({ note: 'Planewatch::Kubelet_Readonly_Port', actions: 'Notice::ACTION_LOG', 'id.resp_p': '10255', p: '10255' });
+    expect(kubelet.src).toBe(kubelet['id.orig_h']);
+    expect(kubelet.planewatch_reference).toMatch(/^https:\/\/kubernetes\.io\/docs\//);
+    expect(noticeType('kubelet-tls-unverified')).toBe('Planewatch::Kubelet_TLS_Unverified');
+    expect(noticeType('apiserver-insecure-port')).toBe('Planewatch::Apiserver_Insecure_Port');
   });
 
   it('ssh.log and dns.log: banners and HASSH; the question, its answers and the round trip', () => {

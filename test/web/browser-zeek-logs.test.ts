@@ -38,11 +38,11 @@ describe.skipIf(!hasChromium)("the dashboard's Zeek logs", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('links the six logs on the overview; a click downloads what planewatch export writes', async () => {
+  it('links the seven logs on the overview; a click downloads what planewatch export writes', async () => {
     await page.goto(`${srv.url}#/`);
     await page.waitForSelector('body[data-ready="overview"]');
     const links = page.locator('.zeek-logs a');
-    expect(await links.evaluateAll((as) => as.map((a) => a.getAttribute('data-zeek-log')))).toEqual(['conn', 'dns', 'http', 'ssl', 'x509', 'ssh']);
+    expect(await links.evaluateAll((as) => as.map((a) => a.getAttribute('data-zeek-log')))).toEqual(['conn', 'dns', 'http', 'ssl', 'x509', 'ssh', 'notice']);
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-zeek-log="http"]').click()]);
     expect(download.suggestedFilename()).toBe('http.log');
     const file = join(dir, 'downloaded-http.log');

@@ -49,7 +49,7 @@ async function writeLog(file: string, lines: Iterable<string>): Promise<number> 
 export function registerExportCommand(program: Command): void {
   program
     .command('export')
-    .description("write the database as Zeek logs into a directory: conn.log, dns.log, http.log, ssl.log, x509.log and ssh.log, for Zeek tooling and SIEM pipelines built for Zeek")
+    .description("write the database as Zeek logs into a directory: conn.log, dns.log, http.log, ssl.log, x509.log, ssh.log and notice.log (the findings), for Zeek tooling and SIEM pipelines built for Zeek")
     .argument('<dir>', 'directory to write the logs into (made if missing)')
     .option('--db <file>', DB_OPTION_HELP)
     .option('--format <format>', "zeek (tab-separated, Zeek's header, for zeek-cut) or zeek-json (Zeek's JSON logs, one object a line)", 'zeek')
@@ -59,6 +59,7 @@ export function registerExportCommand(program: Command): void {
       '\nEvery connection has the same uid (its flow id) in all the logs, as in Zeek.\n' +
         "Fields of planewatch's own are named planewatch_*: the connection's path,\n" +
         'its findings, and the Kubernetes operation and credential of a request.\n' +
+        'Each finding is a notice of type Planewatch::<Rule> (Planewatch::Kubelet_TLS_Unverified).\n' +
         'As Zeek, a log with no records is not written.\n\n' +
         'Examples:\n' +
         '  planewatch export zeek-logs/ && zeek-cut id.orig_h uri status_code < zeek-logs/http.log\n' +

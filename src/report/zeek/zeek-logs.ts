@@ -1,11 +1,12 @@
 /**
- * The whole database as Zeek's logs: conn, dns, http, ssl, x509 and ssh, each read from its tables in
+ * The whole database as Zeek's logs: conn, dns, http, ssl, x509, ssh and notice (the findings), each read from its tables in
  * time order (as Zeek writes them), every connection under the same uid in all of them.
  */
 import type { Db } from '../../store/store';
 import { CONN_LOG, ZEEK_CONN_COLUMNS, zeekConnFields, type IsLocal, type ZeekConnRow } from './conn-log';
 import { DNS_LOG, ZEEK_DNS_COLUMNS, ZEEK_DNS_FROM, zeekDnsFields, type ZeekDnsRow } from './dns-log';
 import { HTTP_LOG, ZEEK_HTTP_COLUMNS, ZEEK_HTTP_FROM, zeekHttpFields, type ZeekHttpRow } from './http-log';
+import { NOTICE_LOG, ZEEK_NOTICE_SQL, zeekNoticeFields, type ZeekNoticeRow } from './notice-log';
 import { SSH_LOG, ZEEK_SSH_COLUMNS, ZEEK_SSH_FROM, zeekSshFields, type ZeekSshRow } from './ssh-log';
 import { SSL_LOG, ZEEK_SSL_COLUMNS, ZEEK_SSL_FROM, zeekSslFields, type ZeekSslRow } from './ssl-log';
 import { X509_LOG, ZEEK_X509_SQL, zeekX509Fields, type ZeekX509Row } from './x509-log';
@@ -33,6 +34,7 @@ export function zeekLogSources(isLocal: IsLocal): ZeekLogSource[] {
     source<ZeekSslRow>(SSL_LOG, ['TLS session', 'TLS sessions'], `SELECT ${ZEEK_SSL_COLUMNS} FROM ${ZEEK_SSL_FROM} ORDER BY fl.first_ts, fl.id`, zeekSslFields),
     source<ZeekX509Row>(X509_LOG, ['certificate', 'certificates'], ZEEK_X509_SQL, zeekX509Fields),
     source<ZeekSshRow>(SSH_LOG, ['SSH session', 'SSH sessions'], `SELECT ${ZEEK_SSH_COLUMNS} FROM ${ZEEK_SSH_FROM} ORDER BY fl.first_ts, fl.id`, zeekSshFields),
+    source<ZeekNoticeRow>(NOTICE_LOG, ['finding', 'findings'], ZEEK_NOTICE_SQL, zeekNoticeFields),
   ];
 }
 

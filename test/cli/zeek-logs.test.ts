@@ -182,6 +182,27 @@ describe('planewatch export: the database as Zeek logs', () => {
     expect(Object.values(lines[0]!)).not.toContain('-');
   });
 
+  it('--capture: only what one capture gave, as zeek -r on that file would log it', () => {
+    const one = join(dir, 'one-capture');
+    const r = cli(['export', one, '--db', db, '--capture', 'ssh-tunnel.pcap']);
+    expect(r.code, r.stderr).toBe(0);
+    const written = readdirSync(one).sort();
+    expect(written).toContain('ssh.log');
+    expect(written).not.toContain('http.log');
+    expect(written).not.toContain('x509.log');
+    const d = new Database(db, { readonly: true });
+    try {
+      const flows = d.prepare(`SELECT flow_key FROM flows WHERE capture_id = (SELECT id FROM captures WHERE file LIKE '%ssh-tunnel.pcap')`).pluck().all() as string[];
+      expect(zeekCut(readFileSync(join(one, 'conn.log'), 'utf8')).rows.map((x) => x.uid).sort()).toEqual(flows.sort());
+    } finally {
+      d.close();
+    }
+    const unknown = cli(['export', join(dir, 'none'), '--db', db, '--capture', 'nothing.pcap']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no capture "nothing\.pcap" in the database \(captures: 1 /);
+    expect(existsSync(join(dir, 'none'))).toBe(false);
+  });
+
   it('keeps logs already in the directory unless --force, which replaces them and drops a log now empty', () => {
     const target = join(dir, 'logs-force');
     expect(cli(['export', target, '--db', db]).code).toBe(0);

@@ -5,12 +5,14 @@ import { DB_OPTION_HELP, EXIT } from '../db-path';
 import { write } from '../output';
 import { openListingDb } from '../cut-off-warning';
 import { zeekLocalNets } from '../../report/zeek/local-nets';
+import { captureIds } from '../capture-filter';
 import { zeekLogSources } from '../../report/zeek/zeek-logs';
 import type { ZeekFormat } from '../../report/zeek/zeek-log';
 import { terminalSafe } from '../../report/terminal-text';
 
 interface ExportOptions {
   db?: string;
+  capture?: string;
   format?: string;
   force?: boolean;
 }
@@ -53,6 +55,7 @@ export function registerExportCommand(program: Command): void {
     .argument('<dir>', 'directory to write the logs into (made if missing)')
     .option('--db <file>', DB_OPTION_HELP)
     .option('--format <format>', "zeek (tab-separated, Zeek's header, for zeek-cut) or zeek-json (Zeek's JSON logs, one object a line)", 'zeek')
+    .option('--capture <id|file>', "only what this capture gave, as `zeek -r` on it would log it: its id, or its file (as stored, or by name)")
     .option('--force', 'replace logs of these names already in the directory')
     .addHelpText(
       'after',
@@ -63,14 +66,23 @@ export function registerExportCommand(program: Command): void {
         'As Zeek, a log with no records is not written.\n\n' +
         'Examples:\n' +
         '  planewatch export zeek-logs/ && zeek-cut id.orig_h uri status_code < zeek-logs/http.log\n' +
-        '  planewatch export --format zeek-json /var/log/planewatch --force\n',
+        '  planewatch export --format zeek-json /var/log/planewatch --force\n' +
+        '  planewatch export --capture etcd.pcap logs/etcd/\n',
     )
     .action(async (dir: string, opts: ExportOptions) => {
       const format = opts.format as ZeekFormat;
       if (!FORMATS.includes(format)) fail(EXIT.USAGE, `unknown format ${terminalSafe(opts.format ?? '')} (${FORMATS.join(', ')})`);
       const { db } = openListingDb(opts.db);
       try {
-        const sources = zeekLogSources(zeekLocalNets(db));
+        let captures: number[] | null = null;
+        if (opts.capture !== undefined) {
+          try {
+            captures = captureIds(db, opts.capture);
+          } catch (e) {
+            fail(EXIT.USAGE, (e as Error).message);
+          }
+        }
+        const sources = zeekLogSources(zeekLocalNets(db), captures);
         const files = sources.map((s) => join(dir, `${s.spec.path}.log`));
         const present = files.filter((f) => existsSync(f));
         if (present.length > 0 && !opts.force) {

@@ -7,10 +7,11 @@
  */
 import { orUnset, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
 
-export const ZEEK_NOTICE_SQL = `SELECT COALESCE(f.ts, fl.first_ts) AS ts, fl.flow_key AS uid, fl.client_ip AS orig_h,
+/** The findings' notices in time order; `where`: a condition on `findings f` (or ''). */
+export const zeekNoticeSql = (where: string) => `SELECT COALESCE(f.ts, fl.first_ts) AS ts, fl.flow_key AS uid, fl.client_ip AS orig_h,
     fl.client_port AS orig_p, fl.server_ip AS resp_h, fl.server_port AS resp_p, fl.transport AS proto, f.rule, f.severity,
     f.title, f.evidence, f.reference, f.cis, f.frame, fl.path AS flow_path
-  FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id ORDER BY COALESCE(f.ts, fl.first_ts), f.id`;
+  FROM findings f LEFT JOIN flows fl ON fl.id = f.flow_id ${where} ORDER BY COALESCE(f.ts, fl.first_ts), f.id`;
 
 export interface ZeekNoticeRow {
   ts: number | null; uid: string | null; orig_h: string | null; orig_p: number | null; resp_h: string | null;

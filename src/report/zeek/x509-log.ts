@@ -6,13 +6,16 @@
  */
 import type { ZeekLogSpec, ZeekRecord, ZeekValue } from './zeek-log';
 
-/** Every certificate that a stored TLS session carried, with when it was first seen and how. */
-export const ZEEK_X509_SQL = `WITH uses AS (
+/**
+ * Every certificate that a stored TLS session carried, with when it was first seen and how;
+ * `where`: a condition on the sessions' `flows fl` (or '').
+ */
+export const zeekX509Sql = (where: string) => `WITH uses AS (
     SELECT l.sha256, l.position, 0 AS client, fl.first_ts FROM tls_sessions t
-      JOIN certificate_chain_links l ON l.chain_id = t.server_chain JOIN flows fl ON fl.id = t.flow_id
+      JOIN certificate_chain_links l ON l.chain_id = t.server_chain JOIN flows fl ON fl.id = t.flow_id ${where}
     UNION ALL
     SELECT l.sha256, l.position, 1 AS client, fl.first_ts FROM tls_sessions t
-      JOIN certificate_chain_links l ON l.chain_id = t.client_chain JOIN flows fl ON fl.id = t.flow_id)
+      JOIN certificate_chain_links l ON l.chain_id = t.client_chain JOIN flows fl ON fl.id = t.flow_id ${where})
   SELECT MIN(u.first_ts) AS ts, c.sha256, c.info, c.der, MAX(u.position = 0) AS host_cert, MAX(u.client) AS client_cert
     FROM certificates c JOIN uses u ON u.sha256 = c.sha256 GROUP BY c.sha256 ORDER BY ts, c.sha256`;
 

@@ -32,6 +32,11 @@ export interface AppSessionOptions {
   keyLog?: KeyLog | null;
   /** Receives what TLS connections decrypt to (see FlowContext.onPlaintext). */
   onPlaintext?: PlaintextTap | null;
+  /**
+   * Ports whose connections are handed to a dissector from the first byte, without probing, or to
+   * none (null): `--decode-as tcp.port==N,KIND`. The server's port decides, else the client's.
+   */
+  forcedPorts?: ReadonlyMap<number, DissectorId | null>;
 }
 
 /** Bytes and events buffered until a dissector is chosen; dropped as soon as one is. */
@@ -140,6 +145,16 @@ class DissectorSession implements AppSession {
     this.onPlaintext = options?.onPlaintext ?? null;
     this.external = external;
     this.sink = (code: AnomalyCode) => this.count(code);
+    const forced = options?.forcedPorts;
+    if (forced !== undefined && forced.size > 0) {
+      const port = forced.has(meta.server.port) ? meta.server.port : forced.has(meta.client.port) ? meta.client.port : -1;
+      if (port >= 0) {
+        const id = forced.get(port)!;
+        const i = id === null ? -1 : this.factories.findIndex((f) => f.id === id);
+        if (i >= 0 && i < n) this.pin(i);
+        else this.giveUp();
+      }
+    }
   }
 
   onData(dir: Direction, data: Uint8Array, start: number, end: number, at: PacketStamp): void {
@@ -387,8 +402,9 @@ export const defaultSessionFactory = (meta: FlowMeta): AppSession | null =>
 
 /**
  * The session factory with TLS decryption: `keyLog` is shared by every connection and may keep
- * filling while the capture is read (Decryption Secrets Blocks come between packets).
+ * filling while the capture is read (Decryption Secrets Blocks come between packets). `forcedPorts`:
+ * see AppSessionOptions.
  */
-export function keyLogSessionFactory(keyLog: KeyLog): (meta: FlowMeta) => AppSession | null {
-  return (meta: FlowMeta) => (meta.transport === 'tcp' ? createAppSession(meta, null, { keyLog }) : null);
+export function keyLogSessionFactory(keyLog: KeyLog, forcedPorts?: ReadonlyMap<number, DissectorId | null>): (meta: FlowMeta) => AppSession | null {
+  return (meta: FlowMeta) => (meta.transport === 'tcp' ? createAppSession(meta, null, { keyLog, forcedPorts }) : null);
 }

@@ -7,7 +7,7 @@ import { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../model/flow-record';
 import { STDIN_CAPTURE } from '../model/records';
 import type { Verdict } from '../model/analysis';
-import { decoderOptionsFor, storedDecodeAs, type DecodeAsRule } from '../decode/decode-as';
+import { decoderOptionsFor, forcedAppPorts, storedDecodeAs, type DecodeAsRule } from '../decode/decode-as';
 
 export interface IngestedCapture extends CaptureAnalysis {
   file: string;
@@ -59,7 +59,8 @@ export interface IngestOptions {
 export async function ingestCaptures(db: Db, files: string[], opts: IngestOptions = {}): Promise<IngestedCapture[]> {
   const out: IngestedCapture[] = [];
   const keyLog = opts.keyLog ?? new KeyLog();
-  const sessionFactory = keyLogSessionFactory(keyLog);
+  const forcedPorts = forcedAppPorts(opts.decodeAs ?? []);
+  const sessionFactory = keyLogSessionFactory(keyLog, forcedPorts);
   const insertCapture = db.prepare(`INSERT INTO captures (file, status, pid, started_at, decode_as) VALUES (?, 'ingesting', ?, ?, ?)`);
   const decodeAs = storedDecodeAs(opts.decodeAs ?? []);
   const decoder = decoderOptionsFor(opts.decodeAs ?? []);
@@ -82,6 +83,7 @@ export async function ingestCaptures(db: Db, files: string[], opts: IngestOption
           maxFlows: opts.maxFlows,
           keepDuplicates: opts.keepDuplicates,
           decoder,
+          forcedPorts,
           signal: opts.signal,
           onProgress: opts.onProgress ? (n: number, packets: number) => opts.onProgress!(file, n, packets) : undefined,
         });

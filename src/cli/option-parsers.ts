@@ -24,8 +24,10 @@ export function decodeAsRule(value: string, previous: DecodeAsRule[] | undefined
 
 /** What `--decode-as` says in every command's help. */
 export const DECODE_AS_HELP =
-  'decode UDP to PORT as KIND, as Wireshark\'s -d does (repeatable): udp.port==PORT,KIND with KIND vxlan, geneve, tzsp, mpls ' +
-  '(MPLS in UDP) or none (plain UDP), e.g. udp.port==48879,vxlan; stored with the capture, so its packets are read back the same way';
+  'decode a port as a protocol, as Wireshark\'s -d does (repeatable): udp.port==PORT,KIND with KIND vxlan, geneve, tzsp, mpls ' +
+  '(MPLS in UDP) or none (plain UDP), e.g. udp.port==48879,vxlan; tcp.port==PORT,KIND with KIND tls, http, http2, ssh, dns ' +
+  '(that dissector from the first byte, without probing) or none, e.g. tcp.port==9000,http; stored with the capture, so its ' +
+  'packets are read back the same way';
 
 export function positiveNumber(text: string): number {
   const n = Number(text);

@@ -18,7 +18,7 @@ import { AnomalyCounter } from '../anomalies';
 import { parseIp } from '../decode/address';
 import { DecodeStatus, DecodedPacket } from '../decode/packet';
 import { PacketDecoder } from '../decode/packet-decoder';
-import { decoderOptionsOfStored } from '../decode/decode-as';
+import { decoderOptionsOfStored, forcedAppPortsOfStored } from '../decode/decode-as';
 import { MutableStamp } from '../flow/packet-stamp';
 
 const PROTO_UDP = 17;
@@ -182,6 +182,8 @@ class FollowSession implements AppSession {
     this.flip = meta.client.ip === flow.clientIp && meta.client.port === flow.clientPort ? 0 : 1;
     this.inner = createAppSession(meta, null, {
       keyLog,
+      // Its capture's --decode-as tcp rules: the same dissector as when it was analysed.
+      forcedPorts: forcedAppPortsOfStored(flow.decodeAs),
       onPlaintext: (dir, data, ts, frame) => out.plaintext((dir ^ this.flip) as Direction, data, ts, frame),
     });
   }

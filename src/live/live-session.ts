@@ -12,7 +12,7 @@ import { readCapture } from '../ingest/read-capture';
 import type { CaptureInfo } from '../ingest/capture-info';
 import type { Frame } from '../ingest/frame';
 import { Engine } from '../pipeline/engine';
-import { decoderOptionsFor, storedDecodeAs, type DecodeAsRule } from '../decode/decode-as';
+import { decoderOptionsFor, forcedAppPorts, storedDecodeAs, type DecodeAsRule } from '../decode/decode-as';
 import { openStore, type Db } from '../store/store';
 import { LiveCaptureFile } from './capture-file';
 import { EvidenceRecorder } from './evidence-recorder';
@@ -203,7 +203,7 @@ class LiveRun {
     }
     const decoder = decoderOptionsFor(opts.decodeAs ?? []);
     this.engine = new Engine({
-      sessionFactory: keyLogSessionFactory(this.keyLog),
+      sessionFactory: keyLogSessionFactory(this.keyLog, forcedAppPorts(opts.decodeAs ?? [])),
       onFlowEnd: (rec) => this.flows.ended(rec),
       flowIdPrefix: `c${this.captureId}f`,
       captureIndex: this.captureId,

@@ -40,7 +40,7 @@ async function run(start: StartMessage): Promise<void> {
       batch = [];
     };
     const result = await analyzeCapture(start.file, {
-      sessionFactory: keyLogSessionFactory(keyLog),
+      sessionFactory: keyLogSessionFactory(keyLog, start.forcedPorts),
       keyLog,
       onFlowEnd: (rec) => {
         interner.intern(rec);

@@ -5,6 +5,7 @@ import { SECRETS_TLS_KEY_LOG, type CaptureSecret } from '../ingest/pcapng-reader
 import { readCapture } from '../ingest/read-capture';
 import type { KeyLog } from '../../dissectors/tls/decrypt/key-log';
 import { Engine, type EngineOptions } from './engine';
+import type { DissectorId } from '../../dissectors/types';
 import type { EngineStats } from './engine-stats';
 
 export interface AnalyzeCaptureOptions extends EngineOptions {
@@ -20,6 +21,11 @@ export interface AnalyzeCaptureOptions extends EngineOptions {
   keyLog?: KeyLog;
   /** false: the capture's SHA-256 is not computed (`info.sha256` is ''). Default true. */
   hash?: boolean;
+  /**
+   * `--decode-as tcp.port==N,KIND` (AppSessionOptions.forcedPorts): not read here, where the session
+   * factory already holds them, but by an analysis thread, which makes its own factory.
+   */
+  forcedPorts?: ReadonlyMap<number, DissectorId | null>;
 }
 
 export interface CaptureAnalysis {

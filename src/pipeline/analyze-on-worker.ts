@@ -187,6 +187,7 @@ export function analyzeCaptureOnWorker(
         maxFlows: opts.maxFlows === undefined || count === 1 ? opts.maxFlows : Math.max(1, Math.ceil(opts.maxFlows / count)),
         keepDuplicates: opts.keepDuplicates,
         decoder: opts.decoder,
+        forcedPorts: opts.forcedPorts,
         flowIdPrefix: opts.flowIdPrefix,
         captureIndex: opts.captureIndex,
         shard: count > 1 ? { index, count } : undefined,

@@ -6,6 +6,7 @@
 import { AnomalyCounter, type AnomalyCode } from '../anomalies';
 import type { CaptureInfo } from '../ingest/capture-info';
 import type { PacketDecoderOptions } from '../decode/packet-decoder';
+import type { DissectorId } from '../../dissectors/types';
 import { CaptureError } from '../ingest/capture-error';
 import type { ExportedSecret } from '../../dissectors/tls/decrypt/key-log';
 import type { FlowRecord } from '../model/flow-record';
@@ -30,6 +31,8 @@ export interface StartMessage {
   keepDuplicates?: boolean;
   /** Tunnel ports and other decoding choices (plain data). */
   decoder?: PacketDecoderOptions;
+  /** TCP ports handed to a dissector (or none) without probing: `--decode-as tcp.port==N,KIND`. */
+  forcedPorts?: ReadonlyMap<number, DissectorId | null>;
   flowIdPrefix?: string;
   captureIndex?: number;
   /** The connections this thread analyses when several share the capture (see shard.ts). */

@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decoderOptionsFor, parseDecodeAs } from '../../src/decode/decode-as';
+import { decoderOptionsFor, forcedAppPorts, parseDecodeAs } from '../../src/decode/decode-as';
 import { ethernet, ipv4, PROTO, udp, vxlan } from '../decode/builders';
 import { spawnPlanewatch, waitExit } from '../live/live-helpers';
+import { conversationFrames, pcapOf } from '../live/packets';
 import { rewrapCapture } from '../rewrap-capture';
 import { buildApp } from '../../src/web/app';
 
@@ -35,15 +36,21 @@ const json = (args: string[]) => JSON.parse(cli(['analyze', ...args, '--json']).
 
 describe('--decode-as', () => {
   it('parses Wireshark-style rules and gives the port to the named tunnel alone', () => {
-    expect(parseDecodeAs('udp.port==48879,vxlan')).toEqual({ port: 48879, kind: 'vxlan' });
-    expect(parseDecodeAs(' UDP.PORT == 6081 , none ')).toEqual({ port: 6081, kind: 'none' });
-    for (const bad of ['tcp.port==443,tls', 'udp.port==0,vxlan', 'udp.port==70000,vxlan', 'udp.port==4789,gre', 'vxlan']) {
-      expect(() => parseDecodeAs(bad), bad).toThrow(/udp\.port==PORT,KIND/);
+    expect(parseDecodeAs('udp.port==48879,vxlan')).toEqual({ transport: 'udp', port: 48879, kind: 'vxlan' });
+    expect(parseDecodeAs(' UDP.PORT == 6081 , none ')).toEqual({ transport: 'udp', port: 6081, kind: 'none' });
+    expect(parseDecodeAs('tcp.port==9000,http2')).toEqual({ transport: 'tcp', port: 9000, kind: 'http2' });
+    for (const bad of ['tcp.port==443,vxlan', 'udp.port==53,dns', 'udp.port==0,vxlan', 'udp.port==70000,vxlan', 'udp.port==4789,gre', 'sctp.port==1,http', 'vxlan']) {
+      expect(() => parseDecodeAs(bad), bad).toThrow(/udp\.port==PORT,KIND .* tcp\.port==PORT,KIND/);
     }
     expect(decoderOptionsFor([])).toBeUndefined();
-    expect(decoderOptionsFor([{ port: 4789, kind: 'geneve' }, { port: 7000, kind: 'vxlan' }, { port: 6081, kind: 'none' }])).toEqual({
+    expect(decoderOptionsFor([{ transport: 'tcp', port: 80, kind: 'none' }])).toBeUndefined();
+    expect(decoderOptionsFor([{ transport: 'udp', port: 4789, kind: 'geneve' }, { transport: 'udp', port: 7000, kind: 'vxlan' },
+      { transport: 'udp', port: 6081, kind: 'none' }, { transport: 'tcp', port: 8472, kind: 'http' }])).toEqual({
       vxlanPorts: [8472, 7000], genevePorts: [4789], tzspPorts: [37008], mplsUdpPorts: [6635],
     });
+    expect(forcedAppPorts([{ transport: 'udp', port: 4789, kind: 'none' }])).toBeUndefined();
+    expect(forcedAppPorts([{ transport: 'tcp', port: 9000, kind: 'tls' }, { transport: 'tcp', port: 8080, kind: 'none' }, { transport: 'tcp', port: 9000, kind: 'http' }]))
+      .toEqual(new Map([[9000, 'http'], [8080, null]]));
   });
 
   it('analyses the tunnelled connections only when told the port, as the capture itself would be', () => {
@@ -123,9 +130,9 @@ describe('--decode-as', () => {
   });
 
   it('a rule planewatch cannot decode is a usage error that says what it takes', () => {
-    const r = cli(['analyze', MIRRORED, '--decode-as', 'tcp.port==8443,tls']);
+    const r = cli(['analyze', MIRRORED, '--decode-as', 'tcp.port==8443,vxlan']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/"tcp\.port==8443,tls" is not a rule planewatch decodes: udp\.port==PORT,KIND with KIND one of vxlan, geneve, tzsp, mpls, none/);
+    expect(r.stderr).toMatch(/"tcp\.port==8443,vxlan" is not a rule planewatch decodes: udp\.port==PORT,KIND with KIND one of vxlan, geneve, tzsp, mpls, none .* tcp\.port==PORT,KIND with KIND one of tls, http, http2, ssh, dns, none/);
   });
 
   it('live refuses a rule that would keep its own mirror listener from decoding what it receives', () => {
@@ -148,5 +155,54 @@ describe('--decode-as', () => {
     } finally {
       d.close();
     }
+  });
+});
+
+describe('--decode-as for TCP ports', () => {
+  const INSECURE = join(ROOT, 'captures/samples/apiserver-insecure-port.pcap');
+  interface Flow { id: string; app: string; server: { port: number }; http: { method: string; path: string }[] }
+  const analysed = (file: string, args: string[]) =>
+    JSON.parse(cli(['analyze', file, '--json', ...args]).stdout) as { captures: { decodeAs: string[] }[]; flows: Flow[] };
+
+  /** A WebDAV request: a method no probe knows, so the port decides. */
+  const PROPFIND = join(dir, 'propfind-9000.pcap');
+  writeFileSync(PROPFIND, pcapOf(conversationFrames({
+    client: '10.0.0.31', server: '10.0.0.32', sport: 40100, dport: 9000,
+    request: 'PROPFIND /dav/ HTTP/1.1\r\nHost: files:9000\r\nDepth: 1\r\nContent-Length: 0\r\n\r\n',
+    response: 'HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\nContent-Length: 7\r\n\r\n<a/>\r\n\r\n',
+  })));
+
+  it('hands a port to the named dissector from the first byte, on one thread and on analysis threads', () => {
+    const probed = analysed(PROPFIND, []).flows[0]!;
+    expect(probed.http).toEqual([]);
+    for (const threads of ['1', '2']) {
+      const r = analysed(PROPFIND, ['-d', 'tcp.port==9000,http', '--threads', threads]);
+      expect(r.captures[0]!.decodeAs).toEqual(['tcp.port==9000,http']);
+      const f = r.flows[0]!;
+      expect(f.app, `--threads ${threads}`).toBe('http');
+      expect(f.http.map((h) => `${h.method} ${h.path}`)).toEqual(['PROPFIND /dav/']);
+    }
+  });
+
+  it('none: no dissector, so no requests and no findings read from them', () => {
+    const plain = analysed(INSECURE, []);
+    expect(plain.flows.some((f) => f.http.length > 0)).toBe(true);
+    const none = analysed(INSECURE, ['-d', 'tcp.port==8080,none']);
+    expect(none.flows.every((f) => f.http.length === 0 && f.app !== 'http')).toBe(true);
+    expect(none.flows.map((f) => f.id)).toEqual(plain.flows.map((f) => f.id));
+  });
+
+  it('is stored with the capture, and follow reads the connection with the same dissector', () => {
+    const db = join(dir, 'tcp-rule.db');
+    expect([0, 1]).toContain(cli(['analyze', PROPFIND, '-d', 'tcp.port==9000,http', '--db', db, '--quiet']).code);
+    const d = new Database(db, { readonly: true });
+    const stored = d.prepare('SELECT decode_as FROM captures').pluck().get();
+    const key = d.prepare('SELECT flow_key FROM flows').pluck().get() as string;
+    d.close();
+    expect(stored).toBe('["tcp.port==9000,http"]');
+    expect(cli(['show', key, '--db', db]).stdout).toContain('tcp.port==9000,http');
+    const followed = cli(['follow', key, '--db', db, '--format', 'http']);
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toContain('PROPFIND /dav/ HTTP/1.1');
   });
 });

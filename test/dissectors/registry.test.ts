@@ -137,6 +137,30 @@ describe('app session with fake dissectors', () => {
     expect(t.pinned).toBe('tls');
   });
 
+  it('a forced port (--decode-as tcp.port==N,KIND) pins its dissector before any byte, whatever the probes say', () => {
+    const tls = fake('tls', ['TLS!', null]);
+    const ssh = fake('ssh', ['SSH-', 'SSH-']);
+    const forcedPorts = new Map<number, DissectorId | null>([[9000, 'ssh'], [443, null], [50001, 'tls']]);
+    const s = createAppSession(meta(9000), null, { factories: [tls, ssh], portTable: table, forcedPorts });
+    expect(s.pinned).toBe('ssh');
+    feedStr(s, 0, 'TLS! not ssh at all', 1);
+    expect(ssh.made[0]!.events[0]).toMatchObject({ kind: 'data', bytes: 'TLS! not ssh at all' });
+    expect(tls.made).toHaveLength(0);
+    // none: no dissector, even for bytes a probe would take.
+    const off = createAppSession(meta(443), null, { factories: [tls, ssh], portTable: table, forcedPorts });
+    feedStr(off, 0, 'TLS!', 2);
+    expect(off.pinned).toBeNull();
+    expect(tls.made).toHaveLength(0);
+    // The server's port decides; the client's when the server's has no rule.
+    expect(createAppSession(meta(9000, 50001), null, { factories: [tls, ssh], forcedPorts }).pinned).toBe('ssh');
+    expect(createAppSession(meta(7000, 50001), null, { factories: [tls, ssh], forcedPorts }).pinned).toBe('tls');
+    // A port without a rule is probed as ever.
+    const probed = createAppSession(meta(7000), null, { factories: [tls, ssh], portTable: table, forcedPorts });
+    expect(probed.pinned).toBeNull();
+    feedStr(probed, 0, 'TLS!', 3);
+    expect(probed.pinned).toBe('tls');
+  });
+
   it('recognises a protocol on any port by probing, buffering until it can tell', () => {
     const tls = fake('tls', ['TLS!', null]);
     const ssh = fake('ssh', ['SSH-', 'SSH-']);

@@ -77,7 +77,7 @@ function pickSource(opts: LiveCommandOptions): LiveSource | string {
   if (opts.bpf !== undefined && opts.interface === undefined) return '--bpf applies to -i only';
   // A mirror listener hands its datagrams to the decoder as UDP to the tunnel's standard port.
   const mirror = chosen[0]!.kind === 'udp' ? chosen[0]!.listen.kind : null;
-  const clash = mirror === null ? undefined : opts.decodeAs?.find((r) => r.port === DECODER_PORT[mirror] && r.kind !== mirror);
+  const clash = mirror === null ? undefined : opts.decodeAs?.find((r) => r.transport === 'udp' && r.port === DECODER_PORT[mirror] && r.kind !== mirror);
   if (mirror !== null && clash !== undefined) {
     return `--decode-as ${formatDecodeAs(clash)} would stop --${mirror} from decoding what it receives (its datagrams are decoded as UDP port ${clash.port})`;
   }

@@ -60,9 +60,10 @@ export const ANOMALIES = {
   'tunnel.bad_erspan': 'ERSPAN header malformed',
   'tunnel.bad_gre': 'GRE version other than 0 or obsolete source routing; not followed',
   'tunnel.bad_vxlan': 'UDP to a VXLAN port without the valid-VNI flag; kept as plain UDP',
+  'tunnel.bad_vxlan_gpe': 'UDP to a VXLAN-GPE port without the valid-VNI flag or with a version other than 0; kept as plain UDP',
   'tunnel.bad_geneve': 'UDP to the Geneve port with a Geneve version other than 0; kept as plain UDP',
   'tunnel.bad_tzsp': 'UDP to the TZSP port with a TZSP version other than 1; kept as plain UDP',
-  'tunnel.unknown_payload': 'Geneve or TZSP carries a payload type planewatch does not decode',
+  'tunnel.unknown_payload': 'Geneve, VXLAN-GPE or TZSP carries a payload type planewatch does not decode',
 
   // flows and reassembly
   'packet.duplicate': 'a copy of a packet seen within 5 ms on another interface (tcpdump -i any) or mirror; counted once',

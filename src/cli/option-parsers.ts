@@ -24,7 +24,7 @@ export function decodeAsRule(value: string, previous: DecodeAsRule[] | undefined
 
 /** What `--decode-as` says in every command's help. */
 export const DECODE_AS_HELP =
-  'decode a port as a protocol, as Wireshark\'s -d does (repeatable): udp.port==PORT,KIND with KIND vxlan, geneve, tzsp, mpls ' +
+  'decode a port as a protocol, as Wireshark\'s -d does (repeatable): udp.port==PORT,KIND with KIND vxlan, vxlan_gpe, geneve, tzsp, mpls ' +
   '(MPLS in UDP) or none (plain UDP), e.g. udp.port==48879,vxlan; tcp.port==PORT,KIND with KIND tls, http, http2, ssh, dns ' +
   '(that dissector from the first byte, without probing) or none, e.g. tcp.port==9000,http; stored with the capture, so its ' +
   'packets are read back the same way';

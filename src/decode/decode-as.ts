@@ -12,7 +12,7 @@ import type { DissectorId } from '../../dissectors/types';
 import { STANDARD_TUNNEL_PORTS, type PacketDecoderOptions } from './packet-decoder';
 
 /** What a UDP port can be decoded as: a tunnel, or `none` (plain UDP, even on a tunnel's standard port). */
-export const DECODE_AS_KINDS = ['vxlan', 'geneve', 'tzsp', 'mpls', 'none'] as const;
+export const DECODE_AS_KINDS = ['vxlan', 'vxlan_gpe', 'geneve', 'tzsp', 'mpls', 'none'] as const;
 export type DecodeAsKind = (typeof DECODE_AS_KINDS)[number];
 
 /** What a TCP port's connections can be handed to: a dissector, or `none` (no application protocol). */
@@ -23,7 +23,7 @@ export type DecodeAsRule =
   | { transport: 'udp'; port: number; kind: DecodeAsKind }
   | { transport: 'tcp'; port: number; kind: TcpDecodeAsKind };
 
-const RULE = /^(udp|tcp)\.port\s*==\s*(\d{1,5})\s*,\s*([a-z0-9]+)$/;
+const RULE = /^(udp|tcp)\.port\s*==\s*(\d{1,5})\s*,\s*([a-z0-9_]+)$/;
 
 /** Parses one `udp.port==PORT,KIND` or `tcp.port==PORT,KIND` rule; throws an Error whose message says what is accepted. */
 export function parseDecodeAs(spec: string): DecodeAsRule {
@@ -67,7 +67,8 @@ export function decoderOptionsFor(rules: readonly DecodeAsRule[]): PacketDecoder
     ...STANDARD_TUNNEL_PORTS[kind].filter((p) => !byPort.has(p)),
     ...[...byPort].filter(([, k]) => k === kind).map(([p]) => p),
   ];
-  return { vxlanPorts: ports('vxlan'), genevePorts: ports('geneve'), tzspPorts: ports('tzsp'), mplsUdpPorts: ports('mpls') };
+  return { vxlanPorts: ports('vxlan'), genevePorts: ports('geneve'), tzspPorts: ports('tzsp'), mplsUdpPorts: ports('mpls'),
+    vxlanGpePorts: ports('vxlan_gpe') };
 }
 
 /** The rules as stored with a capture: a JSON array of rule strings, or null for none. */

@@ -15,6 +15,7 @@ export const STANDARD_TUNNEL_PORTS = {
   geneve: [UdpPort.GENEVE],
   tzsp: [UdpPort.TZSP],
   mpls: [UdpPort.MPLS_UDP],
+  vxlan_gpe: [UdpPort.VXLAN_GPE],
 } as const satisfies Record<string, readonly number[]>;
 
 /** Tunnels peeled off one packet before giving up (mirrored traffic rarely nests more than twice). */
@@ -30,6 +31,8 @@ export interface PacketDecoderOptions {
   tzspPorts?: readonly number[];
   /** UDP destination ports decoded as MPLS in UDP (default 6635, RFC 7510). */
   mplsUdpPorts?: readonly number[];
+  /** UDP destination ports decoded as VXLAN-GPE (default 4790). */
+  vxlanGpePorts?: readonly number[];
   /** Verify IPv4 header checksums and count `ip.bad_checksum` (never drops; default true). */
   verifyIpChecksum?: boolean;
   fragments?: Partial<FragmentLimits>;
@@ -79,6 +82,7 @@ export class PacketDecoder {
     for (const p of opts.genevePorts ?? STANDARD_TUNNEL_PORTS.geneve) this.udpTunnelPorts[p & 0xffff] = TunnelType.GENEVE;
     for (const p of opts.tzspPorts ?? STANDARD_TUNNEL_PORTS.tzsp) this.udpTunnelPorts[p & 0xffff] = TunnelType.TZSP;
     for (const p of opts.mplsUdpPorts ?? STANDARD_TUNNEL_PORTS.mpls) this.udpTunnelPorts[p & 0xffff] = TunnelType.MPLS_UDP;
+    for (const p of opts.vxlanGpePorts ?? STANDARD_TUNNEL_PORTS.vxlan_gpe) this.udpTunnelPorts[p & 0xffff] = TunnelType.VXLAN_GPE;
   }
 
   /**
@@ -229,6 +233,7 @@ export class PacketDecoder {
         const r = kind === TunnelType.VXLAN ? t.parseVxlan(buf, pOff, pEnd)
           : kind === TunnelType.GENEVE ? t.parseGeneve(buf, pOff, pEnd)
           : kind === TunnelType.MPLS_UDP ? t.parseMplsInUdp(buf, pOff, pEnd)
+          : kind === TunnelType.VXLAN_GPE ? t.parseVxlanGpe(buf, pOff, pEnd)
           : t.parseTzsp(buf, pOff, pEnd);
         return this.decodeTunnel(buf, pEnd, r, out);
       }

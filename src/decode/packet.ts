@@ -94,8 +94,8 @@ export class DecodedPacket {
 
 export const TcpFlag = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80 } as const;
 
-export const TunnelType = { NONE: 0, VXLAN: 1, GENEVE: 2, GRE: 3, ERSPAN: 4, TZSP: 5, IPIP: 6, MPLS_UDP: 7 } as const;
-export const TUNNEL_NAMES = ['none', 'vxlan', 'geneve', 'gre', 'erspan', 'tzsp', 'ipip', 'mpls-udp'] as const;
+export const TunnelType = { NONE: 0, VXLAN: 1, GENEVE: 2, GRE: 3, ERSPAN: 4, TZSP: 5, IPIP: 6, MPLS_UDP: 7, VXLAN_GPE: 8 } as const;
+export const TUNNEL_NAMES = ['none', 'vxlan', 'geneve', 'gre', 'erspan', 'tzsp', 'ipip', 'mpls-udp', 'vxlan-gpe'] as const;
 
 /** Outcome of decoding a frame. Anything but OK has been counted as an anomaly by the decoder. */
 export const DecodeStatus = {

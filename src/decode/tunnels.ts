@@ -18,11 +18,19 @@ export const TunnelParse = {
   UNSUPPORTED: 3,
 } as const;
 
-/** MPLS_UDP: MPLS in UDP (RFC 7510), as Tungsten Fabric (Contrail) carries pod traffic between nodes. */
-export const UdpPort = { VXLAN: 4789, VXLAN_LINUX: 8472, GENEVE: 6081, TZSP: 37008, MPLS_UDP: 6635 } as const;
+/**
+ * MPLS_UDP: MPLS in UDP (RFC 7510), as Tungsten Fabric (Contrail) carries pod traffic between nodes.
+ * VXLAN_GPE: VXLAN's Generic Protocol Extension (draft-ietf-nvo3-vxlan-gpe), IANA's port for it.
+ */
+export const UdpPort = { VXLAN: 4789, VXLAN_LINUX: 8472, GENEVE: 6081, TZSP: 37008, MPLS_UDP: 6635, VXLAN_GPE: 4790 } as const;
 
 const VXLAN_HEADER = 8;
 const VXLAN_FLAG_VNI = 0x08;
+/** VXLAN-GPE flags: the version (must be 0), and P: the next-protocol byte is valid. */
+const VXLAN_GPE_VERSION = 0x30;
+const VXLAN_GPE_FLAG_NEXT = 0x04;
+/** VXLAN-GPE next protocols (NSH, 4, is not decoded). */
+const VxlanGpeNext = { IPV4: 1, IPV6: 2, ETHERNET: 3, MPLS: 5 } as const;
 const GENEVE_HEADER = 8;
 const TZSP_HEADER = 4;
 const TZSP_VERSION = 1;
@@ -81,6 +89,27 @@ export class TunnelHeader {
       return TunnelParse.NOT_TUNNEL;
     }
     return this.found(TunnelType.VXLAN, u24be(buf, off + 4), InnerKind.ETHERNET, off + VXLAN_HEADER);
+  }
+
+  /**
+   * VXLAN-GPE: VXLAN's header with a version, a next-protocol byte (IPv4, IPv6, Ethernet, NSH, MPLS)
+   * and its P flag; without P, Ethernet follows as in VXLAN.
+   */
+  parseVxlanGpe(buf: Uint8Array, off: number, end: number): number {
+    if (end - off < VXLAN_HEADER) return this.truncated();
+    const flags = buf[off]!;
+    if ((flags & VXLAN_FLAG_VNI) === 0 || (flags & VXLAN_GPE_VERSION) !== 0) {
+      this.anomalies.add('tunnel.bad_vxlan_gpe');
+      return TunnelParse.NOT_TUNNEL;
+    }
+    const next = (flags & VXLAN_GPE_FLAG_NEXT) === 0 ? VxlanGpeNext.ETHERNET : buf[off + 3];
+    const kind = next === VxlanGpeNext.ETHERNET ? InnerKind.ETHERNET
+      : next === VxlanGpeNext.IPV4 ? InnerKind.IPV4
+      : next === VxlanGpeNext.IPV6 ? InnerKind.IPV6
+      : next === VxlanGpeNext.MPLS ? InnerKind.MPLS
+      : InnerKind.NONE;
+    if (kind === InnerKind.NONE) return this.unsupported();
+    return this.found(TunnelType.VXLAN_GPE, u24be(buf, off + 4), kind, off + VXLAN_HEADER);
   }
 
   /** Geneve (RFC 8926): version 0, options length in 4-byte words, protocol type, VNI. */

@@ -9,7 +9,7 @@ export interface Endpoint {
 }
 
 export interface TunnelInfo {
-  type: 'vxlan' | 'geneve' | 'gre' | 'erspan' | 'tzsp' | 'ipip' | 'mpls-udp';
+  type: 'vxlan' | 'geneve' | 'gre' | 'erspan' | 'tzsp' | 'ipip' | 'mpls-udp' | 'vxlan-gpe';
   outerSrc: string;
   outerDst: string;
   id: number | null; // VNI / key / session id

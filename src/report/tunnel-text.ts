@@ -9,6 +9,7 @@ const KINDS: Record<TunnelInfo['type'], [string, string | null]> = {
   tzsp: ['TZSP', null],
   ipip: ['IP-in-IP', null],
   'mpls-udp': ['MPLS in UDP', null],
+  'vxlan-gpe': ['VXLAN-GPE', 'VNI'],
 };
 
 /**

@@ -39,6 +39,8 @@ describe('--decode-as', () => {
     expect(parseDecodeAs('udp.port==48879,vxlan')).toEqual({ transport: 'udp', port: 48879, kind: 'vxlan' });
     expect(parseDecodeAs(' UDP.PORT == 6081 , none ')).toEqual({ transport: 'udp', port: 6081, kind: 'none' });
     expect(parseDecodeAs('tcp.port==9000,http2')).toEqual({ transport: 'tcp', port: 9000, kind: 'http2' });
+    expect(parseDecodeAs('udp.port==5000,vxlan_gpe')).toEqual({ transport: 'udp', port: 5000, kind: 'vxlan_gpe' });
+    expect(decoderOptionsFor([{ transport: 'udp', port: 4790, kind: 'none' }])!.vxlanGpePorts).toEqual([]);
     for (const bad of ['tcp.port==443,vxlan', 'udp.port==53,dns', 'udp.port==0,vxlan', 'udp.port==70000,vxlan', 'udp.port==4789,gre', 'sctp.port==1,http', 'vxlan']) {
       expect(() => parseDecodeAs(bad), bad).toThrow(/udp\.port==PORT,KIND .* tcp\.port==PORT,KIND/);
     }
@@ -46,7 +48,7 @@ describe('--decode-as', () => {
     expect(decoderOptionsFor([{ transport: 'tcp', port: 80, kind: 'none' }])).toBeUndefined();
     expect(decoderOptionsFor([{ transport: 'udp', port: 4789, kind: 'geneve' }, { transport: 'udp', port: 7000, kind: 'vxlan' },
       { transport: 'udp', port: 6081, kind: 'none' }, { transport: 'tcp', port: 8472, kind: 'http' }])).toEqual({
-      vxlanPorts: [8472, 7000], genevePorts: [4789], tzspPorts: [37008], mplsUdpPorts: [6635],
+      vxlanPorts: [8472, 7000], genevePorts: [4789], tzspPorts: [37008], mplsUdpPorts: [6635], vxlanGpePorts: [4790],
     });
     expect(forcedAppPorts([{ transport: 'udp', port: 4789, kind: 'none' }])).toBeUndefined();
     expect(forcedAppPorts([{ transport: 'tcp', port: 9000, kind: 'tls' }, { transport: 'tcp', port: 8080, kind: 'none' }, { transport: 'tcp', port: 9000, kind: 'http' }]))
@@ -132,7 +134,7 @@ describe('--decode-as', () => {
   it('a rule planewatch cannot decode is a usage error that says what it takes', () => {
     const r = cli(['analyze', MIRRORED, '--decode-as', 'tcp.port==8443,vxlan']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/"tcp\.port==8443,vxlan" is not a rule planewatch decodes: udp\.port==PORT,KIND with KIND one of vxlan, geneve, tzsp, mpls, none .* tcp\.port==PORT,KIND with KIND one of tls, http, http2, ssh, dns, none/);
+    expect(r.stderr).toMatch(/"tcp\.port==8443,vxlan" is not a rule planewatch decodes: udp\.port==PORT,KIND with KIND one of vxlan, vxlan_gpe, geneve, tzsp, mpls, none .* tcp\.port==PORT,KIND with KIND one of tls, http, http2, ssh, dns, none/);
   });
 
   it('live refuses a rule that would keep its own mirror listener from decoding what it receives', () => {

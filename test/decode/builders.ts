@@ -169,6 +169,11 @@ export function vxlan(vni: number, inner: Uint8Array, flags = 0x08): Uint8Array 
   return concat(bytes(flags, 0, 0, 0, (vni >> 16) & 0xff, (vni >> 8) & 0xff, vni & 0xff, 0), inner);
 }
 
+/** VXLAN-GPE: flags (I, and P when `next` is given), next protocol, VNI. */
+export function vxlanGpe(vni: number, next: number | null, inner: Uint8Array, flags = 0x08 | (next === null ? 0 : 0x04)): Uint8Array {
+  return concat(bytes(flags, 0, 0, next ?? 0, (vni >> 16) & 0xff, (vni >> 8) & 0xff, vni & 0xff, 0), inner);
+}
+
 export function geneve(vni: number, protocol: number, inner: Uint8Array, options: Uint8Array = new Uint8Array(0), version = 0): Uint8Array {
   return concat(
     bytes((version << 6) | (options.length / 4), 0, ...be16(protocol), (vni >> 16) & 0xff, (vni >> 8) & 0xff, vni & 0xff, 0),

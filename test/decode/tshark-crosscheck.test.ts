@@ -10,7 +10,7 @@ import { PacketDecoder } from '../../src/decode/packet-decoder';
 import { LinkType } from '../../src/ingest/frame';
 import {
   ascii, bytes, concat, erspan2, erspan3, ETH, ethernet, ext6, geneve, gre, ipv4, ipv6, mpls, nflog, nullHeader, PROTO, pwControlWord,
-  sll, sll2, tcp, tzsp, udp, vxlan,
+  sll, sll2, tcp, tzsp, udp, vxlan, vxlanGpe,
 } from './builders';
 
 const hasTshark = ['/usr/bin/tshark', '/usr/local/bin/tshark'].some((p) => existsSync(p));
@@ -69,6 +69,9 @@ function fixtures(): Array<{ linkType: number; data: Uint8Array }> {
     { linkType: E, data: ethernet(ETH.MPLS, mpls([PSEUDOWIRE_LABEL], pwControlWord(eth4(v4('10.15.0.1', '10.15.0.2', 1515, 10250))))) },
     { linkType: E, data: eth4(ipv4({ protocol: PROTO.GRE, ...OUT }, gre({ protocol: 0x8847 }, mpls([300], v4('10.16.0.1', '10.16.0.2', 1616, 2379))))) },
     { linkType: E, data: eth4(ipv4({ protocol: PROTO.UDP, ...OUT }, udp(50003, 6635, mpls([299776, 24], v4('10.17.0.1', '10.17.0.2', 1717, 8132))))) },
+    { linkType: E, data: eth4(ipv4({ protocol: PROTO.UDP, ...OUT }, udp(50004, 4790, vxlanGpe(500, 3, eth4(v4('10.18.0.1', '10.18.0.2', 1818, 6443)))))) },
+    { linkType: E, data: eth4(ipv4({ protocol: PROTO.UDP, ...OUT }, udp(50005, 4790, vxlanGpe(501, 1, v4('10.19.0.1', '10.19.0.2', 1919, 10250))))) },
+    { linkType: E, data: eth4(ipv4({ protocol: PROTO.UDP, ...OUT }, udp(50006, 4790, vxlanGpe(502, 2, v6('fd00::19:1', 'fd00::19:2', 1920, 2379))))) },
     { linkType: LinkType.LINUX_SLL, data: sll(ETH.IPV4, v4('10.10.0.1', '10.10.0.2', 1010, 6443)) },
     { linkType: LinkType.LINUX_SLL2, data: sll2(ETH.IPV6, v6('fd00::10:1', 'fd00::10:2', 2020, 6443)) },
     { linkType: LinkType.RAW, data: v4('10.11.0.1', '10.11.0.2', 3030, 443) },

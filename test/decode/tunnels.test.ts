@@ -4,7 +4,7 @@ import { DecodeStatus, TunnelType } from '../../src/decode/packet';
 import { LinkType } from '../../src/ingest/frame';
 import {
   ascii, bytes, decodeOnce, erspan2, erspan3, ETH, ethernet, fromHex, geneve, gre, ipv4, ipv6, mpls, PROTO, pwControlWord, tcp, tzsp,
-  udp, vxlan, type Decoded,
+  udp, vxlan, vxlanGpe, type Decoded,
 } from './builders';
 
 /*
@@ -69,6 +69,24 @@ group('UDP tunnels', () => {
     const r = decodeOnce(outerUdp(9999, vxlan(1, tagged)), LinkType.ETHERNET, { vxlanPorts: [9999] });
     expectInner(r, TunnelType.VXLAN, 1);
     expect(r.out.vlan).toBe(33);
+  });
+
+  it('VXLAN-GPE on 4790: Ethernet, IPv4, IPv6 and MPLS inside; NSH not decoded; bad flags stay plain UDP', () => {
+    expectInner(decodeOnce(outerUdp(4790, vxlanGpe(77, 3, innerEth()))), TunnelType.VXLAN_GPE, 77);
+    expectInner(decodeOnce(outerUdp(4790, vxlanGpe(78, null, innerEth()))), TunnelType.VXLAN_GPE, 78); // no P flag: Ethernet
+    expectInner(decodeOnce(outerUdp(4790, vxlanGpe(79, 1, innerIp()))), TunnelType.VXLAN_GPE, 79);
+    const v6 = decodeOnce(outerUdp(4790, vxlanGpe(80, 2, ipv6({ nextHeader: PROTO.TCP, src: 'fd00::1', dst: 'fd00::2' }, tcp({ sport: 4000, dport: 6443 })))));
+    expect([v6.status, v6.out.ipVersion, v6.out.dstPort, v6.out.tunnelType]).toEqual([DecodeStatus.OK, 6, 6443, TunnelType.VXLAN_GPE]);
+    expectInner(decodeOnce(outerUdp(4790, vxlanGpe(81, 5, mpls([1000], innerIp())))), TunnelType.VXLAN_GPE, 81);
+    const nsh = decodeOnce(outerUdp(4790, vxlanGpe(82, 4, innerEth())));
+    expect(nsh.anomalies.get('tunnel.unknown_payload')).toBe(1);
+    for (const flags of [0x04, 0x08 | 0x04 | 0x10]) { // no I flag; version 1
+      const bad = decodeOnce(outerUdp(4790, vxlanGpe(83, 3, innerEth(), flags)));
+      expect([bad.status, bad.out.dstPort, bad.out.tunnelDepth]).toEqual([DecodeStatus.OK, 4790, 0]);
+      expect(bad.anomalies.get('tunnel.bad_vxlan_gpe')).toBe(1);
+    }
+    // VXLAN's own port keeps VXLAN's header: a GPE header there is read as VXLAN.
+    expect(decodeOnce(outerUdp(4789, vxlanGpe(84, 3, innerEth()))).out.tunnelType).toBe(TunnelType.VXLAN);
   });
 
   it('Geneve: Ethernet payload after options, IPv4 payload, bad version', () => {

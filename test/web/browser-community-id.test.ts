@@ -3,47 +3,33 @@
  * connection recorded in another capture — and back.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import type { RunningServer } from '../../src/web/server';
+import { describe, expect, it } from 'vitest';
 import { conversationFrames, pcapOf, readOnlyPortRequest } from '../live/packets';
-import { hasChromium, openDashboardPage, type DashboardPage } from './headless-chromium';
+import { dashboardOnDatabase, hasChromium } from './headless-chromium';
 
 const ROOT = join(__dirname, '../..');
 
 describe.skipIf(!hasChromium)('a flow page and the flows with its Community ID', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-cid-'));
-  const db = join(dir, 'c.db');
-  let dash: DashboardPage | undefined;
-  let srv: RunningServer;
-  let page: Page;
   let flows: { id: number; key: string; file: string }[] = [];
-  const problems: string[] = [];
-
-  beforeAll(async () => {
+  const suite = dashboardOnDatabase('planewatch-web-cid-', (dir) => {
     // The same connection recorded at two places (two files, an hour apart in this stand-in).
     const frames = conversationFrames(readOnlyPortRequest('10.0.0.10', '10.0.0.21', 40000));
     writeFileSync(join(dir, 'node.pcap'), pcapOf(frames, 1_700_000_000));
     writeFileSync(join(dir, 'apiserver-host.pcap'), pcapOf(frames, 1_700_003_600));
+    const db = join(dir, 'c.db');
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', 'node.pcap', 'apiserver-host.pcap', '--db', db, '--quiet'], { cwd: dir, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     const d = new Database(db, { readonly: true });
     flows = d.prepare('SELECT f.id, f.flow_key AS key, c.file FROM flows f JOIN captures c ON c.id = f.capture_id ORDER BY f.id').all() as typeof flows;
     d.close();
-    dash = await openDashboardPage({ dbFile: db }, problems);
-    ({ srv, page } = dash);
-  }, 60_000);
-
-  afterAll(async () => {
-    await dash?.close();
-    rmSync(dir, { recursive: true, force: true });
+    return { dbFile: db };
   });
 
   it('links each view of the connection to the other', async () => {
+    const { page, srv, problems } = suite;
     expect(flows).toHaveLength(2);
     const [first, second] = flows as [(typeof flows)[0], (typeof flows)[0]];
     await page.goto(`${srv.url}#/flow/${first.id}`);

@@ -4,30 +4,29 @@
  * look like markup stay text.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import type { RunningServer } from '../../src/web/server';
+import { describe, expect, it } from 'vitest';
 import { loadKeyLogFiles } from '../../dissectors/tls/decrypt/key-log';
 import { buildPcap, tcpConversation } from '../pipeline/pcap-builder';
-import { hasChromium, openDashboardPage, type DashboardPage } from './headless-chromium';
+import { dashboardOnDatabase, hasChromium } from './headless-chromium';
 
 const ROOT = join(__dirname, '../..');
 const HOSTILE_REQUEST = 'GET /<img src=x onerror=alert(1)> HTTP/1.1\r\nHost: x\r\n\r\n';
 
 describe.skipIf(!hasChromium)('conversation card in Chromium', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-conv-'));
-  const db = join(dir, 'c.db');
-  let dash: DashboardPage | undefined;
-  let srv: RunningServer;
-  let page: Page;
-  const problems: string[] = [];
+  const suite = dashboardOnDatabase('planewatch-web-conv-', (dir) => {
+    copyFileSync(join(ROOT, 'captures/samples/kubelet-logs-tls13.dsb.pcapng'), join(dir, 'k.pcapng'));
+    copyFileSync(join(ROOT, 'captures/samples/node-to-apiserver.pcap'), join(dir, 'n.pcap'));
+    writeFileSync(join(dir, 'h.pcap'), buildPcap(tcpConversation('10.9.0.1', 41000, '10.9.0.2', 8080, HOSTILE_REQUEST, 'HTTP/1.1 204 No Content\r\n\r\n')));
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', 'k.pcapng', 'h.pcap', 'n.pcap', '--db', 'c.db', '--quiet'], { cwd: dir, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    return { dbFile: join(dir, 'c.db'), decryption: loadKeyLogFiles([join(ROOT, 'captures/keylogs/node-to-apiserver.keys')]) };
+  });
 
   const idOf = (where: string) => {
-    const d = new Database(db, { readonly: true });
+    const d = new Database(join(suite.dir, 'c.db'), { readonly: true });
     try {
       return (d.prepare(`SELECT f.id FROM flows f JOIN captures c ON c.id = f.capture_id WHERE ${where} LIMIT 1`).get() as { id: number }).id;
     } finally {
@@ -35,47 +34,32 @@ describe.skipIf(!hasChromium)('conversation card in Chromium', () => {
     }
   };
 
-  beforeAll(async () => {
-    copyFileSync(join(ROOT, 'captures/samples/kubelet-logs-tls13.dsb.pcapng'), join(dir, 'k.pcapng'));
-    copyFileSync(join(ROOT, 'captures/samples/node-to-apiserver.pcap'), join(dir, 'n.pcap'));
-    writeFileSync(join(dir, 'h.pcap'), buildPcap(tcpConversation('10.9.0.1', 41000, '10.9.0.2', 8080, HOSTILE_REQUEST, 'HTTP/1.1 204 No Content\r\n\r\n')));
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), 'analyze', 'k.pcapng', 'h.pcap', 'n.pcap', '--db', db, '--quiet'], { cwd: dir, encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    dash = await openDashboardPage({ dbFile: db, decryption: loadKeyLogFiles([join(ROOT, 'captures/keylogs/node-to-apiserver.keys')]) }, problems);
-    ({ srv, page } = dash);
-  }, 60_000);
-
-  afterAll(async () => {
-    await dash?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   async function showConversation(id: number) {
-    await page.goto(`${srv.url}#/flow/${id}`);
-    await page.waitForSelector('body[data-ready="flow"]');
-    await page.locator('button.follow-button').click();
-    await page.waitForSelector('.conversation .conversation-summary');
+    await suite.page.goto(`${suite.srv.url}#/flow/${id}`);
+    await suite.page.waitForSelector('body[data-ready="flow"]');
+    await suite.page.locator('button.follow-button').click();
+    await suite.page.waitForSelector('.conversation .conversation-summary');
   }
 
   it('shows a TLS connection decrypted, client turns red and server turns blue', async () => {
     await showConversation(idOf(`c.file = 'k.pcapng' AND f.server_port = 10250`));
-    await expect(page.locator('.conversation-summary').textContent()).resolves.toMatch(/^decrypted TLS application data \(TLS 1\.3\): .* from the client, .* from the server$/);
-    const turns = page.locator('.conversation .turn[data-side]');
+    await expect(suite.page.locator('.conversation-summary').textContent()).resolves.toMatch(/^decrypted TLS application data \(TLS 1\.3\): .* from the client, .* from the server$/);
+    const turns = suite.page.locator('.conversation .turn[data-side]');
     await expect(turns.evaluateAll((els) => els.map((e) => e.getAttribute('data-side')))).resolves.toEqual(['client', 'server']);
     await expect(turns.nth(0).locator('.turn-text').textContent()).resolves.toMatch(/^GET \/containerLogs\/default\/db-0\/web\?follow=true HTTP\/1\.1\nHost: 10\.0\.0\.23:10250\n/);
     await expect(turns.nth(0).locator('.turn-head').textContent()).resolves.toMatch(/^client → server · frame \d+ · /);
     await expect(turns.nth(1).locator('.turn-text').textContent()).resolves.toMatch(/^HTTP\/1\.1 200 OK\n/);
     await expect(turns.nth(0).locator('.turn-text').evaluate((e) => getComputedStyle(e).color)).resolves.toBe('rgb(145, 32, 24)');
     await expect(turns.nth(1).locator('.turn-text').evaluate((e) => getComputedStyle(e).color)).resolves.toBe('rgb(24, 73, 169)');
-    await page.screenshot({ path: 'test-artifacts/web-conversation.png', fullPage: true });
+    await suite.page.screenshot({ path: 'test-artifacts/web-conversation.png', fullPage: true });
   });
 
   it("shows an HTTP/1 connection's messages with the response body de-chunked", async () => {
-    await page.goto(`${srv.url}#/flow/${idOf(`c.file = 'k.pcapng' AND f.server_port = 10250`)}`);
-    await page.waitForSelector('body[data-ready="flow"]');
-    await page.locator('button.follow-http-button').click();
-    await page.waitForSelector('.conversation [data-message="message"]');
-    const messages = page.locator('.conversation [data-message="message"]');
+    await suite.page.goto(`${suite.srv.url}#/flow/${idOf(`c.file = 'k.pcapng' AND f.server_port = 10250`)}`);
+    await suite.page.waitForSelector('body[data-ready="flow"]');
+    await suite.page.locator('button.follow-http-button').click();
+    await suite.page.waitForSelector('.conversation [data-message="message"]');
+    const messages = suite.page.locator('.conversation [data-message="message"]');
     await expect(messages.locator('.turn-head').allTextContents()).resolves.toEqual([
       expect.stringMatching(/^client → server · frame \d+ · .* · GET \/containerLogs\/default\/db-0\/web\?follow=true HTTP\/1\.1$/),
       expect.stringMatching(/^server → client · frame \d+ · .* · HTTP\/1\.1 200 OK$/),
@@ -85,25 +69,25 @@ describe.skipIf(!hasChromium)('conversation card in Chromium', () => {
   });
 
   it("shows an HTTP/2 connection's frames with their header blocks decoded", async () => {
-    await page.goto(`${srv.url}#/flow/${idOf(`c.file = 'n.pcap' AND f.server_port = 6443`)}`);
-    await page.waitForSelector('body[data-ready="flow"]');
-    await page.locator('button.follow-http2-button').click();
-    await page.waitForSelector('.conversation [data-frame-type="HEADERS"]');
-    const get = page.locator('.conversation .turn-client[data-frame-type="HEADERS"]').first();
+    await suite.page.goto(`${suite.srv.url}#/flow/${idOf(`c.file = 'n.pcap' AND f.server_port = 6443`)}`);
+    await suite.page.waitForSelector('body[data-ready="flow"]');
+    await suite.page.locator('button.follow-http2-button').click();
+    await suite.page.waitForSelector('.conversation [data-frame-type="HEADERS"]');
+    const get = suite.page.locator('.conversation .turn-client[data-frame-type="HEADERS"]').first();
     await expect(get.locator('.turn-head').textContent()).resolves.toMatch(/^client → server · frame \d+ · .* · HEADERS stream 1 \(END_STREAM\)$/);
     await expect(get.locator('.h2-headers').textContent()).resolves.toMatch(/^:method: GET\n:path: \/api\/v1\/nodes\/worker-\d\?timeout=10s\n/);
-    await expect(page.locator('.conversation .turn-server[data-frame-type="DATA"] .turn-text').first().textContent()).resolves.toMatch(/^\{"kind":"Node"/);
+    await expect(suite.page.locator('.conversation .turn-server[data-frame-type="DATA"] .turn-text').first().textContent()).resolves.toMatch(/^\{"kind":"Node"/);
     // The other view is a click away; the one shown is disabled.
-    await expect(page.locator('button.follow-http2-button').isDisabled()).resolves.toBe(true);
-    await page.locator('button.follow-button').click();
-    await page.waitForSelector('.conversation .turn[data-side]:not([data-frame-type])');
-    await page.screenshot({ path: 'test-artifacts/web-conversation-http2.png', fullPage: true });
+    await expect(suite.page.locator('button.follow-http2-button').isDisabled()).resolves.toBe(true);
+    await suite.page.locator('button.follow-button').click();
+    await suite.page.waitForSelector('.conversation .turn[data-side]:not([data-frame-type])');
+    await suite.page.screenshot({ path: 'test-artifacts/web-conversation-http2.png', fullPage: true });
   });
 
   it('keeps bytes that look like markup as text', async () => {
     await showConversation(idOf(`c.file = 'h.pcap'`));
-    await expect(page.locator('.conversation .turn-client .turn-text').textContent()).resolves.toBe('GET /<img src=x onerror=alert(1)> HTTP/1.1\nHost: x\n\n');
-    await expect(page.locator('.conversation img').count()).resolves.toBe(0);
-    expect(problems).toEqual([]);
+    await expect(suite.page.locator('.conversation .turn-client .turn-text').textContent()).resolves.toBe('GET /<img src=x onerror=alert(1)> HTTP/1.1\nHost: x\n\n');
+    await expect(suite.page.locator('.conversation img').count()).resolves.toBe(0);
+    expect(suite.problems).toEqual([]);
   });
 });

@@ -3,13 +3,10 @@
  * downloads the log `planewatch export` writes.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import type { RunningServer } from '../../src/web/server';
-import { hasChromium, openDashboardPage, type DashboardPage } from './headless-chromium';
+import { describe, expect, it } from 'vitest';
+import { dashboardOnDatabase, hasChromium } from './headless-chromium';
 
 const ROOT = join(__dirname, '../..');
 const SAMPLES = join(ROOT, 'captures/samples');
@@ -18,27 +15,15 @@ const SAMPLES = join(ROOT, 'captures/samples');
 const stable = (log: string) => log.split('\n').filter((l) => !/^#(open|close)\t/.test(l)).join('\n');
 
 describe.skipIf(!hasChromium)("the dashboard's Zeek logs", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'planewatch-web-zeek-'));
-  const db = join(dir, 'z.db');
-  let dash: DashboardPage | undefined;
-  let srv: RunningServer;
-  let page: Page;
-  const problems: string[] = [];
-  const cli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), ...args], { cwd: dir, encoding: 'utf8' });
-
-  beforeAll(async () => {
-    const r = cli(['analyze', join(SAMPLES, 'kubelet-readonly-port.pcap'), join(SAMPLES, 'ssh-tunnel.pcap'), '--db', db, '--quiet']);
+  const cli = (dir: string, args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/planewatch.js'), ...args], { cwd: dir, encoding: 'utf8' });
+  const suite = dashboardOnDatabase('planewatch-web-zeek-', (dir) => {
+    const r = cli(dir, ['analyze', join(SAMPLES, 'kubelet-readonly-port.pcap'), join(SAMPLES, 'ssh-tunnel.pcap'), '--db', 'z.db', '--quiet']);
     expect([0, 1], r.stderr).toContain(r.status);
-    dash = await openDashboardPage({ dbFile: db }, problems);
-    ({ srv, page } = dash);
-  }, 60_000);
-
-  afterAll(async () => {
-    await dash?.close();
-    rmSync(dir, { recursive: true, force: true });
+    return { dbFile: join(dir, 'z.db') };
   });
 
   it('links the seven logs on the overview; a click downloads what planewatch export writes', async () => {
+    const { dir, page, srv, problems } = suite;
     await page.goto(`${srv.url}#/`);
     await page.waitForSelector('body[data-ready="overview"]');
     const links = page.locator('.zeek-logs a');
@@ -47,7 +32,7 @@ describe.skipIf(!hasChromium)("the dashboard's Zeek logs", () => {
     expect(download.suggestedFilename()).toBe('http.log');
     const file = join(dir, 'downloaded-http.log');
     await download.saveAs(file);
-    expect(cli(['export', join(dir, 'export'), '--db', db]).status).toBe(0);
+    expect(cli(dir, ['export', join(dir, 'export'), '--db', 'z.db']).status).toBe(0);
     const exported = readFileSync(join(dir, 'export/http.log'), 'utf8');
     expect(exported.split('\n').filter((l) => !l.startsWith('#') && l !== '')).toHaveLength(2);
     expect(stable(readFileSync(file, 'utf8'))).toBe(stable(exported));
@@ -55,6 +40,7 @@ describe.skipIf(!hasChromium)("the dashboard's Zeek logs", () => {
   });
 
   it('serves the JSON form, and refuses a log it does not write', async () => {
+    const { srv } = suite;
     const json = await fetch(`${srv.url}api/zeek/ssh?format=zeek-json`);
     expect(json.headers.get('content-type')).toBe('application/x-ndjson');
     expect(json.headers.get('content-disposition')).toBe('attachment; filename="ssh.json.log"');

@@ -1,6 +1,9 @@
 /** Debian's Chromium, headless, driven through playwright-core: the browser the dashboard tests use. */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/web/server';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -48,6 +51,44 @@ export async function openDashboardPage(opts: Omit<ServerOptions, 'port'>, probl
     close: async () => {
       await browser.close();
       await srv.close();
+    },
+  };
+}
+
+/** What dashboardOnDatabase gives a describe block; `srv` and `page` are there once its setup ran. */
+export interface DashboardSuite {
+  /** A scratch directory, removed after the block. */
+  readonly dir: string;
+  /** Dialogs and script errors of the page (see watchedPage). */
+  readonly problems: string[];
+  readonly srv: RunningServer;
+  readonly page: Page;
+}
+
+/**
+ * For a describe block: a scratch directory, a database that `prepare` makes in it (it returns the
+ * server's options), and the dashboard served on it with a watched Chromium page; the browser, the
+ * server and the directory are closed and removed after the block.
+ */
+export function dashboardOnDatabase(prefix: string, prepare: (dir: string) => Omit<ServerOptions, 'port'> | Promise<Omit<ServerOptions, 'port'>>): DashboardSuite {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const problems: string[] = [];
+  let dash: DashboardPage | undefined;
+  beforeAll(async () => {
+    dash = await openDashboardPage(await prepare(dir), problems);
+  }, 60_000);
+  afterAll(async () => {
+    await dash?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    problems,
+    get srv() {
+      return dash!.srv;
+    },
+    get page() {
+      return dash!.page;
     },
   };
 }

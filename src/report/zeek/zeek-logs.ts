@@ -1,6 +1,7 @@
 /**
- * The whole database as Zeek's logs: conn, dns, http, ssl, x509, ssh and notice (the findings), each read from its tables in
- * time order (as Zeek writes them), every connection under the same uid in all of them.
+ * The whole database as Zeek's logs: conn, dns, http, ssl, x509, ssh and notice (the findings), each
+ * read from its tables in time order (as Zeek writes them), every connection under the same uid in
+ * all of them.
  */
 import type { Db } from '../../store/store';
 import { CONN_LOG, ZEEK_CONN_COLUMNS, zeekConnFields, type IsLocal, type ZeekConnRow } from './conn-log';
@@ -31,8 +32,8 @@ function source<R>(spec: ZeekLogSpec, noun: readonly [string, string], sql: stri
  */
 export function zeekLogSources(isLocal: IsLocal, captures: readonly number[] | null = null): ZeekLogSource[] {
   // Capture ids come from the database (integers), so they are written into the SQL.
-  const of = (column: string, connective: 'WHERE' | 'AND' = 'WHERE') =>
-    captures === null ? '' : `${connective} ${column} IN (${captures.map((id) => Math.trunc(id)).join(',') || 'NULL'})`;
+  const of = (column: string) =>
+    captures === null ? '' : `WHERE ${column} IN (${captures.map((id) => Math.trunc(id)).join(',') || 'NULL'})`;
   return [
     source<ZeekConnRow>(CONN_LOG, ['connection', 'connections'], `SELECT ${ZEEK_CONN_COLUMNS} FROM flows ${of('capture_id')} ORDER BY first_ts, id`, (r) => zeekConnFields(r, isLocal)),
     source<ZeekDnsRow>(DNS_LOG, ['DNS query', 'DNS queries'], `SELECT ${ZEEK_DNS_COLUMNS} FROM ${ZEEK_DNS_FROM} ${of('fl.capture_id')} ORDER BY d.ts, d.flow_id, d.seq`, zeekDnsFields),

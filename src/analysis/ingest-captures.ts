@@ -29,7 +29,7 @@ export interface IngestOptions {
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
-  /** `--decode-as` rules: how UDP ports are decoded (stored with each capture). */
+  /** `--decode-as` rules: tunnels on UDP ports, dissectors on TCP ports (stored with each capture). */
   decodeAs?: DecodeAsRule[];
   /**
    * Threads in all: 1 everything on this thread; 2 each file read and dissected on a thread of its

@@ -13,7 +13,7 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-/** `--decode-as udp.port==PORT,KIND` (repeatable): every rule given, in order. */
+/** `--decode-as udp.port==PORT,KIND` or `tcp.port==PORT,KIND` (repeatable): every rule given, in order. */
 export function decodeAsRule(value: string, previous: DecodeAsRule[] | undefined): DecodeAsRule[] {
   try {
     return [...(previous ?? []), parseDecodeAs(value)];

@@ -54,7 +54,7 @@ export interface LiveOptions {
   idleTimeout?: number;
   maxFlows?: number;
   keepDuplicates?: boolean;
-  /** `--decode-as` rules: how UDP ports are decoded (stored with the capture). */
+  /** `--decode-as` rules: tunnels on UDP ports, dissectors on TCP ports (stored with the capture). */
   decodeAs?: DecodeAsRule[];
   evidenceDir?: string;
   /**

@@ -5,7 +5,7 @@
  * lasted; payload bytes in `orig_bytes`, IP bytes in `orig_ip_bytes`), the Community ID, and two
  * fields of planewatch's own: the control-plane path and the findings.
  */
-import { mapRows, micros, zeekJsonLines, zeekTsvLines, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
+import { CONNECTION_FIELDS, connectionValues, mapRows, micros, zeekJsonLines, zeekTsvLines, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
 
 /** The columns of `flows` a conn.log line is made from (selected as these names). */
 export const ZEEK_CONN_COLUMNS = `first_ts AS ts, last_ts, flow_key AS uid, client_ip AS orig_h, client_port AS orig_p,
@@ -43,7 +43,7 @@ const SERVICE: Record<string, string> = { tls: 'ssl', http: 'http', http2: 'http
 
 /** conn.log: Zeek's fields in its order, then the Community ID and planewatch's own. */
 export const CONN_LOG: ZeekLogSpec = { path: 'conn', fields: [
-  ['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'],
+  ...CONNECTION_FIELDS,
   ['proto', 'enum'], ['service', 'string'], ['duration', 'interval'], ['orig_bytes', 'count'], ['resp_bytes', 'count'],
   ['conn_state', 'string'], ['local_orig', 'bool'], ['local_resp', 'bool'], ['missed_bytes', 'count'], ['history', 'string'],
   ['orig_pkts', 'count'], ['orig_ip_bytes', 'count'], ['resp_pkts', 'count'], ['resp_ip_bytes', 'count'],
@@ -66,7 +66,7 @@ export function zeekConnFields(r: ZeekConnRow, isLocal: IsLocal = null): ZeekRec
   const duration = r.last_ts - r.ts;
   const lasted = duration > 0;
   return new Map<string, ZeekValue>([
-    ['ts', r.ts], ['uid', r.uid], ['id.orig_h', r.orig_h], ['id.orig_p', r.orig_p], ['id.resp_h', r.resp_h], ['id.resp_p', r.resp_p],
+    ...connectionValues(r),
     ['proto', r.proto], ['service', SERVICE[r.app]], ['duration', lasted ? micros(duration) : undefined],
     ['orig_bytes', lasted ? r.orig_bytes : undefined], ['resp_bytes', lasted ? r.resp_bytes : undefined],
     ['conn_state', r.conn_state], ['local_orig', isLocal?.(r.orig_h)], ['local_resp', isLocal?.(r.resp_h)], ['missed_bytes', r.missed_bytes],

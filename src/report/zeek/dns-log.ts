@@ -5,7 +5,7 @@
  * and the class that are not stored are unset.
  */
 import { dnsRcodeNumber, dnsTypeNumber } from '../../../dissectors/dns/dns-message';
-import { micros, orUnset, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
+import { CONNECTION_FIELDS, connectionValues, micros, orUnset, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
 
 export const ZEEK_DNS_COLUMNS = `d.ts, fl.flow_key AS uid, fl.client_ip AS orig_h, fl.client_port AS orig_p, fl.server_ip AS resp_h,
   fl.server_port AS resp_p, fl.transport AS proto, d.message_id, d.response_ts, d.query, d.qtype, d.rcode, d.answers, d.truncated`;
@@ -19,7 +19,7 @@ export interface ZeekDnsRow {
 }
 
 export const DNS_LOG: ZeekLogSpec = { path: 'dns', fields: [
-  ['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'],
+  ...CONNECTION_FIELDS,
   ['proto', 'enum'], ['trans_id', 'count'], ['rtt', 'interval'], ['query', 'string'], ['qclass', 'count'], ['qclass_name', 'string'],
   ['qtype', 'count'], ['qtype_name', 'string'], ['rcode', 'count'], ['rcode_name', 'string'], ['AA', 'bool'], ['TC', 'bool'],
   ['RD', 'bool'], ['RA', 'bool'], ['Z', 'count'], ['answers', 'vector[string]'], ['TTLs', 'vector[interval]'], ['rejected', 'bool'],
@@ -49,8 +49,7 @@ export function zeekDnsFields(r: ZeekDnsRow): ZeekRecord {
   const { data, ttls } = answersOf(r.answers);
   const answered = r.response_ts !== null;
   return new Map<string, ZeekValue>([
-    ['ts', orUnset(r.ts)], ['uid', r.uid], ['id.orig_h', r.orig_h], ['id.orig_p', r.orig_p], ['id.resp_h', r.resp_h],
-    ['id.resp_p', r.resp_p], ['proto', r.proto], ['trans_id', r.message_id],
+    ...connectionValues(r), ['proto', r.proto], ['trans_id', r.message_id],
     ['rtt', answered && r.ts !== null ? micros(r.response_ts! - r.ts) : undefined], ['query', orUnset(r.query)],
     ['qtype', orUnset(qtype)], ['qtype_name', r.qtype !== null ? (r.qtype.startsWith('TYPE') ? `query-${qtype}` : r.qtype) : undefined],
     ['rcode', orUnset(rcode)], ['rcode_name', orUnset(r.rcode)], ['TC', answered ? r.truncated === 1 : undefined],

@@ -6,7 +6,7 @@
  * are logged the same way with version `2`. Credentials are never logged: a basic credential's user
  * name is `username` (as Zeek logs it), a token only by its hash.
  */
-import { orUnset, mediaType, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
+import { CONNECTION_FIELDS, connectionValues, orUnset, mediaType, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
 
 /** The columns an http.log line is made from, over ZEEK_HTTP_FROM. */
 export const ZEEK_HTTP_COLUMNS = `r.ts, fl.flow_key AS uid, fl.client_ip AS orig_h, fl.client_port AS orig_p,
@@ -29,7 +29,7 @@ export interface ZeekHttpRow {
 
 /** http.log: Zeek's fields in its order (the file-analysis ids and names unset), then planewatch's own. */
 export const HTTP_LOG: ZeekLogSpec = { path: 'http', fields: [
-  ['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'],
+  ...CONNECTION_FIELDS,
   ['trans_depth', 'count'], ['method', 'string'], ['host', 'string'], ['uri', 'string'], ['referrer', 'string'],
   ['version', 'string'], ['user_agent', 'string'], ['origin', 'string'], ['request_body_len', 'count'],
   ['response_body_len', 'count'], ['status_code', 'count'], ['status_msg', 'string'], ['info_code', 'count'],
@@ -47,8 +47,7 @@ export function zeekHttpFields(r: ZeekHttpRow): ZeekRecord {
   const reqType = mediaType(r.content_type);
   const respType = mediaType(r.response_content_type);
   return new Map<string, ZeekValue>([
-    ['ts', orUnset(r.ts)], ['uid', r.uid], ['id.orig_h', r.orig_h], ['id.orig_p', r.orig_p], ['id.resp_h', r.resp_h],
-    ['id.resp_p', r.resp_p], ['trans_depth', r.seq + 1], ['method', orUnset(r.method)], ['host', orUnset(r.host)],
+    ...connectionValues(r), ['trans_depth', r.seq + 1], ['method', orUnset(r.method)], ['host', orUnset(r.host)],
     ['uri', orUnset(r.uri)], ['version', orUnset(r.version)], ['user_agent', orUnset(r.user_agent)],
     ['request_body_len', orUnset(r.request_body_bytes)], ['response_body_len', orUnset(r.response_body_bytes)],
     ['status_code', orUnset(r.status)], ['status_msg', orUnset(r.reason)],

@@ -5,7 +5,7 @@
  * (`Planewatch::Kubelet_TLS_Unverified`), the title as `msg`, the evidence as `sub`, and the severity,
  * documentation link and CIS item in planewatch's own fields.
  */
-import { orUnset, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
+import { CONNECTION_FIELDS, connectionValues, orUnset, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
 
 /** The findings' notices in time order; `where`: a condition on `findings f` (or ''). */
 export const zeekNoticeSql = (where: string) => `SELECT COALESCE(f.ts, fl.first_ts) AS ts, fl.flow_key AS uid, fl.client_ip AS orig_h,
@@ -21,7 +21,7 @@ export interface ZeekNoticeRow {
 
 /** notice.log: Zeek's fields in its order (file and location fields unset), then planewatch's own. */
 export const NOTICE_LOG: ZeekLogSpec = { path: 'notice', fields: [
-  ['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'],
+  ...CONNECTION_FIELDS,
   ['fuid', 'string'], ['file_mime_type', 'string'], ['file_desc', 'string'], ['proto', 'enum'], ['note', 'enum'], ['msg', 'string'],
   ['sub', 'string'], ['src', 'addr'], ['dst', 'addr'], ['p', 'port'], ['n', 'count'], ['peer_descr', 'string'],
   ['actions', 'set[enum]'], ['email_dest', 'set[string]'], ['suppress_for', 'interval'],
@@ -42,8 +42,7 @@ export function noticeType(rule: string): string {
 
 export function zeekNoticeFields(r: ZeekNoticeRow): ZeekRecord {
   return new Map<string, ZeekValue>([
-    ['ts', orUnset(r.ts)], ['uid', orUnset(r.uid)], ['id.orig_h', orUnset(r.orig_h)], ['id.orig_p', orUnset(r.orig_p)],
-    ['id.resp_h', orUnset(r.resp_h)], ['id.resp_p', orUnset(r.resp_p)], ['proto', orUnset(r.proto)], ['note', noticeType(r.rule)],
+    ...connectionValues(r), ['proto', orUnset(r.proto)], ['note', noticeType(r.rule)],
     ['msg', r.title], ['sub', r.evidence], ['src', orUnset(r.orig_h)], ['dst', orUnset(r.resp_h)], ['p', orUnset(r.resp_p)],
     ['actions', ['Notice::ACTION_LOG']], ['planewatch_rule', r.rule], ['planewatch_severity', r.severity],
     ['planewatch_path', orUnset(r.flow_path)], ['planewatch_frame', orUnset(r.frame)], ['planewatch_reference', r.reference],

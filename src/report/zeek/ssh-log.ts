@@ -3,7 +3,7 @@
  * banners, and HASSH/HASSHServer as the hassh package for Zeek logs them. What the encrypted part
  * of the session would tell (authentication, the algorithms chosen, the host key) is unset.
  */
-import { orUnset, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
+import { CONNECTION_FIELDS, connectionValues, orUnset, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
 
 export const ZEEK_SSH_COLUMNS = `fl.first_ts AS ts, fl.flow_key AS uid, fl.client_ip AS orig_h, fl.client_port AS orig_p,
   fl.server_ip AS resp_h, fl.server_port AS resp_p, s.client_banner, s.server_banner, s.hassh, s.hassh_server, fl.path AS flow_path`;
@@ -16,7 +16,7 @@ export interface ZeekSshRow {
 }
 
 export const SSH_LOG: ZeekLogSpec = { path: 'ssh', fields: [
-  ['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'],
+  ...CONNECTION_FIELDS,
   ['version', 'count'], ['auth_success', 'bool'], ['auth_attempts', 'count'], ['direction', 'enum'], ['client', 'string'],
   ['server', 'string'], ['cipher_alg', 'string'], ['mac_alg', 'string'], ['compression_alg', 'string'], ['kex_alg', 'string'],
   ['host_key_alg', 'string'], ['host_key', 'string'], ['hassh', 'string'], ['hasshServer', 'string'], ['planewatch_path', 'string'],
@@ -33,7 +33,7 @@ export function zeekSshFields(r: ZeekSshRow): ZeekRecord {
   // The version both spoke: the server's when it answers a 1.99 client with 2.0, as Zeek takes it.
   const version = bannerVersion(r.server_banner) ?? bannerVersion(r.client_banner);
   return new Map<string, ZeekValue>([
-    ['ts', r.ts], ['uid', r.uid], ['id.orig_h', r.orig_h], ['id.orig_p', r.orig_p], ['id.resp_h', r.resp_h], ['id.resp_p', r.resp_p],
+    ...connectionValues(r),
     ['version', version], ['client', orUnset(r.client_banner)], ['server', orUnset(r.server_banner)],
     ['hassh', orUnset(r.hassh)], ['hasshServer', orUnset(r.hassh_server)], ['planewatch_path', orUnset(r.flow_path)],
   ]);

@@ -4,7 +4,7 @@
  * fingerprints (the `fingerprint` of x509.log), subjects and issuers, JA3/JA3S as Zeek's ja3
  * package logs them, and planewatch's own JA4 and path.
  */
-import { orUnset, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
+import { CONNECTION_FIELDS, connectionValues, orUnset, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
 
 /** The leaf's issuer of a chain (`chain` is the chain id's column). */
 const LEAF_ISSUER = (chain: string) => `(SELECT c.issuer FROM certificate_chain_links l JOIN certificates c ON c.sha256 = l.sha256
@@ -29,7 +29,7 @@ export interface ZeekSslRow {
 
 /** ssl.log: Zeek's fields in its order (those it would need the handshake's details for unset), then JA3/JA3S and planewatch's own. */
 export const SSL_LOG: ZeekLogSpec = { path: 'ssl', fields: [
-  ['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'],
+  ...CONNECTION_FIELDS,
   ['version', 'string'], ['cipher', 'string'], ['curve', 'string'], ['server_name', 'string'], ['resumed', 'bool'],
   ['last_alert', 'string'], ['next_protocol', 'string'], ['established', 'bool'], ['ssl_history', 'string'],
   ['cert_chain_fps', 'vector[string]'], ['client_cert_chain_fps', 'vector[string]'], ['subject', 'string'], ['issuer', 'string'],
@@ -57,7 +57,7 @@ function lastAlert(alertsJson: string): string | undefined {
 
 export function zeekSslFields(r: ZeekSslRow): ZeekRecord {
   return new Map<string, ZeekValue>([
-    ['ts', r.ts], ['uid', r.uid], ['id.orig_h', r.orig_h], ['id.orig_p', r.orig_p], ['id.resp_h', r.resp_h], ['id.resp_p', r.resp_p],
+    ...connectionValues(r),
     ['version', r.version !== null ? VERSION[r.version] ?? r.version : undefined], ['cipher', orUnset(r.cipher)],
     ['server_name', orUnset(r.sni)], ['resumed', r.resumed === 1], ['last_alert', lastAlert(r.alerts)],
     ['next_protocol', orUnset(r.alpn_selected)], ['established', r.established === 1],

@@ -8,6 +8,22 @@
 export type ZeekValue = string | number | boolean | readonly (string | number)[] | undefined;
 export type ZeekRecord = Map<string, ZeekValue>;
 
+/**
+ * The fields that open every log about a connection: when, its uid, and Zeek's `conn_id` (who
+ * originated it to whom).
+ */
+export const CONNECTION_FIELDS = [
+  ['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'],
+] as const;
+
+/** A row's values of CONNECTION_FIELDS (a NULL column unset). */
+export function connectionValues(r: {
+  ts: number | null; uid: string | null; orig_h: string | null; orig_p: number | null; resp_h: string | null; resp_p: number | null;
+}): [string, ZeekValue][] {
+  return [['ts', orUnset(r.ts)], ['uid', orUnset(r.uid)], ['id.orig_h', orUnset(r.orig_h)], ['id.orig_p', orUnset(r.orig_p)],
+    ['id.resp_h', orUnset(r.resp_h)], ['id.resp_p', orUnset(r.resp_p)]];
+}
+
 export interface ZeekLogSpec {
   /** The log's name in Zeek (`#path`), and its file name without `.log`. */
   path: string;

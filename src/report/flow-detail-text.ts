@@ -8,6 +8,7 @@ import { endpointText } from '../decode/address';
 import { formatBytes, SEVERITY_MARK } from './text-report';
 import { terminalSafe } from './terminal-text';
 import { tunnelText } from './tunnel-text';
+import { mediaType } from './zeek/zeek-log';
 
 export type FlowDetailDoc = NonNullable<ReturnType<typeof flowDetail>>;
 
@@ -31,7 +32,8 @@ function duration(s: number): string {
 function bodies(h: FlowDetailDoc['http'][number]): string | null {
   if (h.requestBodyBytes === null || h.responseBodyBytes === null) return null;
   if (h.requestBodyBytes === 0 && h.responseBodyBytes === 0 && h.responseContentType === null) return null;
-  const type = h.responseContentType ? ` ${t(h.responseContentType.split(';', 1)[0]!.trim(), 80)}` : '';
+  const media = mediaType(h.responseContentType);
+  const type = media !== undefined ? ` ${t(media, 80)}` : '';
   return `body ${formatBytes(h.requestBodyBytes)} → ${formatBytes(h.responseBodyBytes)}${type}`;
 }
 

@@ -101,6 +101,9 @@ describe('planewatch export: the database as Zeek logs', () => {
     const logsRequest = http.find((r) => r.planewatch_operation === 'logs')!;
     expect(logsRequest).toMatchObject({ method: 'GET', planewatch_api: 'kubelet', planewatch_resource: 'pods', planewatch_path: 'apiserver-to-kubelet' });
     expect(Number(logsRequest.response_body_len)).toBeGreaterThan(0);
+    // show names the same sizes and the response's media type.
+    const shown = cli(['show', logsRequest.uid!, '--db', db]).stdout;
+    expect(shown).toContain(`body ${logsRequest.request_body_len} B → ${logsRequest.response_body_len} B ${logsRequest.resp_mime_types}`);
     // A credential is never written, only its kind and hash.
     const raw = readFileSync(join(out, 'http.log'), 'utf8');
     for (const r of http.filter((x) => x.planewatch_auth !== '-')) expect(r.planewatch_auth_hash).toMatch(/^sha256:/);

@@ -267,6 +267,9 @@ export class PacketDecoder {
       out.outerIpVersion = out.ipVersion;
       out.outerSrc.set(out.src);
       out.outerDst.set(out.dst);
+      // The outer UDP header's ports; 0 when the tunnel is not in UDP (no layer set them).
+      out.outerSrcPort = out.srcPort;
+      out.outerDstPort = out.dstPort;
     }
     out.tunnelDepth++;
     // The outer transport is not the flow: clear it so a non-TCP/UDP inner packet leaves no trace.

@@ -54,6 +54,12 @@ export class DecodedPacket {
   readonly outerDst = new Uint8Array(16);
   /** VXLAN VNI / Geneve VNI / GRE key / ERSPAN session id of the outermost tunnel, -1 if none. */
   tunnelId = -1;
+  /**
+   * The outermost tunnel's UDP ports (0 for one not carried in UDP: GRE, ERSPAN, IP in IP). Set with
+   * the tunnel and read only when tunnelDepth > 0, so not reset per packet.
+   */
+  outerSrcPort = 0;
+  outerDstPort = 0;
 
   /**
    * Bytes the innermost IP header declares but the capture does not hold (snaplen cut or a short

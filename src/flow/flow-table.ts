@@ -521,6 +521,8 @@ export class FlowTable {
       flow.outerIpVersion = pkt.outerIpVersion;
       flow.outerSrc = pkt.outerSrc.slice();
       flow.outerDst = pkt.outerDst.slice();
+      flow.outerSrcPort = pkt.outerSrcPort;
+      flow.outerDstPort = pkt.outerDstPort;
     }
     const idx = h & this.mask;
     flow.bucketNext = this.buckets[idx]!;

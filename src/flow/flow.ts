@@ -77,6 +77,8 @@ export class Flow implements StreamHandler, AnomalyTarget {
   outerIpVersion = 0;
   outerSrc: Uint8Array | null = null;
   outerDst: Uint8Array | null = null;
+  outerSrcPort = 0;
+  outerDstPort = 0;
 
   // Table links: hash chain, and the LRU (open) or linger (closed) list.
   bucketNext: Flow | null = null;

@@ -12,6 +12,12 @@ export interface TunnelInfo {
   type: 'vxlan' | 'geneve' | 'gre' | 'erspan' | 'tzsp' | 'ipip' | 'mpls-udp' | 'vxlan-gpe';
   outerSrc: string;
   outerDst: string;
+  /**
+   * The outer UDP header's ports (0 for a tunnel not in UDP: GRE, ERSPAN, IP in IP); absent in flows
+   * stored before they were kept. With the addresses they name the tunnel's own connection.
+   */
+  outerSrcPort?: number;
+  outerDstPort?: number;
   id: number | null; // VNI / key / session id
 }
 

@@ -20,6 +20,8 @@ function tunnelOf(flow: Flow): TunnelInfo | null {
     type,
     outerSrc: formatIp(flow.outerSrc, flow.outerIpVersion),
     outerDst: formatIp(flow.outerDst, flow.outerIpVersion),
+    outerSrcPort: flow.outerSrcPort,
+    outerDstPort: flow.outerDstPort,
     id: flow.tunnelId >= 0 ? flow.tunnelId : null,
   };
 }

@@ -12,9 +12,17 @@ const KINDS: Record<TunnelInfo['type'], [string, string | null]> = {
   'vxlan-gpe': ['VXLAN-GPE', 'VNI'],
 };
 
+/** An outer address with its UDP port when the tunnel has one (`[fd00::1]:4789` for IPv6). */
+function outerEnd(ip: string | undefined, port: number | undefined): string {
+  const addr = ip ?? '?';
+  if (typeof port !== 'number' || port <= 0) return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 /**
- * A flow's tunnel as stored (`flows.tunnel`, JSON) in words: `VXLAN 172.31.0.21 → 172.31.0.100, VNI
- * 4242`. Null for none; something unreadable is given back as it is.
+ * A flow's tunnel as stored (`flows.tunnel`, JSON) in words: `VXLAN 172.31.0.21:50123 →
+ * 172.31.0.100:4789, VNI 4242` (the outer UDP ports of its first packet, where the tunnel has them and
+ * they were stored). Null for none; something unreadable is given back as it is.
  */
 export function tunnelText(stored: string | null): string | null {
   if (stored === null || stored === '') return null;
@@ -28,5 +36,5 @@ export function tunnelText(stored: string | null): string | null {
   if (kind === undefined) return stored;
   const [name, idName] = kind;
   const id = idName !== null && typeof t.id === 'number' && t.id >= 0 ? `, ${idName} ${t.id}` : '';
-  return `${name} ${t.outerSrc ?? '?'} → ${t.outerDst ?? '?'}${id}`;
+  return `${name} ${outerEnd(t.outerSrc, t.outerSrcPort)} → ${outerEnd(t.outerDst, t.outerDstPort)}${id}`;
 }

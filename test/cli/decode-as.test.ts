@@ -87,7 +87,7 @@ describe('--decode-as', () => {
     d.close();
     const shown = cli(['show', flow, '--db', db]).stdout;
     expect(shown).toMatch(/^  Capture       .*mirrored-48879\.pcap, frames 1–9, decoded with -d udp\.port==48879,vxlan$/m);
-    expect(shown).toMatch(/^  Transport     TCP\/IPv4, tunnel VXLAN 172\.31\.9\.1 → 172\.31\.9\.2, VNI 7, app http$/m);
+    expect(shown).toMatch(/^  Transport     TCP\/IPv4, tunnel VXLAN 172\.31\.9\.1:50123 → 172\.31\.9\.2:48879, VNI 7, app http$/m);
     const followed = cli(['follow', flow, '--db', db]);
     expect(followed.code).toBe(0);
     expect(followed.stdout).toContain('GET / HTTP/1.1\nHost: 10.244.1.7:8080\n');
@@ -104,7 +104,7 @@ describe('--decode-as', () => {
       expect(caps.items.map((c) => c.decodeAs)).toEqual([[RULE]]);
       const id = (await api.inject({ url: `/api/flows?port=8080` })).json() as { items: { id: number }[] };
       const detail = (await api.inject({ url: `/api/flows/${id.items[0]!.id}` })).json() as { flow: { tunnelText: string; captureDecodeAs: string[] } };
-      expect(detail.flow.tunnelText).toBe('VXLAN 172.31.9.1 → 172.31.9.2, VNI 7');
+      expect(detail.flow.tunnelText).toBe('VXLAN 172.31.9.1:50123 → 172.31.9.2:48879, VNI 7');
       expect(detail.flow.captureDecodeAs).toEqual([RULE]);
       const stream = await api.inject({ url: `/api/flows/${id.items[0]!.id}/stream` });
       expect(stream.statusCode).toBe(200);

@@ -13,6 +13,16 @@ describe("a flow's tunnel in words", () => {
     expect(tunnelText(t('ipip', null))).toBe('IP-in-IP 192.0.2.1 → 192.0.2.2');
   });
 
+  it("adds the outer UDP ports of the flow's first packet where the tunnel has them", () => {
+    const t = (o: object) => JSON.stringify({ type: 'vxlan', outerSrc: '192.0.2.1', outerDst: '192.0.2.2', id: 9, ...o });
+    expect(tunnelText(t({ outerSrcPort: 50123, outerDstPort: 4789 }))).toBe('VXLAN 192.0.2.1:50123 → 192.0.2.2:4789, VNI 9');
+    expect(tunnelText(t({ outerSrc: 'fd00::1', outerDst: 'fd00::2', outerSrcPort: 50123, outerDstPort: 4789 })))
+      .toBe('VXLAN [fd00::1]:50123 → [fd00::2]:4789, VNI 9');
+    // GRE carries no ports: stored as 0, not shown.
+    expect(tunnelText(JSON.stringify({ type: 'gre', outerSrc: '192.0.2.1', outerDst: '192.0.2.2', outerSrcPort: 0, outerDstPort: 0, id: 5 })))
+      .toBe('GRE 192.0.2.1 → 192.0.2.2, key 5');
+  });
+
   it('none is null; what it cannot read is given back as stored', () => {
     expect(tunnelText(null)).toBeNull();
     expect(tunnelText('not json')).toBe('not json');

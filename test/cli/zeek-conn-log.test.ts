@@ -109,6 +109,7 @@ describe('flows as a Zeek conn.log', () => {
       ts: 1700000000.5, last_ts: 1700000000.5, uid: 'c1f9', orig_h: 'fd00::1', orig_p: 40000, resp_h: 'fd00::2', resp_p: 6443,
       proto: 'tcp', app: 'unknown', orig_bytes: 0, resp_bytes: 0, conn_state: 'S0', missed_bytes: 0, history: 'S', orig_pkts: 1,
       orig_ip_bytes: 80, resp_pkts: 0, resp_ip_bytes: 0, community_id: '1:x', path: 'other', findings: null,
+      capture: 1, tunnel: null,
     };
     const lines = [...zeekConnTsvLines([row, { ...row, uid: 'tab\there', path: null, findings: 'a,b' }], null, () => new Date(0))];
     const { rows } = zeekCut(lines.join(''));

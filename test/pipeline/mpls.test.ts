@@ -30,7 +30,7 @@ const towardServer = (frame: Uint8Array) => frame[14 + 12 + 3]! < frame[14 + 16 
 const ip = (frame: Uint8Array) => frame.subarray(14);
 const OUTER = { src: '192.0.2.1', dst: '192.0.2.2' };
 
-const VARIANTS: Record<string, { wrap: (frame: Uint8Array) => Uint8Array; tunnel: string | null }> = {
+const VARIANTS: Record<string, { wrap: (frame: Uint8Array) => Uint8Array; tunnel: string | null; ports?: [number, number] }> = {
   'labels on the link': {
     wrap: (f) => ethernet(0x8847, mpls(towardServer(f) ? [16004, 24001] : [16002, 24005], ip(f))),
     tunnel: null,
@@ -42,10 +42,12 @@ const VARIANTS: Record<string, { wrap: (frame: Uint8Array) => Uint8Array; tunnel
   'MPLS over GRE': {
     wrap: (f) => ethernet(0x0800, ipv4({ protocol: PROTO.GRE, ...OUTER }, gre({ protocol: 0x8847 }, mpls([299792], ip(f))))),
     tunnel: 'gre',
+    ports: [0, 0],
   },
   'MPLS in UDP': {
     wrap: (f) => ethernet(0x0800, ipv4({ protocol: PROTO.UDP, ...OUTER }, udp(49152, 6635, mpls([24], ip(f))))),
     tunnel: 'mpls-udp',
+    ports: [49152, 6635],
   },
 };
 
@@ -77,7 +79,10 @@ describe('MPLS-encapsulated traffic is analysed as the traffic it carries', asyn
       expect(got.anomalies).toEqual(plain.anomalies);
       for (const r of got.recs) {
         if (v.tunnel === null) expect(r.tunnel).toBeNull();
-        else expect(r.tunnel).toEqual({ type: v.tunnel, outerSrc: OUTER.src, outerDst: OUTER.dst, id: null });
+        else {
+          expect(r.tunnel).toEqual({ type: v.tunnel, outerSrc: OUTER.src, outerDst: OUTER.dst, outerSrcPort: v.ports![0],
+            outerDstPort: v.ports![1], id: null });
+        }
       }
       if (name === 'Ethernet pseudowire') expect(got.recs.every((r) => r.vlan === 300)).toBe(true);
     });

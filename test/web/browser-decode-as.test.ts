@@ -33,7 +33,7 @@ describe.skipIf(!hasChromium)('a flow page of tunnelled traffic', () => {
     await page.goto(`${srv.url}#/flow/${flowId}`);
     await page.waitForSelector('body[data-ready="flow"]');
     const text = (await page.locator('.detail-grid').first().textContent()) ?? '';
-    expect(text).toContain('tunnel VXLAN 198.51.100.1 → 198.51.100.2, VNI 9');
+    expect(text).toContain('tunnel VXLAN 198.51.100.1:40000 → 198.51.100.2:48879, VNI 9');
     expect(text).toContain('mirror.pcap · decoded with -d udp.port==48879,vxlan');
     expect(text).not.toContain('"type"');
     expect(problems).toEqual([]);

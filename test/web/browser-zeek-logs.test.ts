@@ -27,7 +27,7 @@ describe.skipIf(!hasChromium)("the dashboard's Zeek logs", () => {
     await page.goto(`${srv.url}#/`);
     await page.waitForSelector('body[data-ready="overview"]');
     const links = page.locator('.zeek-logs a');
-    expect(await links.evaluateAll((as) => as.map((a) => a.getAttribute('data-zeek-log')))).toEqual(['conn', 'dns', 'http', 'ssl', 'x509', 'ssh', 'notice']);
+    expect(await links.evaluateAll((as) => as.map((a) => a.getAttribute('data-zeek-log')))).toEqual(['conn', 'tunnel', 'dns', 'http', 'ssl', 'x509', 'ssh', 'notice']);
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-zeek-log="http"]').click()]);
     expect(download.suggestedFilename()).toBe('http.log');
     const file = join(dir, 'downloaded-http.log');

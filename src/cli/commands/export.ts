@@ -51,7 +51,7 @@ async function writeLog(file: string, lines: Iterable<string>): Promise<number> 
 export function registerExportCommand(program: Command): void {
   program
     .command('export')
-    .description("write the database as Zeek logs into a directory: conn.log, dns.log, http.log, ssl.log, x509.log, ssh.log and notice.log (the findings), for Zeek tooling and SIEM pipelines built for Zeek")
+    .description("write the database as Zeek logs into a directory: conn.log, tunnel.log, dns.log, http.log, ssl.log, x509.log, ssh.log and notice.log (the findings), for Zeek tooling and SIEM pipelines built for Zeek")
     .argument('<dir>', 'directory to write the logs into (made if missing)')
     .option('--db <file>', DB_OPTION_HELP)
     .option('--format <format>', "zeek (tab-separated, Zeek's header, for zeek-cut) or zeek-json (Zeek's JSON logs, one object a line)", 'zeek')

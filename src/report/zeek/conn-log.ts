@@ -5,6 +5,7 @@
  * lasted; payload bytes in `orig_bytes`, IP bytes in `orig_ip_bytes`), the Community ID, and two
  * fields of planewatch's own: the control-plane path and the findings.
  */
+import { tunnelParents } from './tunnel-log';
 import { CONNECTION_FIELDS, connectionValues, mapRows, micros, zeekJsonLines, zeekTsvLines, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
 
 /** The columns of `flows` a conn.log line is made from (selected as these names). */
@@ -12,7 +13,8 @@ export const ZEEK_CONN_COLUMNS = `first_ts AS ts, last_ts, flow_key AS uid, clie
   server_ip AS resp_h, server_port AS resp_p, transport AS proto, app, payload_client AS orig_bytes,
   payload_server AS resp_bytes, state AS conn_state, missing_client + missing_server AS missed_bytes, history,
   packets_client AS orig_pkts, bytes_client AS orig_ip_bytes, packets_server AS resp_pkts, bytes_server AS resp_ip_bytes,
-  community_id, path, (SELECT group_concat(rule, ',') FROM findings WHERE flow_id = flows.id) AS findings`;
+  community_id, path, (SELECT group_concat(rule, ',') FROM findings WHERE flow_id = flows.id) AS findings,
+  capture_id AS capture, tunnel`;
 
 export interface ZeekConnRow {
   ts: number;
@@ -36,6 +38,9 @@ export interface ZeekConnRow {
   community_id: string;
   path: string | null;
   findings: string | null;
+  capture: number;
+  /** The flow's tunnel as stored (TunnelInfo as JSON), for `tunnel_parents`. */
+  tunnel: string | null;
 }
 
 /** Zeek's name for what planewatch's dissectors recognised (Zeek calls TLS `ssl`); none: unset. */
@@ -60,7 +65,7 @@ export type IsLocal = ((ip: string) => boolean) | null;
 /**
  * One connection's fields by name; undefined where Zeek leaves a field unset. As Zeek does, the
  * duration and payload byte counts are set only for a connection that lasted (more than one
- * instant). The tunnel's own connection (`tunnel_parents`) is not a flow here: unset.
+ * instant). `tunnel_parents` names the tunnel that carried it (tunnel.log's uid for it).
  */
 export function zeekConnFields(r: ZeekConnRow, isLocal: IsLocal = null): ZeekRecord {
   const duration = r.last_ts - r.ts;
@@ -71,7 +76,7 @@ export function zeekConnFields(r: ZeekConnRow, isLocal: IsLocal = null): ZeekRec
     ['orig_bytes', lasted ? r.orig_bytes : undefined], ['resp_bytes', lasted ? r.resp_bytes : undefined],
     ['conn_state', r.conn_state], ['local_orig', isLocal?.(r.orig_h)], ['local_resp', isLocal?.(r.resp_h)], ['missed_bytes', r.missed_bytes],
     ['history', r.history], ['orig_pkts', r.orig_pkts], ['orig_ip_bytes', r.orig_ip_bytes], ['resp_pkts', r.resp_pkts],
-    ['resp_ip_bytes', r.resp_ip_bytes], ['tunnel_parents', undefined], ['community_id', r.community_id],
+    ['resp_ip_bytes', r.resp_ip_bytes], ['tunnel_parents', tunnelParents(r.capture, r.tunnel)], ['community_id', r.community_id],
     ['planewatch_path', r.path ?? undefined], ['planewatch_findings', r.findings ? r.findings.split(',') : []],
   ]);
 }

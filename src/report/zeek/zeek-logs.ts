@@ -1,5 +1,5 @@
 /**
- * The whole database as Zeek's logs: conn, dns, http, ssl, x509, ssh and notice (the findings), each
+ * The whole database as Zeek's logs: conn, tunnel, dns, http, ssl, x509, ssh and notice (the findings), each
  * read from its tables in time order (as Zeek writes them), every connection under the same uid in
  * all of them.
  */
@@ -10,6 +10,7 @@ import { HTTP_LOG, ZEEK_HTTP_COLUMNS, ZEEK_HTTP_FROM, zeekHttpFields, type ZeekH
 import { NOTICE_LOG, zeekNoticeFields, zeekNoticeSql, type ZeekNoticeRow } from './notice-log';
 import { SSH_LOG, ZEEK_SSH_COLUMNS, ZEEK_SSH_FROM, zeekSshFields, type ZeekSshRow } from './ssh-log';
 import { SSL_LOG, ZEEK_SSL_COLUMNS, ZEEK_SSL_FROM, zeekSslFields, type ZeekSslRow } from './ssl-log';
+import { TUNNEL_LOG, zeekTunnelFields, zeekTunnelSql, type ZeekTunnelRow } from './tunnel-log';
 import { X509_LOG, zeekX509Fields, zeekX509Sql, type ZeekX509Row } from './x509-log';
 import { zeekLogLines, type ZeekFormat, type ZeekLogSpec, type ZeekRecord } from './zeek-log';
 
@@ -36,6 +37,7 @@ export function zeekLogSources(isLocal: IsLocal, captures: readonly number[] | n
     captures === null ? '' : `WHERE ${column} IN (${captures.map((id) => Math.trunc(id)).join(',') || 'NULL'})`;
   return [
     source<ZeekConnRow>(CONN_LOG, ['connection', 'connections'], `SELECT ${ZEEK_CONN_COLUMNS} FROM flows ${of('capture_id')} ORDER BY first_ts, id`, (r) => zeekConnFields(r, isLocal)),
+    source<ZeekTunnelRow>(TUNNEL_LOG, ['tunnel event', 'tunnel events'], zeekTunnelSql(of('capture_id')), zeekTunnelFields),
     source<ZeekDnsRow>(DNS_LOG, ['DNS query', 'DNS queries'], `SELECT ${ZEEK_DNS_COLUMNS} FROM ${ZEEK_DNS_FROM} ${of('fl.capture_id')} ORDER BY d.ts, d.flow_id, d.seq`, zeekDnsFields),
     source<ZeekHttpRow>(HTTP_LOG, ['HTTP request', 'HTTP requests'], `SELECT ${ZEEK_HTTP_COLUMNS} FROM ${ZEEK_HTTP_FROM} ${of('fl.capture_id')} ORDER BY r.ts, r.id`, zeekHttpFields),
     source<ZeekSslRow>(SSL_LOG, ['TLS session', 'TLS sessions'], `SELECT ${ZEEK_SSL_COLUMNS} FROM ${ZEEK_SSL_FROM} ${of('fl.capture_id')} ORDER BY fl.first_ts, fl.id`, zeekSslFields),

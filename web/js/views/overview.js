@@ -46,7 +46,7 @@ function legend() {
 }
 
 // The whole database as Zeek's logs (what `planewatch export` writes), for Zeek tooling and SIEMs.
-const ZEEK_LOGS = ['conn', 'dns', 'http', 'ssl', 'x509', 'ssh', 'notice'];
+const ZEEK_LOGS = ['conn', 'tunnel', 'dns', 'http', 'ssl', 'x509', 'ssh', 'notice'];
 
 function zeekLinks() {
   return h('p', { class: 'muted small zeek-logs', title: "the whole database as Zeek's logs (tab-separated, for zeek-cut and Zeek log readers)" },

@@ -523,6 +523,8 @@ export class FlowTable {
       flow.outerDst = pkt.outerDst.slice();
       flow.outerSrcPort = pkt.outerSrcPort;
       flow.outerDstPort = pkt.outerDstPort;
+      flow.tunnelDir = this.dir;
+      flow.otherTunnelPending = true;
     }
     const idx = h & this.mask;
     flow.bucketNext = this.buckets[idx]!;

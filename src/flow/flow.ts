@@ -1,6 +1,7 @@
 import { AnomalyCounter, type AnomalyCode } from '../anomalies';
 import type { AppSession } from '../model/flow-record';
 import type { Direction } from './direction';
+import type { OuterTunnel } from './outer-tunnel';
 import type { PacketStamp } from './packet-stamp';
 import type { StreamHandler } from './stream-handler';
 import { EndpointState, HISTORY_CHARS, HISTORY_CHARS_RESP, HistoryLetter } from './tcp-state';
@@ -79,6 +80,14 @@ export class Flow implements StreamHandler, AnomalyTarget {
   outerDst: Uint8Array | null = null;
   outerSrcPort = 0;
   outerDstPort = 0;
+  /** The direction (0: from the client) of the packet whose tunnel the fields above describe: the first. */
+  tunnelDir = 0;
+  /**
+   * A tunnelled flow whose other direction has not come through a tunnel yet: its first packet that
+   * does gives `otherTunnel` (a VTEP sends the replies in an outer connection of its own).
+   */
+  otherTunnelPending = false;
+  otherTunnel: OuterTunnel | null = null;
 
   // Table links: hash chain, and the LRU (open) or linger (closed) list.
   bucketNext: Flow | null = null;

@@ -19,6 +19,22 @@ export interface TunnelInfo {
   outerSrcPort?: number;
   outerDstPort?: number;
   id: number | null; // VNI / key / session id
+  /**
+   * The tunnel the other direction's packets came in, when that is another outer connection (a VXLAN
+   * VTEP answers from a UDP port of its own); absent when both directions share one (GRE) or only one
+   * direction was tunnelled.
+   */
+  other?: OuterTunnelInfo;
+}
+
+/** One outer connection of a tunnel: its kind, addresses, UDP ports (0 when not in UDP) and id. */
+export interface OuterTunnelInfo {
+  type: TunnelInfo['type'];
+  outerSrc: string;
+  outerDst: string;
+  outerSrcPort: number;
+  outerDstPort: number;
+  id: number | null;
 }
 
 /** What the application-layer dissection of one connection found. */

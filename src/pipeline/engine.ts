@@ -6,6 +6,7 @@ import { DuplicateFilter } from '../flow/duplicate-filter';
 import type { Flow, SessionOpener } from '../flow/flow';
 import { FlowTable, type FlowExpiry } from '../flow/flow-table';
 import { NatLinker } from '../flow/nat-linker';
+import { noteOtherTunnel } from '../flow/outer-tunnel';
 import { MutableStamp } from '../flow/packet-stamp';
 import { MAX_OOO_BYTES_GLOBAL, TcpReassembler } from '../flow/tcp-reassembler';
 import { ByteBudget } from '../byte-budget';
@@ -128,6 +129,7 @@ export class Engine implements FlowExpiry, SessionOpener {
       // Picked up midstream: its first packet identifies it as a SYN-ACK would (see FlowTable.create).
       if (flow.midstream && flow.clientIsn >= 0) this.natLinker.handshake(flow);
     }
+    if (flow.otherTunnelPending && table.dir !== flow.tunnelDir && pkt.tunnelDepth > 0) noteOtherTunnel(flow, pkt);
     if (flow.closed) {
       if (proto === PROTO_TCP && pkt.payloadLength + pkt.truncatedBytes > 0) stats.anomalies.add('tcp.data_after_close');
       return;

@@ -16,7 +16,7 @@ function tunnelOf(flow: Flow): TunnelInfo | null {
   if (flow.tunnelType === 0 || flow.outerSrc === null || flow.outerDst === null) return null;
   const type = TUNNEL_NAMES[flow.tunnelType];
   if (type === undefined || type === 'none') return null;
-  return {
+  const info: TunnelInfo = {
     type,
     outerSrc: formatIp(flow.outerSrc, flow.outerIpVersion),
     outerDst: formatIp(flow.outerDst, flow.outerIpVersion),
@@ -24,6 +24,19 @@ function tunnelOf(flow: Flow): TunnelInfo | null {
     outerDstPort: flow.outerDstPort,
     id: flow.tunnelId >= 0 ? flow.tunnelId : null,
   };
+  const o = flow.otherTunnel;
+  const otherType = o !== null ? TUNNEL_NAMES[o.type] : undefined;
+  if (o !== null && otherType !== undefined && otherType !== 'none') {
+    info.other = {
+      type: otherType,
+      outerSrc: formatIp(o.src, o.ipVersion),
+      outerDst: formatIp(o.dst, o.ipVersion),
+      outerSrcPort: o.srcPort,
+      outerDstPort: o.dstPort,
+      id: o.id >= 0 ? o.id : null,
+    };
+  }
+  return info;
 }
 
 /** Builds the record of a flow (once at its end, or for a live snapshot). */

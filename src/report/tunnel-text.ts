@@ -22,7 +22,9 @@ function outerEnd(ip: string | undefined, port: number | undefined): string {
 /**
  * A flow's tunnel as stored (`flows.tunnel`, JSON) in words: `VXLAN 172.31.0.21:50123 →
  * 172.31.0.100:4789, VNI 4242` (the outer UDP ports of its first packet, where the tunnel has them and
- * they were stored). Null for none; something unreadable is given back as it is.
+ * they were stored), then the other direction's when it came in another outer connection: `; the
+ * other way 172.31.0.100:61234 → 172.31.0.21:4789`. Null for none; something unreadable is given
+ * back as it is.
  */
 export function tunnelText(stored: string | null): string | null {
   if (stored === null || stored === '') return null;
@@ -36,5 +38,13 @@ export function tunnelText(stored: string | null): string | null {
   if (kind === undefined) return stored;
   const [name, idName] = kind;
   const id = idName !== null && typeof t.id === 'number' && t.id >= 0 ? `, ${idName} ${t.id}` : '';
-  return `${name} ${outerEnd(t.outerSrc, t.outerSrcPort)} → ${outerEnd(t.outerDst, t.outerDstPort)}${id}`;
+  const first = `${name} ${outerEnd(t.outerSrc, t.outerSrcPort)} → ${outerEnd(t.outerDst, t.outerDstPort)}${id}`;
+  const o = t.other;
+  if (o === undefined || o === null) return first;
+  const otherKind = KINDS[o.type];
+  // Its kind and id only where they differ from the first direction's.
+  const otherName = o.type !== t.type && otherKind !== undefined ? `${otherKind[0]} ` : '';
+  const otherIdName = otherKind?.[1] ?? null;
+  const otherId = otherIdName !== null && typeof o.id === 'number' && o.id >= 0 && (o.id !== t.id || o.type !== t.type) ? `, ${otherIdName} ${o.id}` : '';
+  return `${first}; the other way ${otherName}${outerEnd(o.outerSrc, o.outerSrcPort)} → ${outerEnd(o.outerDst, o.outerDstPort)}${otherId}`;
 }

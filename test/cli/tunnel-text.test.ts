@@ -18,6 +18,11 @@ describe("a flow's tunnel in words", () => {
     expect(tunnelText(t({ outerSrcPort: 50123, outerDstPort: 4789 }))).toBe('VXLAN 192.0.2.1:50123 → 192.0.2.2:4789, VNI 9');
     expect(tunnelText(t({ outerSrc: 'fd00::1', outerDst: 'fd00::2', outerSrcPort: 50123, outerDstPort: 4789 })))
       .toBe('VXLAN [fd00::1]:50123 → [fd00::2]:4789, VNI 9');
+    const back = { type: 'vxlan', outerSrc: '192.0.2.2', outerDst: '192.0.2.1', outerSrcPort: 61234, outerDstPort: 4789, id: 9 };
+    expect(tunnelText(t({ outerSrcPort: 50123, outerDstPort: 4789, other: back })))
+      .toBe('VXLAN 192.0.2.1:50123 → 192.0.2.2:4789, VNI 9; the other way 192.0.2.2:61234 → 192.0.2.1:4789');
+    expect(tunnelText(t({ outerSrcPort: 50123, outerDstPort: 4789, other: { ...back, type: 'geneve', outerDstPort: 6081, id: 3 } })))
+      .toBe('VXLAN 192.0.2.1:50123 → 192.0.2.2:4789, VNI 9; the other way Geneve 192.0.2.2:61234 → 192.0.2.1:6081, VNI 3');
     // GRE carries no ports: stored as 0, not shown.
     expect(tunnelText(JSON.stringify({ type: 'gre', outerSrc: '192.0.2.1', outerDst: '192.0.2.2', outerSrcPort: 0, outerDstPort: 0, id: 5 })))
       .toBe('GRE 192.0.2.1 → 192.0.2.2, key 5');

@@ -59,10 +59,18 @@ const SAMPLE = join(SAMPLES, 'apiserver-proxy-http.pcap');
 const VXLAN_FILE = join(dir, 'mirrored-vxlan.pcap');
 const GRE_FILE = join(dir, 'mirrored-gre.pcap');
 
-function tshark(file: string, fields: string[]): string[][] {
-  const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=f', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
+/** Each frame as tshark reads it: the outer addresses and UDP ports, and the inner TCP connection's. */
+interface TsharkFrame { frame: number; outer: [string, string, string, string]; inner: string }
+function tsharkFrames(file: string): TsharkFrame[] {
+  const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=;',
+    ...['frame.number', 'ip.src', 'ip.dst', 'udp.srcport', 'udp.dstport', 'tcp.srcport', 'tcp.dstport'].flatMap((f) => ['-e', f])], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
-  return r.stdout.trim().split('\n').map((l) => l.split('\t'));
+  return r.stdout.trim().split('\n').map((l) => {
+    const [frame, src, dst, usport, udport, tsport, tdport] = l.split('\t') as [string, string, string, string, string, string, string];
+    const [osrc, isrc] = src.split(';');
+    const [odst, idst] = dst.split(';');
+    return { frame: Number(frame), outer: [osrc!, odst!, usport || '0', udport || '0'], inner: `${isrc}:${tsport}>${idst}:${tdport}` };
+  });
 }
 
 describe('Zeek tunnel.log and tunnel_parents', () => {
@@ -116,29 +124,46 @@ describe('Zeek tunnel.log and tunnel_parents', () => {
     const greRows = discovered.filter((r) => r.tunnel_type === 'Tunnel::GRE');
     expect(greRows.length).toBeGreaterThan(0);
     for (const r of greRows) expect(r).toMatchObject({ 'id.orig_p': '0', 'id.resp_p': '0', planewatch_tunnel_ids: String(GRE_KEY) });
-    // Every tunneled connection is counted in the tunnel that carried its first packet.
-    const total = discovered.reduce((n, r) => n + Number(r.planewatch_connections), 0);
-    expect(total).toBe(conn.rows.length);
+    // Every tunnelled connection is counted in each tunnel it came in: one each way in VXLAN, one in GRE.
+    const total = (type: string) => discovered.filter((r) => r.tunnel_type === type).reduce((n, r) => n + Number(r.planewatch_connections), 0);
+    const flowsOf = (file: string) => conn.rows.filter((r) => r.tunnel_parents!.split(',').length === (file === 'vxlan' ? 2 : 1)).length;
+    expect(total('Tunnel::VXLAN')).toBe(2 * flowsOf('vxlan'));
+    expect(total('Tunnel::GRE')).toBe(flowsOf('gre'));
+    expect(flowsOf('vxlan') + flowsOf('gre')).toBe(conn.rows.length);
   });
 
-  it("names in each connection's tunnel_parents the tunnel that carried its first frame, as tshark reads that frame", () => {
+  it("names in each connection's tunnel_parents the tunnels its first frame each way came in, as tshark reads those frames", () => {
     const d = new Database(db, { readonly: true });
     try {
-      const flows = d.prepare(`SELECT f.flow_key AS uid, f.first_frame AS frame, c.file FROM flows f JOIN captures c ON c.id = f.capture_id`).all() as { uid: string; frame: number; file: string }[];
-      const tunnels = new Map(tunnel.rows.map((r) => [r.uid!, r]));
-      const outer = new Map<string, string[][]>();
+      const flows = d.prepare(`SELECT f.flow_key AS uid, f.first_frame AS frame, c.file, f.client_ip, f.client_port, f.server_ip,
+        f.server_port FROM flows f JOIN captures c ON c.id = f.capture_id`).all() as
+        { uid: string; frame: number; file: string; client_ip: string; client_port: number; server_ip: string; server_port: number }[];
+      const tunnels = new Map(tunnel.rows.map((r) => [r.uid!, [r['id.orig_h'], r['id.resp_h'], r['id.orig_p'], r['id.resp_p']].join(' ')]));
+      const frames = new Map<string, TsharkFrame[]>();
       for (const f of flows) {
-        const c = conn.rows.find((r) => r.uid === f.uid)!;
-        const t = tunnels.get(c.tunnel_parents!);
-        expect(t, `${f.uid}: ${c.tunnel_parents}`).toBeDefined();
-        if (!outer.has(f.file)) outer.set(f.file, tshark(f.file, ['frame.number', 'ip.src', 'ip.dst', 'udp.srcport', 'udp.dstport']));
-        const [, src, dst, sport, dport] = outer.get(f.file)!.find((l) => Number(l[0]) === f.frame)!;
-        const isVxlan = f.file.endsWith('vxlan.pcap');
-        expect(t).toMatchObject({ 'id.orig_h': src, 'id.resp_h': dst, 'id.orig_p': isVxlan ? sport : '0', 'id.resp_p': isVxlan ? dport : '0' });
+        if (!frames.has(f.file)) frames.set(f.file, tsharkFrames(f.file));
+        const all = frames.get(f.file)!;
+        const first = all.find((l) => l.frame === f.frame)!;
+        const up = `${f.client_ip}:${f.client_port}>${f.server_ip}:${f.server_port}`;
+        const down = `${f.server_ip}:${f.server_port}>${f.client_ip}:${f.client_port}`;
+        expect([up, down]).toContain(first.inner);
+        const back = all.find((l) => l.inner === (first.inner === up ? down : up))!;
+        const seen = (fr: TsharkFrame) => `${fr.outer[0]} ${fr.outer[1]} ${fr.outer[2]} ${fr.outer[3]}`;
+        const parents = conn.rows.find((r) => r.uid === f.uid)!.tunnel_parents!.split(',').map((uid) => tunnels.get(uid));
+        if (f.file.endsWith('vxlan.pcap')) {
+          // Two outer connections: VTEP A's source port to B's 4789, and B's own source port back to A's 4789.
+          expect(parents).toEqual([seen(first), seen(back)]);
+          expect(first.outer[3]).toBe('4789');
+          expect(back.outer[3]).toBe('4789');
+        } else {
+          // GRE: one outer connection both ways, no ports.
+          expect(parents).toEqual([seen(first)]);
+          expect(seen(back)).toBe(`${first.outer[1]} ${first.outer[0]} 0 0`);
+        }
       }
-      // The two captures' tunnels are told apart even between the same VTEPs.
-      const typesByUid = new Set(conn.rows.map((r) => r.tunnel_parents));
-      expect(typesByUid.size).toBe(new Set(tunnel.rows.map((r) => r.uid)).size);
+      // The two captures' tunnels are told apart even between the same VTEPs, and every tunnel logged carried one.
+      const named = new Set(conn.rows.flatMap((r) => r.tunnel_parents!.split(',')));
+      expect(named).toEqual(new Set(tunnel.rows.map((r) => r.uid)));
     } finally {
       d.close();
     }

@@ -3,30 +3,40 @@
  * connection's packets (a VXLAN or Geneve UDP connection between two VTEPs, a GRE or ERSPAN session,
  * IP in IP), logged with `Tunnel::DISCOVER` when its first carried connection began and
  * `Tunnel::CLOSE` when its last one ended, under a uid of its own that conn.log's `tunnel_parents`
- * names. planewatch keeps, for each connection, the outermost tunnel of its first packet: a tunnel
- * that carried only later packets (the replies, when the far VTEP picks another source port) is not
- * known and not logged.
+ * names. planewatch keeps, for each connection, the outermost tunnel of its first packet and of its
+ * other direction's first tunnelled packet (a VXLAN VTEP answers from a source port of its own, so
+ * the replies travel in another outer connection): a tunnel that carried only packets after those
+ * is not known and not logged.
  */
 import { digestOf } from '../../digest';
-import type { TunnelInfo } from '../../model/flow-record';
+import type { OuterTunnelInfo, TunnelInfo } from '../../model/flow-record';
 import { CONNECTION_FIELDS, connectionValues, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
+
+/** A stored tunnel's outer connection (`$` the first packet's, `$.other` the other direction's) as columns. */
+const outerColumns = (at: string) => `json_extract(tunnel, '${at}.type') AS type, json_extract(tunnel, '${at}.outerSrc') AS orig_h,
+      json_extract(tunnel, '${at}.outerSrcPort') AS orig_p, json_extract(tunnel, '${at}.outerDst') AS resp_h,
+      json_extract(tunnel, '${at}.outerDstPort') AS resp_p, json_extract(tunnel, '${at}.id') AS tunnel_id`;
 
 /**
  * Each tunnel twice, when it was discovered and when it closed, in time order; `where`: a condition
  * on `flows` (or ''). A tunnel is one outer connection of one capture (its addresses and UDP ports);
- * the ids it carried (VNIs, GRE keys) are listed.
+ * its times are those of the connections it carried, whose ids (VNIs, GRE keys) are listed.
  */
-export const zeekTunnelSql = (where: string) => `WITH tunnels AS MATERIALIZED (
-    SELECT capture_id AS capture, json_extract(tunnel, '$.type') AS type, json_extract(tunnel, '$.outerSrc') AS orig_h,
-      json_extract(tunnel, '$.outerSrcPort') AS orig_p, json_extract(tunnel, '$.outerDst') AS resp_h,
-      json_extract(tunnel, '$.outerDstPort') AS resp_p, MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts,
-      COUNT(*) AS connections, group_concat(DISTINCT json_extract(tunnel, '$.id')) AS ids
-    FROM flows ${where === '' ? 'WHERE' : `${where} AND`} tunnel IS NOT NULL
-    GROUP BY capture, type, orig_h, orig_p, resp_h, resp_p)
+export const zeekTunnelSql = (where: string) => {
+  const tunnelled = `FROM flows ${where === '' ? 'WHERE' : `${where} AND`} tunnel IS NOT NULL`;
+  return `WITH carried AS (
+    SELECT capture_id AS capture, first_ts, last_ts, ${outerColumns('$')} ${tunnelled}
+    UNION ALL
+    SELECT capture_id AS capture, first_ts, last_ts, ${outerColumns('$.other')} ${tunnelled} AND json_extract(tunnel, '$.other') IS NOT NULL),
+  tunnels AS MATERIALIZED (
+    SELECT capture, type, orig_h, orig_p, resp_h, resp_p, MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts,
+      COUNT(*) AS connections, group_concat(DISTINCT tunnel_id) AS ids
+    FROM carried GROUP BY capture, type, orig_h, orig_p, resp_h, resp_p)
   SELECT first_ts AS ts, 'DISCOVER' AS action, capture, type, orig_h, orig_p, resp_h, resp_p, connections, ids FROM tunnels
   UNION ALL
   SELECT last_ts AS ts, 'CLOSE' AS action, capture, type, orig_h, orig_p, resp_h, resp_p, connections, ids FROM tunnels
   ORDER BY ts, action DESC, capture, orig_h, orig_p, resp_h, resp_p, type`;
+};
 
 export interface ZeekTunnelRow {
   ts: number; action: 'DISCOVER' | 'CLOSE'; capture: number; type: string | null; orig_h: string | null;
@@ -66,9 +76,18 @@ export function tunnelUid(capture: number, t: TunnelKey): string {
   return 'T' + digestOf('sha1', Buffer.from(key, 'utf8'), 'hex').slice(0, 16);
 }
 
+/** A stored outer connection's uid (fields missing from older records as null, as SQL reads them). */
+function outerUid(capture: number, t: Partial<OuterTunnelInfo>): string {
+  return tunnelUid(capture, {
+    type: t.type ?? null, outerSrc: t.outerSrc ?? null, outerSrcPort: t.outerSrcPort ?? null, outerDst: t.outerDst ?? null,
+    outerDstPort: t.outerDstPort ?? null,
+  });
+}
+
 /**
- * conn.log's `tunnel_parents` of a flow: its tunnel's uid (Zeek lists every enclosing tunnel;
- * planewatch knows the outermost), unset without one or when the stored tunnel cannot be read.
+ * conn.log's `tunnel_parents` of a flow: the uids of the tunnels it came in, its first packet's and
+ * its other direction's (Zeek lists every enclosing tunnel; planewatch knows the outermost); unset
+ * without one or when the stored tunnel cannot be read.
  */
 export function tunnelParents(capture: number, stored: string | null): string[] | undefined {
   if (stored === null || stored === '') return undefined;
@@ -79,10 +98,9 @@ export function tunnelParents(capture: number, stored: string | null): string[] 
     return undefined;
   }
   if (typeof t.type !== 'string') return undefined;
-  return [tunnelUid(capture, {
-    type: t.type, outerSrc: t.outerSrc ?? null, outerSrcPort: t.outerSrcPort ?? null, outerDst: t.outerDst ?? null,
-    outerDstPort: t.outerDstPort ?? null,
-  })];
+  const uids = [outerUid(capture, t)];
+  if (t.other !== undefined && typeof t.other.type === 'string') uids.push(outerUid(capture, t.other));
+  return uids;
 }
 
 export function zeekTunnelFields(r: ZeekTunnelRow): ZeekRecord {

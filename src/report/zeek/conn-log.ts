@@ -65,7 +65,7 @@ export type IsLocal = ((ip: string) => boolean) | null;
 /**
  * One connection's fields by name; undefined where Zeek leaves a field unset. As Zeek does, the
  * duration and payload byte counts are set only for a connection that lasted (more than one
- * instant). `tunnel_parents` names the tunnel that carried it (tunnel.log's uid for it).
+ * instant). `tunnel_parents` names the tunnels it came in (tunnel.log's uids for them).
  */
 export function zeekConnFields(r: ZeekConnRow, isLocal: IsLocal = null): ZeekRecord {
   const duration = r.last_ts - r.ts;

@@ -16,6 +16,10 @@ export function FlowDetailView({ detail: d, width, height }: FlowDetailViewProps
   const f = d.flow;
   const lines: { text: string; color?: string; bold?: boolean }[] = [];
   lines.push({ text: `${f.client} → ${f.server}  ${d.transport}/${f.app}  ${formatTime(f.firstTs)}–${formatTime(f.lastTs)}  ${f.packets} pkts ${formatBytes(f.bytes)}  ${d.state} ${d.history} (${f.endReason})`, bold: true });
+  // Mirrored traffic: the VLAN and tunnel it came in (a wire value, cleaned like every line below).
+  if (d.vlan > 0 || d.tunnel !== null) {
+    lines.push({ text: [d.vlan > 0 ? `VLAN ${d.vlan}` : '', d.tunnel !== null ? `tunnel ${d.tunnel}` : ''].filter((x) => x !== '').join('  ') });
+  }
   const detail = Object.entries(d.pathDetail).map(([k, v]) => `${k}=${v}`).join(' ');
   lines.push({ text: `path ${f.path}${detail ? ` (${detail})` : ''}  confidence ${d.confidence.toFixed(2)}  community ${d.communityId}` });
   for (const r of d.reasons.slice(0, 4)) lines.push({ text: `  · ${r}` });

@@ -14,6 +14,7 @@ import { readLiveStatus } from '../live/live-status';
 import { SEVERITIES, severityRank, type Severity } from '../model/analysis';
 import { listRequests, requestObject, requestSender, type RequestItem } from '../web/request-queries';
 import { StatementCache } from '../web/statements';
+import { tunnelText } from '../report/tunnel-text';
 
 /** Rows fetched per list at most: the screen shows a window, the count says how many there are. */
 export const MAX_FLOW_ROWS = 500;
@@ -135,6 +136,10 @@ export interface TuiSnapshot {
 export interface FlowDetail {
   flow: FlowRow;
   transport: string;
+  /** The tunnel it came in, in words (`VXLAN a:p → b:4789, VNI 42; the other way …`); null for none. */
+  tunnel: string | null;
+  /** Its 802.1Q VLAN id, 0 for none. */
+  vlan: number;
   communityId: string;
   state: string;
   history: string;
@@ -415,10 +420,10 @@ export class DbDataSource implements TuiDataSource {
     const db = this.open();
     if (db === null) return null;
     try {
-      const r = db.prepare(`SELECT ${FLOW_COLUMNS}, transport, community_id, state, history, confidence, reasons, path_detail, nat_link
-          FROM flows WHERE id = ?`).get(id) as (RawFlow & {
-        transport: string; community_id: string; state: string; history: string; confidence: number; reasons: string; path_detail: string;
-        nat_link: string | null;
+      const r = db.prepare(`SELECT ${FLOW_COLUMNS}, transport, tunnel, vlan, community_id, state, history, confidence, reasons, path_detail,
+          nat_link FROM flows WHERE id = ?`).get(id) as (RawFlow & {
+        transport: string; tunnel: string | null; vlan: number; community_id: string; state: string; history: string; confidence: number;
+        reasons: string; path_detail: string; nat_link: string | null;
       }) | undefined;
       if (r === undefined) return null;
       const tls = db.prepare(`SELECT version, sni, cipher, alpn, ja3, ja4, server_subject AS serverSubject, server_issuer AS serverIssuer,
@@ -441,7 +446,7 @@ export class DbDataSource implements TuiDataSource {
       const same = db.prepare(`SELECT f.flow_key, c.file FROM flows f JOIN captures c ON c.id = f.capture_id
           WHERE f.community_id = ? AND f.id != ? ORDER BY f.first_ts, f.id LIMIT 5`).all(r.community_id, id) as { flow_key: string; file: string | null }[];
       return {
-        flow: toFlowRow(r), transport: r.transport, communityId: r.community_id, state: r.state, history: r.history,
+        flow: toFlowRow(r), transport: r.transport, tunnel: tunnelText(r.tunnel), vlan: r.vlan, communityId: r.community_id, state: r.state, history: r.history,
         confidence: r.confidence, reasons: parseJson<string[]>(r.reasons, []), pathDetail: parseJson<Record<string, string>>(r.path_detail, {}),
         tls: tls ?? null, http, ssh: ssh ?? null, dns, findings, acceptedFindings,
         natPeers: peers.map((p) => `${endpointText(p.client_ip, p.client_port)} → ${endpointText(p.server_ip, p.server_port)}`),

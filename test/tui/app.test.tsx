@@ -139,6 +139,33 @@ describe('TUI', () => {
     expect(new Set([shown, across![1]])).toEqual(new Set(['10.96.0.1:443', '10.0.0.10:6443']));
   });
 
+  it("a flow's detail names the VLAN or the tunnel it came in, both directions' outer connections", async () => {
+    for (const [sample, expected] of [
+      ['kubelet-logs-exec-self-signed.vxlan.pcap', /tunnel VXLAN 172\.31\.0\.21:\d+ → 172\.31\.0\.100:4789, VNI 4242; the other way 172\.31\.0\.21:\d+ → /],
+      ['kubelet-logs-exec-self-signed.vlan.pcap', /^VLAN 120$/m],
+    ] as const) {
+      const { dir, db, done } = await analysedSample(sample);
+      try {
+        source = new DbDataSource(db, dir);
+        app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
+        await tick();
+        await press('3');
+        await press('\r');
+        expect(app.lastFrame()).toMatch(expected);
+      } finally {
+        app?.unmount();
+        app = null;
+        source.close();
+        done();
+      }
+    }
+    // Without either, no such line.
+    const a = await mount();
+    await press('3');
+    await press('\r');
+    expect(a.lastFrame()).not.toMatch(/^(VLAN \d+|tunnel )/m);
+  });
+
   it('shows help on ? and quits on q', async () => {
     let quit = 0;
     const a = await mount(false, () => quit++);

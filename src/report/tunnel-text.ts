@@ -12,6 +12,17 @@ const KINDS: Record<TunnelInfo['type'], [string, string | null]> = {
   'vxlan-gpe': ['VXLAN-GPE', 'VNI'],
 };
 
+/** A flow's tunnel as stored (`flows.tunnel`, JSON); null for none or when it cannot be read as one. */
+export function parseStoredTunnel(stored: string | null): Partial<TunnelInfo> | null {
+  if (stored === null || stored === '') return null;
+  try {
+    const t = JSON.parse(stored) as unknown;
+    return t !== null && typeof t === 'object' && !Array.isArray(t) ? (t as Partial<TunnelInfo>) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** An outer address with its UDP port when the tunnel has one (`[fd00::1]:4789` for IPv6). */
 function outerEnd(ip: string | undefined, port: number | undefined): string {
   const addr = ip ?? '?';
@@ -28,12 +39,8 @@ function outerEnd(ip: string | undefined, port: number | undefined): string {
  */
 export function tunnelText(stored: string | null): string | null {
   if (stored === null || stored === '') return null;
-  let t: Partial<TunnelInfo>;
-  try {
-    t = JSON.parse(stored) as Partial<TunnelInfo>;
-  } catch {
-    return stored;
-  }
+  const t = parseStoredTunnel(stored);
+  if (t === null) return stored;
   const kind = t.type !== undefined ? KINDS[t.type] : undefined;
   if (kind === undefined) return stored;
   const [name, idName] = kind;

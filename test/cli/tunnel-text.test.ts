@@ -32,5 +32,7 @@ describe("a flow's tunnel in words", () => {
     expect(tunnelText(null)).toBeNull();
     expect(tunnelText('not json')).toBe('not json');
     expect(tunnelText('{"type":"wormhole"}')).toBe('{"type":"wormhole"}');
+    expect(tunnelText('null')).toBe('null');
+    expect(tunnelText('[1,2]')).toBe('[1,2]');
   });
 });

@@ -50,6 +50,16 @@ async function analysedSample(sample: string, copyAs: string | null = null) {
   return { root, dir, db, file, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** The TUI on an analysed sample's database, at its first row of tab `tab` (3 flows, 2 findings) opened. */
+async function openFirstOf(db: string, dir: string, tab: '2' | '3', keyLogs: string[] = []) {
+  source = new DbDataSource(db, dir, keyLogs);
+  app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
+  await tick();
+  await press(tab);
+  await press('\r');
+  return app;
+}
+
 async function press(keys: string, done?: () => boolean) {
   const before = app!.lastFrame();
   const settled = done ?? (() => app!.lastFrame() !== before);
@@ -146,12 +156,8 @@ describe('TUI', () => {
     ] as const) {
       const { dir, db, done } = await analysedSample(sample);
       try {
-        source = new DbDataSource(db, dir);
-        app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
-        await tick();
-        await press('3');
-        await press('\r');
-        expect(app.lastFrame()).toMatch(expected);
+        const a = await openFirstOf(db, dir, '3');
+        expect(a.lastFrame()).toMatch(expected);
       } finally {
         app?.unmount();
         app = null;
@@ -386,33 +392,29 @@ describe("a flow's packets from the TUI", () => {
     const { readCapture } = await import('../../src/ingest/read-capture');
     const { dir, db, done } = await analysedSample('kubelet-logs-exec-self-signed.pcap', 'kubelet.pcap');
     try {
-      source = new DbDataSource(db, dir);
-      app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
-      await tick();
-      await press('3');
-      await press('\r');
-      expect(app.lastFrame()).toMatch(/w write the flow's packets \(pcapng\)/);
+      const a = await openFirstOf(db, dir, '3');
+      expect(a.lastFrame()).toMatch(/w write the flow's packets \(pcapng\)/);
       await press('w', () => /packets written to/.test(app!.lastFrame()!));
-      const m = /(\d+) packets written to (\S+\.pcapng)/.exec(app.lastFrame()!);
+      const m = /(\d+) packets written to (\S+\.pcapng)/.exec(a.lastFrame()!);
       expect(m).not.toBeNull();
       let frames = 0;
       expect((await readCapture(m![2]!, () => frames++)).error).toBeNull();
       expect(frames).toBe(Number(m![1]));
       expect(frames).toBeGreaterThan(0);
       await press('\u001b');
-      expect(app.lastFrame()).not.toMatch(/packets written/);
+      expect(a.lastFrame()).not.toMatch(/packets written/);
       // From a finding's details: the packets of the flow it was raised on.
       await press('2');
       await press('\r');
       await press('w', () => /packets written to/.test(app!.lastFrame()!));
-      expect(app.lastFrame()).toMatch(/\d+ packets written to \S+planewatch-c1f\d+\.pcapng/);
+      expect(a.lastFrame()).toMatch(/\d+ packets written to \S+planewatch-c1f\d+\.pcapng/);
       await press('\u001b');
       await press('3');
       // The capture moved away: the reason, not a crash.
       rmSync(join(dir, 'kubelet.pcap'));
       await press('\r');
       await press('w', () => /cannot be read again/.test(app!.lastFrame()!));
-      expect(app.lastFrame()).toMatch(/the capture kubelet\.pcap is not there/);
+      expect(a.lastFrame()).toMatch(/the capture kubelet\.pcap is not there/);
     } finally {
       done();
     }
@@ -444,41 +446,33 @@ describe("a flow's packets from the TUI", () => {
     const { root, dir, db, done } = await analysedSample('kubelet-logs-exec-self-signed.pcap', 'kubelet.pcap');
     try {
       // Without its key log the TLS connection shows its records, and says why.
-      source = new DbDataSource(db, dir);
-      app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
-      await tick();
-      await press('2');
-      await press('\r');
-      expect(app.lastFrame()).toMatch(/c conversation/);
+      let a = await openFirstOf(db, dir, '2');
+      expect(a.lastFrame()).toMatch(/c conversation/);
       await press('c', () => /TCP payload: /.test(app!.lastFrame()!));
-      expect(app.lastFrame()).toMatch(/▶ client → server {2}frame \d+\n/);
+      expect(a.lastFrame()).toMatch(/▶ client → server {2}frame \d+\n/);
       // Tabs in the bytes become spaces: no replacement characters on the screen.
-      expect(app.lastFrame()).not.toContain('\uFFFD');
-      expect(app.lastFrame()).toMatch(/↑↓ scroll/);
+      expect(a.lastFrame()).not.toContain('\uFFFD');
+      expect(a.lastFrame()).toMatch(/↑↓ scroll/);
       await press('j', () => /lines 2–/.test(app!.lastFrame()!));
       await press('G', () => /lines \d+–45 of 45/.test(app!.lastFrame()!));
-      expect(app.lastFrame()).toMatch(/note: TLS without its secrets \(give the key log with --keylog\)/);
+      expect(a.lastFrame()).toMatch(/note: TLS without its secrets \(give the key log with --keylog\)/);
       await press('\u001b');
       await press('\u001b');
-      app.unmount();
+      a.unmount();
       source.close();
       // With the key log the TUI was given: the requests inside.
-      source = new DbDataSource(db, dir, [join(root, 'captures/keylogs/kubelet-logs-exec-self-signed.keys')]);
-      app = render(<App data={source} theme={{ color: false }} refreshMs={60_000} />);
-      await tick();
-      await press('3');
-      await press('\r');
+      a = await openFirstOf(db, dir, '3', [join(root, 'captures/keylogs/kubelet-logs-exec-self-signed.keys')]);
       await press('c', () => /decrypted TLS application data/.test(app!.lastFrame()!));
-      expect(app.lastFrame()).toMatch(/frame \d+ {2}(GET|POST) \/(containerLogs|exec|attach|portForward)\/default\//);
-      expect(app.lastFrame()).toMatch(/HTTP\/1 \(\d+ messages\) in the decrypted TLS application data/);
+      expect(a.lastFrame()).toMatch(/frame \d+ {2}(GET|POST) \/(containerLogs|exec|attach|portForward)\/default\//);
+      expect(a.lastFrame()).toMatch(/HTTP\/1 \(\d+ messages\) in the decrypted TLS application data/);
       await press('\u001b');
-      expect(app.lastFrame()).not.toMatch(/decrypted TLS application data/);
-      expect(app.lastFrame()).toMatch(/c conversation/);
+      expect(a.lastFrame()).not.toMatch(/decrypted TLS application data/);
+      expect(a.lastFrame()).toMatch(/c conversation/);
       await press('\u001b');
       rmSync(join(dir, 'kubelet.pcap'));
       await press('\r');
       await press('c', () => /cannot be read again/.test(app!.lastFrame()!));
-      expect(app.lastFrame()).toMatch(/the capture kubelet\.pcap is not there/);
+      expect(a.lastFrame()).toMatch(/the capture kubelet\.pcap is not there/);
     } finally {
       done();
     }

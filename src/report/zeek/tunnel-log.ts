@@ -9,6 +9,7 @@
  * is not known and not logged.
  */
 import { digestOf } from '../../digest';
+import { parseStoredTunnel } from '../tunnel-text';
 import type { OuterTunnelInfo, TunnelInfo } from '../../model/flow-record';
 import { CONNECTION_FIELDS, connectionValues, type ZeekLogSpec, type ZeekRecord, type ZeekValue } from './zeek-log';
 
@@ -90,14 +91,8 @@ function outerUid(capture: number, t: Partial<OuterTunnelInfo>): string {
  * without one or when the stored tunnel cannot be read.
  */
 export function tunnelParents(capture: number, stored: string | null): string[] | undefined {
-  if (stored === null || stored === '') return undefined;
-  let t: Partial<TunnelInfo>;
-  try {
-    t = JSON.parse(stored) as Partial<TunnelInfo>;
-  } catch {
-    return undefined;
-  }
-  if (typeof t.type !== 'string') return undefined;
+  const t = parseStoredTunnel(stored);
+  if (t === null || typeof t.type !== 'string') return undefined;
   const uids = [outerUid(capture, t)];
   if (t.other !== undefined && typeof t.other.type === 'string') uids.push(outerUid(capture, t.other));
   return uids;

@@ -2,6 +2,7 @@ import type { AnomalyCounter } from '../anomalies';
 import { TcpFlag, type DecodedPacket } from '../decode/packet';
 import type { Direction } from './direction';
 import { Flow } from './flow';
+import { OuterTunnel } from './outer-tunnel';
 import type { PacketStamp } from './packet-stamp';
 import { srcLooksLikeServer } from './server-ports';
 import { EndpointState, HistoryLetter } from './tcp-state';
@@ -516,13 +517,7 @@ export class FlowTable {
     flow.firstFrame = at.frame;
     flow.vlan = pkt.vlan;
     if (pkt.tunnelDepth > 0) {
-      flow.tunnelType = pkt.tunnelType;
-      flow.tunnelId = pkt.tunnelId;
-      flow.outerIpVersion = pkt.outerIpVersion;
-      flow.outerSrc = pkt.outerSrc.slice();
-      flow.outerDst = pkt.outerDst.slice();
-      flow.outerSrcPort = pkt.outerSrcPort;
-      flow.outerDstPort = pkt.outerDstPort;
+      flow.tunnel = OuterTunnel.of(pkt);
       flow.tunnelDir = this.dir;
       flow.otherTunnelPending = true;
     }

@@ -73,14 +73,9 @@ export class Flow implements StreamHandler, AnomalyTarget {
   closingSince = 0;
 
   vlan = 0;
-  tunnelType = 0;
-  tunnelId = -1;
-  outerIpVersion = 0;
-  outerSrc: Uint8Array | null = null;
-  outerDst: Uint8Array | null = null;
-  outerSrcPort = 0;
-  outerDstPort = 0;
-  /** The direction (0: from the client) of the packet whose tunnel the fields above describe: the first. */
+  /** The outermost tunnel its first packet came in; null for none. */
+  tunnel: OuterTunnel | null = null;
+  /** The direction (0: from the client) of that first packet. */
   tunnelDir = 0;
   /**
    * A tunnelled flow whose other direction has not come through a tunnel yet: its first packet that

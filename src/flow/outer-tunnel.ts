@@ -1,7 +1,7 @@
 /**
  * Mirrored traffic often reaches a tap in two outer connections, one a direction: a VTEP picks its
  * UDP source port from the inner packet, so the replies travel from the far VTEP's own port. A flow
- * keeps its first packet's tunnel, and here the other direction's, so that both are known.
+ * keeps its first packet's tunnel, and the other direction's, so that both are known.
  */
 import type { DecodedPacket } from '../decode/packet';
 import type { Flow } from './flow';
@@ -17,6 +17,22 @@ export class OuterTunnel {
     readonly srcPort: number,
     readonly dstPort: number,
   ) {}
+
+  /** The outermost tunnel of a decoded packet (tunnelDepth > 0). */
+  static of(pkt: DecodedPacket): OuterTunnel {
+    return new OuterTunnel(pkt.tunnelType, pkt.tunnelId, pkt.outerIpVersion, pkt.outerSrc.slice(), pkt.outerDst.slice(),
+      pkt.outerSrcPort, pkt.outerDstPort);
+  }
+
+  /** The packet came in this outer connection, either way round. */
+  carried(pkt: DecodedPacket): boolean {
+    const v = this.ipVersion;
+    if (pkt.tunnelType !== this.type || pkt.outerIpVersion !== v) return false;
+    const same = pkt.outerSrcPort === this.srcPort && pkt.outerDstPort === this.dstPort
+      && sameAddress(pkt.outerSrc, this.src, v) && sameAddress(pkt.outerDst, this.dst, v);
+    return same || (pkt.outerSrcPort === this.dstPort && pkt.outerDstPort === this.srcPort
+      && sameAddress(pkt.outerSrc, this.dst, v) && sameAddress(pkt.outerDst, this.src, v));
+  }
 }
 
 /**
@@ -26,20 +42,10 @@ export class OuterTunnel {
  */
 export function noteOtherTunnel(flow: Flow, pkt: DecodedPacket): void {
   flow.otherTunnelPending = false;
-  const v = pkt.outerIpVersion;
-  if (pkt.tunnelType === flow.tunnelType && v === flow.outerIpVersion) {
-    const same = pkt.outerSrcPort === flow.outerSrcPort && pkt.outerDstPort === flow.outerDstPort
-      && sameAddress(pkt.outerSrc, flow.outerSrc, v) && sameAddress(pkt.outerDst, flow.outerDst, v);
-    const reversed = pkt.outerSrcPort === flow.outerDstPort && pkt.outerDstPort === flow.outerSrcPort
-      && sameAddress(pkt.outerSrc, flow.outerDst, v) && sameAddress(pkt.outerDst, flow.outerSrc, v);
-    if (same || reversed) return;
-  }
-  flow.otherTunnel = new OuterTunnel(pkt.tunnelType, pkt.tunnelId, pkt.outerIpVersion, pkt.outerSrc.slice(), pkt.outerDst.slice(),
-    pkt.outerSrcPort, pkt.outerDstPort);
+  if (flow.tunnel === null || !flow.tunnel.carried(pkt)) flow.otherTunnel = OuterTunnel.of(pkt);
 }
 
-function sameAddress(a: Uint8Array, b: Uint8Array | null, ipVersion: number): boolean {
-  if (b === null) return false;
+function sameAddress(a: Uint8Array, b: Uint8Array, ipVersion: number): boolean {
   const n = ipVersion === 6 ? 16 : 4;
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -2,8 +2,9 @@ import { formatIp } from '../decode/address';
 import { TUNNEL_NAMES } from '../decode/packet';
 import { communityId } from '../flow/community-id';
 import type { Flow } from '../flow/flow';
+import type { OuterTunnel } from '../flow/outer-tunnel';
 import { tcpConnState, udpConnState } from '../flow/tcp-state';
-import type { AppEvidence, FlowRecord, TunnelInfo } from '../model/flow-record';
+import type { AppEvidence, FlowRecord, OuterTunnelInfo, TunnelInfo } from '../model/flow-record';
 
 const PROTO_TCP = 6;
 
@@ -12,31 +13,25 @@ export function unknownEvidence(): AppEvidence {
   return { app: 'unknown', tls: null, http: [], ssh: null };
 }
 
-function tunnelOf(flow: Flow): TunnelInfo | null {
-  if (flow.tunnelType === 0 || flow.outerSrc === null || flow.outerDst === null) return null;
-  const type = TUNNEL_NAMES[flow.tunnelType];
+/** An outer connection as a record has it; null for a tunnel type without a name. */
+function outerInfo(o: OuterTunnel): OuterTunnelInfo | null {
+  const type = TUNNEL_NAMES[o.type];
   if (type === undefined || type === 'none') return null;
-  const info: TunnelInfo = {
+  return {
     type,
-    outerSrc: formatIp(flow.outerSrc, flow.outerIpVersion),
-    outerDst: formatIp(flow.outerDst, flow.outerIpVersion),
-    outerSrcPort: flow.outerSrcPort,
-    outerDstPort: flow.outerDstPort,
-    id: flow.tunnelId >= 0 ? flow.tunnelId : null,
+    outerSrc: formatIp(o.src, o.ipVersion),
+    outerDst: formatIp(o.dst, o.ipVersion),
+    outerSrcPort: o.srcPort,
+    outerDstPort: o.dstPort,
+    id: o.id >= 0 ? o.id : null,
   };
-  const o = flow.otherTunnel;
-  const otherType = o !== null ? TUNNEL_NAMES[o.type] : undefined;
-  if (o !== null && otherType !== undefined && otherType !== 'none') {
-    info.other = {
-      type: otherType,
-      outerSrc: formatIp(o.src, o.ipVersion),
-      outerDst: formatIp(o.dst, o.ipVersion),
-      outerSrcPort: o.srcPort,
-      outerDstPort: o.dstPort,
-      id: o.id >= 0 ? o.id : null,
-    };
-  }
-  return info;
+}
+
+function tunnelOf(flow: Flow): TunnelInfo | null {
+  const first = flow.tunnel !== null ? outerInfo(flow.tunnel) : null;
+  if (first === null) return null;
+  const other = flow.otherTunnel !== null ? outerInfo(flow.otherTunnel) : null;
+  return other !== null ? { ...first, other } : first;
 }
 
 /** Builds the record of a flow (once at its end, or for a live snapshot). */
